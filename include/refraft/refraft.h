@@ -1,0 +1,442 @@
+/* refraft.h - public API of the refraft core: the Raft state machine. */
+#ifndef REFRAFT_REFRAFT_H
+#define REFRAFT_REFRAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define REFRAFT_API __attribute__((visibility("default")))
+#define REFRAFT_WARN_UNUSED __attribute__((warn_unused_result))
+#else
+#define REFRAFT_API
+#define REFRAFT_WARN_UNUSED
+#endif
+
+#define REFRAFT_VERSION_MAJOR 0
+#define REFRAFT_VERSION_MINOR 1
+#define REFRAFT_VERSION_PATCH 0
+
+/*
+ * Limits.  Node ids are opaque strings of 1..REFRAFT_ID_MAX bytes (no NUL
+ * inside); record ids are opaque byte strings of 1..REFRAFT_RECORD_ID_MAX
+ * bytes.
+ */
+#define REFRAFT_ID_MAX 64
+#define REFRAFT_RECORD_ID_MAX 255
+#define REFRAFT_DIGEST_LEN 32
+#define REFRAFT_MAX_PEERS 15
+#define REFRAFT_ERRMSG_LEN 256
+
+/*
+ * Error codes.  One table, never renumbered: a new code takes the next free
+ * number at the end.  refraft_strerror() is generated from it.
+ */
+#define REFRAFT_ERRNO_MAP(X)                                                   \
+    X(OK, 0, "success")                                                        \
+    X(EINVAL, 1, "invalid argument")                                           \
+    X(ENOMEM, 2, "out of memory")                                              \
+    X(ENOTLEADER, 3, "this node is not the leader")                            \
+    X(ENOLEADER, 4, "no leader is known; retry later")                         \
+    X(ESTALE, 5, "message from an older term")                                 \
+    X(EUNKNOWNPEER, 6, "unknown node id")                                      \
+    X(EBADMSG, 7, "malformed message")                                         \
+    X(EIO, 8, "storage error")                                                 \
+    X(ECORRUPT, 9, "persisted state is inconsistent")                          \
+    X(ENOSPC, 10, "storage is full")                                           \
+    X(ETOOBIG, 11, "batch or message too large")                               \
+    X(ENOTFOUND, 12, "not found")                                              \
+    X(EFAILED, 13, "node has failed and must be recreated")
+
+enum refraft_error {
+#define REFRAFT_ERR_ENUM_(name, num, msg) REFRAFT_##name = (num),
+    REFRAFT_ERRNO_MAP(REFRAFT_ERR_ENUM_)
+#undef REFRAFT_ERR_ENUM_
+};
+
+/* Static text for an error code; "unknown error" for a code not in the
+ * table.  Never NULL; the string is never freed. */
+REFRAFT_API const char *refraft_strerror(int code);
+
+typedef uint64_t refraft_index;
+typedef uint64_t refraft_term;
+
+/*
+ * Memory.  Every allocation the library makes goes through these hooks, so
+ * an embedding application can account for memory and tests can fail each
+ * allocation in turn.  Set them before creating any node; NULL restores
+ * malloc/realloc/free.  Not thread-safe.
+ */
+typedef struct refraft_allocator {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *ptr, size_t size);
+    void (*free)(void *ctx, void *ptr);
+} refraft_allocator;
+
+REFRAFT_API void refraft_set_allocator(const refraft_allocator *alloc);
+
+/* ------------------------------------------------------------------------
+ * References and log entries
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A reference names a record the application owns: its id, its size in
+ * bytes and the SHA-256 digest of its bytes.  Raft orders and commits
+ * references; it never sees the record itself.
+ */
+typedef struct refraft_ref {
+    const uint8_t *id; /* 1..REFRAFT_RECORD_ID_MAX bytes */
+    uint16_t id_len;
+    uint64_t size;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+} refraft_ref;
+
+typedef enum refraft_entry_type {
+    /* Appended by each new leader at the start of its term (Raft §8): it
+     * lets the leader commit entries of earlier terms.  Carries no ref. */
+    REFRAFT_ENTRY_NOOP = 1,
+    /* An application reference (from refraft_propose). */
+    REFRAFT_ENTRY_REF = 2
+} refraft_entry_type;
+
+typedef struct refraft_entry {
+    refraft_term term;
+    uint8_t type;    /* refraft_entry_type */
+    refraft_ref ref; /* meaningful only when type == REFRAFT_ENTRY_REF */
+} refraft_entry;
+
+/* ------------------------------------------------------------------------
+ * Messages (DESIGN.md contract 1: Raft fields only, no envelope)
+ * ------------------------------------------------------------------------ */
+
+typedef enum refraft_msg_type {
+    REFRAFT_MSG_APPEND_ENTRIES = 1,
+    REFRAFT_MSG_APPEND_ENTRIES_RESULT = 2,
+    REFRAFT_MSG_REQUEST_VOTE = 3,
+    REFRAFT_MSG_REQUEST_VOTE_RESULT = 4
+} refraft_msg_type;
+
+/* Strings in messages are NUL-terminated node ids of 1..REFRAFT_ID_MAX
+ * bytes. */
+typedef struct refraft_append_entries {
+    refraft_term term;
+    const char *leader_id;
+    refraft_index prev_log_index;
+    refraft_term prev_log_term;
+    refraft_index leader_commit;
+    const refraft_entry *entries;
+    size_t n_entries;
+} refraft_append_entries;
+
+typedef struct refraft_append_entries_result {
+    refraft_term term;
+    const char *follower_id;
+    bool success;
+    /* On success: the index of the last entry the follower now holds that
+     * matches the leader (prev_log_index + n_entries of the request). */
+    refraft_index match_index;
+    /* On rejection: the prev_log_index of the rejected request, so the
+     * leader can tell a fresh rejection from a stale one, plus a hint that
+     * skips a whole conflicting term at a time (Raft §5.3, last paragraph):
+     * conflict_term is the follower's term at rejected_index (0 when its
+     * log is shorter) and conflict_index the first index it holds of that
+     * term (its last index + 1 when its log is shorter). */
+    refraft_index rejected_index;
+    refraft_term conflict_term;
+    refraft_index conflict_index;
+    /* The follower's last log index, for the leader's diagnostics. */
+    refraft_index last_log_index;
+} refraft_append_entries_result;
+
+typedef struct refraft_request_vote {
+    /* For a pre-vote: the term the candidate would campaign in (its
+     * current term + 1); no one adopts it. */
+    refraft_term term;
+    const char *candidate_id;
+    refraft_index last_log_index;
+    refraft_term last_log_term;
+    bool pre_vote;
+} refraft_request_vote;
+
+typedef struct refraft_request_vote_result {
+    /* A granted pre-vote echoes the requested term; every other result
+     * carries the voter's current term. */
+    refraft_term term;
+    const char *voter_id;
+    bool vote_granted;
+    bool pre_vote;
+} refraft_request_vote_result;
+
+typedef struct refraft_msg {
+    uint8_t type; /* refraft_msg_type */
+    union {
+        refraft_append_entries append_entries;
+        refraft_append_entries_result append_entries_result;
+        refraft_request_vote request_vote;
+        refraft_request_vote_result request_vote_result;
+    } u;
+} refraft_msg;
+
+/* ------------------------------------------------------------------------
+ * The log API: where the node's entries and hard state live
+ * ------------------------------------------------------------------------ */
+
+#define REFRAFT_LOG_API_VERSION 1
+
+/*
+ * Storage behind a node.  Implementations: refraft_memlog (memory, for
+ * tests and simulation) and refstore (LMDB).  An embedding application may
+ * supply its own, e.g. to make log writes transactional with its state.
+ *
+ * Indexes start at 1.  An empty log has first_index 1 and last_index 0.
+ * Every call returns 0 or a refraft error code; on error the call has no
+ * effect.  All calls are made from the thread that drives the node.
+ * Durability: when append, truncate or save_hard_state returns 0, what they
+ * wrote must survive a crash of the process (Raft Figure 2: "updated on
+ * stable storage before responding to RPCs").
+ * New members are only ever added at the end of the struct.
+ */
+typedef struct refraft_log_api {
+    int version; /* REFRAFT_LOG_API_VERSION */
+    void *ctx;
+    refraft_index (*first_index)(void *ctx);
+    refraft_index (*last_index)(void *ctx);
+    /* Term of the entry at index (first_index - 1 <= index <= last_index;
+     * index 0 has term 0).  REFRAFT_ENOTFOUND outside that range. */
+    int (*term_at)(void *ctx, refraft_index index, refraft_term *term);
+    /*
+     * Read up to max entries starting at index from into out[]; *n gets the
+     * count (0 when from > last_index).  REFRAFT_ENOTFOUND when from <
+     * first_index.  The ids inside the returned refs are owned by the log
+     * and valid until the next call that changes the log (append, truncate).
+     */
+    int (*get)(void *ctx, refraft_index from, size_t max, refraft_entry *out,
+               size_t *n);
+    /* Append n entries at last_index + 1, all or none.  The log copies the
+     * entries and their ids; the caller keeps ownership of its arrays. */
+    int (*append)(void *ctx, const refraft_entry *entries, size_t n);
+    /* Remove the entries at index from and after (first_index <= from <=
+     * last_index + 1). */
+    int (*truncate)(void *ctx, refraft_index from);
+    /* Persist current term and vote.  voted_for is a node id or NULL for
+     * no vote. */
+    int (*save_hard_state)(void *ctx, refraft_term term, const char *voted_for);
+    /* Load what save_hard_state last stored (term 0 and "" when nothing was
+     * ever saved).  voted_for must hold REFRAFT_ID_MAX + 1 bytes; it gets
+     * the empty string for no vote. */
+    int (*load_hard_state)(void *ctx, refraft_term *term, char *voted_for);
+} refraft_log_api;
+
+/* ------------------------------------------------------------------------
+ * The hull: what the host provides
+ * ------------------------------------------------------------------------ */
+
+enum refraft_role {
+    REFRAFT_FOLLOWER = 1,
+    REFRAFT_PRECANDIDATE = 2,
+    REFRAFT_CANDIDATE = 3,
+    REFRAFT_LEADER = 4
+};
+
+REFRAFT_API const char *refraft_role_name(int role);
+
+typedef enum refraft_event_type {
+    REFRAFT_EVENT_ROLE = 1,   /* role changed; see refraft_role() */
+    REFRAFT_EVENT_TERM = 2,   /* current term changed */
+    REFRAFT_EVENT_LEADER = 3, /* known leader changed (may become unknown) */
+    REFRAFT_EVENT_COMMIT = 4  /* commit index advanced */
+} refraft_event_type;
+
+typedef struct refraft_event {
+    uint8_t type; /* refraft_event_type */
+    int role;
+    refraft_term term;
+    const char *leader_id; /* NULL when no leader is known */
+    refraft_index commit_index;
+} refraft_event;
+
+#define REFRAFT_HULL_VERSION 1
+
+/*
+ * Callbacks into the host.  All of them are called synchronously from
+ * inside a refraft_* call on the node's thread.  Pointers handed to a
+ * callback are valid only for the duration of that call: the host copies
+ * what it keeps.  A callback must not call refraft functions that change
+ * the node (propose, on_message, tick, destroy); the read-only getters are
+ * allowed.  New members are only ever added at the end.
+ */
+typedef struct refraft_hull {
+    int version; /* REFRAFT_HULL_VERSION */
+    void *ctx;
+    /*
+     * Deliver msg to the node with id to_id, however the host's comms
+     * work.  Delivery may be lost, late, duplicated or reordered: Raft
+     * tolerates all of that.  A non-zero return is treated like a lost
+     * message.  Required.
+     */
+    int (*send)(void *ctx, const char *to_id, const refraft_msg *msg);
+    /* Monotonic time in milliseconds.  Required. */
+    uint64_t (*now_ms)(void *ctx);
+    /* 64 random bits; used for election timeouts.  Required. */
+    uint64_t (*random)(void *ctx);
+    /*
+     * Apply the committed entry at index to the application's state.
+     * Called exactly once per index, in index order, for every entry
+     * including no-ops.  A non-zero return stops applying: the node
+     * retries the same index on the next refraft_tick().  Required.
+     */
+    int (*apply)(void *ctx, refraft_index index, const refraft_entry *entry);
+    /*
+     * Entries at index from and after were removed from the log (a new
+     * leader's log disagreed with them; they were never committed).  The
+     * application undoes what it did when they were appended (DESIGN.md
+     * contract 7).  Optional (may be NULL).
+     */
+    void (*on_truncate)(void *ctx, refraft_index from);
+    /* Role, term, leader or commit index changed.  Optional. */
+    void (*on_event)(void *ctx, const refraft_event *event);
+} refraft_hull;
+
+/* ------------------------------------------------------------------------
+ * Node
+ * ------------------------------------------------------------------------ */
+
+typedef struct refraft_node refraft_node;
+
+/* Settings.  Zero fields take the documented default. */
+typedef struct refraft_config {
+    const char *id;           /* this node's id: required */
+    const char *const *peers; /* the other voters' ids (not this node) */
+    size_t n_peers;           /* 0..REFRAFT_MAX_PEERS - 1 */
+    /* Election timeout: each wait is drawn uniformly from [t, 2t).
+     * Default 1000 ms. */
+    uint32_t election_timeout_ms;
+    /* Leader heartbeat interval; must be below the election timeout.
+     * Default election_timeout_ms / 10. */
+    uint32_t heartbeat_ms;
+    /* Most entries per AppendEntries.  Default 1024. */
+    uint32_t max_entries_per_msg;
+    /* Most AppendEntries in flight per follower once it is known to
+     * match (pipelining).  Default 8. */
+    uint32_t max_inflight;
+    bool disable_pre_vote;     /* pre-vote (Raft thesis §9.6) is on unless set */
+    bool disable_check_quorum; /* check-quorum (thesis §6.2) is on unless set */
+    /* The highest index the application has already applied (it survived
+     * a restart); the node resumes applying after it.  Default 0. */
+    refraft_index applied_index;
+    /* Test hook: breaks one Raft rule on purpose so the simulator can show
+     * it catches the violation (refraft_inject values, OR-ed).  Never set
+     * it outside tests. */
+    uint32_t inject_bugs;
+} refraft_config;
+
+/* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs). */
+typedef enum refraft_inject {
+    /* Commit an entry of an earlier term by counting replicas, the rule
+     * Raft §5.4.2 / Figure 8 forbids. */
+    REFRAFT_INJECT_COMMIT_OLD_TERM = 1u << 0,
+    /* Grant votes without the "at least as up-to-date" check (§5.4.1). */
+    REFRAFT_INJECT_VOTE_ANY_LOG = 1u << 1,
+    /* Forget the vote on restart (violates "persist votedFor"). */
+    REFRAFT_INJECT_FORGET_VOTE = 1u << 2
+} refraft_inject;
+
+/*
+ * Create a node.  Loads the hard state and the log through log, validates
+ * the configuration, and starts as a follower with a randomized election
+ * deadline.  hull and log are copied by value; their ctx pointers must stay
+ * valid until refraft_node_destroy().  On success *out gets the node (free
+ * it with refraft_node_destroy) and 0 is returned.  On error *out is
+ * untouched, nothing is written to the log, and when errbuf is not NULL it
+ * receives a message saying what was wrong (at most errbuf_len bytes,
+ * NUL-terminated).  Errors: REFRAFT_EINVAL (bad config, hull or log API),
+ * REFRAFT_ENOMEM, REFRAFT_ECORRUPT (hard state behind the log), or what the
+ * log API returned.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_node_create(const refraft_config *config, const refraft_hull *hull,
+                    const refraft_log_api *log, refraft_node **out,
+                    char *errbuf, size_t errbuf_len);
+
+/* Free the node.  Does not touch the log.  NULL is allowed. */
+REFRAFT_API void refraft_node_destroy(refraft_node *node);
+
+/*
+ * Hand the node a message that arrived from a peer.
+ *
+ * reply: with RPC comms, pass a callback that answers this request in
+ * place; it is called at most once, before on_message returns, with the
+ * result (the result and its strings are valid only during the call).
+ * With one-way comms pass NULL: the result goes to the sender through the
+ * hull's send(), addressed by the id the request names (leader_id or
+ * candidate_id).  Results (the *_RESULT types) never produce a reply.
+ *
+ * Returns 0 when the message was processed.  REFRAFT_ESTALE when its term
+ * is older than ours: it was rejected and the rejection (carrying our term)
+ * was sent, as Raft requires, but nothing else changed.  REFRAFT_EINVAL or
+ * REFRAFT_EBADMSG when the message is malformed (unknown type, bad id, zero
+ * term, entries inconsistent with the header) and REFRAFT_EUNKNOWNPEER when
+ * it comes from an id outside the configuration: nothing changed and
+ * nothing was sent.  REFRAFT_EIO and friends when the log failed: the node
+ * is then failed (REFRAFT_EFAILED from now on).  refraft_errmsg() says
+ * what was wrong.
+ */
+typedef void (*refraft_reply_fn)(void *reply_ctx, const refraft_msg *result);
+
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_on_message(refraft_node *node, const refraft_msg *msg,
+                   refraft_reply_fn reply, void *reply_ctx);
+
+/*
+ * Drive timers: election timeout, heartbeats, check-quorum, and retry of
+ * a stalled apply.  Call it at refraft_next_deadline() or earlier; calling
+ * it more often is harmless.  Returns 0 or a log error (node failed).
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refraft_tick(refraft_node *node);
+
+/* The hull time (ms) at which refraft_tick() next has work to do. */
+REFRAFT_API uint64_t refraft_next_deadline(const refraft_node *node);
+
+/*
+ * Leader only: append a batch of references to the log, uncommitted, and
+ * start replicating them (DESIGN.md contract 3: append, then replicate;
+ * the entries commit when a majority holds them, and are applied after).
+ * On success *first_index gets the index of refs[0]; refs[i] is at
+ * *first_index + i.  The refs (and their ids) are copied.
+ *
+ * Errors (nothing appended): REFRAFT_ENOTLEADER when another node leads
+ * (refraft_leader_id() names it), REFRAFT_ENOLEADER when no leader is
+ * known, REFRAFT_EINVAL for an empty batch or a bad ref (id NULL, empty,
+ * or longer than REFRAFT_RECORD_ID_MAX), REFRAFT_EIO etc. from the log.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_propose(refraft_node *node, const refraft_ref *refs, size_t n,
+                refraft_index *first_index);
+
+/* Read-only getters.  Strings are owned by the node and valid until the
+ * next call that changes it. */
+REFRAFT_API const char *refraft_id(const refraft_node *node);
+/* One of enum refraft_role. */
+REFRAFT_API int refraft_role(const refraft_node *node);
+REFRAFT_API refraft_term refraft_current_term(const refraft_node *node);
+/* NULL when no leader is known. */
+REFRAFT_API const char *refraft_leader_id(const refraft_node *node);
+/* NULL when no vote was cast this term. */
+REFRAFT_API const char *refraft_voted_for(const refraft_node *node);
+REFRAFT_API refraft_index refraft_commit_index(const refraft_node *node);
+REFRAFT_API refraft_index refraft_applied_index(const refraft_node *node);
+REFRAFT_API refraft_index refraft_last_index(const refraft_node *node);
+/* The specific cause of the last error this node returned ("" if none). */
+REFRAFT_API const char *refraft_errmsg(const refraft_node *node);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFRAFT_REFRAFT_H */

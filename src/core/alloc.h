@@ -1,0 +1,19 @@
+/* alloc.h - the library's allocation hooks (see refraft_set_allocator). */
+#ifndef REFRAFT_CORE_ALLOC_H
+#define REFRAFT_CORE_ALLOC_H
+
+#include <stddef.h>
+
+/* All return NULL on failure (or for a zero-size request) and change
+ * nothing; refraft_free(NULL) does nothing. */
+void *refraft_malloc(size_t size);
+void *refraft_calloc(size_t count, size_t size);
+void *refraft_realloc(void *ptr, size_t size);
+void refraft_free(void *ptr);
+
+/* Grow *buf (elements of elem_size, capacity *cap) to hold at least need
+ * elements, doubling; returns 0 or -1 on overflow or allocation failure, in
+ * which case *buf and *cap are unchanged. */
+int refraft_grow(void **buf, size_t *cap, size_t need, size_t elem_size);
+
+#endif /* REFRAFT_CORE_ALLOC_H */

@@ -1,0 +1,123 @@
+/* node.h - the node's internal state, shared by the core's source files. */
+#ifndef REFRAFT_CORE_NODE_H
+#define REFRAFT_CORE_NODE_H
+
+#include "refraft/refraft.h"
+
+/* An id buffer: up to REFRAFT_ID_MAX bytes plus the NUL.  "" means none. */
+typedef char node_id_buf[REFRAFT_ID_MAX + 1];
+
+/* What the leader knows about one follower (Figure 2 "Volatile state on
+ * leaders", plus the flow control of the replication pipeline). */
+struct peer {
+    node_id_buf id;
+    refraft_index next_index;  /* next entry to send */
+    refraft_index match_index; /* highest entry known replicated */
+    /*
+     * Probe mode: one AppendEntries at a time, until the follower's log is
+     * found to match; then pipeline mode: up to max_inflight messages in
+     * flight, next_index advancing optimistically as they are sent.
+     */
+    bool pipeline;
+    bool paused;  /* probe mode: an AppendEntries awaits its answer */
+    uint32_t inflight;
+    bool acked_since_heartbeat;
+    bool recent_contact; /* answered during this check-quorum period */
+    bool vote_granted;   /* in the (pre-)election under way */
+};
+
+struct refraft_node {
+    node_id_buf id;
+    refraft_hull hull;
+    refraft_log_api log;
+    struct peer peers[REFRAFT_MAX_PEERS - 1];
+    size_t n_peers;
+
+    uint32_t election_timeout_ms;
+    uint32_t heartbeat_ms;
+    uint32_t max_entries_per_msg;
+    uint32_t max_inflight;
+    bool pre_vote;
+    bool check_quorum;
+    uint32_t inject_bugs;
+
+    /* Persistent state (Figure 2), mirrored from the log API. */
+    int role;
+    refraft_term term;
+    node_id_buf voted_for;
+    node_id_buf leader_id;
+
+    /* Volatile state.  last_index/last_term cache the log's tail. */
+    refraft_index commit_index;
+    refraft_index applied_index;
+    refraft_index last_index;
+    refraft_term last_term;
+
+    uint64_t election_deadline;  /* follower and (pre)candidate */
+    uint64_t heartbeat_deadline; /* leader */
+    uint64_t quorum_deadline;    /* leader with check-quorum */
+    uint64_t leader_contact_ms;  /* when the leader was last heard from */
+    bool apply_stalled;          /* hull apply() failed; retry on tick */
+    bool busy;                   /* inside a call that changes the node */
+    bool failed; /* saw its committed log contradicted; refuses all calls */
+
+    /* Scratch space for entries read from the log (sending, applying) or
+     * built for an append (proposals, the no-op).  Reused, never shrunk. */
+    refraft_entry *scratch;
+    size_t scratch_cap;
+
+    char errmsg[REFRAFT_ERRMSG_LEN];
+};
+
+/* node.c */
+int node_errorf(refraft_node *node, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t node_now(refraft_node *node);
+size_t node_quorum(const refraft_node *node);
+struct peer *node_find_peer(refraft_node *node, const char *id);
+void node_emit(refraft_node *node, int type);
+void node_set_leader(refraft_node *node, const char *leader_id);
+int node_save_hard_state(refraft_node *node, refraft_term term,
+                         const char *voted_for);
+int node_reserve_scratch(refraft_node *node, size_t n);
+void node_respond(refraft_node *node, const char *to_id,
+                  const refraft_msg *result, refraft_reply_fn reply,
+                  void *reply_ctx);
+
+/* validate.c: 0, or an error code with node->errmsg (or errbuf) set. */
+int validate_id(const char *id, const char *what, char *errbuf,
+                size_t errbuf_len);
+int validate_ref(const refraft_ref *ref, char *errbuf, size_t errbuf_len);
+int validate_config(const refraft_config *config, const refraft_hull *hull,
+                    const refraft_log_api *log, char *errbuf,
+                    size_t errbuf_len);
+int validate_message(refraft_node *node, const refraft_msg *msg);
+/* The id of the node that sent msg (leader_id, candidate_id, ...). */
+const char *message_sender(const refraft_msg *msg);
+refraft_term message_term(const refraft_msg *msg);
+
+/* election.c */
+void election_reset_timer(refraft_node *node);
+int election_timeout(refraft_node *node);
+int election_become_follower(refraft_node *node, refraft_term term,
+                             const char *leader_id);
+int election_on_request_vote(refraft_node *node, const refraft_msg *msg,
+                             refraft_reply_fn reply, void *reply_ctx);
+int election_on_request_vote_result(refraft_node *node,
+                                    const refraft_request_vote_result *res);
+int election_check_quorum(refraft_node *node);
+
+/* replication.c */
+int replication_start_term(refraft_node *node);
+int replication_append_local(refraft_node *node, const refraft_entry *entries,
+                             size_t n);
+void replication_heartbeat(refraft_node *node);
+void replication_send_all(refraft_node *node);
+int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
+                                  refraft_reply_fn reply, void *reply_ctx);
+int replication_on_append_entries_result(
+    refraft_node *node, const refraft_append_entries_result *res);
+void replication_advance_commit(refraft_node *node);
+void replication_apply(refraft_node *node);
+
+#endif /* REFRAFT_CORE_NODE_H */

@@ -1,0 +1,417 @@
+/* replication.c - log replication (Raft §5.3), commitment (§5.4.2) and
+ * in-order apply. */
+#include <string.h>
+
+#include "core/node.h"
+
+/* Entries below this many are applied per read from the log. */
+#define APPLY_CHUNK 256
+
+static int term_at(refraft_node *node, refraft_index index, refraft_term *term)
+{
+    if (index == node->last_index) {
+        *term = node->last_term;
+        return 0;
+    }
+    return node->log.term_at(node->log.ctx, index, term);
+}
+
+int replication_append_local(refraft_node *node, const refraft_entry *entries,
+                             size_t n)
+{
+    int rv = node->log.append(node->log.ctx, entries, n);
+    if (rv != 0)
+        return node_errorf(node, rv, "appending %zu entries at index %llu "
+                           "failed: %s", n,
+                           (unsigned long long)node->last_index + 1,
+                           refraft_strerror(rv));
+    node->last_index += n;
+    node->last_term = entries[n - 1].term;
+    return 0;
+}
+
+/* Send one AppendEntries to p whose entries follow prev; with_entries false
+ * makes it a heartbeat.  Returns how many entries it carried. */
+static size_t send_append(refraft_node *node, struct peer *p,
+                          refraft_index prev, bool with_entries)
+{
+    refraft_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = REFRAFT_MSG_APPEND_ENTRIES;
+    refraft_append_entries *ae = &msg.u.append_entries;
+    ae->term = node->term;
+    ae->leader_id = node->id;
+    ae->prev_log_index = prev;
+    ae->leader_commit = node->commit_index;
+    if (term_at(node, prev, &ae->prev_log_term) != 0)
+        return 0;
+    if (with_entries && prev < node->last_index) {
+        refraft_index left = node->last_index - prev;
+        size_t want = left < node->max_entries_per_msg
+                          ? (size_t)left
+                          : node->max_entries_per_msg;
+        if (node_reserve_scratch(node, want) == 0 &&
+            node->log.get(node->log.ctx, prev + 1, want, node->scratch,
+                          &ae->n_entries) == 0)
+            ae->entries = node->scratch;
+        else
+            ae->n_entries = 0;
+    }
+    (void)node->hull.send(node->hull.ctx, p->id, &msg);
+    return ae->n_entries;
+}
+
+/*
+ * Keep p's pipe full.  A follower whose log is not yet known to match gets
+ * one AppendEntries at a time (probe); once one succeeds, entries stream
+ * out without waiting for answers, up to max_inflight messages' worth
+ * beyond what the follower acknowledged.
+ */
+static void replicate(refraft_node *node, struct peer *p)
+{
+    if (!p->pipeline) {
+        if (!p->paused) {
+            send_append(node, p, p->next_index - 1, true);
+            p->paused = true;
+        }
+        return;
+    }
+    uint64_t window = (uint64_t)node->max_inflight * node->max_entries_per_msg;
+    while (p->next_index <= node->last_index &&
+           p->next_index - 1 - p->match_index < window) {
+        size_t n = send_append(node, p, p->next_index - 1, true);
+        if (n == 0)
+            return;
+        p->next_index += n;
+    }
+}
+
+void replication_send_all(refraft_node *node)
+{
+    for (size_t i = 0; i < node->n_peers; i++)
+        replicate(node, &node->peers[i]);
+}
+
+int replication_start_term(refraft_node *node)
+{
+    refraft_entry noop;
+    memset(&noop, 0, sizeof noop);
+    noop.term = node->term;
+    noop.type = REFRAFT_ENTRY_NOOP;
+    int rv = replication_append_local(node, &noop, 1);
+    if (rv != 0) {
+        /* A leader that cannot write cannot lead. */
+        (void)election_become_follower(node, node->term, NULL);
+        return rv;
+    }
+    replication_advance_commit(node);
+    replication_send_all(node);
+    return 0;
+}
+
+/* Heartbeats (Raft §5.2) also restart replication that stalled: a probe
+ * that got no answer is sent again, and a pipeline that saw no progress
+ * since the last heartbeat (messages lost) falls back to probing. */
+void replication_heartbeat(refraft_node *node)
+{
+    for (size_t i = 0; i < node->n_peers; i++) {
+        struct peer *p = &node->peers[i];
+        bool outstanding = p->next_index - 1 > p->match_index;
+        if (p->pipeline && outstanding && !p->acked_since_heartbeat) {
+            p->pipeline = false;
+            p->next_index = p->match_index + 1;
+        }
+        if (p->pipeline) {
+            send_append(node, p, p->match_index, false);
+        } else {
+            p->paused = false;
+            replicate(node, p);
+        }
+        p->acked_since_heartbeat = false;
+    }
+    node->heartbeat_deadline = node_now(node) + node->heartbeat_ms;
+}
+
+static void set_commit(refraft_node *node, refraft_index index)
+{
+    if (index <= node->commit_index)
+        return;
+    node->commit_index = index;
+    node_emit(node, REFRAFT_EVENT_COMMIT);
+    replication_apply(node);
+}
+
+/*
+ * Raft §5.4.2 and Figure 2: "If there exists an N such that N > commitIndex,
+ * a majority of matchIndex[i] >= N, and log[N].term == currentTerm: set
+ * commitIndex = N."  Counting replicas never commits an entry of an
+ * earlier term directly (Figure 8); it commits with the first entry of the
+ * current term that reaches a majority.
+ */
+void replication_advance_commit(refraft_node *node)
+{
+    if (node->role != REFRAFT_LEADER)
+        return;
+    refraft_index match[REFRAFT_MAX_PEERS];
+    size_t n = 0;
+    match[n++] = node->last_index;
+    for (size_t i = 0; i < node->n_peers; i++)
+        match[n++] = node->peers[i].match_index;
+    /* Sort descending; the quorum-th largest is held by a majority. */
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = i; j > 0 && match[j] > match[j - 1]; j--) {
+            refraft_index t = match[j];
+            match[j] = match[j - 1];
+            match[j - 1] = t;
+        }
+    refraft_index candidate = match[node_quorum(node) - 1];
+    if (candidate <= node->commit_index)
+        return;
+    refraft_term term;
+    if (term_at(node, candidate, &term) != 0)
+        return;
+    if (term != node->term &&
+        !(node->inject_bugs & REFRAFT_INJECT_COMMIT_OLD_TERM))
+        return;
+    set_commit(node, candidate);
+}
+
+/* Figure 2: "If commitIndex > lastApplied: increment lastApplied, apply
+ * log[lastApplied] to state machine", in index order, once each. */
+void replication_apply(refraft_node *node)
+{
+    node->apply_stalled = false;
+    while (node->applied_index < node->commit_index) {
+        refraft_index left = node->commit_index - node->applied_index;
+        size_t want = left < APPLY_CHUNK ? (size_t)left : APPLY_CHUNK;
+        size_t n = 0;
+        int rv = node_reserve_scratch(node, want);
+        if (rv == 0)
+            rv = node->log.get(node->log.ctx, node->applied_index + 1, want,
+                               node->scratch, &n);
+        if (rv == 0 && n == 0)
+            rv = REFRAFT_ENOTFOUND;
+        for (size_t i = 0; rv == 0 && i < n; i++) {
+            rv = node->hull.apply(node->hull.ctx, node->applied_index + 1,
+                                  &node->scratch[i]);
+            if (rv == 0)
+                node->applied_index++;
+        }
+        if (rv != 0) {
+            node->apply_stalled = true;
+            node_errorf(node, rv, "applying index %llu failed: %s",
+                        (unsigned long long)node->applied_index + 1,
+                        refraft_strerror(rv));
+            return;
+        }
+    }
+}
+
+/* ---- Follower side ---------------------------------------------------- */
+
+/* The first index of term in our log at or below index, not looking below
+ * the commit index: committed entries match every leader anyway. */
+static refraft_index first_of_term(refraft_node *node, refraft_term term,
+                                   refraft_index index)
+{
+    while (index > node->commit_index + 1) {
+        refraft_term t;
+        if (term_at(node, index - 1, &t) != 0 || t != term)
+            break;
+        index--;
+    }
+    return index;
+}
+
+/* Figure 2, AppendEntries receiver step 2: "Reply false if log doesn't
+ * contain an entry at prevLogIndex whose term matches prevLogTerm", with a
+ * hint that lets the leader skip the whole conflicting term. */
+static bool consistency_check(refraft_node *node,
+                              const refraft_append_entries *ae,
+                              refraft_append_entries_result *res)
+{
+    res->rejected_index = ae->prev_log_index;
+    if (ae->prev_log_index > node->last_index) {
+        res->conflict_term = 0;
+        res->conflict_index = node->last_index + 1;
+        return false;
+    }
+    refraft_term t;
+    if (term_at(node, ae->prev_log_index, &t) != 0) {
+        /* Not readable (compacted): report as a conflict at our commit. */
+        res->conflict_term = 0;
+        res->conflict_index = node->commit_index + 1;
+        return false;
+    }
+    if (t == ae->prev_log_term)
+        return true;
+    res->conflict_term = t;
+    res->conflict_index = first_of_term(node, t, ae->prev_log_index);
+    return false;
+}
+
+/* Figure 2, steps 3 and 4: "If an existing entry conflicts with a new one
+ * (same index but different terms), delete the existing entry and all that
+ * follow it.  Append any new entries not already in the log."  Entries that
+ * match stay: a late or duplicated message must not cut the log short. */
+static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
+{
+    size_t i = 0;
+    refraft_index index = ae->prev_log_index + 1;
+    while (i < ae->n_entries && index <= node->last_index) {
+        refraft_term t;
+        int rv = term_at(node, index, &t);
+        if (rv != 0)
+            return node_errorf(node, rv, "reading term at %llu failed",
+                               (unsigned long long)index);
+        if (t != ae->entries[i].term)
+            break;
+        i++;
+        index++;
+    }
+    if (i == ae->n_entries)
+        return 0;
+    if (index <= node->last_index) {
+        /* Committed entries are never truncated (Leader Completeness). */
+        if (index <= node->commit_index)
+            return node_errorf(node, REFRAFT_ECORRUPT,
+                               "leader \"%s\" conflicts with committed "
+                               "index %llu",
+                               ae->leader_id, (unsigned long long)index);
+        int rv = node->log.truncate(node->log.ctx, index);
+        if (rv != 0)
+            return node_errorf(node, rv, "truncating from %llu failed: %s",
+                               (unsigned long long)index,
+                               refraft_strerror(rv));
+        node->last_index = index - 1;
+        rv = node->log.term_at(node->log.ctx, node->last_index,
+                               &node->last_term);
+        if (rv != 0)
+            return node_errorf(node, rv, "reading term at %llu failed",
+                               (unsigned long long)node->last_index);
+        if (node->hull.on_truncate != NULL)
+            node->hull.on_truncate(node->hull.ctx, index);
+    }
+    return replication_append_local(node, ae->entries + i,
+                                    ae->n_entries - i);
+}
+
+int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
+                                  refraft_reply_fn reply, void *reply_ctx)
+{
+    const refraft_append_entries *ae = &msg->u.append_entries;
+    if (node->role == REFRAFT_LEADER)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "\"%s\" claims to lead term %llu, which this node "
+                           "leads",
+                           ae->leader_id, (unsigned long long)ae->term);
+    /* §5.2: a candidate that hears from the leader of its term steps
+     * down. */
+    int rv = election_become_follower(node, node->term, ae->leader_id);
+    if (rv != 0)
+        return rv;
+    node->leader_contact_ms = node_now(node);
+
+    refraft_msg out;
+    memset(&out, 0, sizeof out);
+    out.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    refraft_append_entries_result *res = &out.u.append_entries_result;
+    res->term = node->term;
+    res->follower_id = node->id;
+    if (consistency_check(node, ae, res)) {
+        rv = merge_entries(node, ae);
+        if (rv != 0)
+            return rv;
+        res->success = true;
+        res->match_index = ae->prev_log_index + ae->n_entries;
+        res->rejected_index = 0;
+        /* Step 5: "If leaderCommit > commitIndex, set commitIndex =
+         * min(leaderCommit, index of last new entry)". */
+        set_commit(node, ae->leader_commit < res->match_index
+                             ? ae->leader_commit
+                             : res->match_index);
+    }
+    res->last_log_index = node->last_index;
+    node_respond(node, ae->leader_id, &out, reply, reply_ctx);
+    return 0;
+}
+
+/* ---- Leader side ------------------------------------------------------ */
+
+/* Where to resume after a rejection (Raft §5.3, last paragraph): past our
+ * last entry of the follower's conflicting term if we have that term, else
+ * at the first index the follower holds of it. */
+static refraft_index next_from_hint(refraft_node *node, const struct peer *p,
+                                    const refraft_append_entries_result *res)
+{
+    if (res->conflict_term == 0)
+        return res->conflict_index;
+    refraft_index index = res->rejected_index < node->last_index
+                              ? res->rejected_index
+                              : node->last_index;
+    while (index > p->match_index) {
+        refraft_term t;
+        if (term_at(node, index, &t) != 0 || t < res->conflict_term)
+            break;
+        if (t == res->conflict_term)
+            return index + 1;
+        index--;
+    }
+    return res->conflict_index;
+}
+
+/* A rejection moves next_index back, unless it answers a message older
+ * than the current probe (reordered or duplicated), which is ignored. */
+static bool on_reject(refraft_node *node, struct peer *p,
+                      const refraft_append_entries_result *res)
+{
+    bool stale = p->pipeline ? res->rejected_index <= p->match_index
+                             : res->rejected_index != p->next_index - 1;
+    if (stale)
+        return false;
+    refraft_index next = next_from_hint(node, p, res);
+    if (next > res->rejected_index)
+        next = res->rejected_index;
+    if (next <= p->match_index)
+        next = p->match_index + 1;
+    p->next_index = next;
+    p->pipeline = false;
+    p->paused = false;
+    return true;
+}
+
+static void on_success(refraft_node *node, struct peer *p,
+                       const refraft_append_entries_result *res)
+{
+    if (res->match_index > p->match_index) {
+        p->match_index = res->match_index;
+        p->acked_since_heartbeat = true;
+    }
+    if (p->next_index <= p->match_index)
+        p->next_index = p->match_index + 1;
+    p->pipeline = true;
+    p->paused = false;
+    replication_advance_commit(node);
+}
+
+int replication_on_append_entries_result(
+    refraft_node *node, const refraft_append_entries_result *res)
+{
+    if (node->role != REFRAFT_LEADER)
+        return 0;
+    struct peer *p = node_find_peer(node, res->follower_id);
+    if (res->success && res->match_index > node->last_index)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "\"%s\" claims to match index %llu, beyond our "
+                           "last index %llu",
+                           res->follower_id,
+                           (unsigned long long)res->match_index,
+                           (unsigned long long)node->last_index);
+    p->recent_contact = true;
+    if (res->success)
+        on_success(node, p, res);
+    else if (!on_reject(node, p, res))
+        return 0;
+    replicate(node, p);
+    return 0;
+}

@@ -1,0 +1,249 @@
+/* validate.c - checks on configuration and incoming messages, before any
+ * state changes, so that bad input is refused whole. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/node.h"
+
+static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt,
+                ...) __attribute__((format(printf, 4, 5)));
+
+static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt,
+                ...)
+{
+    if (errbuf != NULL && errbuf_len > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, errbuf_len, fmt, ap);
+        va_end(ap);
+    }
+    return code;
+}
+
+int validate_id(const char *id, const char *what, char *errbuf,
+                size_t errbuf_len)
+{
+    if (id == NULL)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL, "%s is NULL", what);
+    size_t len = 0;
+    while (len <= REFRAFT_ID_MAX && id[len] != '\0')
+        len++;
+    if (len == 0)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL, "%s is empty", what);
+    if (len > REFRAFT_ID_MAX)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "%s is longer than %d bytes", what, REFRAFT_ID_MAX);
+    return 0;
+}
+
+int validate_ref(const refraft_ref *ref, char *errbuf, size_t errbuf_len)
+{
+    if (ref->id == NULL || ref->id_len == 0)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "reference has no record id");
+    if (ref->id_len > REFRAFT_RECORD_ID_MAX)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "record id of %u bytes is longer than %d bytes",
+                    (unsigned)ref->id_len, REFRAFT_RECORD_ID_MAX);
+    return 0;
+}
+
+static int validate_peers(const refraft_config *config, char *errbuf,
+                          size_t errbuf_len)
+{
+    if (config->n_peers > REFRAFT_MAX_PEERS - 1)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "%zu peers; at most %d are supported", config->n_peers,
+                    REFRAFT_MAX_PEERS - 1);
+    if (config->n_peers > 0 && config->peers == NULL)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "n_peers is %zu but peers is NULL", config->n_peers);
+    for (size_t i = 0; i < config->n_peers; i++) {
+        const char *p = config->peers[i];
+        int rv = validate_id(p, "peer id", errbuf, errbuf_len);
+        if (rv != 0)
+            return rv;
+        if (strcmp(p, config->id) == 0)
+            return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                        "peer \"%s\" is this node itself", p);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(p, config->peers[j]) == 0)
+                return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                            "peer \"%s\" is listed twice", p);
+    }
+    return 0;
+}
+
+static int validate_hull(const refraft_hull *hull, char *errbuf,
+                         size_t errbuf_len)
+{
+    if (hull->version != REFRAFT_HULL_VERSION)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "hull version %d is not supported (expected %d)",
+                    hull->version, REFRAFT_HULL_VERSION);
+    if (hull->send == NULL || hull->now_ms == NULL || hull->random == NULL ||
+        hull->apply == NULL)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "hull lacks a required callback (send, now_ms, random, "
+                    "apply)");
+    return 0;
+}
+
+static int validate_log_api(const refraft_log_api *log, char *errbuf,
+                            size_t errbuf_len)
+{
+    if (log->version != REFRAFT_LOG_API_VERSION)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "log API version %d is not supported (expected %d)",
+                    log->version, REFRAFT_LOG_API_VERSION);
+    if (log->first_index == NULL || log->last_index == NULL ||
+        log->term_at == NULL || log->get == NULL || log->append == NULL ||
+        log->truncate == NULL || log->save_hard_state == NULL ||
+        log->load_hard_state == NULL)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "log API lacks a required function");
+    return 0;
+}
+
+int validate_config(const refraft_config *config, const refraft_hull *hull,
+                    const refraft_log_api *log, char *errbuf,
+                    size_t errbuf_len)
+{
+    if (config == NULL || hull == NULL || log == NULL)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "config, hull and log must not be NULL");
+    int rv = validate_id(config->id, "node id", errbuf, errbuf_len);
+    if (rv == 0)
+        rv = validate_peers(config, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = validate_hull(hull, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = validate_log_api(log, errbuf, errbuf_len);
+    if (rv != 0)
+        return rv;
+    uint32_t election = config->election_timeout_ms != 0
+                            ? config->election_timeout_ms
+                            : 1000;
+    if (config->heartbeat_ms >= election)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "heartbeat of %u ms is not below the election timeout "
+                    "of %u ms",
+                    config->heartbeat_ms, election);
+    if (election > UINT32_MAX / 2)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "election timeout of %u ms is too large", election);
+    return 0;
+}
+
+const char *message_sender(const refraft_msg *msg)
+{
+    switch (msg->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        return msg->u.append_entries.leader_id;
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        return msg->u.append_entries_result.follower_id;
+    case REFRAFT_MSG_REQUEST_VOTE:
+        return msg->u.request_vote.candidate_id;
+    case REFRAFT_MSG_REQUEST_VOTE_RESULT:
+        return msg->u.request_vote_result.voter_id;
+    default:
+        return NULL;
+    }
+}
+
+/* The entries must be a consistent continuation of the header: terms never
+ * decrease, none exceeds the leader's term or precedes prev_log_term. */
+static int validate_entries(refraft_node *node,
+                            const refraft_append_entries *ae)
+{
+    if (ae->n_entries > 0 && ae->entries == NULL)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "AppendEntries has %zu entries but no array",
+                           ae->n_entries);
+    if (ae->n_entries > UINT64_MAX - ae->prev_log_index)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "AppendEntries runs past the largest index");
+    refraft_term prev = ae->prev_log_term;
+    for (size_t i = 0; i < ae->n_entries; i++) {
+        const refraft_entry *e = &ae->entries[i];
+        if (e->type != REFRAFT_ENTRY_NOOP && e->type != REFRAFT_ENTRY_REF)
+            return node_errorf(node, REFRAFT_EBADMSG,
+                               "entry %zu has unknown type %u", i,
+                               (unsigned)e->type);
+        if (e->term < prev || e->term > ae->term)
+            return node_errorf(node, REFRAFT_EBADMSG,
+                               "entry %zu has term %llu, outside [%llu, %llu]",
+                               i, (unsigned long long)e->term,
+                               (unsigned long long)prev,
+                               (unsigned long long)ae->term);
+        if (e->type == REFRAFT_ENTRY_REF &&
+            validate_ref(&e->ref, node->errmsg, sizeof node->errmsg) != 0)
+            return REFRAFT_EBADMSG;
+        prev = e->term;
+    }
+    return 0;
+}
+
+static int validate_append_entries(refraft_node *node,
+                                   const refraft_append_entries *ae)
+{
+    if (ae->prev_log_term > ae->term)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "prev_log_term %llu is above the message term %llu",
+                           (unsigned long long)ae->prev_log_term,
+                           (unsigned long long)ae->term);
+    if (ae->prev_log_index == 0 && ae->prev_log_term != 0)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "prev_log_index 0 must have prev_log_term 0");
+    return validate_entries(node, ae);
+}
+
+static int validate_request_vote(refraft_node *node,
+                                 const refraft_request_vote *rv)
+{
+    if (rv->last_log_term > rv->term ||
+        (rv->last_log_index == 0 && rv->last_log_term != 0))
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "RequestVote last log (index %llu, term %llu) is "
+                           "inconsistent with its term %llu",
+                           (unsigned long long)rv->last_log_index,
+                           (unsigned long long)rv->last_log_term,
+                           (unsigned long long)rv->term);
+    return 0;
+}
+
+refraft_term message_term(const refraft_msg *msg)
+{
+    switch (msg->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        return msg->u.append_entries.term;
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        return msg->u.append_entries_result.term;
+    case REFRAFT_MSG_REQUEST_VOTE:
+        return msg->u.request_vote.term;
+    default:
+        return msg->u.request_vote_result.term;
+    }
+}
+
+int validate_message(refraft_node *node, const refraft_msg *msg)
+{
+    if (msg->type < REFRAFT_MSG_APPEND_ENTRIES ||
+        msg->type > REFRAFT_MSG_REQUEST_VOTE_RESULT)
+        return node_errorf(node, REFRAFT_EBADMSG, "unknown message type %u",
+                           (unsigned)msg->type);
+    const char *sender = message_sender(msg);
+    if (validate_id(sender, "sender id", node->errmsg, sizeof node->errmsg))
+        return REFRAFT_EBADMSG;
+    if (node_find_peer(node, sender) == NULL)
+        return node_errorf(node, REFRAFT_EUNKNOWNPEER,
+                           "message from \"%s\", which is not a peer", sender);
+    if (message_term(msg) == 0)
+        return node_errorf(node, REFRAFT_EBADMSG, "message has term 0");
+    if (msg->type == REFRAFT_MSG_APPEND_ENTRIES)
+        return validate_append_entries(node, &msg->u.append_entries);
+    if (msg->type == REFRAFT_MSG_REQUEST_VOTE)
+        return validate_request_vote(node, &msg->u.request_vote);
+    return 0;
+}
