@@ -32,6 +32,11 @@ extern "C" {
 #define REFRAFT_DIGEST_LEN 32
 #define REFRAFT_MAX_PEERS 15
 #define REFRAFT_ERRMSG_LEN 256
+#define REFRAFT_MAX_INFLIGHT 4096
+#define REFRAFT_MAX_ENTRIES_PER_MSG (1 << 20)
+/* Terms above this are refused as malformed: no honest cluster gets near
+ * it, and the bound keeps term + 1 from ever wrapping. */
+#define REFRAFT_TERM_MAX (UINT64_MAX >> 1)
 
 /*
  * Error codes.  One table, never renumbered: a new code takes the next free
@@ -70,7 +75,8 @@ typedef uint64_t refraft_term;
  * Memory.  Every allocation the library makes goes through these hooks, so
  * an embedding application can account for memory and tests can fail each
  * allocation in turn.  Set them before creating any node; NULL restores
- * malloc/realloc/free.  Not thread-safe.
+ * malloc/realloc/free.  Returns 0, or REFRAFT_EINVAL (nothing changed) when
+ * one of the three functions is NULL.  Not thread-safe.
  */
 typedef struct refraft_allocator {
     void *ctx;
@@ -79,7 +85,7 @@ typedef struct refraft_allocator {
     void (*free)(void *ctx, void *ptr);
 } refraft_allocator;
 
-REFRAFT_API void refraft_set_allocator(const refraft_allocator *alloc);
+REFRAFT_API int refraft_set_allocator(const refraft_allocator *alloc);
 
 /* ------------------------------------------------------------------------
  * References and log entries
@@ -194,9 +200,11 @@ typedef struct refraft_msg {
  * tests and simulation) and refstore (LMDB).  An embedding application may
  * supply its own, e.g. to make log writes transactional with its state.
  *
- * Indexes start at 1.  An empty log has first_index 1 and last_index 0.
- * Every call returns 0 or a refraft error code; on error the call has no
- * effect.  All calls are made from the thread that drives the node.
+ * Indexes start at 1 and terms of entries at 1 (index 0 has term 0).  An
+ * empty log has first_index 1 and last_index 0.  Every call returns 0 or a
+ * refraft error code; on error the call has no effect and its output
+ * parameters are untouched (NULL output pointers are REFRAFT_EINVAL).  All
+ * calls are made from the thread that drives the node.
  * Durability: when append, truncate or save_hard_state returns 0, what they
  * wrote must survive a crash of the process (Raft Figure 2: "updated on
  * stable storage before responding to RPCs").
@@ -219,13 +227,17 @@ typedef struct refraft_log_api {
     int (*get)(void *ctx, refraft_index from, size_t max, refraft_entry *out,
                size_t *n);
     /* Append n entries at last_index + 1, all or none.  The log copies the
-     * entries and their ids; the caller keeps ownership of its arrays. */
+     * entries and their ids; the caller keeps ownership of its arrays.
+     * REFRAFT_EINVAL for an unknown type, a term of 0, terms that go down
+     * (within the batch or from the current last entry), or a REF entry
+     * whose id is NULL, empty or longer than REFRAFT_RECORD_ID_MAX.  A
+     * NOOP's ref is ignored and reads back zeroed. */
     int (*append)(void *ctx, const refraft_entry *entries, size_t n);
     /* Remove the entries at index from and after (first_index <= from <=
      * last_index + 1). */
     int (*truncate)(void *ctx, refraft_index from);
-    /* Persist current term and vote.  voted_for is a node id or NULL for
-     * no vote. */
+    /* Persist current term and vote.  voted_for is a node id, or NULL (or
+     * "") for no vote. */
     int (*save_hard_state)(void *ctx, refraft_term term, const char *voted_for);
     /* Load what save_hard_state last stored (term 0 and "" when nothing was
      * ever saved).  voted_for must hold REFRAFT_ID_MAX + 1 bytes; it gets
@@ -320,10 +332,13 @@ typedef struct refraft_config {
     /* Leader heartbeat interval; must be below the election timeout.
      * Default election_timeout_ms / 10. */
     uint32_t heartbeat_ms;
-    /* Most entries per AppendEntries.  Default 1024. */
+    /* Most entries per AppendEntries.  Default 1024, at most
+     * REFRAFT_MAX_ENTRIES_PER_MSG. */
     uint32_t max_entries_per_msg;
-    /* Most AppendEntries in flight per follower once it is known to
-     * match (pipelining).  Default 8. */
+    /* Most unacknowledged AppendEntries carrying entries per follower once
+     * its log is known to match (pipelining).  While the window is full,
+     * new entries wait and leave together in the next message.  Default 8,
+     * at most REFRAFT_MAX_INFLIGHT. */
     uint32_t max_inflight;
     bool disable_pre_vote;     /* pre-vote (Raft thesis §9.6) is on unless set */
     bool disable_check_quorum; /* check-quorum (thesis §6.2) is on unless set */
@@ -383,9 +398,14 @@ REFRAFT_API void refraft_node_destroy(refraft_node *node);
  * REFRAFT_EBADMSG when the message is malformed (unknown type, bad id, zero
  * term, entries inconsistent with the header) and REFRAFT_EUNKNOWNPEER when
  * it comes from an id outside the configuration: nothing changed and
- * nothing was sent.  REFRAFT_EIO and friends when the log failed: the node
- * is then failed (REFRAFT_EFAILED from now on).  refraft_errmsg() says
- * what was wrong.
+ * nothing was sent.  A log API error (REFRAFT_EIO, REFRAFT_ENOSPC, ...) is
+ * returned as is: no answer is sent, and the log holds what the calls that
+ * succeeded wrote (a truncation without the append that should follow it,
+ * say), which is a state Raft recovers from; the leader retries.
+ * REFRAFT_ECORRUPT when a leader contradicts an entry this node holds as
+ * committed: the node is failed and every later call returns
+ * REFRAFT_EFAILED.  REFRAFT_EINVAL also when called from inside one of
+ * this node's callbacks.  refraft_errmsg() says what was wrong.
  */
 typedef void (*refraft_reply_fn)(void *reply_ctx, const refraft_msg *result);
 
@@ -396,7 +416,9 @@ refraft_on_message(refraft_node *node, const refraft_msg *msg,
 /*
  * Drive timers: election timeout, heartbeats, check-quorum, and retry of
  * a stalled apply.  Call it at refraft_next_deadline() or earlier; calling
- * it more often is harmless.  Returns 0 or a log error (node failed).
+ * it more often is harmless.  Returns 0, or the log API's error when saving
+ * the hard state for an election failed (the node stays as it was and
+ * tries again at its next timeout), or REFRAFT_EFAILED.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int refraft_tick(refraft_node *node);
 

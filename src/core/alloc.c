@@ -30,9 +30,13 @@ static const refraft_allocator default_allocator = {
 static refraft_allocator current = {NULL, default_malloc, default_realloc,
                                     default_free};
 
-void refraft_set_allocator(const refraft_allocator *alloc)
+int refraft_set_allocator(const refraft_allocator *alloc)
 {
+    if (alloc != NULL &&
+        (alloc->malloc == NULL || alloc->realloc == NULL || alloc->free == NULL))
+        return REFRAFT_EINVAL;
     current = alloc != NULL ? *alloc : default_allocator;
+    return 0;
 }
 
 void *refraft_malloc(size_t size)

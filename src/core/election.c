@@ -76,7 +76,7 @@ static int become_leader(refraft_node *node)
         p->match_index = 0;
         p->pipeline = false;
         p->paused = false;
-        p->inflight = 0;
+        p->inflight_count = 0;
         p->acked_since_heartbeat = false;
         p->recent_contact = false;
     }
@@ -92,13 +92,15 @@ static int become_leader(refraft_node *node)
  * majority of the servers in the full cluster for the same term". */
 static int become_candidate(refraft_node *node)
 {
+    /* The timer restarts even if the vote cannot be saved, so a failing
+     * disk is retried once per timeout rather than on every tick. */
+    election_reset_timer(node);
     int rv = node_save_hard_state(node, node->term + 1, node->id);
     if (rv != 0)
         return rv;
     set_role(node, REFRAFT_CANDIDATE);
     node_set_leader(node, NULL);
     clear_votes(node);
-    election_reset_timer(node);
     if (count_votes(node) >= node_quorum(node))
         return become_leader(node);
     send_vote_requests(node, false);

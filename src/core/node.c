@@ -118,6 +118,24 @@ static void apply_defaults(refraft_node *node, const refraft_config *config)
     node->inject_bugs = config->inject_bugs;
 }
 
+static int alloc_inflight(refraft_node *node, char *errbuf,
+                          size_t errbuf_len)
+{
+    if (node->n_peers == 0)
+        return 0;
+    node->inflight_slots =
+        refraft_calloc(node->n_peers * node->max_inflight,
+                       sizeof *node->inflight_slots);
+    if (node->inflight_slots == NULL) {
+        snprintf(errbuf, errbuf_len, "no memory for the replication window");
+        return REFRAFT_ENOMEM;
+    }
+    for (size_t i = 0; i < node->n_peers; i++)
+        node->peers[i].inflight =
+            node->inflight_slots + i * node->max_inflight;
+    return 0;
+}
+
 /* Read the log's tail and the hard state, and check they agree: a term
  * behind the last entry's term means the storage lost a write. */
 static int load_state(refraft_node *node, refraft_index applied_index,
@@ -134,6 +152,12 @@ static int load_state(refraft_node *node, refraft_index applied_index,
         return rv;
     }
     node->voted_for[REFRAFT_ID_MAX] = '\0';
+    if (node->term > REFRAFT_TERM_MAX) {
+        snprintf(errbuf, errbuf_len, "stored term %llu is above %llu",
+                 (unsigned long long)node->term,
+                 (unsigned long long)REFRAFT_TERM_MAX);
+        return REFRAFT_ECORRUPT;
+    }
     if (node->term < node->last_term) {
         snprintf(errbuf, errbuf_len,
                  "stored term %llu is behind the last entry's term %llu",
@@ -186,9 +210,11 @@ int refraft_node_create(const refraft_config *config, const refraft_hull *hull,
         snprintf(node->peers[i].id, sizeof node->peers[i].id, "%s",
                  config->peers[i]);
     apply_defaults(node, config);
-    rv = load_state(node, config->applied_index, errbuf, errbuf_len);
+    rv = alloc_inflight(node, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = load_state(node, config->applied_index, errbuf, errbuf_len);
     if (rv != 0) {
-        refraft_free(node);
+        refraft_node_destroy(node);
         return rv;
     }
     node->role = REFRAFT_FOLLOWER;
@@ -202,6 +228,7 @@ void refraft_node_destroy(refraft_node *node)
     if (node == NULL)
         return;
     refraft_free(node->scratch);
+    refraft_free(node->inflight_slots);
     refraft_free(node);
 }
 

@@ -19,8 +19,12 @@ struct peer {
      * flight, next_index advancing optimistically as they are sent.
      */
     bool pipeline;
-    bool paused;  /* probe mode: an AppendEntries awaits its answer */
-    uint32_t inflight;
+    bool paused; /* probe mode: an AppendEntries awaits its answer */
+    /* Pipeline mode: the last index each unacknowledged AppendEntries
+     * carried, oldest first, in a ring of max_inflight slots. */
+    refraft_index *inflight;
+    uint32_t inflight_head;
+    uint32_t inflight_count;
     bool acked_since_heartbeat;
     bool recent_contact; /* answered during this check-quorum period */
     bool vote_granted;   /* in the (pre-)election under way */
@@ -65,6 +69,8 @@ struct refraft_node {
      * built for an append (proposals, the no-op).  Reused, never shrunk. */
     refraft_entry *scratch;
     size_t scratch_cap;
+    /* Backing store of every peer's inflight ring. */
+    refraft_index *inflight_slots;
 
     char errmsg[REFRAFT_ERRMSG_LEN];
 };

@@ -31,9 +31,10 @@ int replication_append_local(refraft_node *node, const refraft_entry *entries,
 }
 
 /* Send one AppendEntries to p whose entries follow prev; with_entries false
- * makes it a heartbeat.  Returns how many entries it carried. */
-static size_t send_append(refraft_node *node, struct peer *p,
-                          refraft_index prev, bool with_entries)
+ * makes it a heartbeat.  Returns how many entries it carried, or -1 when
+ * nothing could be sent (the log could not be read). */
+static long send_append(refraft_node *node, struct peer *p,
+                        refraft_index prev, bool with_entries)
 {
     refraft_msg msg;
     memset(&msg, 0, sizeof msg);
@@ -44,45 +45,72 @@ static size_t send_append(refraft_node *node, struct peer *p,
     ae->prev_log_index = prev;
     ae->leader_commit = node->commit_index;
     if (term_at(node, prev, &ae->prev_log_term) != 0)
-        return 0;
+        return -1;
     if (with_entries && prev < node->last_index) {
         refraft_index left = node->last_index - prev;
         size_t want = left < node->max_entries_per_msg
                           ? (size_t)left
                           : node->max_entries_per_msg;
-        if (node_reserve_scratch(node, want) == 0 &&
+        if (node_reserve_scratch(node, want) != 0 ||
             node->log.get(node->log.ctx, prev + 1, want, node->scratch,
-                          &ae->n_entries) == 0)
-            ae->entries = node->scratch;
-        else
-            ae->n_entries = 0;
+                          &ae->n_entries) != 0)
+            return -1;
+        ae->entries = node->scratch;
     }
     (void)node->hull.send(node->hull.ctx, p->id, &msg);
-    return ae->n_entries;
+    return (long)ae->n_entries;
+}
+
+static bool inflight_full(const refraft_node *node, const struct peer *p)
+{
+    return p->inflight_count >= node->max_inflight;
+}
+
+static void inflight_add(refraft_node *node, struct peer *p,
+                         refraft_index last)
+{
+    uint32_t slot = (p->inflight_head + p->inflight_count) % node->max_inflight;
+    p->inflight[slot] = last;
+    p->inflight_count++;
+}
+
+/* Forget the messages the follower has acknowledged up to match. */
+static void inflight_ack(refraft_node *node, struct peer *p,
+                         refraft_index match)
+{
+    while (p->inflight_count > 0 && p->inflight[p->inflight_head] <= match) {
+        p->inflight_head = (p->inflight_head + 1) % node->max_inflight;
+        p->inflight_count--;
+    }
+}
+
+static void enter_probe(struct peer *p, refraft_index next)
+{
+    p->next_index = next;
+    p->pipeline = false;
+    p->paused = false;
+    p->inflight_count = 0;
 }
 
 /*
  * Keep p's pipe full.  A follower whose log is not yet known to match gets
  * one AppendEntries at a time (probe); once one succeeds, entries stream
- * out without waiting for answers, up to max_inflight messages' worth
- * beyond what the follower acknowledged.
+ * out without waiting for answers, up to max_inflight messages beyond what
+ * the follower acknowledged.
  */
 static void replicate(refraft_node *node, struct peer *p)
 {
     if (!p->pipeline) {
-        if (!p->paused) {
-            send_append(node, p, p->next_index - 1, true);
+        if (!p->paused && send_append(node, p, p->next_index - 1, true) >= 0)
             p->paused = true;
-        }
         return;
     }
-    uint64_t window = (uint64_t)node->max_inflight * node->max_entries_per_msg;
-    while (p->next_index <= node->last_index &&
-           p->next_index - 1 - p->match_index < window) {
-        size_t n = send_append(node, p, p->next_index - 1, true);
-        if (n == 0)
+    while (p->next_index <= node->last_index && !inflight_full(node, p)) {
+        long n = send_append(node, p, p->next_index - 1, true);
+        if (n <= 0)
             return;
-        p->next_index += n;
+        p->next_index += (refraft_index)n;
+        inflight_add(node, p, p->next_index - 1);
     }
 }
 
@@ -109,24 +137,23 @@ int replication_start_term(refraft_node *node)
     return 0;
 }
 
-/* Heartbeats (Raft §5.2) also restart replication that stalled: a probe
- * that got no answer is sent again, and a pipeline that saw no progress
- * since the last heartbeat (messages lost) falls back to probing. */
+/* Heartbeats (Raft §5.2) also restart replication that stalled: a
+ * pipeline that saw no progress since the last heartbeat (messages lost)
+ * falls back to probing, and a probe whose answer was lost is repeated,
+ * without entries: its answer unpauses the flow. */
 void replication_heartbeat(refraft_node *node)
 {
     for (size_t i = 0; i < node->n_peers; i++) {
         struct peer *p = &node->peers[i];
-        bool outstanding = p->next_index - 1 > p->match_index;
-        if (p->pipeline && outstanding && !p->acked_since_heartbeat) {
-            p->pipeline = false;
-            p->next_index = p->match_index + 1;
-        }
-        if (p->pipeline) {
-            send_append(node, p, p->match_index, false);
-        } else {
-            p->paused = false;
+        if (p->pipeline && p->inflight_count > 0 &&
+            !p->acked_since_heartbeat)
+            enter_probe(p, p->match_index + 1);
+        if (p->pipeline)
+            (void)send_append(node, p, p->match_index, false);
+        else if (p->paused)
+            (void)send_append(node, p, p->next_index - 1, false);
+        else
             replicate(node, p);
-        }
         p->acked_since_heartbeat = false;
     }
     node->heartbeat_deadline = node_now(node) + node->heartbeat_ms;
@@ -283,12 +310,11 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
             return node_errorf(node, rv, "truncating from %llu failed: %s",
                                (unsigned long long)index,
                                refraft_strerror(rv));
+        /* The entry before index matched the leader: its term is known
+         * without reading the log again. */
         node->last_index = index - 1;
-        rv = node->log.term_at(node->log.ctx, node->last_index,
-                               &node->last_term);
-        if (rv != 0)
-            return node_errorf(node, rv, "reading term at %llu failed",
-                               (unsigned long long)node->last_index);
+        node->last_term =
+            i > 0 ? ae->entries[i - 1].term : ae->prev_log_term;
         if (node->hull.on_truncate != NULL)
             node->hull.on_truncate(node->hull.ctx, index);
     }
@@ -365,7 +391,8 @@ static refraft_index next_from_hint(refraft_node *node, const struct peer *p,
 static bool on_reject(refraft_node *node, struct peer *p,
                       const refraft_append_entries_result *res)
 {
-    bool stale = p->pipeline ? res->rejected_index <= p->match_index
+    bool stale = p->pipeline ? res->rejected_index <= p->match_index ||
+                                   res->rejected_index >= p->next_index
                              : res->rejected_index != p->next_index - 1;
     if (stale)
         return false;
@@ -374,24 +401,50 @@ static bool on_reject(refraft_node *node, struct peer *p,
         next = res->rejected_index;
     if (next <= p->match_index)
         next = p->match_index + 1;
-    p->next_index = next;
-    p->pipeline = false;
-    p->paused = false;
+    enter_probe(p, next);
     return true;
 }
 
+/* Progress, or the answer to the current probe, starts (or keeps) the
+ * pipeline from just after the acknowledged index.  A late success for an
+ * older message only raises match_index. */
 static void on_success(refraft_node *node, struct peer *p,
                        const refraft_append_entries_result *res)
 {
+    bool answers_probe = !p->pipeline && res->match_index >= p->next_index - 1;
     if (res->match_index > p->match_index) {
         p->match_index = res->match_index;
         p->acked_since_heartbeat = true;
     }
-    if (p->next_index <= p->match_index)
+    if (answers_probe) {
+        p->pipeline = true;
+        p->inflight_count = 0;
         p->next_index = p->match_index + 1;
-    p->pipeline = true;
+    } else if (p->pipeline) {
+        inflight_ack(node, p, res->match_index);
+    } else if (res->match_index >= p->next_index) {
+        p->next_index = p->match_index + 1;
+    }
     p->paused = false;
     replication_advance_commit(node);
+}
+
+/* A follower's answer names indexes of this leader's log; anything else is
+ * refused before it can move next_index out of the log. */
+static int check_result(refraft_node *node,
+                        const refraft_append_entries_result *res)
+{
+    refraft_index index = res->success ? res->match_index : res->rejected_index;
+    bool bad = res->success ? index > node->last_index
+                            : index == 0 || index > node->last_index ||
+                                  res->conflict_index == 0;
+    if (!bad)
+        return 0;
+    return node_errorf(node, REFRAFT_EBADMSG,
+                       "\"%s\" answered for index %llu, outside this "
+                       "leader's log (last index %llu)",
+                       res->follower_id, (unsigned long long)index,
+                       (unsigned long long)node->last_index);
 }
 
 int replication_on_append_entries_result(
@@ -400,13 +453,9 @@ int replication_on_append_entries_result(
     if (node->role != REFRAFT_LEADER)
         return 0;
     struct peer *p = node_find_peer(node, res->follower_id);
-    if (res->success && res->match_index > node->last_index)
-        return node_errorf(node, REFRAFT_EBADMSG,
-                           "\"%s\" claims to match index %llu, beyond our "
-                           "last index %llu",
-                           res->follower_id,
-                           (unsigned long long)res->match_index,
-                           (unsigned long long)node->last_index);
+    int rv = check_result(node, res);
+    if (rv != 0)
+        return rv;
     p->recent_contact = true;
     if (res->success)
         on_success(node, p, res);

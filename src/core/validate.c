@@ -133,6 +133,14 @@ int validate_config(const refraft_config *config, const refraft_hull *hull,
     if (election > UINT32_MAX / 2)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "election timeout of %u ms is too large", election);
+    if (config->max_inflight > REFRAFT_MAX_INFLIGHT)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "max_inflight of %u is above %d", config->max_inflight,
+                    REFRAFT_MAX_INFLIGHT);
+    if (config->max_entries_per_msg > REFRAFT_MAX_ENTRIES_PER_MSG)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "max_entries_per_msg of %u is above %d",
+                    config->max_entries_per_msg, REFRAFT_MAX_ENTRIES_PER_MSG);
     return 0;
 }
 
@@ -171,7 +179,7 @@ static int validate_entries(refraft_node *node,
             return node_errorf(node, REFRAFT_EBADMSG,
                                "entry %zu has unknown type %u", i,
                                (unsigned)e->type);
-        if (e->term < prev || e->term > ae->term)
+        if (e->term == 0 || e->term < prev || e->term > ae->term)
             return node_errorf(node, REFRAFT_EBADMSG,
                                "entry %zu has term %llu, outside [%llu, %llu]",
                                i, (unsigned long long)e->term,
@@ -193,9 +201,12 @@ static int validate_append_entries(refraft_node *node,
                            "prev_log_term %llu is above the message term %llu",
                            (unsigned long long)ae->prev_log_term,
                            (unsigned long long)ae->term);
-    if (ae->prev_log_index == 0 && ae->prev_log_term != 0)
+    if ((ae->prev_log_index == 0) != (ae->prev_log_term == 0))
         return node_errorf(node, REFRAFT_EBADMSG,
-                           "prev_log_index 0 must have prev_log_term 0");
+                           "prev_log_term %llu does not fit prev_log_index "
+                           "%llu (only index 0 has term 0)",
+                           (unsigned long long)ae->prev_log_term,
+                           (unsigned long long)ae->prev_log_index);
     return validate_entries(node, ae);
 }
 
@@ -203,7 +214,7 @@ static int validate_request_vote(refraft_node *node,
                                  const refraft_request_vote *rv)
 {
     if (rv->last_log_term > rv->term ||
-        (rv->last_log_index == 0 && rv->last_log_term != 0))
+        (rv->last_log_index == 0) != (rv->last_log_term == 0))
         return node_errorf(node, REFRAFT_EBADMSG,
                            "RequestVote last log (index %llu, term %llu) is "
                            "inconsistent with its term %llu",
@@ -239,8 +250,12 @@ int validate_message(refraft_node *node, const refraft_msg *msg)
     if (node_find_peer(node, sender) == NULL)
         return node_errorf(node, REFRAFT_EUNKNOWNPEER,
                            "message from \"%s\", which is not a peer", sender);
-    if (message_term(msg) == 0)
-        return node_errorf(node, REFRAFT_EBADMSG, "message has term 0");
+    refraft_term term = message_term(msg);
+    if (term == 0 || term > REFRAFT_TERM_MAX)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "message term %llu is outside [1, %llu]",
+                           (unsigned long long)term,
+                           (unsigned long long)REFRAFT_TERM_MAX);
     if (msg->type == REFRAFT_MSG_APPEND_ENTRIES)
         return validate_append_entries(node, &msg->u.append_entries);
     if (msg->type == REFRAFT_MSG_REQUEST_VOTE)
