@@ -82,11 +82,14 @@ static int validate_hull(const refraft_hull *hull, char *errbuf,
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "hull version %d is not supported (expected %d)",
                     hull->version, REFRAFT_HULL_VERSION);
-    if (hull->send == NULL || hull->now_ms == NULL || hull->random == NULL ||
-        hull->apply == NULL)
+    const char *missing = hull->send == NULL     ? "send"
+                          : hull->now_ms == NULL ? "now_ms"
+                          : hull->random == NULL ? "random"
+                          : hull->apply == NULL  ? "apply"
+                                                 : NULL;
+    if (missing != NULL)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "hull lacks a required callback (send, now_ms, random, "
-                    "apply)");
+                    "hull callback %s is NULL", missing);
     return 0;
 }
 
@@ -97,12 +100,18 @@ static int validate_log_api(const refraft_log_api *log, char *errbuf,
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "log API version %d is not supported (expected %d)",
                     log->version, REFRAFT_LOG_API_VERSION);
-    if (log->first_index == NULL || log->last_index == NULL ||
-        log->term_at == NULL || log->get == NULL || log->append == NULL ||
-        log->truncate == NULL || log->save_hard_state == NULL ||
-        log->load_hard_state == NULL)
+    const char *missing = log->first_index == NULL       ? "first_index"
+                          : log->last_index == NULL      ? "last_index"
+                          : log->term_at == NULL         ? "term_at"
+                          : log->get == NULL             ? "get"
+                          : log->append == NULL          ? "append"
+                          : log->truncate == NULL        ? "truncate"
+                          : log->save_hard_state == NULL ? "save_hard_state"
+                          : log->load_hard_state == NULL ? "load_hard_state"
+                                                         : NULL;
+    if (missing != NULL)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "log API lacks a required function");
+                    "log API function %s is NULL", missing);
     return 0;
 }
 

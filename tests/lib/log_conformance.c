@@ -1,0 +1,1050 @@
+/* log_conformance.c - the log API conformance suite, run once per backend. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log_conformance.h"
+
+/* ------------------------------------------------------------------------
+ * Generated entries
+ * ------------------------------------------------------------------------ */
+
+/* splitmix64: turns a counter into well-mixed bits, so generated ids,
+ * sizes and digests differ from one key to the next. */
+static uint64_t mix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15u;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9u;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebu;
+    return x ^ (x >> 31);
+}
+
+/* Fill n bytes from a stream seeded by seed. */
+static void fill_bytes(uint8_t *out, size_t n, uint64_t seed)
+{
+    uint64_t h = seed;
+    for (size_t i = 0; i < n; i++) {
+        if (i % 8 == 0)
+            h = mix(h + i);
+        out[i] = (uint8_t)(h >> (8 * (i % 8)));
+    }
+}
+
+/* Id lengths cycle through 1..REFRAFT_RECORD_ID_MAX, so every run of 255
+ * keys exercises both limits. */
+static void make_ref(uint64_t key, uint8_t *id, refraft_ref *ref)
+{
+    uint16_t len = (uint16_t)(1 + key % REFRAFT_RECORD_ID_MAX);
+    fill_bytes(id, len, key);
+    ref->id = id;
+    ref->id_len = len;
+    ref->size = mix(key ^ 0x5a5a5a5au);
+    fill_bytes(ref->digest, REFRAFT_DIGEST_LEN, ~key);
+}
+
+/* Fill out[0..n) with REF entries generated from key + i; ids holds
+ * n * REFRAFT_RECORD_ID_MAX bytes. */
+static void make_entries(refraft_entry *out, uint8_t *ids, size_t n,
+                         uint64_t key, refraft_term term)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&out[i], 0, sizeof(out[i]));
+        out[i].term = term;
+        out[i].type = REFRAFT_ENTRY_REF;
+        make_ref(key + i, ids + i * REFRAFT_RECORD_ID_MAX, &out[i].ref);
+    }
+}
+
+log_batch log_batch_make(size_t n, uint64_t key, refraft_term term)
+{
+    log_batch b = {calloc(n > 0 ? n : 1, sizeof(refraft_entry)),
+                   calloc(n > 0 ? n : 1, REFRAFT_RECORD_ID_MAX), n};
+    assert_non_null(b.e);
+    assert_non_null(b.ids);
+    make_entries(b.e, b.ids, n, key, term);
+    return b;
+}
+
+void log_batch_free(log_batch *b)
+{
+    free(b->e);
+    free(b->ids);
+}
+
+static refraft_entry noop(refraft_term term)
+{
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = term;
+    e.type = REFRAFT_ENTRY_NOOP;
+    return e;
+}
+
+/* ------------------------------------------------------------------------
+ * Checks shared with backend-specific tests
+ * ------------------------------------------------------------------------ */
+
+/* A NOOP carries no reference, so only its term and type must survive and
+ * it must not claim an id. */
+static void assert_entry(refraft_index index, const refraft_entry *want,
+                         const refraft_entry *got)
+{
+    if (got->term != want->term || got->type != want->type)
+        fail_msg("entry %" PRIu64 ": term %" PRIu64
+                 " type %d, want term %" PRIu64 " type %d",
+                 index, got->term, got->type, want->term, want->type);
+    if (want->type != REFRAFT_ENTRY_REF) {
+        if (got->ref.id_len != 0)
+            fail_msg("entry %" PRIu64 ": NOOP with an id", index);
+        return;
+    }
+    if (got->ref.id_len != want->ref.id_len || got->ref.id == NULL ||
+        memcmp(got->ref.id, want->ref.id, want->ref.id_len) != 0)
+        fail_msg("entry %" PRIu64 ": record id differs", index);
+    if (got->ref.size != want->ref.size)
+        fail_msg("entry %" PRIu64 ": size differs", index);
+    if (memcmp(got->ref.digest, want->ref.digest, REFRAFT_DIGEST_LEN) != 0)
+        fail_msg("entry %" PRIu64 ": digest differs", index);
+}
+
+/* Read n entries from index from in reads of at most step entries each. */
+static void assert_get_in_steps(const refraft_log_api *api, refraft_index from,
+                                const refraft_entry *expected, size_t n,
+                                size_t step, refraft_entry *buf)
+{
+    for (size_t done = 0; done < n;) {
+        size_t want = n - done < step ? n - done : step;
+        size_t got = SIZE_MAX;
+        assert_int_equal(api->get(api->ctx, from + done, want, buf, &got), 0);
+        assert_int_equal(got, want);
+        for (size_t i = 0; i < got; i++)
+            assert_entry(from + done + i, &expected[done + i], &buf[i]);
+        done += got;
+    }
+}
+
+void log_assert_entries(const refraft_log_api *api, refraft_index from,
+                        const refraft_entry *expected, size_t n)
+{
+    refraft_entry *buf = calloc(n > 0 ? n : 1, sizeof(*buf));
+    assert_non_null(buf);
+    /* Odd-sized pieces cross whatever internal boundaries a backend has. */
+    assert_get_in_steps(api, from, expected, n, n > 0 ? n : 1, buf);
+    assert_get_in_steps(api, from, expected, n, 7, buf);
+    free(buf);
+    for (size_t i = 0; i < n; i++) {
+        refraft_term term = 0;
+        assert_int_equal(api->term_at(api->ctx, from + i, &term), 0);
+        assert_int_equal(term, expected[i].term);
+    }
+}
+
+struct log_snapshot {
+    refraft_index first;
+    refraft_index last;
+    refraft_term term;
+    char voted_for[REFRAFT_ID_MAX + 1];
+    refraft_entry *entries; /* their ids point into ids */
+    uint8_t *ids;
+    size_t n;
+};
+
+/* Move the ids of snap's entries into memory the snapshot owns, since the
+ * log's own copies are only valid until its next change. */
+static void snapshot_own_ids(log_snapshot *snap)
+{
+    snap->ids = calloc(snap->n > 0 ? snap->n : 1, REFRAFT_RECORD_ID_MAX);
+    assert_non_null(snap->ids);
+    for (size_t i = 0; i < snap->n; i++) {
+        refraft_ref *ref = &snap->entries[i].ref;
+        uint8_t *copy = snap->ids + i * REFRAFT_RECORD_ID_MAX;
+        if (ref->id_len > 0)
+            memcpy(copy, ref->id, ref->id_len);
+        ref->id = copy;
+    }
+}
+
+log_snapshot *log_snapshot_take(const refraft_log_api *api)
+{
+    log_snapshot *snap = calloc(1, sizeof(*snap));
+    assert_non_null(snap);
+    snap->first = api->first_index(api->ctx);
+    snap->last = api->last_index(api->ctx);
+    assert_true(snap->last + 1 >= snap->first);
+    assert_int_equal(
+        api->load_hard_state(api->ctx, &snap->term, snap->voted_for), 0);
+    snap->n = (size_t)(snap->last + 1 - snap->first);
+    snap->entries = calloc(snap->n > 0 ? snap->n : 1, sizeof(refraft_entry));
+    assert_non_null(snap->entries);
+    size_t got = SIZE_MAX;
+    assert_int_equal(
+        api->get(api->ctx, snap->first, snap->n, snap->entries, &got), 0);
+    assert_int_equal(got, snap->n);
+    snapshot_own_ids(snap);
+    return snap;
+}
+
+void log_assert_snapshot(const refraft_log_api *api, const log_snapshot *snap)
+{
+    refraft_term term = 0;
+    char voted_for[REFRAFT_ID_MAX + 1];
+    assert_int_equal(api->first_index(api->ctx), snap->first);
+    assert_int_equal(api->last_index(api->ctx), snap->last);
+    assert_int_equal(api->load_hard_state(api->ctx, &term, voted_for), 0);
+    assert_int_equal(term, snap->term);
+    assert_string_equal(voted_for, snap->voted_for);
+    log_assert_entries(api, snap->first, snap->entries, snap->n);
+}
+
+void log_snapshot_free(log_snapshot *snap)
+{
+    if (snap == NULL)
+        return;
+    free(snap->entries);
+    free(snap->ids);
+    free(snap);
+}
+
+/* ------------------------------------------------------------------------
+ * Fixture: every test gets a freshly opened, empty log
+ * ------------------------------------------------------------------------ */
+
+struct fixture {
+    const log_backend *backend;
+    void *handle;
+    refraft_log_api api;
+};
+
+/* cmocka hands each test its CMUnitTest's initial_state, the backend. */
+static int setup(void **state)
+{
+    const log_backend *backend = *state;
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -1;
+    f->backend = backend;
+    if (backend->open(backend->ctx, &f->api, &f->handle) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    f->backend->close(f->handle);
+    free(f);
+    return 0;
+}
+
+static refraft_log_api *api_of(void **state)
+{
+    struct fixture *f = *state;
+    return &f->api;
+}
+
+static void reopen(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(f->backend->reopen(f->handle, &f->api), 0);
+}
+
+static void
+append_ok(const refraft_log_api *api, const refraft_entry *e, size_t n)
+{
+    assert_int_equal(api->append(api->ctx, e, n), 0);
+}
+
+static refraft_index last_index(const refraft_log_api *api)
+{
+    return api->last_index(api->ctx);
+}
+
+static refraft_term term_at(const refraft_log_api *api, refraft_index index)
+{
+    refraft_term term = UINT64_MAX;
+    assert_int_equal(api->term_at(api->ctx, index, &term), 0);
+    return term;
+}
+
+/* Append count generated entries of term and keep them for checking. */
+static log_batch append_batch(const refraft_log_api *api, size_t count,
+                              uint64_t key, refraft_term term)
+{
+    log_batch b = log_batch_make(count, key, term);
+    append_ok(api, b.e, b.n);
+    return b;
+}
+
+/* ------------------------------------------------------------------------
+ * Empty log
+ * ------------------------------------------------------------------------ */
+
+/* "An empty log has first_index 1 and last_index 0." */
+static void empty_log_has_first_index_1_and_last_index_0(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    assert_int_equal(api->version, REFRAFT_LOG_API_VERSION);
+    assert_int_equal(api->first_index(api->ctx), 1);
+    assert_int_equal(last_index(api), 0);
+}
+
+static void empty_log_reads_no_entries(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    refraft_entry e;
+    size_t n = SIZE_MAX;
+    assert_int_equal(api->get(api->ctx, 1, 10, &e, &n), 0);
+    assert_int_equal(n, 0);
+    assert_int_equal(term_at(api, 0), 0);
+    refraft_term term;
+    assert_int_equal(api->term_at(api->ctx, 1, &term), REFRAFT_ENOTFOUND);
+}
+
+/* "term 0 and "" when nothing was ever saved" */
+static void empty_log_hard_state_is_term_0_and_no_vote(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    refraft_term term = 99;
+    char voted_for[REFRAFT_ID_MAX + 1];
+    memset(voted_for, 'x', sizeof(voted_for));
+    assert_int_equal(api->load_hard_state(api->ctx, &term, voted_for), 0);
+    assert_int_equal(term, 0);
+    assert_string_equal(voted_for, "");
+}
+
+/* ------------------------------------------------------------------------
+ * Append and read back
+ * ------------------------------------------------------------------------ */
+
+static void append_single_entry_reads_back(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 1, 42, 1);
+    assert_int_equal(last_index(api), 1);
+    log_assert_entries(api, 1, b.e, 1);
+    log_batch_free(&b);
+}
+
+/* A follower appends a leader's entries of several terms in one batch. */
+static void
+append_batch_of_mixed_types_and_rising_terms_reads_back(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = log_batch_make(6, 100, 1);
+    b.e[0] = noop(1);
+    b.e[2].term = 2;
+    b.e[3] = noop(3);
+    b.e[4].term = 3;
+    b.e[5].term = 5;
+    append_ok(api, b.e, b.n);
+    assert_int_equal(last_index(api), 6);
+    log_assert_entries(api, 1, b.e, b.n);
+    log_batch_free(&b);
+}
+
+/* "Append n entries at last_index + 1" */
+static void appends_continue_at_last_index_plus_1(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 3, 1, 1);
+    log_batch b = append_batch(api, 1, 50, 1);
+    log_batch c = append_batch(api, 4, 60, 2);
+    assert_int_equal(last_index(api), 8);
+    log_assert_entries(api, 1, a.e, 3);
+    log_assert_entries(api, 4, b.e, 1);
+    log_assert_entries(api, 5, c.e, 4);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+static void append_of_zero_entries_changes_nothing(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 2, 7, 1);
+    assert_int_equal(api->append(api->ctx, NULL, 0), 0);
+    assert_int_equal(api->append(api->ctx, b.e, 0), 0);
+    assert_int_equal(last_index(api), 2);
+    log_assert_entries(api, 1, b.e, 2);
+    log_batch_free(&b);
+}
+
+/* "The log copies the entries and their ids; the caller keeps ownership of
+ * its arrays." */
+static void append_copies_entries_and_ids(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 3, 9, 1);
+    log_batch want = log_batch_make(3, 9, 1);
+    memset(b.ids, 0xee, 3 * REFRAFT_RECORD_ID_MAX);
+    memset(b.e, 0, 3 * sizeof(*b.e));
+    log_batch_free(&b);
+    log_assert_entries(api, 1, want.e, 3);
+    log_batch_free(&want);
+}
+
+/* "meaningful only when type == REFRAFT_ENTRY_REF": a NOOP's ref fields
+ * are ignored, however invalid they would be for a REF. */
+static void noop_entry_ignores_its_ref_and_reads_back_without_id(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    uint8_t junk[300];
+    memset(junk, 'j', sizeof(junk));
+    refraft_entry e = noop(1);
+    e.ref.id = junk;
+    e.ref.id_len = sizeof(junk);
+    e.ref.size = 12345;
+    append_ok(api, &e, 1);
+    refraft_entry got;
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 1, 1, &got, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(got.type, REFRAFT_ENTRY_NOOP);
+    assert_int_equal(got.term, 1);
+    assert_int_equal(got.ref.id_len, 0);
+}
+
+/* Record ids are opaque byte strings: NUL bytes are data, and both length
+ * limits (1 and REFRAFT_RECORD_ID_MAX) are allowed. */
+static void record_ids_are_bytes_of_1_to_255(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    static const uint8_t nul_id[] = {0, 'a', 0};
+    uint8_t one = 0;
+    uint8_t longest[REFRAFT_RECORD_ID_MAX];
+    memset(longest, 0, sizeof(longest));
+    longest[REFRAFT_RECORD_ID_MAX - 1] = 'z';
+    refraft_entry e[3];
+    memset(e, 0, sizeof(e));
+    const uint8_t *ids[3] = {nul_id, &one, longest};
+    const uint16_t lens[3] = {sizeof(nul_id), 1, REFRAFT_RECORD_ID_MAX};
+    for (size_t i = 0; i < 3; i++) {
+        e[i].term = 1;
+        e[i].type = REFRAFT_ENTRY_REF;
+        e[i].ref.id = ids[i];
+        e[i].ref.id_len = lens[i];
+    }
+    append_ok(api, e, 3);
+    log_assert_entries(api, 1, e, 3);
+}
+
+/* ------------------------------------------------------------------------
+ * get
+ * ------------------------------------------------------------------------ */
+
+/* "Read up to max entries starting at index from" */
+static void get_returns_at_most_max_entries(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 10, 3, 1);
+    refraft_entry out[10];
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 2, 3, out, &n), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < n; i++)
+        assert_entry(2 + i, &b.e[1 + i], &out[i]);
+    log_batch_free(&b);
+}
+
+static void get_stops_at_last_index(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 5, 3, 1);
+    refraft_entry out[10];
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 4, 10, out, &n), 0);
+    assert_int_equal(n, 2);
+    assert_entry(4, &b.e[3], &out[0]);
+    assert_entry(5, &b.e[4], &out[1]);
+    assert_int_equal(api->get(api->ctx, 5, 10, out, &n), 0);
+    assert_int_equal(n, 1);
+    assert_entry(5, &b.e[4], &out[0]);
+    log_batch_free(&b);
+}
+
+/* "*n gets the count (0 when from > last_index)" */
+static void get_past_last_index_returns_no_entries(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 5, 3, 1);
+    refraft_entry out[2];
+    size_t n = SIZE_MAX;
+    assert_int_equal(api->get(api->ctx, 6, 2, out, &n), 0);
+    assert_int_equal(n, 0);
+    n = SIZE_MAX;
+    assert_int_equal(api->get(api->ctx, UINT64_MAX, 2, out, &n), 0);
+    assert_int_equal(n, 0);
+    log_batch_free(&b);
+}
+
+static void get_with_max_0_returns_no_entries(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 5, 3, 1);
+    size_t n = SIZE_MAX;
+    assert_int_equal(api->get(api->ctx, 1, 0, NULL, &n), 0);
+    assert_int_equal(n, 0);
+    log_batch_free(&b);
+}
+
+/* "REFRAFT_ENOTFOUND when from < first_index" */
+static void get_before_first_index_is_enotfound(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 5, 3, 1);
+    refraft_entry out[2];
+    size_t n = 0;
+    refraft_index first = api->first_index(api->ctx);
+    assert_int_equal(api->get(api->ctx, first - 1, 2, out, &n),
+                     REFRAFT_ENOTFOUND);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * term_at
+ * ------------------------------------------------------------------------ */
+
+/* "index 0 has term 0" */
+static void term_at_index_0_is_term_0(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 3, 3, 4);
+    assert_int_equal(term_at(api, 0), 0);
+    log_batch_free(&b);
+}
+
+static void term_at_returns_the_term_of_each_entry(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = log_batch_make(5, 3, 1);
+    b.e[2].term = 2;
+    b.e[3].term = 2;
+    b.e[4].term = 7;
+    append_ok(api, b.e, b.n);
+    static const refraft_term want[] = {1, 1, 2, 2, 7};
+    for (refraft_index i = 1; i <= 5; i++)
+        assert_int_equal(term_at(api, i), want[i - 1]);
+    log_batch_free(&b);
+}
+
+/* "REFRAFT_ENOTFOUND outside that range" */
+static void term_at_past_last_index_is_enotfound(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 3, 3, 1);
+    refraft_term term = 99;
+    assert_int_equal(api->term_at(api->ctx, 4, &term), REFRAFT_ENOTFOUND);
+    assert_int_equal(api->term_at(api->ctx, UINT64_MAX, &term),
+                     REFRAFT_ENOTFOUND);
+    assert_int_equal(term, 99);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * truncate
+ * ------------------------------------------------------------------------ */
+
+/* "Remove the entries at index from and after" */
+static void truncate_in_the_middle_removes_from_there_on(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 10, 3, 1);
+    assert_int_equal(api->truncate(api->ctx, 4), 0);
+    assert_int_equal(last_index(api), 3);
+    log_assert_entries(api, 1, b.e, 3);
+    refraft_term term;
+    assert_int_equal(api->term_at(api->ctx, 4, &term), REFRAFT_ENOTFOUND);
+    refraft_entry out[1];
+    size_t n = SIZE_MAX;
+    assert_int_equal(api->get(api->ctx, 4, 1, out, &n), 0);
+    assert_int_equal(n, 0);
+    log_batch_free(&b);
+}
+
+static void truncate_at_first_index_empties_the_log(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 10, 3, 1);
+    assert_int_equal(api->truncate(api->ctx, api->first_index(api->ctx)), 0);
+    assert_int_equal(last_index(api), 0);
+    assert_int_equal(term_at(api, 0), 0);
+    log_batch_free(&b);
+}
+
+/* "first_index <= from <= last_index + 1": the upper end removes nothing. */
+static void truncate_at_last_index_plus_1_changes_nothing(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 4, 3, 1);
+    assert_int_equal(api->truncate(api->ctx, 5), 0);
+    assert_int_equal(last_index(api), 4);
+    log_assert_entries(api, 1, b.e, 4);
+    log_batch_free(&b);
+}
+
+/* A new leader overwrites a follower's uncommitted suffix (Raft §5.3);
+ * the new entries may have a lower term than the removed ones. */
+static void truncate_then_append_with_other_terms_reads_back(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 2, 10, 1);
+    log_batch old = append_batch(api, 2, 20, 3);
+    assert_int_equal(api->truncate(api->ctx, 3), 0);
+    log_batch b = append_batch(api, 3, 30, 2);
+    assert_int_equal(last_index(api), 5);
+    log_assert_entries(api, 1, a.e, 2);
+    log_assert_entries(api, 3, b.e, 3);
+    assert_int_equal(api->truncate(api->ctx, 2), 0);
+    log_batch c = append_batch(api, 1, 40, 4);
+    assert_int_equal(last_index(api), 2);
+    log_assert_entries(api, 1, a.e, 1);
+    log_assert_entries(api, 2, c.e, 1);
+    log_batch_free(&a);
+    log_batch_free(&old);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* Ids of removed entries must not leak into the ids of later ones, nor
+ * may new ids overwrite those of entries that stay, whether the cut is at
+ * a REF or at a NOOP. */
+static void ids_stay_correct_after_truncate_and_reappend(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 300, 1000, 1);
+    assert_int_equal(api->truncate(api->ctx, 150), 0);
+    log_batch b = append_batch(api, 20, 5000, 2);
+    refraft_entry n = noop(2);
+    append_ok(api, &n, 1);
+    log_batch c = append_batch(api, 40, 7000, 2);
+    assert_int_equal(last_index(api), 149 + 20 + 1 + 40);
+    log_assert_entries(api, 1, a.e, 149);
+    log_assert_entries(api, 150, b.e, 20);
+    log_assert_entries(api, 170, &n, 1);
+    log_assert_entries(api, 171, c.e, 40);
+    assert_int_equal(api->truncate(api->ctx, 170), 0);
+    log_batch d = append_batch(api, 30, 9000, 3);
+    assert_int_equal(last_index(api), 199);
+    log_assert_entries(api, 1, a.e, 149);
+    log_assert_entries(api, 150, b.e, 20);
+    log_assert_entries(api, 170, d.e, 30);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+    log_batch_free(&d);
+}
+
+/* ------------------------------------------------------------------------
+ * Ids handed out by get
+ * ------------------------------------------------------------------------ */
+
+/*
+ * "The ids inside the returned refs are owned by the log and valid until
+ * the next call that changes the log": a caller copies them, and the log's
+ * own ids stay right however much it grows afterwards.
+ */
+static void ids_read_earlier_stay_correct_after_later_appends(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 3, 1, 1);
+    log_snapshot *before = log_snapshot_take(api);
+    log_batch big = append_batch(api, 5000, 100, 1);
+    log_batch more = append_batch(api, 1, 9000, 2);
+    log_assert_entries(api, 1, before->entries, 3);
+    log_assert_entries(api, 4, big.e, 5000);
+    log_assert_entries(api, 5004, more.e, 1);
+    log_snapshot_free(before);
+    log_batch_free(&a);
+    log_batch_free(&big);
+    log_batch_free(&more);
+}
+
+/* ------------------------------------------------------------------------
+ * Hard state
+ * ------------------------------------------------------------------------ */
+
+static void assert_hard_state(const refraft_log_api *api, refraft_term term,
+                              const char *voted_for)
+{
+    refraft_term got = 0;
+    char buf[REFRAFT_ID_MAX + 1];
+    memset(buf, 'x', sizeof(buf));
+    assert_int_equal(api->load_hard_state(api->ctx, &got, buf), 0);
+    assert_int_equal(got, term);
+    assert_string_equal(buf, voted_for);
+}
+
+/* "Load what save_hard_state last stored" */
+static void hard_state_loads_what_was_last_saved(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    assert_int_equal(api->save_hard_state(api->ctx, 5, "node-a"), 0);
+    assert_hard_state(api, 5, "node-a");
+    assert_int_equal(api->save_hard_state(api->ctx, 6, "b"), 0);
+    assert_hard_state(api, 6, "b");
+}
+
+/* "voted_for is a node id or NULL for no vote ... it gets the empty string
+ * for no vote." */
+static void hard_state_null_vote_loads_as_empty_string(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    assert_int_equal(api->save_hard_state(api->ctx, 3, "node-a"), 0);
+    assert_int_equal(api->save_hard_state(api->ctx, 4, NULL), 0);
+    assert_hard_state(api, 4, "");
+}
+
+static void hard_state_vote_of_id_max_bytes_round_trips(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    char id[REFRAFT_ID_MAX + 1];
+    memset(id, 'n', REFRAFT_ID_MAX);
+    id[REFRAFT_ID_MAX] = '\0';
+    assert_int_equal(api->save_hard_state(api->ctx, UINT64_MAX, id), 0);
+    assert_hard_state(api, UINT64_MAX, id);
+}
+
+/* Terms and votes are stored apart from entries: neither kind of write
+ * disturbs the other. */
+static void hard_state_and_entries_are_independent(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    assert_int_equal(api->save_hard_state(api->ctx, 2, "node-a"), 0);
+    log_batch b = append_batch(api, 4, 3, 1);
+    assert_int_equal(api->truncate(api->ctx, 3), 0);
+    assert_hard_state(api, 2, "node-a");
+    assert_int_equal(api->save_hard_state(api->ctx, 3, NULL), 0);
+    assert_int_equal(last_index(api), 2);
+    log_assert_entries(api, 1, b.e, 2);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * Restart
+ * ------------------------------------------------------------------------ */
+
+/* "when append, truncate or save_hard_state returns 0, what they wrote
+ * must survive a crash of the process" */
+static void entries_and_hard_state_survive_reopen(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = log_batch_make(50, 77, 2);
+    b.e[0] = noop(2);
+    append_ok(api, b.e, b.n);
+    assert_int_equal(api->save_hard_state(api->ctx, 3, "node-c"), 0);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(api->first_index(api->ctx), 1);
+    assert_int_equal(last_index(api), 50);
+    log_assert_entries(api, 1, b.e, b.n);
+    assert_hard_state(api, 3, "node-c");
+    log_batch_free(&b);
+}
+
+static void truncated_entries_stay_gone_after_reopen(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 20, 1, 1);
+    assert_int_equal(api->truncate(api->ctx, 8), 0);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 7);
+    log_assert_entries(api, 1, b.e, 7);
+    log_batch_free(&b);
+}
+
+static void null_vote_survives_reopen(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    assert_int_equal(api->save_hard_state(api->ctx, 3, "node-a"), 0);
+    assert_int_equal(api->save_hard_state(api->ctx, 4, NULL), 0);
+    reopen(state);
+    assert_hard_state(api_of(state), 4, "");
+}
+
+static void reopened_log_accepts_appends_and_truncates(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 5, 1, 1);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(api->truncate(api->ctx, 4), 0);
+    log_batch b = append_batch(api, 5, 100, 2);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 8);
+    log_assert_entries(api, 1, a.e, 3);
+    log_assert_entries(api, 4, b.e, 5);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * Bad input: "on error the call has no effect"
+ * ------------------------------------------------------------------------ */
+
+/* A log with entries of terms 1 and 2 and a vote, to show that a rejected
+ * call leaves all of it alone. */
+static log_batch fill_for_bad_input(const refraft_log_api *api)
+{
+    log_batch b = log_batch_make(5, 11, 1);
+    b.e[3].term = 2;
+    b.e[4].term = 2;
+    append_ok(api, b.e, b.n);
+    assert_int_equal(api->save_hard_state(api->ctx, 2, "node-a"), 0);
+    return b;
+}
+
+/* Append one entry, expecting EINVAL and no change to the log. */
+static void assert_append_rejected(const refraft_log_api *api,
+                                   const refraft_entry *e, size_t n)
+{
+    log_snapshot *snap = log_snapshot_take(api);
+    assert_int_equal(api->append(api->ctx, e, n), REFRAFT_EINVAL);
+    log_assert_snapshot(api, snap);
+    log_snapshot_free(snap);
+}
+
+static void append_null_entries_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    assert_append_rejected(api, NULL, 1);
+    log_batch_free(&b);
+}
+
+static void append_of_unknown_entry_type_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    static const uint8_t bad_types[] = {0, 3, 255};
+    for (size_t i = 0; i < sizeof(bad_types); i++) {
+        log_batch e = log_batch_make(1, 50, 2);
+        e.e[0].type = bad_types[i];
+        assert_append_rejected(api, e.e, 1);
+        log_batch_free(&e);
+    }
+    log_batch_free(&b);
+}
+
+/* A reference names its record by an id of 1..REFRAFT_RECORD_ID_MAX
+ * bytes. */
+static void append_of_ref_with_bad_id_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    uint8_t id[REFRAFT_RECORD_ID_MAX + 1];
+    memset(id, 'i', sizeof(id));
+    log_batch e = log_batch_make(1, 50, 2);
+    e.e[0].ref.id = NULL;
+    assert_append_rejected(api, e.e, 1);
+    e.e[0].ref.id = id;
+    e.e[0].ref.id_len = 0;
+    assert_append_rejected(api, e.e, 1);
+    e.e[0].ref.id_len = REFRAFT_RECORD_ID_MAX + 1;
+    assert_append_rejected(api, e.e, 1);
+    log_batch_free(&e);
+    log_batch_free(&b);
+}
+
+/* Term 0 belongs to index 0 alone: no entry can carry it. */
+static void append_of_entry_with_term_0_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    refraft_entry e = noop(0);
+    assert_append_rejected(api, &e, 1);
+    log_batch b = log_batch_make(1, 1, 0);
+    assert_append_rejected(api, b.e, 1);
+    log_batch_free(&b);
+}
+
+/* Terms in a log never decrease (Raft §5.3, Log Matching). */
+static void append_of_decreasing_terms_in_a_batch_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    log_batch e = log_batch_make(3, 50, 3);
+    e.e[2].term = 2;
+    assert_append_rejected(api, e.e, 3);
+    log_batch_free(&e);
+    log_batch_free(&b);
+}
+
+static void append_of_term_below_the_last_entry_term_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    log_batch e = log_batch_make(2, 50, 1);
+    assert_append_rejected(api, e.e, 2);
+    refraft_entry n = noop(1);
+    assert_append_rejected(api, &n, 1);
+    log_batch_free(&e);
+    log_batch_free(&b);
+}
+
+/* "Append n entries ..., all or none": one bad entry at the very end of a
+ * large batch keeps every good one before it out of the log. */
+static void append_with_one_bad_entry_appends_none(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    log_batch e = log_batch_make(1000, 50, 2);
+    e.e[999].ref.id_len = 0;
+    assert_append_rejected(api, e.e, e.n);
+    log_batch_free(&e);
+    log_batch_free(&b);
+}
+
+/* "first_index <= from <= last_index + 1" */
+static void truncate_outside_first_to_last_plus_1_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    log_snapshot *snap = log_snapshot_take(api);
+    refraft_index first = api->first_index(api->ctx);
+    static const refraft_index bad[] = {0, 7, 8, UINT64_MAX};
+    assert_int_equal(api->truncate(api->ctx, first - 1), REFRAFT_EINVAL);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(api->truncate(api->ctx, bad[i]), REFRAFT_EINVAL);
+    log_assert_snapshot(api, snap);
+    log_snapshot_free(snap);
+    log_batch_free(&b);
+}
+
+/* Node ids are 1..REFRAFT_ID_MAX bytes; load_hard_state's buffer holds no
+ * more. */
+static void save_hard_state_vote_longer_than_id_max_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    log_snapshot *snap = log_snapshot_take(api);
+    char id[REFRAFT_ID_MAX + 2];
+    memset(id, 'n', REFRAFT_ID_MAX + 1);
+    id[REFRAFT_ID_MAX + 1] = '\0';
+    assert_int_equal(api->save_hard_state(api->ctx, 9, id), REFRAFT_EINVAL);
+    log_assert_snapshot(api, snap);
+    log_snapshot_free(snap);
+    log_batch_free(&b);
+}
+
+/* Reads with nowhere to put the result are rejected, not crashed on. */
+static void reads_without_output_pointer_are_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    refraft_entry out[1];
+    size_t n = 0;
+    char vote[REFRAFT_ID_MAX + 1];
+    refraft_term term = 0;
+    assert_int_equal(api->get(api->ctx, 1, 1, out, NULL), REFRAFT_EINVAL);
+    assert_int_equal(api->get(api->ctx, 1, 1, NULL, &n), REFRAFT_EINVAL);
+    assert_int_equal(api->term_at(api->ctx, 1, NULL), REFRAFT_EINVAL);
+    assert_int_equal(api->load_hard_state(api->ctx, NULL, vote),
+                     REFRAFT_EINVAL);
+    assert_int_equal(api->load_hard_state(api->ctx, &term, NULL),
+                     REFRAFT_EINVAL);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * Scale
+ * ------------------------------------------------------------------------ */
+
+#define LARGE_BATCH 100000
+
+/* A leader's group commit or a catching-up follower writes big batches. */
+static void large_batch_in_one_append_reads_back(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, LARGE_BATCH, 1, 1);
+    assert_int_equal(last_index(api), LARGE_BATCH);
+    log_assert_entries(api, 1, b.e, b.n);
+    assert_int_equal(api->truncate(api->ctx, LARGE_BATCH / 2), 0);
+    assert_int_equal(last_index(api), LARGE_BATCH / 2 - 1);
+    assert_int_equal(term_at(api, LARGE_BATCH / 2 - 1), 1);
+    log_batch c = append_batch(api, 10, 900000, 2);
+    log_assert_entries(api, LARGE_BATCH / 2 - 10, b.e + LARGE_BATCH / 2 - 11,
+                       10);
+    log_assert_entries(api, LARGE_BATCH / 2, c.e, 10);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* ------------------------------------------------------------------------
+ * The group
+ * ------------------------------------------------------------------------ */
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+static const struct CMUnitTest suite[] = {
+    T(empty_log_has_first_index_1_and_last_index_0),
+    T(empty_log_reads_no_entries),
+    T(empty_log_hard_state_is_term_0_and_no_vote),
+    T(append_single_entry_reads_back),
+    T(append_batch_of_mixed_types_and_rising_terms_reads_back),
+    T(appends_continue_at_last_index_plus_1),
+    T(append_of_zero_entries_changes_nothing),
+    T(append_copies_entries_and_ids),
+    T(noop_entry_ignores_its_ref_and_reads_back_without_id),
+    T(record_ids_are_bytes_of_1_to_255),
+    T(get_returns_at_most_max_entries),
+    T(get_stops_at_last_index),
+    T(get_past_last_index_returns_no_entries),
+    T(get_with_max_0_returns_no_entries),
+    T(get_before_first_index_is_enotfound),
+    T(term_at_index_0_is_term_0),
+    T(term_at_returns_the_term_of_each_entry),
+    T(term_at_past_last_index_is_enotfound),
+    T(truncate_in_the_middle_removes_from_there_on),
+    T(truncate_at_first_index_empties_the_log),
+    T(truncate_at_last_index_plus_1_changes_nothing),
+    T(truncate_then_append_with_other_terms_reads_back),
+    T(ids_stay_correct_after_truncate_and_reappend),
+    T(ids_read_earlier_stay_correct_after_later_appends),
+    T(hard_state_loads_what_was_last_saved),
+    T(hard_state_null_vote_loads_as_empty_string),
+    T(hard_state_vote_of_id_max_bytes_round_trips),
+    T(hard_state_and_entries_are_independent),
+    T(entries_and_hard_state_survive_reopen),
+    T(truncated_entries_stay_gone_after_reopen),
+    T(null_vote_survives_reopen),
+    T(reopened_log_accepts_appends_and_truncates),
+    T(append_null_entries_is_einval),
+    T(append_of_unknown_entry_type_is_einval),
+    T(append_of_ref_with_bad_id_is_einval),
+    T(append_of_entry_with_term_0_is_einval),
+    T(append_of_decreasing_terms_in_a_batch_is_einval),
+    T(append_of_term_below_the_last_entry_term_is_einval),
+    T(append_with_one_bad_entry_appends_none),
+    T(truncate_outside_first_to_last_plus_1_is_einval),
+    T(save_hard_state_vote_longer_than_id_max_is_einval),
+    T(reads_without_output_pointer_are_einval),
+    T(large_batch_in_one_append_reads_back),
+};
+
+#define N_TESTS (sizeof(suite) / sizeof(suite[0]))
+
+int log_conformance_run(const log_backend *backend)
+{
+    /* Each test starts with the backend as its state (see setup); cmocka
+     * wants a non-const pointer there, so the tests get a copy. */
+    log_backend copy = *backend;
+    struct CMUnitTest tests[N_TESTS];
+    for (size_t i = 0; i < N_TESTS; i++) {
+        tests[i] = suite[i];
+        tests[i].initial_state = &copy;
+    }
+    char name[128];
+    snprintf(name, sizeof(name), "log_conformance/%s", backend->name);
+    return _cmocka_run_group_tests(name, tests, N_TESTS, NULL, NULL);
+}
