@@ -20,8 +20,15 @@ static void set_role(refraft_node *node, int role)
     node_emit(node, REFRAFT_EVENT_ROLE);
 }
 
-/* Step down to follower.  A larger term is persisted first (with the vote
- * cleared); on failure nothing changes. */
+/*
+ * Step down to follower.  A larger term is persisted first (with the vote
+ * cleared); on failure nothing changes.  The election timer restarts only
+ * when the leader is heard from (leader_id given) or when this node led and
+ * so had no timer running.  A follower that merely learns a larger term
+ * keeps its deadline (Figure 2 resets it only for the leader's
+ * AppendEntries or a granted vote): otherwise candidates whose logs are too
+ * old to win would keep the nodes that can win from ever timing out.
+ */
 int election_become_follower(refraft_node *node, refraft_term term,
                              const char *leader_id)
 {
@@ -30,9 +37,11 @@ int election_become_follower(refraft_node *node, refraft_term term,
         if (rv != 0)
             return rv;
     }
+    bool was_leader = node->role == REFRAFT_LEADER;
     set_role(node, REFRAFT_FOLLOWER);
     node_set_leader(node, leader_id);
-    election_reset_timer(node);
+    if (was_leader || leader_id != NULL)
+        election_reset_timer(node);
     return 0;
 }
 
