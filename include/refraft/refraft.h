@@ -340,7 +340,7 @@ typedef struct refraft_config {
      * new entries wait and leave together in the next message.  Default 8,
      * at most REFRAFT_MAX_INFLIGHT. */
     uint32_t max_inflight;
-    bool disable_pre_vote;     /* pre-vote (Raft thesis §9.6) is on unless set */
+    bool disable_pre_vote; /* pre-vote (Raft thesis §9.6) is on unless set */
     bool disable_check_quorum; /* check-quorum (thesis §6.2) is on unless set */
     /* The highest index the application has already applied (it survived
      * a restart); the node resumes applying after it.  Default 0. */
@@ -351,7 +351,8 @@ typedef struct refraft_config {
     uint32_t inject_bugs;
 } refraft_config;
 
-/* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs). */
+/* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs).
+ */
 typedef enum refraft_inject {
     /* Commit an entry of an earlier term by counting replicas, the rule
      * Raft §5.4.2 / Figure 8 forbids. */

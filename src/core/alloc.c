@@ -32,8 +32,8 @@ static refraft_allocator current = {NULL, default_malloc, default_realloc,
 
 int refraft_set_allocator(const refraft_allocator *alloc)
 {
-    if (alloc != NULL &&
-        (alloc->malloc == NULL || alloc->realloc == NULL || alloc->free == NULL))
+    if (alloc != NULL && (alloc->malloc == NULL || alloc->realloc == NULL ||
+                          alloc->free == NULL))
         return REFRAFT_EINVAL;
     current = alloc != NULL ? *alloc : default_allocator;
     return 0;

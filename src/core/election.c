@@ -141,8 +141,8 @@ int election_timeout(refraft_node *node)
 /* Raft §5.4.1: "If the logs have last entries with different terms, then
  * the log with the later term is more up-to-date.  If the logs end with the
  * same term, then whichever log is longer is more up-to-date." */
-static bool log_up_to_date(const refraft_node *node,
-                           const refraft_request_vote *req)
+static bool
+log_up_to_date(const refraft_node *node, const refraft_request_vote *req)
 {
     if (node->inject_bugs & REFRAFT_INJECT_VOTE_ANY_LOG)
         return true;
@@ -158,8 +158,7 @@ static bool leader_is_alive(refraft_node *node)
     if (node->role == REFRAFT_LEADER)
         return true;
     return node->leader_id[0] != '\0' &&
-           node_now(node) - node->leader_contact_ms <
-               node->election_timeout_ms;
+           node_now(node) - node->leader_contact_ms < node->election_timeout_ms;
 }
 
 static bool grant_pre_vote(refraft_node *node, const refraft_request_vote *req)
@@ -171,8 +170,8 @@ static bool grant_pre_vote(refraft_node *node, const refraft_request_vote *req)
 /* Raft §5.2: "each server will vote for at most one candidate in a given
  * term, on a first-come-first-served basis"; the vote is persisted before
  * the answer leaves. */
-static int grant_vote(refraft_node *node, const refraft_request_vote *req,
-                      bool *granted)
+static int
+grant_vote(refraft_node *node, const refraft_request_vote *req, bool *granted)
 {
     *granted = false;
     if (req->term != node->term || !log_up_to_date(node, req))
@@ -220,10 +219,10 @@ int election_on_request_vote_result(refraft_node *node,
 {
     /* Only answers to the election under way count: a pre-vote result for
      * the term we asked about, or a vote for our current term. */
-    bool current = res->pre_vote ? node->role == REFRAFT_PRECANDIDATE &&
-                                       res->term == node->term + 1
-                                 : node->role == REFRAFT_CANDIDATE &&
-                                       res->term == node->term;
+    bool current =
+        res->pre_vote
+            ? node->role == REFRAFT_PRECANDIDATE && res->term == node->term + 1
+            : node->role == REFRAFT_CANDIDATE && res->term == node->term;
     if (!current || !res->vote_granted)
         return 0;
     node_find_peer(node, res->voter_id)->vote_granted = true;

@@ -100,39 +100,33 @@ void node_respond(refraft_node *node, const char *to_id,
 
 static void apply_defaults(refraft_node *node, const refraft_config *config)
 {
-    node->election_timeout_ms = config->election_timeout_ms != 0
-                                    ? config->election_timeout_ms
-                                    : 1000;
+    node->election_timeout_ms =
+        config->election_timeout_ms != 0 ? config->election_timeout_ms : 1000;
     node->heartbeat_ms = config->heartbeat_ms != 0
                              ? config->heartbeat_ms
                              : node->election_timeout_ms / 10;
     if (node->heartbeat_ms == 0)
         node->heartbeat_ms = 1;
-    node->max_entries_per_msg = config->max_entries_per_msg != 0
-                                    ? config->max_entries_per_msg
-                                    : 1024;
-    node->max_inflight =
-        config->max_inflight != 0 ? config->max_inflight : 8;
+    node->max_entries_per_msg =
+        config->max_entries_per_msg != 0 ? config->max_entries_per_msg : 1024;
+    node->max_inflight = config->max_inflight != 0 ? config->max_inflight : 8;
     node->pre_vote = !config->disable_pre_vote;
     node->check_quorum = !config->disable_check_quorum;
     node->inject_bugs = config->inject_bugs;
 }
 
-static int alloc_inflight(refraft_node *node, char *errbuf,
-                          size_t errbuf_len)
+static int alloc_inflight(refraft_node *node, char *errbuf, size_t errbuf_len)
 {
     if (node->n_peers == 0)
         return 0;
-    node->inflight_slots =
-        refraft_calloc(node->n_peers * node->max_inflight,
-                       sizeof *node->inflight_slots);
+    node->inflight_slots = refraft_calloc(node->n_peers * node->max_inflight,
+                                          sizeof *node->inflight_slots);
     if (node->inflight_slots == NULL) {
         snprintf(errbuf, errbuf_len, "no memory for the replication window");
         return REFRAFT_ENOMEM;
     }
     for (size_t i = 0; i < node->n_peers; i++)
-        node->peers[i].inflight =
-            node->inflight_slots + i * node->max_inflight;
+        node->peers[i].inflight = node->inflight_slots + i * node->max_inflight;
     return 0;
 }
 
@@ -394,8 +388,7 @@ uint64_t refraft_next_deadline(const refraft_node *node)
     return next;
 }
 
-static int validate_refs(refraft_node *node, const refraft_ref *refs,
-                         size_t n)
+static int validate_refs(refraft_node *node, const refraft_ref *refs, size_t n)
 {
     if (refs == NULL || n == 0)
         return node_errorf(node, REFRAFT_EINVAL, "empty batch of references");
@@ -477,14 +470,12 @@ refraft_term refraft_current_term(const refraft_node *node)
 
 const char *refraft_leader_id(const refraft_node *node)
 {
-    return node != NULL && node->leader_id[0] != '\0' ? node->leader_id
-                                                      : NULL;
+    return node != NULL && node->leader_id[0] != '\0' ? node->leader_id : NULL;
 }
 
 const char *refraft_voted_for(const refraft_node *node)
 {
-    return node != NULL && node->voted_for[0] != '\0' ? node->voted_for
-                                                      : NULL;
+    return node != NULL && node->voted_for[0] != '\0' ? node->voted_for : NULL;
 }
 
 refraft_index refraft_commit_index(const refraft_node *node)

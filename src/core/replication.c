@@ -21,9 +21,10 @@ int replication_append_local(refraft_node *node, const refraft_entry *entries,
 {
     int rv = node->log.append(node->log.ctx, entries, n);
     if (rv != 0)
-        return node_errorf(node, rv, "appending %zu entries at index %llu "
-                           "failed: %s", n,
-                           (unsigned long long)node->last_index + 1,
+        return node_errorf(node, rv,
+                           "appending %zu entries at index %llu "
+                           "failed: %s",
+                           n, (unsigned long long)node->last_index + 1,
                            refraft_strerror(rv));
     node->last_index += n;
     node->last_term = entries[n - 1].term;
@@ -33,8 +34,8 @@ int replication_append_local(refraft_node *node, const refraft_entry *entries,
 /* Send one AppendEntries to p whose entries follow prev; with_entries false
  * makes it a heartbeat.  Returns how many entries it carried, or -1 when
  * nothing could be sent (the log could not be read). */
-static long send_append(refraft_node *node, struct peer *p,
-                        refraft_index prev, bool with_entries)
+static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
+                        bool with_entries)
 {
     refraft_msg msg;
     memset(&msg, 0, sizeof msg);
@@ -66,8 +67,7 @@ static bool inflight_full(const refraft_node *node, const struct peer *p)
     return p->inflight_count >= node->max_inflight;
 }
 
-static void inflight_add(refraft_node *node, struct peer *p,
-                         refraft_index last)
+static void inflight_add(refraft_node *node, struct peer *p, refraft_index last)
 {
     uint32_t slot = (p->inflight_head + p->inflight_count) % node->max_inflight;
     p->inflight[slot] = last;
@@ -75,8 +75,8 @@ static void inflight_add(refraft_node *node, struct peer *p,
 }
 
 /* Forget the messages the follower has acknowledged up to match. */
-static void inflight_ack(refraft_node *node, struct peer *p,
-                         refraft_index match)
+static void
+inflight_ack(refraft_node *node, struct peer *p, refraft_index match)
 {
     while (p->inflight_count > 0 && p->inflight[p->inflight_head] <= match) {
         p->inflight_head = (p->inflight_head + 1) % node->max_inflight;
@@ -145,8 +145,7 @@ void replication_heartbeat(refraft_node *node)
 {
     for (size_t i = 0; i < node->n_peers; i++) {
         struct peer *p = &node->peers[i];
-        if (p->pipeline && p->inflight_count > 0 &&
-            !p->acked_since_heartbeat)
+        if (p->pipeline && p->inflight_count > 0 && !p->acked_since_heartbeat)
             enter_probe(p, p->match_index + 1);
         if (p->pipeline)
             (void)send_append(node, p, p->match_index, false);
@@ -238,8 +237,8 @@ void replication_apply(refraft_node *node)
 
 /* The first index of term in our log at or below index, not looking below
  * the commit index: committed entries match every leader anyway. */
-static refraft_index first_of_term(refraft_node *node, refraft_term term,
-                                   refraft_index index)
+static refraft_index
+first_of_term(refraft_node *node, refraft_term term, refraft_index index)
 {
     while (index > node->commit_index + 1) {
         refraft_term t;
@@ -308,18 +307,15 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
         int rv = node->log.truncate(node->log.ctx, index);
         if (rv != 0)
             return node_errorf(node, rv, "truncating from %llu failed: %s",
-                               (unsigned long long)index,
-                               refraft_strerror(rv));
+                               (unsigned long long)index, refraft_strerror(rv));
         /* The entry before index matched the leader: its term is known
          * without reading the log again. */
         node->last_index = index - 1;
-        node->last_term =
-            i > 0 ? ae->entries[i - 1].term : ae->prev_log_term;
+        node->last_term = i > 0 ? ae->entries[i - 1].term : ae->prev_log_term;
         if (node->hull.on_truncate != NULL)
             node->hull.on_truncate(node->hull.ctx, index);
     }
-    return replication_append_local(node, ae->entries + i,
-                                    ae->n_entries - i);
+    return replication_append_local(node, ae->entries + i, ae->n_entries - i);
 }
 
 int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
@@ -431,8 +427,8 @@ static void on_success(refraft_node *node, struct peer *p,
 
 /* A follower's answer names indexes of this leader's log; anything else is
  * refused before it can move next_index out of the log. */
-static int check_result(refraft_node *node,
-                        const refraft_append_entries_result *res)
+static int
+check_result(refraft_node *node, const refraft_append_entries_result *res)
 {
     refraft_index index = res->success ? res->match_index : res->rejected_index;
     bool bad = res->success ? index > node->last_index

@@ -6,11 +6,10 @@
 
 #include "core/node.h"
 
-static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt,
-                ...) __attribute__((format(printf, 4, 5)));
+static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt,
-                ...)
+static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt, ...)
 {
     if (errbuf != NULL && errbuf_len > 0) {
         va_list ap;
@@ -49,8 +48,8 @@ int validate_ref(const refraft_ref *ref, char *errbuf, size_t errbuf_len)
     return 0;
 }
 
-static int validate_peers(const refraft_config *config, char *errbuf,
-                          size_t errbuf_len)
+static int
+validate_peers(const refraft_config *config, char *errbuf, size_t errbuf_len)
 {
     if (config->n_peers > REFRAFT_MAX_PEERS - 1)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
@@ -75,8 +74,8 @@ static int validate_peers(const refraft_config *config, char *errbuf,
     return 0;
 }
 
-static int validate_hull(const refraft_hull *hull, char *errbuf,
-                         size_t errbuf_len)
+static int
+validate_hull(const refraft_hull *hull, char *errbuf, size_t errbuf_len)
 {
     if (hull->version != REFRAFT_HULL_VERSION)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
@@ -93,8 +92,8 @@ static int validate_hull(const refraft_hull *hull, char *errbuf,
     return 0;
 }
 
-static int validate_log_api(const refraft_log_api *log, char *errbuf,
-                            size_t errbuf_len)
+static int
+validate_log_api(const refraft_log_api *log, char *errbuf, size_t errbuf_len)
 {
     if (log->version != REFRAFT_LOG_API_VERSION)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
@@ -116,8 +115,7 @@ static int validate_log_api(const refraft_log_api *log, char *errbuf,
 }
 
 int validate_config(const refraft_config *config, const refraft_hull *hull,
-                    const refraft_log_api *log, char *errbuf,
-                    size_t errbuf_len)
+                    const refraft_log_api *log, char *errbuf, size_t errbuf_len)
 {
     if (config == NULL || hull == NULL || log == NULL)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
@@ -131,9 +129,8 @@ int validate_config(const refraft_config *config, const refraft_hull *hull,
         rv = validate_log_api(log, errbuf, errbuf_len);
     if (rv != 0)
         return rv;
-    uint32_t election = config->election_timeout_ms != 0
-                            ? config->election_timeout_ms
-                            : 1000;
+    uint32_t election =
+        config->election_timeout_ms != 0 ? config->election_timeout_ms : 1000;
     if (config->heartbeat_ms >= election)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "heartbeat of %u ms is not below the election timeout "
@@ -171,8 +168,8 @@ const char *message_sender(const refraft_msg *msg)
 
 /* The entries must be a consistent continuation of the header: terms never
  * decrease, none exceeds the leader's term or precedes prev_log_term. */
-static int validate_entries(refraft_node *node,
-                            const refraft_append_entries *ae)
+static int
+validate_entries(refraft_node *node, const refraft_append_entries *ae)
 {
     if (ae->n_entries > 0 && ae->entries == NULL)
         return node_errorf(node, REFRAFT_EBADMSG,
@@ -202,8 +199,8 @@ static int validate_entries(refraft_node *node,
     return 0;
 }
 
-static int validate_append_entries(refraft_node *node,
-                                   const refraft_append_entries *ae)
+static int
+validate_append_entries(refraft_node *node, const refraft_append_entries *ae)
 {
     if (ae->prev_log_term > ae->term)
         return node_errorf(node, REFRAFT_EBADMSG,
@@ -219,8 +216,8 @@ static int validate_append_entries(refraft_node *node,
     return validate_entries(node, ae);
 }
 
-static int validate_request_vote(refraft_node *node,
-                                 const refraft_request_vote *rv)
+static int
+validate_request_vote(refraft_node *node, const refraft_request_vote *rv)
 {
     if (rv->last_log_term > rv->term ||
         (rv->last_log_index == 0) != (rv->last_log_term == 0))
@@ -261,10 +258,9 @@ int validate_message(refraft_node *node, const refraft_msg *msg)
                            "message from \"%s\", which is not a peer", sender);
     refraft_term term = message_term(msg);
     if (term == 0 || term > REFRAFT_TERM_MAX)
-        return node_errorf(node, REFRAFT_EBADMSG,
-                           "message term %llu is outside [1, %llu]",
-                           (unsigned long long)term,
-                           (unsigned long long)REFRAFT_TERM_MAX);
+        return node_errorf(
+            node, REFRAFT_EBADMSG, "message term %llu is outside [1, %llu]",
+            (unsigned long long)term, (unsigned long long)REFRAFT_TERM_MAX);
     if (msg->type == REFRAFT_MSG_APPEND_ENTRIES)
         return validate_append_entries(node, &msg->u.append_entries);
     if (msg->type == REFRAFT_MSG_REQUEST_VOTE)

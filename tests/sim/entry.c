@@ -1,0 +1,65 @@
+/* entry.c - compact signatures of log entries. */
+#include <stdio.h>
+#include <string.h>
+
+#include "entry.h"
+
+/* FNV-1a over the bytes, then a final avalanche (splitmix's mixer) so that
+ * entries differing in one byte of the digest differ in every bit. */
+static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3u;
+    }
+    return h;
+}
+
+static uint64_t mix(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+static void make_label(char *label, const refraft_entry *e)
+{
+    if (e->type != REFRAFT_ENTRY_REF || e->ref.id == NULL) {
+        snprintf(label, ENTRY_LABEL_LEN, "%s",
+                 e->type == REFRAFT_ENTRY_NOOP ? "noop" : "?");
+        return;
+    }
+    size_t n = e->ref.id_len < ENTRY_LABEL_LEN - 1 ? e->ref.id_len
+                                                   : ENTRY_LABEL_LEN - 1;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = e->ref.id[i];
+        label[i] = (char)(c >= 0x20 && c < 0x7f ? c : '.');
+    }
+    label[n] = '\0';
+}
+
+void entry_sig_make(entry_sig *sig, const refraft_entry *e)
+{
+    uint64_t h = hash_bytes(0xcbf29ce484222325u, &e->type, sizeof(e->type));
+    if (e->type == REFRAFT_ENTRY_REF) {
+        if (e->ref.id != NULL)
+            h = hash_bytes(h, e->ref.id, e->ref.id_len);
+        h = hash_bytes(h, &e->ref.size, sizeof(e->ref.size));
+        h = hash_bytes(h, e->ref.digest, sizeof(e->ref.digest));
+    }
+    sig->term = e->term;
+    sig->hash = mix(h);
+    make_label(sig->label, e);
+}
+
+bool entry_sig_equal(const entry_sig *a, const entry_sig *b)
+{
+    return a->term == b->term && a->hash == b->hash;
+}
+
+void entry_sig_describe(const entry_sig *sig, char *buf, size_t len)
+{
+    snprintf(buf, len, "term %llu %s", (unsigned long long)sig->term,
+             sig->label);
+}

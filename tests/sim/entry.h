@@ -1,0 +1,33 @@
+/* entry.h - compact signatures of log entries, for comparing them. */
+#ifndef REFRAFT_SIM_ENTRY_H
+#define REFRAFT_SIM_ENTRY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "refraft/refraft.h"
+
+#define ENTRY_LABEL_LEN 24
+
+/*
+ * What the checker remembers of an entry: its term, a 64-bit hash of its
+ * content (type, ref id bytes, size, digest) and a printable label.  Two
+ * entries are taken as equal when term and hash agree; a hash collision
+ * between two different entries at the same index and term (the only
+ * comparison the checker makes) has odds near 2^-64 per comparison.
+ */
+typedef struct entry_sig {
+    refraft_term term;
+    uint64_t hash;
+    char label[ENTRY_LABEL_LEN]; /* "noop" or the ref id, cut to fit */
+} entry_sig;
+
+void entry_sig_make(entry_sig *sig, const refraft_entry *e);
+
+bool entry_sig_equal(const entry_sig *a, const entry_sig *b);
+
+/* "term 4 r17" into buf (always NUL-terminated). */
+void entry_sig_describe(const entry_sig *sig, char *buf, size_t len);
+
+#endif /* REFRAFT_SIM_ENTRY_H */

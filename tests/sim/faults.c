@@ -1,0 +1,86 @@
+/* faults.c - fault actions on a simulated cluster, traced if verbose. */
+#include "faults.h"
+#include "trace.h"
+
+void fault_crash(cluster *cl, int i)
+{
+    if (!cluster_alive(cl, i))
+        return;
+    if (cl->verbose)
+        trace_note(cl->now, "fault: crash n%d", i + 1);
+    cluster_crash(cl, i);
+}
+
+void fault_restart(cluster *cl, int i)
+{
+    if (cluster_alive(cl, i))
+        return;
+    if (cl->verbose)
+        trace_note(cl->now, "fault: restart n%d", i + 1);
+    /* A refusal is recorded as a violation by the cluster. */
+    (void)cluster_restart(cl, i);
+}
+
+void fault_partition(cluster *cl, uint32_t group)
+{
+    if (cl->verbose)
+        trace_note(cl->now, "fault: cut group %#x off from the rest", group);
+    net_partition(&cl->net, group);
+}
+
+void fault_isolate(cluster *cl, uint32_t group)
+{
+    net_heal(&cl->net);
+    fault_partition(cl, group);
+}
+
+void fault_cut_oneway(cluster *cl, int from, int to)
+{
+    if (cl->verbose)
+        trace_note(cl->now, "fault: cut link n%d -> n%d", from + 1, to + 1);
+    net_cut_oneway(&cl->net, from, to);
+}
+
+void fault_camps(cluster *cl, uint32_t a, uint32_t b)
+{
+    if (cl->verbose)
+        trace_note(cl->now, "fault: camps %#x and %#x cannot talk", a, b);
+    for (int i = 0; i < cl->params.n_nodes; i++) {
+        for (int j = 0; j < cl->params.n_nodes; j++) {
+            if (((a >> i) & 1u) && ((b >> j) & 1u)) {
+                net_cut_oneway(&cl->net, i, j);
+                net_cut_oneway(&cl->net, j, i);
+            }
+        }
+    }
+}
+
+void fault_heal_links(cluster *cl)
+{
+    if (cl->verbose)
+        trace_note(cl->now, "fault: every link back up");
+    net_heal(&cl->net);
+}
+
+void fault_net_rates(cluster *cl, prng *p)
+{
+    uint32_t drop = (uint32_t)prng_below(p, 4) * 60;
+    uint32_t dup = (uint32_t)prng_below(p, 3) * 40;
+    uint64_t max_delay = prng_range(p, 2, FAULTS_MAX_DELAY_MS);
+    if (cl->verbose)
+        trace_note(cl->now,
+                   "fault: loss %u/1000, duplicates %u/1000, delay 1..%llu ms",
+                   drop, dup, (unsigned long long)max_delay);
+    net_set_faults(&cl->net, drop, dup, 1, max_delay);
+}
+
+void fault_heal_all(cluster *cl, prng *p)
+{
+    if (cl->verbose)
+        trace_note(cl->now, "heal: every node up, every link up, no loss");
+    for (int i = 0; i < cl->params.n_nodes; i++)
+        fault_restart(cl, i);
+    net_heal(&cl->net);
+    net_set_faults(&cl->net, 0, (uint32_t)prng_below(p, 50), 1,
+                   prng_range(p, 2, FAULTS_MAX_DELAY_MS));
+}

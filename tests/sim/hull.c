@@ -1,0 +1,90 @@
+/* hull.c - the hull of a simulated node: virtual time, network, apply. */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "hull.h"
+#include "trace.h"
+
+static int send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
+{
+    sim_node *sn = ctx;
+    cluster *cl = sn->cl;
+    int to = cluster_node_index(cl, to_id);
+    if (to < 0 || to == sn->idx) {
+        check_fail(&cl->check, "API Contract",
+                   "n%d sent a message to \"%s\", not one of its peers",
+                   sn->idx + 1, to_id != NULL ? to_id : "(null)");
+        return REFRAFT_EUNKNOWNPEER;
+    }
+    if (cl->verbose)
+        trace_msg(cl->now, sn->idx, to, msg);
+    if (cl->obs.on_send != NULL)
+        cl->obs.on_send(cl->obs.ctx, sn->idx, to, msg);
+    net_send(&cl->net, sn->idx, to, msg, cl->now);
+    return 0;
+}
+
+void hull_reply(void *reply_ctx, const refraft_msg *result)
+{
+    hull_reply_ctx *rc = reply_ctx;
+    cluster *cl = rc->cl;
+    if (cl->verbose)
+        trace_msg(cl->now, rc->from, rc->to, result);
+    if (cl->obs.on_send != NULL)
+        cl->obs.on_send(cl->obs.ctx, rc->from, rc->to, result);
+    net_send(&cl->net, rc->from, rc->to, result, cl->now);
+}
+
+static uint64_t now_ms(void *ctx)
+{
+    sim_node *sn = ctx;
+    return sn->cl->now;
+}
+
+static uint64_t random_bits(void *ctx)
+{
+    sim_node *sn = ctx;
+    return prng_next(&sn->cl->rng);
+}
+
+/* The simulated state machine only counts: what it applies is what the
+ * checker compares across nodes.  The node may be mid-creation (rn still
+ * NULL), in which case its commit index is not known yet. */
+static int apply(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    sim_node *sn = ctx;
+    cluster *cl = sn->cl;
+    refraft_index commit =
+        sn->rn != NULL ? refraft_commit_index(sn->rn) : index;
+    check_applied(&cl->check, sn->idx, index, entry, commit);
+    sn->sm_applied = index;
+    if (cl->obs.on_apply != NULL)
+        cl->obs.on_apply(cl->obs.ctx, sn->idx, index, entry);
+    return 0;
+}
+
+static void on_event(void *ctx, const refraft_event *ev)
+{
+    sim_node *sn = ctx;
+    cluster *cl = sn->cl;
+    if (cl->verbose)
+        trace_event(cl->now, sn->idx, ev);
+    if (ev->type == REFRAFT_EVENT_ROLE && ev->role == REFRAFT_LEADER)
+        check_election(&cl->check, sn->idx, ev->term);
+    if (cl->obs.on_event != NULL)
+        cl->obs.on_event(cl->obs.ctx, sn->idx, ev);
+}
+
+void hull_fill(refraft_hull *hull, sim_node *sn)
+{
+    *hull = (refraft_hull){
+        .version = REFRAFT_HULL_VERSION,
+        .ctx = sn,
+        .send = send_msg,
+        .now_ms = now_ms,
+        .random = random_bits,
+        .apply = apply,
+        .on_truncate = NULL,
+        .on_event = on_event,
+    };
+}

@@ -1,0 +1,165 @@
+/* main.c - refraft-sim's command line: seeded runs and a tally. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "demo.h"
+#include "sim.h"
+
+typedef unsigned long long ull;
+
+typedef struct cli_args {
+    uint64_t runs;
+    uint64_t seed;
+    int nodes;
+    uint64_t steps;
+    uint32_t inject;
+    const char *inject_names; /* as given, for the reproduce line */
+    bool verbose;
+    bool demo;
+} cli_args;
+
+static const struct {
+    const char *name;
+    uint32_t bit;
+} bugs[] = {
+    {"commit-old-term", REFRAFT_INJECT_COMMIT_OLD_TERM},
+    {"vote-any-log", REFRAFT_INJECT_VOTE_ANY_LOG},
+    {"forget-vote", REFRAFT_INJECT_FORGET_VOTE},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: refraft-sim [--runs R] [--seed S] [--nodes N] "
+            "[--steps K]\n"
+            "                   [--inject BUG[,BUG...]] [--verbose] "
+            "[--demo]\n"
+            "Run i uses seed S+i: K steps of faults in phases, each phase\n"
+            "ended by a heal and a liveness test, then a final heal.\n"
+            "BUG: commit-old-term, vote-any-log, forget-vote.\n"
+            "--demo: a narrated 3-node run (crash and recovery).\n");
+}
+
+static int parse_inject(const char *list, uint32_t *bits)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *tok = strtok(buf, ","); tok != NULL; tok = strtok(NULL, ",")) {
+        size_t k = 0;
+        while (k < sizeof(bugs) / sizeof(bugs[0]) &&
+               strcmp(tok, bugs[k].name) != 0)
+            k++;
+        if (k == sizeof(bugs) / sizeof(bugs[0])) {
+            fprintf(stderr, "refraft-sim: unknown bug \"%s\"\n", tok);
+            return -1;
+        }
+        *bits |= bugs[k].bit;
+    }
+    return 0;
+}
+
+static int parse_number(const char *s, uint64_t *out)
+{
+    char *end = NULL;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (s[0] == '\0' || s[0] == '-' || *end != '\0')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_option(cli_args *a, const char *opt, const char *val)
+{
+    uint64_t n = 0;
+    if (strcmp(opt, "--inject") == 0) {
+        a->inject_names = val;
+        return parse_inject(val, &a->inject);
+    }
+    if (parse_number(val, &n) != 0)
+        return -1;
+    if (strcmp(opt, "--runs") == 0)
+        a->runs = n;
+    else if (strcmp(opt, "--seed") == 0)
+        a->seed = n;
+    else if (strcmp(opt, "--steps") == 0)
+        a->steps = n;
+    else if (strcmp(opt, "--nodes") == 0 && n >= 1 && n <= NET_MAX_NODES)
+        a->nodes = (int)n;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, cli_args *a)
+{
+    *a = (cli_args){.runs = 100, .seed = 1, .nodes = 3, .steps = 5000};
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(stdout);
+            exit(0);
+        } else if (strcmp(argv[i], "--verbose") == 0) {
+            a->verbose = true;
+        } else if (strcmp(argv[i], "--demo") == 0) {
+            a->demo = true;
+        } else if (i + 1 < argc && parse_option(a, argv[i], argv[i + 1]) == 0) {
+            i++;
+        } else {
+            fprintf(stderr, "refraft-sim: bad argument \"%s\"\n", argv[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void report_failure(const char *prog, const cli_args *a,
+                           const sim_options *opt, const sim_result *res)
+{
+    printf("seed %llu: %s violated: %s [step %llu, t=%llu ms] -- "
+           "reproduce: %s --runs 1 --seed %llu --nodes %d --steps %llu",
+           (ull)opt->seed, res->v.invariant, res->v.detail, (ull)res->step,
+           (ull)res->time, prog, (ull)opt->seed, a->nodes, (ull)a->steps);
+    if (a->inject_names != NULL)
+        printf(" --inject %s", a->inject_names);
+    printf("\n");
+}
+
+static void report_run(const sim_options *opt, const sim_result *res)
+{
+    printf("seed %llu: %s; %d fault phases, %d liveness tests passed, %llu "
+           "crashes; %llu refs proposed, %llu entries committed; %llu "
+           "messages (%llu lost, %llu duplicated); %llu steps, %llu ms "
+           "[%s]\n",
+           (ull)opt->seed, res->failed ? "FAILED" : "ok", res->fault_phases,
+           res->heals_passed, (ull)res->crashes, (ull)res->proposed,
+           (ull)res->committed, (ull)res->messages.sent,
+           (ull)res->messages.dropped, (ull)res->messages.duplicated,
+           (ull)res->step, (ull)res->time, res->config);
+}
+
+int main(int argc, char **argv)
+{
+    cli_args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        usage(stderr);
+        return 2;
+    }
+    if (a.demo)
+        return demo_run() == 0 ? 0 : 1;
+    uint64_t passed = 0, failed = 0;
+    for (uint64_t i = 0; i < a.runs; i++) {
+        sim_options opt = {a.nodes, a.seed + i, a.steps, a.inject, a.verbose};
+        sim_result res;
+        sim_run(&opt, &res);
+        if (a.verbose)
+            report_run(&opt, &res);
+        if (res.failed)
+            report_failure(argv[0], &a, &opt, &res);
+        if (res.failed)
+            failed++;
+        else
+            passed++;
+    }
+    printf("%llu passed, %llu failed\n", (ull)passed, (ull)failed);
+    return failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,90 @@
+/* trace.c - the --verbose log of a run, stamped with virtual time. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "trace.h"
+
+typedef unsigned long long ull;
+
+static void msg_append_entries(const refraft_append_entries *m)
+{
+    printf("AppendEntries term %llu prev %llu/%llu commit %llu entries %zu",
+           (ull)m->term, (ull)m->prev_log_index, (ull)m->prev_log_term,
+           (ull)m->leader_commit, m->n_entries);
+}
+
+static void msg_append_result(const refraft_append_entries_result *m)
+{
+    if (m->success) {
+        printf("AppendEntriesResult term %llu ok match %llu", (ull)m->term,
+               (ull)m->match_index);
+        return;
+    }
+    printf("AppendEntriesResult term %llu reject %llu conflict %llu@%llu "
+           "last %llu",
+           (ull)m->term, (ull)m->rejected_index, (ull)m->conflict_term,
+           (ull)m->conflict_index, (ull)m->last_log_index);
+}
+
+void trace_msg(uint64_t now, int from, int to, const refraft_msg *msg)
+{
+    printf("%8llu  n%d -> n%d  ", (ull)now, from + 1, to + 1);
+    switch (msg->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        msg_append_entries(&msg->u.append_entries);
+        break;
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        msg_append_result(&msg->u.append_entries_result);
+        break;
+    case REFRAFT_MSG_REQUEST_VOTE:
+        printf("RequestVote%s term %llu last %llu/%llu",
+               msg->u.request_vote.pre_vote ? "(pre)" : "",
+               (ull)msg->u.request_vote.term,
+               (ull)msg->u.request_vote.last_log_index,
+               (ull)msg->u.request_vote.last_log_term);
+        break;
+    case REFRAFT_MSG_REQUEST_VOTE_RESULT:
+        printf("RequestVoteResult%s term %llu %s",
+               msg->u.request_vote_result.pre_vote ? "(pre)" : "",
+               (ull)msg->u.request_vote_result.term,
+               msg->u.request_vote_result.vote_granted ? "granted" : "refused");
+        break;
+    default:
+        printf("message of unknown type %u", msg->type);
+        break;
+    }
+    printf("\n");
+}
+
+void trace_event(uint64_t now, int node, const refraft_event *ev)
+{
+    printf("%8llu  n%d  ", (ull)now, node + 1);
+    switch (ev->type) {
+    case REFRAFT_EVENT_ROLE:
+        printf("is %s (term %llu)\n", refraft_role_name(ev->role),
+               (ull)ev->term);
+        break;
+    case REFRAFT_EVENT_TERM:
+        printf("term %llu\n", (ull)ev->term);
+        break;
+    case REFRAFT_EVENT_LEADER:
+        printf("leader %s\n", ev->leader_id != NULL ? ev->leader_id : "-");
+        break;
+    case REFRAFT_EVENT_COMMIT:
+        printf("commit %llu\n", (ull)ev->commit_index);
+        break;
+    default:
+        printf("event of unknown type %u\n", ev->type);
+        break;
+    }
+}
+
+void trace_note(uint64_t now, const char *fmt, ...)
+{
+    printf("%8llu  ", (ull)now);
+    va_list ap;
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+}
