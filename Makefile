@@ -18,9 +18,11 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 # Debian packages the build and the tests need.  Later layers add theirs
-# here, and only here: liblmdb-dev libcurl4-openssl-dev libmicrohttpd-dev
-# libprotobuf-c-dev protobuf-c-compiler libssl-dev.
-PACKAGES := cmake make gcc libc6-dev pkg-config libcmocka-dev
+# here, and only here (libcurl4-openssl-dev libmicrohttpd-dev
+# libprotobuf-c-dev protobuf-c-compiler come with the transport).
+# liblmdb-dev: refstore's storage; libssl-dev: SHA-256 of records.
+PACKAGES := cmake make gcc libc6-dev pkg-config libcmocka-dev liblmdb-dev \
+            libssl-dev
 # Only `make format` needs these; they are installed when it runs.
 FORMAT_PACKAGES := clang-format
 
@@ -68,8 +70,8 @@ help:
 	@echo "  make demo     build, then run a simulated 3-node cluster through a leader crash"
 	@echo "  make test     build and run all tests, then the asan preset (ASan + UBSan)"
 	@echo "  make build    install missing Debian packages, configure and build (build/bin/)"
-	@echo "  make soak     long simulator runs: 20000 seeds on 3 and on 5 nodes"
-	@echo "  make bench    core benchmark (build/bin/refraft-bench core)"
+	@echo "  make soak     long runs: 20000 simulator seeds on 3 and 5 nodes, 5000 store crash kills"
+	@echo "  make bench    benchmarks (refraft-bench core, refraft-bench store)"
 	@echo "  make install  install headers, libraries, refraft.pc, CMake package (PREFIX=$(PREFIX))"
 	@echo "  make deps     install the missing Debian packages only"
 	@echo "  make format   clang-format every tracked (or new, unignored) .c and .h file"
@@ -108,9 +110,11 @@ demo: build
 soak: build
 	$(BIN)/refraft-sim --runs 20000 --nodes 3 --steps 4000
 	$(BIN)/refraft-sim --runs 20000 --nodes 5 --steps 4000
+	$(BIN)/refstore-torture --kills 5000
 
 bench: build
 	$(BIN)/refraft-bench core
+	$(BIN)/refraft-bench store
 
 # Installing into a prefix we cannot write (the default /usr/local for a
 # normal user) goes through sudo; the build itself never runs as root.

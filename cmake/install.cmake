@@ -19,9 +19,13 @@ install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/refraft
   DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}
   FILES_MATCHING PATTERN "*.h")
 
-# pkg-config.  What a static link needs besides librefraft.a: the layers
-# that bring dependencies (LMDB, libcurl, ...) add them to these lists.
-set(REFRAFT_PC_REQUIRES_PRIVATE "")
+# pkg-config.  Requires: what an application uses itself through our
+# headers (refstore.h includes lmdb.h, and the hooks call LMDB), so
+# `pkg-config --cflags --libs refraft` gives LMDB's flags too.
+# Requires.private / Libs.private: what only a static link needs besides
+# librefraft.a.  The layers that bring dependencies add them here.
+set(REFRAFT_PC_REQUIRES "lmdb")
+set(REFRAFT_PC_REQUIRES_PRIVATE "libcrypto")
 set(REFRAFT_PC_LIBS_PRIVATE "")
 
 # The .pc file locates itself (${pcfiledir}), so an install moved to

@@ -56,7 +56,9 @@ extern "C" {
     X(ENOSPC, 10, "storage is full")                                           \
     X(ETOOBIG, 11, "batch or message too large")                               \
     X(ENOTFOUND, 12, "not found")                                              \
-    X(EFAILED, 13, "node has failed and must be recreated")
+    X(EFAILED, 13, "node has failed and must be recreated")                    \
+    X(EDIGEST, 14, "record does not match its reference")                      \
+    X(EWRONGSTORE, 15, "store belongs to another cluster, node or format")
 
 enum refraft_error {
 #define REFRAFT_ERR_ENUM_(name, num, msg) REFRAFT_##name = (num),
@@ -222,7 +224,7 @@ typedef struct refraft_log_api {
      * Read up to max entries starting at index from into out[]; *n gets the
      * count (0 when from > last_index).  REFRAFT_ENOTFOUND when from <
      * first_index.  The ids inside the returned refs are owned by the log
-     * and valid until the next call that changes the log (append, truncate).
+     * and valid until the next call into this log API.
      */
     int (*get)(void *ctx, refraft_index from, size_t max, refraft_entry *out,
                size_t *n);

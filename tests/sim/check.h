@@ -91,6 +91,13 @@ void check_applied(checker *c, int node, refraft_index index,
                    const refraft_entry *entry, refraft_index commit);
 void check_restarted(checker *c, int node, refraft_index applied_index);
 
+/* A node's store keeps its state machine next to its applied index
+ * (refstore): on reopening, the state machine's last row (index last,
+ * entry hash hash; last 0 when empty) must be the applied index, and the
+ * entry every node applied there. */
+void check_stored_state(checker *c, int node, refraft_index applied_index,
+                        refraft_index last, uint64_t hash);
+
 /* After every step, for each running node: Election Safety, the commit
  * index against the committed prefix, and Leader Completeness. */
 void check_node_state(checker *c, int node, const refraft_node *rn,

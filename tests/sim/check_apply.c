@@ -62,3 +62,26 @@ void check_restarted(checker *c, int node, refraft_index applied_index)
 {
     c->nodes[node].applied = applied_index;
 }
+
+/* DESIGN.md contract 7: applying an entry and recording that it was
+ * applied commit together or not at all, so a crash can undo both but
+ * never one of them. */
+void check_stored_state(checker *c, int node, refraft_index applied_index,
+                        refraft_index last, uint64_t hash)
+{
+    if (last != applied_index) {
+        check_fail(c, "Exactly-once Apply",
+                   "n%d reopened its store at applied index %llu, but its "
+                   "state machine ends at index %llu",
+                   node + 1, (unsigned long long)applied_index,
+                   (unsigned long long)last);
+    } else if (last > 0 && last <= c->n_applied && c->applied[last].term != 0 &&
+               c->applied[last].hash != hash) {
+        char want[64];
+        entry_sig_describe(&c->applied[last], want, sizeof(want));
+        check_fail(c, "Exactly-once Apply",
+                   "n%d's stored state machine holds a different entry at "
+                   "index %llu from the one applied there (%s)",
+                   node + 1, (unsigned long long)last, want);
+    }
+}

@@ -51,11 +51,8 @@ static int propose_to(cluster *cl, int i, const refraft_ref *refs, size_t n)
         return -1;
     refraft_index first = 0;
     int rv = refraft_propose(cl->nodes[i].rn, refs, n, &first);
-    if (rv > 0 && !acceptable(rv)) {
-        check_fail(&cl->check, "API Contract", "n%d: propose returned %s (%s)",
-                   i + 1, refraft_strerror(rv),
-                   refraft_errmsg(cl->nodes[i].rn));
-    }
+    if (rv > 0 && !acceptable(rv))
+        cluster_api_fail(cl, i, "propose", rv);
     return rv;
 }
 

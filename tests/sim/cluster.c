@@ -1,10 +1,12 @@
 /* cluster.c - N simulated nodes on their disks: start, crash, deliver. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cluster.h"
 #include "hull.h"
+#include "trace.h"
 
 int cluster_node_index(const cluster *cl, const char *id)
 {
@@ -42,11 +44,16 @@ static void fill_config(const cluster *cl, const sim_node *sn,
 }
 
 /* Start node i on its disk.  Its state machine resumes where it was if it
- * survives crashes, else from scratch. */
+ * survives crashes, else from scratch; on refstore it is in the store. */
 static int start(cluster *cl, int i)
 {
     sim_node *sn = &cl->nodes[i];
-    if (!cl->params.persist_applied)
+    int rv = disk_open(&sn->disk);
+    if (rv != 0)
+        return rv;
+    if (cl->params.refstore)
+        sn->sm_applied = disk_applied_index(&sn->disk);
+    else if (!cl->params.persist_applied)
         sn->sm_applied = 0;
     check_restarted(&cl->check, i, sn->sm_applied);
     const char *peers[NET_MAX_NODES];
@@ -55,8 +62,8 @@ static int start(cluster *cl, int i)
     refraft_hull hull;
     hull_fill(&hull, sn);
     char err[REFRAFT_ERRMSG_LEN] = "";
-    int rv = refraft_node_create(&cfg, &hull, &sn->disk.api, &sn->rn, err,
-                                 sizeof(err));
+    rv = refraft_node_create(&cfg, &hull, &sn->disk.api, &sn->rn, err,
+                             sizeof(err));
     if (rv != 0) {
         sn->rn = NULL;
         check_fail(&cl->check, "API Contract",
@@ -64,6 +71,17 @@ static int start(cluster *cl, int i)
                    refraft_strerror(rv), err);
     }
     return rv;
+}
+
+/* Each node's refstore gets a directory of its own in the run's. */
+static void init_disk(cluster *cl, sim_node *sn)
+{
+    char path[DISK_PATH_MAX];
+    snprintf(path, sizeof(path), "%s/%s", cl->dir, sn->id);
+    disk_kind kind = cl->params.refstore ? DISK_REFSTORE : DISK_MEMLOG;
+    disk_init(&sn->disk, kind, path, sn->idx, &cl->check,
+              hull_state_machine_apply, sn);
+    sn->disk.map_size = cl->params.map_size;
 }
 
 int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
@@ -75,18 +93,23 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
         cl->obs = *obs;
     cl->verbose = verbose;
     prng_seed(&cl->rng, seed, 2);
+    prng_seed(&cl->flush_rng, seed, 7);
     net_init(&cl->net, params->n_nodes, seed);
     check_init(&cl->check, params->n_nodes);
+    if (params->refstore &&
+        tmpdir_create("refraft-sim", cl->dir, sizeof(cl->dir)) != 0) {
+        check_fail(&cl->check, "Storage",
+                   "no temporary directory for the refstores: %s",
+                   strerror(errno));
+        cl->dir[0] = '\0';
+        return REFRAFT_EIO;
+    }
     for (int i = 0; i < params->n_nodes; i++) {
         sim_node *sn = &cl->nodes[i];
         sn->cl = cl;
         sn->idx = i;
         snprintf(sn->id, sizeof(sn->id), "n%d", i + 1);
-        int rv = disk_init(&sn->disk, i, &cl->check);
-        if (rv != 0) {
-            fprintf(stderr, "refraft-sim: memlog: %s\n", refraft_strerror(rv));
-            return rv;
-        }
+        init_disk(cl, sn);
     }
     for (int i = 0; i < params->n_nodes; i++) {
         int rv = start(cl, i);
@@ -103,6 +126,10 @@ void cluster_free(cluster *cl)
         cl->nodes[i].rn = NULL;
         disk_free(&cl->nodes[i].disk);
     }
+    if (cl->dir[0] != '\0' && tmpdir_remove(cl->dir) != 0)
+        fprintf(stderr, "refraft-sim: could not remove %s: %s\n", cl->dir,
+                strerror(errno));
+    cl->dir[0] = '\0';
     net_free(&cl->net);
     check_free(&cl->check);
 }
@@ -112,6 +139,7 @@ void cluster_crash(cluster *cl, int i)
     sim_node *sn = &cl->nodes[i];
     refraft_node_destroy(sn->rn);
     sn->rn = NULL;
+    disk_crash(&sn->disk);
     sn->crashes++;
 }
 
@@ -125,14 +153,24 @@ bool cluster_alive(const cluster *cl, int i)
     return cl->nodes[i].rn != NULL;
 }
 
+void cluster_api_fail(cluster *cl, int i, const char *what, int rv)
+{
+    if (cl->nodes[i].disk.failed &&
+        (rv == REFRAFT_EIO || rv == REFRAFT_EFAILED))
+        return;
+    check_fail(&cl->check, "API Contract", "n%d: %s returned %s (%s%s%s)",
+               i + 1, what, refraft_strerror(rv),
+               refraft_errmsg(cl->nodes[i].rn),
+               cl->params.refstore ? "; refstore: " : "",
+               disk_errmsg(&cl->nodes[i].disk));
+}
+
 /* Only errors that a well-formed message from a peer may legitimately get
  * are accepted: the simulator delivers only what cores produced. */
 static void check_rv(cluster *cl, int i, const char *what, int rv)
 {
-    if (rv == 0 || rv == REFRAFT_ESTALE)
-        return;
-    check_fail(&cl->check, "API Contract", "n%d: %s returned %s (%s)", i + 1,
-               what, refraft_strerror(rv), refraft_errmsg(cl->nodes[i].rn));
+    if (rv != 0 && rv != REFRAFT_ESTALE)
+        cluster_api_fail(cl, i, what, rv);
 }
 
 void cluster_deliver(cluster *cl, net_packet *p)
@@ -190,5 +228,33 @@ void cluster_check(cluster *cl)
         const sim_node *sn = &cl->nodes[i];
         if (sn->rn != NULL)
             check_node_state(&cl->check, i, sn->rn, &sn->disk.api);
+    }
+}
+
+/* refstore's Failure contract: "Close the store, reopen it and recreate
+ * the node": the applies the failed commit lost run again. */
+static void recover(cluster *cl, int i)
+{
+    sim_node *sn = &cl->nodes[i];
+    if (cl->verbose)
+        trace_note(cl->now, "n%d: its store failed (%s); reopening it", i + 1,
+                   disk_errmsg(&sn->disk));
+    refraft_node_destroy(sn->rn);
+    sn->rn = NULL;
+    disk_crash(&sn->disk);
+    sn->store_failures++;
+    (void)start(cl, i);
+}
+
+void cluster_end_step(cluster *cl)
+{
+    if (!cl->params.refstore)
+        return;
+    for (int i = 0; i < cl->params.n_nodes; i++) {
+        sim_node *sn = &cl->nodes[i];
+        if (sn->rn != NULL && prng_chance(&cl->flush_rng, 500))
+            disk_flush(&sn->disk);
+        if (sn->rn != NULL && sn->disk.failed)
+            recover(cl, i);
     }
 }

@@ -10,6 +10,7 @@
 #include "net.h"
 #include "prng.h"
 #include "refraft/refraft.h"
+#include "tmpdir.h"
 
 #define NODE_ID_LEN 16
 
@@ -26,8 +27,14 @@ typedef struct cluster_params {
      * rather than through send() (one-way comms). */
     bool rpc_replies;
     /* The state machine's applied index survives a crash with the disk;
-     * otherwise the state machine restarts empty and re-applies. */
+     * otherwise the state machine restarts empty and re-applies.  Always
+     * so on refstore, which keeps it. */
     bool persist_applied;
+    /* The nodes' disks are refstores in a temporary directory of the
+     * run's own, rather than memlogs, with LMDB maps of map_size bytes at
+     * first (0: refstore's default). */
+    bool refstore;
+    size_t map_size;
     uint32_t inject_bugs;
 } cluster_params;
 
@@ -52,6 +59,7 @@ typedef struct sim_node {
     disk disk;
     refraft_index sm_applied; /* the simulated state machine */
     uint64_t crashes;
+    uint64_t store_failures; /* refstore failed and was reopened */
 } sim_node;
 
 struct cluster {
@@ -59,22 +67,26 @@ struct cluster {
     sim_node nodes[NET_MAX_NODES];
     net net;
     checker check;
-    prng rng; /* the hull's random(): election timeouts */
+    prng rng;       /* the hull's random(): election timeouts */
+    prng flush_rng; /* which refstores commit their applies each turn */
     uint64_t now;
     cluster_observer obs;
     bool verbose;
+    char dir[TMPDIR_PATH_MAX]; /* the refstores' directory; "" if none */
 };
 
 /* Set up the disks, the network and the checker, and start every node,
  * reporting to obs (NULL for none) and tracing every message and event
  * when verbose.  Returns 0 or the refraft error of the first node that
- * failed to start (recorded as a violation). */
+ * failed to start (recorded as a violation).  Call cluster_free() in
+ * either case: it also removes the refstores' directory. */
 int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
                  const cluster_observer *obs, bool verbose);
 void cluster_free(cluster *cl);
 
-/* Kill a node: destroy it, keep its disk.  Messages in flight to it will
- * be lost; those it sent are still on the wire. */
+/* Kill a node: destroy it, keep what its disk keeps across a process
+ * crash.  Messages in flight to it will be lost; those it sent are still
+ * on the wire. */
 void cluster_crash(cluster *cl, int i);
 
 /* Start a crashed node again on its disk.  Returns 0 or a refraft error
@@ -98,6 +110,21 @@ int cluster_leader(const cluster *cl);
 
 /* Run the checker over every running node: called after each step. */
 void cluster_check(cluster *cl);
+
+/*
+ * End of an event-loop turn (a step), for nodes on refstore.  Each running
+ * node commits its pending applies, or, at random, keeps them pending, so
+ * that some crashes find applies not yet committed and lose them.  Then a
+ * node whose store failed (see disk.h) is recovered as refstore says:
+ * store closed and reopened, node recreated.
+ */
+void cluster_end_step(cluster *cl);
+
+/* Record that a call into node i (named what) returned rv, which it must
+ * not have, as an API Contract violation; the message carries the node's
+ * and its store's account of the error.  Not when the node's store failed
+ * (disk.h): then the error is the store's documented way to say so. */
+void cluster_api_fail(cluster *cl, int i, const char *what, int rv);
 
 /* Map "n3" to 2; -1 for an id outside the cluster. */
 int cluster_node_index(const cluster *cl, const char *id);

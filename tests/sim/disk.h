@@ -1,28 +1,105 @@
-/* disk.h - a node's simulated disk: a memlog the checker watches. */
+/* disk.h - a node's simulated disk: a memlog or a refstore, watched. */
 #ifndef REFRAFT_SIM_DISK_H
 #define REFRAFT_SIM_DISK_H
+
+#include <stdbool.h>
 
 #include "check.h"
 #include "refraft/memlog.h"
 #include "refraft/refraft.h"
+#include "refraft/refstore.h"
+#include "tmpdir.h"
+
+#define DISK_PATH_MAX (TMPDIR_PATH_MAX + 16)
+#define DISK_ERRMSG_LEN 512
+
+typedef enum disk_kind {
+    /* A refraft_memlog: the node's log and hard state in process memory;
+     * the state machine lives in the simulator. */
+    DISK_MEMLOG,
+    /* A refstore in a directory of its own: log, hard state, the applied
+     * index and the state machine in one LMDB environment. */
+    DISK_REFSTORE
+} disk_kind;
+
+/* The state machine: told of each entry applied, in index order. */
+typedef void (*disk_apply_fn)(void *ctx, refraft_index index,
+                              const refraft_entry *entry);
 
 /*
- * The node talks to api, which forwards every call to the memlog and, when
- * an append or a truncate succeeds, tells the checker what changed.  So the
- * checker sees each entry exactly once, when a log gains it, without
- * rereading logs.  The memlog outlives the node: a crash destroys the node
- * and keeps the disk.
+ * The node talks to api, which forwards every call to the store's own log
+ * API (inner) and, when an append or a truncate succeeds, tells the checker
+ * what changed.  So the checker sees each entry exactly once, when a log
+ * gains it, without rereading logs.  The disk outlives the node: a crash
+ * destroys the node and keeps the disk (disk_crash says what survives).
+ *
+ * The simulator injects no storage faults, so a store error is a
+ * violation, with one exception that refstore documents (its "Failure"
+ * contract): a commit that fails while it holds applies (the map filled
+ * at that moment) fails the store, and every later call returns
+ * REFRAFT_EFAILED until the application closes the store, reopens it and
+ * recreates the node.  The disk notices (failed) and the cluster does
+ * that after the step.
  */
 typedef struct disk {
-    refraft_memlog *log;
-    refraft_log_api inner; /* the memlog's own API */
+    disk_kind kind;
+    refraft_memlog *log;      /* DISK_MEMLOG */
+    refstore *store;          /* DISK_REFSTORE: NULL while the node is down */
+    MDB_dbi state_dbi;        /* DISK_REFSTORE: the state machine's database */
+    bool failed;              /* DISK_REFSTORE: the store failed, as above */
+    size_t map_size;          /* DISK_REFSTORE: refstore's first map; 0: its
+                               * default */
+    char path[DISK_PATH_MAX]; /* DISK_REFSTORE: the store's directory */
+    char errmsg[DISK_ERRMSG_LEN]; /* the store's last error message */
+    disk_apply_fn on_apply;
+    void *apply_ctx;
+    refraft_log_api inner; /* the store's own API, while it is open */
     refraft_log_api api;   /* what the node is given */
     checker *check;
     int node;
 } disk;
 
-/* Returns 0 or a refraft error from refraft_memlog_create(). */
-int disk_init(disk *d, int node, checker *check);
+/* An empty disk of kind for node; a refstore disk lives in directory path
+ * (created when first opened).  Nothing is opened yet. */
+void disk_init(disk *d, disk_kind kind, const char *path, int node,
+               checker *check, disk_apply_fn on_apply, void *apply_ctx);
+
+/* Make the disk ready for the node to start on: create the memlog the
+ * first time, (re)open the refstore.  Returns 0 or a refraft error
+ * (recorded as a violation). */
+int disk_open(disk *d);
+
+/* The state machine's applied index kept on the disk: what the store
+ * committed on refstore; 0 on a memlog, which keeps no state machine. */
+refraft_index disk_applied_index(const disk *d);
+
+/* Apply a committed entry (the hull's apply): through refstore_apply() on
+ * refstore, which runs the state machine's hook; straight to on_apply on
+ * a memlog.  Returns 0 or the store's error. */
+int disk_apply(disk *d, refraft_index index, const refraft_entry *entry);
+
+/* End of an event-loop turn: commit the applies pending on a refstore. */
+void disk_flush(disk *d);
+
+/* The node's process died: the disk keeps what a process crash leaves.
+ * On refstore the store is closed with refstore_close_discard(): the
+ * applies pending in its write transaction are lost with their applied
+ * index, as in a crash. */
+void disk_crash(disk *d);
+
+/* Close and free everything; the directory is the caller's to remove. */
 void disk_free(disk *d);
+
+/* The store's message for its last error ("" when it has none). */
+const char *disk_errmsg(const disk *d);
+
+/* A call that reached the store (named what) returned rv != 0: note a
+ * failed store, or record a violation.  Returns rv. */
+int disk_check_rv(disk *d, const char *what, int rv);
+
+/* Internal to the disk's files: the refstore side of the calls above. */
+int refdisk_open(disk *d);
+int refdisk_apply(disk *d, refraft_index index, const refraft_entry *entry);
+bool refdisk_failed(disk *d);
 
 #endif /* REFRAFT_SIM_DISK_H */

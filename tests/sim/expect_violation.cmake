@@ -3,10 +3,11 @@
 # non-zero having reported a violation; says which invariants caught it and
 # in how many runs.
 # Usage: cmake -DSIM=<refraft-sim> -DBUG=<bug> -DRUNS=<n> -DNODES=<n>
-#              -DSTEPS=<k> -P expect_violation.cmake
+#              -DSTEPS=<k> -DSTORE=<mem|refstore|mixed>
+#              -P expect_violation.cmake
 execute_process(
   COMMAND ${SIM} --runs ${RUNS} --seed 1 --nodes ${NODES} --steps ${STEPS}
-          --inject ${BUG}
+          --inject ${BUG} --store ${STORE}
   OUTPUT_VARIABLE out
   RESULT_VARIABLE rv)
 string(REGEX MATCHALL "seed [0-9]+: [A-Za-z ]+ violated" hits "${out}")

@@ -50,7 +50,8 @@ static uint64_t random_bits(void *ctx)
 /* The simulated state machine only counts: what it applies is what the
  * checker compares across nodes.  The node may be mid-creation (rn still
  * NULL), in which case its commit index is not known yet. */
-static int apply(void *ctx, refraft_index index, const refraft_entry *entry)
+void hull_state_machine_apply(void *ctx, refraft_index index,
+                              const refraft_entry *entry)
 {
     sim_node *sn = ctx;
     cluster *cl = sn->cl;
@@ -60,7 +61,14 @@ static int apply(void *ctx, refraft_index index, const refraft_entry *entry)
     sn->sm_applied = index;
     if (cl->obs.on_apply != NULL)
         cl->obs.on_apply(cl->obs.ctx, sn->idx, index, entry);
-    return 0;
+}
+
+/* The entry goes through the disk, which tells the state machine: at once
+ * on a memlog, once refstore_apply() succeeded on refstore. */
+static int apply(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    sim_node *sn = ctx;
+    return disk_apply(&sn->disk, index, entry);
 }
 
 static void on_event(void *ctx, const refraft_event *ev)

@@ -7,6 +7,11 @@
 /* Fill hull with callbacks whose ctx is sn. */
 void hull_fill(refraft_hull *hull, sim_node *sn);
 
+/* The simulated state machine of node ctx (a sim_node): records that the
+ * entry at index was applied.  The node's disk calls it (a disk_apply_fn). */
+void hull_state_machine_apply(void *ctx, refraft_index index,
+                              const refraft_entry *entry);
+
 /* Context of an RPC-style reply: the responder answers the requester. */
 typedef struct hull_reply_ctx {
     cluster *cl;

@@ -1,12 +1,17 @@
 /* main.c - refraft-sim's command line: seeded runs and a tally. */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "demo.h"
 #include "sim.h"
+#include "tmpdir.h"
 
 typedef unsigned long long ull;
+
+/* 1 TiB: far beyond what a run writes. */
+#define MAP_KIB_MAX (1ull << 30)
 
 typedef struct cli_args {
     uint64_t runs;
@@ -15,6 +20,8 @@ typedef struct cli_args {
     uint64_t steps;
     uint32_t inject;
     const char *inject_names; /* as given, for the reproduce line */
+    sim_store store;
+    uint64_t map_kib;
     bool verbose;
     bool demo;
 } cli_args;
@@ -33,12 +40,20 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: refraft-sim [--runs R] [--seed S] [--nodes N] "
             "[--steps K]\n"
-            "                   [--inject BUG[,BUG...]] [--verbose] "
-            "[--demo]\n"
+            "                   [--inject BUG[,BUG...]] "
+            "[--store mem|refstore|mixed]\n"
+            "                   [--map-kib M] [--verbose] [--demo]\n"
             "Run i uses seed S+i: K steps of faults in phases, each phase\n"
             "ended by a heal and a liveness test, then a final heal.\n"
             "BUG: commit-old-term, vote-any-log, forget-vote.\n"
-            "--demo: a narrated 3-node run (crash and recovery).\n");
+            "--store: the nodes' logs in memory, in refstores under $TMPDIR,\n"
+            "or (default) in refstores in about one run in %d.\n"
+            "--map-kib: refstores start with an LMDB map of M KiB "
+            "(default: half of\n"
+            "the runs 32 KiB, which they grow, the others refstore's "
+            "default).\n"
+            "--demo: a narrated 3-node run (crash and recovery).\n",
+            SIM_REFSTORE_ONE_IN);
 }
 
 static int parse_inject(const char *list, uint32_t *bits)
@@ -69,6 +84,25 @@ static int parse_number(const char *s, uint64_t *out)
     return 0;
 }
 
+static int parse_store(const char *name, sim_store *store)
+{
+    static const struct {
+        const char *name;
+        sim_store store;
+    } stores[] = {
+        {"mixed", SIM_STORE_MIXED},
+        {"mem", SIM_STORE_MEM},
+        {"refstore", SIM_STORE_REFSTORE},
+    };
+    for (size_t k = 0; k < sizeof(stores) / sizeof(stores[0]); k++) {
+        if (strcmp(name, stores[k].name) == 0) {
+            *store = stores[k].store;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int parse_option(cli_args *a, const char *opt, const char *val)
 {
     uint64_t n = 0;
@@ -76,6 +110,8 @@ static int parse_option(cli_args *a, const char *opt, const char *val)
         a->inject_names = val;
         return parse_inject(val, &a->inject);
     }
+    if (strcmp(opt, "--store") == 0)
+        return parse_store(val, &a->store);
     if (parse_number(val, &n) != 0)
         return -1;
     if (strcmp(opt, "--runs") == 0)
@@ -84,6 +120,8 @@ static int parse_option(cli_args *a, const char *opt, const char *val)
         a->seed = n;
     else if (strcmp(opt, "--steps") == 0)
         a->steps = n;
+    else if (strcmp(opt, "--map-kib") == 0 && n >= 1 && n <= MAP_KIB_MAX)
+        a->map_kib = n;
     else if (strcmp(opt, "--nodes") == 0 && n >= 1 && n <= NET_MAX_NODES)
         a->nodes = (int)n;
     else
@@ -116,9 +154,13 @@ static void report_failure(const char *prog, const cli_args *a,
                            const sim_options *opt, const sim_result *res)
 {
     printf("seed %llu: %s violated: %s [step %llu, t=%llu ms] -- "
-           "reproduce: %s --runs 1 --seed %llu --nodes %d --steps %llu",
+           "reproduce: %s --runs 1 --seed %llu --nodes %d --steps %llu "
+           "--store %s",
            (ull)opt->seed, res->v.invariant, res->v.detail, (ull)res->step,
-           (ull)res->time, prog, (ull)opt->seed, a->nodes, (ull)a->steps);
+           (ull)res->time, prog, (ull)opt->seed, a->nodes, (ull)a->steps,
+           res->refstore ? "refstore" : "mem");
+    if (res->refstore && a->map_kib != 0)
+        printf(" --map-kib %llu", (ull)a->map_kib);
     if (a->inject_names != NULL)
         printf(" --inject %s", a->inject_names);
     printf("\n");
@@ -127,14 +169,29 @@ static void report_failure(const char *prog, const cli_args *a,
 static void report_run(const sim_options *opt, const sim_result *res)
 {
     printf("seed %llu: %s; %d fault phases, %d liveness tests passed, %llu "
-           "crashes; %llu refs proposed, %llu entries committed; %llu "
-           "messages (%llu lost, %llu duplicated); %llu steps, %llu ms "
-           "[%s]\n",
+           "crashes, %llu store failures; %llu refs proposed, %llu entries "
+           "committed; %llu messages (%llu lost, %llu duplicated); %llu "
+           "steps, %llu ms [%s]\n",
            (ull)opt->seed, res->failed ? "FAILED" : "ok", res->fault_phases,
-           res->heals_passed, (ull)res->crashes, (ull)res->proposed,
-           (ull)res->committed, (ull)res->messages.sent,
+           res->heals_passed, (ull)res->crashes, (ull)res->store_failures,
+           (ull)res->proposed, (ull)res->committed, (ull)res->messages.sent,
            (ull)res->messages.dropped, (ull)res->messages.duplicated,
            (ull)res->step, (ull)res->time, res->config);
+}
+
+/*
+ * LMDB allocates about 3 MiB for each environment it opens (its dirty page
+ * lists), and a run on refstore opens hundreds: one per restart.  glibc's
+ * adaptive thresholds hand such blocks back to the kernel on free, so each
+ * open faulted them in and zeroed them afresh: half the time of a refstore
+ * run (perf).  Fixed thresholds keep them on the heap, warm.
+ */
+static void keep_large_blocks(void)
+{
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 8 << 20);
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+#endif
 }
 
 int main(int argc, char **argv)
@@ -146,11 +203,26 @@ int main(int argc, char **argv)
     }
     if (a.demo)
         return demo_run() == 0 ? 0 : 1;
+    keep_large_blocks();
     uint64_t passed = 0, failed = 0;
     for (uint64_t i = 0; i < a.runs; i++) {
-        sim_options opt = {a.nodes, a.seed + i, a.steps, a.inject, a.verbose};
+        sim_options opt = {
+            .n_nodes = a.nodes,
+            .seed = a.seed + i,
+            .steps = a.steps,
+            .inject_bugs = a.inject,
+            .store = a.store,
+            .map_size = (size_t)a.map_kib * 1024,
+            .verbose = a.verbose,
+        };
         sim_result res;
         sim_run(&opt, &res);
+        /* A run cut short proves nothing: stop without a tally.  Its
+         * directory is already removed. */
+        if (tmpdir_interrupted()) {
+            printf("interrupted in the run of seed %llu\n", (ull)opt.seed);
+            return 130;
+        }
         if (a.verbose)
             report_run(&opt, &res);
         if (res.failed)

@@ -7,6 +7,7 @@
 #include "liveness.h"
 #include "schedule.h"
 #include "sim.h"
+#include "tmpdir.h"
 #include "trace.h"
 
 /* After a heal, a leader must be elected and a new proposal commit within
@@ -48,16 +49,44 @@ static void draw_params(prng *p, const sim_options *opt, cluster_params *cp)
     };
 }
 
+/* The store is drawn from a stream of its own, so that the choice shifts
+ * no other draw: a seed gets the same settings and faults on either
+ * store.  Half the refstores start with a map so small that they grow it
+ * during the run (unless --map-kib sets the size). */
+static void draw_store(const sim_options *opt, cluster_params *cp)
+{
+    prng p;
+    prng_seed(&p, opt->seed, 8);
+    bool chosen = prng_below(&p, SIM_REFSTORE_ONE_IN) == 0;
+    bool small_map = prng_chance(&p, 500);
+    cp->refstore = opt->store == SIM_STORE_MIXED
+                       ? chosen
+                       : opt->store == SIM_STORE_REFSTORE;
+    cp->map_size = opt->map_size != 0 ? opt->map_size
+                   : small_map        ? SIM_SMALL_MAP
+                                      : 0;
+}
+
 static void describe_params(const cluster_params *cp, char *buf, size_t len)
 {
+    char store[48] = "memlog";
+    if (cp->refstore && cp->map_size != 0)
+        snprintf(store, sizeof(store), "refstore, first map %zu KiB",
+                 cp->map_size / 1024);
+    else if (cp->refstore)
+        snprintf(store, sizeof(store), "refstore, default map");
     snprintf(buf, len,
              "timeout %u ms, heartbeat %u ms, %u entries/msg, inflight %u, "
-             "pre-vote %s, check-quorum %s, %s replies, applied index %s",
+             "pre-vote %s, check-quorum %s, %s replies, applied index %s, "
+             "on %s",
              cp->election_timeout_ms, cp->heartbeat_ms, cp->max_entries_per_msg,
              cp->max_inflight, cp->disable_pre_vote ? "off" : "on",
              cp->disable_check_quorum ? "off" : "on",
              cp->rpc_replies ? "rpc" : "one-way",
-             cp->persist_applied ? "persisted" : "lost on crash");
+             cp->refstore          ? "in the store"
+             : cp->persist_applied ? "persisted"
+                                   : "lost on crash",
+             store);
 }
 
 static void on_event(void *ctx, int node, const refraft_event *ev)
@@ -182,6 +211,7 @@ static void step(sim *s)
     event_kind kind = next_event(s, &at, &node);
     check_progress(s, at);
     process(s, kind, node);
+    cluster_end_step(&s->cl);
     s->steps++;
     cluster_check(&s->cl);
     liveness_step(&s->live, cluster_leader(&s->cl), s->cl.now, &s->cl.check);
@@ -199,8 +229,10 @@ static void fill_result(const sim *s, sim_result *res)
     res->committed = s->cl.check.n_committed;
     res->proposed = s->cli.accepted;
     res->messages = s->cl.net.stats;
-    for (int i = 0; i < s->cl.params.n_nodes; i++)
+    for (int i = 0; i < s->cl.params.n_nodes; i++) {
         res->crashes += s->cl.nodes[i].crashes;
+        res->store_failures += s->cl.nodes[i].store_failures;
+    }
 }
 
 void sim_run(const sim_options *opt, sim_result *res)
@@ -213,6 +245,8 @@ void sim_run(const sim_options *opt, sim_result *res)
     prng_seed(&p, opt->seed, 6);
     cluster_params cp;
     draw_params(&p, opt, &cp);
+    draw_store(opt, &cp);
+    res->refstore = cp.refstore;
     describe_params(&cp, res->config, sizeof(res->config));
     schedule_init(&s.sched, opt->seed, &cp);
     client_init(&s.cli, opt->seed);
@@ -220,7 +254,7 @@ void sim_run(const sim_options *opt, sim_result *res)
     cluster_observer obs = {&s, on_event, on_apply, on_send};
     if (cluster_init(&s.cl, &cp, opt->seed, &obs, opt->verbose) == 0) {
         start_liveness(&s);
-        while (!s.done && !s.cl.check.failed)
+        while (!s.done && !s.cl.check.failed && !tmpdir_interrupted())
             step(&s);
     }
     fill_result(&s, res);

@@ -1,0 +1,389 @@
+/* refstore.h - refraft's LMDB store: log, hard state, records, cluster map. */
+#ifndef REFRAFT_REFSTORE_H
+#define REFRAFT_REFSTORE_H
+
+#include <lmdb.h>
+
+#include "refraft/refraft.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * One LMDB environment per node, in a directory of its own, holding four
+ * named databases:
+ *
+ *   log      index -> term, type, reference      (the Raft log)
+ *   meta     current term, voted-for, applied index, data index, format
+ *            version, cluster id, node id
+ *   records  record id -> bytes                   (the application's records)
+ *   map      node id -> URL                       (the cluster map)
+ *
+ * and any databases the application opens for its own state.  Because they
+ * share the environment, the application's writes can commit in the same
+ * LMDB transaction as the log's: applying an entry and recording that it
+ * was applied happen together or not at all (exactly-once apply), and so do
+ * truncating entries and undoing what they did (DESIGN.md contract 7).
+ *
+ * Threads: a store is used from one thread, the one that drives its node.
+ *
+ * Transactions.  The store keeps at most one write transaction open.  Writes
+ * that must be durable before refstore returns (log append and truncate,
+ * hard state, records, cluster map, data index, refstore_write) commit it,
+ * synced as the sync setting says; application writes made in the apply
+ * hook stay in it until the next durable write or refstore_flush(), so
+ * applying a batch of entries costs no sync of its own.  Appending K
+ * entries in one call is one commit and one sync (group commit).  A crash
+ * loses only applies that were not yet committed, together with their
+ * applied index: they are applied again on restart.  Each operation runs
+ * in a nested transaction of its own, so one that fails takes back its
+ * own writes and nothing else.
+ *
+ * The application must not begin its own write transaction on the
+ * environment (LMDB allows one writer, and the store may hold it): it
+ * writes through the apply hook, the truncate hook or refstore_write(),
+ * and reads through refstore_read() or the hooks' transaction.  Any read
+ * transaction of its own must be closed before its next call into the
+ * store, because growing the map requires that no transaction be open.
+ *
+ * Errors: every function returns 0 or a refraft error code and, on error,
+ * has changed nothing; refstore_errmsg() says what was wrong.  LMDB's
+ * MDB_MAP_FULL grows the map (doubling, up to map_size_max) and retries;
+ * past the maximum the call fails with REFRAFT_ENOSPC and a message naming
+ * the path and the size.  Other LMDB errors become REFRAFT_ENOMEM,
+ * REFRAFT_ECORRUPT (MDB_CORRUPTED, MDB_PAGE_NOTFOUND, MDB_INVALID,
+ * MDB_VERSION_MISMATCH, MDB_INCOMPATIBLE), REFRAFT_ETOOBIG (MDB_TXN_FULL),
+ * REFRAFT_ENOSPC (a full disk) or REFRAFT_EIO, with LMDB's own text in the
+ * message.  Besides the errors each function lists, any call may return
+ * those, REFRAFT_EFAILED on a failed store (below), and REFRAFT_EINVAL
+ * when made from inside a hook or callback of the store.
+ *
+ * Failure.  Committing the write transaction can run out of map too
+ * (LMDB allocates pages for its free list then), taking the pending
+ * applies with it while the node counts them as applied; their entries are
+ * still in the log, so the store grows the map and runs the apply hook
+ * for each of them again.  If that is impossible (the map is at
+ * map_size_max, or the hook now fails), or the commit failed for another
+ * reason (an I/O error), the applies are lost with their applied index:
+ * that call returns REFRAFT_EIO and the store is failed.  Every later call
+ * returns REFRAFT_EFAILED and refstore_errmsg() keeps the cause.  Close
+ * the store, reopen it and recreate the node (with
+ * refraft_config.applied_index = refstore_applied_index()): the lost
+ * applies run again.  Nothing durable is lost.  LMDB's MDB_PANIC (after a
+ * failed write of its commit record LMDB refuses every transaction) fails
+ * the store the same way.
+ *
+ * On disk (format 1; integers are 8-byte big-endian):
+ *
+ *   log      key: index.  value: term, type (1 byte), size, SHA-256
+ *            digest (32 bytes), then the record id (1..255 bytes; none
+ *            for a NOOP, whose size and digest are zero)
+ *   meta     "format_version", "applied_index", "data_index": integers;
+ *            "cluster_id", "node_id": the strings without NUL;
+ *            "hard_state": the term, then the voted-for id (may be empty)
+ *   records  key: record id.  value: the record's bytes
+ *   map      key: node id.  value: URL (neither with a NUL)
+ */
+typedef struct refstore refstore;
+
+/* The on-disk format this library writes; a store of another version is
+ * refused with REFRAFT_EWRONGSTORE. */
+#define REFSTORE_FORMAT_VERSION 1
+
+typedef enum refstore_sync {
+    /* Default.  A durable write is on stable storage when the call
+     * returns: a power loss or kernel crash loses nothing acknowledged. */
+    REFSTORE_SYNC_FULL = 0,
+    /* LMDB's MDB_NOMETASYNC: data is synced, the commit record is not.  A
+     * process crash loses nothing; a system crash may undo the last
+     * transaction (a vote or an append already acknowledged), which can
+     * break Raft's safety if a majority crash together.  Never corrupts. */
+    REFSTORE_SYNC_NO_META = 1,
+    /* LMDB's MDB_NOSYNC: nothing is synced.  A process crash loses
+     * nothing; a system crash may lose any recent write or corrupt the
+     * store.  For tests and benchmarks only. */
+    REFSTORE_SYNC_NONE = 2
+} refstore_sync;
+
+/*
+ * Apply hook: apply the committed entry at index to the application's state
+ * inside txn, a transaction nested in the store's write transaction.  It
+ * may read the entry's record (refstore_record_dbi) and read and write its
+ * own databases.  Called from refstore_apply(), on the store's thread.
+ *
+ * Return 0, or a refraft error code: txn is then aborted (none of the
+ * hook's writes remain), no applied index is recorded for this entry, and
+ * refstore_apply() returns the code to the node, which retries the entry
+ * later.  When an LMDB call fails with MDB_MAP_FULL, return REFRAFT_ENOSPC
+ * (or MDB_MAP_FULL itself): the store grows the map and calls the hook
+ * again in a fresh transaction.  So the hook may run more than once for an
+ * index, also after it returned 0 (when a commit that ran out of map lost
+ * its writes: see Failure above); only its writes in the transaction that
+ * commits count, so it should have no other lasting effects.
+ *
+ * txn must not be committed, aborted or kept; cursors opened on it must be
+ * closed before returning.  The hook must not call refstore functions
+ * other than the inspection ones (refstore_record_dbi, refstore_env,
+ * refstore_path, refstore_errmsg, refstore_applied_index,
+ * refstore_data_index, refstore_get_stats): others return REFRAFT_EINVAL.
+ * entry and its id are valid during the call only.
+ */
+typedef int (*refstore_apply_fn)(void *app_ctx, MDB_txn *txn,
+                                 refraft_index index,
+                                 const refraft_entry *entry);
+
+/*
+ * Truncate hook: entries at from and after have been removed from the log
+ * (they were never committed) inside txn, a transaction nested in the
+ * store's write transaction.  Undo, inside txn, what the application did
+ * for them when they were appended; the removal and the undo commit
+ * together.  A non-zero return aborts the truncation (REFRAFT_ENOSPC or
+ * MDB_MAP_FULL: the map grows and the hook runs again, as for the apply
+ * hook).  The same rules as for the apply hook hold for txn and for calls
+ * into the store.
+ */
+typedef int (*refstore_truncate_fn)(void *app_ctx, MDB_txn *txn,
+                                    refraft_index from);
+
+typedef struct refstore_options {
+    const char *path;       /* directory, created if missing: required */
+    const char *cluster_id; /* 1..REFRAFT_ID_MAX bytes: required */
+    const char *node_id;    /* 1..REFRAFT_ID_MAX bytes: required */
+    int sync;               /* refstore_sync; default REFSTORE_SYNC_FULL */
+    /* Initial LMDB map size in bytes, rounded up to whole pages; default
+     * 64 MiB.  A store whose map grew before reopens at its grown size. */
+    size_t map_size;
+    /* The map doubles up to this when full; default 64 GiB (the data file
+     * grows only as pages are written).  Set it equal to map_size to turn
+     * growth off; below map_size is REFRAFT_EINVAL. */
+    size_t map_size_max;
+    /* Named databases the application may open besides refstore's four;
+     * default 8, at most 1024. */
+    unsigned int app_dbs;
+    refstore_apply_fn apply;          /* optional */
+    refstore_truncate_fn on_truncate; /* optional */
+    void *app_ctx;                    /* passed to the hooks */
+} refstore_options;
+
+/*
+ * Open (or create) the store at options->path, creating missing
+ * directories (mode 0700).  A new store records the format version,
+ * cluster id and node id; an existing one must carry the same three, else
+ * REFRAFT_EWRONGSTORE, with a message naming what was expected and what
+ * was found, and nothing is written.  Errors: REFRAFT_EINVAL (bad
+ * options), REFRAFT_EWRONGSTORE, REFRAFT_ECORRUPT (meta or log
+ * unreadable), REFRAFT_EIO (LMDB or the file system failed),
+ * REFRAFT_ENOMEM.  On error *out is untouched and errbuf (when not NULL)
+ * gets the cause, at most errbuf_len bytes, NUL-terminated.  The options'
+ * strings are copied.  Free the store with refstore_close().  A process
+ * must not have one store open twice at a time (LMDB's rule: closing one
+ * handle would drop the other's locks).
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_open(const refstore_options *options, refstore **out, char *errbuf,
+              size_t errbuf_len);
+
+/* Commit what is pending (as refstore_flush does; if that fails, the
+ * pending applies are lost with their applied index and run again after
+ * the next open) and close.  NULL is allowed. */
+REFRAFT_API void refstore_close(refstore *store);
+
+/* Close without committing the pending applies: they are lost with their
+ * applied index, exactly as in a crash of the process.  For tests that
+ * simulate crashes.  NULL is allowed. */
+REFRAFT_API void refstore_close_discard(refstore *store);
+
+/*
+ * Fill *api with the log API over store, for refraft_node_create().  The
+ * store must outlive every node created with it.  Besides the contract in
+ * refraft.h: the log never compacts (first_index is always 1); truncate
+ * refuses, with REFRAFT_EINVAL, to remove an entry at or below the applied
+ * index (committed entries are never truncated); it lowers the data index
+ * to from - 1 when the data index was at or past from, and runs the
+ * truncate hook.  Calls on a failed store return REFRAFT_EFAILED.
+ */
+REFRAFT_API void refstore_log_api(refstore *store, refraft_log_api *api);
+
+/*
+ * For the hull's apply(): run the apply hook (if any) for the entry at
+ * index inside the store's write transaction and record index as the
+ * applied index in the same transaction.  Not synced until the next
+ * durable write or refstore_flush().  Errors: REFRAFT_EINVAL when entry is
+ * NULL or index is not the applied index + 1 or past the log's last index
+ * (entries come in index order); the hook's error (nothing recorded);
+ * REFRAFT_ENOSPC when the map is full at map_size_max; REFRAFT_EIO when
+ * the pending applies could not be committed to make room (the store has
+ * failed); REFRAFT_EFAILED.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refstore_apply(refstore *store,
+                                                   refraft_index index,
+                                                   const refraft_entry *entry);
+
+/* Commit the applies pending in the store's write transaction.  Call it
+ * after each batch of calls into the node (say, once per event-loop turn).
+ * With nothing pending it writes nothing.  Errors: REFRAFT_EIO (the
+ * commit failed: the store has failed), REFRAFT_EFAILED. */
+REFRAFT_API REFRAFT_WARN_UNUSED int refstore_flush(refstore *store);
+
+/* The applied index as committed, for refraft_config.applied_index. */
+REFRAFT_API refraft_index refstore_applied_index(const refstore *store);
+
+/* The data index as last saved (see the sweeper); 0 for a new store. */
+REFRAFT_API refraft_index refstore_data_index(const refstore *store);
+
+/* Save index as the data index: every entry up to it has its record here.
+ * Durable on return.  REFRAFT_EINVAL past the log's last index. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_set_data_index(refstore *store, refraft_index index);
+
+/*
+ * Run fn(ctx, txn) inside the store's write transaction and commit it (a
+ * durable write).  This is how the application writes its own databases
+ * outside the hooks, and where it opens them (mdb_dbi_open with
+ * MDB_CREATE; the handle lives until the store closes).  txn is nested in
+ * the store's transaction, so fn sees the pending applies.  fn returns 0
+ * or a refraft error code; a non-zero return aborts fn's writes (and only
+ * fn's) and is returned, except REFRAFT_ENOSPC (or MDB_MAP_FULL), which
+ * grows the map and runs fn again.  fn follows the rules of the hooks for
+ * txn and for calls into the store.  REFRAFT_EINVAL when fn is NULL.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_write(refstore *store, int (*fn)(void *ctx, MDB_txn *txn), void *ctx);
+
+/*
+ * Run fn(ctx, txn) to read the application's databases (or the store's)
+ * as the store sees them, pending applies included: txn is the store's
+ * write transaction when one is open, else a read-only one.  fn must only
+ * read; txn and whatever LMDB hands out through it are valid during the
+ * call only.  Returns what fn returned; REFRAFT_EINVAL when fn is NULL.
+ * fn follows the rules of the hooks for calls into the store.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_read(refstore *store, int (*fn)(void *ctx, MDB_txn *txn), void *ctx);
+
+/* ---- Records ------------------------------------------------------- */
+
+/*
+ * Store a record under ref->id after checking it against its reference:
+ * len must equal ref->size and the SHA-256 of bytes must equal
+ * ref->digest, else REFRAFT_EDIGEST and nothing is stored.  A record that
+ * is already present with the same bytes is left as it is; a different
+ * record under the same id is REFRAFT_EDIGEST (records are never
+ * overwritten).  Durable on return.  REFRAFT_EINVAL for a NULL ref, bytes
+ * NULL with len > 0, or an id that is NULL, empty or longer than
+ * REFRAFT_RECORD_ID_MAX.  The bytes are copied.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_record_put(refstore *store, const refraft_ref *ref, const void *bytes,
+                    size_t len);
+
+/*
+ * Call fn(ctx, bytes, len) with the record stored under id.  bytes is
+ * owned by LMDB and valid only during the call; fn must not call into the
+ * store.  REFRAFT_ENOTFOUND when there is no such record (fn is then not
+ * called); REFRAFT_EINVAL for a bad id or a NULL fn.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_record_get(refstore *store, const uint8_t *id, size_t id_len,
+                    void (*fn)(void *ctx, const void *bytes, size_t len),
+                    void *ctx);
+
+/* For each of the n refs, present[i] = whether a record of refs[i].size
+ * bytes is stored under its id (its digest was checked when it was put):
+ * one read transaction for the whole batch.  REFRAFT_EINVAL for a bad id
+ * (before anything is read); on error present[] is unspecified. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_record_has(refstore *store, const refraft_ref *refs, size_t n,
+                    bool *present);
+
+/* Remove the record stored under id (REFRAFT_ENOTFOUND if none;
+ * REFRAFT_EINVAL for a bad id).  Durable on return.  Lowering the data
+ * index if an entry at or below it loses its record is the caller's
+ * business. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len);
+
+/* The records database (key: id, value: bytes), for reading records inside
+ * the hooks' transaction; valid until the store closes. */
+REFRAFT_API MDB_dbi refstore_record_dbi(const refstore *store);
+
+/*
+ * Leader: store n records and propose their references to node in one
+ * LMDB transaction, so a reference is never durable on the leader ahead
+ * of its record.  bytes[i] holds refs[i].size bytes.  Every record is
+ * checked against its ref first (REFRAFT_EDIGEST or REFRAFT_EINVAL, as
+ * refstore_record_put says; nothing stored).  Then refraft_propose()
+ * runs; its log append commits records and references together, one
+ * commit and one sync.  If it fails (REFRAFT_ENOTLEADER,
+ * REFRAFT_ENOLEADER, ...) the records are not stored and its error is
+ * returned (refstore_errmsg() repeats refraft_errmsg()).  On success
+ * *first_index (when not NULL) gets the index of refs[0].  If the map
+ * fills on the way, it grows and the whole propose runs again.  node must
+ * use this store's log API: else REFRAFT_EINVAL after the fact (the
+ * references went to the other log, the records were not stored).
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_propose(refstore *store, refraft_node *node, const refraft_ref *refs,
+                 const void *const *bytes, size_t n,
+                 refraft_index *first_index);
+
+/* ---- Cluster map --------------------------------------------------- */
+
+/* Record url (1..1024 bytes) as node_id's (1..REFRAFT_ID_MAX bytes)
+ * address, replacing any earlier one.  Durable on return.  REFRAFT_EINVAL
+ * for a bad id or URL. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_map_set(refstore *store, const char *node_id, const char *url);
+
+/* Copy node_id's URL into url (cap bytes with the NUL): REFRAFT_ENOTFOUND
+ * when unknown, REFRAFT_ETOOBIG when cap is too small (url untouched),
+ * REFRAFT_EINVAL for a bad id or a NULL url. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_map_get(refstore *store, const char *node_id, char *url, size_t cap);
+
+/* Remove node_id from the map (REFRAFT_ENOTFOUND if absent).  Durable on
+ * return. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_map_delete(refstore *store, const char *node_id);
+
+/* Call fn for every entry, in node id order (bytewise); strings valid
+ * during the call only, and fn must not call into the store.  A non-zero
+ * return from fn stops the walk and is returned. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_map_list(refstore *store,
+                  int (*fn)(void *ctx, const char *node_id, const char *url),
+                  void *ctx);
+
+/* ---- Inspection ---------------------------------------------------- */
+
+/* The environment, for mdb_env_stat() and the like.  The rules above hold:
+ * no write transaction, no read transaction left open across calls into
+ * the store, no change to its flags or map size. */
+REFRAFT_API MDB_env *refstore_env(const refstore *store);
+/* The directory, as given to refstore_open(); owned by the store. */
+REFRAFT_API const char *refstore_path(const refstore *store);
+/* The cause of the error the last call into the store returned ("" after
+ * a call that succeeded); owned by the store, valid until its next call.
+ * A failed store keeps the message that failed it. */
+REFRAFT_API const char *refstore_errmsg(const refstore *store);
+
+/* Counters since the store was opened, for metrics and tests. */
+typedef struct refstore_stats {
+    /* Write transactions committed: one per durable write or flush that
+     * had something to commit; each one is a sync under
+     * REFSTORE_SYNC_FULL. */
+    uint64_t commits;
+    uint64_t map_grows; /* times the map doubled */
+    size_t map_size;    /* the map's size now, in bytes */
+} refstore_stats;
+
+/* Fill *stats.  Nothing happens when store or stats is NULL. */
+REFRAFT_API void
+refstore_get_stats(const refstore *store, refstore_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* REFRAFT_REFSTORE_H */

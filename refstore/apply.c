@@ -1,0 +1,197 @@
+/* apply.c - where the application meets the store's transaction: the apply
+ * hook, flush, refstore_write and refstore_read, and the propose path. */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "store.h"
+
+typedef struct apply_arg {
+    refraft_index index;
+    const refraft_entry *entry;
+} apply_arg;
+
+/* The hook's writes and the applied index share one child transaction:
+ * both reach the disk, or neither does (exactly-once apply). */
+static int apply_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const apply_arg *a = arg;
+    if (store->apply != NULL) {
+        store->in_callback = true;
+        int rv = store->apply(store->app_ctx, txn, a->index, a->entry);
+        store->in_callback = false;
+        rv = txn_app_result(store, rv, "the apply hook");
+        if (rv != 0)
+            return rv;
+    }
+    return store_meta_put_u64(store, txn, META_APPLIED, a->index);
+}
+
+int refstore_apply(refstore *store, refraft_index index,
+                   const refraft_entry *entry)
+{
+    int rv = store_enter(store);
+    if (rv != 0)
+        return rv;
+    if (entry == NULL)
+        return store_errorf(store, REFRAFT_EINVAL, "entry is NULL");
+    if (index != store->applied_pending + 1 || index > store->last_index)
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "applying index %llu, but the next to apply is "
+                            "%llu (the log ends at %llu)",
+                            (unsigned long long)index,
+                            (unsigned long long)store->applied_pending + 1,
+                            (unsigned long long)store->last_index);
+    apply_arg a = {index, entry};
+    rv = txn_pending(store, apply_op, &a);
+    if (rv == 0)
+        store->applied_pending = index;
+    return rv;
+}
+
+int apply_again(refstore *store, refraft_index index)
+{
+    refraft_entry entry;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    int rv = log_read_entry(store, index, &entry, id);
+    apply_arg a = {index, &entry};
+    if (rv == 0)
+        rv = txn_child(store, apply_op, &a);
+    if (rv == 0)
+        store->applied_pending = index;
+    return rv;
+}
+
+int refstore_flush(refstore *store)
+{
+    int rv = store_enter(store);
+    return rv != 0 ? rv : txn_flush(store);
+}
+
+typedef struct app_fn_arg {
+    int (*fn)(void *ctx, MDB_txn *txn);
+    void *ctx;
+} app_fn_arg;
+
+static int write_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const app_fn_arg *a = arg;
+    store->in_callback = true;
+    int rv = a->fn(a->ctx, txn);
+    store->in_callback = false;
+    return txn_app_result(store, rv, "refstore_write's fn");
+}
+
+int refstore_write(refstore *store, int (*fn)(void *ctx, MDB_txn *txn),
+                   void *ctx)
+{
+    int rv = store_enter(store);
+    if (rv != 0)
+        return rv;
+    if (fn == NULL)
+        return store_errorf(store, REFRAFT_EINVAL, "fn is NULL");
+    app_fn_arg a = {fn, ctx};
+    return txn_durable(store, write_op, &a);
+}
+
+static int read_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const app_fn_arg *a = arg;
+    store->in_callback = true;
+    int rv = a->fn(a->ctx, txn);
+    store->in_callback = false;
+    return rv;
+}
+
+int refstore_read(refstore *store, int (*fn)(void *ctx, MDB_txn *txn),
+                  void *ctx)
+{
+    int rv = store_enter(store);
+    if (rv != 0)
+        return rv;
+    if (fn == NULL)
+        return store_errorf(store, REFRAFT_EINVAL, "fn is NULL");
+    app_fn_arg a = {fn, ctx};
+    return txn_read(store, read_op, &a);
+}
+
+/* ---- Propose ---------------------------------------------------------- */
+
+typedef struct propose_arg {
+    const refraft_ref *refs;
+    const void *const *bytes;
+    size_t n;
+} propose_arg;
+
+static int put_records_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const propose_arg *a = arg;
+    for (size_t i = 0; i < a->n; i++) {
+        int rv = record_put_in(store, txn, &a->refs[i], a->bytes[i],
+                               (size_t)a->refs[i].size);
+        if (rv != 0)
+            return rv;
+    }
+    return 0;
+}
+
+static int check_batch(refstore *store, const refraft_ref *refs,
+                       const void *const *bytes, size_t n)
+{
+    if (refs == NULL || bytes == NULL || n == 0)
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "a propose needs refs, bytes and n > 0");
+    for (size_t i = 0; i < n; i++) {
+#if SIZE_MAX < UINT64_MAX
+        if (refs[i].size > SIZE_MAX)
+            return store_errorf(store, REFRAFT_EINVAL,
+                                "record %zu is too large for memory", i);
+#endif
+        int rv = record_check(store, &refs[i], bytes[i], (size_t)refs[i].size);
+        if (rv != 0) {
+            char cause[REFRAFT_ERRMSG_LEN];
+            snprintf(cause, sizeof(cause), "%s", store->errmsg);
+            return store_errorf(store, rv, "record %zu: %s", i, cause);
+        }
+    }
+    return 0;
+}
+
+/*
+ * The records go into the propose transaction; refraft_propose() then
+ * appends the references, and that append (a durable write) commits the
+ * records with it.  When refraft_propose() fails, the records go too.
+ * Growing the map while the append runs gives up the propose transaction
+ * (txn.c), so the whole propose runs again.
+ */
+int refstore_propose(refstore *store, refraft_node *node,
+                     const refraft_ref *refs, const void *const *bytes,
+                     size_t n, refraft_index *first_index)
+{
+    int rv = store_enter(store);
+    if (rv == 0 && node == NULL)
+        rv = store_errorf(store, REFRAFT_EINVAL, "node is NULL");
+    if (rv == 0)
+        rv = check_batch(store, refs, bytes, n);
+    if (rv != 0)
+        return rv;
+    propose_arg a = {refs, bytes, n};
+    for (;;) {
+        store->propose_lost = false;
+        rv = txn_propose_begin(store, put_records_op, &a);
+        if (rv != 0)
+            return rv;
+        rv = refraft_propose(node, refs, n, first_index);
+        bool committed = txn_propose_end(store);
+        if (rv != 0 && store->propose_lost)
+            continue;
+        if (rv == 0 && !committed)
+            return store_errorf(store, REFRAFT_EINVAL,
+                                "the node does not write to this store: "
+                                "the references went elsewhere, the "
+                                "records were not stored");
+        if (rv != 0 && store->errmsg[0] == '\0')
+            store_errorf(store, rv, "refraft_propose: %s",
+                         refraft_errmsg(node));
+        return rv;
+    }
+}

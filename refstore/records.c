@@ -1,0 +1,207 @@
+/* records.c - the application's records, checked against their references
+ * (size and SHA-256) on the way in, and the data index that counts them. */
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "store.h"
+
+static int check_id(refstore *store, const uint8_t *id, size_t id_len)
+{
+    if (id == NULL || id_len == 0 || id_len > REFRAFT_RECORD_ID_MAX)
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "record id of %zu bytes: ids are 1..%d bytes",
+                            id != NULL ? id_len : 0, REFRAFT_RECORD_ID_MAX);
+    return 0;
+}
+
+static MDB_val id_key(const uint8_t *id, size_t id_len)
+{
+    MDB_val k = {id_len, (void *)id};
+    return k;
+}
+
+int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
+                 size_t len)
+{
+    if (ref == NULL)
+        return store_errorf(store, REFRAFT_EINVAL, "ref is NULL");
+    int rv = check_id(store, ref->id, ref->id_len);
+    if (rv != 0)
+        return rv;
+    if (bytes == NULL && len > 0)
+        return store_errorf(store, REFRAFT_EINVAL, "bytes is NULL");
+    if (len != ref->size)
+        return store_errorf(store, REFRAFT_EDIGEST,
+                            "record is %zu bytes; its reference says %llu", len,
+                            (unsigned long long)ref->size);
+    uint8_t digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    if (EVP_Digest(len > 0 ? bytes : "", len, digest, &digest_len, EVP_sha256(),
+                   NULL) != 1 ||
+        digest_len != REFRAFT_DIGEST_LEN)
+        return store_errorf(store, REFRAFT_ENOMEM,
+                            "computing SHA-256 failed (OpenSSL)");
+    if (memcmp(digest, ref->digest, REFRAFT_DIGEST_LEN) != 0)
+        return store_errorf(store, REFRAFT_EDIGEST,
+                            "record's SHA-256 differs from its reference's");
+    return 0;
+}
+
+/* An id names one record for good: a second, different record under it
+ * is refused, so nothing is ever overwritten. */
+int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
+                  const void *bytes, size_t len)
+{
+    MDB_val k = id_key(ref->id, ref->id_len), v = {len, (void *)bytes};
+    int rc = mdb_put(txn, store->db_records, &k, &v, MDB_NOOVERWRITE);
+    if (rc == 0)
+        return 0;
+    if (rc != MDB_KEYEXIST)
+        return store_mdb_error(store, rc, "storing a record");
+    /* v now holds the record already there. */
+    if (v.mv_size == len && (len == 0 || memcmp(v.mv_data, bytes, len) == 0))
+        return 0;
+    return store_errorf(store, REFRAFT_EDIGEST,
+                        "a different record is stored under this id");
+}
+
+typedef struct put_arg {
+    const refraft_ref *ref;
+    const void *bytes;
+    size_t len;
+} put_arg;
+
+static int put_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const put_arg *a = arg;
+    return record_put_in(store, txn, a->ref, a->bytes, a->len);
+}
+
+int refstore_record_put(refstore *store, const refraft_ref *ref,
+                        const void *bytes, size_t len)
+{
+    int rv = store_enter(store);
+    if (rv == 0)
+        rv = record_check(store, ref, bytes, len);
+    if (rv != 0)
+        return rv;
+    put_arg a = {ref, bytes, len};
+    return txn_durable(store, put_op, &a);
+}
+
+typedef struct get_arg {
+    MDB_val key;
+    void (*fn)(void *ctx, const void *bytes, size_t len);
+    void *ctx;
+} get_arg;
+
+static int get_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    get_arg *a = arg;
+    MDB_val v;
+    int rc = mdb_get(txn, store->db_records, &a->key, &v);
+    if (rc == MDB_NOTFOUND)
+        return store_errorf(store, REFRAFT_ENOTFOUND, "no such record");
+    if (rc != 0)
+        return store_mdb_error(store, rc, "reading a record");
+    store->in_callback = true;
+    a->fn(a->ctx, v.mv_data, v.mv_size);
+    store->in_callback = false;
+    return 0;
+}
+
+int refstore_record_get(refstore *store, const uint8_t *id, size_t id_len,
+                        void (*fn)(void *ctx, const void *bytes, size_t len),
+                        void *ctx)
+{
+    int rv = store_enter(store);
+    if (rv == 0)
+        rv = check_id(store, id, id_len);
+    if (rv == 0 && fn == NULL)
+        rv = store_errorf(store, REFRAFT_EINVAL, "fn is NULL");
+    if (rv != 0)
+        return rv;
+    get_arg a = {id_key(id, id_len), fn, ctx};
+    return txn_read(store, get_op, &a);
+}
+
+typedef struct has_arg {
+    const refraft_ref *refs;
+    size_t n;
+    bool *present;
+} has_arg;
+
+static int has_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const has_arg *a = arg;
+    for (size_t i = 0; i < a->n; i++) {
+        MDB_val k = id_key(a->refs[i].id, a->refs[i].id_len), v;
+        int rc = mdb_get(txn, store->db_records, &k, &v);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return store_mdb_error(store, rc, "reading a record");
+        a->present[i] = rc == 0 && v.mv_size == a->refs[i].size;
+    }
+    return 0;
+}
+
+int refstore_record_has(refstore *store, const refraft_ref *refs, size_t n,
+                        bool *present)
+{
+    int rv = store_enter(store);
+    if (rv != 0)
+        return rv;
+    if (n > 0 && (refs == NULL || present == NULL))
+        return store_errorf(store, REFRAFT_EINVAL, "refs or present is NULL");
+    for (size_t i = 0; i < n; i++) {
+        rv = check_id(store, refs[i].id, refs[i].id_len);
+        if (rv != 0)
+            return rv;
+    }
+    has_arg a = {refs, n, present};
+    return n > 0 ? txn_read(store, has_op, &a) : 0;
+}
+
+static int delete_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    MDB_val *k = arg;
+    int rc = mdb_del(txn, store->db_records, k, NULL);
+    if (rc == MDB_NOTFOUND)
+        return store_errorf(store, REFRAFT_ENOTFOUND, "no such record");
+    return rc == 0 ? 0 : store_mdb_error(store, rc, "deleting a record");
+}
+
+int refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len)
+{
+    int rv = store_enter(store);
+    if (rv == 0)
+        rv = check_id(store, id, id_len);
+    if (rv != 0)
+        return rv;
+    MDB_val k = id_key(id, id_len);
+    return txn_durable(store, delete_op, &k);
+}
+
+/* ---- Data index ------------------------------------------------------- */
+
+static int data_index_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const refraft_index *index = arg;
+    return store_meta_put_u64(store, txn, META_DATA, *index);
+}
+
+int refstore_set_data_index(refstore *store, refraft_index index)
+{
+    int rv = store_enter(store);
+    if (rv != 0)
+        return rv;
+    if (index > store->last_index)
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "data index %llu is past the last index %llu",
+                            (unsigned long long)index,
+                            (unsigned long long)store->last_index);
+    rv = txn_durable(store, data_index_op, &index);
+    if (rv == 0)
+        store->data_index = index;
+    return rv;
+}

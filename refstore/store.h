@@ -1,0 +1,178 @@
+/* store.h - refstore's internal state and what its source files share. */
+#ifndef REFRAFT_REFSTORE_STORE_H
+#define REFRAFT_REFSTORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "refraft/refstore.h"
+
+/* Database names and meta keys: the on-disk format, documented in
+ * refstore.h.  Changing any of them needs a new REFSTORE_FORMAT_VERSION. */
+#define DB_LOG "log"
+#define DB_META "meta"
+#define DB_RECORDS "records"
+#define DB_MAP "map"
+#define META_FORMAT "format_version"
+#define META_CLUSTER "cluster_id"
+#define META_NODE "node_id"
+#define META_HARD_STATE "hard_state"
+#define META_APPLIED "applied_index"
+#define META_DATA "data_index"
+
+/* A log value: term, type, size, digest, then the record id. */
+#define LOG_HEAD_LEN (8 + 1 + 8 + REFRAFT_DIGEST_LEN)
+#define LOG_VALUE_MAX (LOG_HEAD_LEN + REFRAFT_RECORD_ID_MAX)
+
+/* URLs in the cluster map. */
+#define MAP_URL_MAX 1024
+
+struct refstore {
+    MDB_env *env;
+    MDB_dbi db_log;
+    MDB_dbi db_meta;
+    MDB_dbi db_records;
+    MDB_dbi db_map;
+
+    /* Transactions (txn.c).  top is the one write transaction the store
+     * keeps open between calls, holding applies not yet committed;
+     * propose, a child of top, holds refstore_propose's records until the
+     * log append commits them.  reader is reused for reads when no write
+     * transaction is open, reset between calls. */
+    MDB_txn *top;
+    MDB_txn *propose;
+    MDB_txn *reader;
+    bool propose_lost; /* growing the map aborted propose */
+    bool replaying;    /* applies lost with a commit are running again */
+    bool map_full;     /* the operation under way ran out of map */
+    bool in_callback;  /* application code is running (hooks, callbacks) */
+    bool failed;       /* applies lost, or LMDB gave up: refuse all calls */
+
+    /* The log's tail, kept in memory (loaded at open).  The log never
+     * compacts, so it always starts at index 1. */
+    refraft_index last_index;
+    refraft_term last_term;
+    /* Where get() copies record ids; valid until the next log API call. */
+    uint8_t *arena;
+    size_t arena_cap;
+
+    refraft_index applied;         /* applied index, committed */
+    refraft_index applied_pending; /* applied index in top (>= applied) */
+    /* Applies up to here were lost when committing top ran out of map;
+     * they run again once it has grown (txn.c). */
+    refraft_index replay_to;
+    refraft_index data_index; /* committed */
+
+    size_t map_size;
+    size_t map_size_max;
+    uint64_t commits;
+    uint64_t map_grows;
+
+    refstore_apply_fn apply;
+    refstore_truncate_fn on_truncate;
+    void *app_ctx;
+
+    char *path;
+    char *errmsg; /* errmsg_cap bytes, room for the path and a cause */
+    size_t errmsg_cap;
+};
+
+/* An operation on a transaction: returns 0 or a refraft error code. */
+typedef int (*txn_fn)(refstore *store, MDB_txn *txn, void *arg);
+
+/* ---- store.c -------------------------------------------------------- */
+
+int store_errorf(refstore *store, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Translate LMDB's rc, saying what was being done; a full map also sets
+ * store->map_full so that the transaction machinery grows it. */
+int store_mdb_error(refstore *store, int rc, const char *what);
+/* Start a public call: REFRAFT_EINVAL for a NULL store or a call from
+ * inside a callback, REFRAFT_EFAILED for a failed store; else clears the
+ * error message and returns 0. */
+int store_enter(refstore *store);
+/* Length of s if it is at most max bytes, else max + 1. */
+size_t store_bounded_len(const char *s, size_t max);
+
+static inline void store_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--) {
+        p[i] = (uint8_t)v;
+        v >>= 8;
+    }
+}
+
+static inline uint64_t store_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Write or read a meta key holding an integer.  get gives 0 for an
+ * absent key and REFRAFT_ECORRUPT for a malformed one. */
+int store_meta_put_u64(refstore *store, MDB_txn *txn, const char *key,
+                       uint64_t value);
+int store_meta_get_u64(refstore *store, MDB_txn *txn, const char *key,
+                       uint64_t *value);
+
+/* ---- txn.c ---------------------------------------------------------- */
+
+/* A durable write: fn runs in a child of the current transaction, then
+ * everything (pending applies, propose's records) commits, synced as the
+ * sync setting says.  A full map grows and fn runs again. */
+int txn_durable(refstore *store, txn_fn fn, void *arg);
+/* An apply: fn runs in a child of the open write transaction and stays
+ * there, uncommitted, until the next durable write or flush. */
+int txn_pending(refstore *store, txn_fn fn, void *arg);
+/* The same, once: a full map is left to the caller (store->map_full). */
+int txn_child(refstore *store, txn_fn fn, void *arg);
+/* A read: fn runs in the open write transaction (so it sees pending
+ * applies), or in the reusable read-only one. */
+int txn_read(refstore *store, txn_fn fn, void *arg);
+/* Commit the pending applies (or drop an empty write transaction). */
+int txn_flush(refstore *store);
+/* Open the propose transaction and run fn (storing the records) in it;
+ * it stays open for the log append to commit. */
+int txn_propose_begin(refstore *store, txn_fn fn, void *arg);
+/* Abort the propose transaction if nothing committed it; true when it was
+ * committed (or lost to map growth: see store->propose_lost). */
+bool txn_propose_end(refstore *store);
+/* Read what application code (a hook, refstore_write's fn) returned:
+ * REFRAFT_ENOSPC or MDB_MAP_FULL mean the map is full.  what names the
+ * code in the error message.  The caller sets store->in_callback around
+ * the call, so that the code cannot call back into the store. */
+int txn_app_result(refstore *store, int rv, const char *what);
+/* Release the transactions; pending applies are committed when commit is
+ * true, else dropped.  Before closing the environment. */
+void txn_release(refstore *store, bool commit);
+
+/* ---- log.c ---------------------------------------------------------- */
+
+/* Load the log's tail into memory, checking that the log holds exactly
+ * the indexes 1..last. */
+int log_load(refstore *store, MDB_txn *txn);
+
+/* Read the entry at index (in the log) into *entry, its id copied into
+ * id (REFRAFT_RECORD_ID_MAX bytes). */
+int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
+                   uint8_t *id);
+
+/* ---- apply.c -------------------------------------------------------- */
+
+/* Apply the entry at index (the applied index + 1, read from the log)
+ * again, once, in a child of top: for the replay of lost applies. */
+int apply_again(refstore *store, refraft_index index);
+
+/* ---- records.c ------------------------------------------------------ */
+
+/* Check a record against its reference (id, size, SHA-256). */
+int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
+                 size_t len);
+/* Store a checked record in txn, or accept the identical one there. */
+int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
+                  const void *bytes, size_t len);
+
+#endif /* REFRAFT_REFSTORE_STORE_H */
