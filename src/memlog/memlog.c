@@ -5,30 +5,88 @@
 #include "refraft/memlog.h"
 
 /*
- * The fixed part of one entry.  Its record id lives in the log's id arena
- * at id_off, so appending an entry never allocates on its own: the two
- * arrays grow by doubling and the cost is O(1) amortized per entry.
+ * Layout.  Entries live in fixed-size chunks of MEMLOG_CHUNK_ENTRIES: the
+ * entry at index i (1-based) is slot (i - 1) % MEMLOG_CHUNK_ENTRIES of
+ * chunk (i - 1) / MEMLOG_CHUNK_ENTRIES, so reads are O(1) and an append
+ * never moves an entry already written.  Each chunk keeps the record ids
+ * of its own entries in its own arena, which grows (by realloc, copying
+ * only that chunk's ids) while the chunk fills; a full chunk never
+ * changes again until a truncate reaches it.  The log holds a growable
+ * array of chunk pointers, 8 bytes per chunk.
+ *
+ * Sizes.  An entry takes 56 bytes, so a chunk of 2048 entries is 114,712
+ * bytes, below glibc's default mmap threshold (128 KiB): chunks come from
+ * the heap, where a freed chunk can serve the next allocation, rather
+ * than each being mapped, faulted in and unmapped on its own.  (glibc
+ * still hands the top of the heap back to the kernel once enough of it
+ * is free, e.g. after a whole log is destroyed.)  The arena of a chunk of
+ * 16-byte ids is 32 KiB.  Build with -DMEMLOG_CHUNK_SHIFT=n to try 2^n
+ * entries a chunk.
  */
+#ifndef MEMLOG_CHUNK_SHIFT
+#define MEMLOG_CHUNK_SHIFT 11
+#endif
+#define MEMLOG_CHUNK_ENTRIES ((size_t)1 << MEMLOG_CHUNK_SHIFT)
+#define MEMLOG_CHUNK_MASK (MEMLOG_CHUNK_ENTRIES - 1)
+
+/* Most arena bytes a new or growing chunk reserves beyond what the batch
+ * being appended needs, when it expects later entries to look like that
+ * batch; past this, the arena grows by doubling. */
+#define MEMLOG_IDS_RESERVE_MAX ((size_t)64 * 1024)
+
+/* The fixed part of one entry; its record id lives in its chunk's arena
+ * at id_off. */
 struct memlog_entry {
     refraft_term term;
     uint64_t size;
-    size_t id_off;
     uint8_t digest[REFRAFT_DIGEST_LEN];
-    uint16_t id_len;
+    /* Where the arena ended when the entry was written (NOOPs included),
+     * so truncate can cut the arena back at any entry. */
+    uint32_t id_off;
+    uint8_t id_len; /* 0 for a NOOP */
     uint8_t type;
 };
 
-struct refraft_memlog {
-    struct memlog_entry *entries; /* entries[i] has index i + 1 */
-    size_t n_entries;
-    size_t entries_cap;
-    uint8_t *ids; /* record ids of all entries, in index order */
-    size_t ids_len;
+_Static_assert(REFRAFT_RECORD_ID_MAX <= UINT8_MAX, "id_len is a uint8_t");
+_Static_assert(MEMLOG_CHUNK_SHIFT >= 1 && MEMLOG_CHUNK_SHIFT <= 20,
+               "chunk size out of range");
+_Static_assert(((size_t)REFRAFT_RECORD_ID_MAX << MEMLOG_CHUNK_SHIFT) <=
+                   UINT32_MAX,
+               "id_off is a uint32_t");
+
+struct memlog_chunk {
+    uint8_t *ids;   /* ids of this chunk's entries, in order; NULL if none */
+    size_t ids_len; /* bytes in use */
     size_t ids_cap;
+    struct memlog_entry e[MEMLOG_CHUNK_ENTRIES];
+};
+
+struct refraft_memlog {
+    /* chunks[c] holds the entries of indexes c * MEMLOG_CHUNK_ENTRIES + 1
+     * on; exactly ceil(n_entries / MEMLOG_CHUNK_ENTRIES) are allocated. */
+    struct memlog_chunk **chunks;
+    size_t n_chunks;
+    size_t chunks_cap;
+    size_t n_entries;
     refraft_term term;
     char voted_for[REFRAFT_ID_MAX + 1]; /* "" for no vote */
     int fail_code;                      /* see refraft_memlog_fail_writes */
 };
+
+static void chunk_free(struct memlog_chunk *c)
+{
+    if (c == NULL)
+        return;
+    refraft_free(c->ids);
+    refraft_free(c);
+}
+
+/* The entry at 0-based position pos (index pos + 1); pos < n_entries. */
+static const struct memlog_entry *
+entry_at(const refraft_memlog *log, size_t pos)
+{
+    return &log->chunks[pos >> MEMLOG_CHUNK_SHIFT]->e[pos & MEMLOG_CHUNK_MASK];
+}
 
 int refraft_memlog_create(refraft_memlog **out)
 {
@@ -45,8 +103,9 @@ void refraft_memlog_destroy(refraft_memlog *log)
 {
     if (log == NULL)
         return;
-    refraft_free(log->entries);
-    refraft_free(log->ids);
+    for (size_t c = 0; c < log->n_chunks; c++)
+        chunk_free(log->chunks[c]);
+    refraft_free(log->chunks);
     refraft_free(log);
 }
 
@@ -76,20 +135,20 @@ static int memlog_term_at(void *ctx, refraft_index index, refraft_term *term)
     if (index > log->n_entries)
         return REFRAFT_ENOTFOUND;
     /* Index 0 lies just before the first entry; Raft gives it term 0. */
-    *term = index == 0 ? 0 : log->entries[index - 1].term;
+    *term = index == 0 ? 0 : entry_at(log, (size_t)(index - 1))->term;
     return 0;
 }
 
 /* A NOOP carries no reference, so it reads back with an all-zero ref. */
-static void read_entry(const refraft_memlog *log, const struct memlog_entry *e,
-                       refraft_entry *out)
+static void read_entry(const struct memlog_chunk *c,
+                       const struct memlog_entry *e, refraft_entry *out)
 {
     memset(out, 0, sizeof(*out));
     out->term = e->term;
     out->type = e->type;
     if (e->type != REFRAFT_ENTRY_REF)
         return;
-    out->ref.id = log->ids + e->id_off;
+    out->ref.id = c->ids + e->id_off;
     out->ref.id_len = e->id_len;
     out->ref.size = e->size;
     memcpy(out->ref.digest, e->digest, REFRAFT_DIGEST_LEN);
@@ -106,12 +165,22 @@ static int memlog_get(void *ctx, refraft_index from, size_t max,
     *n = 0;
     if (from > log->n_entries)
         return 0;
-    size_t first = (size_t)(from - 1);
-    size_t count = log->n_entries - first;
+    size_t pos = (size_t)(from - 1);
+    size_t count = log->n_entries - pos;
     if (count > max)
         count = max;
-    for (size_t i = 0; i < count; i++)
-        read_entry(log, &log->entries[first + i], &out[i]);
+    /* One chunk at a time: a run of slots within a chunk is contiguous. */
+    for (size_t done = 0; done < count;) {
+        const struct memlog_chunk *c = log->chunks[pos >> MEMLOG_CHUNK_SHIFT];
+        size_t slot = pos & MEMLOG_CHUNK_MASK;
+        size_t run = MEMLOG_CHUNK_ENTRIES - slot;
+        if (run > count - done)
+            run = count - done;
+        for (size_t i = 0; i < run; i++)
+            read_entry(c, &c->e[slot + i], &out[done + i]);
+        done += run;
+        pos += run;
+    }
     *n = count;
     return 0;
 }
@@ -133,60 +202,158 @@ static int check_entry(const refraft_entry *e, refraft_term prev_term)
 }
 
 /* Validate a whole batch before touching anything, so append stays all or
- * nothing; *id_bytes gets the arena space its ids need. */
-static int check_batch(const refraft_memlog *log, const refraft_entry *entries,
-                       size_t n, size_t *id_bytes)
+ * nothing. */
+static int
+check_batch(const refraft_memlog *log, const refraft_entry *entries, size_t n)
 {
     refraft_term prev_term =
-        log->n_entries > 0 ? log->entries[log->n_entries - 1].term : 0;
-    size_t bytes = 0;
+        log->n_entries > 0 ? entry_at(log, log->n_entries - 1)->term : 0;
     for (size_t i = 0; i < n; i++) {
         int rv = check_entry(&entries[i], prev_term);
         if (rv != 0)
             return rv;
-        if (entries[i].type == REFRAFT_ENTRY_REF)
-            bytes += entries[i].ref.id_len;
         prev_term = entries[i].term;
     }
-    *id_bytes = bytes;
     return 0;
+}
+
+/* Arena bytes the ids of entries[0..n) take (validated entries). */
+static size_t id_bytes(const refraft_entry *entries, size_t n)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (entries[i].type == REFRAFT_ENTRY_REF)
+            bytes += entries[i].ref.id_len;
+    }
+    return bytes;
 }
 
 /*
- * Make room for n more entries holding id_bytes of ids.  If the second
- * array cannot grow, the first keeps its larger capacity: that changes no
- * content, and the next append will use it.
+ * The arena capacity for a chunk whose arena holds cap bytes (used of
+ * them taken) when this batch adds count entries with bytes of ids to it
+ * and leaves room slots free.  A chunk this batch fills gets exactly what it
+ * needs; one with room left reserves for more entries like these (up to
+ * MEMLOG_IDS_RESERVE_MAX bytes) and at least doubles, so a chunk filled by
+ * many small appends reallocates O(log) times.
  */
-static int reserve(refraft_memlog *log, size_t n, size_t id_bytes)
+static size_t
+ids_cap_for(size_t cap, size_t used, size_t bytes, size_t count, size_t room)
 {
-    if (n > SIZE_MAX - log->n_entries || id_bytes > SIZE_MAX - log->ids_len)
-        return REFRAFT_ENOMEM;
-    if (refraft_grow((void **)&log->entries, &log->entries_cap,
-                     log->n_entries + n, sizeof(*log->entries)) != 0)
-        return REFRAFT_ENOMEM;
-    if (refraft_grow((void **)&log->ids, &log->ids_cap, log->ids_len + id_bytes,
-                     1) != 0)
-        return REFRAFT_ENOMEM;
-    return 0;
+    size_t need = used + bytes;
+    if (need <= cap)
+        return cap;
+    size_t limit = need + room * REFRAFT_RECORD_ID_MAX;
+    size_t avg = (bytes + count - 1) / count;
+    size_t reserve = room * avg;
+    if (reserve > MEMLOG_IDS_RESERVE_MAX)
+        reserve = MEMLOG_IDS_RESERVE_MAX;
+    size_t want = need + reserve;
+    if (want < 2 * cap)
+        want = 2 * cap;
+    return want < limit ? want : limit;
 }
 
-/* Copy one validated entry to the end of the log. */
-static void push_entry(refraft_memlog *log, const refraft_entry *in)
+/* A new, empty chunk whose arena holds ids_cap bytes; NULL on failure. */
+static struct memlog_chunk *chunk_new(size_t ids_cap)
 {
-    struct memlog_entry *e = &log->entries[log->n_entries++];
-    memset(e, 0, sizeof(*e));
+    struct memlog_chunk *c = refraft_malloc(sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    c->ids = NULL;
+    c->ids_len = 0;
+    c->ids_cap = 0;
+    if (ids_cap > 0) {
+        c->ids = refraft_malloc(ids_cap);
+        if (c->ids == NULL) {
+            refraft_free(c);
+            return NULL;
+        }
+        c->ids_cap = ids_cap;
+    }
+    return c;
+}
+
+/*
+ * Allocate everything entries[0..n) need, changing no content: the chunk
+ * pointer array grows, new chunks are made past n_chunks (and become part
+ * of the log only once everything succeeded), and the partly filled last
+ * chunk's arena grows last of all, so that a failure never moves the ids
+ * that get has handed out.  Returns 0 or REFRAFT_ENOMEM with every new
+ * chunk freed.
+ */
+static int reserve(refraft_memlog *log, const refraft_entry *entries, size_t n,
+                   size_t *end_chunks)
+{
+    size_t first = log->n_entries;
+    if (n > SIZE_MAX - MEMLOG_CHUNK_ENTRIES - first)
+        return REFRAFT_ENOMEM;
+    size_t end = first + n;
+    size_t chunks = (end + MEMLOG_CHUNK_MASK) >> MEMLOG_CHUNK_SHIFT;
+    /* Grows the pointer array only: a failure leaves its content alone. */
+    if (refraft_grow((void **)&log->chunks, &log->chunks_cap, chunks,
+                     sizeof(*log->chunks)) != 0)
+        return REFRAFT_ENOMEM;
+    size_t c;
+    for (c = log->n_chunks; c < chunks; c++) {
+        size_t lo = c << MEMLOG_CHUNK_SHIFT, hi = lo + MEMLOG_CHUNK_ENTRIES;
+        size_t room = hi > end ? hi - end : 0;
+        if (lo < first)
+            lo = first;
+        if (hi > end)
+            hi = end;
+        size_t bytes = id_bytes(entries + (lo - first), hi - lo);
+        log->chunks[c] = chunk_new(ids_cap_for(0, 0, bytes, hi - lo, room));
+        if (log->chunks[c] == NULL)
+            goto fail;
+    }
+    /* The last chunk of the log, if it has free slots, takes the batch's
+     * first entries. */
+    if ((first & MEMLOG_CHUNK_MASK) != 0) {
+        struct memlog_chunk *tail = log->chunks[first >> MEMLOG_CHUNK_SHIFT];
+        size_t hi = (first | MEMLOG_CHUNK_MASK) + 1;
+        size_t room = hi > end ? hi - end : 0;
+        if (hi > end)
+            hi = end;
+        size_t bytes = id_bytes(entries, hi - first);
+        size_t cap =
+            ids_cap_for(tail->ids_cap, tail->ids_len, bytes, hi - first, room);
+        if (cap > tail->ids_cap) {
+            uint8_t *ids = refraft_realloc(tail->ids, cap);
+            if (ids == NULL)
+                goto fail;
+            tail->ids = ids;
+            tail->ids_cap = cap;
+        }
+    }
+    *end_chunks = chunks;
+    return 0;
+fail:
+    while (c-- > log->n_chunks) {
+        chunk_free(log->chunks[c]);
+        log->chunks[c] = NULL;
+    }
+    return REFRAFT_ENOMEM;
+}
+
+/* Copy one validated entry into slot of chunk c, whose arena has room. */
+static void
+write_entry(struct memlog_chunk *c, size_t slot, const refraft_entry *in)
+{
+    struct memlog_entry *e = &c->e[slot];
     e->term = in->term;
     e->type = in->type;
-    /* Every entry records where the arena ends, so truncate can cut the
-     * arena back at any entry, NOOPs included. */
-    e->id_off = log->ids_len;
-    if (in->type != REFRAFT_ENTRY_REF)
+    e->id_off = (uint32_t)c->ids_len;
+    if (in->type != REFRAFT_ENTRY_REF) {
+        e->size = 0;
+        e->id_len = 0;
+        memset(e->digest, 0, REFRAFT_DIGEST_LEN);
         return;
-    e->id_len = in->ref.id_len;
+    }
+    e->id_len = (uint8_t)in->ref.id_len;
     e->size = in->ref.size;
     memcpy(e->digest, in->ref.digest, REFRAFT_DIGEST_LEN);
-    memcpy(log->ids + log->ids_len, in->ref.id, in->ref.id_len);
-    log->ids_len += in->ref.id_len;
+    memcpy(c->ids + c->ids_len, in->ref.id, in->ref.id_len);
+    c->ids_len += in->ref.id_len;
 }
 
 static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
@@ -198,20 +365,33 @@ static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
         return 0;
     if (entries == NULL)
         return REFRAFT_EINVAL;
-    size_t id_bytes;
-    int rv = check_batch(log, entries, n, &id_bytes);
+    int rv = check_batch(log, entries, n);
     if (rv != 0)
         return rv;
-    rv = reserve(log, n, id_bytes);
+    size_t end_chunks;
+    rv = reserve(log, entries, n, &end_chunks);
     if (rv != 0)
         return rv;
-    for (size_t i = 0; i < n; i++)
-        push_entry(log, &entries[i]);
+    /* Nothing can fail from here on. */
+    log->n_chunks = end_chunks;
+    size_t pos = log->n_entries;
+    for (size_t done = 0; done < n;) {
+        struct memlog_chunk *c = log->chunks[pos >> MEMLOG_CHUNK_SHIFT];
+        size_t slot = pos & MEMLOG_CHUNK_MASK;
+        size_t run = MEMLOG_CHUNK_ENTRIES - slot;
+        if (run > n - done)
+            run = n - done;
+        for (size_t i = 0; i < run; i++)
+            write_entry(c, slot + i, &entries[done + i]);
+        done += run;
+        pos += run;
+    }
+    log->n_entries = pos;
     return 0;
 }
 
-/* Truncation only shortens the arrays; it never reallocates, so it cannot
- * fail for lack of memory. */
+/* Truncation frees the chunks wholly past the cut and shortens the one it
+ * falls in; it never allocates, so it cannot fail for lack of memory. */
 static int memlog_truncate(void *ctx, refraft_index from)
 {
     refraft_memlog *log = ctx;
@@ -220,10 +400,16 @@ static int memlog_truncate(void *ctx, refraft_index from)
     if (from == 0 || from > (refraft_index)log->n_entries + 1)
         return REFRAFT_EINVAL;
     size_t keep = (size_t)(from - 1);
-    if (keep < log->n_entries) {
-        log->ids_len = log->entries[keep].id_off;
-        log->n_entries = keep;
+    if (keep == log->n_entries)
+        return 0;
+    size_t chunks = (keep + MEMLOG_CHUNK_MASK) >> MEMLOG_CHUNK_SHIFT;
+    while (log->n_chunks > chunks)
+        chunk_free(log->chunks[--log->n_chunks]);
+    if ((keep & MEMLOG_CHUNK_MASK) != 0) {
+        struct memlog_chunk *c = log->chunks[keep >> MEMLOG_CHUNK_SHIFT];
+        c->ids_len = c->e[keep & MEMLOG_CHUNK_MASK].id_off;
     }
+    log->n_entries = keep;
     return 0;
 }
 

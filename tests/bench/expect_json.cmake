@@ -10,7 +10,8 @@ if(NOT rv EQUAL 0)
   message(FATAL_ERROR "refraft-bench exited with ${rv}:\n${out}")
 endif()
 set(num "[0-9]+(\\.[0-9]+)?")
-set(line "^{\"bench\":\"core\",\"nodes\":3,\"batch\":64,\"runs\":3,"
+set(line "^{\"bench\":\"core\",\"nodes\":3,\"batch\":64,"
+         "\"alloc\":\"system\",\"runs\":3,"
          "\"commits_per_s\":${num},\"min\":${num},\"max\":${num},"
          "\"entries\":[0-9]+}\n$")
 string(CONCAT line ${line})

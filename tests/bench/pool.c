@@ -14,7 +14,7 @@
 /* Blocks this large or larger are cached when freed; smaller ones are
  * cheap for malloc and are freed at once. */
 #define LARGE_BLOCK (64 * 1024)
-#define CACHE_MAX 256
+#define CACHE_MAX 16384
 /* Blocks this large are aligned to, and advised into, transparent huge
  * pages: a fresh 2 MB page costs one fault instead of 512. */
 #define HUGE_PAGE (2 * 1024 * 1024)
