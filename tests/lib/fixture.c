@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "msgcopy.h"
 
 /* A storm of messages this long means nodes are ping-ponging forever. */
 #define FX_MAX_DELIVERIES 100000
@@ -71,78 +72,22 @@ static int node_number(const fixture *fx, const char *id)
 
 /* ---- deep copies of messages ------------------------------------------ */
 
-static const char **msg_id_field(refraft_msg *msg)
+/* Deep copy of msg into dst->msg, its entries and strings packed into
+ * storage (msgcopy_size(msg) bytes); fails the test if msg carries an
+ * invalid node id. */
+static void msg_copy(fx_msg *dst, const refraft_msg *msg, void *storage)
 {
-    switch (msg->type) {
-    case REFRAFT_MSG_APPEND_ENTRIES:
-        return &msg->u.append_entries.leader_id;
-    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
-        return &msg->u.append_entries_result.follower_id;
-    case REFRAFT_MSG_REQUEST_VOTE:
-        return &msg->u.request_vote.candidate_id;
-    case REFRAFT_MSG_REQUEST_VOTE_RESULT:
-        return &msg->u.request_vote_result.voter_id;
-    default:
-        fail_msg("fixture: message of unknown type %d", msg->type);
-        return NULL;
-    }
-}
-
-static void copy_entries(fx_msg *dst)
-{
-    refraft_append_entries *ae = &dst->msg.u.append_entries;
-    size_t id_bytes = 0;
-    if (ae->n_entries == 0) {
-        ae->entries = NULL;
-        return;
-    }
-    if (ae->entries == NULL)
-        fail_msg("fixture: AppendEntries with entries == NULL");
-    for (size_t k = 0; k < ae->n_entries; k++) {
-        const refraft_entry *e = &ae->entries[k];
-        if (e->type == REFRAFT_ENTRY_REF &&
-            (e->ref.id == NULL || e->ref.id_len == 0 ||
-             e->ref.id_len > REFRAFT_RECORD_ID_MAX))
-            fail_msg("fixture: entry %zu carries a bad record id", k);
-        id_bytes += e->type == REFRAFT_ENTRY_REF ? e->ref.id_len : 0;
-    }
-    dst->entries = xrealloc(NULL, ae->n_entries * sizeof(*dst->entries));
-    dst->ref_ids = xrealloc(NULL, id_bytes + 1);
-    uint8_t *p = dst->ref_ids;
-    for (size_t k = 0; k < ae->n_entries; k++) {
-        dst->entries[k] = ae->entries[k];
-        if (ae->entries[k].type != REFRAFT_ENTRY_REF)
-            continue;
-        memcpy(p, ae->entries[k].ref.id, ae->entries[k].ref.id_len);
-        dst->entries[k].ref.id = p;
-        p += ae->entries[k].ref.id_len;
-    }
-    ae->entries = dst->entries;
-}
-
-/* Deep copy of msg into *dst, which must not move afterwards; fails the
- * test if msg carries an invalid id.  msg_free() releases it. */
-static void msg_copy(fx_msg *dst, const refraft_msg *msg)
-{
-    dst->msg = *msg;
-    dst->entries = NULL;
-    dst->ref_ids = NULL;
-    const char **id = msg_id_field(&dst->msg);
-    if (*id == NULL || **id == '\0' || strlen(*id) > REFRAFT_ID_MAX)
+    const char *id = msgcopy_sender(msg);
+    if (id == NULL || *id == '\0' || strlen(id) > REFRAFT_ID_MAX)
         fail_msg("fixture: message of type %d carries a bad node id",
                  msg->type);
-    copy_id(dst->id, *id);
-    *id = dst->id;
-    if (msg->type == REFRAFT_MSG_APPEND_ENTRIES)
-        copy_entries(dst);
+    dst->msg = *msgcopy_pack(msg, storage);
 }
 
 static void msg_free(fx_msg *m)
 {
-    free(m->entries);
-    free(m->ref_ids);
-    m->entries = NULL;
-    m->ref_ids = NULL;
+    free(m->copy);
+    m->copy = NULL;
 }
 
 void fx_capture_reply(void *reply_ctx, const refraft_msg *result)
@@ -152,8 +97,11 @@ void fx_capture_reply(void *reply_ctx, const refraft_msg *result)
         result->type != REFRAFT_MSG_REQUEST_VOTE_RESULT)
         fail_msg("fixture: reply callback got a non-result (type %d)",
                  result->type);
+    if (msgcopy_size(result) > sizeof(cap->storage))
+        fail_msg("fixture: a result too large to capture");
     cap->calls++;
-    msg_copy(&cap->last, result);
+    cap->last.copy = NULL;
+    msg_copy(&cap->last, result, cap->storage);
 }
 
 /* ---- the hull --------------------------------------------------------- */
@@ -169,7 +117,8 @@ static int hull_send(void *ctx, const char *to_id, const refraft_msg *msg)
     if (fn->isolated || (to != 0 && fx->nodes[to - 1].isolated))
         return 0;
     fx_msg *m = xrealloc(NULL, sizeof(*m));
-    msg_copy(m, msg);
+    m->copy = xrealloc(NULL, msgcopy_size(msg));
+    msg_copy(m, msg, m->copy);
     m->from = fn->num;
     m->to = to;
     copy_id(m->to_id, to_id);

@@ -43,10 +43,10 @@ typedef struct fx_msg {
     int from; /* sender's node number */
     int to;   /* addressee's node number, 0 when no node has to_id */
     char to_id[REFRAFT_ID_MAX + 1];
+    /* A deep copy: its entries and strings live in copy (msgcopy.h), or in
+     * an fx_capture's storage. */
     refraft_msg msg;
-    char id[REFRAFT_ID_MAX + 1]; /* leader/candidate/follower/voter id */
-    refraft_entry *entries;
-    uint8_t *ref_ids; /* the entries' record ids, back to back */
+    void *copy;
 } fx_msg;
 
 /* One entry as apply() saw it, or as read from a log. */
@@ -192,10 +192,12 @@ int fx_inject(fixture *fx, int i, const refraft_msg *msg);
 
 /* A reply callback (reply_ctx: an fx_capture) that keeps a copy of the
  * last result it was given; fails the test if given anything but a
- * result.  Results own no memory, so a capture needs no freeing. */
+ * result.  Results carry no entries and fit in storage, so a capture
+ * needs no freeing. */
 typedef struct fx_capture {
     size_t calls;
     fx_msg last;
+    max_align_t storage[16];
 } fx_capture;
 void fx_capture_reply(void *reply_ctx, const refraft_msg *result);
 

@@ -1,6 +1,6 @@
 /* msgcopy.h - deep copies of refraft messages into one flat buffer. */
-#ifndef REFRAFT_SIM_MSGCOPY_H
-#define REFRAFT_SIM_MSGCOPY_H
+#ifndef REFRAFT_TESTS_MSGCOPY_H
+#define REFRAFT_TESTS_MSGCOPY_H
 
 #include <stddef.h>
 
@@ -28,4 +28,4 @@ refraft_msg *msgcopy_pack(const refraft_msg *msg, void *buf);
  * an unknown message type. */
 const char *msgcopy_sender(const refraft_msg *msg);
 
-#endif /* REFRAFT_SIM_MSGCOPY_H */
+#endif /* REFRAFT_TESTS_MSGCOPY_H */
