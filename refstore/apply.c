@@ -6,23 +6,28 @@
 #include "store.h"
 
 typedef struct apply_arg {
+    refstore *store;
     refraft_index index;
     const refraft_entry *entry;
 } apply_arg;
+
+static int call_apply_hook(void *arg, MDB_txn *txn)
+{
+    const apply_arg *a = arg;
+    return a->store->apply(a->store->app_ctx, txn, a->index, a->entry);
+}
 
 /* The hook's writes and the applied index share one child transaction:
  * both reach the disk, or neither does (exactly-once apply). */
 static int apply_op(refstore *store, MDB_txn *txn, void *arg)
 {
-    const apply_arg *a = arg;
     if (store->apply != NULL) {
-        store->in_callback = true;
-        int rv = store->apply(store->app_ctx, txn, a->index, a->entry);
-        store->in_callback = false;
-        rv = txn_app_result(store, rv, "the apply hook");
+        int rv =
+            txn_call_app(store, txn, call_apply_hook, arg, "the apply hook");
         if (rv != 0)
             return rv;
     }
+    const apply_arg *a = arg;
     return store_meta_put_u64(store, txn, META_APPLIED, a->index);
 }
 
@@ -41,7 +46,7 @@ int refstore_apply(refstore *store, refraft_index index,
                             (unsigned long long)index,
                             (unsigned long long)store->applied_pending + 1,
                             (unsigned long long)store->last_index);
-    apply_arg a = {index, entry};
+    apply_arg a = {store, index, entry};
     rv = txn_pending(store, apply_op, &a);
     if (rv == 0)
         store->applied_pending = index;
@@ -53,7 +58,7 @@ int apply_again(refstore *store, refraft_index index)
     refraft_entry entry;
     uint8_t id[REFRAFT_RECORD_ID_MAX];
     int rv = log_read_entry(store, index, &entry, id);
-    apply_arg a = {index, &entry};
+    apply_arg a = {store, index, &entry};
     if (rv == 0)
         rv = txn_child(store, apply_op, &a);
     if (rv == 0)
@@ -75,10 +80,7 @@ typedef struct app_fn_arg {
 static int write_op(refstore *store, MDB_txn *txn, void *arg)
 {
     const app_fn_arg *a = arg;
-    store->in_callback = true;
-    int rv = a->fn(a->ctx, txn);
-    store->in_callback = false;
-    return txn_app_result(store, rv, "refstore_write's fn");
+    return txn_call_app(store, txn, a->fn, a->ctx, "refstore_write's fn");
 }
 
 int refstore_write(refstore *store, int (*fn)(void *ctx, MDB_txn *txn),
@@ -177,12 +179,16 @@ int refstore_propose(refstore *store, refraft_node *node,
     propose_arg a = {refs, bytes, n};
     for (;;) {
         store->propose_lost = false;
+        uint64_t grows = store->map_grows;
         rv = txn_propose_begin(store, put_records_op, &a);
         if (rv != 0)
             return rv;
         rv = refraft_propose(node, refs, n, first_index);
         bool committed = txn_propose_end(store);
-        if (rv != 0 && store->propose_lost)
+        /* Start over only when the map grew: a map full at its maximum
+         * would lose the propose the same way again, for ever. */
+        if (rv != 0 && store->propose_lost && store->map_grows > grows &&
+            !store->failed)
             continue;
         if (rv == 0 && !committed)
             return store_errorf(store, REFRAFT_EINVAL,

@@ -355,7 +355,14 @@ static int log_append(void *ctx, const refraft_entry *entries, size_t n)
 typedef struct truncate_arg {
     refraft_index from;
     refraft_term term; /* of the entry at from - 1, the new last */
+    refstore *store;
 } truncate_arg;
+
+static int call_truncate_hook(void *arg, MDB_txn *txn)
+{
+    const truncate_arg *a = arg;
+    return a->store->on_truncate(a->store->app_ctx, txn, a->from);
+}
 
 static int delete_from(refstore *store, MDB_txn *txn, refraft_index from)
 {
@@ -394,12 +401,9 @@ static int truncate_op(refstore *store, MDB_txn *txn, void *arg)
      * that will take the removed ones' places are not known yet. */
     if (rv == 0 && store->data_index >= a->from)
         rv = store_meta_put_u64(store, txn, META_DATA, a->from - 1);
-    if (rv == 0 && store->on_truncate != NULL) {
-        store->in_callback = true;
-        rv = store->on_truncate(store->app_ctx, txn, a->from);
-        store->in_callback = false;
-        rv = txn_app_result(store, rv, "the truncate hook");
-    }
+    if (rv == 0 && store->on_truncate != NULL)
+        rv = txn_call_app(store, txn, call_truncate_hook, a,
+                          "the truncate hook");
     return rv;
 }
 
@@ -424,7 +428,7 @@ static int log_truncate(void *ctx, refraft_index from)
                             (unsigned long long)store->applied_pending);
     if (from == store->last_index + 1)
         return 0;
-    truncate_arg a = {from, 0};
+    truncate_arg a = {from, 0, store};
     rv = txn_durable(store, truncate_op, &a);
     if (rv == 0) {
         store->last_index = from - 1;

@@ -150,9 +150,10 @@ static int check_options(const refstore_options *o, char *msg, size_t cap)
         snprintf(msg, cap, "options.sync %d is not a refstore_sync", o->sync);
         return REFRAFT_EINVAL;
     }
-    if (o->map_size_max != 0 && o->map_size_max < o->map_size) {
+    size_t map_size = o->map_size ? o->map_size : DEFAULT_MAP_SIZE;
+    if (o->map_size_max != 0 && o->map_size_max < map_size) {
         snprintf(msg, cap, "options.map_size_max %zu is below map_size %zu",
-                 o->map_size_max, o->map_size);
+                 o->map_size_max, map_size);
         return REFRAFT_EINVAL;
     }
     if (o->app_dbs > APP_DBS_MAX) {

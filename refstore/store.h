@@ -145,6 +145,16 @@ bool txn_propose_end(refstore *store);
  * code in the error message.  The caller sets store->in_callback around
  * the call, so that the code cannot call back into the store. */
 int txn_app_result(refstore *store, int rv, const char *what);
+/* Run application code fn(arg, txn) in a transaction of its own nested in
+ * parent, with store->in_callback set, and read its result with
+ * txn_app_result().  LMDB marks a transaction that hit an error so that
+ * committing it fails and marks its parent too: should the application
+ * ignore an LMDB error and return 0, the failure stays within parent,
+ * which the caller then aborts, and never reaches the store's open write
+ * transaction and its pending applies. */
+int txn_call_app(refstore *store, MDB_txn *parent,
+                 int (*fn)(void *arg, MDB_txn *txn), void *arg,
+                 const char *what);
 /* Release the transactions; pending applies are committed when commit is
  * true, else dropped.  Before closing the environment. */
 void txn_release(refstore *store, bool commit);

@@ -364,6 +364,26 @@ int txn_app_result(refstore *store, int rv, const char *what)
     return rv;
 }
 
+int txn_call_app(refstore *store, MDB_txn *parent,
+                 int (*fn)(void *arg, MDB_txn *txn), void *arg,
+                 const char *what)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(store->env, parent, 0, &txn);
+    if (rc != 0)
+        return store_mdb_error(store, rc, "beginning a nested transaction");
+    store->in_callback = true;
+    int rv = fn(arg, txn);
+    store->in_callback = false;
+    rv = txn_app_result(store, rv, what);
+    if (rv != 0) {
+        mdb_txn_abort(txn);
+        return rv;
+    }
+    rc = mdb_txn_commit(txn);
+    return rc == 0 ? 0 : store_mdb_error(store, rc, what);
+}
+
 void txn_release(refstore *store, bool commit)
 {
     if (commit && !store->failed) {

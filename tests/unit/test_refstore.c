@@ -505,6 +505,10 @@ static void open_with_bad_options_is_einval_with_the_cause(void **state)
     o.map_size_max = 1 << 19;
     assert_open_einval(&o, "map_size_max");
     o = f->opts;
+    o.map_size = 0; /* the default, 64 MiB */
+    o.map_size_max = 1 << 20;
+    assert_open_einval(&o, "map_size_max");
+    o = f->opts;
     o.app_dbs = 100000;
     assert_open_einval(&o, "app_dbs");
     refstore *store = NULL;
@@ -1702,6 +1706,72 @@ static void propose_grows_a_full_map(void **state)
     refraft_node_destroy(node);
 }
 
+/* A map full at map_size_max is REFRAFT_ENOSPC for a propose too, even
+ * when only the commit runs out of room (LMDB needs pages for its free list
+ * then): the propose must not start over for ever.  The alarm turns such a
+ * loop into a failure. */
+static void propose_into_a_map_full_at_its_maximum_is_enospc(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 256 * KIB);
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    alarm(60);
+    int rv = 0;
+    for (int round = 0; rv == 0; round++) {
+        assert_true(round < 5000);
+        char id[32];
+        snprintf(id, sizeof(id), "full-%d", round);
+        record r = record_make(id, 1000, (uint8_t)round);
+        const void *bytes = r.bytes;
+        rv = refstore_propose(f->store, node, &r.ref, &bytes, 1, NULL);
+        record_free(&r);
+        if (rv == 0)
+            assert_int_equal(refstore_flush(f->store), 0);
+    }
+    alarm(0);
+    assert_int_equal(rv, REFRAFT_ENOSPC);
+    if (strstr(refstore_errmsg(f->store), "full at") == NULL)
+        fail_msg("\"%s\" should say the store is full",
+                 refstore_errmsg(f->store));
+    /* The store still works: what was proposed before is there. */
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store),
+                     f->api.last_index(f->api.ctx));
+    refraft_node_destroy(node);
+}
+
+/* An fn that ignores an LMDB error and returns 0 loses its own writes and
+ * fails its call; the store's open transaction, with the pending applies,
+ * is untouched ("one that fails takes back its own writes and nothing
+ * else"). */
+static int write_fn_ignoring_map_full(void *ctx, MDB_txn *txn)
+{
+    struct app *a = ctx;
+    uint8_t key[8];
+    MDB_val k = index_key(key, 77);
+    assert_int_equal(app_put(a, txn, &k, 2 * 1024 * KIB), REFRAFT_ENOSPC);
+    return 0;
+}
+
+static void write_fn_ignoring_an_lmdb_error_keeps_pending_applies(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 1024 * KIB, 1024 * KIB);
+    log_batch b = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    assert_int_not_equal(
+        refstore_write(f->store, write_fn_ignoring_map_full, &f->app), 0);
+    apply_ok(f, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 2);
+    assert_true(app_has_row(&f->app, 1));
+    assert_true(app_has_row(&f->app, 2));
+    assert_false(app_has_row(&f->app, 77));
+    log_batch_free(&b);
+}
+
 /* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
@@ -1738,6 +1808,8 @@ int main(void)
         T(appending_k_entries_is_one_commit),
         T_CLOSED(full_map_grows_then_is_enospc_naming_path_and_size),
         T_CLOSED(open_grows_a_map_too_small_for_the_identity),
+        T_CLOSED(propose_into_a_map_full_at_its_maximum_is_enospc),
+        T_CLOSED(write_fn_ignoring_an_lmdb_error_keeps_pending_applies),
         T_CLOSED(map_growth_commits_pending_applies),
         T_CLOSED(apply_hook_that_fills_the_map_runs_again),
         T_CLOSED(applies_lost_by_a_commit_out_of_map_run_again),
