@@ -596,6 +596,16 @@ void fx_set_hard_state(fixture *fx, int i, refraft_term term,
     assert_int_equal(fn->log.save_hard_state(fn->log.ctx, term, voted_for), 0);
 }
 
+fixture *
+fx_new_with_log(int i, const refraft_term *terms, size_t n, refraft_term term)
+{
+    fixture *fx = fx_new(3);
+    fx_log_terms(fx, i, terms, n);
+    fx_set_hard_state(fx, i, term, NULL);
+    fx_start(fx);
+    return fx;
+}
+
 void fx_hard_state(fixture *fx, int i, refraft_term *term, char *voted_for)
 {
     fx_node *fn = fx_node_at(fx, i);

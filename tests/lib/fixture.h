@@ -210,6 +210,10 @@ void fx_log_append(fixture *fx, int i, refraft_term term, const char *record);
 void fx_log_terms(fixture *fx, int i, const refraft_term *terms, size_t n);
 void fx_set_hard_state(fixture *fx, int i, refraft_term term,
                        const char *voted_for);
+/* A started 3-node cluster whose node i came up on a log holding terms[]
+ * (fx_log_terms) in current term `term`, with no vote. */
+fixture *
+fx_new_with_log(int i, const refraft_term *terms, size_t n, refraft_term term);
 /* What node i's memlog holds as hard state (vote "" when none). */
 void fx_hard_state(fixture *fx, int i, refraft_term *term, char *voted_for);
 refraft_index fx_log_last(fixture *fx, int i);

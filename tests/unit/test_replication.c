@@ -140,11 +140,7 @@ static void test_followers_learn_commit_from_heartbeats(void **state)
 static fixture *
 follower_with_log(const refraft_term *terms, size_t n, refraft_term term)
 {
-    fixture *fx = fx_new(3);
-    fx_log_terms(fx, 2, terms, n);
-    fx_set_hard_state(fx, 2, term, NULL);
-    fx_start(fx);
-    return fx;
+    return fx_new_with_log(2, terms, n, term);
 }
 
 static const refraft_append_entries_result *

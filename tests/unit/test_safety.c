@@ -15,11 +15,7 @@
 static fixture *
 voter_with_log(const refraft_term *terms, size_t n, refraft_term term)
 {
-    fixture *fx = fx_new(3);
-    fx_log_terms(fx, 3, terms, n);
-    fx_set_hard_state(fx, 3, term, NULL);
-    fx_start(fx);
-    return fx;
+    return fx_new_with_log(3, terms, n, term);
 }
 
 /* n3's answer to a request from candidate `from` (1 or 2). */
