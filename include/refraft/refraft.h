@@ -110,13 +110,27 @@ typedef enum refraft_entry_type {
      * lets the leader commit entries of earlier terms.  Carries no ref. */
     REFRAFT_ENTRY_NOOP = 1,
     /* An application reference (from refraft_propose). */
-    REFRAFT_ENTRY_REF = 2
+    REFRAFT_ENTRY_REF = 2,
+    /* VOID(k): the record of the REF entry at index k (.voided) was lost
+     * before that entry committed, and the leader that appended this entry
+     * found a majority of nodes authoritatively without it (hole filling,
+     * docs/edge-cases.md).  When the VOID commits, entry k is abandoned on
+     * every node.  Carries no ref. */
+    REFRAFT_ENTRY_VOID = 3,
+    /* Never stored in a log: the type hull.apply() sees for a REF entry
+     * that a committed VOID abandoned.  The ref names the record that was
+     * lost; the application treats the entry as a write that failed (any
+     * copy of the record that turns up later is to be ignored). */
+    REFRAFT_ENTRY_ABANDONED = 4
 } refraft_entry_type;
 
 typedef struct refraft_entry {
     refraft_term term;
     uint8_t type;    /* refraft_entry_type */
-    refraft_ref ref; /* meaningful only when type == REFRAFT_ENTRY_REF */
+    refraft_ref ref; /* REF and ABANDONED only; zeroed otherwise */
+    /* VOID only: the index of the REF entry it abandons, below the VOID's
+     * own index; 0 otherwise. */
+    refraft_index voided;
 } refraft_entry;
 
 /* ------------------------------------------------------------------------
@@ -160,6 +174,14 @@ typedef struct refraft_append_entries_result {
     refraft_index conflict_index;
     /* The follower's last log index, for the leader's diagnostics. */
     refraft_index last_log_index;
+    /* The follower's data index: every entry up to it is settled there
+     * (its record is present and verified, or a VOID abandons it).  The
+     * leader's durable commit counts min(match_index, data_index).  A
+     * follower whose data index advances outside an AppendEntries (a late
+     * record, a sweeper fetch) sends an unsolicited successful result at
+     * once, with match_index the highest index it has acknowledged to
+     * this leader in this term. */
+    refraft_index data_index;
 } refraft_append_entries_result;
 
 typedef struct refraft_request_vote {
@@ -230,10 +252,12 @@ typedef struct refraft_log_api {
                size_t *n);
     /* Append n entries at last_index + 1, all or none.  The log copies the
      * entries and their ids; the caller keeps ownership of its arrays.
-     * REFRAFT_EINVAL for an unknown type, a term of 0, terms that go down
-     * (within the batch or from the current last entry), or a REF entry
-     * whose id is NULL, empty or longer than REFRAFT_RECORD_ID_MAX.  A
-     * NOOP's ref is ignored and reads back zeroed. */
+     * REFRAFT_EINVAL for a type other than NOOP, REF and VOID, a term of
+     * 0, terms that go down (within the batch or from the current last
+     * entry), a REF entry whose id is NULL, empty or longer than
+     * REFRAFT_RECORD_ID_MAX, or a VOID whose voided index is 0 or not
+     * below its own index.  The ref of a NOOP or VOID and the voided index
+     * of a NOOP or REF are ignored and read back zeroed. */
     int (*append)(void *ctx, const refraft_entry *entries, size_t n);
     /* Remove the entries at index from and after (first_index <= from <=
      * last_index + 1). */
@@ -264,7 +288,10 @@ typedef enum refraft_event_type {
     REFRAFT_EVENT_ROLE = 1,   /* role changed; see refraft_role() */
     REFRAFT_EVENT_TERM = 2,   /* current term changed */
     REFRAFT_EVENT_LEADER = 3, /* known leader changed (may become unknown) */
-    REFRAFT_EVENT_COMMIT = 4  /* commit index advanced */
+    REFRAFT_EVENT_COMMIT = 4, /* commit index advanced */
+    /* The data index moved, or an append left entries past it whose
+     * records are missing: a sweeper has work (refraft_sweeper_kick). */
+    REFRAFT_EVENT_DATA = 5
 } refraft_event_type;
 
 typedef struct refraft_event {
@@ -273,9 +300,11 @@ typedef struct refraft_event {
     refraft_term term;
     const char *leader_id; /* NULL when no leader is known */
     refraft_index commit_index;
+    refraft_index data_index;
+    refraft_index last_index;
 } refraft_event;
 
-#define REFRAFT_HULL_VERSION 1
+#define REFRAFT_HULL_VERSION 2
 
 /*
  * Callbacks into the host.  All of them are called synchronously from
@@ -302,8 +331,12 @@ typedef struct refraft_hull {
     /*
      * Apply the committed entry at index to the application's state.
      * Called exactly once per index, in index order, for every entry
-     * including no-ops.  A non-zero return stops applying: the node
-     * retries the same index on the next refraft_tick().  Required.
+     * including no-ops and VOIDs, and only once the entry is settled here
+     * (applied_index <= min(commit_index, data_index)): a REF entry is
+     * applied with its record present and verified, or, when a committed
+     * VOID abandoned it, with type REFRAFT_ENTRY_ABANDONED.  A non-zero
+     * return stops applying: the node retries the same index on the next
+     * refraft_tick().  Required.
      */
     int (*apply)(void *ctx, refraft_index index, const refraft_entry *entry);
     /*
@@ -313,8 +346,31 @@ typedef struct refraft_hull {
      * contract 7).  Optional (may be NULL).
      */
     void (*on_truncate)(void *ctx, refraft_index from);
-    /* Role, term, leader or commit index changed.  Optional. */
+    /* Role, term, leader, commit index or data index changed.
+     * Optional. */
     void (*on_event)(void *ctx, const refraft_event *event);
+    /*
+     * Records.  For each of the n refs set present[i]: whether the record
+     * refs[i] names is stored here, its size and SHA-256 digest checked
+     * when it was stored.  The node asks about the entries past its data
+     * index whenever its log grows or refraft_records_stored() is called.
+     * A non-zero return counts as "none present" (the data index waits).
+     * Optional: when NULL every record counts as present, so the data
+     * index follows the log and durable commit is plain Raft; the
+     * application then vouches for its records itself.
+     */
+    int (*have_records)(void *ctx, const refraft_ref *refs, size_t n,
+                        bool *present);
+    /*
+     * The entry at index is about to be removed from the log (a new
+     * leader's log disagreed with it; it was never committed).  Called
+     * for each removed entry, in index order, before on_truncate and
+     * before the log is truncated; a record stored for a discarded REF
+     * entry may become an orphan (the sweeper collects it once no entry
+     * names it).  Optional.
+     */
+    void (*on_discard)(void *ctx, refraft_index index,
+                       const refraft_entry *entry);
 } refraft_hull;
 
 /* ------------------------------------------------------------------------
@@ -322,6 +378,24 @@ typedef struct refraft_hull {
  * ------------------------------------------------------------------------ */
 
 typedef struct refraft_node refraft_node;
+
+/*
+ * When the leader counts an entry as committed (docs/recovery.md says what
+ * each promises).
+ */
+typedef enum refraft_commit_policy {
+    /* Default.  N commits when a majority (the leader included) has
+     * min(match_index, data_index) >= N and term(N) is the current term:
+     * the record of every committed entry is held by a majority at the
+     * moment it commits, so losing any minority of nodes, disks included,
+     * loses no committed record. */
+    REFRAFT_COMMIT_DURABLE = 0,
+    /* Plain Raft on match_index: commit does not wait for records.  A
+     * committed entry whose record every node lost cannot be applied
+     * anywhere (the sweeper reports it as unrecoverable); the record's
+     * durability is the application's business. */
+    REFRAFT_COMMIT_REFERENCE = 1
+} refraft_commit_policy;
 
 /* Settings.  Zero fields take the documented default. */
 typedef struct refraft_config {
@@ -347,6 +421,14 @@ typedef struct refraft_config {
     /* The highest index the application has already applied (it survived
      * a restart); the node resumes applying after it.  Default 0. */
     refraft_index applied_index;
+    /* One of refraft_commit_policy.  Default REFRAFT_COMMIT_DURABLE. */
+    uint8_t commit_policy;
+    /* An index up to which every entry is known to be settled here (the
+     * host saved the data index and its record store is the one it was
+     * saved with): the node checks records only after it.  Default 0:
+     * check the whole log at creation.  Above the log's last index it is
+     * REFRAFT_EINVAL. */
+    refraft_index data_index;
     /* Test hook: breaks one Raft rule on purpose so the simulator can show
      * it catches the violation (refraft_inject values, OR-ed).  Never set
      * it outside tests. */
@@ -444,6 +526,51 @@ REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_propose(refraft_node *node, const refraft_ref *refs, size_t n,
                 refraft_index *first_index);
 
+/*
+ * Records were stored here (a late push, a sweeper fetch): the node checks
+ * the entries past its data index again, applies what became settled and
+ * committed, and, when its data index advanced, reports it at once (a
+ * follower to its leader; a leader re-counts durable commit).  Returns 0,
+ * or REFRAFT_EFAILED.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refraft_records_stored(refraft_node *node);
+
+/*
+ * Leader only: append VOID(index), abandoning the REF entry at index whose
+ * record was lost before it committed (hole filling).  The caller (the
+ * sweeper) must have found the record absent on a majority of nodes, this
+ * one included, each answering authoritatively in the current term; the
+ * node itself checks what it can know.  On success *void_index gets the
+ * VOID's index.  Until the VOID commits, this leader commits nothing
+ * between index and the VOID, and advertises no commit index there, so
+ * that no node applies the entry before it knows its fate.
+ * Errors (nothing appended): REFRAFT_ENOTLEADER / REFRAFT_ENOLEADER as for
+ * propose; REFRAFT_EINVAL when index is committed, outside the log, not a
+ * REF entry, already voided, or its record is present here; log errors.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refraft_void(refraft_node *node,
+                                                 refraft_index index,
+                                                 refraft_index *void_index);
+
+/* The index of the VOID in this node's log that abandons the entry at
+ * index, or 0 when there is none. */
+REFRAFT_API refraft_index refraft_void_of(const refraft_node *node,
+                                          refraft_index index);
+
+/* What a leader knows of one follower.  match_index and data_index are 0
+ * on a node that is not leader, and until the follower answers. */
+typedef struct refraft_peer_progress {
+    refraft_index match_index;
+    refraft_index data_index; /* as last reported in this term */
+    bool recent_contact;      /* answered during this check-quorum period */
+} refraft_peer_progress;
+
+/* Fill *out for the peer named id.  REFRAFT_EUNKNOWNPEER for an id that
+ * is not a peer; REFRAFT_EINVAL for NULL arguments. */
+REFRAFT_API int refraft_peer_progress_get(const refraft_node *node,
+                                          const char *id,
+                                          refraft_peer_progress *out);
+
 /* Read-only getters.  Strings are owned by the node and valid until the
  * next call that changes it. */
 REFRAFT_API const char *refraft_id(const refraft_node *node);
@@ -457,6 +584,12 @@ REFRAFT_API const char *refraft_voted_for(const refraft_node *node);
 REFRAFT_API refraft_index refraft_commit_index(const refraft_node *node);
 REFRAFT_API refraft_index refraft_applied_index(const refraft_node *node);
 REFRAFT_API refraft_index refraft_last_index(const refraft_node *node);
+/* Largest N such that every entry up to N is settled here. */
+REFRAFT_API refraft_index refraft_data_index(const refraft_node *node);
+/* The peer ids of the configuration (not this node), i = 0..n - 1; NULL
+ * past the end. */
+REFRAFT_API size_t refraft_n_peers(const refraft_node *node);
+REFRAFT_API const char *refraft_peer_id(const refraft_node *node, size_t i);
 /* The specific cause of the last error this node returned ("" if none). */
 REFRAFT_API const char *refraft_errmsg(const refraft_node *node);
 

@@ -83,6 +83,7 @@ static int become_leader(refraft_node *node)
         struct peer *p = &node->peers[i];
         p->next_index = node->last_index + 1;
         p->match_index = 0;
+        p->data_index = 0;
         p->pipeline = false;
         p->paused = false;
         p->inflight_count = 0;

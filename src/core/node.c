@@ -44,6 +44,8 @@ void node_emit(refraft_node *node, int type)
         .term = node->term,
         .leader_id = node->leader_id[0] != '\0' ? node->leader_id : NULL,
         .commit_index = node->commit_index,
+        .data_index = node->data_index,
+        .last_index = node->last_index,
     };
     node->hull.on_event(node->hull.ctx, &ev);
 }
@@ -69,6 +71,8 @@ int node_save_hard_state(refraft_node *node, refraft_term term,
                            (unsigned long long)term, refraft_strerror(rv));
     bool term_changed = term != node->term;
     node->term = term;
+    if (term_changed)
+        node->acked_match = 0;
     snprintf(node->voted_for, sizeof node->voted_for, "%s",
              voted_for != NULL ? voted_for : "");
     if (term_changed)
@@ -112,6 +116,7 @@ static void apply_defaults(refraft_node *node, const refraft_config *config)
     node->max_inflight = config->max_inflight != 0 ? config->max_inflight : 8;
     node->pre_vote = !config->disable_pre_vote;
     node->check_quorum = !config->disable_check_quorum;
+    node->commit_policy = config->commit_policy;
     node->inject_bugs = config->inject_bugs;
 }
 
@@ -207,6 +212,8 @@ int refraft_node_create(const refraft_config *config, const refraft_hull *hull,
     rv = alloc_inflight(node, errbuf, errbuf_len);
     if (rv == 0)
         rv = load_state(node, config->applied_index, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = data_init(node, config->data_index, errbuf, errbuf_len);
     if (rv != 0) {
         refraft_node_destroy(node);
         return rv;
@@ -223,6 +230,7 @@ void refraft_node_destroy(refraft_node *node)
         return;
     refraft_free(node->scratch);
     refraft_free(node->inflight_slots);
+    data_free(node);
     refraft_free(node);
 }
 
@@ -451,6 +459,85 @@ int refraft_propose(refraft_node *node, const refraft_ref *refs, size_t n,
     if (rv == 0)
         rv = leave(node, propose(node, refs, n, first_index));
     return rv;
+}
+
+/* A late record or a sweeper fetch: the data index may move, which can
+ * let entries apply, let the leader commit (durable policy), and must
+ * reach the leader at once rather than with the next heartbeat. */
+static void records_stored(refraft_node *node)
+{
+    if (data_advance(node)) {
+        node_emit(node, REFRAFT_EVENT_DATA);
+        if (node->role == REFRAFT_LEADER)
+            replication_advance_commit(node);
+        else
+            replication_report_data(node);
+    }
+    replication_apply(node);
+}
+
+int refraft_records_stored(refraft_node *node)
+{
+    if (node == NULL)
+        return REFRAFT_EINVAL;
+    int rv = enter(node);
+    if (rv != 0)
+        return rv;
+    records_stored(node);
+    return leave(node, 0);
+}
+
+int refraft_void(refraft_node *node, refraft_index index,
+                 refraft_index *void_index)
+{
+    if (node == NULL)
+        return REFRAFT_EINVAL;
+    int rv = enter(node);
+    if (rv != 0)
+        return rv;
+    if (node->role != REFRAFT_LEADER)
+        rv = not_leader(node);
+    else
+        rv = replication_void(node, index, void_index);
+    return leave(node, rv);
+}
+
+refraft_index refraft_void_of(const refraft_node *node, refraft_index index)
+{
+    return node != NULL ? data_void_of(node, index) : 0;
+}
+
+int refraft_peer_progress_get(const refraft_node *node, const char *id,
+                              refraft_peer_progress *out)
+{
+    if (node == NULL || id == NULL || out == NULL)
+        return REFRAFT_EINVAL;
+    for (size_t i = 0; i < node->n_peers; i++) {
+        const struct peer *p = &node->peers[i];
+        if (strcmp(p->id, id) != 0)
+            continue;
+        bool leader = node->role == REFRAFT_LEADER;
+        out->match_index = leader ? p->match_index : 0;
+        out->data_index = leader ? p->data_index : 0;
+        out->recent_contact = leader && p->recent_contact;
+        return 0;
+    }
+    return REFRAFT_EUNKNOWNPEER;
+}
+
+size_t refraft_n_peers(const refraft_node *node)
+{
+    return node != NULL ? node->n_peers : 0;
+}
+
+const char *refraft_peer_id(const refraft_node *node, size_t i)
+{
+    return node != NULL && i < node->n_peers ? node->peers[i].id : NULL;
+}
+
+refraft_index refraft_data_index(const refraft_node *node)
+{
+    return node != NULL ? node->data_index : 0;
 }
 
 const char *refraft_id(const refraft_node *node)

@@ -13,6 +13,9 @@ struct peer {
     node_id_buf id;
     refraft_index next_index;  /* next entry to send */
     refraft_index match_index; /* highest entry known replicated */
+    /* The follower's data index as it last reported it in this term,
+     * already clipped to the match_index it reported with it. */
+    refraft_index data_index;
     /*
      * Probe mode: one AppendEntries at a time, until the follower's log is
      * found to match; then pipeline mode: up to max_inflight messages in
@@ -30,6 +33,12 @@ struct peer {
     bool vote_granted;   /* in the (pre-)election under way */
 };
 
+/* A VOID in the log: the entry at index at abandons the entry at voided. */
+struct void_span {
+    refraft_index voided;
+    refraft_index at;
+};
+
 struct refraft_node {
     node_id_buf id;
     refraft_hull hull;
@@ -43,6 +52,7 @@ struct refraft_node {
     uint32_t max_inflight;
     bool pre_vote;
     bool check_quorum;
+    uint8_t commit_policy; /* refraft_commit_policy */
     uint32_t inject_bugs;
 
     /* Persistent state (Figure 2), mirrored from the log API. */
@@ -56,6 +66,15 @@ struct refraft_node {
     refraft_index applied_index;
     refraft_index last_index;
     refraft_term last_term;
+    /* Every entry up to data_index is settled here (data.c). */
+    refraft_index data_index;
+    /* Follower: the highest match_index it acknowledged to the leader of
+     * the current term (0: none yet), for reports of its data index. */
+    refraft_index acked_match;
+    /* Every VOID in the log, in log order. */
+    struct void_span *voids;
+    size_t n_voids;
+    size_t voids_cap;
 
     uint64_t election_deadline;  /* follower and (pre)candidate */
     uint64_t heartbeat_deadline; /* leader */
@@ -69,6 +88,11 @@ struct refraft_node {
      * built for an append (proposals, the no-op).  Reused, never shrunk. */
     refraft_entry *scratch;
     size_t scratch_cap;
+    /* The data index's own scratch space: DATA_CHUNK entries, their refs
+     * and the answers of have_records. */
+    refraft_entry *data_entries;
+    refraft_ref *data_refs;
+    bool *data_present;
     /* Backing store of every peer's inflight ring. */
     refraft_index *inflight_slots;
 
@@ -113,6 +137,25 @@ int election_on_request_vote_result(refraft_node *node,
                                     const refraft_request_vote_result *res);
 int election_check_quorum(refraft_node *node);
 
+/* data.c */
+int data_init(refraft_node *node, refraft_index hint, char *errbuf,
+              size_t errbuf_len);
+void data_free(refraft_node *node);
+/* Make room for the VOIDs among entries, before they are appended. */
+int data_reserve_voids(refraft_node *node, const refraft_entry *entries,
+                       size_t n);
+/* Remember the VOIDs among entries, appended at first (room reserved). */
+void data_note_voids(refraft_node *node, refraft_index first,
+                     const refraft_entry *entries, size_t n);
+/* After an append of entries at first: advance and tell the host. */
+void data_after_append(refraft_node *node, refraft_index first,
+                       const refraft_entry *entries, size_t n);
+void data_on_truncate(refraft_node *node, refraft_index from);
+/* Re-check records past the data index; true when it advanced. */
+bool data_advance(refraft_node *node);
+refraft_index data_void_of(const refraft_node *node, refraft_index index);
+refraft_index data_clip(const refraft_node *node, refraft_index n);
+
 /* replication.c */
 int replication_start_term(refraft_node *node);
 int replication_append_local(refraft_node *node, const refraft_entry *entries,
@@ -125,5 +168,10 @@ int replication_on_append_entries_result(
     refraft_node *node, const refraft_append_entries_result *res);
 void replication_advance_commit(refraft_node *node);
 void replication_apply(refraft_node *node);
+/* Follower: tell the leader the data index moved (an unsolicited
+ * successful AppendEntries result). */
+void replication_report_data(refraft_node *node);
+int replication_void(refraft_node *node, refraft_index index,
+                     refraft_index *void_index);
 
 #endif /* REFRAFT_CORE_NODE_H */

@@ -19,15 +19,21 @@ static int term_at(refraft_node *node, refraft_index index, refraft_term *term)
 int replication_append_local(refraft_node *node, const refraft_entry *entries,
                              size_t n)
 {
-    int rv = node->log.append(node->log.ctx, entries, n);
+    int rv = data_reserve_voids(node, entries, n);
+    if (rv != 0)
+        return rv;
+    rv = node->log.append(node->log.ctx, entries, n);
     if (rv != 0)
         return node_errorf(node, rv,
                            "appending %zu entries at index %llu "
                            "failed: %s",
                            n, (unsigned long long)node->last_index + 1,
                            refraft_strerror(rv));
+    refraft_index first = node->last_index + 1;
     node->last_index += n;
     node->last_term = entries[n - 1].term;
+    data_note_voids(node, first, entries, n);
+    data_after_append(node, first, entries, n);
     return 0;
 }
 
@@ -44,7 +50,6 @@ static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
     ae->term = node->term;
     ae->leader_id = node->id;
     ae->prev_log_index = prev;
-    ae->leader_commit = node->commit_index;
     if (term_at(node, prev, &ae->prev_log_term) != 0)
         return -1;
     if (with_entries && prev < node->last_index) {
@@ -58,6 +63,11 @@ static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
             return -1;
         ae->entries = node->scratch;
     }
+    /* The follower commits up to the last entry this message leaves it
+     * with; that must not fall inside a VOID's span (data_clip). */
+    refraft_index end = prev + ae->n_entries;
+    ae->leader_commit =
+        data_clip(node, node->commit_index < end ? node->commit_index : end);
     (void)node->hull.send(node->hull.ctx, p->id, &msg);
     return (long)ae->n_entries;
 }
@@ -167,12 +177,25 @@ static void set_commit(refraft_node *node, refraft_index index)
     replication_apply(node);
 }
 
+/* How far a node holds the leader's log: its match index, and under the
+ * durable policy only as far as its records are settled too. */
+static refraft_index
+held(const refraft_node *node, refraft_index match, refraft_index data)
+{
+    if (node->commit_policy == REFRAFT_COMMIT_REFERENCE)
+        return match;
+    return match < data ? match : data;
+}
+
 /*
  * Raft §5.4.2 and Figure 2: "If there exists an N such that N > commitIndex,
  * a majority of matchIndex[i] >= N, and log[N].term == currentTerm: set
  * commitIndex = N."  Counting replicas never commits an entry of an
  * earlier term directly (Figure 8); it commits with the first entry of the
- * current term that reaches a majority.
+ * current term that reaches a majority.  Under the durable policy a
+ * replica counts only up to its data index (DESIGN.md: the record of a
+ * committed entry is on a majority), and no commit lands inside a VOID's
+ * span (data_clip).
  */
 void replication_advance_commit(refraft_node *node)
 {
@@ -180,9 +203,10 @@ void replication_advance_commit(refraft_node *node)
         return;
     refraft_index match[REFRAFT_MAX_PEERS];
     size_t n = 0;
-    match[n++] = node->last_index;
+    match[n++] = held(node, node->last_index, node->data_index);
     for (size_t i = 0; i < node->n_peers; i++)
-        match[n++] = node->peers[i].match_index;
+        match[n++] =
+            held(node, node->peers[i].match_index, node->peers[i].data_index);
     /* Sort descending; the quorum-th largest is held by a majority. */
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && match[j] > match[j - 1]; j--) {
@@ -190,7 +214,7 @@ void replication_advance_commit(refraft_node *node)
             match[j] = match[j - 1];
             match[j - 1] = t;
         }
-    refraft_index candidate = match[node_quorum(node) - 1];
+    refraft_index candidate = data_clip(node, match[node_quorum(node) - 1]);
     if (candidate <= node->commit_index)
         return;
     refraft_term term;
@@ -202,13 +226,46 @@ void replication_advance_commit(refraft_node *node)
     set_commit(node, candidate);
 }
 
+/*
+ * What apply() gets for the settled entry e at index: a REF entry that a
+ * committed VOID abandons is handed over as ABANDONED.  A REF entry that
+ * only an uncommitted VOID settles (a VOID of a deposed leader, still in
+ * this log past the commit index) is not settled for applying: its record
+ * must be here.  False when it is not (the sweeper fetches it).
+ */
+static bool
+apply_form(refraft_node *node, refraft_index index, refraft_entry *e)
+{
+    if (e->type != REFRAFT_ENTRY_REF)
+        return true;
+    refraft_index v = data_void_of(node, index);
+    if (v == 0)
+        return true;
+    if (v <= node->commit_index) {
+        e->type = REFRAFT_ENTRY_ABANDONED;
+        return true;
+    }
+    bool present = false;
+    if (node->hull.have_records == NULL)
+        return true;
+    return node->hull.have_records(node->hull.ctx, &e->ref, 1, &present) == 0 &&
+           present;
+}
+
 /* Figure 2: "If commitIndex > lastApplied: increment lastApplied, apply
- * log[lastApplied] to state machine", in index order, once each. */
+ * log[lastApplied] to state machine", in index order, once each; gated on
+ * data: only entries up to min(commit_index, data_index) (DESIGN.md: no
+ * node applies an entry whose record it lacks). */
 void replication_apply(refraft_node *node)
 {
     node->apply_stalled = false;
-    while (node->applied_index < node->commit_index) {
-        refraft_index left = node->commit_index - node->applied_index;
+    for (;;) {
+        refraft_index limit = node->commit_index < node->data_index
+                                  ? node->commit_index
+                                  : node->data_index;
+        if (node->applied_index >= limit)
+            return;
+        refraft_index left = limit - node->applied_index;
         size_t want = left < APPLY_CHUNK ? (size_t)left : APPLY_CHUNK;
         size_t n = 0;
         int rv = node_reserve_scratch(node, want);
@@ -218,8 +275,10 @@ void replication_apply(refraft_node *node)
         if (rv == 0 && n == 0)
             rv = REFRAFT_ENOTFOUND;
         for (size_t i = 0; rv == 0 && i < n; i++) {
-            rv = node->hull.apply(node->hull.ctx, node->applied_index + 1,
-                                  &node->scratch[i]);
+            refraft_index index = node->applied_index + 1;
+            if (!apply_form(node, index, &node->scratch[i]))
+                return;
+            rv = node->hull.apply(node->hull.ctx, index, &node->scratch[i]);
             if (rv == 0)
                 node->applied_index++;
         }
@@ -276,6 +335,34 @@ static bool consistency_check(refraft_node *node,
     return false;
 }
 
+/* Tell the host, entry by entry, what a truncation from index removes (its
+ * records may become orphans); before the log changes, so the entries can
+ * still be read. */
+static int discard(refraft_node *node, refraft_index index)
+{
+    if (node->hull.on_discard == NULL)
+        return 0;
+    while (index <= node->last_index) {
+        refraft_index left = node->last_index - index + 1;
+        size_t want = left < APPLY_CHUNK ? (size_t)left : APPLY_CHUNK;
+        size_t n = 0;
+        int rv = node_reserve_scratch(node, want);
+        if (rv == 0)
+            rv = node->log.get(node->log.ctx, index, want, node->scratch, &n);
+        if (rv == 0 && n == 0)
+            rv = REFRAFT_ENOTFOUND;
+        if (rv != 0)
+            return node_errorf(node, rv,
+                               "reading the entries at %llu to "
+                               "discard failed: %s",
+                               (unsigned long long)index, refraft_strerror(rv));
+        for (size_t i = 0; i < n; i++)
+            node->hull.on_discard(node->hull.ctx, index + i, &node->scratch[i]);
+        index += n;
+    }
+    return 0;
+}
+
 /* Figure 2, steps 3 and 4: "If an existing entry conflicts with a new one
  * (same index but different terms), delete the existing entry and all that
  * follow it.  Append any new entries not already in the log."  Entries that
@@ -304,7 +391,9 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
                                "leader \"%s\" conflicts with committed "
                                "index %llu",
                                ae->leader_id, (unsigned long long)index);
-        int rv = node->log.truncate(node->log.ctx, index);
+        int rv = discard(node, index);
+        if (rv == 0)
+            rv = node->log.truncate(node->log.ctx, index);
         if (rv != 0)
             return node_errorf(node, rv, "truncating from %llu failed: %s",
                                (unsigned long long)index, refraft_strerror(rv));
@@ -312,10 +401,20 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
          * without reading the log again. */
         node->last_index = index - 1;
         node->last_term = i > 0 ? ae->entries[i - 1].term : ae->prev_log_term;
+        data_on_truncate(node, index);
         if (node->hull.on_truncate != NULL)
             node->hull.on_truncate(node->hull.ctx, index);
     }
     return replication_append_local(node, ae->entries + i, ae->n_entries - i);
+}
+
+/* The data index a follower reports with match: settled entries of the
+ * leader's log only, so no further than match, and never inside a VOID's
+ * span, where settled-by-VOID needs the VOID counted too. */
+static refraft_index
+reported_data(const refraft_node *node, refraft_index match)
+{
+    return data_clip(node, node->data_index < match ? node->data_index : match);
 }
 
 int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
@@ -347,6 +446,8 @@ int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
         res->success = true;
         res->match_index = ae->prev_log_index + ae->n_entries;
         res->rejected_index = 0;
+        if (res->match_index > node->acked_match)
+            node->acked_match = res->match_index;
         /* Step 5: "If leaderCommit > commitIndex, set commitIndex =
          * min(leaderCommit, index of last new entry)". */
         set_commit(node, ae->leader_commit < res->match_index
@@ -354,8 +455,28 @@ int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
                              : res->match_index);
     }
     res->last_log_index = node->last_index;
+    if (res->success)
+        res->data_index = reported_data(node, res->match_index);
     node_respond(node, ae->leader_id, &out, reply, reply_ctx);
     return 0;
+}
+
+void replication_report_data(refraft_node *node)
+{
+    if (node->role != REFRAFT_FOLLOWER || node->leader_id[0] == '\0' ||
+        node->acked_match == 0)
+        return;
+    refraft_msg out;
+    memset(&out, 0, sizeof out);
+    out.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    refraft_append_entries_result *res = &out.u.append_entries_result;
+    res->term = node->term;
+    res->follower_id = node->id;
+    res->success = true;
+    res->match_index = node->acked_match;
+    res->last_log_index = node->last_index;
+    res->data_index = reported_data(node, node->acked_match);
+    (void)node->hull.send(node->hull.ctx, node->leader_id, &out);
 }
 
 /* ---- Leader side ------------------------------------------------------ */
@@ -412,6 +533,9 @@ static void on_success(refraft_node *node, struct peer *p,
         p->match_index = res->match_index;
         p->acked_since_heartbeat = true;
     }
+    /* The latest report, not the largest: a follower that lost its
+     * records reports less than before, and must be counted so. */
+    p->data_index = res->data_index;
     if (answers_probe) {
         p->pipeline = true;
         p->inflight_count = 0;
@@ -434,6 +558,13 @@ check_result(refraft_node *node, const refraft_append_entries_result *res)
     bool bad = res->success ? index > node->last_index
                             : index == 0 || index > node->last_index ||
                                   res->conflict_index == 0;
+    if (res->success && res->data_index > res->match_index)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "\"%s\" reported data index %llu above its "
+                           "match index %llu",
+                           res->follower_id,
+                           (unsigned long long)res->data_index,
+                           (unsigned long long)res->match_index);
     if (!bad)
         return 0;
     return node_errorf(node, REFRAFT_EBADMSG,
@@ -458,5 +589,68 @@ int replication_on_append_entries_result(
     else if (!on_reject(node, p, res))
         return 0;
     replicate(node, p);
+    return 0;
+}
+
+/* ---- Hole filling ----------------------------------------------------- */
+
+/* The checks refraft_void() documents, on the entry at index. */
+static int check_voidable(refraft_node *node, refraft_index index)
+{
+    if (index <= node->commit_index || index > node->last_index)
+        return node_errorf(node, REFRAFT_EINVAL,
+                           "index %llu is not an uncommitted entry (commit "
+                           "index %llu, last index %llu)",
+                           (unsigned long long)index,
+                           (unsigned long long)node->commit_index,
+                           (unsigned long long)node->last_index);
+    if (data_void_of(node, index) != 0)
+        return node_errorf(node, REFRAFT_EINVAL,
+                           "entry %llu is already voided at %llu",
+                           (unsigned long long)index,
+                           (unsigned long long)data_void_of(node, index));
+    size_t n = 0;
+    int rv = node_reserve_scratch(node, 1);
+    if (rv == 0)
+        rv = node->log.get(node->log.ctx, index, 1, node->scratch, &n);
+    if (rv == 0 && n == 0)
+        rv = REFRAFT_ENOTFOUND;
+    if (rv != 0)
+        return node_errorf(node, rv, "reading entry %llu failed: %s",
+                           (unsigned long long)index, refraft_strerror(rv));
+    if (node->scratch[0].type != REFRAFT_ENTRY_REF)
+        return node_errorf(node, REFRAFT_EINVAL,
+                           "entry %llu carries no reference",
+                           (unsigned long long)index);
+    bool present = true;
+    if (node->hull.have_records != NULL &&
+        node->hull.have_records(node->hull.ctx, &node->scratch[0].ref, 1,
+                                &present) != 0)
+        present = true;
+    if (present)
+        return node_errorf(node, REFRAFT_EINVAL,
+                           "the record of entry %llu is present here",
+                           (unsigned long long)index);
+    return 0;
+}
+
+int replication_void(refraft_node *node, refraft_index index,
+                     refraft_index *void_index)
+{
+    int rv = check_voidable(node, index);
+    if (rv != 0)
+        return rv;
+    refraft_entry v;
+    memset(&v, 0, sizeof v);
+    v.term = node->term;
+    v.type = REFRAFT_ENTRY_VOID;
+    v.voided = index;
+    rv = replication_append_local(node, &v, 1);
+    if (rv != 0)
+        return rv;
+    if (void_index != NULL)
+        *void_index = node->last_index;
+    replication_advance_commit(node);
+    replication_send_all(node);
     return 0;
 }

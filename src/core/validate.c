@@ -143,6 +143,13 @@ int validate_config(const refraft_config *config, const refraft_hull *hull,
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "max_inflight of %u is above %d", config->max_inflight,
                     REFRAFT_MAX_INFLIGHT);
+    if (config->commit_policy != REFRAFT_COMMIT_DURABLE &&
+        config->commit_policy != REFRAFT_COMMIT_REFERENCE)
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "commit policy %u is neither durable (%d) nor "
+                    "reference (%d)",
+                    (unsigned)config->commit_policy, REFRAFT_COMMIT_DURABLE,
+                    REFRAFT_COMMIT_REFERENCE);
     if (config->max_entries_per_msg > REFRAFT_MAX_ENTRIES_PER_MSG)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "max_entries_per_msg of %u is above %d",
@@ -181,10 +188,19 @@ validate_entries(refraft_node *node, const refraft_append_entries *ae)
     refraft_term prev = ae->prev_log_term;
     for (size_t i = 0; i < ae->n_entries; i++) {
         const refraft_entry *e = &ae->entries[i];
-        if (e->type != REFRAFT_ENTRY_NOOP && e->type != REFRAFT_ENTRY_REF)
+        if (e->type != REFRAFT_ENTRY_NOOP && e->type != REFRAFT_ENTRY_REF &&
+            e->type != REFRAFT_ENTRY_VOID)
             return node_errorf(node, REFRAFT_EBADMSG,
                                "entry %zu has unknown type %u", i,
                                (unsigned)e->type);
+        if (e->type == REFRAFT_ENTRY_VOID &&
+            (e->voided == 0 || e->voided > ae->prev_log_index + i))
+            return node_errorf(
+                node, REFRAFT_EBADMSG,
+                "entry %zu is a VOID of index %llu, not below "
+                "its own index %llu",
+                i, (unsigned long long)e->voided,
+                (unsigned long long)(ae->prev_log_index + i + 1));
         if (e->term == 0 || e->term < prev || e->term > ae->term)
             return node_errorf(node, REFRAFT_EBADMSG,
                                "entry %zu has term %llu, outside [%llu, %llu]",

@@ -71,8 +71,13 @@ static int start_node(bench_cluster *bc, int i, uint32_t max_entries)
         .max_entries_per_msg = max_entries,
         .max_inflight = 8,
     };
-    refraft_hull hull = {REFRAFT_HULL_VERSION, bn,    send_msg, now_ms,
-                         random_bits,          apply, NULL,     on_event};
+    refraft_hull hull = {.version = REFRAFT_HULL_VERSION,
+                         .ctx = bn,
+                         .send = send_msg,
+                         .now_ms = now_ms,
+                         .random = random_bits,
+                         .apply = apply,
+                         .on_event = on_event};
     refraft_log_api api;
     refraft_memlog_api(bn->log, &api);
     char err[REFRAFT_ERRMSG_LEN] = "";

@@ -146,8 +146,9 @@ record_entry(fx_record *r, refraft_index index, const refraft_entry *e)
     r->index = index;
     r->term = e->term;
     r->type = e->type;
-    if (e->type == REFRAFT_ENTRY_REF && e->ref.id != NULL &&
-        e->ref.id_len <= REFRAFT_RECORD_ID_MAX)
+    r->voided = e->type == REFRAFT_ENTRY_VOID ? e->voided : 0;
+    if ((e->type == REFRAFT_ENTRY_REF || e->type == REFRAFT_ENTRY_ABANDONED) &&
+        e->ref.id != NULL && e->ref.id_len <= REFRAFT_RECORD_ID_MAX)
         memcpy(r->record, e->ref.id, e->ref.id_len);
 }
 
@@ -178,6 +179,84 @@ static void hull_on_event(void *ctx, const refraft_event *event)
     ev->term = event->term;
     copy_id(ev->leader, event->leader_id);
     ev->commit_index = event->commit_index;
+    ev->data_index = event->data_index;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+static bool ref_is(const refraft_ref *ref, const char *record)
+{
+    return ref->id_len == strlen(record) &&
+           memcmp(ref->id, record, ref->id_len) == 0;
+}
+
+static size_t record_slot(const fx_node *fn, const char *record)
+{
+    for (size_t i = 0; i < fn->n_records; i++)
+        if (strcmp(fn->records[i], record) == 0)
+            return i;
+    return SIZE_MAX;
+}
+
+static int
+hull_have_records(void *ctx, const refraft_ref *refs, size_t n, bool *present)
+{
+    fx_node *fn = ctx;
+    fn->n_have_calls++;
+    for (size_t i = 0; i < n; i++) {
+        present[i] = false;
+        for (size_t j = 0; j < fn->n_records && !present[i]; j++)
+            present[i] = ref_is(&refs[i], fn->records[j]);
+    }
+    return 0;
+}
+
+static void
+hull_on_discard(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    fx_node *fn = ctx;
+    fn->discarded =
+        grow(fn->discarded, fn->n_discarded, sizeof(*fn->discarded));
+    record_entry(&fn->discarded[fn->n_discarded++], index, entry);
+}
+
+void fx_records_on(fixture *fx)
+{
+    for (int i = 1; i <= fx->n; i++)
+        fx_node_at(fx, i)->track_records = true;
+}
+
+void fx_record_put(fixture *fx, int i, const char *record)
+{
+    fx_node *fn = fx_node_at(fx, i);
+    if (strlen(record) >= sizeof fn->records[0])
+        fail_msg("fixture: record id \"%s\" too long", record);
+    if (record_slot(fn, record) != SIZE_MAX)
+        return;
+    fn->records = grow(fn->records, fn->n_records, sizeof(*fn->records));
+    snprintf(fn->records[fn->n_records++], sizeof fn->records[0], "%s", record);
+}
+
+void fx_record_drop(fixture *fx, int i, const char *record)
+{
+    fx_node *fn = fx_node_at(fx, i);
+    size_t k = record_slot(fn, record);
+    if (k == SIZE_MAX)
+        return;
+    memmove(fn->records[k], fn->records[k + 1],
+            (fn->n_records - k - 1) * sizeof fn->records[0]);
+    fn->n_records--;
+}
+
+bool fx_record_has(fixture *fx, int i, const char *record)
+{
+    return record_slot(fx_node_at(fx, i), record) != SIZE_MAX;
+}
+
+int fx_records_stored(fixture *fx, int i, const char *record)
+{
+    fx_record_put(fx, i, record);
+    return refraft_records_stored(fx_raft(fx, i));
 }
 
 void fx_hull(fixture *fx, int i, refraft_hull *hull)
@@ -190,7 +269,10 @@ void fx_hull(fixture *fx, int i, refraft_hull *hull)
                            .random = hull_random,
                            .apply = hull_apply,
                            .on_truncate = hull_on_truncate,
-                           .on_event = hull_on_event};
+                           .on_event = hull_on_event,
+                           .on_discard = hull_on_discard};
+    if (fn->track_records)
+        hull->have_records = hull_have_records;
 }
 
 /* ---- setup ------------------------------------------------------------ */
@@ -247,6 +329,8 @@ static void fx_free(fixture *fx)
         free(fn->applied);
         free(fn->truncated);
         free(fn->events);
+        free(fn->records);
+        free(fn->discarded);
     }
     free_queue(fx);
     free(fx);

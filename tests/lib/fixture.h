@@ -55,6 +55,7 @@ typedef struct fx_record {
     refraft_term term;
     uint8_t type;
     char record[REFRAFT_RECORD_ID_MAX + 1]; /* ref id as text, "" if NOOP */
+    refraft_index voided;                   /* a VOID's voided index */
 } fx_record;
 
 /* One on_event() call, with the leader id copied. */
@@ -64,6 +65,7 @@ typedef struct fx_event {
     refraft_term term;
     char leader[REFRAFT_ID_MAX + 1]; /* "" when no leader was named */
     refraft_index commit_index;
+    refraft_index data_index;
 } fx_event;
 
 typedef struct fixture fixture;
@@ -88,6 +90,14 @@ typedef struct fx_node {
     fx_event *events;
     size_t n_events;
     const char *peer_ids[FX_MAX_NODES];
+    /* Records (fx_records_on): the ids this node holds; the hull's
+     * have_records answers from them. */
+    bool track_records;
+    char (*records)[64];
+    size_t n_records;
+    size_t n_have_calls;
+    fx_record *discarded; /* on_discard() calls, in order */
+    size_t n_discarded;
 } fx_node;
 
 struct fixture {
@@ -222,6 +232,20 @@ refraft_term fx_log_term(fixture *fx, int i, refraft_index index);
 fx_record fx_log_entry(fixture *fx, int i, refraft_index index);
 /* Same entries (term, type, ref) at every index of both logs. */
 bool fx_logs_equal(fixture *fx, int a, int b);
+
+/* ---- records ---------------------------------------------------------- */
+
+/* Give every node a have_records hook answering from its own set of record
+ * ids (call before fx_start).  Without it nodes have no have_records and
+ * every record counts as present. */
+void fx_records_on(fixture *fx);
+/* Add a record id to (or remove it from) node i's set; the node is not
+ * told (a record that arrives before its entry). */
+void fx_record_put(fixture *fx, int i, const char *record);
+void fx_record_drop(fixture *fx, int i, const char *record);
+bool fx_record_has(fixture *fx, int i, const char *record);
+/* fx_record_put, then refraft_records_stored(node i); returns its result. */
+int fx_records_stored(fixture *fx, int i, const char *record);
 
 /* ---- state snapshots -------------------------------------------------- */
 

@@ -1,0 +1,228 @@
+/* data.c - the data index (DESIGN.md "References, data index and durable
+ * commit"): which entries are settled here, the VOIDs that abandon
+ * entries, and the clip that keeps commit indexes out of a VOID's span. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/node.h"
+
+/* Entries read and checked per step of a scan. */
+#define DATA_CHUNK 256
+
+int data_init(refraft_node *node, refraft_index hint, char *errbuf,
+              size_t errbuf_len)
+{
+    node->data_entries = refraft_calloc(DATA_CHUNK, sizeof(refraft_entry));
+    node->data_refs = refraft_calloc(DATA_CHUNK, sizeof(refraft_ref));
+    node->data_present = refraft_calloc(DATA_CHUNK, sizeof(bool));
+    if (node->data_entries == NULL || node->data_refs == NULL ||
+        node->data_present == NULL) {
+        snprintf(errbuf, errbuf_len, "no memory for the data index");
+        return REFRAFT_ENOMEM;
+    }
+    if (hint > node->last_index) {
+        snprintf(errbuf, errbuf_len,
+                 "data index %llu is beyond the last log index %llu",
+                 (unsigned long long)hint,
+                 (unsigned long long)node->last_index);
+        return REFRAFT_EINVAL;
+    }
+    /* Every VOID in the log: a leader clips the commit index it advertises
+     * to a lagging follower with VOIDs far below its own commit index. */
+    refraft_index index = node->log.first_index(node->log.ctx);
+    while (index <= node->last_index) {
+        refraft_index left = node->last_index - index + 1;
+        size_t want = left < DATA_CHUNK ? (size_t)left : DATA_CHUNK;
+        size_t n = 0;
+        int rv =
+            node->log.get(node->log.ctx, index, want, node->data_entries, &n);
+        if (rv == 0 && n == 0)
+            rv = REFRAFT_ENOTFOUND;
+        if (rv == 0)
+            rv = data_reserve_voids(node, node->data_entries, n);
+        if (rv != 0) {
+            snprintf(errbuf, errbuf_len,
+                     "reading the log at %llu for VOIDs failed: %s",
+                     (unsigned long long)index, refraft_strerror(rv));
+            return rv;
+        }
+        data_note_voids(node, index, node->data_entries, n);
+        index += n;
+    }
+    node->data_index = hint;
+    (void)data_advance(node);
+    return 0;
+}
+
+void data_free(refraft_node *node)
+{
+    refraft_free(node->data_entries);
+    refraft_free(node->data_refs);
+    refraft_free(node->data_present);
+    refraft_free(node->voids);
+}
+
+int data_reserve_voids(refraft_node *node, const refraft_entry *entries,
+                       size_t n)
+{
+    size_t need = node->n_voids;
+    for (size_t i = 0; i < n; i++)
+        need += entries[i].type == REFRAFT_ENTRY_VOID;
+    void *buf = node->voids;
+    if (refraft_grow(&buf, &node->voids_cap, need, sizeof *node->voids) != 0)
+        return node_errorf(node, REFRAFT_ENOMEM, "no memory for %zu VOIDs",
+                           need);
+    node->voids = buf;
+    return 0;
+}
+
+void data_note_voids(refraft_node *node, refraft_index first,
+                     const refraft_entry *entries, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (entries[i].type == REFRAFT_ENTRY_VOID) {
+            struct void_span *s = &node->voids[node->n_voids++];
+            s->voided = entries[i].voided;
+            s->at = first + i;
+        }
+}
+
+void data_on_truncate(refraft_node *node, refraft_index from)
+{
+    /* Spans are kept in log order, so the removed ones are at the end. */
+    while (node->n_voids > 0 && node->voids[node->n_voids - 1].at >= from)
+        node->n_voids--;
+    if (node->data_index >= from)
+        node->data_index = from - 1;
+}
+
+refraft_index data_void_of(const refraft_node *node, refraft_index index)
+{
+    for (size_t i = 0; i < node->n_voids; i++)
+        if (node->voids[i].voided == index)
+            return node->voids[i].at;
+    return 0;
+}
+
+/*
+ * The largest M <= n such that no VOID at an index above M abandons an
+ * entry at or below M.  An entry is settled by a VOID only when the VOID is
+ * counted too, so a commit index inside a VOID's span would let a node
+ * apply the abandoned entry before it knows its fate: the leader never
+ * commits there, never advertises a commit index there, and a follower
+ * never reports a data index there.
+ */
+refraft_index data_clip(const refraft_node *node, refraft_index n)
+{
+    bool moved = true;
+    while (moved) {
+        moved = false;
+        for (size_t i = 0; i < node->n_voids; i++) {
+            const struct void_span *s = &node->voids[i];
+            if (s->voided <= n && n < s->at) {
+                n = s->voided - 1;
+                moved = true;
+            }
+        }
+    }
+    return n;
+}
+
+/* Scan state: entries up to data are settled counting up to data; pending
+ * is the highest VOID an unsettled entry seen so far waits for. */
+struct scan {
+    refraft_index data;
+    refraft_index pending;
+    bool stop;
+};
+
+/* Continue the scan over entries[0..n), the entries at first.. */
+static void settle_run(refraft_node *node, refraft_index first,
+                       const refraft_entry *entries, size_t n, struct scan *s)
+{
+    size_t n_refs = 0;
+    for (size_t i = 0; i < n; i++)
+        if (entries[i].type == REFRAFT_ENTRY_REF)
+            node->data_refs[n_refs++] = entries[i].ref;
+    if (n_refs > 0 && node->hull.have_records(node->hull.ctx, node->data_refs,
+                                              n_refs, node->data_present) != 0)
+        memset(node->data_present, 0, n_refs * sizeof(bool));
+    size_t r = 0;
+    for (size_t i = 0; i < n; i++) {
+        refraft_index index = first + i;
+        if (entries[i].type == REFRAFT_ENTRY_REF && !node->data_present[r++]) {
+            refraft_index v = data_void_of(node, index);
+            if (v == 0) {
+                s->stop = true;
+                return;
+            }
+            if (v > s->pending)
+                s->pending = v;
+        }
+        if (index >= s->pending)
+            s->data = index;
+    }
+}
+
+static void scan_from_log(refraft_node *node, struct scan *s)
+{
+    refraft_index index = node->data_index + 1;
+    while (!s->stop && index <= node->last_index) {
+        refraft_index left = node->last_index - index + 1;
+        size_t want = left < DATA_CHUNK ? (size_t)left : DATA_CHUNK;
+        size_t n = 0;
+        if (node->log.get(node->log.ctx, index, want, node->data_entries, &n) !=
+                0 ||
+            n == 0)
+            return; /* unreadable now: the next check tries again */
+        settle_run(node, index, node->data_entries, n, s);
+        index += n;
+    }
+}
+
+static void scan_entries(refraft_node *node, refraft_index first,
+                         const refraft_entry *entries, size_t n, struct scan *s)
+{
+    for (size_t done = 0; !s->stop && done < n; done += DATA_CHUNK) {
+        size_t m = n - done < DATA_CHUNK ? n - done : DATA_CHUNK;
+        settle_run(node, first + done, entries + done, m, s);
+    }
+}
+
+/* Move the data index as far as the log's settled entries reach; entries
+ * (n of them, at first) are the log's tail when the caller has them in
+ * memory, else NULL.  True when it moved. */
+static bool advance(refraft_node *node, refraft_index first,
+                    const refraft_entry *entries, size_t n)
+{
+    if (node->data_index >= node->last_index)
+        return false;
+    refraft_index before = node->data_index;
+    if (node->hull.have_records == NULL) {
+        node->data_index = node->last_index;
+        return true;
+    }
+    struct scan s = {.data = before, .pending = 0, .stop = false};
+    if (entries != NULL && first == before + 1)
+        scan_entries(node, first, entries, n, &s);
+    else
+        scan_from_log(node, &s);
+    node->data_index = s.data;
+    return s.data != before;
+}
+
+bool data_advance(refraft_node *node)
+{
+    return advance(node, 0, NULL, 0);
+}
+
+void data_after_append(refraft_node *node, refraft_index first,
+                       const refraft_entry *entries, size_t n)
+{
+    bool moved = advance(node, first, entries, n);
+    /* Without have_records there are no records to look for. */
+    if (node->hull.have_records != NULL &&
+        (moved || node->data_index < node->last_index))
+        node_emit(node, REFRAFT_EVENT_DATA);
+}
