@@ -2,7 +2,9 @@
  * hook, flush, refstore_write and refstore_read, and the propose path. */
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
+#include "core/alloc.h"
 #include "store.h"
 
 typedef struct apply_arg {
@@ -31,12 +33,90 @@ static int apply_op(refstore *store, MDB_txn *txn, void *arg)
     return store_meta_put_u64(store, txn, META_APPLIED, a->index);
 }
 
-int refstore_apply(refstore *store, refraft_index index,
-                   const refraft_entry *entry)
+/* ---- Abandoned entries ------------------------------------------------ */
+
+/*
+ * The node applies a REF entry that a committed VOID abandoned with type
+ * REFRAFT_ENTRY_ABANDONED, but the log still holds it as a REF.  Should
+ * the commit of the pending applies be lost (txn.c), the replay reads the
+ * entries back from the log, so the store remembers which pending applies
+ * were abandoned until they commit.  Such entries are rare (hole filling),
+ * and the list only ever holds pending applies.
+ */
+
+static bool was_abandoned(const refstore *store, refraft_index index)
 {
-    int rv = store_enter(store);
+    size_t lo = 0, hi = store->n_abandoned;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (store->abandoned[mid] == index)
+            return true;
+        if (store->abandoned[mid] < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+void apply_forget_committed(refstore *store)
+{
+    size_t keep = 0;
+    while (keep < store->n_abandoned &&
+           store->abandoned[keep] <= store->applied)
+        keep++;
+    if (keep == 0)
+        return;
+    store->n_abandoned -= keep;
+    memmove(store->abandoned, store->abandoned + keep,
+            store->n_abandoned * sizeof(*store->abandoned));
+}
+
+/* Make room to remember one more abandoned apply, so that remembering it
+ * after the apply succeeded cannot fail. */
+static int reserve_abandoned(refstore *store)
+{
+    if (refraft_grow((void **)&store->abandoned, &store->abandoned_cap,
+                     store->n_abandoned + 1, sizeof(*store->abandoned)) != 0)
+        return store_errorf(store, REFRAFT_ENOMEM,
+                            "out of memory for the list of abandoned "
+                            "entries");
+    return 0;
+}
+
+/* logged comes from the log, so its id is 1..255 bytes. */
+static bool same_ref(const refraft_ref *logged, const refraft_ref *ref)
+{
+    return ref->id != NULL && ref->id_len == logged->id_len &&
+           ref->size == logged->size &&
+           memcmp(ref->id, logged->id, logged->id_len) == 0 &&
+           memcmp(ref->digest, logged->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/* An abandoned entry must be the REF the log holds at index, ref and
+ * all: the application is told that this very record was lost. */
+static int check_abandoned(refstore *store, refraft_index index,
+                           const refraft_entry *entry)
+{
+    refraft_entry logged;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    int rv = log_read_entry(store, index, &logged, id);
     if (rv != 0)
         return rv;
+    if (logged.type != REFRAFT_ENTRY_REF || !same_ref(&logged.ref, &entry->ref))
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "entry %llu is applied as abandoned, but the log "
+                            "does not hold a REF entry with its reference "
+                            "there",
+                            (unsigned long long)index);
+    return 0;
+}
+
+/* ---- Apply ------------------------------------------------------------ */
+
+static int
+check_apply(refstore *store, refraft_index index, const refraft_entry *entry)
+{
     if (entry == NULL)
         return store_errorf(store, REFRAFT_EINVAL, "entry is NULL");
     if (index != store->applied_pending + 1 || index > store->last_index)
@@ -46,11 +126,41 @@ int refstore_apply(refstore *store, refraft_index index,
                             (unsigned long long)index,
                             (unsigned long long)store->applied_pending + 1,
                             (unsigned long long)store->last_index);
+    switch (entry->type) {
+    case REFRAFT_ENTRY_NOOP:
+    case REFRAFT_ENTRY_REF:
+    case REFRAFT_ENTRY_VOID:
+        return 0;
+    case REFRAFT_ENTRY_ABANDONED: {
+        int rv = check_abandoned(store, index, entry);
+        return rv == 0 ? reserve_abandoned(store) : rv;
+    }
+    default:
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "entry %llu has type %d, not NOOP, REF, VOID or "
+                            "ABANDONED",
+                            (unsigned long long)index, entry->type);
+    }
+}
+
+int refstore_apply(refstore *store, refraft_index index,
+                   const refraft_entry *entry)
+{
+    int rv = store_enter(store);
+    if (rv == 0)
+        rv = check_apply(store, index, entry);
+    if (rv != 0)
+        return rv;
     apply_arg a = {store, index, entry};
     rv = txn_pending(store, apply_op, &a);
-    if (rv == 0)
-        store->applied_pending = index;
-    return rv;
+    if (rv != 0)
+        return rv;
+    store->applied_pending = index;
+    /* check_apply reserved the room.  Every index listed is a pending
+     * apply, below this one, so the list stays in order. */
+    if (entry->type == REFRAFT_ENTRY_ABANDONED)
+        store->abandoned[store->n_abandoned++] = index;
+    return 0;
 }
 
 int apply_again(refstore *store, refraft_index index)
@@ -58,6 +168,9 @@ int apply_again(refstore *store, refraft_index index)
     refraft_entry entry;
     uint8_t id[REFRAFT_RECORD_ID_MAX];
     int rv = log_read_entry(store, index, &entry, id);
+    if (rv == 0 && entry.type == REFRAFT_ENTRY_REF &&
+        was_abandoned(store, index))
+        entry.type = REFRAFT_ENTRY_ABANDONED;
     apply_arg a = {store, index, &entry};
     if (rv == 0)
         rv = txn_child(store, apply_op, &a);

@@ -8,7 +8,8 @@
  * An entry is stored under its index as 8 big-endian bytes, so LMDB's
  * byte order is index order and appends go in with MDB_APPEND.  Its value
  * is term (8 bytes), type (1), size (8), digest (32) and the record id,
- * whose length is what remains (none for a NOOP).
+ * whose length is what remains (none for a NOOP or VOID).  A VOID keeps
+ * its voided index where a REF keeps its size; a NOOP keeps zeros there.
  */
 
 typedef struct log_key {
@@ -29,7 +30,22 @@ static int corrupt(refstore *store, refraft_index index, const char *why)
                         store->path, (unsigned long long)index, why);
 }
 
-/* Decode a stored entry; the id points into v. */
+/* A VOID holds no record id and abandons an entry before its own. */
+static int decode_void(refstore *store, refraft_index index, const uint8_t *p,
+                       size_t id_len, refraft_entry *e)
+{
+    if (id_len != 0)
+        return corrupt(store, index, "is a VOID with a record id");
+    e->voided = store_get_u64(p + 9);
+    if (e->voided == 0 || e->voided >= index)
+        return corrupt(store, index,
+                       "is a VOID whose voided index is 0 or not below "
+                       "its own");
+    return 0;
+}
+
+/* Decode a stored entry; the id points into v.  Whatever a type does not
+ * carry reads back zeroed. */
 static int
 decode(refstore *store, refraft_index index, const MDB_val *v, refraft_entry *e)
 {
@@ -44,6 +60,8 @@ decode(refstore *store, refraft_index index, const MDB_val *v, refraft_entry *e)
         return corrupt(store, index, "has term 0");
     if (e->type == REFRAFT_ENTRY_NOOP && id_len == 0)
         return 0;
+    if (e->type == REFRAFT_ENTRY_VOID)
+        return decode_void(store, index, p, id_len, e);
     if (e->type != REFRAFT_ENTRY_REF || id_len == 0)
         return corrupt(store, index, "has a bad type or record id");
     e->ref.size = store_get_u64(p + 9);
@@ -59,6 +77,8 @@ static size_t encode(const refraft_entry *e, uint8_t *buf)
     memset(buf, 0, LOG_HEAD_LEN);
     store_put_u64(buf, e->term);
     buf[8] = e->type;
+    if (e->type == REFRAFT_ENTRY_VOID)
+        store_put_u64(buf + 9, e->voided);
     if (e->type != REFRAFT_ENTRY_REF)
         return LOG_HEAD_LEN;
     store_put_u64(buf + 9, e->ref.size);
@@ -285,8 +305,10 @@ static int log_get(void *ctx, refraft_index from, size_t max,
 
 /* ---- Append and truncate ---------------------------------------------- */
 
-/* Why e cannot follow an entry of prev_term (memlog's rules), or NULL. */
-static const char *bad_entry(const refraft_entry *e, refraft_term prev_term)
+/* Why e cannot go at index after an entry of prev_term (memlog's rules),
+ * or NULL. */
+static const char *
+bad_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
 {
     /* Term 0 belongs to index 0 alone; terms never go back (Raft §5.3). */
     if (e->term == 0)
@@ -295,8 +317,14 @@ static const char *bad_entry(const refraft_entry *e, refraft_term prev_term)
         return "has a term below the entry before it";
     if (e->type == REFRAFT_ENTRY_NOOP)
         return NULL;
+    /* A VOID abandons an earlier entry, never itself or a later one. */
+    if (e->type == REFRAFT_ENTRY_VOID)
+        return e->voided >= 1 && e->voided < index
+                   ? NULL
+                   : "is a VOID whose voided index is 0 or not below its "
+                     "own";
     if (e->type != REFRAFT_ENTRY_REF)
-        return "has an unknown type";
+        return "has a type other than NOOP, REF and VOID";
     if (e->ref.id == NULL || e->ref.id_len == 0 ||
         e->ref.id_len > REFRAFT_RECORD_ID_MAX)
         return "has a record id that is not 1..255 bytes";
@@ -337,7 +365,8 @@ static int log_append(void *ctx, const refraft_entry *entries, size_t n)
         return store_errorf(store, REFRAFT_EINVAL, "entries is NULL");
     refraft_term prev = store->last_term;
     for (size_t i = 0; i < n; i++) {
-        const char *why = bad_entry(&entries[i], prev);
+        const char *why =
+            bad_entry(&entries[i], store->last_index + 1 + i, prev);
         if (why != NULL)
             return store_errorf(store, REFRAFT_EINVAL,
                                 "entry %zu of the batch %s", i, why);

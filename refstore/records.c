@@ -205,3 +205,41 @@ int refstore_set_data_index(refstore *store, refraft_index index)
         store->data_index = index;
     return rv;
 }
+
+/* ---- The sweeper's record store --------------------------------------- */
+
+/* The sweeper calls through void * contexts; these pass the store on. */
+
+static int
+adapter_have(void *ctx, const refraft_ref *refs, size_t n, bool *present)
+{
+    return refstore_record_has(ctx, refs, n, present);
+}
+
+static int
+adapter_put(void *ctx, const refraft_ref *ref, const void *bytes, size_t len)
+{
+    return refstore_record_put(ctx, ref, bytes, len);
+}
+
+static int adapter_remove(void *ctx, const uint8_t *id, size_t id_len)
+{
+    return refstore_record_delete(ctx, id, id_len);
+}
+
+static int adapter_clear_lost(void *ctx)
+{
+    return refstore_clear_records_lost(ctx);
+}
+
+void refstore_record_store(refstore *store, refraft_record_store *out)
+{
+    if (out == NULL)
+        return;
+    memset(out, 0, sizeof(*out));
+    out->ctx = store;
+    out->have = adapter_have;
+    out->put = adapter_put;
+    out->remove = adapter_remove;
+    out->clear_lost = adapter_clear_lost;
+}

@@ -189,6 +189,7 @@ static void store_free(refstore *store)
     if (store->env != NULL)
         mdb_env_close(store->env);
     refraft_free(store->arena);
+    refraft_free(store->abandoned);
     refraft_free(store->path);
     refraft_free(store->errmsg);
     refraft_free(store);
@@ -294,6 +295,13 @@ static int open_env(refstore *store, const refstore_options *o)
                           MDB_NOTLS | sync_flags(o->sync), 0600);
     if (rc != 0)
         return store_mdb_error(store, rc, "opening the environment");
+    /* The records identity's key is longer than any record id (lost.c). */
+    if (mdb_env_get_maxkeysize(store->env) < IDENTITY_KEY_LEN)
+        return store_errorf(store, REFRAFT_EIO,
+                            "store %s: LMDB was built with keys of at most "
+                            "%d bytes; refstore needs %d",
+                            store->path, mdb_env_get_maxkeysize(store->env),
+                            IDENTITY_KEY_LEN);
     return adopt_map_size(store);
 }
 
@@ -404,9 +412,10 @@ static int load_indexes(refstore *store, MDB_txn *txn)
     return 0;
 }
 
-/* One transaction opens the databases, checks or writes the identity and
- * loads the state kept in memory; it writes nothing to a store it
- * refuses. */
+/* One transaction opens the databases, checks or writes the identity,
+ * loads the state kept in memory and checks the records database (a new
+ * one gets its identity, a lost one is recorded: lost.c); it writes
+ * nothing to a store it refuses. */
 static int load(refstore *store, const refstore_options *o)
 {
     MDB_txn *txn;
@@ -420,6 +429,8 @@ static int load(refstore *store, const refstore_options *o)
         rv = log_load(store, txn);
     if (rv == 0)
         rv = load_indexes(store, txn);
+    if (rv == 0)
+        rv = lost_check(store, txn);
     if (rv != 0) {
         mdb_txn_abort(txn);
         return rv;

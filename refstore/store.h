@@ -20,6 +20,16 @@
 #define META_HARD_STATE "hard_state"
 #define META_APPLIED "applied_index"
 #define META_DATA "data_index"
+#define META_RECORDS_IDENTITY "records_identity"
+#define META_RECORDS_LOST "records_lost_upto"
+
+/* The records database's identity (lost.c): RECORDS_IDENTITY_LEN random
+ * bytes, kept in meta and in the records database under a key of
+ * IDENTITY_KEY_LEN bytes, one more than any record id can have, so that
+ * no record ever takes its place or is mistaken for it. */
+#define RECORDS_IDENTITY_LEN 16
+#define IDENTITY_KEY_LEN (REFRAFT_RECORD_ID_MAX + 1)
+#define IDENTITY_KEY_PREFIX "refraft:records-identity"
 
 /* A log value: term, type, size, digest, then the record id. */
 #define LOG_HEAD_LEN (8 + 1 + 8 + REFRAFT_DIGEST_LEN)
@@ -63,6 +73,16 @@ struct refstore {
      * they run again once it has grown (txn.c). */
     refraft_index replay_to;
     refraft_index data_index; /* committed */
+    /* Records of entries up to here may have been lost (0: none),
+     * committed (lost.c). */
+    refraft_index records_lost_upto;
+
+    /* Indexes applied as REFRAFT_ENTRY_ABANDONED and not yet committed,
+     * ascending: their log entries are REFs, so a replay of lost applies
+     * must be told (apply.c).  Entries at or below applied are dropped. */
+    refraft_index *abandoned;
+    size_t n_abandoned;
+    size_t abandoned_cap;
 
     size_t map_size;
     size_t map_size_max;
@@ -173,8 +193,12 @@ int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
 /* ---- apply.c -------------------------------------------------------- */
 
 /* Apply the entry at index (the applied index + 1, read from the log)
- * again, once, in a child of top: for the replay of lost applies. */
+ * again, once, in a child of top: for the replay of lost applies.  An
+ * entry first applied as abandoned is applied as abandoned again. */
 int apply_again(refstore *store, refraft_index index);
+/* Forget the abandoned applies at or below the applied index: they are
+ * committed and will never be replayed.  After every commit of top. */
+void apply_forget_committed(refstore *store);
 
 /* ---- records.c ------------------------------------------------------ */
 
@@ -184,5 +208,12 @@ int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
 /* Store a checked record in txn, or accept the identical one there. */
 int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
                   const void *bytes, size_t len);
+
+/* ---- lost.c --------------------------------------------------------- */
+
+/* At open, in the loading transaction, after the log and the indexes are
+ * loaded: check the records database's identity against meta's, and
+ * record a loss when they differ (or write the identity of a new store). */
+int lost_check(refstore *store, MDB_txn *txn);
 
 #endif /* REFRAFT_REFSTORE_STORE_H */

@@ -91,6 +91,7 @@ static int commit_top(refstore *store)
     if (rc == 0) {
         store->applied = store->applied_pending;
         store->commits++;
+        apply_forget_committed(store);
         return 0;
     }
     if (has_pending(store) && rc != MDB_MAP_FULL)

@@ -5,6 +5,7 @@
 #include <lmdb.h>
 
 #include "refraft/refraft.h"
+#include "refraft/sweeper.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,7 +17,8 @@ extern "C" {
  *
  *   log      index -> term, type, reference      (the Raft log)
  *   meta     current term, voted-for, applied index, data index, format
- *            version, cluster id, node id
+ *            version, cluster id, node id, records identity, index up to
+ *            which records were lost
  *   records  record id -> bytes                   (the application's records)
  *   map      node id -> URL                       (the cluster map)
  *
@@ -30,15 +32,15 @@ extern "C" {
  *
  * Transactions.  The store keeps at most one write transaction open.  Writes
  * that must be durable before refstore returns (log append and truncate,
- * hard state, records, cluster map, data index, refstore_write) commit it,
- * synced as the sync setting says; application writes made in the apply
- * hook stay in it until the next durable write or refstore_flush(), so
- * applying a batch of entries costs no sync of its own.  Appending K
- * entries in one call is one commit and one sync (group commit).  A crash
- * loses only applies that were not yet committed, together with their
- * applied index: they are applied again on restart.  Each operation runs
- * in a nested transaction of its own, so one that fails takes back its
- * own writes and nothing else.
+ * hard state, records, cluster map, data index, lost records,
+ * refstore_write) commit it, synced as the sync setting says; application
+ * writes made in the apply hook stay in it until the next durable write or
+ * refstore_flush(), so applying a batch of entries costs no sync of its
+ * own.  Appending K entries in one call is one commit and one sync (group
+ * commit).  A crash loses only applies that were not yet committed,
+ * together with their applied index: they are applied again on restart.
+ * Each operation runs in a nested transaction of its own, so one that
+ * fails takes back its own writes and nothing else.
  *
  * The application must not begin its own write transaction on the
  * environment (LMDB allows one writer, and the store may hold it): it
@@ -77,13 +79,46 @@ extern "C" {
  * On disk (format 1; integers are 8-byte big-endian):
  *
  *   log      key: index.  value: term, type (1 byte), size, SHA-256
- *            digest (32 bytes), then the record id (1..255 bytes; none
- *            for a NOOP, whose size and digest are zero)
- *   meta     "format_version", "applied_index", "data_index": integers;
+ *            digest (32 bytes), then the record id (1..255 bytes).  A REF
+ *            (type 2) has all of them.  A NOOP (type 1) has no id and a
+ *            zero size and digest.  A VOID (type 3) has no id, a zero
+ *            digest, and its voided index (1 or more, below the entry's
+ *            own index) where a REF has its size.  Another type, a REF
+ *            without an id, a NOOP or VOID with one, or a VOID whose
+ *            voided index is out of range is REFRAFT_ECORRUPT when read.
+ *   meta     "format_version", "applied_index", "data_index",
+ *            "records_lost_upto" (0 or absent: nothing lost): integers;
  *            "cluster_id", "node_id": the strings without NUL;
- *            "hard_state": the term, then the voted-for id (may be empty)
- *   records  key: record id.  value: the record's bytes
+ *            "hard_state": the term, then the voted-for id (may be empty);
+ *            "records_identity": 16 random bytes naming the records
+ *            database (see Lost records)
+ *   records  key: record id.  value: the record's bytes.  Besides the
+ *            records, one key of 256 bytes ("refraft:records-identity"
+ *            padded with zero bytes), longer than any record id, holds
+ *            the same 16 bytes as meta's "records_identity"
  *   map      key: node id.  value: URL (neither with a NUL)
+ *
+ * Stores written before VOID entries and the records identity existed
+ * read as format 1 too: their first open names the records database and,
+ * having no identity to compare, counts every entry's record as possibly
+ * lost (see Lost records), which only makes the node cautious until its
+ * sweeper has caught up.
+ *
+ * Lost records.  The log and the records share one environment, but the
+ * records can still be lost while the log stays (a restore of the data
+ * file from an older copy of the records, a repair tool, a recovery drill
+ * through refstore_records_wipe()).  A node in that state must answer
+ * "unknown", never "absent", when a leader asks for a record it lacks
+ * (DESIGN.md, hole filling).  So a new store names its records database
+ * with 16 random bytes kept in meta and in the records database.  When
+ * refstore_open() finds the two missing or different, it records, in the
+ * transaction that opens the store: records_lost_upto = the log's last
+ * index (if that is higher than the value kept), a data index of 0 (it
+ * vouched for records that may be gone), and a fresh identity in both
+ * places.  refstore_records_lost_upto() then says how far the loss
+ * reaches (refraft_sweeper_config.lost_upto), and the sweeper calls
+ * refstore_clear_records_lost() (record store clear_lost) once it has
+ * the records back.
  */
 typedef struct refstore refstore;
 
@@ -111,6 +146,13 @@ typedef enum refstore_sync {
  * inside txn, a transaction nested in the store's write transaction.  It
  * may read the entry's record (refstore_record_dbi) and read and write its
  * own databases.  Called from refstore_apply(), on the store's thread.
+ * entry->type is what the node handed to refstore_apply(): NOOP, REF,
+ * VOID (entry->voided names the entry it abandons; nothing to do for it
+ * beyond what the ABANDONED apply of that entry did), or ABANDONED: the
+ * REF entry at index was abandoned by a committed VOID, its record was
+ * lost, and the application treats it as a write that failed (a copy of
+ * the record that turns up later is to be ignored).  When the hook runs
+ * again for an index (below), it gets the same type again.
  *
  * Return 0, or a refraft error code: txn is then aborted (none of the
  * hook's writes remain), no applied index is recorded for this entry, and
@@ -126,7 +168,8 @@ typedef enum refstore_sync {
  * closed before returning.  The hook must not call refstore functions
  * other than the inspection ones (refstore_record_dbi, refstore_env,
  * refstore_path, refstore_errmsg, refstore_applied_index,
- * refstore_data_index, refstore_get_stats): others return REFRAFT_EINVAL.
+ * refstore_data_index, refstore_records_lost_upto, refstore_get_stats):
+ * others return REFRAFT_EINVAL.
  * entry and its id are valid during the call only.
  */
 typedef int (*refstore_apply_fn)(void *app_ctx, MDB_txn *txn,
@@ -209,9 +252,17 @@ REFRAFT_API void refstore_log_api(refstore *store, refraft_log_api *api);
  * For the hull's apply(): run the apply hook (if any) for the entry at
  * index inside the store's write transaction and record index as the
  * applied index in the same transaction.  Not synced until the next
- * durable write or refstore_flush().  Errors: REFRAFT_EINVAL when entry is
- * NULL or index is not the applied index + 1 or past the log's last index
- * (entries come in index order); the hook's error (nothing recorded);
+ * durable write or refstore_flush().  entry is what the node hands to
+ * hull.apply(): of type NOOP, REF or VOID as the log holds it, or
+ * ABANDONED for a REF entry that a committed VOID abandoned; the log must
+ * then hold a REF entry at index with the same reference (id, size and
+ * digest).  The store remembers an ABANDONED apply until it commits, so
+ * that running the hook again (see the apply hook) passes ABANDONED
+ * again, not the REF the log holds.  Errors: REFRAFT_EINVAL when entry is
+ * NULL, of another type, ABANDONED where the log holds no REF entry with
+ * its reference, or index is not the applied index + 1 or past the log's
+ * last index (entries come in index order); REFRAFT_ENOMEM (no room to
+ * remember an ABANDONED apply); the hook's error (nothing recorded);
  * REFRAFT_ENOSPC when the map is full at map_size_max; REFRAFT_EIO when
  * the pending applies could not be committed to make room (the store has
  * failed); REFRAFT_EFAILED.
@@ -229,7 +280,8 @@ REFRAFT_API REFRAFT_WARN_UNUSED int refstore_flush(refstore *store);
 /* The applied index as committed, for refraft_config.applied_index. */
 REFRAFT_API refraft_index refstore_applied_index(const refstore *store);
 
-/* The data index as last saved (see the sweeper); 0 for a new store. */
+/* The data index as last saved (see the sweeper); 0 for a new store, and
+ * 0 after records were found lost (see Lost records). */
 REFRAFT_API refraft_index refstore_data_index(const refstore *store);
 
 /* Save index as the data index: every entry up to it has its record here.
@@ -305,8 +357,53 @@ REFRAFT_API REFRAFT_WARN_UNUSED int
 refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len);
 
 /* The records database (key: id, value: bytes), for reading records inside
- * the hooks' transaction; valid until the store closes. */
+ * the hooks' transaction; valid until the store closes.  It also holds the
+ * store's records identity under a key of 256 bytes, which no record id
+ * can equal: code that walks the database with a cursor skips keys longer
+ * than REFRAFT_RECORD_ID_MAX, and nothing may write or delete that key. */
 REFRAFT_API MDB_dbi refstore_record_dbi(const refstore *store);
+
+/*
+ * Fill *out with the sweeper's record store over store
+ * (refraft_sweeper_config.store): have is refstore_record_has(), put is
+ * refstore_record_put() (which checks size and digest again), remove is
+ * refstore_record_delete() and clear_lost is
+ * refstore_clear_records_lost().  The store must outlive the sweeper.
+ * Nothing happens when out is NULL.
+ */
+REFRAFT_API void
+refstore_record_store(refstore *store, refraft_record_store *out);
+
+/* ---- Lost records -------------------------------------------------- */
+
+/*
+ * The index up to which records may have been lost (see Lost records
+ * above), as committed: 0 when nothing was lost, or once
+ * refstore_clear_records_lost() said they are back.  Pass it to the
+ * sweeper as refraft_sweeper_config.lost_upto.  0 for a NULL store.
+ */
+REFRAFT_API refraft_index refstore_records_lost_upto(const refstore *store);
+
+/*
+ * The records lost up to refstore_records_lost_upto() have all been
+ * fetched again: set it back to 0.  Durable on return; with nothing lost
+ * it writes nothing.  Errors: those every call may return.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_clear_records_lost(refstore *store);
+
+/*
+ * Delete every record and the records identity, as a lost disk would: the
+ * hook for recovery drills and tests, never for normal operation.  Durable
+ * on return.  The store counts the loss at once, as the next open would
+ * (records_lost_upto rises to the log's last index, the data index drops
+ * to 0), and the next refstore_open() finds the identity missing, counts
+ * the loss again and names the records afresh.  Meant to be followed by a
+ * restart (close the store, reopen it, recreate the node and the sweeper
+ * with refstore_records_lost_upto()), as after a real loss.  Errors: those
+ * every call may return.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refstore_records_wipe(refstore *store);
 
 /*
  * Leader: store n records and propose their references to node in one

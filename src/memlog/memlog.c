@@ -38,12 +38,12 @@
  * at id_off. */
 struct memlog_entry {
     refraft_term term;
-    uint64_t size;
+    uint64_t size; /* a REF's record size; a VOID's voided index */
     uint8_t digest[REFRAFT_DIGEST_LEN];
     /* Where the arena ended when the entry was written (NOOPs included),
      * so truncate can cut the arena back at any entry. */
     uint32_t id_off;
-    uint8_t id_len; /* 0 for a NOOP */
+    uint8_t id_len; /* 0 for a NOOP or VOID */
     uint8_t type;
 };
 
@@ -139,13 +139,16 @@ static int memlog_term_at(void *ctx, refraft_index index, refraft_term *term)
     return 0;
 }
 
-/* A NOOP carries no reference, so it reads back with an all-zero ref. */
+/* A NOOP or VOID carries no reference, so it reads back with an all-zero
+ * ref; only a VOID has a voided index. */
 static void read_entry(const struct memlog_chunk *c,
                        const struct memlog_entry *e, refraft_entry *out)
 {
     memset(out, 0, sizeof(*out));
     out->term = e->term;
     out->type = e->type;
+    if (e->type == REFRAFT_ENTRY_VOID)
+        out->voided = e->size;
     if (e->type != REFRAFT_ENTRY_REF)
         return;
     out->ref.id = c->ids + e->id_off;
@@ -185,14 +188,19 @@ static int memlog_get(void *ctx, refraft_index from, size_t max,
     return 0;
 }
 
-/* Why a single entry cannot be appended after a term of prev_term, or 0. */
-static int check_entry(const refraft_entry *e, refraft_term prev_term)
+/* Why a single entry cannot be appended at index after a term of
+ * prev_term, or 0. */
+static int
+check_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
 {
     /* Term 0 belongs to index 0 alone; terms never go back (Raft §5.3). */
     if (e->term == 0 || e->term < prev_term)
         return REFRAFT_EINVAL;
     if (e->type == REFRAFT_ENTRY_NOOP)
         return 0;
+    /* A VOID abandons an earlier entry, never itself or a later one. */
+    if (e->type == REFRAFT_ENTRY_VOID)
+        return e->voided >= 1 && e->voided < index ? 0 : REFRAFT_EINVAL;
     if (e->type != REFRAFT_ENTRY_REF)
         return REFRAFT_EINVAL;
     if (e->ref.id == NULL || e->ref.id_len == 0 ||
@@ -209,7 +217,8 @@ check_batch(const refraft_memlog *log, const refraft_entry *entries, size_t n)
     refraft_term prev_term =
         log->n_entries > 0 ? entry_at(log, log->n_entries - 1)->term : 0;
     for (size_t i = 0; i < n; i++) {
-        int rv = check_entry(&entries[i], prev_term);
+        refraft_index index = (refraft_index)log->n_entries + 1 + i;
+        int rv = check_entry(&entries[i], index, prev_term);
         if (rv != 0)
             return rv;
         prev_term = entries[i].term;
@@ -344,7 +353,7 @@ write_entry(struct memlog_chunk *c, size_t slot, const refraft_entry *in)
     e->type = in->type;
     e->id_off = (uint32_t)c->ids_len;
     if (in->type != REFRAFT_ENTRY_REF) {
-        e->size = 0;
+        e->size = in->type == REFRAFT_ENTRY_VOID ? in->voided : 0;
         e->id_len = 0;
         memset(e->digest, 0, REFRAFT_DIGEST_LEN);
         return;

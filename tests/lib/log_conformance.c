@@ -87,12 +87,32 @@ static refraft_entry noop(refraft_term term)
     return e;
 }
 
+/* VOID(voided) of term. */
+static refraft_entry void_of(refraft_term term, refraft_index voided)
+{
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = term;
+    e.type = REFRAFT_ENTRY_VOID;
+    e.voided = voided;
+    return e;
+}
+
 /* ------------------------------------------------------------------------
  * Checks shared with backend-specific tests
  * ------------------------------------------------------------------------ */
 
-/* A NOOP carries no reference, so only its term and type must survive and
- * it must not claim an id. */
+/* Whether ref is all zeros: "The ref of a NOOP or VOID ... read back
+ * zeroed". */
+static bool ref_is_zero(const refraft_ref *ref)
+{
+    static const uint8_t zero[REFRAFT_DIGEST_LEN];
+    return ref->id == NULL && ref->id_len == 0 && ref->size == 0 &&
+           memcmp(ref->digest, zero, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/* Only what an entry's type carries must survive: a NOOP or VOID reads
+ * back with a zeroed ref, a NOOP or REF with a voided index of 0. */
 static void assert_entry(refraft_index index, const refraft_entry *want,
                          const refraft_entry *got)
 {
@@ -100,9 +120,15 @@ static void assert_entry(refraft_index index, const refraft_entry *want,
         fail_msg("entry %" PRIu64 ": term %" PRIu64
                  " type %d, want term %" PRIu64 " type %d",
                  index, got->term, got->type, want->term, want->type);
+    refraft_index voided = want->type == REFRAFT_ENTRY_VOID ? want->voided : 0;
+    if (got->voided != voided)
+        fail_msg("entry %" PRIu64 ": voided index %" PRIu64 ", want %" PRIu64,
+                 index, got->voided, voided);
     if (want->type != REFRAFT_ENTRY_REF) {
-        if (got->ref.id_len != 0)
-            fail_msg("entry %" PRIu64 ": NOOP with an id", index);
+        if (!ref_is_zero(&got->ref))
+            fail_msg("entry %" PRIu64 ": type %d with a ref that is not "
+                     "zeroed",
+                     index, got->type);
         return;
     }
     if (got->ref.id_len != want->ref.id_len || got->ref.id == NULL ||
@@ -393,8 +419,8 @@ static void append_copies_entries_and_ids(void **state)
     log_batch_free(&want);
 }
 
-/* "meaningful only when type == REFRAFT_ENTRY_REF": a NOOP's ref fields
- * are ignored, however invalid they would be for a REF. */
+/* "The ref of a NOOP ... and the voided index of a NOOP ... are ignored
+ * and read back zeroed", however invalid they would be for a REF. */
 static void noop_entry_ignores_its_ref_and_reads_back_without_id(void **state)
 {
     refraft_log_api *api = api_of(state);
@@ -404,14 +430,123 @@ static void noop_entry_ignores_its_ref_and_reads_back_without_id(void **state)
     e.ref.id = junk;
     e.ref.id_len = sizeof(junk);
     e.ref.size = 12345;
+    memset(e.ref.digest, 0xdd, REFRAFT_DIGEST_LEN);
+    e.voided = 99;
     append_ok(api, &e, 1);
     refraft_entry got;
+    memset(&got, 0xee, sizeof(got));
     size_t n = 0;
     assert_int_equal(api->get(api->ctx, 1, 1, &got, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(got.type, REFRAFT_ENTRY_NOOP);
     assert_int_equal(got.term, 1);
-    assert_int_equal(got.ref.id_len, 0);
+    assert_true(ref_is_zero(&got.ref));
+    assert_int_equal(got.voided, 0);
+}
+
+/* "the voided index of a NOOP or REF [is] ignored and read back zeroed" */
+static void ref_entry_ignores_a_voided_index_and_reads_back_0(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = log_batch_make(3, 5, 1);
+    b.e[0].voided = 1;
+    b.e[1].voided = 7;
+    b.e[2].voided = UINT64_MAX;
+    append_ok(api, b.e, b.n);
+    refraft_entry got[3];
+    memset(got, 0xee, sizeof(got));
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 1, 3, got, &n), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(got[i].voided, 0);
+    /* log_assert_entries wants voided 0 for a REF, whatever was given. */
+    log_assert_entries(api, 1, b.e, b.n);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * VOID entries
+ * ------------------------------------------------------------------------ */
+
+/* "VOID(k): the record of the REF entry at index k (.voided) was lost":
+ * a VOID reads back with its term, type and voided index, and no ref. */
+static void void_entry_reads_back_with_its_voided_index(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 3, 20, 1);
+    refraft_entry v[2] = {void_of(2, 1), void_of(2, 3)};
+    append_ok(api, v, 2);
+    assert_int_equal(last_index(api), 5);
+    log_assert_entries(api, 1, b.e, 3);
+    log_assert_entries(api, 4, v, 2);
+    assert_int_equal(term_at(api, 5), 2);
+    log_batch_free(&b);
+}
+
+/* A follower takes a leader's batch in which a VOID names an entry of the
+ * same batch, right before it. */
+static void void_may_name_an_entry_of_its_own_batch(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = log_batch_make(6, 40, 1);
+    b.e[0] = noop(1);
+    b.e[2] = void_of(2, 2);
+    b.e[3].term = 2;
+    b.e[4] = void_of(3, 4);
+    b.e[5].term = 3;
+    append_ok(api, b.e, b.n);
+    log_assert_entries(api, 1, b.e, b.n);
+    log_batch_free(&b);
+}
+
+/* "The ref of a NOOP or VOID ... [is] ignored and read back zeroed" */
+static void void_entry_ignores_its_ref_and_reads_back_zeroed(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 1, 60, 1);
+    uint8_t junk[300];
+    memset(junk, 'j', sizeof(junk));
+    refraft_entry e = void_of(1, 1);
+    e.ref.id = junk;
+    e.ref.id_len = sizeof(junk);
+    e.ref.size = 777;
+    memset(e.ref.digest, 0xdd, REFRAFT_DIGEST_LEN);
+    append_ok(api, &e, 1);
+    refraft_entry got;
+    memset(&got, 0xee, sizeof(got));
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 2, 1, &got, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(got.type, REFRAFT_ENTRY_VOID);
+    assert_int_equal(got.term, 1);
+    assert_int_equal(got.voided, 1);
+    assert_true(ref_is_zero(&got.ref));
+    log_batch_free(&b);
+}
+
+/* "what they wrote must survive a crash of the process": VOIDs too, and a
+ * truncation removes them like any entry. */
+static void void_entries_survive_reopen_and_truncate(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = append_batch(api, 4, 80, 1);
+    refraft_entry v[3] = {void_of(1, 2), void_of(2, 4), void_of(2, 1)};
+    append_ok(api, v, 3);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 7);
+    log_assert_entries(api, 1, b.e, 4);
+    log_assert_entries(api, 5, v, 3);
+    assert_int_equal(api->truncate(api->ctx, 6), 0);
+    refraft_entry w = void_of(3, 3);
+    append_ok(api, &w, 1);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 6);
+    log_assert_entries(api, 5, v, 1);
+    log_assert_entries(api, 6, &w, 1);
+    log_batch_free(&b);
 }
 
 /* Record ids are opaque byte strings: NUL bytes are data, and both length
@@ -823,11 +958,13 @@ static void append_null_entries_is_einval(void **state)
     log_batch_free(&b);
 }
 
+/* "REFRAFT_EINVAL for a type other than NOOP, REF and VOID": ABANDONED
+ * (4) is never stored, only handed to hull.apply(). */
 static void append_of_unknown_entry_type_is_einval(void **state)
 {
     refraft_log_api *api = api_of(state);
     log_batch b = fill_for_bad_input(api);
-    static const uint8_t bad_types[] = {0, 3, 255};
+    static const uint8_t bad_types[] = {0, REFRAFT_ENTRY_ABANDONED, 5, 255};
     for (size_t i = 0; i < sizeof(bad_types); i++) {
         log_batch e = log_batch_make(1, 50, 2);
         e.e[0].type = bad_types[i];
@@ -854,6 +991,54 @@ static void append_of_ref_with_bad_id_is_einval(void **state)
     e.e[0].ref.id_len = REFRAFT_RECORD_ID_MAX + 1;
     assert_append_rejected(api, e.e, 1);
     log_batch_free(&e);
+    log_batch_free(&b);
+}
+
+/* "or a VOID whose voided index is 0" */
+static void append_of_void_with_voided_0_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    refraft_entry v = void_of(2, 0);
+    assert_append_rejected(api, &v, 1);
+    log_batch_free(&b);
+}
+
+/* "or not below its own index": a VOID abandons an earlier entry, never
+ * itself or one after it, whether alone or inside a batch. */
+static void append_of_void_not_below_its_own_index_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    /* The log holds 1..5: a VOID appended alone goes at 6. */
+    static const refraft_index bad[] = {6, 7, UINT64_MAX};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        refraft_entry v = void_of(2, bad[i]);
+        assert_append_rejected(api, &v, 1);
+    }
+    /* Third of a batch, at 8: 8 is itself, 9 lies past it. */
+    log_batch e = log_batch_make(3, 50, 2);
+    e.e[2] = void_of(2, 8);
+    assert_append_rejected(api, e.e, 3);
+    e.e[2] = void_of(2, 9);
+    assert_append_rejected(api, e.e, 3);
+    /* Below its own index it is fine. */
+    e.e[2] = void_of(2, 7);
+    append_ok(api, e.e, 3);
+    log_assert_entries(api, 6, e.e, 3);
+    log_batch_free(&e);
+    log_batch_free(&b);
+}
+
+/* A VOID takes part in the term rules like any entry (Raft §5.3). */
+static void append_of_void_with_term_0_or_going_down_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    refraft_entry v = void_of(0, 1);
+    assert_append_rejected(api, &v, 1);
+    v = void_of(1, 1);
+    assert_append_rejected(api, &v, 1);
     log_batch_free(&b);
 }
 
@@ -900,6 +1085,10 @@ static void append_with_one_bad_entry_appends_none(void **state)
     log_batch b = fill_for_bad_input(api);
     log_batch e = log_batch_make(1000, 50, 2);
     e.e[999].ref.id_len = 0;
+    assert_append_rejected(api, e.e, e.n);
+    /* The same with a bad VOID last, after good ones. */
+    e.e[999] = void_of(2, 1005);
+    e.e[500] = void_of(2, 3);
     assert_append_rejected(api, e.e, e.n);
     log_batch_free(&e);
     log_batch_free(&b);
@@ -996,6 +1185,11 @@ static const struct CMUnitTest suite[] = {
     T(append_of_zero_entries_changes_nothing),
     T(append_copies_entries_and_ids),
     T(noop_entry_ignores_its_ref_and_reads_back_without_id),
+    T(ref_entry_ignores_a_voided_index_and_reads_back_0),
+    T(void_entry_reads_back_with_its_voided_index),
+    T(void_may_name_an_entry_of_its_own_batch),
+    T(void_entry_ignores_its_ref_and_reads_back_zeroed),
+    T(void_entries_survive_reopen_and_truncate),
     T(record_ids_are_bytes_of_1_to_255),
     T(get_returns_at_most_max_entries),
     T(get_stops_at_last_index),
@@ -1022,6 +1216,9 @@ static const struct CMUnitTest suite[] = {
     T(append_null_entries_is_einval),
     T(append_of_unknown_entry_type_is_einval),
     T(append_of_ref_with_bad_id_is_einval),
+    T(append_of_void_with_voided_0_is_einval),
+    T(append_of_void_not_below_its_own_index_is_einval),
+    T(append_of_void_with_term_0_or_going_down_is_einval),
     T(append_of_entry_with_term_0_is_einval),
     T(append_of_decreasing_terms_in_a_batch_is_einval),
     T(append_of_term_below_the_last_entry_term_is_einval),

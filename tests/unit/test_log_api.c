@@ -365,6 +365,10 @@ static void truncate_and_reappend_around_chunk_boundaries(void **state)
     c.e[0].type = REFRAFT_ENTRY_NOOP;
     c.e[0].ref.id_len = 0;
     c.e[0].ref.id = NULL;
+    /* A VOID, which has no id either, wherever c lands. */
+    memset(&c.e[1].ref, 0, sizeof(c.e[1].ref));
+    c.e[1].type = REFRAFT_ENTRY_VOID;
+    c.e[1].voided = 1;
     assert_int_equal(api->append(api->ctx, a.e, a.n), 0);
     for (size_t k = 0; k <= 13; k++) {
         size_t p = (size_t)1 << k;
@@ -391,7 +395,7 @@ static void truncate_and_reappend_around_chunk_boundaries(void **state)
 }
 
 /* A follower fed one entry at a time fills chunk after chunk, mixing
- * NOOPs in; its ids' space grows many times along the way. */
+ * NOOPs and VOIDs in; its ids' space grows many times along the way. */
 static void many_single_entry_appends_read_back(void **state)
 {
     struct fixture *f = *state;
@@ -401,6 +405,12 @@ static void many_single_entry_appends_read_back(void **state)
         a.e[i].type = REFRAFT_ENTRY_NOOP;
         a.e[i].ref.id = NULL;
         a.e[i].ref.id_len = 0;
+    }
+    /* VOID(i) at index i + 1 (position i), naming the entry just before. */
+    for (size_t i = 50; i < a.n; i += 89) {
+        memset(&a.e[i].ref, 0, sizeof(a.e[i].ref));
+        a.e[i].type = REFRAFT_ENTRY_VOID;
+        a.e[i].voided = i;
     }
     for (size_t i = 0; i < a.n; i++)
         assert_int_equal(api->append(api->ctx, &a.e[i], 1), 0);

@@ -139,6 +139,13 @@ struct app {
     int records_seen;            /* records the apply hook found */
     int truncates;               /* truncate hook calls */
     int nested_rv;               /* what a call into the store returned */
+    /* The entry type each index was last applied with (indexes below
+     * APP_TYPES), how often a second call for an index saw another type
+     * than the first, and how many calls ran an ABANDONED index again. */
+#define APP_TYPES 256
+    uint8_t types[APP_TYPES];
+    int type_changes;
+    int abandoned_reapplies;
 };
 
 static MDB_val index_key(uint8_t buf[8], refraft_index index)
@@ -185,6 +192,14 @@ static int apply_hook(void *ctx, MDB_txn *txn, refraft_index index,
     a->applies++;
     if (index <= a->last_ok)
         a->reapplies++;
+    if (index < APP_TYPES) {
+        if (a->types[index] != 0 && a->types[index] != entry->type)
+            a->type_changes++;
+        if (a->types[index] == REFRAFT_ENTRY_ABANDONED &&
+            entry->type == REFRAFT_ENTRY_ABANDONED)
+            a->abandoned_reapplies++;
+        a->types[index] = entry->type;
+    }
     find_record(a, txn, entry);
     uint8_t buf[8];
     MDB_val k = index_key(buf, index);
@@ -1773,6 +1788,484 @@ static void write_fn_ignoring_an_lmdb_error_keeps_pending_applies(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Raw access: the store's files as LMDB sees them, with the store closed,
+ * to check the on-disk format and to write what refstore never would.
+ * ------------------------------------------------------------------------ */
+
+struct raw {
+    MDB_env *env;
+    MDB_txn *txn;
+};
+
+static struct raw raw_begin(struct fx *f)
+{
+    refstore_close(f->store);
+    f->store = NULL;
+    struct raw r;
+    assert_int_equal(mdb_env_create(&r.env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(r.env, 16), 0);
+    assert_int_equal(mdb_env_open(r.env, f->dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(r.env, NULL, 0, &r.txn), 0);
+    return r;
+}
+
+static MDB_dbi raw_dbi(struct raw *r, const char *name)
+{
+    MDB_dbi dbi;
+    assert_int_equal(mdb_dbi_open(r->txn, name, 0, &dbi), 0);
+    return dbi;
+}
+
+static void raw_end(struct raw *r)
+{
+    assert_int_equal(mdb_txn_commit(r->txn), 0);
+    mdb_env_close(r->env);
+}
+
+/* A log value as refstore.h describes it: term, type, size slot, digest,
+ * id.  Returns its length. */
+static size_t log_value(uint8_t *buf, refraft_term term, uint8_t type,
+                        uint64_t size_slot, const char *id)
+{
+    memset(buf, 0, 8 + 1 + 8 + REFRAFT_DIGEST_LEN);
+    index_key(buf, term);
+    buf[8] = type;
+    index_key(buf + 9, size_slot);
+    size_t len = 8 + 1 + 8 + REFRAFT_DIGEST_LEN;
+    if (id != NULL) {
+        memcpy(buf + len, id, strlen(id));
+        len += strlen(id);
+    }
+    return len;
+}
+
+static void
+raw_put_log(struct fx *f, refraft_index index, const uint8_t *v, size_t len)
+{
+    struct raw r = raw_begin(f);
+    uint8_t kb[8];
+    MDB_val k = index_key(kb, index), val = {len, (void *)v};
+    assert_int_equal(mdb_put(r.txn, raw_dbi(&r, "log"), &k, &val, 0), 0);
+    raw_end(&r);
+}
+
+/* The records identity's key: "refraft:records-identity" padded with
+ * zero bytes to 256. */
+static MDB_val identity_key(uint8_t buf[256])
+{
+    static const char prefix[] = "refraft:records-identity";
+    memset(buf, 0, 256);
+    memcpy(buf, prefix, sizeof(prefix) - 1);
+    MDB_val k = {256, buf};
+    return k;
+}
+
+static refraft_entry void_entry(refraft_term term, refraft_index voided)
+{
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = term;
+    e.type = REFRAFT_ENTRY_VOID;
+    e.voided = voided;
+    return e;
+}
+
+/* ------------------------------------------------------------------------
+ * VOID entries on disk
+ * ------------------------------------------------------------------------ */
+
+/* "A VOID (type 3) has no id, a zero digest, and its voided index ...
+ * where a REF has its size." */
+static void void_is_stored_as_type_3_with_voided_in_the_size_slot(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 2, 1, 1);
+    refraft_entry v = void_entry(2, 1);
+    assert_int_equal(f->api.append(f->api.ctx, &v, 1), 0);
+    struct raw r = raw_begin(f);
+    uint8_t kb[8], want[64];
+    MDB_val k = index_key(kb, 3), got;
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "log"), &k, &got), 0);
+    size_t len = log_value(want, 2, 3, 1, NULL);
+    assert_int_equal(got.mv_size, len);
+    assert_memory_equal(got.mv_data, want, len);
+    raw_end(&r);
+    fx_open(f);
+    log_assert_entries(&f->api, 3, &v, 1);
+    log_batch_free(&b);
+}
+
+/* Open the store expecting ECORRUPT naming the entry. */
+static void assert_open_corrupt(struct fx *f, const char *entry)
+{
+    refstore *store = NULL;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    assert_int_equal(refstore_open(&f->opts, &store, err, sizeof(err)),
+                     REFRAFT_ECORRUPT);
+    assert_null(store);
+    if (strstr(err, entry) == NULL)
+        fail_msg("\"%s\" should name %s", err, entry);
+}
+
+/* "decode must reject": a stored VOID with a record id, a voided index of
+ * 0, or one not below its own index is REFRAFT_ECORRUPT when read, at
+ * open (the last entry) or by get (any other). */
+static void stored_void_with_an_id_or_bad_voided_index_is_ecorrupt(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 3, 1, 1);
+    uint8_t v[64 + 8];
+    size_t len = log_value(v, 1, 3, 1, "x");
+    raw_put_log(f, 3, v, len);
+    assert_open_corrupt(f, "log entry 3");
+    static const uint64_t bad[] = {0, 3, 4, UINT64_MAX};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        len = log_value(v, 1, 3, bad[i], NULL);
+        raw_put_log(f, 3, v, len);
+        assert_open_corrupt(f, "log entry 3");
+    }
+    /* Not the last entry: open reads only the last, get reads it. */
+    len = log_value(v, 1, 3, 1, NULL);
+    raw_put_log(f, 3, v, len);
+    len = log_value(v, 1, 3, 2, NULL);
+    raw_put_log(f, 2, v, len);
+    fx_open(f);
+    refraft_entry out[3];
+    size_t n = 0;
+    assert_int_equal(f->api.get(f->api.ctx, 1, 3, out, &n), REFRAFT_ECORRUPT);
+    assert_non_null(strstr(refstore_errmsg(f->store), "log entry 2"));
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
+ * Applying VOID and ABANDONED entries
+ * ------------------------------------------------------------------------ */
+
+static int apply_as(struct fx *f, refraft_index index,
+                    const refraft_entry *logged, uint8_t type)
+{
+    refraft_entry e = *logged;
+    e.type = type;
+    return refstore_apply(f->store, index, &e);
+}
+
+/* "entry is what the node hands to hull.apply(): of type NOOP, REF or
+ * VOID as the log holds it, or ABANDONED for a REF entry that a committed
+ * VOID abandoned", and the hook sees the type it was given. */
+static void apply_accepts_void_and_abandoned_entries(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 2, 1, 1);
+    refraft_entry v = void_entry(1, 1);
+    assert_int_equal(f->api.append(f->api.ctx, &v, 1), 0);
+    assert_int_equal(apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED), 0);
+    assert_int_equal(refstore_apply(f->store, 2, &b.e[1]), 0);
+    assert_int_equal(refstore_apply(f->store, 3, &v), 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 3);
+    assert_int_equal(f->app.types[1], REFRAFT_ENTRY_ABANDONED);
+    assert_int_equal(f->app.types[2], REFRAFT_ENTRY_REF);
+    assert_int_equal(f->app.types[3], REFRAFT_ENTRY_VOID);
+    assert_true(app_has_row(&f->app, 1));
+    assert_true(app_has_row(&f->app, 3));
+    log_batch_free(&b);
+}
+
+/* "REFRAFT_EINVAL when entry is ... of another type, ABANDONED where the
+ * log holds no REF entry with its reference": the hook does not run and
+ * nothing is recorded. */
+static void abandoned_apply_must_name_the_ref_the_log_holds(void **state)
+{
+    struct fx *f = *state;
+    refraft_entry noop;
+    memset(&noop, 0, sizeof(noop));
+    noop.term = 1;
+    noop.type = REFRAFT_ENTRY_NOOP;
+    assert_int_equal(f->api.append(f->api.ctx, &noop, 1), 0);
+    log_batch b = append(f, 1, 5, 1);
+    log_batch other = log_batch_make(1, 6, 1);
+    /* A NOOP in the log is no REF. */
+    assert_int_equal(apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED),
+                     REFRAFT_EINVAL);
+    assert_non_null(strstr(refstore_errmsg(f->store), "abandoned"));
+    apply_ok(f, 1);
+    refraft_entry e = b.e[0];
+    e.type = REFRAFT_ENTRY_ABANDONED;
+    e.ref.digest[0] ^= 1;
+    assert_int_equal(refstore_apply(f->store, 2, &e), REFRAFT_EINVAL);
+    e = b.e[0];
+    e.type = REFRAFT_ENTRY_ABANDONED;
+    e.ref.size++;
+    assert_int_equal(refstore_apply(f->store, 2, &e), REFRAFT_EINVAL);
+    e.ref = b.e[0].ref;
+    e.ref.id = NULL;
+    assert_int_equal(refstore_apply(f->store, 2, &e), REFRAFT_EINVAL);
+    assert_int_equal(apply_as(f, 2, &other.e[0], REFRAFT_ENTRY_ABANDONED),
+                     REFRAFT_EINVAL);
+    static const uint8_t bad_types[] = {0, 5, 255};
+    for (size_t i = 0; i < sizeof(bad_types); i++)
+        assert_int_equal(apply_as(f, 2, &b.e[0], bad_types[i]), REFRAFT_EINVAL);
+    assert_int_equal(f->app.applies, 1);
+    assert_int_equal(apply_as(f, 2, &b.e[0], REFRAFT_ENTRY_ABANDONED), 0);
+    assert_int_equal(f->app.applies, 2);
+    log_batch_free(&b);
+    log_batch_free(&other);
+}
+
+/* "REFRAFT_ENOMEM (no room to remember an ABANDONED apply)", with nothing
+ * applied. */
+static void abandoned_apply_under_enomem_is_clean(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 1, 1, 1);
+    fail_allocation(1);
+    int rv = apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED);
+    fail_allocation(0);
+    assert_int_equal(rv, REFRAFT_ENOMEM);
+    assert_int_equal(f->app.applies, 0);
+    assert_int_equal(apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED), 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    log_batch_free(&b);
+}
+
+/*
+ * "The store remembers an ABANDONED apply until it commits, so that
+ * running the hook again ... passes ABANDONED again, not the REF the log
+ * holds."  The steps of applies_lost_by_a_commit_out_of_map_run_again,
+ * with REF entries, every other one applied as abandoned.
+ */
+static void abandoned_applies_lost_by_a_commit_run_again_abandoned(void **state)
+{
+    struct fx *f = *state;
+    f->opts.sync = REFSTORE_SYNC_NONE;
+    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
+    f->app.apply_value_len = 3000;
+    refraft_index n = 120;
+    for (refraft_index i = 1; i <= n; i++) {
+        char id[32];
+        log_batch e = append(f, 1, 1000 + i, 1);
+        int rv =
+            apply_as(f, i, &e.e[0],
+                     i % 2 == 0 ? REFRAFT_ENTRY_ABANDONED : REFRAFT_ENTRY_REF);
+        assert_int_equal(rv, 0);
+        log_batch_free(&e);
+        snprintf(id, sizeof(id), "r%llu", (unsigned long long)i);
+        record r = record_make(id, 3000, (uint8_t)i);
+        assert_int_equal(refstore_record_put(f->store, &r.ref, r.bytes, r.len),
+                         0);
+        record_free(&r);
+        if (i <= 10)
+            continue;
+        snprintf(id, sizeof(id), "r%llu", (unsigned long long)i - 10);
+        assert_int_equal(
+            refstore_record_delete(f->store, (const uint8_t *)id, strlen(id)),
+            0);
+    }
+    assert_true(f->app.reapplies > 0);
+    assert_true(f->app.abandoned_reapplies > 0);
+    assert_int_equal(f->app.type_changes, 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), n);
+    for (refraft_index i = 1; i <= n; i++)
+        assert_int_equal(f->app.types[i], i % 2 == 0 ? REFRAFT_ENTRY_ABANDONED
+                                                     : REFRAFT_ENTRY_REF);
+}
+
+/* ------------------------------------------------------------------------
+ * Lost records
+ * ------------------------------------------------------------------------ */
+
+static refraft_index lost_upto(struct fx *f)
+{
+    return refstore_records_lost_upto(f->store);
+}
+
+/* A new store names its records and has lost nothing, and a plain restart
+ * loses nothing either: the data index stays. */
+static void fresh_store_has_no_records_lost(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(lost_upto(f), 0);
+    log_batch b = append(f, 4, 1, 1);
+    assert_int_equal(refstore_set_data_index(f->store, 4), 0);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 0);
+    assert_int_equal(refstore_data_index(f->store), 4);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 0);
+    assert_int_equal(refstore_data_index(f->store), 4);
+    assert_int_equal(refstore_records_lost_upto(NULL), 0);
+    log_batch_free(&b);
+}
+
+/* "records_identity": 16 bytes in meta, the same under the 256-byte key
+ * in the records database. */
+static void records_identity_is_in_meta_and_in_the_records(void **state)
+{
+    struct fx *f = *state;
+    struct raw r = raw_begin(f);
+    uint8_t kb[256];
+    MDB_val mk = {16, "records_identity"}, rk = identity_key(kb), mv, rv;
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "meta"), &mk, &mv), 0);
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "records"), &rk, &rv), 0);
+    assert_int_equal(mv.mv_size, 16);
+    assert_int_equal(rv.mv_size, 16);
+    assert_memory_equal(mv.mv_data, rv.mv_data, 16);
+    raw_end(&r);
+}
+
+/* "Delete every record and the records identity ... The store counts the
+ * loss at once ... and the next refstore_open() finds the identity
+ * missing, counts the loss again": after wipe and reopen, lost_upto is
+ * the log's last index. */
+static void wiped_records_are_lost_up_to_the_last_index(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 6, 1, 1);
+    record a = record_make("wipe-a", 10, 'a');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_set_data_index(f->store, 6), 0);
+    assert_int_equal(refstore_records_wipe(f->store), 0);
+    assert_false(record_present(f->store, &a.ref));
+    assert_int_equal(lost_upto(f), 6);
+    assert_int_equal(refstore_data_index(f->store), 0);
+    log_batch more = append(f, 2, 100, 1);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 8);
+    assert_int_equal(refstore_data_index(f->store), 0);
+    assert_false(record_present(f->store, &a.ref));
+    /* The log is untouched. */
+    log_assert_entries(&f->api, 1, b.e, b.n);
+    log_assert_entries(&f->api, 7, more.e, more.n);
+    /* Named afresh at that open: the next one finds nothing new lost. */
+    log_batch last = append(f, 1, 200, 1);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 8);
+    record_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&more);
+    log_batch_free(&last);
+}
+
+/* "When refstore_open() finds the two missing or different": records
+ * dropped or replaced behind the store's back are found at open. */
+static void records_dropped_or_replaced_are_found_lost_at_open(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 5, 1, 1);
+    record a = record_make("gone", 10, 'g');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_set_data_index(f->store, 5), 0);
+    struct raw r = raw_begin(f);
+    assert_int_equal(mdb_drop(r.txn, raw_dbi(&r, "records"), 0), 0);
+    raw_end(&r);
+    fx_open(f);
+    assert_int_equal(lost_upto(f), 5);
+    assert_int_equal(refstore_data_index(f->store), 0);
+    assert_false(record_present(f->store, &a.ref));
+    /* Another identity under the key: records of another store. */
+    assert_int_equal(refstore_clear_records_lost(f->store), 0);
+    assert_int_equal(refstore_set_data_index(f->store, 5), 0);
+    r = raw_begin(f);
+    uint8_t kb[256], other[16];
+    memset(other, 0x42, sizeof(other));
+    MDB_val k = identity_key(kb), v = {sizeof(other), other};
+    assert_int_equal(mdb_put(r.txn, raw_dbi(&r, "records"), &k, &v, 0), 0);
+    raw_end(&r);
+    fx_open(f);
+    assert_int_equal(lost_upto(f), 5);
+    assert_int_equal(refstore_data_index(f->store), 0);
+    record_free(&a);
+    log_batch_free(&b);
+}
+
+/* "set it back to 0.  Durable on return; with nothing lost it writes
+ * nothing." */
+static void clearing_records_lost_persists_across_reopen(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 3, 1, 1);
+    assert_int_equal(refstore_records_wipe(f->store), 0);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 3);
+    assert_int_equal(refstore_clear_records_lost(f->store), 0);
+    assert_int_equal(lost_upto(f), 0);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 0);
+    uint64_t before = commits(f->store);
+    assert_int_equal(refstore_clear_records_lost(f->store), 0);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(refstore_clear_records_lost(NULL), REFRAFT_EINVAL);
+    assert_int_equal(refstore_records_wipe(NULL), REFRAFT_EINVAL);
+    log_batch_free(&b);
+}
+
+/* "records_lost_upto rises to the log's last index (if that is higher
+ * than the value kept)": a log cut back after the loss does not lower
+ * it. */
+static void records_lost_upto_never_falls_at_open(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 8, 1, 1);
+    assert_int_equal(refstore_records_wipe(f->store), 0);
+    assert_int_equal(f->api.truncate(f->api.ctx, 4), 0);
+    fx_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3);
+    assert_int_equal(lost_upto(f), 8);
+    log_batch_free(&b);
+}
+
+/* "have is refstore_record_has(), put is refstore_record_put() (which
+ * checks size and digest again), remove is refstore_record_delete() and
+ * clear_lost is refstore_clear_records_lost()" */
+static void record_store_adapter_has_puts_removes_and_clears_lost(void **state)
+{
+    struct fx *f = *state;
+    refraft_record_store rs;
+    memset(&rs, 0xa5, sizeof(rs));
+    refstore_record_store(f->store, &rs);
+    refstore_record_store(f->store, NULL);
+    assert_ptr_equal(rs.ctx, f->store);
+    assert_non_null(rs.have);
+    assert_non_null(rs.put);
+    assert_non_null(rs.remove);
+    assert_non_null(rs.clear_lost);
+    record a = record_make("adapted", 20, 'a');
+    record bad = record_make("adapted-bad", 20, 'b');
+    bad.bytes[0] ^= 1;
+    bool present = true;
+    assert_int_equal(rs.have(rs.ctx, &a.ref, 1, &present), 0);
+    assert_false(present);
+    assert_int_equal(rs.put(rs.ctx, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(rs.put(rs.ctx, &bad.ref, bad.bytes, bad.len),
+                     REFRAFT_EDIGEST);
+    refraft_ref refs[2] = {a.ref, bad.ref};
+    bool both[2] = {false, true};
+    assert_int_equal(rs.have(rs.ctx, refs, 2, both), 0);
+    assert_true(both[0]);
+    assert_false(both[1]);
+    assert_int_equal(rs.remove(rs.ctx, a.ref.id, a.ref.id_len), 0);
+    assert_int_equal(rs.remove(rs.ctx, a.ref.id, a.ref.id_len),
+                     REFRAFT_ENOTFOUND);
+    assert_false(record_present(f->store, &a.ref));
+    log_batch b = append(f, 2, 1, 1);
+    assert_int_equal(refstore_records_wipe(f->store), 0);
+    assert_int_equal(lost_upto(f), 2);
+    assert_int_equal(rs.clear_lost(rs.ctx), 0);
+    assert_int_equal(lost_upto(f), 0);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 2);
+    refstore_record_store(f->store, &rs);
+    assert_int_equal(rs.clear_lost(rs.ctx), 0);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 0);
+    record_free(&a);
+    record_free(&bad);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -1825,6 +2318,20 @@ int main(void)
         T(propose_on_a_follower_stores_no_record),
         T(restarted_node_loads_term_vote_and_log),
         T_CLOSED(propose_grows_a_full_map),
+        T(void_is_stored_as_type_3_with_voided_in_the_size_slot),
+        T(stored_void_with_an_id_or_bad_voided_index_is_ecorrupt),
+        T(apply_accepts_void_and_abandoned_entries),
+        T(abandoned_apply_must_name_the_ref_the_log_holds),
+        cmocka_unit_test_setup_teardown(abandoned_apply_under_enomem_is_clean,
+                                        setup_open, restore_allocator),
+        T_CLOSED(abandoned_applies_lost_by_a_commit_run_again_abandoned),
+        T(fresh_store_has_no_records_lost),
+        T(records_identity_is_in_meta_and_in_the_records),
+        T(wiped_records_are_lost_up_to_the_last_index),
+        T(records_dropped_or_replaced_are_found_lost_at_open),
+        T(clearing_records_lost_persists_across_reopen),
+        T(records_lost_upto_never_falls_at_open),
+        T(record_store_adapter_has_puts_removes_and_clears_lost),
     };
     int failed = log_conformance_run(&refstore_backend);
     failed += cmocka_run_group_tests_name("refstore", tests, NULL, NULL);
