@@ -544,9 +544,13 @@ REFRAFT_API REFRAFT_WARN_UNUSED int refraft_records_stored(refraft_node *node);
  * VOID's index.  Until the VOID commits, this leader commits nothing
  * between index and the VOID, and advertises no commit index there, so
  * that no node applies the entry before it knows its fate.
+ * Only under the durable commit policy: there a committed entry's record
+ * is on a majority, so a majority that lacks it proves the entry
+ * uncommitted; under the reference policy nothing does.
  * Errors (nothing appended): REFRAFT_ENOTLEADER / REFRAFT_ENOLEADER as for
- * propose; REFRAFT_EINVAL when index is committed, outside the log, not a
- * REF entry, already voided, or its record is present here; log errors.
+ * propose; REFRAFT_EINVAL under the reference policy, or when index is
+ * committed, outside the log, not a REF entry, already voided, or its
+ * record is present here; log errors.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int refraft_void(refraft_node *node,
                                                  refraft_index index,
@@ -586,6 +590,8 @@ REFRAFT_API refraft_index refraft_applied_index(const refraft_node *node);
 REFRAFT_API refraft_index refraft_last_index(const refraft_node *node);
 /* Largest N such that every entry up to N is settled here. */
 REFRAFT_API refraft_index refraft_data_index(const refraft_node *node);
+/* One of refraft_commit_policy. */
+REFRAFT_API int refraft_commit_policy_of(const refraft_node *node);
 /* The peer ids of the configuration (not this node), i = 0..n - 1; NULL
  * past the end. */
 REFRAFT_API size_t refraft_n_peers(const refraft_node *node);

@@ -19,9 +19,13 @@ extern "C" {
  *
  *  - scans the entries past the node's data index (batched presence checks
  *    through the record store), skipping entries a VOID already abandons;
- *  - asks for each missing record, the leader first, then the peers whose
- *    reported data index covers the entry (or is not known yet), with at
- *    most max_in_flight fetches at a time, through the fetcher;
+ *  - asks for each missing record, one peer at a time: the leader first,
+ *    then the peers whose reported data index covers the entry (or is not
+ *    known yet), then the others (a data index below the entry says only
+ *    that some earlier record is missing there, and a record lost before
+ *    commit keeps every node's data index below it, so hole filling needs
+ *    their answers too); at most max_in_flight fetches at a time, through
+ *    the fetcher;
  *  - checks each answer's size and SHA-256 against the reference (a
  *    mismatch is rejected, counted, and the next peer asked), stores it,
  *    and tells the node (refraft_records_stored), which advances its data
@@ -57,11 +61,11 @@ typedef enum refraft_fetch_status {
 
 /* One fetch the sweeper asks the fetcher to make. */
 typedef struct refraft_fetch_request {
-    uint64_t token;       /* names the fetch in refraft_sweeper_on_fetch */
-    const char *peer_id;  /* whom to ask */
+    uint64_t token;      /* names the fetch in refraft_sweeper_on_fetch */
+    const char *peer_id; /* whom to ask */
     const refraft_ref *ref;
-    refraft_index index;  /* the entry that names the record */
-    refraft_term term;    /* the asker's term: ABSENT counts only in it */
+    refraft_index index; /* the entry that names the record */
+    refraft_term term;   /* the asker's term: ABSENT counts only in it */
 } refraft_fetch_request;
 
 /*
@@ -140,8 +144,13 @@ typedef struct refraft_sweeper_config {
     /* Records of entries up to this index may have been lost (the host
      * found its record store replaced: its identity differs from the one
      * the log recorded, and it persisted this index before starting).
-     * Until the node has applied every entry up to it, the sweeper answers
-     * UNKNOWN, never ABSENT, for a record it lacks.  0: nothing lost. */
+     * Until every entry up to it is settled here again (the node's data
+     * index reached it) and applied, the sweeper answers UNKNOWN, never
+     * ABSENT, for a record it lacks, and as leader does not count itself
+     * among the nodes that lack a record; then it calls
+     * store.clear_lost.  The data index is what counts: an application
+     * whose state survived restarts with everything applied while the
+     * records are still missing.  0: nothing lost. */
     refraft_index lost_upto;
     /* A committed entry's record is missing on every node that answered
      * (reported once per index; see refraft_sweeper_stats).  Optional. */
@@ -157,18 +166,19 @@ typedef struct refraft_sweeper_config {
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_sweeper_create(const refraft_sweeper_config *config,
-                       refraft_sweeper **out, char *errbuf,
-                       size_t errbuf_len);
+                       refraft_sweeper **out, char *errbuf, size_t errbuf_len);
 
 /* Cancel the fetches in flight (fetcher.cancel) and free the sweeper.
  * NULL is allowed. */
 REFRAFT_API void refraft_sweeper_destroy(refraft_sweeper *sw);
 
 /*
- * Do what is due: scan, start fetches, retry, void, collect orphans.  Call
- * it at refraft_sweeper_next_deadline() or earlier.  Returns 0, or an error
- * from the node, the log or the record store (the pass stopped there and
- * the next one retries).
+ * Do what is due: end lost mode, scan, start fetches, retry, void, collect
+ * orphans.  Call it at refraft_sweeper_next_deadline() or earlier.
+ * Returns 0, or the first error from the log or the record store (or
+ * REFRAFT_ENOMEM): the step that failed stopped there and is retried (a
+ * scan at the next kick or periodic pass, orphan collection after
+ * interval_ms), and the other steps still ran, so fetches go on.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int refraft_sweeper_tick(refraft_sweeper *sw);
 
@@ -223,8 +233,8 @@ typedef struct refraft_sweeper_stats {
     uint64_t unrecoverable;   /* committed entries no node had, now */
     uint64_t voided;          /* VOIDs this node appended as leader */
     uint64_t orphans_collected;
-    uint64_t scans;           /* passes over the entries past data index */
-    refraft_index lost_upto;  /* 0 once the lost records are back */
+    uint64_t scans;          /* passes over the entries past data index */
+    refraft_index lost_upto; /* 0 once the lost records are back */
 } refraft_sweeper_stats;
 
 REFRAFT_API void refraft_sweeper_get_stats(const refraft_sweeper *sw,

@@ -165,12 +165,18 @@ static void settle_run(refraft_node *node, refraft_index first,
     }
 }
 
+/* Reads start with one entry and double up to DATA_CHUNK: a hole that
+ * persists (the sweeper is still fetching it) costs one entry read and
+ * one presence check per call, not a chunk. */
 static void scan_from_log(refraft_node *node, struct scan *s)
 {
     refraft_index index = node->data_index + 1;
+    size_t chunk = 1;
     while (!s->stop && index <= node->last_index) {
         refraft_index left = node->last_index - index + 1;
-        size_t want = left < DATA_CHUNK ? (size_t)left : DATA_CHUNK;
+        size_t want = left < chunk ? (size_t)left : chunk;
+        if (chunk < DATA_CHUNK)
+            chunk *= 2;
         size_t n = 0;
         if (node->log.get(node->log.ctx, index, want, node->data_entries, &n) !=
                 0 ||

@@ -535,6 +535,11 @@ const char *refraft_peer_id(const refraft_node *node, size_t i)
     return node != NULL && i < node->n_peers ? node->peers[i].id : NULL;
 }
 
+int refraft_commit_policy_of(const refraft_node *node)
+{
+    return node != NULL ? node->commit_policy : REFRAFT_COMMIT_DURABLE;
+}
+
 refraft_index refraft_data_index(const refraft_node *node)
 {
     return node != NULL ? node->data_index : 0;

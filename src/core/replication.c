@@ -597,6 +597,13 @@ int replication_on_append_entries_result(
 /* The checks refraft_void() documents, on the entry at index. */
 static int check_voidable(refraft_node *node, refraft_index index)
 {
+    /* Only a durable commit puts a committed entry's record on a
+     * majority, which is what makes a majority of "absent" answers prove
+     * the entry uncommitted.  Under the reference policy a new leader's
+     * commit index can lag an entry its predecessor committed. */
+    if (node->commit_policy != REFRAFT_COMMIT_DURABLE)
+        return node_errorf(node, REFRAFT_EINVAL,
+                           "VOIDs need the durable commit policy");
     if (index <= node->commit_index || index > node->last_index)
         return node_errorf(node, REFRAFT_EINVAL,
                            "index %llu is not an uncommitted entry (commit "

@@ -9,6 +9,7 @@
  * exit status (2 after printing its usage for bad arguments). */
 int bench_core(int argc, char **argv);
 int bench_store(int argc, char **argv);
+int bench_sweep(int argc, char **argv);
 
 /* Sort the n (> 0) values of v ascending, in place, and return their
  * median; v[0] and v[n - 1] are then the minimum and the maximum. */

@@ -10,9 +10,13 @@ int main(int argc, char **argv)
         return bench_core(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "store") == 0)
         return bench_store(argc, argv);
-    fprintf(stderr, "usage: refraft-bench core|store [options]\n"
+    if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
+        return bench_sweep(argc, argv);
+    fprintf(stderr, "usage: refraft-bench core|store|sweep [options]\n"
                     "  core   commits per second of a 3-node cluster\n"
                     "  store  refstore appends per second against plain "
-                    "LMDB puts\n");
+                    "LMDB puts\n"
+                    "  sweep  records per second the sweeper refetches for a "
+                    "node that lost them all\n");
     return 2;
 }

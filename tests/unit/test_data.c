@@ -377,6 +377,22 @@ static void test_void_refusals(void **state)
     assert_non_null(strstr(refraft_errmsg(n2), "already voided"));
 }
 
+/* Under the reference policy a majority lacking a record proves nothing
+ * (the entry may have committed without it), so there are no VOIDs. */
+static void test_void_needs_the_durable_policy(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, REFRAFT_COMMIT_REFERENCE);
+    refraft_node *n1 = fx_raft(fx, 1);
+    assert_int_equal(fx_propose(fx, 1, "lost", NULL), 0);
+    fx_state before;
+    fx_state_get(fx, 1, &before);
+    assert_int_equal(refraft_void(n1, 2, NULL), REFRAFT_EINVAL);
+    assert_non_null(strstr(refraft_errmsg(n1), "durable"));
+    fx_assert_state_unchanged(fx, 1, &before);
+    assert_int_equal(refraft_commit_policy_of(n1), REFRAFT_COMMIT_REFERENCE);
+}
+
 /* A VOID naming an index at or above its own is malformed. */
 static void test_malformed_void_is_refused(void **state)
 {
@@ -549,6 +565,8 @@ int main(void)
         cmocka_unit_test_teardown(
             test_advertised_commit_is_clipped_for_lagging_follower, fx_cleanup),
         cmocka_unit_test_teardown(test_void_refusals, fx_cleanup),
+        cmocka_unit_test_teardown(test_void_needs_the_durable_policy,
+                                  fx_cleanup),
         cmocka_unit_test_teardown(test_malformed_void_is_refused, fx_cleanup),
         cmocka_unit_test_teardown(
             test_uncommitted_void_does_not_settle_committed_entry, fx_cleanup),

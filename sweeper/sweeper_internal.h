@@ -1,0 +1,158 @@
+/* sweeper_internal.h - the sweeper's state, shared by its source files. */
+#ifndef REFRAFT_SWEEPER_INTERNAL_H
+#define REFRAFT_SWEEPER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "refraft/sweeper.h"
+
+#define SW_MAX_PEERS (REFRAFT_MAX_PEERS - 1)
+#define SW_MAX_IN_FLIGHT 4096
+/* Entries per presence check at most: scan_batch sizes the scan
+ * buffers, record ids included (255 bytes each). */
+#define SW_MAX_SCAN_BATCH 4096
+/* Orphan candidates remembered at once: discards come only from a
+ * truncated tail, so a real cluster stays far below this. */
+#define SW_MAX_ORPHANS 65536
+
+/* What a peer last answered for one wanted record (bytes that verified
+ * end the want, so they are never remembered). */
+enum sw_answer {
+    SW_ANS_NONE = 0,
+    SW_ANS_ABSENT,  /* it vouched it lacks the record */
+    SW_ANS_UNKNOWN, /* it lacks the record and cannot vouch */
+    SW_ANS_BAD      /* it sent bytes whose size or digest was wrong */
+};
+
+/*
+ * A record known missing here: the REF entry at index names it.  Each
+ * round asks the peers one at a time (the leader first) until one gives
+ * the record; a round in which none did ends with hole filling (leader,
+ * uncommitted), an unrecoverable report (committed, nobody has it) or
+ * simply a backoff, then the next round starts at retry_at.
+ */
+struct sw_want {
+    refraft_index index;
+    uint64_t size;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    uint16_t id_len;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+
+    uint64_t retry_at;   /* the next round may start (hull ms) */
+    uint32_t attempts;   /* rounds that ended without the record */
+    uint32_t asked;      /* bit p: peer p was asked in this round */
+    bool round_active;   /* a round is under way */
+    bool round_answered; /* a peer answered ABSENT or UNKNOWN this round */
+    bool round_bad;      /* a peer sent a bad copy this round */
+    bool in_flight;      /* a fetch for it is out (token) */
+    bool unrecoverable;  /* counted in stats.unrecoverable */
+    uint64_t token;
+    /* Per peer: the last answer other than FAILED, and the term of the
+     * request it answered (ABSENT counts for hole filling only when that
+     * term is the current one). */
+    uint8_t answer[SW_MAX_PEERS];
+    refraft_term answer_term[SW_MAX_PEERS];
+};
+
+/* A fetch the fetcher is making. */
+struct sw_fetch {
+    uint64_t token;
+    uint32_t want;     /* slot in sw->pool */
+    uint8_t peer;      /* peer number (refraft_peer_id order) */
+    refraft_term term; /* the term the request carried */
+};
+
+/* A record whose entry was discarded: collected once no entry names it
+ * and orphan_grace_ms passed since the discard. */
+struct sw_orphan {
+    uint64_t since;
+    uint64_t size;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    uint16_t id_len;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+};
+
+struct refraft_sweeper {
+    refraft_sweeper_config cfg; /* defaults filled in */
+    refraft_sweeper_stats stats;
+
+    /* Wanted records: a pool of slots (free ones chained through
+     * free_slots) and, sorted by entry index, the slots in use. */
+    struct sw_want *pool;
+    size_t pool_cap;
+    size_t pool_used; /* slots ever handed out: [0, pool_used) */
+    uint32_t *free_slots;
+    size_t free_cap;
+    size_t n_free;
+    uint32_t *order;
+    size_t order_cap;
+    size_t n_want;
+
+    /* Fetches in flight, packed in [0, n_fetch). */
+    struct sw_fetch *fetches;
+    size_t n_fetch;
+    uint64_t next_token;
+
+    /* Each peer's data index as learned from fetch answers (0: not
+     * known). */
+    refraft_index peer_data[SW_MAX_PEERS];
+
+    /* Scan state: the next index to examine; whether the scan stopped
+     * early because the want table was full; whether the pass under way
+     * started from data index + 1 (a full pass, counted in stats.scans
+     * when it reaches the end); when the next full pass is due. */
+    refraft_index cursor;
+    bool scan_more;
+    bool pass_full;
+    bool kicked;
+    uint64_t rescan_at;
+    /* Scan buffers of cfg.scan_batch elements, and room for as many
+     * record ids: refs[] point into ids, not into the log's memory,
+     * which the log API keeps valid only until its next call. */
+    refraft_entry *entries;
+    refraft_ref *refs;
+    refraft_index *ref_index;
+    bool *present;
+    uint8_t *ids;
+
+    struct sw_orphan *orphans;
+    size_t n_orphans;
+    size_t orphans_cap;
+    uint64_t orphan_gc_at; /* UINT64_MAX when there are none */
+};
+
+uint64_t sw_now(const refraft_sweeper *sw);
+/* The ref of a want; its id points into w, valid while w is. */
+refraft_ref sw_want_ref(const struct sw_want *w);
+bool sw_ref_equal(const refraft_ref *a, const refraft_ref *b);
+
+/* digest.c: *ok says whether bytes match ref's size and SHA-256.
+ * REFRAFT_ENOMEM when OpenSSL could not compute the digest. */
+int sw_digest_check(const refraft_ref *ref, const void *bytes, size_t len,
+                    bool *ok);
+
+/* want.c */
+struct sw_want *sw_want_find(refraft_sweeper *sw, refraft_index index);
+/* REFRAFT_ENOMEM when the pool could not grow (nothing changed). */
+int sw_want_add(refraft_sweeper *sw, refraft_index index,
+                const refraft_ref *ref);
+/* Forget the want at index, cancelling its fetch. */
+void sw_want_drop(refraft_sweeper *sw, refraft_index index);
+/* Start fetches for wants whose round may go on, within max_in_flight. */
+void sw_want_dispatch(refraft_sweeper *sw, uint64_t now);
+/* The earliest retry_at of a want that is waiting (UINT64_MAX if
+ * none). */
+uint64_t sw_want_next_retry(const refraft_sweeper *sw);
+void sw_want_cancel_all(refraft_sweeper *sw);
+
+/* scan.c: one scan step; restart makes it a full pass from data index
+ * + 1. */
+int sw_scan(refraft_sweeper *sw, bool restart);
+
+/* orphans.c */
+int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now);
+int sw_orphans_collect(refraft_sweeper *sw, uint64_t now);
+
+#endif /* REFRAFT_SWEEPER_INTERNAL_H */

@@ -1,0 +1,469 @@
+/* want.c - the records known missing here, and the rounds that ask peers
+ * for them: fetch, verify, store, void, report. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "sweeper_internal.h"
+
+/* ---- the want table --------------------------------------------------- */
+
+/* Position in sw->order of the first want whose index is >= index. */
+static size_t lower_bound(const refraft_sweeper *sw, refraft_index index)
+{
+    size_t lo = 0, hi = sw->n_want;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (sw->pool[sw->order[mid]].index < index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+struct sw_want *sw_want_find(refraft_sweeper *sw, refraft_index index)
+{
+    size_t pos = lower_bound(sw, index);
+    if (pos < sw->n_want && sw->pool[sw->order[pos]].index == index)
+        return &sw->pool[sw->order[pos]];
+    return NULL;
+}
+
+/* A free slot of the pool in *slot, growing the pool (never past
+ * max_missing slots in use: the caller checks n_want). */
+static int take_slot(refraft_sweeper *sw, uint32_t *slot)
+{
+    if (sw->n_free > 0) {
+        *slot = sw->free_slots[--sw->n_free];
+        return 0;
+    }
+    size_t need = sw->pool_used + 1;
+    if (refraft_grow((void **)&sw->pool, &sw->pool_cap, need,
+                     sizeof(*sw->pool)) != 0 ||
+        refraft_grow((void **)&sw->free_slots, &sw->free_cap, need,
+                     sizeof(*sw->free_slots)) != 0)
+        return REFRAFT_ENOMEM;
+    *slot = (uint32_t)sw->pool_used++;
+    return 0;
+}
+
+int sw_want_add(refraft_sweeper *sw, refraft_index index,
+                const refraft_ref *ref)
+{
+    size_t pos = lower_bound(sw, index);
+    if (pos < sw->n_want && sw->pool[sw->order[pos]].index == index)
+        return 0;
+    if (refraft_grow((void **)&sw->order, &sw->order_cap, sw->n_want + 1,
+                     sizeof(*sw->order)) != 0)
+        return REFRAFT_ENOMEM;
+    uint32_t slot;
+    if (take_slot(sw, &slot) != 0)
+        return REFRAFT_ENOMEM;
+    struct sw_want *w = &sw->pool[slot];
+    memset(w, 0, sizeof(*w));
+    w->index = index;
+    w->size = ref->size;
+    memcpy(w->digest, ref->digest, REFRAFT_DIGEST_LEN);
+    w->id_len = ref->id_len;
+    memcpy(w->id, ref->id, ref->id_len);
+    /* retry_at 0: the first round may start at once. */
+    memmove(&sw->order[pos + 1], &sw->order[pos],
+            (sw->n_want - pos) * sizeof(*sw->order));
+    sw->order[pos] = slot;
+    sw->n_want++;
+    sw->stats.missing = sw->n_want;
+    return 0;
+}
+
+/* ---- fetches in flight ------------------------------------------------ */
+
+static size_t fetch_find(const refraft_sweeper *sw, uint64_t token)
+{
+    for (size_t k = 0; k < sw->n_fetch; k++) {
+        if (sw->fetches[k].token == token)
+            return k;
+    }
+    return sw->n_fetch;
+}
+
+static void fetch_remove(refraft_sweeper *sw, size_t k)
+{
+    sw->fetches[k] = sw->fetches[--sw->n_fetch];
+    sw->stats.in_flight = sw->n_fetch;
+}
+
+/* Abandon w's fetch: the fetcher is told, and an answer that still comes
+ * finds no token and is ignored. */
+static void fetch_cancel(refraft_sweeper *sw, struct sw_want *w)
+{
+    if (!w->in_flight)
+        return;
+    size_t k = fetch_find(sw, w->token);
+    if (k < sw->n_fetch)
+        fetch_remove(sw, k);
+    w->in_flight = false;
+    if (sw->cfg.fetcher.cancel != NULL)
+        sw->cfg.fetcher.cancel(sw->cfg.fetcher.ctx, w->token);
+}
+
+void sw_want_drop(refraft_sweeper *sw, refraft_index index)
+{
+    size_t pos = lower_bound(sw, index);
+    if (pos == sw->n_want || sw->pool[sw->order[pos]].index != index)
+        return;
+    uint32_t slot = sw->order[pos];
+    struct sw_want *w = &sw->pool[slot];
+    fetch_cancel(sw, w);
+    if (w->unrecoverable)
+        sw->stats.unrecoverable--;
+    sw->free_slots[sw->n_free++] = slot;
+    memmove(&sw->order[pos], &sw->order[pos + 1],
+            (sw->n_want - pos - 1) * sizeof(*sw->order));
+    sw->n_want--;
+    sw->stats.missing = sw->n_want;
+}
+
+void sw_want_cancel_all(refraft_sweeper *sw)
+{
+    for (size_t k = 0; k < sw->n_want; k++)
+        fetch_cancel(sw, &sw->pool[sw->order[k]]);
+}
+
+/* ---- choosing whom to ask --------------------------------------------- */
+
+static size_t n_peers(const refraft_sweeper *sw)
+{
+    size_t n = refraft_n_peers(sw->cfg.node);
+    return n < SW_MAX_PEERS ? n : SW_MAX_PEERS;
+}
+
+/* Peer p's data index as far as this node knows (0: not known).  A
+ * leader has it from the AppendEntries results of its term; everyone
+ * learns it from fetch answers. */
+static refraft_index peer_data_index(const refraft_sweeper *sw, size_t p)
+{
+    refraft_index known = sw->peer_data[p];
+    if (refraft_role(sw->cfg.node) == REFRAFT_LEADER) {
+        refraft_peer_progress pr;
+        if (refraft_peer_progress_get(
+                sw->cfg.node, refraft_peer_id(sw->cfg.node, p), &pr) == 0 &&
+            pr.data_index > known)
+            known = pr.data_index;
+    }
+    return known;
+}
+
+/*
+ * The next peer to ask in w's round, or -1 when every peer was asked.
+ * The leader comes first (it normally holds every record), then the
+ * peers whose data index covers the entry or is not known, then the
+ * others: a data index below the entry only says some earlier record is
+ * missing there, not this one, and a record lost before commit leaves
+ * every node's data index below it, so hole filling needs the answers of
+ * those peers too.  The leader is looked up afresh each time, so a round
+ * that began under an old leader turns to the new one next.
+ */
+static int pick_peer(const refraft_sweeper *sw, const struct sw_want *w)
+{
+    refraft_node *node = sw->cfg.node;
+    size_t n = n_peers(sw);
+    const char *leader = refraft_leader_id(node);
+    if (leader != NULL && strcmp(leader, refraft_id(node)) != 0) {
+        for (size_t p = 0; p < n; p++) {
+            if (!(w->asked & (1u << p)) &&
+                strcmp(refraft_peer_id(node, p), leader) == 0)
+                return (int)p;
+        }
+    }
+    for (int tier = 0; tier < 2; tier++) {
+        for (size_t p = 0; p < n; p++) {
+            if (w->asked & (1u << p))
+                continue;
+            refraft_index known = peer_data_index(sw, p);
+            bool likely = known == 0 || known >= w->index;
+            if (likely == (tier == 0))
+                return (int)p;
+        }
+    }
+    return -1;
+}
+
+static int fetch_start(refraft_sweeper *sw, struct sw_want *w, size_t p)
+{
+    refraft_node *node = sw->cfg.node;
+    refraft_ref ref = sw_want_ref(w);
+    struct sw_fetch *f = &sw->fetches[sw->n_fetch];
+    f->token = sw->next_token++;
+    f->want = (uint32_t)(w - sw->pool);
+    f->peer = (uint8_t)p;
+    f->term = refraft_current_term(node);
+    refraft_fetch_request req = {.token = f->token,
+                                 .peer_id = refraft_peer_id(node, p),
+                                 .ref = &ref,
+                                 .index = w->index,
+                                 .term = f->term};
+    /* start() never answers from inside itself, so the fetch can be
+     * counted before it is made and uncounted if it fails. */
+    w->in_flight = true;
+    w->token = f->token;
+    sw->n_fetch++;
+    sw->stats.in_flight = sw->n_fetch;
+    int rv = sw->cfg.fetcher.start(sw->cfg.fetcher.ctx, &req);
+    if (rv != 0) {
+        sw->n_fetch--;
+        sw->stats.in_flight = sw->n_fetch;
+        w->in_flight = false;
+    }
+    return rv;
+}
+
+/* ---- rounds ----------------------------------------------------------- */
+
+/* Attempts-based exponential backoff: the wait before round a + 1 is
+ * drawn from [b/2, b), b = backoff_min_ms * 2^(a - 1) capped at
+ * backoff_max_ms; never 0, so a round with nobody to ask does not
+ * spin. */
+static void backoff(refraft_sweeper *sw, struct sw_want *w, uint64_t now)
+{
+    if (w->attempts < UINT32_MAX)
+        w->attempts++;
+    uint64_t b = sw->cfg.backoff_min_ms;
+    for (uint32_t a = 1; a < w->attempts && b < sw->cfg.backoff_max_ms; a++)
+        b *= 2;
+    if (b > sw->cfg.backoff_max_ms)
+        b = sw->cfg.backoff_max_ms;
+    uint64_t half = b / 2, span = b - half;
+    uint64_t wait = half + sw->cfg.random(sw->cfg.clock_ctx) % span;
+    w->retry_at = now + (wait > 0 ? wait : 1);
+}
+
+/* An error stopped w's round (storing, reading the log): the record is
+ * asked for again, from the leader on, after a backoff. */
+static void retry_later(refraft_sweeper *sw, struct sw_want *w, uint64_t now)
+{
+    w->round_active = false;
+    backoff(sw, w, now);
+}
+
+/* Whether a majority, this node included, answered authoritatively in
+ * the current term that it lacks w's record.  This node lacks it (it is
+ * wanted) and vouches for that unless it lost records it has not yet
+ * fetched again. */
+static bool majority_absent(const refraft_sweeper *sw, const struct sw_want *w)
+{
+    refraft_term term = refraft_current_term(sw->cfg.node);
+    size_t n = n_peers(sw);
+    size_t count = sw->cfg.lost_upto == 0 ? 1 : 0;
+    for (size_t p = 0; p < n; p++) {
+        if (w->answer[p] == SW_ANS_ABSENT && w->answer_term[p] == term)
+            count++;
+    }
+    return count >= (refraft_n_peers(sw->cfg.node) + 1) / 2 + 1;
+}
+
+static void report_unrecoverable(refraft_sweeper *sw, struct sw_want *w)
+{
+    if (w->unrecoverable)
+        return;
+    w->unrecoverable = true;
+    sw->stats.unrecoverable++;
+    if (sw->cfg.on_unrecoverable != NULL) {
+        refraft_ref ref = sw_want_ref(w);
+        sw->cfg.on_unrecoverable(sw->cfg.app_ctx, w->index, &ref);
+    }
+}
+
+/*
+ * Every peer was asked and none gave the record.  On the leader an
+ * uncommitted entry whose record a majority lacks is voided (hole
+ * filling, DESIGN.md "Records lost before commit"); a committed entry
+ * that every answering peer lacks is reported unrecoverable, and stays
+ * wanted: it is never skipped.  Either way the next round waits.
+ * *dropped says whether w is gone.
+ */
+static void
+end_round(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
+{
+    refraft_node *node = sw->cfg.node;
+    refraft_index commit = refraft_commit_index(node);
+    w->round_active = false;
+    /* VOIDs are for the durable policy only (refraft_void). */
+    if (refraft_role(node) == REFRAFT_LEADER && w->index > commit &&
+        refraft_commit_policy_of(node) == REFRAFT_COMMIT_DURABLE) {
+        refraft_index void_index;
+        if (majority_absent(sw, w) &&
+            refraft_void(node, w->index, &void_index) == 0) {
+            sw->stats.voided++;
+            sw_want_drop(sw, w->index);
+            *dropped = true;
+            return;
+        }
+    } else if (w->index <= commit && w->round_answered && !w->round_bad) {
+        report_unrecoverable(sw, w);
+    }
+    backoff(sw, w, now);
+}
+
+/* Ask the next peer of w's round (beginning a round if none is under
+ * way), or end the round when nobody is left. */
+static void
+advance(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
+{
+    *dropped = false;
+    if (!w->round_active) {
+        /* A VOID appended meanwhile (here or by the leader) settles it. */
+        if (refraft_void_of(sw->cfg.node, w->index) != 0) {
+            sw_want_drop(sw, w->index);
+            *dropped = true;
+            return;
+        }
+        w->round_active = true;
+        w->asked = 0;
+        w->round_answered = false;
+        w->round_bad = false;
+    }
+    for (;;) {
+        int p = pick_peer(sw, w);
+        if (p < 0) {
+            end_round(sw, w, now, dropped);
+            return;
+        }
+        if (sw->n_fetch >= sw->cfg.max_in_flight)
+            return; /* the round goes on when a fetch slot frees */
+        w->asked |= 1u << p;
+        if (fetch_start(sw, w, (size_t)p) == 0)
+            return;
+        sw->stats.fetch_failures++; /* start() failed: FAILED at once */
+    }
+}
+
+void sw_want_dispatch(refraft_sweeper *sw, uint64_t now)
+{
+    size_t k = 0;
+    while (k < sw->n_want && sw->n_fetch < sw->cfg.max_in_flight) {
+        struct sw_want *w = &sw->pool[sw->order[k]];
+        if (w->in_flight || w->retry_at > now) {
+            k++;
+            continue;
+        }
+        bool dropped;
+        advance(sw, w, now, &dropped);
+        if (!dropped)
+            k++;
+    }
+}
+
+uint64_t sw_want_next_retry(const refraft_sweeper *sw)
+{
+    uint64_t next = UINT64_MAX;
+    if (sw->n_fetch >= sw->cfg.max_in_flight)
+        return next;
+    for (size_t k = 0; k < sw->n_want; k++) {
+        const struct sw_want *w = &sw->pool[sw->order[k]];
+        if (!w->in_flight && w->retry_at < next)
+            next = w->retry_at;
+    }
+    return next;
+}
+
+/* ---- answers ---------------------------------------------------------- */
+
+/*
+ * Store a record whose bytes verified, if the log still wants it: the
+ * entry at its index may have been truncated and replaced, or abandoned
+ * by a VOID meanwhile (a late copy is ignored), or the record may have
+ * arrived another way.  Then tell the node, which advances its data
+ * index and reports it to the leader at once.
+ */
+static int store_fetched(refraft_sweeper *sw, struct sw_want *w,
+                         const void *bytes, size_t len, uint64_t now)
+{
+    refraft_node *node = sw->cfg.node;
+    refraft_index index = w->index;
+    refraft_entry e;
+    size_t n = 0;
+    int rv = sw->cfg.log.get(sw->cfg.log.ctx, index, 1, &e, &n);
+    if (rv == REFRAFT_ENOTFOUND || (rv == 0 && n == 0)) {
+        sw_want_drop(sw, index);
+        return 0;
+    }
+    if (rv != 0) {
+        retry_later(sw, w, now);
+        return rv;
+    }
+    refraft_ref ref = sw_want_ref(w);
+    if (e.type != REFRAFT_ENTRY_REF || !sw_ref_equal(&e.ref, &ref) ||
+        refraft_void_of(node, index) != 0 ||
+        refraft_data_index(node) >= index) {
+        sw_want_drop(sw, index);
+        return 0;
+    }
+    rv = sw->cfg.store.put(sw->cfg.store.ctx, &ref, bytes, len);
+    if (rv != 0) {
+        retry_later(sw, w, now);
+        return rv;
+    }
+    sw->stats.fetched++;
+    sw->stats.bytes_fetched += len;
+    sw_want_drop(sw, index);
+    return refraft_records_stored(node);
+}
+
+static void
+note_answer(struct sw_want *w, const struct sw_fetch *f, uint8_t answer)
+{
+    w->answer[f->peer] = answer;
+    w->answer_term[f->peer] = f->term;
+    if (answer == SW_ANS_BAD)
+        w->round_bad = true;
+    else
+        w->round_answered = true;
+}
+
+int refraft_sweeper_on_fetch(refraft_sweeper *sw,
+                             const refraft_fetch_result *result)
+{
+    if (sw == NULL || result == NULL)
+        return REFRAFT_EINVAL;
+    size_t k = fetch_find(sw, result->token);
+    if (k == sw->n_fetch)
+        return 0; /* cancelled, or never ours */
+    struct sw_fetch f = sw->fetches[k];
+    fetch_remove(sw, k);
+    struct sw_want *w = &sw->pool[f.want];
+    w->in_flight = false;
+    if (result->peer_data_index != 0)
+        sw->peer_data[f.peer] = result->peer_data_index;
+    uint64_t now = sw_now(sw);
+
+    switch (result->status) {
+    case REFRAFT_FETCH_OK: {
+        refraft_ref ref = sw_want_ref(w);
+        bool ok;
+        int rv = sw_digest_check(&ref, result->bytes, result->len, &ok);
+        if (rv != 0) {
+            retry_later(sw, w, now);
+            return rv;
+        }
+        if (ok)
+            return store_fetched(sw, w, result->bytes, result->len, now);
+        sw->stats.digest_failures++;
+        note_answer(w, &f, SW_ANS_BAD);
+        break;
+    }
+    case REFRAFT_FETCH_ABSENT:
+        note_answer(w, &f, SW_ANS_ABSENT);
+        break;
+    case REFRAFT_FETCH_UNKNOWN:
+        note_answer(w, &f, SW_ANS_UNKNOWN);
+        break;
+    default: /* REFRAFT_FETCH_FAILED, or a status we do not know */
+        sw->stats.fetch_failures++;
+        break;
+    }
+    /* Ask the next peer at once: this fetch's slot just came free. */
+    bool dropped;
+    if (w->round_active)
+        advance(sw, w, now, &dropped);
+    return 0;
+}

@@ -1,0 +1,1397 @@
+/* test_sweeper.c - the sweeper, one test per case DESIGN.md ("References,
+ * data index and durable commit") says it handles. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "fixture.h"
+#include "refraft/sweeper.h"
+
+#define T FX_ELECTION_TIMEOUT
+
+/*
+ * The harness.  Real nodes on memlogs, built by the fixture (its message
+ * queue, clock and apply log), each with two additions: a record store in
+ * memory (id -> bytes) that is both the hull's have_records and the
+ * sweeper's store, and a sweeper whose fetcher only queues requests, so a
+ * test decides when, and how, each is answered.  h_serve() answers as the
+ * addressed peer would: through its own sweeper's refraft_sweeper_answer()
+ * and its own store; h_reply() answers however the test says.
+ */
+
+typedef struct h_record {
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    uint16_t id_len;
+    uint8_t *bytes;
+    size_t len;
+} h_record;
+
+typedef struct h_store {
+    h_record *recs;
+    size_t n;
+    size_t clear_calls;
+    int fail_have; /* error code have() returns while non-zero */
+    int fail_put;
+} h_store;
+
+/* A fetch a sweeper started: everything in the request, copied. */
+typedef struct h_req {
+    int from, to;
+    uint64_t token;
+    refraft_index index;
+    refraft_term term;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    uint16_t id_len;
+    uint64_t size;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    bool done; /* answered or cancelled */
+    bool cancelled;
+} h_req;
+
+typedef struct h_node {
+    int num;
+    h_store store;
+    refraft_sweeper *sw;
+    /* Settings a test may change before the node starts; the harness
+     * fills in node, log, store, fetcher and clock. */
+    refraft_sweeper_config knobs;
+    refraft_hull fx_hull; /* the fixture's hull, to pass events on */
+    h_req *reqs;
+    size_t n_reqs;
+    size_t outstanding;
+    size_t max_outstanding;
+    refraft_index unrecoverable[16];
+    size_t n_unrecoverable;
+    /* random(): rnd_value when rnd_fixed, else a linear congruence. */
+    bool rnd_fixed;
+    uint64_t rnd_value;
+    uint64_t rnd_state;
+} h_node;
+
+static struct {
+    fixture *fx;
+    int n;
+    h_node nodes[FX_MAX_NODES + 1];
+} H;
+
+static h_node *hn(int i)
+{
+    if (i < 1 || i > H.n)
+        fail_msg("harness: no node %d", i);
+    return &H.nodes[i];
+}
+
+static refraft_sweeper *sw_of(int i)
+{
+    if (hn(i)->sw == NULL)
+        fail_msg("harness: n%d has no sweeper", i);
+    return hn(i)->sw;
+}
+
+static refraft_sweeper_stats stats_of(int i)
+{
+    refraft_sweeper_stats s;
+    refraft_sweeper_get_stats(sw_of(i), &s);
+    return s;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+/* The bytes of the record named id: deterministic, a few dozen bytes. */
+static size_t payload(const char *id, uint8_t *buf, size_t cap)
+{
+    int n =
+        snprintf((char *)buf, cap, "record %s, its bytes; record %s", id, id);
+    assert_true(n > 0 && (size_t)n < cap);
+    return (size_t)n;
+}
+
+/* A reference to id's record (id must outlive it: tests use literals). */
+static refraft_ref h_ref(const char *id)
+{
+    uint8_t buf[600];
+    size_t len = payload(id, buf, sizeof(buf));
+    refraft_ref ref;
+    memset(&ref, 0, sizeof(ref));
+    ref.id = (const uint8_t *)id;
+    ref.id_len = (uint16_t)strlen(id);
+    ref.size = len;
+    unsigned int dlen = 0;
+    assert_int_equal(
+        EVP_Digest(buf, len, ref.digest, &dlen, EVP_sha256(), NULL), 1);
+    return ref;
+}
+
+static long store_find(const h_store *st, const uint8_t *id, size_t id_len)
+{
+    for (size_t k = 0; k < st->n; k++) {
+        if (st->recs[k].id_len == id_len &&
+            memcmp(st->recs[k].id, id, id_len) == 0)
+            return (long)k;
+    }
+    return -1;
+}
+
+static void store_add(h_store *st, const uint8_t *id, size_t id_len,
+                      const void *bytes, size_t len)
+{
+    if (store_find(st, id, id_len) >= 0)
+        return;
+    st->recs = realloc(st->recs, (st->n + 1) * sizeof(*st->recs));
+    assert_non_null(st->recs);
+    h_record *r = &st->recs[st->n++];
+    memcpy(r->id, id, id_len);
+    r->id_len = (uint16_t)id_len;
+    r->bytes = malloc(len > 0 ? len : 1);
+    assert_non_null(r->bytes);
+    memcpy(r->bytes, bytes, len);
+    r->len = len;
+}
+
+static void store_wipe(h_store *st)
+{
+    for (size_t k = 0; k < st->n; k++)
+        free(st->recs[k].bytes);
+    free(st->recs);
+    st->recs = NULL;
+    st->n = 0;
+}
+
+static bool has_record(int i, const char *id)
+{
+    return store_find(&hn(i)->store, (const uint8_t *)id, strlen(id)) >= 0;
+}
+
+static int
+store_have(void *ctx, const refraft_ref *refs, size_t n, bool *present)
+{
+    h_store *st = ctx;
+    if (st->fail_have != 0)
+        return st->fail_have;
+    for (size_t k = 0; k < n; k++)
+        present[k] = store_find(st, refs[k].id, refs[k].id_len) >= 0;
+    return 0;
+}
+
+static int
+store_put(void *ctx, const refraft_ref *ref, const void *bytes, size_t len)
+{
+    h_store *st = ctx;
+    if (st->fail_put != 0)
+        return st->fail_put;
+    store_add(st, ref->id, ref->id_len, bytes, len);
+    return 0;
+}
+
+static int store_remove(void *ctx, const uint8_t *id, size_t id_len)
+{
+    h_store *st = ctx;
+    long k = store_find(st, id, id_len);
+    if (k < 0)
+        return REFRAFT_ENOTFOUND;
+    free(st->recs[k].bytes);
+    st->recs[k] = st->recs[--st->n];
+    return 0;
+}
+
+static int store_clear_lost(void *ctx)
+{
+    h_store *st = ctx;
+    st->clear_calls++;
+    return 0;
+}
+
+/* ---- the hull's additions --------------------------------------------- */
+
+static h_node *of_ctx(void *fx_node_ctx)
+{
+    return hn(((fx_node *)fx_node_ctx)->num);
+}
+
+static int
+hull_have(void *ctx, const refraft_ref *refs, size_t n, bool *present)
+{
+    h_store *st = &of_ctx(ctx)->store;
+    for (size_t k = 0; k < n; k++)
+        present[k] = store_find(st, refs[k].id, refs[k].id_len) >= 0;
+    return 0;
+}
+
+static void
+hull_discard(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    h_node *h = of_ctx(ctx);
+    if (h->sw != NULL)
+        assert_int_equal(refraft_sweeper_on_discard(h->sw, index, entry), 0);
+}
+
+/* REFRAFT_EVENT_DATA: the sweeper has work (sweeper.h says kick). */
+static void hull_event(void *ctx, const refraft_event *event)
+{
+    h_node *h = of_ctx(ctx);
+    h->fx_hull.on_event(ctx, event);
+    if (event->type == REFRAFT_EVENT_DATA && h->sw != NULL)
+        refraft_sweeper_kick(h->sw);
+}
+
+/* ---- the fetcher and the clock ---------------------------------------- */
+
+static int fetch_start(void *ctx, const refraft_fetch_request *req)
+{
+    h_node *h = ctx;
+    int to = 0;
+    for (int i = 1; i <= H.n; i++) {
+        if (strcmp(fx_node_at(H.fx, i)->id, req->peer_id) == 0)
+            to = i;
+    }
+    if (to == 0 || to == h->num)
+        fail_msg("harness: n%d asked bad peer \"%s\"", h->num, req->peer_id);
+    h->reqs = realloc(h->reqs, (h->n_reqs + 1) * sizeof(*h->reqs));
+    assert_non_null(h->reqs);
+    h_req *q = &h->reqs[h->n_reqs++];
+    memset(q, 0, sizeof(*q));
+    q->from = h->num;
+    q->to = to;
+    q->token = req->token;
+    q->index = req->index;
+    q->term = req->term;
+    memcpy(q->id, req->ref->id, req->ref->id_len);
+    q->id_len = req->ref->id_len;
+    q->size = req->ref->size;
+    memcpy(q->digest, req->ref->digest, REFRAFT_DIGEST_LEN);
+    h->outstanding++;
+    if (h->outstanding > h->max_outstanding)
+        h->max_outstanding = h->outstanding;
+    return 0;
+}
+
+static void fetch_cancel(void *ctx, uint64_t token)
+{
+    h_node *h = ctx;
+    for (size_t k = 0; k < h->n_reqs; k++) {
+        h_req *q = &h->reqs[k];
+        if (q->token == token && !q->done) {
+            q->done = true;
+            q->cancelled = true;
+            h->outstanding--;
+            return;
+        }
+    }
+    fail_msg("harness: n%d cancelled unknown fetch %llu", h->num,
+             (unsigned long long)token);
+}
+
+static uint64_t clock_now(void *ctx)
+{
+    (void)ctx;
+    return H.fx->now;
+}
+
+static uint64_t clock_random(void *ctx)
+{
+    h_node *h = ctx;
+    if (h->rnd_fixed)
+        return h->rnd_value;
+    h->rnd_state =
+        h->rnd_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return h->rnd_state >> 11;
+}
+
+/* ---- nodes ------------------------------------------------------------ */
+
+static void sweeper_config(int i, refraft_sweeper_config *c)
+{
+    h_node *h = hn(i);
+    fx_node *fn = fx_node_at(H.fx, i);
+    *c = h->knobs;
+    c->node = fn->node;
+    c->log = fn->log;
+    c->store = (refraft_record_store){.ctx = &h->store,
+                                      .have = store_have,
+                                      .put = store_put,
+                                      .remove = store_remove,
+                                      .clear_lost = store_clear_lost};
+    c->fetcher = (refraft_fetcher){
+        .ctx = h, .start = fetch_start, .cancel = fetch_cancel};
+    c->clock_ctx = h;
+    c->now_ms = clock_now;
+    c->random = clock_random;
+}
+
+static void
+on_unrecoverable(void *app_ctx, refraft_index index, const refraft_ref *ref)
+{
+    h_node *h = app_ctx;
+    assert_non_null(ref);
+    assert_true(h->n_unrecoverable < 16);
+    h->unrecoverable[h->n_unrecoverable++] = index;
+}
+
+static void h_start(int i)
+{
+    h_node *h = hn(i);
+    fx_node *fn = fx_node_at(H.fx, i);
+    refraft_hull hull;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    fx_hull(H.fx, i, &hull);
+    h->fx_hull = hull;
+    hull.have_records = hull_have;
+    hull.on_discard = hull_discard;
+    hull.on_event = hull_event;
+    int rv = refraft_node_create(&fn->config, &hull, &fn->log, &fn->node, err,
+                                 sizeof(err));
+    if (rv != 0)
+        fail_msg("creating n%d: %s (%s)", i, refraft_strerror(rv), err);
+    refraft_sweeper_config c;
+    sweeper_config(i, &c);
+    rv = refraft_sweeper_create(&c, &h->sw, err, sizeof(err));
+    if (rv != 0)
+        fail_msg("creating n%d's sweeper: %s (%s)", i, refraft_strerror(rv),
+                 err);
+}
+
+/* n nodes, not started.  Sweepers scan every 100 ms and back off from 10
+ * to 80 ms; orphans wait 1000 ms. */
+static void h_new(int n)
+{
+    memset(&H, 0, sizeof(H));
+    H.fx = fx_new(n);
+    H.n = n;
+    for (int i = 1; i <= n; i++) {
+        h_node *h = hn(i);
+        h->num = i;
+        h->rnd_state = (uint64_t)i * 977;
+        h->knobs.interval_ms = 100;
+        h->knobs.backoff_min_ms = 10;
+        h->knobs.backoff_max_ms = 80;
+        h->knobs.orphan_grace_ms = 1000;
+        h->knobs.app_ctx = h;
+        h->knobs.on_unrecoverable = on_unrecoverable;
+    }
+}
+
+static void h_start_all(void)
+{
+    for (int i = 1; i <= H.n; i++)
+        h_start(i);
+}
+
+static void h_crash(int i)
+{
+    refraft_sweeper_destroy(hn(i)->sw);
+    hn(i)->sw = NULL;
+    fx_crash(H.fx, i);
+}
+
+/* Restart on the same log and store; the application's state is
+ * durable, as in fx_restart(). */
+static void h_restart(int i)
+{
+    fx_node *fn = fx_node_at(H.fx, i);
+    fn->config.applied_index =
+        fn->n_applied > 0 ? fn->applied[fn->n_applied - 1].index : 0;
+    h_start(i);
+}
+
+static int h_teardown(void **state)
+{
+    for (int i = 1; i <= H.n; i++) {
+        h_node *h = &H.nodes[i];
+        refraft_sweeper_destroy(h->sw);
+        h->sw = NULL;
+        store_wipe(&h->store);
+        free(h->reqs);
+        h->reqs = NULL;
+    }
+    H.n = 0;
+    return fx_cleanup(state);
+}
+
+/* ---- proposals and pushes --------------------------------------------- */
+
+/* Node i (the leader) proposes id's ref; with_record, the application
+ * stored the record on the leader first, as the record service does. */
+static refraft_index h_propose(int i, const char *id, bool with_record)
+{
+    if (with_record) {
+        uint8_t buf[600];
+        size_t len = payload(id, buf, sizeof(buf));
+        store_add(&hn(i)->store, (const uint8_t *)id, strlen(id), buf, len);
+    }
+    refraft_ref ref = h_ref(id);
+    refraft_index index = 0;
+    assert_int_equal(refraft_propose(fx_raft(H.fx, i), &ref, 1, &index), 0);
+    return index;
+}
+
+/* The application's own replication stored id's record on node i. */
+static void h_push(int i, const char *id)
+{
+    uint8_t buf[600];
+    size_t len = payload(id, buf, sizeof(buf));
+    store_add(&hn(i)->store, (const uint8_t *)id, strlen(id), buf, len);
+    if (fx_node_at(H.fx, i)->node != NULL)
+        assert_int_equal(refraft_records_stored(fx_raft(H.fx, i)), 0);
+}
+
+/* ---- fetches ---------------------------------------------------------- */
+
+/* Index in node i's requests of the first one not yet answered, or -1. */
+static long h_next(int i)
+{
+    h_node *h = hn(i);
+    for (size_t k = 0; k < h->n_reqs; k++) {
+        if (!h->reqs[k].done)
+            return (long)k;
+    }
+    return -1;
+}
+
+static h_req *h_req_at(int i, long k)
+{
+    if (k < 0 || (size_t)k >= hn(i)->n_reqs)
+        fail_msg("harness: n%d has no request %ld", i, k);
+    return &hn(i)->reqs[k];
+}
+
+/* Answer node i's request k with this result (token filled in). */
+static int h_reply(int i, long k, int status, const void *bytes, size_t len,
+                   refraft_index peer_data_index)
+{
+    h_req *q = h_req_at(i, k);
+    if (q->done)
+        fail_msg("harness: n%d's request %ld was already answered", i, k);
+    q->done = true;
+    hn(i)->outstanding--;
+    refraft_fetch_result res = {.token = q->token,
+                                .status = status,
+                                .bytes = bytes,
+                                .len = len,
+                                .peer_data_index = peer_data_index};
+    return refraft_sweeper_on_fetch(sw_of(i), &res);
+}
+
+/* Answer node i's request k as its peer would: FAILED when either is
+ * down or isolated, else what the peer's sweeper says, with the bytes
+ * from the peer's store. */
+static int h_serve(int i, long k)
+{
+    h_req q = *h_req_at(i, k);
+    fx_node *peer = fx_node_at(H.fx, q.to);
+    h_node *ph = hn(q.to);
+    if (peer->node == NULL || ph->sw == NULL || peer->isolated ||
+        fx_node_at(H.fx, i)->isolated)
+        return h_reply(i, k, REFRAFT_FETCH_FAILED, NULL, 0, 0);
+    refraft_ref ref = {.id = q.id, .id_len = q.id_len, .size = q.size};
+    memcpy(ref.digest, q.digest, REFRAFT_DIGEST_LEN);
+    int status = refraft_sweeper_answer(ph->sw, &ref, q.term);
+    const void *bytes = NULL;
+    size_t len = 0;
+    if (status == REFRAFT_FETCH_OK) {
+        long r = store_find(&ph->store, q.id, q.id_len);
+        assert_true(r >= 0);
+        bytes = ph->store.recs[r].bytes;
+        len = ph->store.recs[r].len;
+    }
+    return h_reply(i, k, status, bytes, len, refraft_data_index(peer->node));
+}
+
+/* Serve every request of every node, those made meanwhile included. */
+static size_t h_serve_all(void)
+{
+    size_t served = 0;
+    for (int i = 1; i <= H.n; i++) {
+        for (long k = h_next(i); k >= 0; k = h_next(i)) {
+            assert_int_equal(h_serve(i, k), 0);
+            served++;
+        }
+    }
+    return served;
+}
+
+static void h_tick_sweeper(int i)
+{
+    int rv = refraft_sweeper_tick(sw_of(i));
+    if (rv != 0)
+        fail_msg("n%d's sweeper tick: %s", i, refraft_strerror(rv));
+}
+
+/* Deliver messages, tick sweepers that are due and serve fetches at the
+ * current time until nothing more happens.  A sweeper due again and again
+ * with nothing to show for it would spin here: that fails the test. */
+static void h_pump(void)
+{
+    for (int round = 0;; round++) {
+        if (round == 10000)
+            fail_msg("harness: the cluster never settles");
+        fx_deliver_all(H.fx);
+        bool busy = false;
+        for (int i = 1; i <= H.n; i++) {
+            h_node *h = hn(i);
+            if (h->sw != NULL &&
+                refraft_sweeper_next_deadline(h->sw) <= H.fx->now) {
+                h_tick_sweeper(i);
+                busy = true;
+            }
+        }
+        busy |= h_serve_all() > 0;
+        if (!busy && fx_pending(H.fx) == 0)
+            return;
+    }
+}
+
+/* Run the cluster for ms milliseconds, a millisecond at a time. */
+static void h_run(uint64_t ms)
+{
+    for (uint64_t t = 0; t < ms; t++) {
+        H.fx->now++;
+        fx_tick_due(H.fx);
+        h_pump();
+    }
+}
+
+/* Start every node and elect n1; its NOOP is applied. */
+static void h_cluster(void)
+{
+    h_start_all();
+    fx_elect(H.fx, 1);
+    h_pump();
+    assert_int_equal(refraft_commit_index(fx_raft(H.fx, 1)), 1);
+}
+
+/* The type node i applied at index, or 0 when it has not applied it. */
+static int applied_type(int i, refraft_index index)
+{
+    fx_node *fn = fx_node_at(H.fx, i);
+    for (size_t k = 0; k < fn->n_applied; k++) {
+        if (fn->applied[k].index == index)
+            return fn->applied[k].type;
+    }
+    return 0;
+}
+
+static size_t n_requests(int i)
+{
+    return hn(i)->n_reqs;
+}
+
+/* ---- the cases -------------------------------------------------------- */
+
+/*
+ * DESIGN.md: "in the example record service, the leader's host ships
+ * each new record to the followers with, or just ahead of, the
+ * AppendEntries that references it, so the follower stores it before its
+ * core sees the reference"; the sweeper handles "record arrives before
+ * its entry": it has nothing to fetch.
+ */
+static void test_record_before_entry_needs_no_fetch(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_push(2, "a");
+    h_push(3, "a");
+    refraft_index idx = h_propose(1, "a", true);
+    fx_deliver_all(H.fx);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx);
+    h_run(2 * T);
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(n_requests(i), 0);
+        assert_int_equal(stats_of(i).missing, 0);
+        assert_true(stats_of(i).scans > 0);
+        assert_int_equal(applied_type(i, idx), REFRAFT_ENTRY_REF);
+    }
+}
+
+/*
+ * DESIGN.md: the sweeper "scans (data_index, last_index], finds missing
+ * records ..., asks the leader first ..., verifies size and digest,
+ * stores the record, advances data_index, and reports it", and "When a
+ * follower's data_index advances outside an AppendEntries (a late
+ * record, a sweeper fetch), it tells the leader at once: durable commit
+ * latency must not wait for a heartbeat."
+ */
+static void test_entry_before_record_is_fetched_from_leader(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    refraft_index idx = h_propose(1, "a", true);
+    fx_deliver_all(H.fx);
+    /* Durable commit: only n1 holds the record. */
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx - 1);
+    assert_true(refraft_commit_index(fx_raft(H.fx, 1)) < idx);
+
+    h_tick_sweeper(2);
+    long k = h_next(2);
+    assert_true(k >= 0);
+    assert_int_equal(h_req_at(2, k)->to, 1); /* the leader first */
+    assert_int_equal(h_req_at(2, k)->index, idx);
+    assert_int_equal(h_serve(2, k), 0);
+
+    assert_true(has_record(2, "a"));
+    assert_int_equal(stats_of(2).fetched, 1);
+    assert_int_equal(stats_of(2).bytes_fetched, h_ref("a").size);
+    assert_int_equal(stats_of(2).missing, 0);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx);
+    /* At once: n2's report is queued before any heartbeat is due. */
+    assert_int_equal(fx_count(H.fx, 2, 1, REFRAFT_MSG_APPEND_ENTRIES_RESULT),
+                     1);
+    assert_int_equal(
+        fx_deliver_first(H.fx, 2, 1, REFRAFT_MSG_APPEND_ENTRIES_RESULT), 0);
+    refraft_peer_progress pr;
+    assert_int_equal(refraft_peer_progress_get(fx_raft(H.fx, 1), "n2", &pr), 0);
+    assert_int_equal(pr.data_index, idx);
+    assert_int_equal(refraft_commit_index(fx_raft(H.fx, 1)), idx);
+    h_run(T);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
+/*
+ * DESIGN.md: the sweeper handles a "crash between the two": n2 stored the
+ * entry and crashed before its record arrived; it restarts with the log
+ * and without the record, and fetches it.
+ */
+static void test_crash_between_entry_and_record(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_push(3, "c");
+    refraft_index idx = h_propose(1, "c", true);
+    fx_deliver_all(H.fx);
+    assert_int_equal(refraft_commit_index(fx_raft(H.fx, 1)), idx);
+    fx_deliver_all(H.fx);
+    h_crash(2);
+    h_restart(2);
+    assert_int_equal(refraft_last_index(fx_raft(H.fx, 2)), idx);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx - 1);
+    assert_int_equal(applied_type(2, idx), 0);
+
+    h_run(2 * T);
+    assert_true(has_record(2, "c"));
+    assert_int_equal(stats_of(2).fetched, 1);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+    fx_assert_state_machine_safety(H.fx);
+}
+
+/*
+ * n1 leads term 1, is cut off and appends "x" (its record stored first)
+ * that nobody else gets; n2 wins the next term.  Returns x's index; n1
+ * is back in the cluster, not yet told of the new leader.
+ */
+static refraft_index lone_entry_then_new_leader(void)
+{
+    h_cluster();
+    fx_isolate(H.fx, 1, true);
+    refraft_index idx = h_propose(1, "x", true);
+    fx_elect(H.fx, 2);
+    fx_isolate(H.fx, 1, false);
+    return idx;
+}
+
+/*
+ * DESIGN.md: the sweeper handles a "truncated entry whose record was
+ * stored (orphan, collected later)"; sweeper.h: "once no log entry names
+ * them and orphan_grace_ms passed".
+ */
+static void test_orphan_collected_after_grace(void **state)
+{
+    (void)state;
+    h_new(3);
+    refraft_index idx = lone_entry_then_new_leader();
+    h_run(T); /* n2's heartbeat: n1 truncates x */
+    assert_int_not_equal(fx_log_entry(H.fx, 1, idx).type, REFRAFT_ENTRY_REF);
+    uint64_t discarded = H.fx->now; /* within a heartbeat of it */
+
+    H.fx->now = discarded + 1000 - T - 1;
+    h_pump();
+    assert_true(has_record(1, "x"));
+    assert_int_equal(stats_of(1).orphans_collected, 0);
+
+    h_run(2 * T);
+    assert_false(has_record(1, "x"));
+    assert_int_equal(stats_of(1).orphans_collected, 1);
+}
+
+/* sweeper.h: orphans are collected "once no log entry names them": the
+ * client retried "x" through the new leader, so the entry that names it
+ * now keeps it. */
+static void test_orphan_kept_while_an_entry_names_it(void **state)
+{
+    (void)state;
+    h_new(3);
+    refraft_index lost = lone_entry_then_new_leader();
+    refraft_index again = h_propose(2, "x", true);
+    assert_true(again > lost);
+    h_run(T);
+    assert_int_equal(fx_log_entry(H.fx, 1, again).type, REFRAFT_ENTRY_REF);
+    assert_string_equal(fx_log_entry(H.fx, 1, again).record, "x");
+
+    h_run(1000 + 2 * T);
+    assert_true(has_record(1, "x"));
+    assert_int_equal(stats_of(1).orphans_collected, 0);
+    assert_int_equal(applied_type(1, again), REFRAFT_ENTRY_REF);
+}
+
+/* sweeper.h: on_discard makes "a fetch for it stop"; "Unknown or
+ * cancelled tokens are ignored". */
+static void test_discard_cancels_the_fetch(void **state)
+{
+    (void)state;
+    h_new(5);
+    h_cluster();
+    refraft_index idx = h_propose(1, "x", true);
+    /* Only n2 gets the entry, and n1 never hears back. */
+    assert_int_equal(fx_deliver_first(H.fx, 1, 2, REFRAFT_MSG_APPEND_ENTRIES),
+                     0);
+    fx_drop_matching(H.fx, FX_ANY, FX_ANY, FX_ANY);
+    h_tick_sweeper(2);
+    long k = h_next(2);
+    assert_true(k >= 0);
+    assert_int_equal(h_req_at(2, k)->index, idx);
+    h_crash(1);
+
+    fx_elect(H.fx, 3);
+    fx_deliver_all(H.fx);
+    assert_int_not_equal(fx_log_entry(H.fx, 2, idx).type, REFRAFT_ENTRY_REF);
+    assert_true(h_req_at(2, k)->cancelled);
+    assert_int_equal(stats_of(2).in_flight, 0);
+    assert_int_equal(stats_of(2).missing, 0);
+
+    /* The answer comes anyway: ignored. */
+    uint8_t buf[600];
+    size_t len = payload("x", buf, sizeof(buf));
+    refraft_fetch_result res = {.token = h_req_at(2, k)->token,
+                                .status = REFRAFT_FETCH_OK,
+                                .bytes = buf,
+                                .len = len};
+    assert_int_equal(refraft_sweeper_on_fetch(sw_of(2), &res), 0);
+    assert_false(has_record(2, "x"));
+    assert_int_equal(stats_of(2).fetched, 0);
+}
+
+/*
+ * DESIGN.md: the sweeper handles "digest mismatch (reject, count, try
+ * another peer)".
+ */
+static void test_digest_mismatch_rejected_and_next_peer_asked(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_push(3, "d");
+    refraft_index idx = h_propose(1, "d", true);
+    fx_deliver_all(H.fx);
+    h_tick_sweeper(2);
+    long k = h_next(2);
+    assert_int_equal(h_req_at(2, k)->to, 1);
+
+    uint8_t bad[600];
+    size_t len = payload("d", bad, sizeof(bad));
+    bad[0] ^= 1; /* same size, other bytes */
+    assert_int_equal(h_reply(2, k, REFRAFT_FETCH_OK, bad, len, idx), 0);
+    assert_false(has_record(2, "d"));
+    assert_int_equal(stats_of(2).digest_failures, 1);
+    /* A short copy is as bad. */
+    k = h_next(2);
+    assert_true(k >= 0);
+    assert_int_equal(h_req_at(2, k)->to, 3);
+    assert_int_equal(h_reply(2, k, REFRAFT_FETCH_OK, bad, len - 1, idx), 0);
+    assert_int_equal(stats_of(2).digest_failures, 2);
+    assert_false(has_record(2, "d"));
+
+    /* The next round gets a good copy. */
+    h_run(100);
+    assert_true(has_record(2, "d"));
+    uint8_t good[600];
+    long r = store_find(&hn(2)->store, (const uint8_t *)"d", 1);
+    assert_int_equal(hn(2)->store.recs[r].len,
+                     payload("d", good, sizeof(good)));
+    assert_memory_equal(hn(2)->store.recs[r].bytes, good, len);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
+/*
+ * n1 leads, appends "h" with its record and replicates the entry, but no
+ * follower gets the record; n1 crashes before anything commits (durable
+ * commit needs the record on a majority).  Returns h's index.
+ */
+static refraft_index record_lost_with_leader(void)
+{
+    h_cluster();
+    refraft_index idx = h_propose(1, "h", true);
+    fx_deliver_all(H.fx);
+    assert_true(refraft_commit_index(fx_raft(H.fx, 1)) < idx);
+    h_crash(1);
+    return idx;
+}
+
+/*
+ * DESIGN.md: "The new leader asks the nodes, itself included, for such a
+ * record; when a majority answer authoritatively that they lack it, it
+ * appends VOID(k) in its own term. ... When the VOID commits, each node's
+ * application is told that index k was abandoned; a late copy of the
+ * record is ignored."
+ */
+static void test_record_lost_before_commit_is_voided(void **state)
+{
+    (void)state;
+    h_new(3);
+    refraft_index idx = record_lost_with_leader();
+    fx_elect(H.fx, 2);
+    h_tick_sweeper(3); /* n3 asks its new leader, n2; it waits */
+    long late = h_next(3);
+    assert_int_equal(h_req_at(3, late)->to, 2);
+
+    h_tick_sweeper(2);
+    for (long k = h_next(2); k >= 0; k = h_next(2))
+        assert_int_equal(h_serve(2, k), 0); /* n1 fails, n3 says absent */
+    assert_int_equal(stats_of(2).voided, 1);
+    refraft_index v = refraft_void_of(fx_raft(H.fx, 2), idx);
+    assert_true(v > idx);
+    assert_int_equal(fx_log_entry(H.fx, 2, v).type, REFRAFT_ENTRY_VOID);
+    fx_deliver_all(H.fx);
+    fx_run(H.fx, T);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_ABANDONED);
+    assert_int_equal(applied_type(3, idx), REFRAFT_ENTRY_ABANDONED);
+
+    /* A late copy reaches n3: ignored. */
+    uint8_t buf[600];
+    size_t len = payload("h", buf, sizeof(buf));
+    assert_int_equal(h_reply(3, late, REFRAFT_FETCH_OK, buf, len, 0), 0);
+    assert_false(has_record(3, "h"));
+    assert_int_equal(stats_of(3).fetched, 0);
+
+    /* n1 comes back with the record; the entry is abandoned there too. */
+    h_restart(1);
+    h_run(3 * T);
+    assert_int_equal(applied_type(1, idx), REFRAFT_ENTRY_ABANDONED);
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(stats_of(i).missing, 0);
+    fx_assert_state_machine_safety(H.fx);
+}
+
+/*
+ * DESIGN.md: "A node that knows it lost records ... answers "unknown",
+ * never "absent", until it has fetched them again: an "absent" from a
+ * node that lost data could void a committed record."  With n1 down and
+ * n3 in lost mode, only n2 can vouch: a minority, so no VOID; the record
+ * comes back with n1.
+ */
+static void test_lost_node_answers_unknown_and_blocks_void(void **state)
+{
+    (void)state;
+    h_new(3);
+    refraft_index idx = record_lost_with_leader();
+    h_crash(3);
+    store_wipe(&hn(3)->store);
+    hn(3)->knobs.lost_upto = fx_log_last(H.fx, 3);
+    h_restart(3);
+    assert_int_equal(stats_of(3).lost_upto, idx);
+    fx_elect(H.fx, 2);
+    refraft_term term = refraft_current_term(fx_raft(H.fx, 2));
+    refraft_ref ref = h_ref("h");
+    assert_int_equal(refraft_sweeper_answer(sw_of(3), &ref, term),
+                     REFRAFT_FETCH_UNKNOWN);
+    assert_int_equal(refraft_sweeper_answer(sw_of(2), &ref, term),
+                     REFRAFT_FETCH_ABSENT);
+
+    refraft_index last = fx_log_last(H.fx, 2);
+    h_run(500); /* many rounds */
+    assert_int_equal(stats_of(2).voided, 0);
+    assert_int_equal(refraft_void_of(fx_raft(H.fx, 2), idx), 0);
+    assert_int_equal(fx_log_last(H.fx, 2), last);
+    assert_true(stats_of(2).missing > 0);
+    assert_int_equal(applied_type(2, idx), 0);
+
+    h_restart(1);
+    h_run(3 * T);
+    for (int i = 1; i <= 3; i++) {
+        assert_true(has_record(i, "h"));
+        assert_int_equal(applied_type(i, idx), REFRAFT_ENTRY_REF);
+    }
+    assert_int_equal(stats_of(3).lost_upto, 0);
+    assert_int_equal(hn(3)->store.clear_calls, 1);
+}
+
+/*
+ * DESIGN.md: "The new leader asks the nodes, itself included"; a leader
+ * that lost records counts itself only once it can vouch: here n2 wins
+ * with its record store wiped, n3 alone says absent, and no VOID is
+ * appended.
+ */
+static void test_lost_leader_does_not_vouch_for_itself(void **state)
+{
+    (void)state;
+    h_new(3);
+    refraft_index idx = record_lost_with_leader();
+    h_crash(2);
+    store_wipe(&hn(2)->store);
+    hn(2)->knobs.lost_upto = fx_log_last(H.fx, 2);
+    h_restart(2);
+    fx_elect(H.fx, 2);
+    refraft_index last = fx_log_last(H.fx, 2);
+    h_run(500);
+    assert_true(stats_of(2).lost_upto != 0);
+    assert_int_equal(stats_of(2).voided, 0);
+    assert_int_equal(refraft_void_of(fx_raft(H.fx, 2), idx), 0);
+    assert_int_equal(fx_log_last(H.fx, 2), last);
+
+    h_restart(1);
+    h_run(3 * T);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+    assert_int_equal(stats_of(2).lost_upto, 0);
+}
+
+/*
+ * sweeper.h: ABSENT means the peer "answered in the asker's term"; a
+ * request carries the asker's term and an ABSENT to a request of an
+ * older term does not count towards a VOID.  A peer asked in a term not
+ * its own answers UNKNOWN.
+ */
+static void test_absent_from_another_term_does_not_count(void **state)
+{
+    (void)state;
+    h_new(3);
+    refraft_index idx = record_lost_with_leader();
+    fx_elect(H.fx, 2);
+    refraft_term old_term = refraft_current_term(fx_raft(H.fx, 2));
+    h_tick_sweeper(2);
+    long k = h_next(2);
+    assert_int_equal(h_req_at(2, k)->to, 1);
+    assert_int_equal(h_serve(2, k), 0); /* n1 is down */
+    long to_n3 = h_next(2);
+    assert_int_equal(h_req_at(2, to_n3)->to, 3);
+    assert_int_equal(h_req_at(2, to_n3)->term, old_term);
+
+    /* n2 moves to a later term (still leading) before n3's answer. */
+    refraft_msg rv = fx_request_vote(old_term + 1, "n3", 1000, old_term, false);
+    assert_int_equal(fx_inject(H.fx, 2, &rv), 0);
+    fx_drop_matching(H.fx, FX_ANY, FX_ANY, FX_ANY);
+    fx_elect(H.fx, 2);
+    refraft_term new_term = refraft_current_term(fx_raft(H.fx, 2));
+    assert_true(new_term > old_term);
+    fx_deliver_all(H.fx);
+
+    refraft_ref ref = h_ref("h");
+    assert_int_equal(refraft_sweeper_answer(sw_of(3), &ref, old_term),
+                     REFRAFT_FETCH_UNKNOWN);
+    assert_int_equal(h_reply(2, to_n3, REFRAFT_FETCH_ABSENT, NULL, 0, idx - 1),
+                     0);
+    assert_int_equal(stats_of(2).voided, 0);
+    assert_int_equal(refraft_void_of(fx_raft(H.fx, 2), idx), 0);
+
+    /* The next round asks in the new term: now a majority vouches. */
+    while (h_next(2) < 0) {
+        H.fx->now = refraft_sweeper_next_deadline(sw_of(2));
+        h_tick_sweeper(2);
+    }
+    for (k = h_next(2); k >= 0; k = h_next(2)) {
+        assert_int_equal(h_req_at(2, k)->term, new_term);
+        assert_int_equal(h_serve(2, k), 0);
+    }
+    assert_int_equal(stats_of(2).voided, 1);
+    assert_true(refraft_void_of(fx_raft(H.fx, 2), idx) > idx);
+}
+
+/*
+ * DESIGN.md: the sweeper handles a "record of a committed entry missing
+ * on every reachable node (reported as unrecoverable with its index,
+ * never applied, never skipped; possible only in `reference` mode or
+ * when a majority lost disks)".
+ */
+static void
+test_committed_record_missing_everywhere_is_unrecoverable(void **state)
+{
+    (void)state;
+    h_new(3);
+    for (int i = 1; i <= 3; i++)
+        fx_node_at(H.fx, i)->config.commit_policy = REFRAFT_COMMIT_REFERENCE;
+    h_cluster();
+    refraft_index idx = h_propose(1, "u", false);
+    h_run(T);
+    assert_int_equal(refraft_commit_index(fx_raft(H.fx, 2)), idx);
+
+    h_run(100);
+    for (int i = 1; i <= 3; i++) {
+        assert_int_equal(stats_of(i).unrecoverable, 1);
+        assert_int_equal(hn(i)->n_unrecoverable, 1);
+        assert_int_equal(hn(i)->unrecoverable[0], idx);
+        assert_int_equal(applied_type(i, idx), 0);
+        assert_true(refraft_applied_index(fx_raft(H.fx, i)) < idx);
+    }
+    /* It keeps asking, and reports once. */
+    size_t asked = n_requests(2);
+    h_run(500);
+    assert_true(n_requests(2) > asked);
+    assert_int_equal(hn(2)->n_unrecoverable, 1);
+    assert_int_equal(stats_of(2).missing, 1);
+
+    /* A copy turns up on n3: everyone gets it and applies. */
+    h_push(3, "u");
+    h_run(200);
+    for (int i = 1; i <= 3; i++) {
+        assert_true(has_record(i, "u"));
+        assert_int_equal(stats_of(i).unrecoverable, 0);
+        assert_int_equal(applied_type(i, idx), REFRAFT_ENTRY_REF);
+    }
+}
+
+/* DESIGN.md: the sweeper handles a "leader change mid-resend": the fetch
+ * to the old leader fails, and the next asks the new one. */
+static void test_leader_change_mid_resend(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_push(3, "m");
+    refraft_index idx = h_propose(1, "m", true);
+    fx_deliver_all(H.fx);
+    fx_deliver_all(H.fx);
+    h_tick_sweeper(2);
+    long k = h_next(2);
+    assert_int_equal(h_req_at(2, k)->to, 1);
+
+    h_crash(1);
+    fx_elect(H.fx, 3);
+    assert_int_equal(h_serve(2, k), 0); /* FAILED: n1 is down */
+    assert_int_equal(stats_of(2).fetch_failures, 1);
+    k = h_next(2);
+    assert_true(k >= 0);
+    assert_int_equal(h_req_at(2, k)->to, 3);
+    assert_int_equal(h_serve(2, k), 0);
+    assert_true(has_record(2, "m"));
+    h_run(T);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
+/*
+ * DESIGN.md: the sweeper handles "a node restarted with its record store
+ * wiped but its log intact"; sweeper.h: "Until the node has applied
+ * every entry up to it, the sweeper answers UNKNOWN, never ABSENT".  The
+ * application's state survived, so the node restarts with everything
+ * applied: lost mode lasts until the records are back.
+ */
+static void test_wiped_record_store_is_refetched(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"r1", "r2", "r3", "r4", "r5"};
+    h_new(3);
+    h_cluster();
+    for (size_t k = 0; k < 5; k++) {
+        h_push(2, ids[k]);
+        h_push(3, ids[k]);
+        h_propose(1, ids[k], true);
+    }
+    h_run(T);
+    refraft_index last = fx_log_last(H.fx, 2);
+    assert_int_equal(refraft_applied_index(fx_raft(H.fx, 2)), last);
+
+    h_crash(2);
+    store_wipe(&hn(2)->store);
+    hn(2)->knobs.lost_upto = last;
+    h_restart(2);
+    assert_true(refraft_data_index(fx_raft(H.fx, 2)) < last);
+    refraft_term term = refraft_current_term(fx_raft(H.fx, 2));
+    refraft_ref other = h_ref("never-proposed");
+    h_tick_sweeper(2);
+    assert_int_equal(stats_of(2).lost_upto, last);
+    assert_int_equal(refraft_sweeper_answer(sw_of(2), &other, term),
+                     REFRAFT_FETCH_UNKNOWN);
+
+    h_run(2 * T);
+    assert_int_equal(stats_of(2).fetched, 5);
+    for (size_t k = 0; k < 5; k++)
+        assert_true(has_record(2, ids[k]));
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), last);
+    assert_int_equal(stats_of(2).lost_upto, 0);
+    assert_int_equal(hn(2)->store.clear_calls, 1);
+    term = refraft_current_term(fx_raft(H.fx, 2));
+    assert_int_equal(refraft_sweeper_answer(sw_of(2), &other, term),
+                     REFRAFT_FETCH_ABSENT);
+}
+
+/*
+ * DESIGN.md: "with bounded concurrency and exponential backoff with
+ * jitter"; sweeper.h: the wait "starts at backoff_min_ms and doubles up
+ * to backoff_max_ms, each wait drawn from [b/2, b)".
+ */
+static void test_backoff_grows_with_jitter_within_bounds(void **state)
+{
+    (void)state;
+    h_new(3);
+    hn(2)->knobs.interval_ms = 1000000;
+    hn(2)->knobs.max_in_flight = 1;
+    hn(2)->knobs.backoff_min_ms = 10;
+    hn(2)->knobs.backoff_max_ms = 80;
+    h_cluster();
+    refraft_index idx = h_propose(1, "b", false);
+    fx_deliver_all(H.fx);
+    h_tick_sweeper(2);
+    uint64_t b = 10;
+    for (int round = 0; round < 8; round++) {
+        /* Low, then high end of [b/2, b). */
+        uint64_t half = b / 2;
+        hn(2)->rnd_fixed = true;
+        hn(2)->rnd_value = round % 2 == 0 ? 0 : (b - half) - 1;
+        long k = h_next(2);
+        assert_int_equal(h_req_at(2, k)->to, 1);
+        assert_int_equal(h_reply(2, k, REFRAFT_FETCH_ABSENT, NULL, 0, 1), 0);
+        k = h_next(2);
+        assert_int_equal(h_req_at(2, k)->to, 3);
+        assert_int_equal(h_reply(2, k, REFRAFT_FETCH_ABSENT, NULL, 0, 1), 0);
+        assert_int_equal(h_next(2), -1);
+        uint64_t wait = refraft_sweeper_next_deadline(sw_of(2)) - H.fx->now;
+        assert_int_equal(wait, round % 2 == 0 ? half : b - 1);
+        /* Nothing is asked before the wait is over. */
+        H.fx->now += wait - 1;
+        h_tick_sweeper(2);
+        assert_int_equal(h_next(2), -1);
+        H.fx->now += 1;
+        h_tick_sweeper(2);
+        b = b * 2 > 80 ? 80 : b * 2;
+    }
+    /* Jitter: any draw stays in [b/2, b) at the cap. */
+    hn(2)->rnd_fixed = false;
+    for (int round = 0; round < 20; round++) {
+        for (long k = h_next(2); k >= 0; k = h_next(2))
+            assert_int_equal(h_reply(2, k, REFRAFT_FETCH_ABSENT, NULL, 0, 1),
+                             0);
+        uint64_t wait = refraft_sweeper_next_deadline(sw_of(2)) - H.fx->now;
+        assert_true(wait >= 40 && wait < 80);
+        H.fx->now += wait;
+        h_tick_sweeper(2);
+    }
+    assert_int_equal(stats_of(2).missing, 1);
+    assert_int_equal(stats_of(2).voided, 0); /* a follower never voids */
+    assert_int_equal(applied_type(2, idx), 0);
+}
+
+/* sweeper.h: "with at most max_in_flight fetches at a time"; "Missing
+ * records tracked at once (the rest wait for a later scan)". */
+static void test_concurrency_is_bounded(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {
+        "c00", "c01", "c02", "c03", "c04", "c05", "c06", "c07", "c08", "c09",
+        "c10", "c11", "c12", "c13", "c14", "c15", "c16", "c17", "c18", "c19",
+        "c20", "c21", "c22", "c23", "c24", "c25", "c26", "c27", "c28", "c29"};
+    const size_t n = sizeof(ids) / sizeof(ids[0]);
+    h_new(3);
+    hn(2)->knobs.max_in_flight = 4;
+    hn(2)->knobs.max_missing = 8;
+    hn(2)->knobs.scan_batch = 5;
+    h_cluster();
+    for (size_t k = 0; k < n; k++)
+        h_propose(1, ids[k], true);
+    fx_deliver_all(H.fx);
+    refraft_index last = fx_log_last(H.fx, 1);
+
+    bool full = false;
+    for (int step = 0; refraft_data_index(fx_raft(H.fx, 2)) < last; step++) {
+        if (step == 1000)
+            fail_msg("n2 never caught up");
+        if (refraft_sweeper_next_deadline(sw_of(2)) <= H.fx->now)
+            h_tick_sweeper(2);
+        refraft_sweeper_stats s = stats_of(2);
+        assert_true(hn(2)->outstanding <= 4);
+        assert_true(s.in_flight <= 4);
+        assert_true(s.missing <= 8);
+        full |= hn(2)->outstanding == 4;
+        long k = h_next(2);
+        if (k >= 0)
+            assert_int_equal(h_serve(2, k), 0);
+        else
+            H.fx->now++;
+        fx_deliver_all(H.fx);
+    }
+    assert_true(full);
+    assert_int_equal(hn(2)->max_outstanding, 4);
+    assert_int_equal(stats_of(2).fetched, n);
+    assert_int_equal(n_requests(2), n);
+}
+
+/* sweeper.h: tick returns "an error from the node, the log or the record
+ * store (... the next one retries)"; on_fetch: "Errors from the record
+ * store or the node are returned; the record is then asked for again." */
+static void test_store_errors_are_returned_and_retried(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    refraft_index idx = h_propose(1, "e", true);
+    fx_deliver_all(H.fx);
+    hn(2)->store.fail_have = REFRAFT_EIO;
+    assert_int_equal(refraft_sweeper_tick(sw_of(2)), REFRAFT_EIO);
+    assert_int_equal(h_next(2), -1);
+    refraft_ref ref = h_ref("e");
+    assert_int_equal(refraft_sweeper_answer(sw_of(2), &ref, 1),
+                     REFRAFT_FETCH_FAILED);
+    hn(2)->store.fail_have = 0;
+
+    H.fx->now = refraft_sweeper_next_deadline(sw_of(2));
+    h_tick_sweeper(2);
+    long k = h_next(2);
+    assert_true(k >= 0);
+    hn(2)->store.fail_put = REFRAFT_ENOSPC;
+    assert_int_equal(h_serve(2, k), REFRAFT_ENOSPC);
+    assert_false(has_record(2, "e"));
+    assert_int_equal(stats_of(2).missing, 1);
+    hn(2)->store.fail_put = 0;
+
+    h_run(100);
+    assert_true(has_record(2, "e"));
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
+/* The allocator that fails allocation number fail_at (counting from 0)
+ * and every one after it, for the tests below. */
+static size_t alloc_count, alloc_fail_at;
+
+static void *fail_malloc(void *ctx, size_t size)
+{
+    (void)ctx;
+    return alloc_count++ >= alloc_fail_at ? NULL : malloc(size);
+}
+
+static void *fail_realloc(void *ctx, void *ptr, size_t size)
+{
+    (void)ctx;
+    return alloc_count++ >= alloc_fail_at ? NULL : realloc(ptr, size);
+}
+
+static void fail_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+static void fail_allocations_from(size_t k)
+{
+    static const refraft_allocator a = {NULL, fail_malloc, fail_realloc,
+                                        fail_free};
+    alloc_count = 0;
+    alloc_fail_at = k;
+    assert_int_equal(refraft_set_allocator(&a), 0);
+}
+
+/* STYLE.md: "A pluggable allocator lets tests fail every allocation in
+ * turn and assert a clean REFRAFT_ENOMEM"; sweeper.h: "on error changes
+ * nothing". */
+static void test_allocation_failures_are_clean(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    refraft_index idx = h_propose(1, "f", true);
+    fx_deliver_all(H.fx);
+    refraft_sweeper_destroy(hn(2)->sw);
+    hn(2)->sw = NULL;
+    refraft_sweeper_config c;
+    sweeper_config(2, &c);
+
+    refraft_sweeper *sw = NULL;
+    int rv = REFRAFT_ENOMEM;
+    for (size_t k = 0; rv == REFRAFT_ENOMEM; k++) {
+        fail_allocations_from(k);
+        rv = refraft_sweeper_create(&c, &sw, NULL, 0);
+        assert_int_equal(refraft_set_allocator(NULL), 0);
+        if (rv == REFRAFT_ENOMEM)
+            assert_null(sw);
+    }
+    assert_int_equal(rv, 0);
+    hn(2)->sw = sw;
+
+    /* A tick that cannot remember the missing record says so, and the
+     * next one does the work. */
+    fail_allocations_from(0);
+    rv = refraft_sweeper_tick(sw);
+    assert_int_equal(refraft_set_allocator(NULL), 0);
+    assert_int_equal(rv, REFRAFT_ENOMEM);
+    assert_int_equal(stats_of(2).missing, 0);
+    h_run(2 * T);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
+/* STYLE.md: errors carry "the specific cause ... so a user sees *what*
+ * was wrong"; sweeper.h: "REFRAFT_EINVAL (errbuf says which field)". */
+static void test_bad_config_is_refused_with_a_reason(void **state)
+{
+    (void)state;
+    h_new(1);
+    h_start_all();
+    refraft_sweeper_config good;
+    sweeper_config(1, &good);
+    refraft_sweeper *sw = (refraft_sweeper *)&good; /* must stay untouched */
+    refraft_sweeper *const before = sw;
+    char err[REFRAFT_ERRMSG_LEN];
+    struct {
+        refraft_sweeper_config c;
+        const char *says;
+    } bad[8];
+    for (int k = 0; k < 8; k++)
+        bad[k].c = good;
+    bad[0].c.node = NULL, bad[0].says = "node";
+    bad[1].c.store.put = NULL, bad[1].says = "store.put";
+    bad[2].c.fetcher.start = NULL, bad[2].says = "fetcher.start";
+    bad[3].c.log.get = NULL, bad[3].says = "log.get";
+    bad[4].c.random = NULL, bad[4].says = "random";
+    bad[5].c.max_in_flight = 5000, bad[5].says = "max_in_flight";
+    bad[6].c.max_in_flight = 32, bad[6].c.max_missing = 8,
+    bad[6].says = "max_missing";
+    bad[7].c.backoff_min_ms = 500, bad[7].c.backoff_max_ms = 100,
+    bad[7].says = "backoff_min_ms";
+    for (int k = 0; k < 8; k++) {
+        err[0] = '\0';
+        assert_int_equal(
+            refraft_sweeper_create(&bad[k].c, &sw, err, sizeof(err)),
+            REFRAFT_EINVAL);
+        assert_ptr_equal(sw, before);
+        if (strstr(err, bad[k].says) == NULL)
+            fail_msg("case %d: \"%s\" does not name %s", k, err, bad[k].says);
+    }
+    assert_int_equal(refraft_sweeper_create(NULL, &sw, err, sizeof(err)),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_sweeper_create(&good, NULL, NULL, 0),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_sweeper_create(&good, &sw, err, sizeof(err)), 0);
+    refraft_sweeper_destroy(sw);
+}
+
+#define TEST(fn) cmocka_unit_test_teardown(fn, h_teardown)
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TEST(test_record_before_entry_needs_no_fetch),
+        TEST(test_entry_before_record_is_fetched_from_leader),
+        TEST(test_crash_between_entry_and_record),
+        TEST(test_orphan_collected_after_grace),
+        TEST(test_orphan_kept_while_an_entry_names_it),
+        TEST(test_discard_cancels_the_fetch),
+        TEST(test_digest_mismatch_rejected_and_next_peer_asked),
+        TEST(test_record_lost_before_commit_is_voided),
+        TEST(test_lost_node_answers_unknown_and_blocks_void),
+        TEST(test_lost_leader_does_not_vouch_for_itself),
+        TEST(test_absent_from_another_term_does_not_count),
+        TEST(test_committed_record_missing_everywhere_is_unrecoverable),
+        TEST(test_leader_change_mid_resend),
+        TEST(test_wiped_record_store_is_refetched),
+        TEST(test_backoff_grows_with_jitter_within_bounds),
+        TEST(test_concurrency_is_bounded),
+        TEST(test_store_errors_are_returned_and_retried),
+        TEST(test_allocation_failures_are_clean),
+        TEST(test_bad_config_is_refused_with_a_reason),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
