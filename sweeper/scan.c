@@ -28,7 +28,7 @@ static void prune(refraft_sweeper *sw, refraft_index data, refraft_index first,
     size_t k = 0;
     while (full && k < sw->n_want) {
         refraft_index index = sw->pool[sw->order[k]].index;
-        if (refraft_void_of(sw->cfg.node, index) != 0)
+        if (sw_abandoned(sw, index))
             sw_want_drop(sw, index);
         else
             k++;
@@ -61,7 +61,7 @@ static int read_batch(refraft_sweeper *sw, size_t max, size_t *got, size_t *m)
     /* Asked only after the copies: the node may read its log. */
     size_t kept = 0;
     for (size_t t = 0; t < *m; t++) {
-        if (refraft_void_of(sw->cfg.node, sw->ref_index[t]) != 0)
+        if (sw_abandoned(sw, sw->ref_index[t]))
             continue;
         if (kept != t) {
             memcpy(&sw->ids[kept * REFRAFT_RECORD_ID_MAX], sw->refs[t].id,
@@ -117,8 +117,7 @@ static int take_batch(refraft_sweeper *sw, size_t m)
  */
 int sw_scan(refraft_sweeper *sw, bool restart)
 {
-    refraft_node *node = sw->cfg.node;
-    refraft_index data = refraft_data_index(node);
+    refraft_index data = sw_floor(sw);
     refraft_index first = sw->cfg.log.first_index(sw->cfg.log.ctx);
     refraft_index last = sw->cfg.log.last_index(sw->cfg.log.ctx);
     prune(sw, data, first, last, restart);

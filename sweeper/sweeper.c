@@ -182,6 +182,21 @@ bool sw_ref_equal(const refraft_ref *a, const refraft_ref *b)
            memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
 }
 
+refraft_index sw_floor(const refraft_sweeper *sw)
+{
+    refraft_index data = refraft_data_index(sw->cfg.node);
+    refraft_index applied = refraft_applied_index(sw->cfg.node);
+    return data < applied ? data : applied;
+}
+
+bool sw_abandoned(const refraft_sweeper *sw, refraft_index index)
+{
+    const refraft_node *node = sw->cfg.node;
+    refraft_index v = refraft_void_of(node, index);
+    return v != 0 && (v <= refraft_commit_index(node) ||
+                      refraft_role(node) == REFRAFT_LEADER);
+}
+
 /*
  * Lost mode ends once every entry up to lost_upto is settled here (its
  * record is back, or a VOID abandons it) and applied.  The data index is

@@ -127,6 +127,16 @@ uint64_t sw_now(const refraft_sweeper *sw);
 /* The ref of a want; its id points into w, valid while w is. */
 refraft_ref sw_want_ref(const struct sw_want *w);
 bool sw_ref_equal(const refraft_ref *a, const refraft_ref *b);
+/* Entries at or below this index need nothing from the sweeper: applied,
+ * or settled with their records.  It is min(data index, applied index):
+ * past the applied index an entry can count as settled through a VOID
+ * this node will not apply it by (a deposed leader's, past the commit
+ * index), and then its record is wanted after all. */
+refraft_index sw_floor(const refraft_sweeper *sw);
+/* The entry at index needs no record here: a VOID abandons it that this
+ * node goes by: committed, or its own as leader (a leader commits nothing
+ * between an entry and its VOID). */
+bool sw_abandoned(const refraft_sweeper *sw, refraft_index index);
 
 /* digest.c: *ok says whether bytes match ref's size and SHA-256.
  * REFRAFT_ENOMEM when OpenSSL could not compute the digest. */
@@ -147,7 +157,7 @@ void sw_want_dispatch(refraft_sweeper *sw, uint64_t now);
 uint64_t sw_want_next_retry(const refraft_sweeper *sw);
 void sw_want_cancel_all(refraft_sweeper *sw);
 
-/* scan.c: one scan step; restart makes it a full pass from data index
+/* scan.c: one scan step; restart makes it a full pass from sw_floor()
  * + 1. */
 int sw_scan(refraft_sweeper *sw, bool restart);
 

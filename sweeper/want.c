@@ -312,7 +312,7 @@ advance(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
     *dropped = false;
     if (!w->round_active) {
         /* A VOID appended meanwhile (here or by the leader) settles it. */
-        if (refraft_void_of(sw->cfg.node, w->index) != 0) {
+        if (sw_abandoned(sw, w->index)) {
             sw_want_drop(sw, w->index);
             *dropped = true;
             return;
@@ -393,8 +393,7 @@ static int store_fetched(refraft_sweeper *sw, struct sw_want *w,
     }
     refraft_ref ref = sw_want_ref(w);
     if (e.type != REFRAFT_ENTRY_REF || !sw_ref_equal(&e.ref, &ref) ||
-        refraft_void_of(node, index) != 0 ||
-        refraft_data_index(node) >= index) {
+        sw_abandoned(sw, index) || index <= sw_floor(sw)) {
         sw_want_drop(sw, index);
         return 0;
     }

@@ -217,7 +217,7 @@ typedef struct refraft_msg {
  * The log API: where the node's entries and hard state live
  * ------------------------------------------------------------------------ */
 
-#define REFRAFT_LOG_API_VERSION 1
+#define REFRAFT_LOG_API_VERSION 2
 
 /*
  * Storage behind a node.  Implementations: refraft_memlog (memory, for
@@ -425,9 +425,11 @@ typedef struct refraft_config {
     uint8_t commit_policy;
     /* An index up to which every entry is known to be settled here (the
      * host saved the data index and its record store is the one it was
-     * saved with): the node checks records only after it.  Default 0:
-     * check the whole log at creation.  Above the log's last index it is
-     * REFRAFT_EINVAL. */
+     * saved with): the node checks records only after it, and after
+     * applied_index when that is lower (a saved data index may vouch for
+     * entries a truncation replaced; applied ones are never replaced).
+     * Default 0: check the whole log at creation.  Above the log's last
+     * index it is REFRAFT_EINVAL. */
     refraft_index data_index;
     /* Test hook: breaks one Raft rule on purpose so the simulator can show
      * it catches the violation (refraft_inject values, OR-ed).  Never set

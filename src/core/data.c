@@ -41,6 +41,12 @@ int data_init(refraft_node *node, refraft_index hint, char *errbuf,
             rv = REFRAFT_ENOTFOUND;
         if (rv == 0)
             rv = data_reserve_voids(node, node->data_entries, n);
+        for (size_t i = 0; rv == 0 && i < n; i++) {
+            const refraft_entry *e = &node->data_entries[i];
+            if (e->type == REFRAFT_ENTRY_VOID &&
+                (e->voided == 0 || e->voided >= index + i))
+                rv = REFRAFT_ECORRUPT;
+        }
         if (rv != 0) {
             snprintf(errbuf, errbuf_len,
                      "reading the log at %llu for VOIDs failed: %s",
@@ -50,7 +56,9 @@ int data_init(refraft_node *node, refraft_index hint, char *errbuf,
         data_note_voids(node, index, node->data_entries, n);
         index += n;
     }
-    node->data_index = hint;
+    /* A saved data index can vouch for entries a truncation replaced
+     * before the node stopped; applied entries cannot be replaced. */
+    node->data_index = hint < node->applied_index ? hint : node->applied_index;
     (void)data_advance(node);
     return 0;
 }
@@ -90,11 +98,15 @@ void data_note_voids(refraft_node *node, refraft_index first,
 
 void data_on_truncate(refraft_node *node, refraft_index from)
 {
-    /* Spans are kept in log order, so the removed ones are at the end. */
-    while (node->n_voids > 0 && node->voids[node->n_voids - 1].at >= from)
-        node->n_voids--;
     if (node->data_index >= from)
         node->data_index = from - 1;
+    /* Spans are kept in log order, so the removed ones are at the end.  An
+     * entry a removed VOID settled is unsettled again. */
+    while (node->n_voids > 0 && node->voids[node->n_voids - 1].at >= from) {
+        const struct void_span *s = &node->voids[--node->n_voids];
+        if (node->data_index >= s->voided)
+            node->data_index = s->voided - 1;
+    }
 }
 
 refraft_index data_void_of(const refraft_node *node, refraft_index index)
@@ -137,7 +149,9 @@ struct scan {
     bool stop;
 };
 
-/* Continue the scan over entries[0..n), the entries at first.. */
+/* Continue the scan over entries[0..n), the entries at first.  A store
+ * that cannot answer counts as "none present"; the node asks again on its
+ * next tick. */
 static void settle_run(refraft_node *node, refraft_index first,
                        const refraft_entry *entries, size_t n, struct scan *s)
 {
@@ -145,9 +159,12 @@ static void settle_run(refraft_node *node, refraft_index first,
     for (size_t i = 0; i < n; i++)
         if (entries[i].type == REFRAFT_ENTRY_REF)
             node->data_refs[n_refs++] = entries[i].ref;
-    if (n_refs > 0 && node->hull.have_records(node->hull.ctx, node->data_refs,
-                                              n_refs, node->data_present) != 0)
+    if (n_refs > 0 &&
+        node->hull.have_records(node->hull.ctx, node->data_refs, n_refs,
+                                node->data_present) != 0) {
         memset(node->data_present, 0, n_refs * sizeof(bool));
+        node->data_retry = true;
+    }
     size_t r = 0;
     for (size_t i = 0; i < n; i++) {
         refraft_index index = first + i;
@@ -180,8 +197,10 @@ static void scan_from_log(refraft_node *node, struct scan *s)
         size_t n = 0;
         if (node->log.get(node->log.ctx, index, want, node->data_entries, &n) !=
                 0 ||
-            n == 0)
-            return; /* unreadable now: the next check tries again */
+            n == 0) {
+            node->data_retry = true; /* unreadable now: the tick retries */
+            return;
+        }
         settle_run(node, index, node->data_entries, n, s);
         index += n;
     }
@@ -202,6 +221,7 @@ static void scan_entries(refraft_node *node, refraft_index first,
 static bool advance(refraft_node *node, refraft_index first,
                     const refraft_entry *entries, size_t n)
 {
+    node->data_retry = false;
     if (node->data_index >= node->last_index)
         return false;
     refraft_index before = node->data_index;

@@ -234,6 +234,8 @@ void refraft_node_destroy(refraft_node *node)
     refraft_free(node);
 }
 
+static void records_stored(refraft_node *node);
+
 /* Guards every call that changes the node: it refuses a failed node and a
  * call made from inside one of the node's own callbacks. */
 static int enter(refraft_node *node)
@@ -370,7 +372,9 @@ int refraft_tick(refraft_node *node)
     } else if (now >= node->election_deadline) {
         rv = election_timeout(node);
     }
-    if (node->apply_stalled)
+    if (node->data_retry)
+        records_stored(node);
+    else if (node->apply_stalled)
         replication_apply(node);
     return leave(node, rv);
 }
@@ -387,8 +391,9 @@ uint64_t refraft_next_deadline(const refraft_node *node)
     } else {
         next = node->election_deadline;
     }
-    /* A stalled apply is retried at heartbeat pace, not in a busy loop. */
-    if (node->apply_stalled) {
+    /* A stalled apply or records check is retried at heartbeat pace, not
+     * in a busy loop. */
+    if (node->apply_stalled || node->data_retry) {
         uint64_t retry = node->hull.now_ms(node->hull.ctx) + node->heartbeat_ms;
         if (retry < next)
             next = retry;

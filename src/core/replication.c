@@ -248,8 +248,12 @@ apply_form(refraft_node *node, refraft_index index, refraft_entry *e)
     bool present = false;
     if (node->hull.have_records == NULL)
         return true;
-    return node->hull.have_records(node->hull.ctx, &e->ref, 1, &present) == 0 &&
-           present;
+    if (node->hull.have_records(node->hull.ctx, &e->ref, 1, &present) == 0 &&
+        present)
+        return true;
+    /* The sweeper fetches it: it looks from the applied index on. */
+    node_emit(node, REFRAFT_EVENT_DATA);
+    return false;
 }
 
 /* Figure 2: "If commitIndex > lastApplied: increment lastApplied, apply
@@ -391,7 +395,10 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
                                "leader \"%s\" conflicts with committed "
                                "index %llu",
                                ae->leader_id, (unsigned long long)index);
-        int rv = discard(node, index);
+        /* Room for the VOIDs to come, before anything changes. */
+        int rv = data_reserve_voids(node, ae->entries + i, ae->n_entries - i);
+        if (rv == 0)
+            rv = discard(node, index);
         if (rv == 0)
             rv = node->log.truncate(node->log.ctx, index);
         if (rv != 0)
@@ -529,13 +536,15 @@ static void on_success(refraft_node *node, struct peer *p,
                        const refraft_append_entries_result *res)
 {
     bool answers_probe = !p->pipeline && res->match_index >= p->next_index - 1;
+    /* The latest report, not the largest: a follower that lost its
+     * records reports less than before, and must be counted so.  A result
+     * with a lower match index is older (match only grows in a term). */
+    if (res->match_index >= p->match_index)
+        p->data_index = res->data_index;
     if (res->match_index > p->match_index) {
         p->match_index = res->match_index;
         p->acked_since_heartbeat = true;
     }
-    /* The latest report, not the largest: a follower that lost its
-     * records reports less than before, and must be counted so. */
-    p->data_index = res->data_index;
     if (answers_probe) {
         p->pipeline = true;
         p->inflight_count = 0;
@@ -633,7 +642,10 @@ static int check_voidable(refraft_node *node, refraft_index index)
     if (node->hull.have_records != NULL &&
         node->hull.have_records(node->hull.ctx, &node->scratch[0].ref, 1,
                                 &present) != 0)
-        present = true;
+        return node_errorf(node, REFRAFT_EIO,
+                           "could not tell whether the record of entry "
+                           "%llu is here",
+                           (unsigned long long)index);
     if (present)
         return node_errorf(node, REFRAFT_EINVAL,
                            "the record of entry %llu is present here",

@@ -203,6 +203,8 @@ hull_have_records(void *ctx, const refraft_ref *refs, size_t n, bool *present)
 {
     fx_node *fn = ctx;
     fn->n_have_calls++;
+    if (fn->have_fails)
+        return REFRAFT_EIO;
     for (size_t i = 0; i < n; i++) {
         present[i] = false;
         for (size_t j = 0; j < fn->n_records && !present[i]; j++)

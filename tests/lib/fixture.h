@@ -93,6 +93,7 @@ typedef struct fx_node {
     /* Records (fx_records_on): the ids this node holds; the hull's
      * have_records answers from them. */
     bool track_records;
+    bool have_fails; /* have_records returns REFRAFT_EIO */
     char (*records)[64];
     size_t n_records;
     size_t n_have_calls;

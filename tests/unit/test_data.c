@@ -449,6 +449,215 @@ static void test_uncommitted_void_does_not_settle_committed_entry(void **s)
     assert_int_equal(applied_at(fx, 3, 2)->type, REFRAFT_ENTRY_REF);
 }
 
+/* A follower that took a deposed leader's VOID(2) and then has it
+ * truncated by the next leader: entry 2 is unsettled again (its record is
+ * missing), and it says so in its very next result. */
+static void test_truncating_a_void_unsettles_its_entry(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    fx_records_on(fx);
+    fx_start(fx);
+    refraft_node *n3 = fx_raft(fx, 3);
+    refraft_entry t1[2] = {fx_entry(1, NULL), fx_entry(1, "r")};
+    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 0, t1, 2);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    refraft_entry t2[2] = {fx_entry(2, NULL), fx_entry(2, NULL)};
+    t2[1].type = REFRAFT_ENTRY_VOID;
+    t2[1].voided = 2;
+    ae = fx_append_entries(2, "n2", 2, 1, 0, t2, 2);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    assert_int_equal(refraft_data_index(n3), 4);
+
+    refraft_entry t3 = fx_entry(3, NULL);
+    ae = fx_append_entries(3, "n1", 2, 1, 0, &t3, 1);
+    fx_capture cap = {0};
+    assert_int_equal(refraft_on_message(n3, &ae, fx_capture_reply, &cap), 0);
+    assert_int_equal(refraft_void_of(n3, 2), 0);
+    assert_int_equal(refraft_data_index(n3), 1);
+    assert_int_equal(cap.last.msg.u.append_entries_result.match_index, 3);
+    assert_int_equal(cap.last.msg.u.append_entries_result.data_index, 1);
+}
+
+/* Appends t1 entries {NOOP, a, b, c, d} and t2 entries {VOID(3), NOOP,
+ * e, f, VOID(5)} to node 3 of fx; it holds a, c, e and f. */
+static void nested_voids(fixture *fx)
+{
+    const char *rec[] = {"a", "c", "e", "f"};
+    for (size_t k = 0; k < 4; k++)
+        fx_record_put(fx, 3, rec[k]);
+    refraft_entry t1[5] = {fx_entry(1, NULL), fx_entry(1, "a"),
+                           fx_entry(1, "b"), fx_entry(1, "c"),
+                           fx_entry(1, "d")};
+    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 0, t1, 5);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    refraft_entry t2[5] = {fx_entry(2, NULL), fx_entry(2, NULL),
+                           fx_entry(2, "e"), fx_entry(2, "f"),
+                           fx_entry(2, NULL)};
+    t2[0].type = REFRAFT_ENTRY_VOID;
+    t2[0].voided = 3;
+    t2[4].type = REFRAFT_ENTRY_VOID;
+    t2[4].voided = 5;
+    ae = fx_append_entries(2, "n2", 5, 1, 0, t2, 5);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+}
+
+/* Spans nest: VOID(3) at 6 and VOID(5) at 10.  Index 7 lies in [5, 10);
+ * below it, 4 lies in [3, 6): the report for match 7 is 2. */
+static void test_nested_void_spans_clip_fully(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    fx_records_on(fx);
+    fx_start(fx);
+    nested_voids(fx);
+    refraft_node *n3 = fx_raft(fx, 3);
+    assert_int_equal(refraft_data_index(n3), 10);
+    refraft_msg hb = fx_append_entries(2, "n2", 7, 2, 0, NULL, 0);
+    fx_capture cap = {0};
+    assert_int_equal(refraft_on_message(n3, &hb, fx_capture_reply, &cap), 0);
+    assert_int_equal(cap.last.msg.u.append_entries_result.match_index, 7);
+    assert_int_equal(cap.last.msg.u.append_entries_result.data_index, 2);
+}
+
+/* DESIGN.md: "An entry is settled when its record is present or a VOID
+ * for it stands in the log at or before the index being counted": a VOID
+ * further on settles nothing before the scan reaches it. */
+static void test_void_settles_only_once_counted(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    fx_records_on(fx);
+    fx_start(fx);
+    refraft_entry t1[3] = {fx_entry(1, NULL), fx_entry(1, "x"),
+                           fx_entry(1, "y")};
+    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 0, t1, 3);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    refraft_entry v = fx_entry(2, NULL);
+    v.type = REFRAFT_ENTRY_VOID;
+    v.voided = 2;
+    ae = fx_append_entries(2, "n2", 3, 1, 0, &v, 1);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    /* x (2) waits for the VOID at 4, y (3) has none: nothing past 1. */
+    assert_int_equal(refraft_data_index(fx_raft(fx, 3)), 1);
+    assert_int_equal(fx_records_stored(fx, 3, "y"), 0);
+    assert_int_equal(refraft_data_index(fx_raft(fx, 3)), 4);
+}
+
+/* A node that restarts holding an uncommitted VOID(2) and a late copy of
+ * the record applies 2 as ABANDONED once the VOID commits: the node finds
+ * the VOIDs in its log at creation. */
+static void test_restart_finds_voids_in_the_log(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    fx_records_on(fx);
+    fx_start(fx);
+    refraft_entry t1[2] = {fx_entry(1, NULL), fx_entry(1, "lost")};
+    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 1, t1, 2);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    refraft_entry t2[2] = {fx_entry(2, NULL), fx_entry(2, NULL)};
+    t2[1].type = REFRAFT_ENTRY_VOID;
+    t2[1].voided = 2;
+    ae = fx_append_entries(2, "n2", 2, 1, 1, t2, 2);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    fx_crash(fx, 3);
+    fx_record_put(fx, 3, "lost");
+    fx_restart(fx, 3);
+    assert_int_equal(refraft_void_of(fx_raft(fx, 3), 2), 4);
+    refraft_msg hb = fx_append_entries(2, "n2", 4, 2, 4, NULL, 0);
+    assert_int_equal(fx_inject(fx, 3, &hb), 0);
+    assert_int_equal(refraft_applied_index(fx_raft(fx, 3)), 4);
+    assert_int_equal(applied_at(fx, 3, 2)->type, REFRAFT_ENTRY_ABANDONED);
+}
+
+/* A result with a lower match index than one already seen is older: its
+ * data index is not taken.  One with the same match index is taken even
+ * when lower (a follower that lost records). */
+static void test_older_result_does_not_set_data_index(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, REFRAFT_COMMIT_DURABLE);
+    for (int i = 1; i <= 3; i++) {
+        fx_record_put(fx, i, "a");
+        fx_record_put(fx, i, "b");
+    }
+    assert_int_equal(fx_propose(fx, 1, "a", NULL), 0);
+    assert_int_equal(fx_propose(fx, 1, "b", NULL), 0);
+    fx_deliver_all(fx);
+    refraft_node *n1 = fx_raft(fx, 1);
+    refraft_peer_progress p;
+    assert_int_equal(refraft_peer_progress_get(n1, "n2", &p), 0);
+    assert_int_equal(p.data_index, 3);
+
+    refraft_msg res = fx_append_result(1, "n2", true, 2);
+    res.u.append_entries_result.data_index = 2;
+    assert_int_equal(fx_inject(fx, 1, &res), 0);
+    assert_int_equal(refraft_peer_progress_get(n1, "n2", &p), 0);
+    assert_int_equal(p.data_index, 3);
+
+    res = fx_append_result(1, "n2", true, 3);
+    res.u.append_entries_result.data_index = 1;
+    assert_int_equal(fx_inject(fx, 1, &res), 0);
+    assert_int_equal(refraft_peer_progress_get(n1, "n2", &p), 0);
+    assert_int_equal(p.data_index, 1);
+}
+
+/* A follower reports its data index only with a match index acknowledged
+ * to the leader of its current term: a match from an older term's leader
+ * names another log. */
+static void test_report_needs_an_ack_in_the_current_term(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, REFRAFT_COMMIT_DURABLE);
+    fx_record_put(fx, 1, "a");
+    assert_int_equal(fx_propose(fx, 1, "a", NULL), 0);
+    fx_deliver_all(fx);
+    /* n3 leads term 2 as far as n2 knows: a probe n2 must reject. */
+    refraft_msg ae = fx_append_entries(2, "n3", 9, 2, 0, NULL, 0);
+    assert_int_equal(fx_inject(fx, 2, &ae), 0);
+    fx_drop_matching(fx, FX_ANY, FX_ANY, FX_ANY);
+    assert_int_equal(fx_records_stored(fx, 2, "a"), 0);
+    assert_int_equal(fx_count(fx, 2, FX_ANY, FX_ANY), 0);
+}
+
+/* The leader's own record counts toward durable commit the moment it is
+ * stored: no message needs to arrive. */
+static void test_leader_commits_when_its_own_record_arrives(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, REFRAFT_COMMIT_DURABLE);
+    fx_record_put(fx, 2, "a");
+    refraft_index a = 0;
+    assert_int_equal(fx_propose(fx, 1, "a", &a), 0);
+    fx_deliver_all(fx);
+    refraft_node *n1 = fx_raft(fx, 1);
+    assert_int_equal(refraft_commit_index(n1), a - 1);
+    assert_int_equal(fx_records_stored(fx, 1, "a"), 0);
+    assert_int_equal(refraft_commit_index(n1), a);
+}
+
+/* A records check that fails counts as "none present" and is retried on
+ * the node's next tick, at heartbeat pace. */
+static void test_failed_records_check_is_retried_on_tick(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, REFRAFT_COMMIT_DURABLE);
+    fx_node *fn = fx_node_at(fx, 2);
+    fx_record_put(fx, 2, "a");
+    fn->have_fails = true;
+    assert_int_equal(fx_propose(fx, 1, "a", NULL), 0);
+    fx_deliver_all(fx);
+    refraft_node *n2 = fx_raft(fx, 2);
+    assert_int_equal(refraft_data_index(n2), 1);
+    uint64_t due = refraft_next_deadline(n2);
+    assert_true(due <= fx->now + FX_ELECTION_TIMEOUT / 10);
+    fn->have_fails = false;
+    fx_advance(fx, due - fx->now);
+    assert_int_equal(fx_tick(fx, 2), 0);
+    assert_int_equal(refraft_data_index(n2), 2);
+}
+
 /* ---- truncation, restart, configuration -------------------------------- */
 
 /* on_discard names every removed entry before the log loses it, and the
@@ -570,6 +779,22 @@ int main(void)
         cmocka_unit_test_teardown(test_malformed_void_is_refused, fx_cleanup),
         cmocka_unit_test_teardown(
             test_uncommitted_void_does_not_settle_committed_entry, fx_cleanup),
+        cmocka_unit_test_teardown(test_truncating_a_void_unsettles_its_entry,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(test_nested_void_spans_clip_fully,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(test_void_settles_only_once_counted,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(test_restart_finds_voids_in_the_log,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(test_older_result_does_not_set_data_index,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(test_report_needs_an_ack_in_the_current_term,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(
+            test_leader_commits_when_its_own_record_arrives, fx_cleanup),
+        cmocka_unit_test_teardown(test_failed_records_check_is_retried_on_tick,
+                                  fx_cleanup),
         cmocka_unit_test_teardown(
             test_truncation_discards_and_lowers_data_index, fx_cleanup),
         cmocka_unit_test_teardown(test_restart_rechecks_records, fx_cleanup),
