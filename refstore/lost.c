@@ -13,19 +13,25 @@
  * not tell a leader that a record is absent: the leader counts such
  * answers to void entries (hole filling, DESIGN.md), and an "absent" from
  * a node that merely forgot could void a committed record.  So the store
- * names its records database with random bytes kept twice, in meta and in
- * the records database itself.  At open, if the two differ or either is
+ * names its records database with random bytes kept in meta, in the
+ * records database itself and in record_digests.  The digests count as
+ * part of the records: refstore_record_has() calls a record without its
+ * digest absent, so digests lost while the records stayed are a loss as
+ * much as lost records are (and a store written before record_digests
+ * existed opens with none).  At open, if the three differ or any is
  * missing, the records were lost while the log stayed: every entry in the
- * log may name a record that is gone.  The store then saves the log's last
- * index as records_lost_upto (the node answers "unknown" for those until
- * it has fetched them again), resets the data index, and names the
- * records afresh, all in the transaction that opens the store.
+ * log may name a record that is gone, or that the store no longer counts
+ * as present.  The store then saves the log's last index as
+ * records_lost_upto (the node answers "unknown" for those until it has
+ * fetched them again), resets the data index, and names the records
+ * afresh, all in the transaction that opens the store.
  */
 
-/* The key under which the records database keeps its identity: the prefix
- * padded with zeros to IDENTITY_KEY_LEN bytes, longer than any record id,
- * so that refstore_record_get, has, put and delete, which accept ids of
- * 1..REFRAFT_RECORD_ID_MAX bytes only, never reach it. */
+/* The key under which the records database and record_digests keep their
+ * identity: the prefix padded with zeros to IDENTITY_KEY_LEN bytes, longer
+ * than any record id, so that refstore_record_get, has, put and delete,
+ * which accept ids of 1..REFRAFT_RECORD_ID_MAX bytes only, never reach
+ * it. */
 static MDB_val identity_key(uint8_t buf[IDENTITY_KEY_LEN])
 {
     _Static_assert(sizeof(IDENTITY_KEY_PREFIX) <= IDENTITY_KEY_LEN,
@@ -66,7 +72,8 @@ static int read_identity(refstore *store, MDB_txn *txn, MDB_dbi dbi, MDB_val *k,
     return 0;
 }
 
-/* Name the records database afresh, in meta and in the database. */
+/* Name the records afresh, in meta, the records database and
+ * record_digests. */
 static int write_identity(refstore *store, MDB_txn *txn)
 {
     uint8_t id[RECORDS_IDENTITY_LEN];
@@ -81,6 +88,8 @@ static int write_identity(refstore *store, MDB_txn *txn)
     int rc = mdb_put(txn, store->db_meta, &mk, &v, 0);
     if (rc == 0)
         rc = mdb_put(txn, store->db_records, &rk, &v, 0);
+    if (rc == 0)
+        rc = mdb_put(txn, store->db_record_digests, &rk, &v, 0);
     return rc == 0 ? 0
                    : store_mdb_error(store, rc, "writing the records identity");
 }
@@ -106,27 +115,33 @@ static int record_loss(refstore *store, MDB_txn *txn, refraft_index *lost)
 
 int lost_check(refstore *store, MDB_txn *txn)
 {
-    uint8_t in_meta[RECORDS_IDENTITY_LEN], in_records[RECORDS_IDENTITY_LEN];
+    uint8_t in_meta[RECORDS_IDENTITY_LEN], in_records[RECORDS_IDENTITY_LEN],
+        in_digests[RECORDS_IDENTITY_LEN];
     uint8_t buf[IDENTITY_KEY_LEN];
-    bool meta_found, records_found;
+    bool meta_found, records_found, digests_found;
     MDB_val mk = meta_identity_key(), rk = identity_key(buf);
     int rv = read_identity(store, txn, store->db_meta, &mk, "meta", in_meta,
                            &meta_found);
     if (rv == 0)
         rv = read_identity(store, txn, store->db_records, &rk,
                            "the records database", in_records, &records_found);
+    if (rv == 0)
+        rv = read_identity(store, txn, store->db_record_digests, &rk,
+                           "record_digests", in_digests, &digests_found);
     if (rv != 0)
         return rv;
     refraft_index lost = 0;
-    if (meta_found && records_found &&
-        memcmp(in_meta, in_records, RECORDS_IDENTITY_LEN) == 0) {
+    if (meta_found && records_found && digests_found &&
+        memcmp(in_meta, in_records, RECORDS_IDENTITY_LEN) == 0 &&
+        memcmp(in_meta, in_digests, RECORDS_IDENTITY_LEN) == 0) {
         rv = store_meta_get_u64(store, txn, META_RECORDS_LOST, &lost);
         if (rv == 0)
             store->records_lost_upto = lost;
         return rv;
     }
-    /* A new store (its log is empty, so nothing counts as lost) or records
-     * that are not the ones the log was written with. */
+    /* A new store (its log is empty, so nothing counts as lost), records
+     * or digests that are not the ones the log was written with, or a
+     * store from before record_digests. */
     rv = record_loss(store, txn, &lost);
     if (rv == 0)
         rv = write_identity(store, txn);
@@ -167,12 +182,14 @@ typedef struct wipe_arg {
     refraft_index lost;
 } wipe_arg;
 
-/* Empty the records database, identity included, and count the loss at
- * once, as the next open would. */
+/* Empty the records database and record_digests, identity included, and
+ * count the loss at once, as the next open would. */
 static int wipe_op(refstore *store, MDB_txn *txn, void *arg)
 {
     wipe_arg *a = arg;
     int rc = mdb_drop(txn, store->db_records, 0);
+    if (rc == 0)
+        rc = mdb_drop(txn, store->db_record_digests, 0);
     if (rc != 0)
         return store_mdb_error(store, rc, "wiping the records");
     return record_loss(store, txn, &a->lost);

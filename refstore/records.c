@@ -1,5 +1,6 @@
 /* records.c - the application's records, checked against their references
- * (size and SHA-256) on the way in, and the data index that counts them. */
+ * (size and SHA-256) on the way in and kept with their digests, and the
+ * data index that counts them. */
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -48,22 +49,74 @@ int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
     return 0;
 }
 
+/* ---- Digests ------------------------------------------------------------ */
+
+/*
+ * Beside each record, record_digests keeps its SHA-256 digest and size
+ * under the same id, written and deleted in the same transaction as the
+ * record.  refstore_record_has() compares a reference with them, so it can
+ * tell the record a reference names from another record stored under the
+ * same id (two leaders proposed different records under one id, and the
+ * entry of the one kept here was discarded) without hashing the bytes.
+ */
+
+static void digest_value(uint8_t out[DIGEST_VALUE_LEN], const refraft_ref *ref)
+{
+    memcpy(out, ref->digest, REFRAFT_DIGEST_LEN);
+    store_put_u64(out + REFRAFT_DIGEST_LEN, ref->size);
+}
+
+/* Whether v, a record_digests value, is ref's digest and size.  A value
+ * of another length matches nothing: its record counts as absent until a
+ * put writes the digest again. */
+static bool digest_matches(const MDB_val *v, const refraft_ref *ref)
+{
+    uint8_t want[DIGEST_VALUE_LEN];
+    digest_value(want, ref);
+    return v->mv_size == DIGEST_VALUE_LEN &&
+           memcmp(v->mv_data, want, DIGEST_VALUE_LEN) == 0;
+}
+
+/* Save ref's digest and size beside its record, unless they are there
+ * already.  An entry left by a record deleted behind the store's back (a
+ * hook deleting through refstore_record_dbi) is replaced. */
+static int digest_put(refstore *store, MDB_txn *txn, const refraft_ref *ref)
+{
+    MDB_val k = id_key(ref->id, ref->id_len), v;
+    int rc = mdb_get(txn, store->db_record_digests, &k, &v);
+    if (rc == 0 && digest_matches(&v, ref))
+        return 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_mdb_error(store, rc, "reading a record's digest");
+    uint8_t buf[DIGEST_VALUE_LEN];
+    digest_value(buf, ref);
+    v.mv_size = sizeof(buf);
+    v.mv_data = buf;
+    rc = mdb_put(txn, store->db_record_digests, &k, &v, 0);
+    return rc == 0 ? 0
+                   : store_mdb_error(store, rc, "storing a record's digest");
+}
+
+/* ---- Put, get, has, delete ---------------------------------------------- */
+
 /* An id names one record for good: a second, different record under it
- * is refused, so nothing is ever overwritten. */
+ * is refused, so nothing is ever overwritten.  The same record again
+ * gets its digest written if it has none (a store from before
+ * record_digests, or one whose digest was lost), which is how a record
+ * that counted as absent becomes present again. */
 int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
                   const void *bytes, size_t len)
 {
     MDB_val k = id_key(ref->id, ref->id_len), v = {len, (void *)bytes};
     int rc = mdb_put(txn, store->db_records, &k, &v, MDB_NOOVERWRITE);
-    if (rc == 0)
-        return 0;
-    if (rc != MDB_KEYEXIST)
+    if (rc != 0 && rc != MDB_KEYEXIST)
         return store_mdb_error(store, rc, "storing a record");
-    /* v now holds the record already there. */
-    if (v.mv_size == len && (len == 0 || memcmp(v.mv_data, bytes, len) == 0))
-        return 0;
-    return store_errorf(store, REFRAFT_EDIGEST,
-                        "a different record is stored under this id");
+    /* On MDB_KEYEXIST v holds the record already there. */
+    if (rc == MDB_KEYEXIST &&
+        (v.mv_size != len || (len > 0 && memcmp(v.mv_data, bytes, len) != 0)))
+        return store_errorf(store, REFRAFT_EDIGEST,
+                            "a different record is stored under this id");
+    return digest_put(store, txn, ref);
 }
 
 typedef struct put_arg {
@@ -132,15 +185,22 @@ typedef struct has_arg {
     bool *present;
 } has_arg;
 
+/* Present: the record is there, of the ref's size, and the digest and
+ * size kept beside it are the ref's.  Both lookups hand out pointers into
+ * the map; no record is copied or hashed. */
 static int has_op(refstore *store, MDB_txn *txn, void *arg)
 {
     const has_arg *a = arg;
     for (size_t i = 0; i < a->n; i++) {
-        MDB_val k = id_key(a->refs[i].id, a->refs[i].id_len), v;
-        int rc = mdb_get(txn, store->db_records, &k, &v);
+        const refraft_ref *ref = &a->refs[i];
+        MDB_val k = id_key(ref->id, ref->id_len), digest, record;
+        int rc = mdb_get(txn, store->db_record_digests, &k, &digest);
+        if (rc == 0)
+            rc = mdb_get(txn, store->db_records, &k, &record);
         if (rc != 0 && rc != MDB_NOTFOUND)
             return store_mdb_error(store, rc, "reading a record");
-        a->present[i] = rc == 0 && v.mv_size == a->refs[i].size;
+        a->present[i] = rc == 0 && digest_matches(&digest, ref) &&
+                        record.mv_size == ref->size;
     }
     return 0;
 }
@@ -162,13 +222,20 @@ int refstore_record_has(refstore *store, const refraft_ref *refs, size_t n,
     return n > 0 ? txn_read(store, has_op, &a) : 0;
 }
 
+/* The record and its digest go together; a record without a digest (a
+ * store from before record_digests) is deleted all the same. */
 static int delete_op(refstore *store, MDB_txn *txn, void *arg)
 {
     MDB_val *k = arg;
     int rc = mdb_del(txn, store->db_records, k, NULL);
     if (rc == MDB_NOTFOUND)
         return store_errorf(store, REFRAFT_ENOTFOUND, "no such record");
-    return rc == 0 ? 0 : store_mdb_error(store, rc, "deleting a record");
+    if (rc != 0)
+        return store_mdb_error(store, rc, "deleting a record");
+    rc = mdb_del(txn, store->db_record_digests, k, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return store_mdb_error(store, rc, "deleting a record's digest");
+    return 0;
 }
 
 int refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len)

@@ -13,6 +13,7 @@
 #define DB_LOG "log"
 #define DB_META "meta"
 #define DB_RECORDS "records"
+#define DB_RECORD_DIGESTS "record_digests"
 #define DB_MAP "map"
 #define META_FORMAT "format_version"
 #define META_CLUSTER "cluster_id"
@@ -24,12 +25,17 @@
 #define META_RECORDS_LOST "records_lost_upto"
 
 /* The records database's identity (lost.c): RECORDS_IDENTITY_LEN random
- * bytes, kept in meta and in the records database under a key of
- * IDENTITY_KEY_LEN bytes, one more than any record id can have, so that
- * no record ever takes its place or is mistaken for it. */
+ * bytes, kept in meta, in the records database and in record_digests,
+ * under a key of IDENTITY_KEY_LEN bytes, one more than any record id can
+ * have, so that no record or digest ever takes its place or is mistaken
+ * for it. */
 #define RECORDS_IDENTITY_LEN 16
 #define IDENTITY_KEY_LEN (REFRAFT_RECORD_ID_MAX + 1)
 #define IDENTITY_KEY_PREFIX "refraft:records-identity"
+
+/* A record_digests value: the SHA-256 digest of the record stored under
+ * the same id in records, then its size (8 bytes, big-endian). */
+#define DIGEST_VALUE_LEN (REFRAFT_DIGEST_LEN + 8)
 
 /* A log value: term, type, size, digest, then the record id. */
 #define LOG_HEAD_LEN (8 + 1 + 8 + REFRAFT_DIGEST_LEN)
@@ -43,6 +49,7 @@ struct refstore {
     MDB_dbi db_log;
     MDB_dbi db_meta;
     MDB_dbi db_records;
+    MDB_dbi db_record_digests; /* id -> digest and size (records.c) */
     MDB_dbi db_map;
 
     /* Transactions (txn.c).  top is the one write transaction the store
@@ -205,7 +212,8 @@ void apply_forget_committed(refstore *store);
 /* Check a record against its reference (id, size, SHA-256). */
 int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
                  size_t len);
-/* Store a checked record in txn, or accept the identical one there. */
+/* Store a checked record and its digest in txn, or accept the identical
+ * record there (writing its digest if that is missing or stale). */
 int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
                   const void *bytes, size_t len);
 

@@ -20,23 +20,37 @@ static int orphan_cmp(const void *a, const void *b)
     return id_cmp(x->id, x->id_len, y->id, y->id_len);
 }
 
+static uint64_t ripe_at(const refraft_sweeper *sw, const struct sw_orphan *o)
+{
+    return o->hasten ? 0 : o->since + sw->cfg.orphan_grace_ms;
+}
+
 static void update_gc_at(refraft_sweeper *sw)
 {
     sw->orphan_gc_at = UINT64_MAX;
     for (size_t k = 0; k < sw->n_orphans; k++) {
-        uint64_t at = sw->orphans[k].since + sw->cfg.orphan_grace_ms;
+        uint64_t at = ripe_at(sw, &sw->orphans[k]);
         if (at < sw->orphan_gc_at)
             sw->orphan_gc_at = at;
     }
 }
 
-/* A record id discarded twice is one candidate, whose grace restarts. */
+/* Whether o is the very record ref names (id, size and digest). */
+static bool names(const refraft_ref *ref, const struct sw_orphan *o)
+{
+    return id_cmp(o->id, o->id_len, ref->id, ref->id_len) == 0 &&
+           o->size == ref->size &&
+           memcmp(o->digest, ref->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/* A record discarded twice is one candidate, whose grace restarts. */
 int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now)
 {
     for (size_t k = 0; k < sw->n_orphans; k++) {
         struct sw_orphan *o = &sw->orphans[k];
-        if (id_cmp(o->id, o->id_len, ref->id, ref->id_len) == 0) {
+        if (names(ref, o)) {
             o->since = now;
+            o->hasten = false;
             update_gc_at(sw);
             return 0;
         }
@@ -57,7 +71,25 @@ int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now)
     return 0;
 }
 
-/* The ripe candidate (among the first n, sorted) whose id is id, or -1. */
+bool sw_orphan_hasten(refraft_sweeper *sw, const refraft_ref *wanted)
+{
+    bool found = false;
+    for (size_t k = 0; k < sw->n_orphans; k++) {
+        struct sw_orphan *o = &sw->orphans[k];
+        if (id_cmp(o->id, o->id_len, wanted->id, wanted->id_len) == 0 &&
+            !names(wanted, o)) {
+            o->hasten = true;
+            found = true;
+        }
+    }
+    if (found)
+        update_gc_at(sw);
+    return found;
+}
+
+/* The ripe candidate (among the first n, sorted) whose id is id, or -1.
+ * Two candidates may share an id (two records under one id, each
+ * discarded): the search finds one; mark_named checks its neighbours. */
 static long
 find_ripe(const refraft_sweeper *sw, size_t n, const uint8_t *id, size_t id_len)
 {
@@ -98,8 +130,22 @@ static int mark_named(refraft_sweeper *sw, size_t n, uint8_t *done)
             if (e->type != REFRAFT_ENTRY_REF)
                 continue;
             long k = find_ripe(sw, n, e->ref.id, e->ref.id_len);
-            if (k >= 0)
-                done[k] = 1;
+            if (k < 0)
+                continue;
+            /* Named only by an entry that names that very record: an
+             * entry naming another record under the id wants this one
+             * gone. */
+            size_t lo = (size_t)k, hi = (size_t)k + 1;
+            while (lo > 0 &&
+                   id_cmp(sw->orphans[lo - 1].id, sw->orphans[lo - 1].id_len,
+                          e->ref.id, e->ref.id_len) == 0)
+                lo--;
+            while (hi < n && id_cmp(sw->orphans[hi].id, sw->orphans[hi].id_len,
+                                    e->ref.id, e->ref.id_len) == 0)
+                hi++;
+            for (size_t m = lo; m < hi; m++)
+                if (names(&e->ref, &sw->orphans[m]))
+                    done[m] = 1;
         }
         index += got;
     }
@@ -143,7 +189,7 @@ int sw_orphans_collect(refraft_sweeper *sw, uint64_t now)
         return 0;
     size_t ripe = 0;
     for (size_t k = 0; k < sw->n_orphans; k++) {
-        if (sw->orphans[k].since + sw->cfg.orphan_grace_ms <= now) {
+        if (ripe_at(sw, &sw->orphans[k]) <= now) {
             struct sw_orphan tmp = sw->orphans[ripe];
             sw->orphans[ripe] = sw->orphans[k];
             sw->orphans[k] = tmp;

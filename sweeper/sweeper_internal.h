@@ -68,6 +68,7 @@ struct sw_fetch {
  * and orphan_grace_ms passed since the discard. */
 struct sw_orphan {
     uint64_t since;
+    bool hasten; /* ripe now: its id is wanted for another record */
     uint64_t size;
     uint8_t digest[REFRAFT_DIGEST_LEN];
     uint16_t id_len;
@@ -164,5 +165,9 @@ int sw_scan(refraft_sweeper *sw, bool restart);
 /* orphans.c */
 int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now);
 int sw_orphans_collect(refraft_sweeper *sw, uint64_t now);
+/* The record wanted could not be stored because another record holds
+ * its id: if that one is an orphan candidate, collect it at the next
+ * tick rather than after its grace.  True when there was one. */
+bool sw_orphan_hasten(refraft_sweeper *sw, const refraft_ref *wanted);
 
 #endif /* REFRAFT_SWEEPER_INTERNAL_H */

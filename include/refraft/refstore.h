@@ -12,7 +12,7 @@ extern "C" {
 #endif
 
 /*
- * One LMDB environment per node, in a directory of its own, holding four
+ * One LMDB environment per node, in a directory of its own, holding five
  * named databases:
  *
  *   log      index -> term, type, reference      (the Raft log)
@@ -20,6 +20,8 @@ extern "C" {
  *            version, cluster id, node id, records identity, index up to
  *            which records were lost
  *   records  record id -> bytes                   (the application's records)
+ *   record_digests
+ *            record id -> SHA-256 digest and size  (of the record under it)
  *   map      node id -> URL                       (the cluster map)
  *
  * and any databases the application opens for its own state.  Because they
@@ -96,13 +98,24 @@ extern "C" {
  *            records, one key of 256 bytes ("refraft:records-identity"
  *            padded with zero bytes), longer than any record id, holds
  *            the same 16 bytes as meta's "records_identity"
+ *   record_digests
+ *            key: record id.  value: the SHA-256 digest (32 bytes) and
+ *            the size of the record stored under that id in records,
+ *            written and deleted in the same transaction as the record.
+ *            A record without its digest here counts as absent (see
+ *            refstore_record_has); a digest without its record counts for
+ *            nothing.  The same 256-byte key as in records holds the
+ *            records identity
  *   map      key: node id.  value: URL (neither with a NUL)
  *
- * Stores written before VOID entries and the records identity existed
- * read as format 1 too: their first open names the records database and,
- * having no identity to compare, counts every entry's record as possibly
- * lost (see Lost records), which only makes the node cautious until its
- * sweeper has caught up.
+ * Stores written before VOID entries, the records identity or
+ * record_digests existed read as format 1 too: their first open creates
+ * record_digests, names the records database and, having no identity to
+ * compare, counts every entry's record as possibly lost (see Lost
+ * records), which only makes the node cautious until its sweeper has
+ * caught up.  Their records have no digests, so they count as absent and
+ * the sweeper fetches them again; putting the same bytes again stores the
+ * digest.
  *
  * Lost records.  The log and the records share one environment, but the
  * records can still be lost while the log stays (a restore of the data
@@ -110,15 +123,17 @@ extern "C" {
  * through refstore_records_wipe()).  A node in that state must answer
  * "unknown", never "absent", when a leader asks for a record it lacks
  * (DESIGN.md, hole filling).  So a new store names its records database
- * with 16 random bytes kept in meta and in the records database.  When
- * refstore_open() finds the two missing or different, it records, in the
- * transaction that opens the store: records_lost_upto = the log's last
- * index (if that is higher than the value kept), a data index of 0 (it
- * vouched for records that may be gone), and a fresh identity in both
- * places.  refstore_records_lost_upto() then says how far the loss
- * reaches (refraft_sweeper_config.lost_upto), and the sweeper calls
- * refstore_clear_records_lost() (record store clear_lost) once it has
- * the records back.
+ * with 16 random bytes kept in meta, in the records database and in
+ * record_digests (without its digests a record counts as absent, so
+ * losing them is losing the records).  When refstore_open() finds any of
+ * the three missing or different, it records, in the transaction that
+ * opens the store: records_lost_upto = the log's last index (if that is
+ * higher than the value kept), a data index of 0 (it vouched for records
+ * that may be gone), and a fresh identity in all three places.
+ * refstore_records_lost_upto() then says how far the loss reaches
+ * (refraft_sweeper_config.lost_upto), and the sweeper calls
+ * refstore_clear_records_lost() (record store clear_lost) once it has the
+ * records back.
  */
 typedef struct refstore refstore;
 
@@ -201,7 +216,7 @@ typedef struct refstore_options {
      * grows only as pages are written).  Set it equal to map_size to turn
      * growth off; below map_size is REFRAFT_EINVAL. */
     size_t map_size_max;
-    /* Named databases the application may open besides refstore's four;
+    /* Named databases the application may open besides refstore's five;
      * default 8, at most 1024. */
     unsigned int app_dbs;
     refstore_apply_fn apply;          /* optional */
@@ -319,12 +334,14 @@ refstore_read(refstore *store, int (*fn)(void *ctx, MDB_txn *txn), void *ctx);
 /*
  * Store a record under ref->id after checking it against its reference:
  * len must equal ref->size and the SHA-256 of bytes must equal
- * ref->digest, else REFRAFT_EDIGEST and nothing is stored.  A record that
- * is already present with the same bytes is left as it is; a different
- * record under the same id is REFRAFT_EDIGEST (records are never
- * overwritten).  Durable on return.  REFRAFT_EINVAL for a NULL ref, bytes
- * NULL with len > 0, or an id that is NULL, empty or longer than
- * REFRAFT_RECORD_ID_MAX.  The bytes are copied.
+ * ref->digest, else REFRAFT_EDIGEST and nothing is stored.  The digest
+ * and size are stored beside the record, in the same transaction.  A
+ * record that is already present with the same bytes is left as it is
+ * (its digest is stored if it had none, which makes it present for
+ * refstore_record_has again); a different record under the same id is
+ * REFRAFT_EDIGEST (records are never overwritten).  Durable on return.
+ * REFRAFT_EINVAL for a NULL ref, bytes NULL with len > 0, or an id that is
+ * NULL, empty or longer than REFRAFT_RECORD_ID_MAX.  The bytes are copied.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refstore_record_put(refstore *store, const refraft_ref *ref, const void *bytes,
@@ -341,18 +358,28 @@ refstore_record_get(refstore *store, const uint8_t *id, size_t id_len,
                     void (*fn)(void *ctx, const void *bytes, size_t len),
                     void *ctx);
 
-/* For each of the n refs, present[i] = whether a record of refs[i].size
- * bytes is stored under its id (its digest was checked when it was put):
- * one read transaction for the whole batch.  REFRAFT_EINVAL for a bad id
- * (before anything is read); on error present[] is unspecified. */
+/*
+ * For each of the n refs, present[i] = whether the record refs[i] names
+ * is stored here, verified: a record is stored under refs[i].id, and the
+ * SHA-256 digest and size kept beside it (computed when it was put) equal
+ * refs[i].digest and refs[i].size.  A record stored under the id with
+ * another digest (another record that got the same id) is not present,
+ * and neither is a record without a digest (see On disk).  Nothing is
+ * hashed: one read transaction and two lookups per ref for the whole
+ * batch.  This is hull.have_records and the sweeper's have.  It only
+ * reads, so it may be called while refstore_propose() runs
+ * refraft_propose() (the node's have_records asks about the entries just
+ * appended).  REFRAFT_EINVAL for a bad id (before anything is read); on
+ * error present[] is unspecified.
+ */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refstore_record_has(refstore *store, const refraft_ref *refs, size_t n,
                     bool *present);
 
-/* Remove the record stored under id (REFRAFT_ENOTFOUND if none;
- * REFRAFT_EINVAL for a bad id).  Durable on return.  Lowering the data
- * index if an entry at or below it loses its record is the caller's
- * business. */
+/* Remove the record stored under id and its digest, in one transaction
+ * (REFRAFT_ENOTFOUND if there is no record; REFRAFT_EINVAL for a bad
+ * id).  Durable on return.  Lowering the data index if an entry at or
+ * below it loses its record is the caller's business. */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len);
 
@@ -360,7 +387,12 @@ refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len);
  * the hooks' transaction; valid until the store closes.  It also holds the
  * store's records identity under a key of 256 bytes, which no record id
  * can equal: code that walks the database with a cursor skips keys longer
- * than REFRAFT_RECORD_ID_MAX, and nothing may write or delete that key. */
+ * than REFRAFT_RECORD_ID_MAX, and nothing may write or delete that key.
+ * Records are written only through refstore_record_put() and
+ * refstore_propose(), which store each record's digest beside it (in
+ * record_digests); a hook that deletes a record through this handle
+ * leaves its digest behind, which counts for nothing without the record
+ * and is replaced when a record is put under the id again. */
 REFRAFT_API MDB_dbi refstore_record_dbi(const refstore *store);
 
 /*
@@ -393,15 +425,15 @@ REFRAFT_API REFRAFT_WARN_UNUSED int
 refstore_clear_records_lost(refstore *store);
 
 /*
- * Delete every record and the records identity, as a lost disk would: the
- * hook for recovery drills and tests, never for normal operation.  Durable
- * on return.  The store counts the loss at once, as the next open would
- * (records_lost_upto rises to the log's last index, the data index drops
- * to 0), and the next refstore_open() finds the identity missing, counts
- * the loss again and names the records afresh.  Meant to be followed by a
- * restart (close the store, reopen it, recreate the node and the sweeper
- * with refstore_records_lost_upto()), as after a real loss.  Errors: those
- * every call may return.
+ * Delete every record, their digests and the records identity, as a lost
+ * disk would: the hook for recovery drills and tests, never for normal
+ * operation.  Durable on return.  The store counts the loss at once, as
+ * the next open would (records_lost_upto rises to the log's last index,
+ * the data index drops to 0), and the next refstore_open() finds the
+ * identity missing, counts the loss again and names the records afresh.
+ * Meant to be followed by a restart (close the store, reopen it, recreate
+ * the node and the sweeper with refstore_records_lost_upto()), as after a
+ * real loss.  Errors: those every call may return.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int refstore_records_wipe(refstore *store);
 

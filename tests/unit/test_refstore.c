@@ -757,6 +757,41 @@ static void same_id_with_other_bytes_is_edigest(void **state)
     record_free(&b);
 }
 
+/* "present[i] = whether the record refs[i] names is stored here, verified
+ * ... A record stored under the id with another digest (another record
+ * that got the same id) is not present" */
+static void has_is_false_for_another_record_under_the_same_id(void **state)
+{
+    struct fx *f = *state;
+    record kept = record_make("one-id", 16, 'k');
+    record named = record_make("one-id", 16, 'n');
+    assert_int_equal(
+        refstore_record_put(f->store, &kept.ref, kept.bytes, kept.len), 0);
+    /* Same id, same size, another digest. */
+    assert_int_equal(named.ref.size, kept.ref.size);
+    assert_memory_not_equal(named.ref.digest, kept.ref.digest,
+                            REFRAFT_DIGEST_LEN);
+    assert_false(record_present(f->store, &named.ref));
+    assert_true(record_present(f->store, &kept.ref));
+    /* A ref of the right digest but another size is not present either. */
+    refraft_ref resized = kept.ref;
+    resized.size++;
+    assert_false(record_present(f->store, &resized));
+    /* In one batch, each ref is judged on its own. */
+    refraft_ref refs[3] = {named.ref, kept.ref, resized};
+    bool present[3] = {true, false, true};
+    assert_int_equal(refstore_record_has(f->store, refs, 3, present), 0);
+    assert_false(present[0]);
+    assert_true(present[1]);
+    assert_false(present[2]);
+    /* And across a restart. */
+    fx_reopen(f);
+    assert_false(record_present(f->store, &named.ref));
+    assert_true(record_present(f->store, &kept.ref));
+    record_free(&kept);
+    record_free(&named);
+}
+
 /* ------------------------------------------------------------------------
  * Apply: exactly once across crashes
  * ------------------------------------------------------------------------ */
@@ -1461,6 +1496,12 @@ struct host {
     uint64_t now;
     uint64_t rng;
     refraft_index applied;
+    /* hull.have_records asks the store (refstore_record_has); without it
+     * every record counts as present. */
+    bool check_records;
+    int have_calls;
+    int have_errors;
+    char have_err[REFRAFT_ERRMSG_LEN]; /* the first failure's message */
 };
 
 static int host_send(void *ctx, const char *to, const refraft_msg *msg)
@@ -1491,6 +1532,20 @@ static int host_apply(void *ctx, refraft_index index, const refraft_entry *e)
     return rv;
 }
 
+/* hull.have_records is refstore_record_has; its failures are kept for the
+ * test to report, since the node only counts them as "none present". */
+static int
+host_have_records(void *ctx, const refraft_ref *refs, size_t n, bool *present)
+{
+    struct host *h = ctx;
+    h->have_calls++;
+    int rv = refstore_record_has(h->store, refs, n, present);
+    if (rv != 0 && h->have_errors++ == 0)
+        snprintf(h->have_err, sizeof(h->have_err), "%s: %s",
+                 refraft_strerror(rv), refstore_errmsg(h->store));
+    return rv;
+}
+
 static refraft_node *node_start(struct fx *f, struct host *h,
                                 const char *const *peers, size_t n_peers)
 {
@@ -1501,7 +1556,9 @@ static refraft_node *node_start(struct fx *f, struct host *h,
                          .send = host_send,
                          .now_ms = host_now,
                          .random = host_random,
-                         .apply = host_apply};
+                         .apply = host_apply,
+                         .have_records =
+                             h->check_records ? host_have_records : NULL};
     refraft_config config = {.id = NODE,
                              .peers = peers,
                              .n_peers = n_peers,
@@ -1630,6 +1687,122 @@ static void propose_on_a_follower_stores_no_record(void **state)
     assert_false(record_present(f->store, &r.ref));
     refraft_node_destroy(node);
     record_free(&r);
+}
+
+/* "The digest and size are stored beside the record": refstore_propose
+ * stores them too, so the proposed records are present for exactly the
+ * refs proposed. */
+static void propose_stores_each_record_with_its_digest(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    record r[2] = {record_make("pd-0", 32, 1), record_make("pd-1", 32, 2)};
+    record other = record_make("pd-0", 32, 3);
+    refraft_ref refs[2] = {r[0].ref, r[1].ref};
+    const void *bytes[2] = {r[0].bytes, r[1].bytes};
+    assert_int_equal(refstore_propose(f->store, node, refs, bytes, 2, NULL), 0);
+    bool present[2] = {false, false};
+    assert_int_equal(refstore_record_has(f->store, refs, 2, present), 0);
+    assert_true(present[0] && present[1]);
+    assert_false(record_present(f->store, &other.ref));
+    refraft_node_destroy(node);
+    fx_reopen(f);
+    assert_int_equal(refstore_record_has(f->store, refs, 2, present), 0);
+    assert_true(present[0] && present[1]);
+    assert_false(record_present(f->store, &other.ref));
+    for (size_t i = 0; i < 2; i++)
+        record_free(&r[i]);
+    record_free(&other);
+}
+
+/* The node on this store, with hull.have_records = refstore_record_has:
+ * alone it is its own majority, so the references refstore_propose
+ * appends are settled (their records present and verified), committed
+ * and applied before it returns.  refraft_propose asks have_records about
+ * the entries it appended while refstore_propose is running: that call
+ * into the store is allowed ("It only reads, so it may be called while
+ * refstore_propose() runs refraft_propose()"). */
+static void node_settles_commits_and_applies_what_propose_stores(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {.check_records = true};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    record r[2] = {record_make("settle-0", 64, 1),
+                   record_make("settle-1", 7, 2)};
+    refraft_ref refs[2] = {r[0].ref, r[1].ref};
+    const void *bytes[2] = {r[0].bytes, r[1].bytes};
+    int calls_before = h.have_calls;
+    refraft_index first = 0;
+    assert_int_equal(refstore_propose(f->store, node, refs, bytes, 2, &first),
+                     0);
+    refraft_index last = first + 1;
+    if (h.have_errors > 0)
+        fail_msg("have_records failed %d times: %s", h.have_errors, h.have_err);
+    assert_true(h.have_calls > calls_before);
+    assert_int_equal(refraft_last_index(node), last);
+    assert_int_equal(refraft_data_index(node), last);
+    assert_int_equal(refraft_commit_index(node), last);
+    /* hull.apply is refstore_apply: the hook saw both entries, each with
+     * its record in the store. */
+    assert_int_equal(h.applied, last);
+    assert_int_equal(refraft_applied_index(node), last);
+    assert_int_equal(f->app.types[first], REFRAFT_ENTRY_REF);
+    assert_int_equal(f->app.types[last], REFRAFT_ENTRY_REF);
+    assert_int_equal(f->app.records_seen, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), last);
+    refraft_node_destroy(node);
+    for (size_t i = 0; i < 2; i++)
+        record_free(&r[i]);
+}
+
+/* The case the digests are for: the store keeps a record under an id
+ * (say the orphan of a discarded entry) and the log gets a reference
+ * under the same id and of the same size, naming another record.  The
+ * node must not count the kept record as the entry's: its data index
+ * waits, so the entry is neither committed (durable commit) nor applied.
+ * Once the right record is stored, it settles. */
+static void node_does_not_count_another_record_under_the_same_id(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {.check_records = true};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    record kept = record_make("twice", 24, 'k');
+    record named = record_make("twice", 24, 'n');
+    assert_int_equal(
+        refstore_record_put(f->store, &kept.ref, kept.bytes, kept.len), 0);
+    refraft_index index = 0;
+    assert_int_equal(refraft_propose(node, &named.ref, 1, &index), 0);
+    assert_int_equal(refraft_data_index(node), index - 1);
+    assert_true(refraft_commit_index(node) < index);
+    assert_true(h.applied < index);
+    /* Time passing changes nothing. */
+    for (int i = 0; i < 3; i++) {
+        h.now = refraft_next_deadline(node);
+        assert_int_equal(refraft_tick(node), 0);
+    }
+    assert_int_equal(refraft_data_index(node), index - 1);
+    assert_true(h.applied < index);
+    assert_int_equal(f->app.records_seen, 0);
+    /* The kept record goes, the named one comes. */
+    assert_int_equal(
+        refstore_record_delete(f->store, kept.ref.id, kept.ref.id_len), 0);
+    assert_int_equal(
+        refstore_record_put(f->store, &named.ref, named.bytes, named.len), 0);
+    assert_int_equal(refraft_records_stored(node), 0);
+    if (h.have_errors > 0)
+        fail_msg("have_records failed %d times: %s", h.have_errors, h.have_err);
+    assert_int_equal(refraft_data_index(node), index);
+    assert_int_equal(refraft_commit_index(node), index);
+    assert_int_equal(h.applied, index);
+    assert_int_equal(f->app.records_seen, 1);
+    refraft_node_destroy(node);
+    record_free(&kept);
+    record_free(&named);
 }
 
 /* A node restarted on the same store picks up term, vote and log, and
@@ -2100,18 +2273,22 @@ static void fresh_store_has_no_records_lost(void **state)
 }
 
 /* "records_identity": 16 bytes in meta, the same under the 256-byte key
- * in the records database. */
+ * in the records database and in record_digests. */
 static void records_identity_is_in_meta_and_in_the_records(void **state)
 {
     struct fx *f = *state;
     struct raw r = raw_begin(f);
     uint8_t kb[256];
-    MDB_val mk = {16, "records_identity"}, rk = identity_key(kb), mv, rv;
+    MDB_val mk = {16, "records_identity"}, rk = identity_key(kb), mv, rv, dv;
     assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "meta"), &mk, &mv), 0);
     assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "records"), &rk, &rv), 0);
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "record_digests"), &rk, &dv),
+                     0);
     assert_int_equal(mv.mv_size, 16);
     assert_int_equal(rv.mv_size, 16);
+    assert_int_equal(dv.mv_size, 16);
     assert_memory_equal(mv.mv_data, rv.mv_data, 16);
+    assert_memory_equal(mv.mv_data, dv.mv_data, 16);
     raw_end(&r);
 }
 
@@ -2266,6 +2443,160 @@ static void record_store_adapter_has_puts_removes_and_clears_lost(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Record digests: kept beside each record, written and deleted with it
+ * ------------------------------------------------------------------------ */
+
+/* The value record_digests holds for id, copied into out (*len bytes);
+ * the LMDB code of the lookup.  The store is closed and opened again. */
+static int raw_digest(struct fx *f, const uint8_t *id, size_t id_len,
+                      uint8_t out[64], size_t *len)
+{
+    struct raw r = raw_begin(f);
+    MDB_val k = {id_len, (void *)id}, v;
+    int rc = mdb_get(r.txn, raw_dbi(&r, "record_digests"), &k, &v);
+    *len = 0;
+    if (rc == 0) {
+        assert_true(v.mv_size <= 64);
+        memcpy(out, v.mv_data, v.mv_size);
+        *len = v.mv_size;
+    }
+    raw_end(&r);
+    fx_open(f);
+    return rc;
+}
+
+/* "record_digests key: record id.  value: the SHA-256 digest (32 bytes)
+ * and the size of the record stored under that id" */
+static void digest_is_stored_as_the_sha256_then_the_size(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("on-disk", 300, 'd');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    uint8_t v[64], size[8];
+    size_t len;
+    assert_int_equal(raw_digest(f, a.ref.id, a.ref.id_len, v, &len), 0);
+    assert_int_equal(len, REFRAFT_DIGEST_LEN + 8);
+    assert_memory_equal(v, a.ref.digest, REFRAFT_DIGEST_LEN);
+    index_key(size, 300);
+    assert_memory_equal(v + REFRAFT_DIGEST_LEN, size, 8);
+    record_free(&a);
+}
+
+/* "Remove the record stored under id and its digest, in one transaction":
+ * nothing is left to vouch for the id, and a record put under it again,
+ * even another one, is present by its own digest. */
+static void delete_removes_the_digest_with_the_record(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("deleted", 20, 'a');
+    record b = record_make("deleted", 20, 'b');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_record_delete(f->store, a.ref.id, a.ref.id_len),
+                     0);
+    assert_false(record_present(f->store, &a.ref));
+    uint8_t v[64];
+    size_t len;
+    assert_int_equal(raw_digest(f, a.ref.id, a.ref.id_len, v, &len),
+                     MDB_NOTFOUND);
+    assert_false(record_present(f->store, &a.ref));
+    /* Put again works: the same record, then (after another delete) a
+     * different one under the same id. */
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_true(record_present(f->store, &a.ref));
+    assert_int_equal(refstore_record_delete(f->store, a.ref.id, a.ref.id_len),
+                     0);
+    assert_int_equal(refstore_record_put(f->store, &b.ref, b.bytes, b.len), 0);
+    assert_true(record_present(f->store, &b.ref));
+    assert_false(record_present(f->store, &a.ref));
+    record_free(&a);
+    record_free(&b);
+}
+
+/* "Delete every record, their digests and the records identity": after a
+ * wipe nothing is present, record_digests holds no digest, and records
+ * can be put (and are present) again. */
+static void wipe_removes_the_digests_with_the_records(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("wiped-a", 10, 'a');
+    record b = record_make("wiped-b", 0, 0);
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_record_put(f->store, &b.ref, NULL, 0), 0);
+    assert_int_equal(refstore_records_wipe(f->store), 0);
+    assert_false(record_present(f->store, &a.ref));
+    assert_false(record_present(f->store, &b.ref));
+    uint8_t v[64];
+    size_t len;
+    assert_int_equal(raw_digest(f, a.ref.id, a.ref.id_len, v, &len),
+                     MDB_NOTFOUND);
+    assert_int_equal(raw_digest(f, b.ref.id, b.ref.id_len, v, &len),
+                     MDB_NOTFOUND);
+    assert_false(record_present(f->store, &a.ref));
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_record_put(f->store, &b.ref, NULL, 0), 0);
+    assert_true(record_present(f->store, &a.ref));
+    assert_true(record_present(f->store, &b.ref));
+    record_free(&a);
+    record_free(&b);
+}
+
+/* "A record without its digest here counts as absent"; "putting the same
+ * bytes again stores the digest". */
+static void record_without_a_digest_is_absent_until_put_again(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("no-digest", 10, 'n');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    struct raw r = raw_begin(f);
+    MDB_val k = {a.ref.id_len, (void *)a.ref.id};
+    assert_int_equal(mdb_del(r.txn, raw_dbi(&r, "record_digests"), &k, NULL),
+                     0);
+    raw_end(&r);
+    fx_open(f);
+    assert_int_equal(lost_upto(f), 0); /* the identity is intact */
+    assert_false(record_present(f->store, &a.ref));
+    struct got g = {.calls = 0};
+    assert_int_equal(
+        refstore_record_get(f->store, a.ref.id, a.ref.id_len, got_fn, &g), 0);
+    assert_int_equal(g.len, a.len);
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_true(record_present(f->store, &a.ref));
+    record_free(&a);
+}
+
+/* "Stores written before ... record_digests existed read as format 1
+ * too: their first open creates record_digests, names the records
+ * database and ... counts every entry's record as possibly lost": a
+ * record left without a digest must never be answered "absent" by a node
+ * that merely does not vouch for it. */
+static void store_without_record_digests_gets_it_and_counts_a_loss(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 4, 1, 1);
+    record a = record_make("from-before", 10, 'b');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_set_data_index(f->store, 4), 0);
+    struct raw r = raw_begin(f);
+    assert_int_equal(mdb_drop(r.txn, raw_dbi(&r, "record_digests"), 1), 0);
+    raw_end(&r);
+    fx_open(f);
+    assert_int_equal(lost_upto(f), 4);
+    assert_int_equal(refstore_data_index(f->store), 0);
+    assert_false(record_present(f->store, &a.ref));
+    /* The bytes are still there; the sweeper's put brings the digest. */
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_true(record_present(f->store, &a.ref));
+    /* Named afresh: the next open finds nothing new lost. */
+    assert_int_equal(refstore_clear_records_lost(f->store), 0);
+    fx_reopen(f);
+    assert_int_equal(lost_upto(f), 0);
+    assert_true(record_present(f->store, &a.ref));
+    records_identity_is_in_meta_and_in_the_records(state);
+    record_free(&a);
+    log_batch_free(&b);
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -2285,6 +2616,7 @@ int main(void)
         T(record_whose_size_differs_is_edigest),
         T(record_id_empty_or_over_255_bytes_is_einval),
         T(same_id_with_other_bytes_is_edigest),
+        T(has_is_false_for_another_record_under_the_same_id),
         T(apply_writes_and_applied_index_commit_together),
         T(failing_apply_hook_leaves_no_trace),
         T(apply_out_of_order_or_past_the_log_is_einval),
@@ -2316,6 +2648,9 @@ int main(void)
         T(propose_commits_records_and_references_together),
         T(propose_of_a_bad_record_stores_nothing),
         T(propose_on_a_follower_stores_no_record),
+        T(propose_stores_each_record_with_its_digest),
+        T(node_settles_commits_and_applies_what_propose_stores),
+        T(node_does_not_count_another_record_under_the_same_id),
         T(restarted_node_loads_term_vote_and_log),
         T_CLOSED(propose_grows_a_full_map),
         T(void_is_stored_as_type_3_with_voided_in_the_size_slot),
@@ -2332,6 +2667,11 @@ int main(void)
         T(clearing_records_lost_persists_across_reopen),
         T(records_lost_upto_never_falls_at_open),
         T(record_store_adapter_has_puts_removes_and_clears_lost),
+        T(digest_is_stored_as_the_sha256_then_the_size),
+        T(delete_removes_the_digest_with_the_record),
+        T(wipe_removes_the_digests_with_the_records),
+        T(record_without_a_digest_is_absent_until_put_again),
+        T(store_without_record_digests_gets_it_and_counts_a_loss),
     };
     int failed = log_conformance_run(&refstore_backend);
     failed += cmocka_run_group_tests_name("refstore", tests, NULL, NULL);

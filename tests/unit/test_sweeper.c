@@ -170,23 +170,42 @@ static bool has_record(int i, const char *id)
     return store_find(&hn(i)->store, (const uint8_t *)id, strlen(id)) >= 0;
 }
 
+/* Whether the record stored under ref's id is the one ref names. */
+static bool store_matches(const h_record *r, const refraft_ref *ref)
+{
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    unsigned int dlen = 0;
+    assert_int_equal(
+        EVP_Digest(r->bytes, r->len, digest, &dlen, EVP_sha256(), NULL), 1);
+    return r->len == ref->size &&
+           memcmp(digest, ref->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/* Like refstore: present means the very record the ref names. */
 static int
 store_have(void *ctx, const refraft_ref *refs, size_t n, bool *present)
 {
     h_store *st = ctx;
     if (st->fail_have != 0)
         return st->fail_have;
-    for (size_t k = 0; k < n; k++)
-        present[k] = store_find(st, refs[k].id, refs[k].id_len) >= 0;
+    for (size_t k = 0; k < n; k++) {
+        long r = store_find(st, refs[k].id, refs[k].id_len);
+        present[k] = r >= 0 && store_matches(&st->recs[r], &refs[k]);
+    }
     return 0;
 }
 
+/* Like refstore: records are never overwritten; another record under the
+ * id is REFRAFT_EDIGEST. */
 static int
 store_put(void *ctx, const refraft_ref *ref, const void *bytes, size_t len)
 {
     h_store *st = ctx;
     if (st->fail_put != 0)
         return st->fail_put;
+    long r = store_find(st, ref->id, ref->id_len);
+    if (r >= 0)
+        return store_matches(&st->recs[r], ref) ? 0 : REFRAFT_EDIGEST;
     store_add(st, ref->id, ref->id_len, bytes, len);
     return 0;
 }
@@ -741,6 +760,38 @@ static void test_orphan_kept_while_an_entry_names_it(void **state)
     assert_true(has_record(1, "x"));
     assert_int_equal(stats_of(1).orphans_collected, 0);
     assert_int_equal(applied_type(1, again), REFRAFT_ENTRY_REF);
+}
+
+/*
+ * Two records under one id: n1's discarded "x" stays as an orphan while
+ * the new leader commits another record under "x".  n1 cannot store the
+ * new one beside the old (records are never overwritten), so the orphan
+ * is collected at once, not after its grace, and the fetch retried.
+ */
+static void test_orphan_holding_a_wanted_id_is_collected_early(void **state)
+{
+    (void)state;
+    h_new(3);
+    lone_entry_then_new_leader();
+    h_run(T); /* n1 discards its "x" */
+    static const char other[] = "another record, also called x";
+    refraft_ref ref = {
+        .id = (const uint8_t *)"x", .id_len = 1, .size = sizeof other - 1};
+    unsigned int dlen = 0;
+    assert_int_equal(
+        EVP_Digest(other, ref.size, ref.digest, &dlen, EVP_sha256(), NULL), 1);
+    for (int i = 2; i <= 3; i++)
+        store_add(&hn(i)->store, ref.id, ref.id_len, other, ref.size);
+    refraft_index idx = 0;
+    assert_int_equal(refraft_propose(fx_raft(H.fx, 2), &ref, 1, &idx), 0);
+    uint64_t start = H.fx->now;
+    h_run(4 * T);
+    assert_true(H.fx->now - start < 1000); /* well within the grace */
+    assert_int_equal(stats_of(1).orphans_collected, 1);
+    long r = store_find(&hn(1)->store, ref.id, ref.id_len);
+    assert_true(r >= 0);
+    assert_true(store_matches(&hn(1)->store.recs[r], &ref));
+    assert_int_equal(applied_type(1, idx), REFRAFT_ENTRY_REF);
 }
 
 /* sweeper.h: on_discard makes "a fetch for it stop"; "Unknown or
@@ -1378,6 +1429,7 @@ int main(void)
         TEST(test_crash_between_entry_and_record),
         TEST(test_orphan_collected_after_grace),
         TEST(test_orphan_kept_while_an_entry_names_it),
+        TEST(test_orphan_holding_a_wanted_id_is_collected_early),
         TEST(test_discard_cancels_the_fetch),
         TEST(test_digest_mismatch_rejected_and_next_peer_asked),
         TEST(test_record_lost_before_commit_is_voided),
