@@ -268,12 +268,8 @@ static int reject_stale(refraft_node *node, const refraft_msg *msg,
     refraft_msg res;
     memset(&res, 0, sizeof res);
     if (msg->type == REFRAFT_MSG_APPEND_ENTRIES) {
-        res.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
-        res.u.append_entries_result.term = node->term;
-        res.u.append_entries_result.follower_id = node->id;
-        res.u.append_entries_result.rejected_index =
+        replication_result_init(node, &res)->rejected_index =
             msg->u.append_entries.prev_log_index;
-        res.u.append_entries_result.last_log_index = node->last_index;
     } else {
         res.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
         res.u.request_vote_result.term = node->term;

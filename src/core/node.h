@@ -169,6 +169,10 @@ int replication_on_append_entries_result(
     refraft_node *node, const refraft_append_entries_result *res);
 void replication_advance_commit(refraft_node *node);
 void replication_apply(refraft_node *node);
+/* Clear *out into an AppendEntries result from this node, in its term,
+ * with its last log index; returns the result's body. */
+refraft_append_entries_result *
+replication_result_init(refraft_node *node, refraft_msg *out);
 /* Follower: tell the leader the data index moved (an unsolicited
  * successful AppendEntries result). */
 void replication_report_data(refraft_node *node);

@@ -415,6 +415,18 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
     return replication_append_local(node, ae->entries + i, ae->n_entries - i);
 }
 
+refraft_append_entries_result *
+replication_result_init(refraft_node *node, refraft_msg *out)
+{
+    memset(out, 0, sizeof *out);
+    out->type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    refraft_append_entries_result *res = &out->u.append_entries_result;
+    res->term = node->term;
+    res->follower_id = node->id;
+    res->last_log_index = node->last_index;
+    return res;
+}
+
 /* The data index a follower reports with match: settled entries of the
  * leader's log only, so no further than match, and never inside a VOID's
  * span, where settled-by-VOID needs the VOID counted too. */
@@ -441,11 +453,7 @@ int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
     node->leader_contact_ms = node_now(node);
 
     refraft_msg out;
-    memset(&out, 0, sizeof out);
-    out.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
-    refraft_append_entries_result *res = &out.u.append_entries_result;
-    res->term = node->term;
-    res->follower_id = node->id;
+    refraft_append_entries_result *res = replication_result_init(node, &out);
     if (consistency_check(node, ae, res)) {
         rv = merge_entries(node, ae);
         if (rv != 0)
@@ -474,14 +482,9 @@ void replication_report_data(refraft_node *node)
         node->acked_match == 0)
         return;
     refraft_msg out;
-    memset(&out, 0, sizeof out);
-    out.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
-    refraft_append_entries_result *res = &out.u.append_entries_result;
-    res->term = node->term;
-    res->follower_id = node->id;
+    refraft_append_entries_result *res = replication_result_init(node, &out);
     res->success = true;
     res->match_index = node->acked_match;
-    res->last_log_index = node->last_index;
     res->data_index = reported_data(node, node->acked_match);
     (void)node->hull.send(node->hull.ctx, node->leader_id, &out);
 }

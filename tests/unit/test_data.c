@@ -10,6 +10,15 @@
 
 #include "fixture.h"
 
+/* VOID(voided) of term. */
+static refraft_entry void_entry(refraft_term term, refraft_index voided)
+{
+    refraft_entry v = fx_entry(term, NULL);
+    v.type = REFRAFT_ENTRY_VOID;
+    v.voided = voided;
+    return v;
+}
+
 /* A cluster of n whose nodes answer have_records from their own record
  * sets, under commit policy, in which n1 won term 1 and everyone holds
  * and applied its NOOP. */
@@ -398,9 +407,7 @@ static void test_malformed_void_is_refused(void **state)
 {
     (void)state;
     fixture *fx = cluster(3, REFRAFT_COMMIT_DURABLE);
-    refraft_entry v = fx_entry(1, NULL);
-    v.type = REFRAFT_ENTRY_VOID;
-    v.voided = 2;
+    refraft_entry v = void_entry(1, 2);
     refraft_msg ae = fx_append_entries(1, "n1", 1, 1, 1, &v, 1);
     fx_state before;
     fx_state_get(fx, 2, &before);
@@ -408,6 +415,23 @@ static void test_malformed_void_is_refused(void **state)
     v.voided = 0;
     assert_int_equal(fx_inject(fx, 2, &ae), REFRAFT_EBADMSG);
     fx_assert_state_unchanged(fx, 2, &before);
+}
+
+/* A started 3-node cluster whose n3 holds what two deposed leaders left:
+ * n1's term 1 (a NOOP at 1, record at 2) and n2's term 2 (a NOOP at 3 and
+ * VOID(2) at 4), told commit index commit (0 or 1) with each. */
+static fixture *deposed_leaders_void(const char *record, refraft_index commit)
+{
+    fixture *fx = fx_new(3);
+    fx_records_on(fx);
+    fx_start(fx);
+    refraft_entry t1[2] = {fx_entry(1, NULL), fx_entry(1, record)};
+    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, commit, t1, 2);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    refraft_entry t2[2] = {fx_entry(2, NULL), void_entry(2, 2)};
+    ae = fx_append_entries(2, "n2", 2, 1, commit, t2, 2);
+    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    return fx;
 }
 
 /*
@@ -419,19 +443,8 @@ static void test_malformed_void_is_refused(void **state)
 static void test_uncommitted_void_does_not_settle_committed_entry(void **s)
 {
     (void)s;
-    fixture *fx = fx_new(3);
-    fx_records_on(fx);
-    fx_start(fx);
+    fixture *fx = deposed_leaders_void("r", 1);
     refraft_node *n3 = fx_raft(fx, 3);
-    /* n1 led term 1: NOOP at 1, "r" at 2.  n2 led term 2 and voided 2. */
-    refraft_entry t1[2] = {fx_entry(1, NULL), fx_entry(1, "r")};
-    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 1, t1, 2);
-    assert_int_equal(fx_inject(fx, 3, &ae), 0);
-    refraft_entry t2[2] = {fx_entry(2, NULL), fx_entry(2, NULL)};
-    t2[1].type = REFRAFT_ENTRY_VOID;
-    t2[1].voided = 2;
-    ae = fx_append_entries(2, "n2", 2, 1, 1, t2, 2);
-    assert_int_equal(fx_inject(fx, 3, &ae), 0);
     assert_int_equal(refraft_data_index(n3), 4);
     /* n1 leads term 3 with "r" committed at 2 (its NOOP of term 3 went
      * elsewhere): it tells n3 commit 2 through a heartbeat at 2. */
@@ -455,22 +468,12 @@ static void test_uncommitted_void_does_not_settle_committed_entry(void **s)
 static void test_truncating_a_void_unsettles_its_entry(void **state)
 {
     (void)state;
-    fixture *fx = fx_new(3);
-    fx_records_on(fx);
-    fx_start(fx);
+    fixture *fx = deposed_leaders_void("r", 0);
     refraft_node *n3 = fx_raft(fx, 3);
-    refraft_entry t1[2] = {fx_entry(1, NULL), fx_entry(1, "r")};
-    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 0, t1, 2);
-    assert_int_equal(fx_inject(fx, 3, &ae), 0);
-    refraft_entry t2[2] = {fx_entry(2, NULL), fx_entry(2, NULL)};
-    t2[1].type = REFRAFT_ENTRY_VOID;
-    t2[1].voided = 2;
-    ae = fx_append_entries(2, "n2", 2, 1, 0, t2, 2);
-    assert_int_equal(fx_inject(fx, 3, &ae), 0);
     assert_int_equal(refraft_data_index(n3), 4);
 
     refraft_entry t3 = fx_entry(3, NULL);
-    ae = fx_append_entries(3, "n1", 2, 1, 0, &t3, 1);
+    refraft_msg ae = fx_append_entries(3, "n1", 2, 1, 0, &t3, 1);
     fx_capture cap = {0};
     assert_int_equal(refraft_on_message(n3, &ae, fx_capture_reply, &cap), 0);
     assert_int_equal(refraft_void_of(n3, 2), 0);
@@ -491,13 +494,9 @@ static void nested_voids(fixture *fx)
                            fx_entry(1, "d")};
     refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 0, t1, 5);
     assert_int_equal(fx_inject(fx, 3, &ae), 0);
-    refraft_entry t2[5] = {fx_entry(2, NULL), fx_entry(2, NULL),
+    refraft_entry t2[5] = {void_entry(2, 3), fx_entry(2, NULL),
                            fx_entry(2, "e"), fx_entry(2, "f"),
-                           fx_entry(2, NULL)};
-    t2[0].type = REFRAFT_ENTRY_VOID;
-    t2[0].voided = 3;
-    t2[4].type = REFRAFT_ENTRY_VOID;
-    t2[4].voided = 5;
+                           void_entry(2, 5)};
     ae = fx_append_entries(2, "n2", 5, 1, 0, t2, 5);
     assert_int_equal(fx_inject(fx, 3, &ae), 0);
 }
@@ -533,9 +532,7 @@ static void test_void_settles_only_once_counted(void **state)
                            fx_entry(1, "y")};
     refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 0, t1, 3);
     assert_int_equal(fx_inject(fx, 3, &ae), 0);
-    refraft_entry v = fx_entry(2, NULL);
-    v.type = REFRAFT_ENTRY_VOID;
-    v.voided = 2;
+    refraft_entry v = void_entry(2, 2);
     ae = fx_append_entries(2, "n2", 3, 1, 0, &v, 1);
     assert_int_equal(fx_inject(fx, 3, &ae), 0);
     /* x (2) waits for the VOID at 4, y (3) has none: nothing past 1. */
@@ -550,17 +547,7 @@ static void test_void_settles_only_once_counted(void **state)
 static void test_restart_finds_voids_in_the_log(void **state)
 {
     (void)state;
-    fixture *fx = fx_new(3);
-    fx_records_on(fx);
-    fx_start(fx);
-    refraft_entry t1[2] = {fx_entry(1, NULL), fx_entry(1, "lost")};
-    refraft_msg ae = fx_append_entries(1, "n1", 0, 0, 1, t1, 2);
-    assert_int_equal(fx_inject(fx, 3, &ae), 0);
-    refraft_entry t2[2] = {fx_entry(2, NULL), fx_entry(2, NULL)};
-    t2[1].type = REFRAFT_ENTRY_VOID;
-    t2[1].voided = 2;
-    ae = fx_append_entries(2, "n2", 2, 1, 1, t2, 2);
-    assert_int_equal(fx_inject(fx, 3, &ae), 0);
+    fixture *fx = deposed_leaders_void("lost", 1);
     fx_crash(fx, 3);
     fx_record_put(fx, 3, "lost");
     fx_restart(fx, 3);
