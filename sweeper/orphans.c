@@ -44,12 +44,15 @@ static bool names(const refraft_ref *ref, const struct sw_orphan *o)
 }
 
 /* A record discarded twice is one candidate, whose grace restarts. */
-int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now)
+int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref,
+                  refraft_index index, uint64_t now)
 {
     for (size_t k = 0; k < sw->n_orphans; k++) {
         struct sw_orphan *o = &sw->orphans[k];
         if (names(ref, o)) {
             o->since = now;
+            if (index > o->index)
+                o->index = index;
             o->hasten = false;
             update_gc_at(sw);
             return 0;
@@ -62,6 +65,7 @@ int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now)
     struct sw_orphan *o = &sw->orphans[sw->n_orphans++];
     memset(o, 0, sizeof(*o));
     o->since = now;
+    o->index = index;
     o->size = ref->size;
     memcpy(o->digest, ref->digest, REFRAFT_DIGEST_LEN);
     o->id_len = ref->id_len;
@@ -187,17 +191,23 @@ int sw_orphans_collect(refraft_sweeper *sw, uint64_t now)
 {
     if (sw->n_orphans == 0 || now < sw->orphan_gc_at)
         return 0;
+    /* Not before the commit index passes the discarded index: until then
+     * the entry may still commit elsewhere (Raft's Figure 8), and under
+     * the reference policy this copy may be its only one.  Once it has,
+     * the log names the record if the committed entry does. */
+    refraft_index commit = refraft_commit_index(sw->cfg.node);
     size_t ripe = 0;
     for (size_t k = 0; k < sw->n_orphans; k++) {
-        if (ripe_at(sw, &sw->orphans[k]) <= now) {
+        if (ripe_at(sw, &sw->orphans[k]) <= now &&
+            sw->orphans[k].index <= commit) {
             struct sw_orphan tmp = sw->orphans[ripe];
             sw->orphans[ripe] = sw->orphans[k];
             sw->orphans[k] = tmp;
             ripe++;
         }
     }
-    if (ripe == 0) { /* cannot happen: orphan_gc_at is the earliest */
-        update_gc_at(sw);
+    if (ripe == 0) { /* waiting for the commit index */
+        sw->orphan_gc_at = now + sw->cfg.interval_ms;
         return 0;
     }
     qsort(sw->orphans, ripe, sizeof(*sw->orphans), orphan_cmp);

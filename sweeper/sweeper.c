@@ -289,7 +289,7 @@ int refraft_sweeper_on_discard(refraft_sweeper *sw, refraft_index index,
         sw->cfg.store.remove == NULL || entry->ref.id == NULL ||
         entry->ref.id_len == 0 || entry->ref.id_len > REFRAFT_RECORD_ID_MAX)
         return 0;
-    return sw_orphan_add(sw, &entry->ref, sw_now(sw));
+    return sw_orphan_add(sw, &entry->ref, index, sw_now(sw));
 }
 
 int refraft_sweeper_answer(refraft_sweeper *sw, const refraft_ref *ref,

@@ -68,7 +68,8 @@ struct sw_fetch {
  * and orphan_grace_ms passed since the discard. */
 struct sw_orphan {
     uint64_t since;
-    bool hasten; /* ripe now: its id is wanted for another record */
+    refraft_index index; /* where its entry was discarded */
+    bool hasten;         /* ripe now: its id is wanted for another record */
     uint64_t size;
     uint8_t digest[REFRAFT_DIGEST_LEN];
     uint16_t id_len;
@@ -99,6 +100,8 @@ struct refraft_sweeper {
     /* Each peer's data index as learned from fetch answers (0: not
      * known). */
     refraft_index peer_data[SW_MAX_PEERS];
+    /* A peer whose last fetch got no answer is asked last until then. */
+    uint64_t peer_down_until[SW_MAX_PEERS];
 
     /* Scan state: the next index to examine; whether the scan stopped
      * early because the want table was full; whether the pass under way
@@ -163,7 +166,8 @@ void sw_want_cancel_all(refraft_sweeper *sw);
 int sw_scan(refraft_sweeper *sw, bool restart);
 
 /* orphans.c */
-int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref, uint64_t now);
+int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref,
+                  refraft_index index, uint64_t now);
 int sw_orphans_collect(refraft_sweeper *sw, uint64_t now);
 /* The record wanted could not be stored because another record holds
  * its id: if that one is an orphan candidate, collect it at the next

@@ -171,17 +171,20 @@ static int pick_peer(const refraft_sweeper *sw, const struct sw_want *w)
     if (leader != NULL && strcmp(leader, refraft_id(node)) != 0) {
         for (size_t p = 0; p < n; p++) {
             if (!(w->asked & (1u << p)) &&
+                sw->peer_down_until[p] <= sw_now(sw) &&
                 strcmp(refraft_peer_id(node, p), leader) == 0)
                 return (int)p;
         }
     }
-    for (int tier = 0; tier < 2; tier++) {
+    uint64_t now = sw_now(sw);
+    for (int tier = 0; tier < 3; tier++) {
         for (size_t p = 0; p < n; p++) {
             if (w->asked & (1u << p))
                 continue;
             refraft_index known = peer_data_index(sw, p);
             bool likely = known == 0 || known >= w->index;
-            if (likely == (tier == 0))
+            int t = sw->peer_down_until[p] > now ? 2 : likely ? 0 : 1;
+            if (t == tier)
                 return (int)p;
         }
     }
@@ -261,6 +264,17 @@ static bool majority_absent(const refraft_sweeper *sw, const struct sw_want *w)
     return count >= (refraft_n_peers(sw->cfg.node) + 1) / 2 + 1;
 }
 
+/* Whether this node, leading, may void w's entry now: uncommitted, the
+ * durable policy (refraft_void), and a majority lacks the record. */
+static bool voidable(const refraft_sweeper *sw, const struct sw_want *w)
+{
+    const refraft_node *node = sw->cfg.node;
+    return refraft_role(node) == REFRAFT_LEADER &&
+           w->index > refraft_commit_index(node) &&
+           refraft_commit_policy_of(node) == REFRAFT_COMMIT_DURABLE &&
+           majority_absent(sw, w);
+}
+
 static void report_unrecoverable(refraft_sweeper *sw, struct sw_want *w)
 {
     if (w->unrecoverable)
@@ -287,12 +301,9 @@ end_round(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
     refraft_node *node = sw->cfg.node;
     refraft_index commit = refraft_commit_index(node);
     w->round_active = false;
-    /* VOIDs are for the durable policy only (refraft_void). */
-    if (refraft_role(node) == REFRAFT_LEADER && w->index > commit &&
-        refraft_commit_policy_of(node) == REFRAFT_COMMIT_DURABLE) {
+    if (refraft_role(node) == REFRAFT_LEADER && w->index > commit) {
         refraft_index void_index;
-        if (majority_absent(sw, w) &&
-            refraft_void(node, w->index, &void_index) == 0) {
+        if (voidable(sw, w) && refraft_void(node, w->index, &void_index) == 0) {
             sw->stats.voided++;
             sw_want_drop(sw, w->index);
             *dropped = true;
@@ -323,7 +334,9 @@ advance(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
         w->round_bad = false;
     }
     for (;;) {
-        int p = pick_peer(sw, w);
+        /* A majority of absent answers decides; the peers not yet asked
+         * (a dead leader, say) need not be waited for. */
+        int p = voidable(sw, w) ? -1 : pick_peer(sw, w);
         if (p < 0) {
             end_round(sw, w, now, dropped);
             return;
@@ -337,9 +350,11 @@ advance(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
     }
 }
 
-void sw_want_dispatch(refraft_sweeper *sw, uint64_t now)
+/* Start rounds for the wants at or past position from (index order)
+ * that are due, while fetch slots are free. */
+static void dispatch_from(refraft_sweeper *sw, size_t from, uint64_t now)
 {
-    size_t k = 0;
+    size_t k = from;
     while (k < sw->n_want && sw->n_fetch < sw->cfg.max_in_flight) {
         struct sw_want *w = &sw->pool[sw->order[k]];
         if (w->in_flight || w->retry_at > now) {
@@ -351,6 +366,17 @@ void sw_want_dispatch(refraft_sweeper *sw, uint64_t now)
         if (!dropped)
             k++;
     }
+}
+
+/* A leader serves the wants past its commit index first: they may need a
+ * VOID, and until they are settled nothing after them commits; committed
+ * records it lacks (after a wipe, say) only wait to be applied here. */
+void sw_want_dispatch(refraft_sweeper *sw, uint64_t now)
+{
+    if (refraft_role(sw->cfg.node) == REFRAFT_LEADER)
+        dispatch_from(
+            sw, lower_bound(sw, refraft_commit_index(sw->cfg.node) + 1), now);
+    dispatch_from(sw, 0, now);
 }
 
 uint64_t sw_want_next_retry(const refraft_sweeper *sw)
@@ -462,8 +488,11 @@ int refraft_sweeper_on_fetch(refraft_sweeper *sw,
         break;
     default: /* REFRAFT_FETCH_FAILED, or a status we do not know */
         sw->stats.fetch_failures++;
+        sw->peer_down_until[f.peer] = now + sw->cfg.interval_ms;
         break;
     }
+    if (result->status != REFRAFT_FETCH_FAILED)
+        sw->peer_down_until[f.peer] = 0;
     /* Ask the next peer at once: this fetch's slot just came free. */
     bool dropped;
     if (w->round_active)

@@ -24,6 +24,8 @@ void check_free(checker *c)
     free(c->committed);
     free(c->must_have);
     free(c->applied);
+    free(c->centries);
+    free(c->pending);
     memset(c, 0, sizeof(*c));
 }
 

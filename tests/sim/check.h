@@ -8,6 +8,7 @@
 
 #include "entry.h"
 #include "net.h"
+#include "records.h"
 #include "refraft/refraft.h"
 
 #define CHECK_DETAIL_LEN 400
@@ -35,6 +36,55 @@ typedef struct lm_item {
     refraft_term prev_term;
     uint32_t next; /* next item at the same index, 0 for none (1-based) */
 } lm_item;
+
+/* How a committed REF entry ended (check_records.c). */
+typedef enum fate {
+    FATE_NONE = 0, /* not a REF entry, or not committed yet */
+    FATE_KEPT,     /* committed with no VOID abandoning it */
+    FATE_ABANDONED /* abandoned by a committed VOID */
+} fate;
+
+/* What the checker keeps of each entry of the committed prefix. */
+typedef struct committed_entry {
+    uint8_t type; /* refraft_entry_type */
+    uint8_t fate; /* enum fate */
+    refraft_index voided;
+    uint16_t id_len;
+    uint8_t id[RECORD_ID_MAX];
+    uint64_t size;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+} committed_entry;
+
+/* A check that waits for the end of the step (check_records.c). */
+typedef enum pending_kind {
+    PENDING_COMMIT,    /* a leader's commit index moved from..to */
+    PENDING_ABANDONED, /* a node applied index from as ABANDONED */
+    PENDING_REMOVED    /* a node removed the record id as an orphan */
+} pending_kind;
+
+typedef struct pending_check {
+    pending_kind kind;
+    int node;
+    refraft_term term;
+    refraft_index from;
+    refraft_index to;
+    uint16_t id_len;
+    uint8_t id[RECORD_ID_MAX];
+} pending_check;
+
+/* The last data index a follower reported to a leader (Durable Commit). */
+typedef struct data_report {
+    refraft_term term;
+    refraft_index match_index; /* the highest reported in the term */
+    refraft_index data_index;
+    uint64_t wipes; /* the follower's wipes when it sent the report */
+} data_report;
+
+/* What the end-of-step checks may read of a node: NULL rn while down. */
+typedef struct check_view {
+    const refraft_node *rn[NET_MAX_NODES];
+    const refraft_log_api *log[NET_MAX_NODES];
+} check_view;
 
 typedef struct checker {
     int n_nodes;
@@ -67,6 +117,28 @@ typedef struct checker {
     entry_sig *applied;
     size_t applied_cap;
     refraft_index n_applied;
+
+    /* Records (check_records.c).  stores[i] is node i's record store;
+     * centries[1..n_committed] the committed entries, with their fate;
+     * store_puts counts records stored anywhere. */
+    bool durable;
+    const rstore *stores[NET_MAX_NODES];
+    committed_entry *centries;
+    size_t centries_cap;
+    pending_check *pending;
+    size_t n_pending;
+    size_t pending_cap;
+    uint64_t store_puts;
+    /* reports[leader][follower]: the last successful AppendEntries
+     * result the leader got from the follower. */
+    data_report reports[NET_MAX_NODES][NET_MAX_NODES];
+    uint64_t wipes[NET_MAX_NODES]; /* each node's record store wipes */
+    /* Durable Commit counts no follower by a report it sent before its
+     * store was wiped (--durable-strict). */
+    bool durable_strict;
+    /* The highest client proposal number among the committed entries
+     * that are kept (liveness.c). */
+    uint64_t max_committed_seq;
 } checker;
 
 void check_init(checker *c, int n_nodes);
@@ -106,6 +178,53 @@ void check_node_state(checker *c, int node, const refraft_node *rn,
 /* A node leads term: called when it becomes leader (before it appends
  * anything as leader) and after every step while it leads. */
 void check_election(checker *c, int node, refraft_term term);
+
+/* Records.  Name the run's commit policy and each node's record store
+ * (they outlive the nodes, like the checker). */
+void check_records_init(checker *c, bool durable, const rstore **stores);
+
+/* Record Integrity: node is about to store bytes (len) as the record ref
+ * names; they must be that record. */
+void check_record_put(checker *c, int node, const refraft_ref *ref,
+                      const void *bytes, size_t len);
+
+/* Orphan Safety: node's sweeper removes the record stored under id as
+ * an orphan: no entry of its log may name it (checked at the end of the
+ * step). */
+void check_record_removed(checker *c, int node, const uint8_t *id,
+                          size_t id_len);
+
+/* Apply Needs Record and Void Safety: node applied entry at index (a REF
+ * one needs its record in the node's store; an ABANDONED one a committed
+ * VOID, checked at the end of the step). */
+void check_records_applied(checker *c, int node, refraft_index index,
+                           const refraft_entry *entry);
+
+/* A leader received a successful AppendEntries result from a follower,
+ * reporting match_index and data_index in term, sent after the
+ * follower's record store was wiped wipes times. */
+void check_data_report(checker *c, int leader, int follower, refraft_term term,
+                       refraft_index match_index, refraft_index data_index,
+                       uint64_t wipes);
+
+/* Node's record store was wiped. */
+void check_wiped(checker *c, int node);
+
+/* Durable Commit: node, leading term, moved its commit index from from
+ * to to (checked at the end of the step, durable runs only). */
+void check_records_commit(checker *c, int node, refraft_term term,
+                          refraft_index from, refraft_index to);
+
+/* The end-of-step checks above, on what the nodes' logs now say. */
+void check_records_step(checker *c, const check_view *view);
+
+/* Internal to the checker's files: the committed prefix grew from after
+ * to upto (centries filled): Void Safety, fates. */
+void check_records_committed(checker *c, refraft_index after,
+                             refraft_index upto);
+/* Keep what the checker needs of committed entry e at index. */
+void check_records_note(checker *c, refraft_index index,
+                        const refraft_entry *e);
 
 /* Internal to the checker's files: Leader Completeness for one node. */
 void check_commit(checker *c, int node, const refraft_node *rn,

@@ -81,15 +81,19 @@ static void verify(checker *c, int node, const refraft_node *rn,
     }
 }
 
-/* Append the node's entries up to upto to the committed prefix. */
+/* Append the node's entries up to upto to the committed prefix, keeping
+ * what the record checks need of each (check_records.c). */
 static void extend_committed(checker *c, int node, const refraft_node *rn,
                              const refraft_log_api *log, refraft_index upto)
 {
     c->committed =
         xgrow(c->committed, &c->committed_cap, upto + 1, sizeof(*c->committed));
+    refraft_index after = c->n_committed;
     while (c->n_committed < upto) {
         refraft_index i = c->n_committed + 1;
-        if (!read_sig(log, i, &c->committed[i])) {
+        refraft_entry e;
+        size_t n = 0;
+        if (log->get(log->ctx, i, 1, &e, &n) != 0 || n != 1) {
             check_fail(c, "Leader Completeness",
                        "n%d has commit index %llu but its log ends before "
                        "index %llu",
@@ -97,9 +101,12 @@ static void extend_committed(checker *c, int node, const refraft_node *rn,
                        (unsigned long long)i);
             return;
         }
+        entry_sig_make(&c->committed[i], &e);
+        check_records_note(c, i, &e);
         c->n_committed = i;
     }
     c->nodes[node].verified = upto;
+    check_records_committed(c, after, upto);
 }
 
 /* Record that everything up to index was committed by term: must_have is

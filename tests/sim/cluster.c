@@ -5,7 +5,10 @@
 #include <string.h>
 
 #include "cluster.h"
+#include "fetch.h"
 #include "hull.h"
+#include "push.h"
+#include "sweep.h"
 #include "trace.h"
 
 int cluster_node_index(const cluster *cl, const char *id)
@@ -39,8 +42,34 @@ static void fill_config(const cluster *cl, const sim_node *sn,
         .disable_pre_vote = p->disable_pre_vote,
         .disable_check_quorum = p->disable_check_quorum,
         .applied_index = sn->sm_applied,
+        .commit_policy = p->commit_policy,
+        /* The data index is not kept across restarts: the node checks
+         * its whole log for records when it starts. */
+        .data_index = 0,
         .inject_bugs = p->inject_bugs,
     };
+}
+
+/* A restart after a wipe: every record of an entry in the log may be
+ * lost, and the host keeps that with its store until the sweeper says
+ * they are back (unless --inject forget-lost makes it forget). */
+static void note_lost(cluster *cl, sim_node *sn)
+{
+    if (!sn->wiped)
+        return;
+    sn->wiped = false;
+    refraft_index last = sn->disk.api.last_index(sn->disk.api.ctx);
+    if (last > sn->lost_mark)
+        sn->lost_mark = last;
+    if (cl->params.sim_inject & SIM_INJECT_FORGET_LOST)
+        return;
+    if (last > sn->lost_upto)
+        sn->lost_upto = last;
+    if (cl->verbose)
+        trace_note(cl->now,
+                   "n%d: its record store was wiped: records up to "
+                   "index %llu may be lost",
+                   sn->idx + 1, (unsigned long long)sn->lost_upto);
 }
 
 /* Start node i on its disk.  Its state machine resumes where it was if it
@@ -56,6 +85,7 @@ static int start(cluster *cl, int i)
     else if (!cl->params.persist_applied)
         sn->sm_applied = 0;
     check_restarted(&cl->check, i, sn->sm_applied);
+    note_lost(cl, sn);
     const char *peers[NET_MAX_NODES];
     refraft_config cfg;
     fill_config(cl, sn, peers, &cfg);
@@ -69,8 +99,11 @@ static int start(cluster *cl, int i)
         check_fail(&cl->check, "API Contract",
                    "n%d could not start on its own disk: %s (%s)", i + 1,
                    refraft_strerror(rv), err);
+        return rv;
     }
-    return rv;
+    sn->commit_seen = refraft_commit_index(sn->rn);
+    sn->incarnation++;
+    return sweep_start(cl, i);
 }
 
 /* Each node's refstore gets a directory of its own in the run's. */
@@ -94,8 +127,18 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
     cl->verbose = verbose;
     prng_seed(&cl->rng, seed, 2);
     prng_seed(&cl->flush_rng, seed, 7);
+    prng_seed(&cl->rec_rng, seed, 9);
+    prng_seed(&cl->sw_rng, seed, 11);
+    cl->seed = seed;
     net_init(&cl->net, params->n_nodes, seed);
     check_init(&cl->check, params->n_nodes);
+    const rstore *stores[NET_MAX_NODES];
+    for (int i = 0; i < params->n_nodes; i++) {
+        rstore_init(&cl->nodes[i].records);
+        stores[i] = &cl->nodes[i].records;
+    }
+    check_records_init(&cl->check,
+                       params->commit_policy == REFRAFT_COMMIT_DURABLE, stores);
     if (params->refstore &&
         tmpdir_create("refraft-sim", cl->dir, sizeof(cl->dir)) != 0) {
         check_fail(&cl->check, "Storage",
@@ -122,9 +165,11 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
 void cluster_free(cluster *cl)
 {
     for (int i = 0; i < cl->params.n_nodes; i++) {
+        sweep_stop(cl, i);
         refraft_node_destroy(cl->nodes[i].rn);
         cl->nodes[i].rn = NULL;
         disk_free(&cl->nodes[i].disk);
+        rstore_free(&cl->nodes[i].records);
     }
     if (cl->dir[0] != '\0' && tmpdir_remove(cl->dir) != 0)
         fprintf(stderr, "refraft-sim: could not remove %s: %s\n", cl->dir,
@@ -137,6 +182,7 @@ void cluster_free(cluster *cl)
 void cluster_crash(cluster *cl, int i)
 {
     sim_node *sn = &cl->nodes[i];
+    sweep_stop(cl, i);
     refraft_node_destroy(sn->rn);
     sn->rn = NULL;
     disk_crash(&sn->disk);
@@ -146,6 +192,44 @@ void cluster_crash(cluster *cl, int i)
 int cluster_restart(cluster *cl, int i)
 {
     return start(cl, i);
+}
+
+void cluster_wipe_records(cluster *cl, int i)
+{
+    sim_node *sn = &cl->nodes[i];
+    rstore_wipe(&sn->records);
+    sn->wiped = true;
+    sn->wipes++;
+    check_wiped(&cl->check, i);
+    cl->rstats.wipes++;
+}
+
+/* Lost as far as the node's sweeper knows (it answers "unknown" until
+ * it has applied up to lost_upto, also after a later crash), and as far
+ * as the simulator knows (records not all back yet, whatever the host
+ * says). */
+bool cluster_lost(const cluster *cl, int i)
+{
+    const sim_node *sn = &cl->nodes[i];
+    return sn->wiped || sn->lost_upto != 0 || sn->lost_mark != 0;
+}
+
+static void note_recovered(sim_node *sn)
+{
+    if (sn->rn != NULL && sn->lost_mark != 0 &&
+        refraft_data_index(sn->rn) >= sn->lost_mark &&
+        refraft_applied_index(sn->rn) >= sn->lost_mark)
+        sn->lost_mark = 0;
+}
+
+bool cluster_may_wipe(const cluster *cl, int i)
+{
+    if (cl->params.commit_policy != REFRAFT_COMMIT_DURABLE)
+        return false;
+    int lost = 0;
+    for (int j = 0; j < cl->params.n_nodes; j++)
+        lost += j != i && cluster_lost(cl, j);
+    return lost + 1 <= (cl->params.n_nodes - 1) / 2;
 }
 
 bool cluster_alive(const cluster *cl, int i)
@@ -173,37 +257,99 @@ static void check_rv(cluster *cl, int i, const char *what, int rv)
         cluster_api_fail(cl, i, what, rv);
 }
 
+/* Records travel between the hosts, beside Raft. */
+static void deliver_record(cluster *cl, const net_packet *p)
+{
+    const rec_wire *w = p->data;
+    switch (w->kind) {
+    case REC_PUSH:
+        push_deliver(cl, p->from, p->to, w);
+        break;
+    case REC_FETCH:
+        fetch_serve(cl, p->from, p->to, w);
+        break;
+    case REC_ANSWER:
+        fetch_answer(cl, p->from, p->to, w);
+        break;
+    default:
+        break;
+    }
+}
+
+/* What a leader hears of a follower's records, and when the follower
+ * sent it: a report sent before the follower's record store was wiped
+ * says more than the store now holds (check_records.c). */
+static void note_report(cluster *cl, const net_packet *p)
+{
+    const refraft_msg *m = p->msg;
+    if (m->type != REFRAFT_MSG_APPEND_ENTRIES_RESULT ||
+        !m->u.append_entries_result.success)
+        return;
+    const refraft_append_entries_result *r = &m->u.append_entries_result;
+    check_data_report(&cl->check, p->to, p->from, r->term, r->match_index,
+                      r->data_index, p->tag);
+}
+
 void cluster_deliver(cluster *cl, net_packet *p)
 {
     sim_node *dst = &cl->nodes[p->to];
-    if (dst->rn != NULL && net_link_up(&cl->net, p->from, p->to)) {
+    if (p->data != NULL) {
+        if (dst->rn != NULL && net_link_up(&cl->net, p->from, p->to))
+            deliver_record(cl, p);
+    } else if (dst->rn != NULL && net_link_up(&cl->net, p->from, p->to)) {
         hull_reply_ctx rc = {cl, p->to, p->from};
         refraft_reply_fn reply = cl->params.rpc_replies ? hull_reply : NULL;
+        note_report(cl, p);
         int rv = refraft_on_message(dst->rn, p->msg, reply, &rc);
         check_rv(cl, p->to, "on_message", rv);
     }
     net_packet_free(p);
 }
 
-uint64_t cluster_next_timer(const cluster *cl, int *node)
+/* Ties go to the lowest node, then node before sweeper before fetches. */
+uint64_t cluster_next_timer(const cluster *cl, int *node, timer_kind *kind)
 {
     uint64_t best = UINT64_MAX;
     for (int i = 0; i < cl->params.n_nodes; i++) {
-        const refraft_node *rn = cl->nodes[i].rn;
-        if (rn == NULL)
+        const sim_node *sn = &cl->nodes[i];
+        if (sn->rn == NULL)
             continue;
-        uint64_t t = refraft_next_deadline(rn);
-        if (t < best) {
-            best = t;
-            *node = i;
+        uint64_t t[3] = {refraft_next_deadline(sn->rn), sweep_deadline(sn),
+                         fetch_next_timeout(sn)};
+        for (int k = 0; k < 3; k++) {
+            if (t[k] < best) {
+                best = t[k];
+                *node = i;
+                *kind = (timer_kind)k;
+            }
         }
     }
     return best;
 }
 
-void cluster_tick(cluster *cl, int i)
+void cluster_tick(cluster *cl, int i, timer_kind kind)
 {
-    check_rv(cl, i, "tick", refraft_tick(cl->nodes[i].rn));
+    switch (kind) {
+    case TIMER_NODE:
+        check_rv(cl, i, "tick", refraft_tick(cl->nodes[i].rn));
+        break;
+    case TIMER_SWEEPER:
+        sweep_tick(cl, i);
+        break;
+    case TIMER_FETCH:
+        fetch_expire(cl, i);
+        break;
+    }
+}
+
+void cluster_sweeper_fail(cluster *cl, int i, const char *what, int rv)
+{
+    if (cl->nodes[i].disk.failed &&
+        (rv == REFRAFT_EIO || rv == REFRAFT_EFAILED))
+        return;
+    check_fail(&cl->check, "API Contract", "n%d: %s returned %s (node: %s)",
+               i + 1, what, refraft_strerror(rv),
+               refraft_errmsg(cl->nodes[i].rn));
 }
 
 int cluster_leader(const cluster *cl)
@@ -224,11 +370,16 @@ int cluster_leader(const cluster *cl)
 
 void cluster_check(cluster *cl)
 {
-    for (int i = 0; i < cl->params.n_nodes && !cl->check.failed; i++) {
+    check_view view;
+    for (int i = 0; i < cl->params.n_nodes; i++) {
         const sim_node *sn = &cl->nodes[i];
-        if (sn->rn != NULL)
+        view.rn[i] = sn->rn;
+        view.log[i] = &sn->disk.api;
+        if (sn->rn != NULL && !cl->check.failed)
             check_node_state(&cl->check, i, sn->rn, &sn->disk.api);
     }
+    if (!cl->check.failed)
+        check_records_step(&cl->check, &view);
 }
 
 /* refstore's Failure contract: "Close the store, reopen it and recreate
@@ -239,6 +390,7 @@ static void recover(cluster *cl, int i)
     if (cl->verbose)
         trace_note(cl->now, "n%d: its store failed (%s); reopening it", i + 1,
                    disk_errmsg(&sn->disk));
+    sweep_stop(cl, i);
     refraft_node_destroy(sn->rn);
     sn->rn = NULL;
     disk_crash(&sn->disk);
@@ -248,6 +400,8 @@ static void recover(cluster *cl, int i)
 
 void cluster_end_step(cluster *cl)
 {
+    for (int i = 0; i < cl->params.n_nodes; i++)
+        note_recovered(&cl->nodes[i]);
     if (!cl->params.refstore)
         return;
     for (int i = 0; i < cl->params.n_nodes; i++) {

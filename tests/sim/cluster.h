@@ -9,7 +9,9 @@
 #include "disk.h"
 #include "net.h"
 #include "prng.h"
+#include "records.h"
 #include "refraft/refraft.h"
+#include "refraft/sweeper.h"
 #include "tmpdir.h"
 
 #define NODE_ID_LEN 16
@@ -35,8 +37,56 @@ typedef struct cluster_params {
      * first (0: refstore's default). */
     bool refstore;
     size_t map_size;
-    uint32_t inject_bugs;
+    /* refraft_commit_policy: durable in most runs, reference in some. */
+    uint8_t commit_policy;
+    /* The sweepers' fetches in flight at once. */
+    uint32_t sweeper_in_flight;
+    uint32_t inject_bugs; /* refraft_inject: the core's */
+    uint32_t sim_inject;  /* sim_inject: the simulated host's */
 } cluster_params;
+
+/* Deliberate mistakes of the simulated host (--inject), to show that the
+ * record invariants catch them. */
+typedef enum sim_inject {
+    /* A follower stores a pushed record without checking its digest, so
+     * corrupted pushes are stored: Record Integrity. */
+    SIM_INJECT_UNVERIFIED_PUSH = 1u << 0,
+    /* have_records says "present" for half the records a node lacks, so
+     * the core applies and counts entries without them: Apply Needs
+     * Record, Durable Commit. */
+    SIM_INJECT_LIE_HAVE = 1u << 1,
+    /* A node restarted on a wiped record store does not tell its sweeper
+     * (lost_upto 0), so it answers "absent" for records it lost: a
+     * committed record can be voided (Void Safety). */
+    SIM_INJECT_FORGET_LOST = 1u << 2
+} sim_inject;
+
+/* Faults of the records' own traffic, drawn per phase. */
+typedef struct record_faults {
+    uint32_t never_pm;   /* pushes that never arrive */
+    uint32_t late_pm;    /* pushes that arrive late_min..late_max ms late */
+    uint32_t corrupt_pm; /* pushes and fetch answers with a byte flipped */
+    uint64_t late_min;
+    uint64_t late_max;
+} record_faults;
+
+/* Counters of the records' traffic, for --verbose and tuning. */
+typedef struct record_stats {
+    uint64_t pushed;    /* records pushed to a follower */
+    uint64_t never;     /* pushes the fault schedule dropped */
+    uint64_t late;      /* pushes it delayed */
+    uint64_t corrupted; /* pushes and answers it corrupted */
+    uint64_t refused;   /* corrupted pushes a follower refused */
+    uint64_t fetches;   /* fetch requests sent */
+    uint64_t timeouts;  /* fetches that got no answer in time */
+    uint64_t wipes;     /* record stores wiped in a crash */
+} record_stats;
+
+/* A fetch a node's sweeper started and has not had answered. */
+typedef struct fetch_pending {
+    uint64_t token;
+    uint64_t deadline; /* virtual ms: then it fails */
+} fetch_pending;
 
 /* Hooks for whoever drives the cluster: the narration of the demo, the
  * fault schedule's reactions and the liveness monitor.  Any may be NULL.
@@ -60,6 +110,30 @@ typedef struct sim_node {
     refraft_index sm_applied; /* the simulated state machine */
     uint64_t crashes;
     uint64_t store_failures; /* refstore failed and was reopened */
+
+    /* The node's record store: like the disk it survives a crash of the
+     * process, unless the crash wipes it (a lost disk).  Then the host
+     * knows, on restart, that it lost the records of the entries in its
+     * log: it keeps lost_upto (the log's last index then) with the store
+     * and passes it to the sweeper, until the sweeper's clear_lost says
+     * they are back. */
+    rstore records;
+    bool wiped; /* wiped in the last crash; the restart sets lost_upto */
+    /* What the simulator knows, whatever the host says (--inject
+     * forget-lost): the records up to lost_mark are not all back yet. */
+    refraft_index lost_mark;
+    uint64_t wipes; /* its messages carry it: sent before or after a wipe */
+    refraft_index lost_upto;
+
+    refraft_sweeper *sw;  /* NULL while crashed */
+    uint64_t incarnation; /* starts of the node: fetch answers name it */
+    fetch_pending *fetches;
+    size_t n_fetches;
+    size_t fetches_cap;
+    /* The node's commit index at its last COMMIT event (or its start):
+     * what a leader's next commit newly covers. */
+    refraft_index commit_seen;
+    refraft_sweeper_stats sw_total; /* of the sweepers it had, summed */
 } sim_node;
 
 struct cluster {
@@ -69,6 +143,14 @@ struct cluster {
     checker check;
     prng rng;       /* the hull's random(): election timeouts */
     prng flush_rng; /* which refstores commit their applies each turn */
+    prng sw_rng;    /* the sweepers' random(): backoff jitter */
+    prng rec_rng;   /* record faults, and the injected lies */
+    uint64_t seed;  /* the run's: record contents derive from it */
+    record_faults rf;
+    /* rec_cut[i]: node i's record traffic is lost (pushes from it,
+     * fetches to it, answers from it) while its Raft messages flow. */
+    bool rec_cut[NET_MAX_NODES];
+    record_stats rstats;
     uint64_t now;
     cluster_observer obs;
     bool verbose;
@@ -84,10 +166,24 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
                  const cluster_observer *obs, bool verbose);
 void cluster_free(cluster *cl);
 
-/* Kill a node: destroy it, keep what its disk keeps across a process
- * crash.  Messages in flight to it will be lost; those it sent are still
- * on the wire. */
+/* Kill a node: destroy it and its sweeper, keep what its disk and its
+ * record store keep across a process crash.  Messages in flight to it
+ * will be lost; those it sent are still on the wire. */
 void cluster_crash(cluster *cl, int i);
+
+/* Wipe crashed node i's record store (a lost disk); its log stays.  The
+ * restart tells the sweeper which records may be lost. */
+void cluster_wipe_records(cluster *cl, int i);
+
+/* Whether node i's record store may be wiped without risking a committed
+ * record: durable runs only, and only while fewer than (N - 1) / 2 other
+ * nodes are still recovering from a wipe.  A committed record is then on
+ * a majority, at most a minority of which has lost it. */
+bool cluster_may_wipe(const cluster *cl, int i);
+
+/* Node i lost its records and has not yet fetched them all back, or its
+ * sweeper does not know yet that it has. */
+bool cluster_lost(const cluster *cl, int i);
 
 /* Start a crashed node again on its disk.  Returns 0 or a refraft error
  * (recorded as a violation: the core refused its own disk). */
@@ -99,11 +195,24 @@ bool cluster_alive(const cluster *cl, int i);
  * link still is), then free it. */
 void cluster_deliver(cluster *cl, net_packet *p);
 
-/* The earliest timer deadline of a running node; UINT64_MAX if none runs.
- * *node gets that node. */
-uint64_t cluster_next_timer(const cluster *cl, int *node);
+/* What a timer drives: the node, its sweeper, or its fetches' time-outs. */
+typedef enum timer_kind { TIMER_NODE, TIMER_SWEEPER, TIMER_FETCH } timer_kind;
 
-void cluster_tick(cluster *cl, int i);
+/* The earliest timer deadline of a running node; UINT64_MAX if none runs.
+ * *node and *kind get that node and timer. */
+uint64_t cluster_next_timer(const cluster *cl, int *node, timer_kind *kind);
+
+void cluster_tick(cluster *cl, int i, timer_kind kind);
+
+/*
+ * The host of node i takes a client's batch of n records: on a leader it
+ * stores them first (durable commit needs the leader's own copy), pushes
+ * them to the followers, then proposes their references (push.c).  On
+ * another node it only proposes, which tells who leads.  Returns what
+ * refraft_propose() returned; *first gets the first entry's index.
+ */
+int cluster_propose(cluster *cl, int i, const record *recs, size_t n,
+                    refraft_index *first);
 
 /* The running node that is leader with the highest term, or -1. */
 int cluster_leader(const cluster *cl);
@@ -112,11 +221,13 @@ int cluster_leader(const cluster *cl);
 void cluster_check(cluster *cl);
 
 /*
- * End of an event-loop turn (a step), for nodes on refstore.  Each running
- * node commits its pending applies, or, at random, keeps them pending, so
- * that some crashes find applies not yet committed and lose them.  Then a
- * node whose store failed (see disk.h) is recovered as refstore says:
- * store closed and reopened, node recreated.
+ * End of an event-loop turn (a step).  A node that lost its records and
+ * has them all back (settled and applied up to the log's end at its
+ * restart) no longer counts as lost.  On refstore, each running node
+ * commits its pending applies, or, at random, keeps them pending, so that
+ * some crashes find applies not yet committed and lose them; then a node
+ * whose store failed (see disk.h) is recovered as refstore says: store
+ * closed and reopened, node recreated.
  */
 void cluster_end_step(cluster *cl);
 
@@ -125,6 +236,9 @@ void cluster_end_step(cluster *cl);
  * and its store's account of the error.  Not when the node's store failed
  * (disk.h): then the error is the store's documented way to say so. */
 void cluster_api_fail(cluster *cl, int i, const char *what, int rv);
+
+/* Record that sweeper call what of node i returned rv. */
+void cluster_sweeper_fail(cluster *cl, int i, const char *what, int rv);
 
 /* Map "n3" to 2; -1 for an id outside the cluster. */
 int cluster_node_index(const cluster *cl, const char *id);

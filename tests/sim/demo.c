@@ -85,7 +85,8 @@ static void on_event(void *ctx, int node, const refraft_event *ev)
     if (ev->type == REFRAFT_EVENT_COMMIT && d->cl.nodes[node].rn != NULL &&
         refraft_role(d->cl.nodes[node].rn) == REFRAFT_LEADER)
         say(d,
-            "n%d (leader): a majority holds the log up to index %llu: "
+            "n%d (leader): a majority holds the log and its records up to "
+            "index %llu: "
             "committed",
             node + 1, (ull)ev->commit_index);
 }
@@ -100,11 +101,13 @@ on_apply(void *ctx, int node, refraft_index index, const refraft_entry *entry)
         sig.label, (ull)entry->term);
 }
 
-/* One event: the earlier of the next delivery and the next node timer. */
+/* One event: the earlier of the next delivery (a message or a record)
+ * and the next timer (a node's, a sweeper's or a fetch's). */
 static void step(demo *d)
 {
     int node = -1;
-    uint64_t t_timer = cluster_next_timer(&d->cl, &node);
+    timer_kind kind = TIMER_NODE;
+    uint64_t t_timer = cluster_next_timer(&d->cl, &node, &kind);
     uint64_t t_net = net_next_time(&d->cl.net);
     uint64_t at = t_net <= t_timer ? t_net : t_timer;
     if (at > d->cl.now)
@@ -112,7 +115,7 @@ static void step(demo *d)
     if (t_net <= t_timer)
         cluster_deliver(&d->cl, net_pop(&d->cl.net));
     else
-        cluster_tick(&d->cl, node);
+        cluster_tick(&d->cl, node, kind);
     cluster_check(&d->cl);
 }
 
@@ -165,22 +168,22 @@ static bool all_applied(const demo *d, int unused)
 static bool propose(demo *d, int leader, int count)
 {
     for (int k = 0; k < count; k++) {
-        char name[CLIENT_ID_MAX];
+        char name[CLIENT_ID_MAX + 1];
         snprintf(name, sizeof(name), "order-%04llu", (ull)++d->next_order);
-        refraft_ref ref;
-        uint8_t id[CLIENT_ID_MAX];
-        client_make_ref(&ref, id, name);
+        record rec;
+        record_make(&rec, DEMO_SEED, name);
         refraft_index index = 0;
-        int rv = refraft_propose(d->cl.nodes[leader].rn, &ref, 1, &index);
+        int rv = cluster_propose(&d->cl, leader, &rec, 1, &index);
         if (rv != 0) {
             printf("\nEXPECTATION FAILED: n%d refused %s: %s\n", leader + 1,
                    name, refraft_strerror(rv));
             return false;
         }
         say(d,
-            "client -> n%d: propose %s; appended at index %llu, "
-            "uncommitted until a majority holds it",
-            leader + 1, name, (ull)index);
+            "client -> n%d: write %s (%zu bytes); n%d stores it, pushes it "
+            "to the others and appends its reference at index %llu, "
+            "uncommitted until a majority holds entry and record",
+            leader + 1, name, rec.len, leader + 1, (ull)index);
     }
     return true;
 }
@@ -309,7 +312,9 @@ summary(const demo *d, int first, int second, refraft_index received)
            "received %llu entries\n",
            first + 1, second + 1, first + 1, (ull)received);
     printf("  every step was checked: Election Safety, Log Matching, "
-           "Leader Completeness, State Machine Safety all held\n");
+           "Leader Completeness, State Machine Safety, and for the "
+           "records Record Integrity, Apply Needs Record, Durable Commit "
+           "and Void Safety all held\n");
 }
 
 static int demo_stages(demo *d)
@@ -344,7 +349,8 @@ int demo_run(void)
     };
     cluster_observer obs = {&d, on_event, on_apply, NULL};
     printf("refraft demo: three nodes, a simulated network (2..8 ms per "
-           "message), virtual time\n");
+           "message), virtual time;\n"
+           "log entries carry references, records travel beside them\n");
     int rv = cluster_init(&d.cl, &cp, DEMO_SEED, &obs, false);
     if (rv == 0) {
         net_set_faults(&d.cl.net, 0, 0, 2, 8);

@@ -23,32 +23,49 @@ static uint64_t mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
+static bool has_ref(const refraft_entry *e)
+{
+    return e->type == REFRAFT_ENTRY_REF || e->type == REFRAFT_ENTRY_ABANDONED;
+}
+
 static void make_label(char *label, const refraft_entry *e)
 {
-    if (e->type != REFRAFT_ENTRY_REF || e->ref.id == NULL) {
+    if (e->type == REFRAFT_ENTRY_VOID) {
+        snprintf(label, ENTRY_LABEL_LEN, "void(%llu)",
+                 (unsigned long long)e->voided);
+        return;
+    }
+    if (!has_ref(e) || e->ref.id == NULL) {
         snprintf(label, ENTRY_LABEL_LEN, "%s",
                  e->type == REFRAFT_ENTRY_NOOP ? "noop" : "?");
         return;
     }
-    size_t n = e->ref.id_len < ENTRY_LABEL_LEN - 1 ? e->ref.id_len
-                                                   : ENTRY_LABEL_LEN - 1;
+    const char *prefix = e->type == REFRAFT_ENTRY_ABANDONED ? "abandoned " : "";
+    size_t p = strlen(prefix);
+    memcpy(label, prefix, p);
+    size_t n = e->ref.id_len < ENTRY_LABEL_LEN - 1 - p
+                   ? e->ref.id_len
+                   : ENTRY_LABEL_LEN - 1 - p;
     for (size_t i = 0; i < n; i++) {
         uint8_t c = e->ref.id[i];
-        label[i] = (char)(c >= 0x20 && c < 0x7f ? c : '.');
+        label[p + i] = (char)(c >= 0x20 && c < 0x7f ? c : '.');
     }
-    label[n] = '\0';
+    label[p + n] = '\0';
 }
 
 void entry_sig_make(entry_sig *sig, const refraft_entry *e)
 {
     uint64_t h = hash_bytes(0xcbf29ce484222325u, &e->type, sizeof(e->type));
-    if (e->type == REFRAFT_ENTRY_REF) {
+    if (has_ref(e)) {
         if (e->ref.id != NULL)
             h = hash_bytes(h, e->ref.id, e->ref.id_len);
         h = hash_bytes(h, &e->ref.size, sizeof(e->ref.size));
         h = hash_bytes(h, e->ref.digest, sizeof(e->ref.digest));
+    } else if (e->type == REFRAFT_ENTRY_VOID) {
+        h = hash_bytes(h, &e->voided, sizeof(e->voided));
     }
     sig->term = e->term;
+    sig->type = e->type;
     sig->hash = mix(h);
     make_label(sig->label, e);
 }

@@ -12,7 +12,10 @@
 
 /*
  * What the checker remembers of an entry: its term, a 64-bit hash of its
- * content (type, ref id bytes, size, digest) and a printable label.  Two
+ * content (type; ref id bytes, size and digest of a REF or ABANDONED
+ * entry; the voided index of a VOID) and a printable label.  An ABANDONED
+ * entry differs from the REF entry it abandons: a node that applies the
+ * one where another applied the other breaks State Machine Safety.  Two
  * entries are taken as equal when term and hash agree; a hash collision
  * between two different entries at the same index and term (the only
  * comparison the checker makes) has odds near 2^-64 per comparison.
@@ -20,7 +23,9 @@
 typedef struct entry_sig {
     refraft_term term;
     uint64_t hash;
-    char label[ENTRY_LABEL_LEN]; /* "noop" or the ref id, cut to fit */
+    uint8_t type; /* refraft_entry_type */
+    /* "noop", "void(12)", the ref id, or "abandoned r7", cut to fit */
+    char label[ENTRY_LABEL_LEN];
 } entry_sig;
 
 void entry_sig_make(entry_sig *sig, const refraft_entry *e);

@@ -11,6 +11,50 @@ void fault_crash(cluster *cl, int i)
     cluster_crash(cl, i);
 }
 
+bool fault_crash_wipe(cluster *cl, int i)
+{
+    if (!cluster_alive(cl, i))
+        return false;
+    bool wipe = cluster_may_wipe(cl, i);
+    if (cl->verbose)
+        trace_note(cl->now, "fault: crash n%d%s", i + 1,
+                   wipe ? ", wiping its record store" : "");
+    cluster_crash(cl, i);
+    if (wipe)
+        cluster_wipe_records(cl, i);
+    return wipe;
+}
+
+void fault_cut_records(cluster *cl, int i)
+{
+    if (cl->verbose)
+        trace_note(cl->now, "fault: n%d's records no longer leave it", i + 1);
+    cl->rec_cut[i] = true;
+}
+
+static void set_record_rates(cluster *cl, record_faults rf)
+{
+    if (cl->verbose)
+        trace_note(cl->now,
+                   "fault: pushes lost %u/1000, late %u/1000 (%llu..%llu "
+                   "ms), corrupted %u/1000",
+                   rf.never_pm, rf.late_pm, (unsigned long long)rf.late_min,
+                   (unsigned long long)rf.late_max, rf.corrupt_pm);
+    cl->rf = rf;
+}
+
+void fault_record_rates(cluster *cl, prng *p)
+{
+    record_faults rf = {
+        .never_pm = (uint32_t)prng_below(p, 4) * 100,
+        .late_pm = (uint32_t)prng_below(p, 4) * 50,
+        .corrupt_pm = (uint32_t)prng_below(p, 3) * 40,
+        .late_min = 100,
+        .late_max = prng_range(p, 200, 1000),
+    };
+    set_record_rates(cl, rf);
+}
+
 void fault_restart(cluster *cl, int i)
 {
     if (cluster_alive(cl, i))
@@ -78,9 +122,18 @@ void fault_heal_all(cluster *cl, prng *p)
 {
     if (cl->verbose)
         trace_note(cl->now, "heal: every node up, every link up, no loss");
-    for (int i = 0; i < cl->params.n_nodes; i++)
+    for (int i = 0; i < cl->params.n_nodes; i++) {
         fault_restart(cl, i);
+        cl->rec_cut[i] = false;
+    }
     net_heal(&cl->net);
     net_set_faults(&cl->net, 0, (uint32_t)prng_below(p, 50), 1,
                    prng_range(p, 2, FAULTS_MAX_DELAY_MS));
+    record_faults rf = {
+        .late_pm = (uint32_t)prng_below(p, 3) * 25,
+        .corrupt_pm = (uint32_t)prng_below(p, 3) * 20,
+        .late_min = 100,
+        .late_max = 300,
+    };
+    set_record_rates(cl, rf);
 }

@@ -2,6 +2,7 @@
 #ifndef REFRAFT_SIM_FAULTS_H
 #define REFRAFT_SIM_FAULTS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "cluster.h"
@@ -13,6 +14,18 @@
 /* Crash a running node / restart a crashed one; no-ops otherwise. */
 void fault_crash(cluster *cl, int i);
 void fault_restart(cluster *cl, int i);
+
+/* Crash a running node and, when cluster_may_wipe() allows it, wipe its
+ * record store (a lost disk; the log stays).  True when it wiped. */
+bool fault_crash_wipe(cluster *cl, int i);
+
+/* Lose node i's record traffic (pushes from it, fetches to it) while its
+ * Raft messages still flow: its records stay its own. */
+void fault_cut_records(cluster *cl, int i);
+
+/* Draw new rates of record faults: pushes that never arrive, arrive late,
+ * or arrive corrupted (fetch answers too). */
+void fault_record_rates(cluster *cl, prng *p);
 
 /* Cut the nodes in the bit set group off from the others, in both
  * directions, on top of whatever is already cut. */
@@ -35,7 +48,8 @@ void fault_heal_links(cluster *cl);
 void fault_net_rates(cluster *cl, prng *p);
 
 /* Restart every node, bring every link up and stop message loss (delays
- * and duplicates remain: they never stop Raft from making progress). */
+ * and duplicates remain: they never stop Raft from making progress); no
+ * push is lost any more, some still arrive late or corrupted. */
 void fault_heal_all(cluster *cl, prng *p);
 
 #endif /* REFRAFT_SIM_FAULTS_H */

@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "hull.h"
+#include "nodestore.h"
 #include "trace.h"
 
 static int send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
@@ -20,7 +21,7 @@ static int send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
         trace_msg(cl->now, sn->idx, to, msg);
     if (cl->obs.on_send != NULL)
         cl->obs.on_send(cl->obs.ctx, sn->idx, to, msg);
-    net_send(&cl->net, sn->idx, to, msg, cl->now);
+    net_send(&cl->net, sn->idx, to, msg, cl->now, sn->wipes);
     return 0;
 }
 
@@ -32,7 +33,8 @@ void hull_reply(void *reply_ctx, const refraft_msg *result)
         trace_msg(cl->now, rc->from, rc->to, result);
     if (cl->obs.on_send != NULL)
         cl->obs.on_send(cl->obs.ctx, rc->from, rc->to, result);
-    net_send(&cl->net, rc->from, rc->to, result, cl->now);
+    net_send(&cl->net, rc->from, rc->to, result, cl->now,
+             cl->nodes[rc->from].wipes);
 }
 
 static uint64_t now_ms(void *ctx)
@@ -57,6 +59,7 @@ void hull_state_machine_apply(void *ctx, refraft_index index,
     cluster *cl = sn->cl;
     refraft_index commit =
         sn->rn != NULL ? refraft_commit_index(sn->rn) : index;
+    check_records_applied(&cl->check, sn->idx, index, entry);
     check_applied(&cl->check, sn->idx, index, entry, commit);
     sn->sm_applied = index;
     if (cl->obs.on_apply != NULL)
@@ -79,8 +82,30 @@ static void on_event(void *ctx, const refraft_event *ev)
         trace_event(cl->now, sn->idx, ev);
     if (ev->type == REFRAFT_EVENT_ROLE && ev->role == REFRAFT_LEADER)
         check_election(&cl->check, sn->idx, ev->term);
+    if (ev->type == REFRAFT_EVENT_COMMIT) {
+        if (ev->role == REFRAFT_LEADER)
+            check_records_commit(&cl->check, sn->idx, ev->term, sn->commit_seen,
+                                 ev->commit_index);
+        sn->commit_seen = ev->commit_index;
+    }
+    /* The sweeper has work: an append left records missing, or the data
+     * index moved.  Kicking is allowed from inside the node's calls. */
+    if (ev->type == REFRAFT_EVENT_DATA && sn->sw != NULL)
+        refraft_sweeper_kick(sn->sw);
     if (cl->obs.on_event != NULL)
         cl->obs.on_event(cl->obs.ctx, sn->idx, ev);
+}
+
+/* A truncation removed the entry: its record may become an orphan. */
+static void
+on_discard(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    sim_node *sn = ctx;
+    if (sn->sw == NULL)
+        return;
+    int rv = refraft_sweeper_on_discard(sn->sw, index, entry);
+    if (rv != 0)
+        cluster_sweeper_fail(sn->cl, sn->idx, "sweeper_on_discard", rv);
 }
 
 void hull_fill(refraft_hull *hull, sim_node *sn)
@@ -94,5 +119,7 @@ void hull_fill(refraft_hull *hull, sim_node *sn)
         .apply = apply,
         .on_truncate = NULL,
         .on_event = on_event,
+        .have_records = nodestore_hull_have,
+        .on_discard = on_discard,
     };
 }

@@ -18,45 +18,61 @@ typedef struct cli_args {
     uint64_t seed;
     int nodes;
     uint64_t steps;
-    uint32_t inject;
+    uint32_t inject;          /* refraft_inject */
+    uint32_t sim_inject;      /* sim_inject */
     const char *inject_names; /* as given, for the reproduce line */
     sim_store store;
     uint64_t map_kib;
     bool verbose;
     bool demo;
+    bool durable_strict;
+    uint64_t in_flight;
 } cli_args;
 
+/* Rules broken on purpose: in the core (refraft_config.inject_bugs) or in
+ * the simulated host (sim_inject). */
 static const struct {
     const char *name;
     uint32_t bit;
+    bool host;
 } bugs[] = {
-    {"commit-old-term", REFRAFT_INJECT_COMMIT_OLD_TERM},
-    {"vote-any-log", REFRAFT_INJECT_VOTE_ANY_LOG},
-    {"forget-vote", REFRAFT_INJECT_FORGET_VOTE},
+    {"commit-old-term", REFRAFT_INJECT_COMMIT_OLD_TERM, false},
+    {"vote-any-log", REFRAFT_INJECT_VOTE_ANY_LOG, false},
+    {"forget-vote", REFRAFT_INJECT_FORGET_VOTE, false},
+    {"unverified-push", SIM_INJECT_UNVERIFIED_PUSH, true},
+    {"lie-have", SIM_INJECT_LIE_HAVE, true},
+    {"forget-lost", SIM_INJECT_FORGET_LOST, true},
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: refraft-sim [--runs R] [--seed S] [--nodes N] "
-            "[--steps K]\n"
-            "                   [--inject BUG[,BUG...]] "
-            "[--store mem|refstore|mixed]\n"
-            "                   [--map-kib M] [--verbose] [--demo]\n"
-            "Run i uses seed S+i: K steps of faults in phases, each phase\n"
-            "ended by a heal and a liveness test, then a final heal.\n"
-            "BUG: commit-old-term, vote-any-log, forget-vote.\n"
-            "--store: the nodes' logs in memory, in refstores under $TMPDIR,\n"
-            "or (default) in refstores in about one run in %d.\n"
-            "--map-kib: refstores start with an LMDB map of M KiB "
-            "(default: half of\n"
-            "the runs 32 KiB, which they grow, the others refstore's "
-            "default).\n"
-            "--demo: a narrated 3-node run (crash and recovery).\n",
-            SIM_REFSTORE_ONE_IN);
+    fprintf(
+        out,
+        "usage: refraft-sim [--runs R] [--seed S] [--nodes N] "
+        "[--steps K]\n"
+        "                   [--inject BUG[,BUG...]] "
+        "[--store mem|refstore|mixed]\n"
+        "                   [--map-kib M] [--fetches F] [--durable-strict]\n"
+        "                   [--verbose] [--demo]\n"
+        "Run i uses seed S+i: K steps of faults in phases, each phase\n"
+        "ended by a heal and a liveness test, then a final heal.\n"
+        "BUG: commit-old-term, vote-any-log, forget-vote (the core);\n"
+        "unverified-push, lie-have, forget-lost (the simulated host).\n"
+        "--store: the nodes' logs in memory, in refstores under $TMPDIR,\n"
+        "or (default) in refstores in about one run in %d.\n"
+        "--map-kib: refstores start with an LMDB map of M KiB "
+        "(default: half of\n"
+        "the runs 32 KiB, which they grow, the others refstore's "
+        "default).\n"
+        "--fetches: each sweeper has at most F fetches in flight "
+        "(default: drawn\nper run).\n"
+        "--durable-strict: Durable Commit does not count a follower by\n"
+        "a report it sent just before its record store was wiped.\n"
+        "--demo: a narrated 3-node run (crash and recovery).\n",
+        SIM_REFSTORE_ONE_IN);
 }
 
-static int parse_inject(const char *list, uint32_t *bits)
+static int parse_inject(const char *list, uint32_t *bits, uint32_t *host)
 {
     char buf[128];
     snprintf(buf, sizeof(buf), "%s", list);
@@ -69,7 +85,7 @@ static int parse_inject(const char *list, uint32_t *bits)
             fprintf(stderr, "refraft-sim: unknown bug \"%s\"\n", tok);
             return -1;
         }
-        *bits |= bugs[k].bit;
+        *(bugs[k].host ? host : bits) |= bugs[k].bit;
     }
     return 0;
 }
@@ -108,7 +124,7 @@ static int parse_option(cli_args *a, const char *opt, const char *val)
     uint64_t n = 0;
     if (strcmp(opt, "--inject") == 0) {
         a->inject_names = val;
-        return parse_inject(val, &a->inject);
+        return parse_inject(val, &a->inject, &a->sim_inject);
     }
     if (strcmp(opt, "--store") == 0)
         return parse_store(val, &a->store);
@@ -120,6 +136,8 @@ static int parse_option(cli_args *a, const char *opt, const char *val)
         a->seed = n;
     else if (strcmp(opt, "--steps") == 0)
         a->steps = n;
+    else if (strcmp(opt, "--fetches") == 0 && n >= 1 && n <= 4096)
+        a->in_flight = n;
     else if (strcmp(opt, "--map-kib") == 0 && n >= 1 && n <= MAP_KIB_MAX)
         a->map_kib = n;
     else if (strcmp(opt, "--nodes") == 0 && n >= 1 && n <= NET_MAX_NODES)
@@ -140,6 +158,8 @@ static int parse_args(int argc, char **argv, cli_args *a)
             a->verbose = true;
         } else if (strcmp(argv[i], "--demo") == 0) {
             a->demo = true;
+        } else if (strcmp(argv[i], "--durable-strict") == 0) {
+            a->durable_strict = true;
         } else if (i + 1 < argc && parse_option(a, argv[i], argv[i + 1]) == 0) {
             i++;
         } else {
@@ -163,11 +183,17 @@ static void report_failure(const char *prog, const cli_args *a,
         printf(" --map-kib %llu", (ull)a->map_kib);
     if (a->inject_names != NULL)
         printf(" --inject %s", a->inject_names);
+    if (a->durable_strict)
+        printf(" --durable-strict");
+    if (a->in_flight != 0)
+        printf(" --fetches %llu", (ull)a->in_flight);
     printf("\n");
 }
 
 static void report_run(const sim_options *opt, const sim_result *res)
 {
+    const record_stats *r = &res->records;
+    const refraft_sweeper_stats *sw = &res->sweepers;
     printf("seed %llu: %s; %d fault phases, %d liveness tests passed, %llu "
            "crashes, %llu store failures; %llu refs proposed, %llu entries "
            "committed; %llu messages (%llu lost, %llu duplicated); %llu "
@@ -177,6 +203,42 @@ static void report_run(const sim_options *opt, const sim_result *res)
            (ull)res->proposed, (ull)res->committed, (ull)res->messages.sent,
            (ull)res->messages.dropped, (ull)res->messages.duplicated,
            (ull)res->step, (ull)res->time, res->config);
+    printf("seed %llu: records: %llu pushed (%llu lost, %llu late), %llu "
+           "corrupted (%llu pushes refused, %llu fetched copies rejected), "
+           "%llu wipes; sweepers: %llu fetches (%llu timed out), %llu "
+           "records fetched, %llu VOIDs, %llu orphans collected; converged "
+           "after %llu heals, at most %llu ms (bound %llu), %llu records "
+           "missing\n",
+           (ull)opt->seed, (ull)r->pushed, (ull)r->never, (ull)r->late,
+           (ull)r->corrupted, (ull)r->refused, (ull)sw->digest_failures,
+           (ull)r->wipes, (ull)r->fetches, (ull)r->timeouts, (ull)sw->fetched,
+           (ull)sw->voided, (ull)sw->orphans_collected, (ull)res->converged,
+           (ull)res->converge_max_ms, (ull)res->converge_max_bound,
+           (ull)res->converge_max_missing);
+}
+
+/* Record convergence over all runs: heals that had records to fetch. */
+typedef struct tally {
+    uint64_t converged;
+    uint64_t total_ms;
+    uint64_t max_ms;
+    uint64_t max_seed;
+    uint64_t voided;
+    uint64_t wipes;
+    uint64_t rejected;
+} tally;
+
+static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
+{
+    t->converged += res->converged;
+    t->total_ms += res->converge_total_ms;
+    if (res->converge_max_ms > t->max_ms) {
+        t->max_ms = res->converge_max_ms;
+        t->max_seed = opt->seed;
+    }
+    t->voided += res->sweepers.voided;
+    t->wipes += res->records.wipes;
+    t->rejected += res->records.refused + res->sweepers.digest_failures;
 }
 
 /*
@@ -205,15 +267,19 @@ int main(int argc, char **argv)
         return demo_run() == 0 ? 0 : 1;
     keep_large_blocks();
     uint64_t passed = 0, failed = 0;
+    tally t = {0};
     for (uint64_t i = 0; i < a.runs; i++) {
         sim_options opt = {
             .n_nodes = a.nodes,
             .seed = a.seed + i,
             .steps = a.steps,
             .inject_bugs = a.inject,
+            .sim_inject = a.sim_inject,
             .store = a.store,
             .map_size = (size_t)a.map_kib * 1024,
             .verbose = a.verbose,
+            .durable_strict = a.durable_strict,
+            .in_flight = (uint32_t)a.in_flight,
         };
         sim_result res;
         sim_run(&opt, &res);
@@ -231,7 +297,15 @@ int main(int argc, char **argv)
             failed++;
         else
             passed++;
+        tally_run(&t, &opt, &res);
     }
+    printf("records: %llu VOIDs, %llu wipes, %llu corrupted copies refused; "
+           "after %llu heals with records missing, every node held every "
+           "committed record within %llu ms at most (seed %llu), %llu ms "
+           "on average\n",
+           (ull)t.voided, (ull)t.wipes, (ull)t.rejected, (ull)t.converged,
+           (ull)t.max_ms, (ull)t.max_seed,
+           (ull)(t.converged > 0 ? t.total_ms / t.converged : 0));
     printf("%llu passed, %llu failed\n", (ull)passed, (ull)failed);
     return failed == 0 ? 0 : 1;
 }

@@ -82,32 +82,68 @@ static size_t header_size(void)
     return (sizeof(net_packet) + align - 1) / align * align;
 }
 
-static void
-enqueue(net *n, int from, int to, const refraft_msg *msg, uint64_t now)
+/* What a packet carries: a Raft message to copy, or bytes. */
+typedef struct payload {
+    const refraft_msg *msg;
+    const void *data;
+    size_t len;
+    uint64_t extra; /* ms added to the drawn delay */
+    uint64_t tag;
+} payload;
+
+static void enqueue(net *n, int from, int to, const payload *pl, uint64_t now)
 {
-    net_packet *p = xmalloc(header_size() + msgcopy_size(msg));
-    p->msg = msgcopy_pack(msg, (char *)p + header_size());
+    size_t body = pl->msg != NULL ? msgcopy_size(pl->msg) : pl->len;
+    net_packet *p = xmalloc(header_size() + body);
+    char *at = (char *)p + header_size();
+    p->msg = NULL;
+    p->data = NULL;
+    p->len = 0;
+    if (pl->msg != NULL) {
+        p->msg = msgcopy_pack(pl->msg, at);
+    } else {
+        memcpy(at, pl->data, pl->len);
+        p->data = at;
+        p->len = pl->len;
+    }
     p->from = from;
     p->to = to;
+    p->tag = pl->tag;
     p->seq = n->next_seq++;
-    p->deliver_at = now + prng_range(&n->rng, n->delay_min, n->delay_max);
+    p->deliver_at =
+        now + pl->extra + prng_range(&n->rng, n->delay_min, n->delay_max);
     n->heap = xgrow(n->heap, &n->cap, n->len + 1, sizeof(*n->heap));
     n->heap[n->len] = p;
     sift_up(n->heap, n->len++);
 }
 
-void net_send(net *n, int from, int to, const refraft_msg *msg, uint64_t now)
+static void
+send_payload(net *n, int from, int to, const payload *pl, uint64_t now)
 {
     n->stats.sent++;
     if (!net_link_up(n, from, to) || prng_chance(&n->rng, n->drop_pm)) {
         n->stats.dropped++;
         return;
     }
-    enqueue(n, from, to, msg, now);
+    enqueue(n, from, to, pl, now);
     if (prng_chance(&n->rng, n->dup_pm)) {
         n->stats.duplicated++;
-        enqueue(n, from, to, msg, now);
+        enqueue(n, from, to, pl, now);
     }
+}
+
+void net_send(net *n, int from, int to, const refraft_msg *msg, uint64_t now,
+              uint64_t tag)
+{
+    payload pl = {.msg = msg, .tag = tag};
+    send_payload(n, from, to, &pl, now);
+}
+
+void net_send_data(net *n, int from, int to, const void *data, size_t len,
+                   uint64_t now, uint64_t extra)
+{
+    payload pl = {.data = data, .len = len, .extra = extra};
+    send_payload(n, from, to, &pl, now);
 }
 
 uint64_t net_next_time(const net *n)

@@ -11,14 +11,19 @@
 
 #define NET_MAX_NODES REFRAFT_MAX_PEERS
 
-/* One message in flight.  msg and everything it points to live in the same
- * allocation as the packet; net_packet_free() releases all of it. */
+/* One message in flight: a Raft message (msg), or the application's own
+ * traffic (data, len bytes: records pushed and fetched, records.h).  Either
+ * lives in the same allocation as the packet; net_packet_free() releases
+ * all of it. */
 typedef struct net_packet {
     uint64_t deliver_at; /* virtual ms */
     uint64_t seq;        /* send order: ties deliver in the order sent */
     int from;
     int to;
-    refraft_msg *msg;
+    refraft_msg *msg; /* NULL for application data */
+    void *data;       /* NULL for a Raft message */
+    size_t len;
+    uint64_t tag; /* the sender's, for the receiver (cluster.c) */
 } net_packet;
 
 /* Counters for the narration and for tuning runs. */
@@ -53,8 +58,16 @@ void net_set_faults(net *n, uint32_t drop_pm, uint32_t dup_pm,
                     uint64_t delay_min, uint64_t delay_max);
 
 /* Copy msg and put it in flight from node from to node to, unless the link
- * is cut or the drop dice say it is lost; maybe twice. */
-void net_send(net *n, int from, int to, const refraft_msg *msg, uint64_t now);
+ * is cut or the drop dice say it is lost; maybe twice.  tag travels with
+ * it. */
+void net_send(net *n, int from, int to, const refraft_msg *msg, uint64_t now,
+              uint64_t tag);
+
+/* Put len bytes of application data in flight from one node to another,
+ * like net_send (same cuts, loss, duplication and delays), arriving extra
+ * ms later than a message would. */
+void net_send_data(net *n, int from, int to, const void *data, size_t len,
+                   uint64_t now, uint64_t extra);
 
 /* Virtual time of the next delivery; UINT64_MAX when nothing is in flight. */
 uint64_t net_next_time(const net *n);

@@ -11,13 +11,16 @@ void schedule_init(schedule *s, uint64_t seed, const cluster_params *p)
     s->n_nodes = p->n_nodes;
     s->election_timeout_ms = p->election_timeout_ms;
     s->heartbeat_ms = p->heartbeat_ms;
+    s->durable = p->commit_policy == REFRAFT_COMMIT_DURABLE;
+    s->forget_lost = (p->sim_inject & SIM_INJECT_FORGET_LOST) != 0;
     s->phase = PHASE_HEALED;
 }
 
 const char *schedule_phase_name(phase_kind kind)
 {
-    static const char *names[] = {"chaos", "leader killer", "rolling isolation",
-                                  "split vote", "healed"};
+    static const char *names[] = {
+        "chaos",      "leader killer", "rolling isolation",
+        "split vote", "lost leader",   "healed"};
     return names[kind];
 }
 
@@ -79,19 +82,61 @@ static void set_camps(schedule *s, cluster *cl)
                       .node = swing});
 }
 
+/*
+ * The leader keeps its new records to itself, then dies with them: a few
+ * election timeouts of proposals first, so that entries without records
+ * elsewhere pile up.  No other fault in this phase: with wipes of the
+ * survivors a majority could not vouch for the records' absence, and
+ * hole filling would rightly wait for the heal.
+ */
+static void lose_leader(schedule *s, cluster *cl, int leader)
+{
+    uint64_t t = s->election_timeout_ms;
+    fault_cut_records(cl, leader);
+    plan(s, (planned){.at = cl->now + prng_range(&s->rng, 2 * t, 4 * t),
+                      .kind = PLAN_LOSE_LEADER,
+                      .node = leader,
+                      .wipe = prng_chance(&s->rng, 500)});
+    s->next_random = UINT64_MAX;
+    s->phase_end = UINT64_MAX;
+}
+
+/* A lost-leader phase needs a leader, durable commit (under the reference
+ * policy the leader's entries commit without their records, and nobody
+ * may void them), and survivors that all can vouch for what they lack: a
+ * node still fetching back records it lost answers "unknown", and with a
+ * majority of those, hole filling rightly waits. */
+static bool may_lose_leader(const schedule *s, const cluster *cl, int leader)
+{
+    if (!s->durable || s->n_nodes < 3 || leader < 0)
+        return false;
+    for (int i = 0; i < s->n_nodes; i++) {
+        if (cluster_lost(cl, i))
+            return false;
+    }
+    return true;
+}
+
 void schedule_begin_phase(schedule *s, cluster *cl)
 {
-    uint64_t dice = prng_below(&s->rng, 20);
+    uint64_t dice = prng_below(&s->rng, 23);
+    int leader = cluster_leader(cl);
+    if (dice >= 20 && !may_lose_leader(s, cl, leader))
+        dice = 0;
     s->phase = dice < 8    ? PHASE_CHAOS
                : dice < 12 ? PHASE_LEADER_KILLER
                : dice < 17 ? PHASE_ROLLING_ISOLATION
-                           : PHASE_SPLIT_VOTE;
+               : dice < 20 ? PHASE_SPLIT_VOTE
+                           : PHASE_LOST_LEADER;
     s->phase_end =
         cl->now + prng_range(&s->rng, 5, 30) * s->election_timeout_ms;
     s->next_random = cl->now + random_gap(s);
     s->fault_phases++;
+    fault_record_rates(cl, &s->rng);
     if (s->phase == PHASE_SPLIT_VOTE)
         set_camps(s, cl);
+    if (s->phase == PHASE_LOST_LEADER)
+        lose_leader(s, cl, leader);
 }
 
 void schedule_end_phase(schedule *s, uint64_t now)
@@ -139,8 +184,13 @@ static void chaos(schedule *s, cluster *cl)
         dice = 6;
     switch (dice) {
     case 0:
-    case 1:
         fault_crash(cl, i);
+        break;
+    case 1:
+        if (prng_chance(&s->rng, 400))
+            (void)fault_crash_wipe(cl, i);
+        else
+            fault_crash(cl, i);
         break;
     case 2:
         fault_restart(cl, i);
@@ -187,15 +237,24 @@ static void random_fault(schedule *s, cluster *cl)
     s->next_random = cl->now + random_gap(s);
 }
 
-static void run_plan(schedule *s, cluster *cl)
+static act_result run_plan(schedule *s, cluster *cl)
 {
     size_t k = earliest_plan(s);
     planned p = s->plan[k];
     s->plan[k] = s->plan[--s->n_plan];
     switch (p.kind) {
     case PLAN_CRASH:
-        fault_crash(cl, p.node);
+        if (p.wipe)
+            (void)fault_crash_wipe(cl, p.node);
+        else
+            fault_crash(cl, p.node);
         break;
+    case PLAN_LOSE_LEADER:
+        if (p.wipe)
+            (void)fault_crash_wipe(cl, p.node);
+        else
+            fault_crash(cl, p.node);
+        return ACT_LIVENESS;
     case PLAN_RESTART:
         fault_restart(cl, p.node);
         break;
@@ -206,22 +265,21 @@ static void run_plan(schedule *s, cluster *cl)
         fault_cut_oneway(cl, p.node, p.peer);
         break;
     }
+    return ACT_FAULT;
 }
 
-bool schedule_act(schedule *s, cluster *cl)
+act_result schedule_act(schedule *s, cluster *cl)
 {
-    if (s->n_plan > 0 && s->plan[earliest_plan(s)].at <= cl->now) {
-        run_plan(s, cl);
-        return false;
-    }
+    if (s->n_plan > 0 && s->plan[earliest_plan(s)].at <= cl->now)
+        return run_plan(s, cl);
     if (s->phase != PHASE_HEALED && s->phase_end <= cl->now) {
         fault_heal_all(cl, &s->rng);
         s->phase = PHASE_HEALED;
         s->n_plan = 0;
-        return true;
+        return ACT_HEALED;
     }
     random_fault(s, cl);
-    return false;
+    return ACT_FAULT;
 }
 
 static void
@@ -241,8 +299,39 @@ static void plan_kill(schedule *s, int leader, uint64_t now)
     uint64_t at = now + prng_below(&s->rng, 2 * (uint64_t)s->heartbeat_ms);
     uint64_t back =
         at + prng_range(&s->rng, 10, 4 * (uint64_t)s->election_timeout_ms);
-    plan(s, (planned){.at = at, .kind = PLAN_CRASH, .node = leader});
+    plan(s, (planned){.at = at,
+                      .kind = PLAN_CRASH,
+                      .node = leader,
+                      .wipe = prng_chance(&s->rng, 250)});
     plan(s, (planned){.at = back, .kind = PLAN_RESTART, .node = leader});
+}
+
+/*
+ * Right after a leader commits, a follower that may have counted loses its
+ * record store and the leader crashes before the others learn of the
+ * commit, so a new leader may ask the wiped follower for a record it no
+ * longer has.  It must answer "unknown": the record is committed, and a
+ * majority of "absent" would void it (DESIGN.md: BookKeeper's lesson).
+ * In leader-killer phases of durable runs, and, as the self-test of
+ * --inject forget-lost (whose host forgets its loss and answers
+ * "absent": Void Safety), in every fault phase but lost-leader ones.
+ */
+static void plan_wipe_after_commit(schedule *s, int leader, uint64_t now)
+{
+    bool phase = s->forget_lost
+                     ? s->phase != PHASE_HEALED && s->phase != PHASE_LOST_LEADER
+                     : s->phase == PHASE_LEADER_KILLER;
+    if (!s->durable || s->n_nodes < 3 || !phase || !prng_chance(&s->rng, 100))
+        return;
+    int follower = other_node(s, leader);
+    uint64_t t = s->election_timeout_ms;
+    plan(s, (planned){
+                .at = now, .kind = PLAN_CRASH, .node = follower, .wipe = true});
+    plan(s, (planned){.at = now + 1, .kind = PLAN_RESTART, .node = follower});
+    plan(s, (planned){.at = now + 1, .kind = PLAN_CRASH, .node = leader});
+    plan(s, (planned){.at = now + prng_range(&s->rng, 2 * t, 4 * t),
+                      .kind = PLAN_RESTART,
+                      .node = leader});
 }
 
 void schedule_on_event(schedule *s, int node, const refraft_event *ev,
@@ -255,6 +344,7 @@ void schedule_on_event(schedule *s, int node, const refraft_event *ev,
         plan_isolation(s, node, now, 500);
     } else if (ev->type == REFRAFT_EVENT_COMMIT) {
         plan_isolation(s, node, now, 300);
+        plan_wipe_after_commit(s, node, now);
     }
 }
 

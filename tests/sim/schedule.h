@@ -28,7 +28,19 @@
  *   camps campaign when it returns); a node that grants a vote crashes at
  *   once, restarts a few ms later, and no longer hears from the candidate
  *   it voted for, so the other camp's candidate asks it for its vote in
- *   the same term: a vote that was not persisted is cast twice.
+ *   the same term: a vote that was not persisted is cast twice;
+ * - lost leader (durable runs of three nodes or more): the leader's
+ *   records stop leaving it (no push arrives, no fetch from it is
+ *   answered) while its Raft messages flow, so it alone holds the records
+ *   of its new entries, which therefore cannot commit; then it crashes,
+ *   its record store wiped or not, and stays down.  The survivors, a
+ *   majority, must void those entries and commit new proposals within the
+ *   liveness bound (a liveness test opens at the crash, and the phase
+ *   heals once it passed).
+ *
+ * Crashes in chaos and leader-killer phases wipe the node's record store
+ * now and then (cluster_may_wipe says when that is safe), and every phase
+ * draws its own rates of record faults (pushes lost, late, corrupted).
  *
  * A heal restarts every node, brings every link up and stops message loss;
  * the schedule then stays quiet while the liveness test runs.
@@ -38,6 +50,7 @@ typedef enum phase_kind {
     PHASE_LEADER_KILLER,
     PHASE_ROLLING_ISOLATION,
     PHASE_SPLIT_VOTE,
+    PHASE_LOST_LEADER,
     PHASE_HEALED
 } phase_kind;
 
@@ -45,7 +58,8 @@ typedef enum planned_kind {
     PLAN_CRASH,
     PLAN_RESTART,
     PLAN_ISOLATE,
-    PLAN_CUT
+    PLAN_CUT,
+    PLAN_LOSE_LEADER /* crash the lost leader for good; liveness test */
 } planned_kind;
 
 /* An action planned for a precise time, as a reaction to what a node just
@@ -57,6 +71,7 @@ typedef struct planned {
     int node;       /* crash, restart; the sending end of a cut */
     int peer;       /* the receiving end of a cut */
     uint32_t group; /* isolate */
+    bool wipe;      /* crash: wipe the record store if that is safe */
 } planned;
 
 #define SCHEDULE_PLANNED_MAX 64
@@ -66,6 +81,8 @@ typedef struct schedule {
     int n_nodes;
     uint32_t election_timeout_ms;
     uint32_t heartbeat_ms;
+    bool durable;     /* the run's commit policy: lost-leader phases need it */
+    bool forget_lost; /* --inject forget-lost: provoke what it breaks */
     phase_kind phase;
     uint64_t phase_end;   /* the heal of a fault phase */
     uint64_t next_random; /* the next random fault of the phase */
@@ -85,9 +102,14 @@ void schedule_end_phase(schedule *s, uint64_t now);
 /* Virtual time of the next action; UINT64_MAX when there is none. */
 uint64_t schedule_next_time(const schedule *s);
 
-/* Carry out the next action (it is due at cl->now).  Returns true when
- * that action was the heal. */
-bool schedule_act(schedule *s, cluster *cl);
+typedef enum act_result {
+    ACT_FAULT,   /* a fault, or nothing */
+    ACT_HEALED,  /* the heal: a liveness test opens */
+    ACT_LIVENESS /* the lost leader is gone: a liveness test opens */
+} act_result;
+
+/* Carry out the next action (it is due at cl->now). */
+act_result schedule_act(schedule *s, cluster *cl);
 
 /* Reactions: a node's event, a message a node sends, a proposal a leader
  * accepted. */

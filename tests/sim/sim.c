@@ -4,15 +4,27 @@
 
 #include "client.h"
 #include "cluster.h"
+#include "convergence.h"
+#include "faults.h"
 #include "liveness.h"
 #include "schedule.h"
 #include "sim.h"
+#include "sweep.h"
 #include "tmpdir.h"
 #include "trace.h"
 
 /* After a heal, a leader must be elected and a new proposal commit within
  * this many election timeouts. */
 #define LIVENESS_TIMEOUTS 20
+/* One round trip of replication at most, on the simulated network. */
+#define CATCH_UP_ROUND_MS 40
+/* After a heal, every node must hold every committed record within this
+ * many election timeouts, plus CONVERGENCE_ROUND_MS for each round of
+ * fetches (as many as a sweeper has in flight) that the node missing most
+ * records needs: a round trip at the longest delay, and one more to
+ * another peer after a corrupted answer. */
+#define CONVERGENCE_TIMEOUTS 40
+#define CONVERGENCE_ROUND_MS (3 * FAULTS_MAX_DELAY_MS)
 /* Steps at one virtual instant before the run is declared stuck: a node
  * whose deadline never moves past the clock would spin forever. */
 #define STUCK_STEPS 100000
@@ -23,6 +35,8 @@ typedef struct sim {
     schedule sched;
     client cli;
     liveness live;
+    convergence conv;
+    bool phase_test; /* a lost-leader phase opened a liveness test */
     uint64_t steps;
     uint64_t same_time_steps;
     bool done;
@@ -35,6 +49,7 @@ typedef enum event_kind { EV_NET, EV_TIMER, EV_FAULT, EV_CLIENT } event_kind;
 static void draw_params(prng *p, const sim_options *opt, cluster_params *cp)
 {
     static const uint32_t max_entries[] = {1, 1, 2, 4, 64};
+    static const uint32_t in_flight[] = {8, 16, 32, 64};
     *cp = (cluster_params){
         .n_nodes = opt->n_nodes,
         .election_timeout_ms = (uint32_t)prng_range(p, 100, 150),
@@ -45,7 +60,11 @@ static void draw_params(prng *p, const sim_options *opt, cluster_params *cp)
         .disable_check_quorum = prng_chance(p, 150),
         .rpc_replies = prng_chance(p, 500),
         .persist_applied = prng_chance(p, 500),
+        .commit_policy = prng_chance(p, 200) ? REFRAFT_COMMIT_REFERENCE
+                                             : REFRAFT_COMMIT_DURABLE,
+        .sweeper_in_flight = in_flight[prng_below(p, 4)],
         .inject_bugs = opt->inject_bugs,
+        .sim_inject = opt->sim_inject,
     };
 }
 
@@ -78,7 +97,7 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
     snprintf(buf, len,
              "timeout %u ms, heartbeat %u ms, %u entries/msg, inflight %u, "
              "pre-vote %s, check-quorum %s, %s replies, applied index %s, "
-             "on %s",
+             "commit %s, %u fetches in flight, on %s",
              cp->election_timeout_ms, cp->heartbeat_ms, cp->max_entries_per_msg,
              cp->max_inflight, cp->disable_pre_vote ? "off" : "on",
              cp->disable_check_quorum ? "off" : "on",
@@ -86,23 +105,15 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
              cp->refstore          ? "in the store"
              : cp->persist_applied ? "persisted"
                                    : "lost on crash",
-             store);
+             cp->commit_policy == REFRAFT_COMMIT_DURABLE ? "durable"
+                                                         : "reference",
+             cp->sweeper_in_flight, store);
 }
 
 static void on_event(void *ctx, int node, const refraft_event *ev)
 {
     sim *s = ctx;
     schedule_on_event(&s->sched, node, ev, s->cl.now);
-}
-
-static void
-on_apply(void *ctx, int node, refraft_index index, const refraft_entry *entry)
-{
-    (void)index;
-    sim *s = ctx;
-    const refraft_node *rn = s->cl.nodes[node].rn;
-    bool leads = rn != NULL && refraft_role(rn) == REFRAFT_LEADER;
-    liveness_on_apply(&s->live, leads, client_seq_of(entry));
 }
 
 static void on_send(void *ctx, int from, int to, const refraft_msg *msg)
@@ -120,11 +131,11 @@ static uint64_t client_gap(sim *s)
 
 /* The next event: the earliest of a delivery, a node timer, a fault action
  * and a client proposal; ties go in that order, so runs are repeatable. */
-static event_kind next_event(sim *s, uint64_t *at, int *node)
+static event_kind next_event(sim *s, uint64_t *at, int *node, timer_kind *timer)
 {
     event_kind kind = EV_NET;
     *at = net_next_time(&s->cl.net);
-    uint64_t t = cluster_next_timer(&s->cl, node);
+    uint64_t t = cluster_next_timer(&s->cl, node, timer);
     if (t < *at) {
         *at = t;
         kind = EV_TIMER;
@@ -141,26 +152,77 @@ static event_kind next_event(sim *s, uint64_t *at, int *node)
     return kind;
 }
 
-static void start_liveness(sim *s)
+static uint64_t timeouts(const sim *s, uint64_t n)
 {
-    uint64_t bound =
-        (uint64_t)LIVENESS_TIMEOUTS * s->cl.params.election_timeout_ms;
-    liveness_start(&s->live, s->cl.now, bound, s->cli.next_seq);
-    s->cli.next_time = s->cl.now;
+    return n * s->cl.params.election_timeout_ms;
 }
 
-static void process(sim *s, event_kind kind, int node)
+/* A heal opens two tests: a leader and a new commit (Liveness), and every
+ * committed record everywhere (Record Convergence). */
+static void start_liveness(sim *s)
+{
+    liveness_start(&s->live, "Liveness", "the heal", s->cl.now,
+                   timeouts(s, LIVENESS_TIMEOUTS), s->cli.next_seq);
+    uint32_t in_flight = s->cl.params.sweeper_in_flight;
+    convergence_start(&s->conv, &s->cl.check, s->cl.now,
+                      timeouts(s, CONVERGENCE_TIMEOUTS),
+                      in_flight != 0 ? in_flight : 16, CONVERGENCE_ROUND_MS);
+    s->cli.next_time = s->cl.now;
+    s->phase_test = false;
+}
+
+/* Time for the survivors to catch up before they can commit: a survivor
+ * that was behind must take every entry it lacks, at most max_entries
+ * per message and max_inflight messages per round trip. */
+static uint64_t catch_up_ms(const sim *s)
+{
+    refraft_index lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < s->cl.params.n_nodes; i++) {
+        if (!cluster_alive(&s->cl, i))
+            continue;
+        refraft_index last = refraft_last_index(s->cl.nodes[i].rn);
+        lo = last < lo ? last : lo;
+        hi = last > hi ? last : hi;
+    }
+    if (hi <= lo)
+        return 0;
+    uint64_t per_round =
+        (uint64_t)s->cl.params.max_entries_per_msg * s->cl.params.max_inflight;
+    return (hi - lo + per_round - 1) / per_round * CATCH_UP_ROUND_MS;
+}
+
+/* The lost leader is gone: the survivors must void its entries and
+ * commit anew within the same bound as after a heal, plus the time to
+ * catch up a survivor that was behind. */
+static void start_phase_test(sim *s)
+{
+    liveness_start(&s->live, "Hole Filling Liveness",
+                   "the loss of the leader holding the only records", s->cl.now,
+                   timeouts(s, LIVENESS_TIMEOUTS) + catch_up_ms(s),
+                   s->cli.next_seq);
+    s->phase_test = true;
+}
+
+static void process(sim *s, event_kind kind, int node, timer_kind timer)
 {
     switch (kind) {
     case EV_NET:
         cluster_deliver(&s->cl, net_pop(&s->cl.net));
         break;
     case EV_TIMER:
-        cluster_tick(&s->cl, node);
+        cluster_tick(&s->cl, node, timer);
         break;
     case EV_FAULT:
-        if (schedule_act(&s->sched, &s->cl))
+        switch (schedule_act(&s->sched, &s->cl)) {
+        case ACT_HEALED:
             start_liveness(s);
+            break;
+        case ACT_LIVENESS:
+            start_phase_test(s);
+            break;
+        default:
+            break;
+        }
         break;
     case EV_CLIENT:
         node = client_propose(&s->cli, &s->cl);
@@ -171,13 +233,20 @@ static void process(sim *s, event_kind kind, int node)
     }
 }
 
-/* Between steps: a passed liveness test opens the next fault phase, or
- * ends the run once the step budget is spent; a spent budget brings the
- * final heal forward. */
+/* Between steps: passed liveness and convergence tests open the next
+ * fault phase, or end the run once the step budget is spent; a spent
+ * budget brings the final heal forward, and so does a lost-leader phase
+ * whose test passed. */
 static void advance_phases(sim *s)
 {
     bool spent = s->steps >= s->opt->steps;
-    if (s->sched.phase == PHASE_HEALED && !s->live.waiting) {
+    if (s->sched.phase == PHASE_LOST_LEADER && s->phase_test &&
+        !s->live.waiting) {
+        s->phase_test = false;
+        schedule_end_phase(&s->sched, s->cl.now);
+    }
+    if (s->sched.phase == PHASE_HEALED && !s->live.waiting &&
+        !s->conv.waiting) {
         if (spent) {
             s->done = true;
             return;
@@ -207,14 +276,27 @@ static void check_progress(sim *s, uint64_t at)
 static void step(sim *s)
 {
     int node = -1;
+    timer_kind timer = TIMER_NODE;
     uint64_t at = 0;
-    event_kind kind = next_event(s, &at, &node);
+    event_kind kind = next_event(s, &at, &node, &timer);
     check_progress(s, at);
-    process(s, kind, node);
+    process(s, kind, node, timer);
     cluster_end_step(&s->cl);
     s->steps++;
     cluster_check(&s->cl);
+    bool live = s->live.waiting, conv = s->conv.waiting;
     liveness_step(&s->live, cluster_leader(&s->cl), s->cl.now, &s->cl.check);
+    convergence_step(&s->conv, &s->cl.check, s->cl.now);
+    if (s->cl.verbose && live && !s->live.waiting && !s->cl.check.failed)
+        trace_note(s->cl.now, "%s: passed, %llu ms after %s", s->live.name,
+                   (unsigned long long)(s->cl.now - s->live.heal_time),
+                   s->live.what);
+    if (s->cl.verbose && conv && !s->conv.waiting && !s->cl.check.failed)
+        trace_note(s->cl.now,
+                   "Record Convergence: every node holds the %zu records "
+                   "it lacked, %llu ms after the heal",
+                   s->conv.initially_missing,
+                   (unsigned long long)(s->cl.now - s->conv.heal_time));
     advance_phases(s);
 }
 
@@ -232,7 +314,20 @@ static void fill_result(const sim *s, sim_result *res)
     for (int i = 0; i < s->cl.params.n_nodes; i++) {
         res->crashes += s->cl.nodes[i].crashes;
         res->store_failures += s->cl.nodes[i].store_failures;
+        refraft_sweeper_stats st;
+        sweep_stats(&s->cl.nodes[i], &st);
+        res->sweepers.fetched += st.fetched;
+        res->sweepers.digest_failures += st.digest_failures;
+        res->sweepers.fetch_failures += st.fetch_failures;
+        res->sweepers.voided += st.voided;
+        res->sweepers.orphans_collected += st.orphans_collected;
     }
+    res->records = s->cl.rstats;
+    res->converged = s->conv.converged;
+    res->converge_max_ms = s->conv.max_ms;
+    res->converge_total_ms = s->conv.total_ms;
+    res->converge_max_missing = s->conv.max_missing;
+    res->converge_max_bound = s->conv.max_bound;
 }
 
 void sim_run(const sim_options *opt, sim_result *res)
@@ -246,17 +341,22 @@ void sim_run(const sim_options *opt, sim_result *res)
     cluster_params cp;
     draw_params(&p, opt, &cp);
     draw_store(opt, &cp);
+    if (opt->in_flight != 0)
+        cp.sweeper_in_flight = opt->in_flight;
     res->refstore = cp.refstore;
     describe_params(&cp, res->config, sizeof(res->config));
     schedule_init(&s.sched, opt->seed, &cp);
     client_init(&s.cli, opt->seed);
     liveness_init(&s.live);
-    cluster_observer obs = {&s, on_event, on_apply, on_send};
+    convergence_init(&s.conv);
+    cluster_observer obs = {&s, on_event, NULL, on_send};
     if (cluster_init(&s.cl, &cp, opt->seed, &obs, opt->verbose) == 0) {
+        s.cl.check.durable_strict = opt->durable_strict;
         start_liveness(&s);
         while (!s.done && !s.cl.check.failed && !tmpdir_interrupted())
             step(&s);
     }
     fill_result(&s, res);
     cluster_free(&s.cl);
+    convergence_free(&s.conv);
 }

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "check.h"
+#include "cluster.h"
 #include "net.h"
 
 /* Where the nodes keep their logs: refstore runs are slower (an LMDB
@@ -24,10 +25,15 @@ typedef enum sim_store {
 typedef struct sim_options {
     int n_nodes;
     uint64_t seed;
-    uint64_t steps; /* fault-phase steps before the final heal */
-    uint32_t inject_bugs;
+    uint64_t steps;       /* fault-phase steps before the final heal */
+    uint32_t inject_bugs; /* refraft_inject: the core's */
+    uint32_t sim_inject;  /* sim_inject (cluster.h): the host's */
     sim_store store;
     size_t map_size; /* refstore's first map, bytes; 0: drawn per run */
+    /* Durable Commit counts no follower by a report it sent just before
+     * its record store was wiped (check_records.c). */
+    bool durable_strict;
+    uint32_t in_flight; /* the sweepers' fetches in flight; 0: drawn */
     bool verbose;
 } sim_options;
 
@@ -44,7 +50,19 @@ typedef struct sim_result {
     uint64_t store_failures; /* refstores failed and reopened (disk.h) */
     net_stats messages;
     bool refstore;    /* the nodes ran on refstore */
-    char config[240]; /* the run's randomized settings, readable */
+    char config[320]; /* the run's randomized settings, readable */
+
+    /* Records. */
+    record_stats records;
+    refraft_sweeper_stats sweepers; /* every node's sweepers, summed */
+    /* Heals after which records were missing somewhere, how long the
+     * longest took to converge and all of them together (ms), and the
+     * most records missing after one heal. */
+    uint64_t converged;
+    uint64_t converge_max_ms;
+    uint64_t converge_total_ms;
+    uint64_t converge_max_missing;
+    uint64_t converge_max_bound; /* the bound of the slowest heal */
 } sim_result;
 
 /* Run one simulation; everything in it derives from opt->seed. */

@@ -2,22 +2,38 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "entry.h"
 #include "trace.h"
 
 typedef unsigned long long ull;
+
+/* The entries of an AppendEntries, by label, when there are few. */
+static void entry_labels(const refraft_entry *e, size_t n)
+{
+    if (n == 0 || n > 4)
+        return;
+    printf(" [");
+    for (size_t i = 0; i < n; i++) {
+        entry_sig sig;
+        entry_sig_make(&sig, &e[i]);
+        printf("%s%s", i > 0 ? " " : "", sig.label);
+    }
+    printf("]");
+}
 
 static void msg_append_entries(const refraft_append_entries *m)
 {
     printf("AppendEntries term %llu prev %llu/%llu commit %llu entries %zu",
            (ull)m->term, (ull)m->prev_log_index, (ull)m->prev_log_term,
            (ull)m->leader_commit, m->n_entries);
+    entry_labels(m->entries, m->n_entries);
 }
 
 static void msg_append_result(const refraft_append_entries_result *m)
 {
     if (m->success) {
-        printf("AppendEntriesResult term %llu ok match %llu", (ull)m->term,
-               (ull)m->match_index);
+        printf("AppendEntriesResult term %llu ok match %llu data %llu",
+               (ull)m->term, (ull)m->match_index, (ull)m->data_index);
         return;
     }
     printf("AppendEntriesResult term %llu reject %llu conflict %llu@%llu "
@@ -72,6 +88,10 @@ void trace_event(uint64_t now, int node, const refraft_event *ev)
         break;
     case REFRAFT_EVENT_COMMIT:
         printf("commit %llu\n", (ull)ev->commit_index);
+        break;
+    case REFRAFT_EVENT_DATA:
+        printf("data index %llu (last index %llu)\n", (ull)ev->data_index,
+               (ull)ev->last_index);
         break;
     default:
         printf("event of unknown type %u\n", ev->type);
