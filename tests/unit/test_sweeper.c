@@ -794,6 +794,38 @@ static void test_orphan_holding_a_wanted_id_is_collected_early(void **state)
     assert_int_equal(applied_type(1, idx), REFRAFT_ENTRY_REF);
 }
 
+/*
+ * A discarded entry can still commit elsewhere (Raft's Figure 8), and
+ * under the reference policy this node's copy of its record may be the
+ * only one: an orphan is collected only once the commit index has passed
+ * the index it was discarded at.
+ */
+static void test_orphan_waits_for_the_commit_index(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_push(1, "z"); /* stored, named by no entry */
+    refraft_index commit = refraft_commit_index(fx_raft(H.fx, 1));
+    refraft_entry e = {.term = 1, .type = REFRAFT_ENTRY_REF, .ref = h_ref("z")};
+    assert_int_equal(refraft_sweeper_on_discard(sw_of(1), commit + 3, &e), 0);
+    h_run(1000 + 2 * T); /* past the grace */
+    assert_true(has_record(1, "z"));
+    assert_int_equal(stats_of(1).orphans_collected, 0);
+
+    static const char *const ids[] = {"p1", "p2", "p3"};
+    for (size_t k = 0; k < 3; k++) {
+        h_push(2, ids[k]);
+        h_push(3, ids[k]);
+        h_propose(1, ids[k], true);
+    }
+    h_run(2 * T);
+    assert_true(refraft_commit_index(fx_raft(H.fx, 1)) >= commit + 3);
+    h_run(2 * T);
+    assert_false(has_record(1, "z"));
+    assert_int_equal(stats_of(1).orphans_collected, 1);
+}
+
 /* sweeper.h: on_discard makes "a fetch for it stop"; "Unknown or
  * cancelled tokens are ignored". */
 static void test_discard_cancels_the_fetch(void **state)
@@ -930,6 +962,26 @@ static void test_record_lost_before_commit_is_voided(void **state)
     for (int i = 1; i <= 3; i++)
         assert_int_equal(stats_of(i).missing, 0);
     fx_assert_state_machine_safety(H.fx);
+}
+
+/*
+ * A majority of absent answers decides: the leader voids without waiting
+ * for the peers it has not asked yet (here n5, after the dead n1 cost a
+ * failed fetch).
+ */
+static void test_void_needs_no_answer_beyond_a_majority(void **state)
+{
+    (void)state;
+    h_new(5);
+    refraft_index idx = record_lost_with_leader();
+    fx_elect(H.fx, 2);
+    h_tick_sweeper(2);
+    for (long k = h_next(2); k >= 0; k = h_next(2)) {
+        assert_int_not_equal(h_req_at(2, k)->to, 5);
+        assert_int_equal(h_serve(2, k), 0);
+    }
+    assert_int_equal(stats_of(2).voided, 1);
+    assert_true(refraft_void_of(fx_raft(H.fx, 2), idx) > idx);
 }
 
 /*
@@ -1430,9 +1482,11 @@ int main(void)
         TEST(test_orphan_collected_after_grace),
         TEST(test_orphan_kept_while_an_entry_names_it),
         TEST(test_orphan_holding_a_wanted_id_is_collected_early),
+        TEST(test_orphan_waits_for_the_commit_index),
         TEST(test_discard_cancels_the_fetch),
         TEST(test_digest_mismatch_rejected_and_next_peer_asked),
         TEST(test_record_lost_before_commit_is_voided),
+        TEST(test_void_needs_no_answer_beyond_a_majority),
         TEST(test_lost_node_answers_unknown_and_blocks_void),
         TEST(test_lost_leader_does_not_vouch_for_itself),
         TEST(test_absent_from_another_term_does_not_count),
