@@ -18,11 +18,16 @@ SHELL := /bin/bash
 MAKEFLAGS += --no-print-directory
 
 # Debian packages the build and the tests need.  Later layers add theirs
-# here, and only here (libcurl4-openssl-dev libmicrohttpd-dev
-# libprotobuf-c-dev protobuf-c-compiler come with the transport).
-# liblmdb-dev: refstore's storage; libssl-dev: SHA-256 of records.
+# here, and only here.  liblmdb-dev: refstore's storage; libssl-dev:
+# SHA-256 of records and TLS; libprotobuf-c-dev, protobuf-c-compiler: the
+# wire format; libmicrohttpd-dev, libcurl4-openssl-dev: the HTTP server
+# and client of the transport; libgnutls28-dev: the server checks peers'
+# client certificates itself (libmicrohttpd's TLS is GnuTLS, and it leaves
+# that check to the application); clang: the decoder's fuzz target
+# (libFuzzer).
 PACKAGES := cmake make gcc libc6-dev pkg-config libcmocka-dev liblmdb-dev \
-            libssl-dev
+            libssl-dev libprotobuf-c-dev protobuf-c-compiler \
+            libmicrohttpd-dev libgnutls28-dev libcurl4-openssl-dev clang
 # Only `make format` needs these; they are installed when it runs.
 FORMAT_PACKAGES := clang-format
 

@@ -25,7 +25,7 @@ install(DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/include/refraft
 # Requires.private / Libs.private: what only a static link needs besides
 # librefraft.a.  The layers that bring dependencies add them here.
 set(REFRAFT_PC_REQUIRES "lmdb")
-set(REFRAFT_PC_REQUIRES_PRIVATE "libcrypto")
+set(REFRAFT_PC_REQUIRES_PRIVATE "libcrypto libprotobuf-c")
 set(REFRAFT_PC_LIBS_PRIVATE "")
 
 # The .pc file locates itself (${pcfiledir}), so an install moved to

@@ -1,0 +1,209 @@
+/* cmd.c - `refraft node` and `refraft wipe-records`: flags to settings. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "host.h"
+#include "host_cmd.h"
+#include "refraft/refstore.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static const char node_usage[] =
+    "usage: refraft node --id ID --listen HOST:PORT --data DIR\n"
+    "                    --token-file FILE [--peer ID=URL ...]\n"
+    "                    [--url URL] [--cluster ID] [--election-ms MS]\n"
+    "                    [--commit durable|reference] [--no-push]\n"
+    "                    [--tls-cert F --tls-key F --tls-ca F]\n"
+    "                    [--log-level debug|info|warn|error]\n"
+    "Runs one node of the record service.  --listen HOST:0 takes a free\n"
+    "port; the node writes its URL to DIR/url once it listens.\n";
+
+/* The token: the file's first line, trailing white space removed. */
+static int read_token(const char *path, char *buf, size_t cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "refraft node: cannot read %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    if (fgets(buf, (int)cap, f) == NULL)
+        buf[0] = '\0';
+    fclose(f);
+    size_t n = strlen(buf);
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' ||
+                     buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+        buf[--n] = '\0';
+    return 0;
+}
+
+static int parse_listen(const char *s, char *name, size_t cap, uint16_t *port)
+{
+    const char *colon = strrchr(s, ':');
+    if (colon == NULL || colon == s || (size_t)(colon - s) >= cap)
+        return -1;
+    char *end;
+    unsigned long p = strtoul(colon + 1, &end, 10);
+    if (*end != '\0' || end == colon + 1 || p > 65535)
+        return -1;
+    memcpy(name, s, (size_t)(colon - s));
+    name[colon - s] = '\0';
+    *port = (uint16_t)p;
+    return 0;
+}
+
+static int bad(const char *what)
+{
+    fprintf(stderr, "refraft node: %s\n%s", what, node_usage);
+    return 2;
+}
+
+int host_cmd_node(int argc, char **argv)
+{
+    host_config cfg = {.log_level = HOST_LOG_INFO};
+    host_peer_config peers[16];
+    char peer_ids[16][REFRAFT_ID_MAX + 1];
+    char listen_host[256] = "127.0.0.1";
+    char token[512] = "";
+    char url_file[4096];
+    const char *token_file = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            fputs(node_usage, stdout);
+            return 0;
+        }
+        if (strcmp(a, "--no-push") == 0) {
+            cfg.no_push = true;
+            continue;
+        }
+        if (v == NULL)
+            return bad("a flag is missing its value");
+        i++;
+        if (strcmp(a, "--id") == 0) {
+            cfg.id = v;
+        } else if (strcmp(a, "--listen") == 0) {
+            if (parse_listen(v, listen_host, sizeof listen_host,
+                             &cfg.listen_port) != 0)
+                return bad("--listen takes HOST:PORT");
+        } else if (strcmp(a, "--data") == 0) {
+            cfg.data_dir = v;
+        } else if (strcmp(a, "--token-file") == 0) {
+            token_file = v;
+        } else if (strcmp(a, "--url") == 0) {
+            cfg.url = v;
+        } else if (strcmp(a, "--cluster") == 0) {
+            cfg.cluster_id = v;
+        } else if (strcmp(a, "--election-ms") == 0) {
+            cfg.election_timeout_ms = (uint32_t)strtoul(v, NULL, 10);
+        } else if (strcmp(a, "--commit") == 0) {
+            if (strcmp(v, "durable") == 0)
+                cfg.commit_policy = REFRAFT_COMMIT_DURABLE;
+            else if (strcmp(v, "reference") == 0)
+                cfg.commit_policy = REFRAFT_COMMIT_REFERENCE;
+            else
+                return bad("--commit takes durable or reference");
+        } else if (strcmp(a, "--tls-cert") == 0) {
+            cfg.cert_file = v;
+        } else if (strcmp(a, "--tls-key") == 0) {
+            cfg.key_file = v;
+        } else if (strcmp(a, "--tls-ca") == 0) {
+            cfg.ca_file = v;
+        } else if (strcmp(a, "--log-level") == 0) {
+            static const char *levels[] = {"debug", "info", "warn", "error"};
+            int k = 0;
+            while (k < 4 && strcmp(levels[k], v) != 0)
+                k++;
+            if (k == 4)
+                return bad("--log-level takes debug, info, warn or error");
+            cfg.log_level = (host_log_level)k;
+        } else if (strcmp(a, "--peer") == 0) {
+            const char *eq = strchr(v, '=');
+            if (eq == NULL || eq == v || (size_t)(eq - v) > REFRAFT_ID_MAX)
+                return bad("--peer takes ID=URL");
+            if (cfg.n_peers == 16)
+                return bad("too many --peer flags");
+            memcpy(peer_ids[cfg.n_peers], v, (size_t)(eq - v));
+            peer_ids[cfg.n_peers][eq - v] = '\0';
+            peers[cfg.n_peers].id = peer_ids[cfg.n_peers];
+            peers[cfg.n_peers].url = eq + 1;
+            cfg.n_peers++;
+        } else {
+            fprintf(stderr, "refraft node: unknown flag %s\n", a);
+            return bad("see the usage");
+        }
+    }
+    if (cfg.id == NULL || cfg.data_dir == NULL || token_file == NULL)
+        return bad("--id, --data and --token-file are required");
+    if (read_token(token_file, token, sizeof token) != 0)
+        return 1;
+    cfg.token = token;
+    cfg.listen_host = listen_host;
+    cfg.peers = peers;
+    snprintf(url_file, sizeof url_file, "%s/url", cfg.data_dir);
+    cfg.url_file = url_file;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    host *h = NULL;
+    char err[512];
+    int rv = host_create(&cfg, &h, err, sizeof err);
+    if (rv != 0) {
+        fprintf(stderr, "refraft node: %s (%s)\n", err, refraft_strerror(rv));
+        return 1;
+    }
+    rv = host_run(h, &stop_requested);
+    host_destroy(h);
+    return rv == 0 ? 0 : 1;
+}
+
+int host_cmd_wipe_records(int argc, char **argv)
+{
+    const char *data = NULL, *cluster = "refraft", *id = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--data") == 0)
+            data = argv[i + 1];
+        else if (strcmp(argv[i], "--cluster") == 0)
+            cluster = argv[i + 1];
+        else if (strcmp(argv[i], "--id") == 0)
+            id = argv[i + 1];
+    }
+    if (data == NULL || id == NULL) {
+        fputs("usage: refraft wipe-records --data DIR --id ID "
+              "[--cluster ID]\n"
+              "With the node stopped, drops every record of its store; the "
+              "next start fetches them again.\n",
+              stderr);
+        return 2;
+    }
+    refstore_options o = {.path = data, .cluster_id = cluster, .node_id = id};
+    refstore *s = NULL;
+    char err[512];
+    int rv = refstore_open(&o, &s, err, sizeof err);
+    if (rv != 0) {
+        fprintf(stderr, "refraft wipe-records: %s\n", err);
+        return 1;
+    }
+    rv = refstore_records_wipe(s);
+    if (rv != 0)
+        fprintf(stderr, "refraft wipe-records: %s\n", refstore_errmsg(s));
+    refstore_close(s);
+    return rv == 0 ? 0 : 1;
+}

@@ -1,0 +1,403 @@
+/* host.c - the node runtime's life: wiring refstore, node, sweeper and
+ * HTTP together, and the event loop that drives them. */
+#define _DEFAULT_SOURCE /* getentropy */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/select.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* ---- the hull ----------------------------------------------------------- */
+
+static uint64_t hull_now(void *ctx)
+{
+    (void)ctx;
+    return host_now_ms();
+}
+
+static uint64_t hull_random(void *ctx)
+{
+    (void)ctx;
+    uint64_t r = 0;
+    if (getentropy(&r, sizeof r) != 0)
+        r = host_now_ms() * 6364136223846793005ull + 1442695040888963407ull;
+    return r;
+}
+
+static int
+hull_apply(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    host *h = ctx;
+    int rv = refstore_apply(h->store, index, entry);
+    if (rv != 0) {
+        host_log(h, HOST_LOG_ERROR, "applying %llu failed: %s",
+                 (unsigned long long)index, refstore_errmsg(h->store));
+        return rv;
+    }
+    host_write_applied(h, index, entry);
+    return 0;
+}
+
+static int
+hull_have(void *ctx, const refraft_ref *refs, size_t n, bool *present)
+{
+    host *h = ctx;
+    return refstore_record_has(h->store, refs, n, present);
+}
+
+static void
+hull_discard(void *ctx, refraft_index index, const refraft_entry *entry)
+{
+    host *h = ctx;
+    (void)refraft_sweeper_on_discard(h->sw, index, entry);
+    host_write_discarded(h, index);
+}
+
+static void hull_event(void *ctx, const refraft_event *ev)
+{
+    host *h = ctx;
+    switch (ev->type) {
+    case REFRAFT_EVENT_DATA:
+        if (h->sw != NULL)
+            refraft_sweeper_kick(h->sw);
+        break;
+    case REFRAFT_EVENT_ROLE:
+        host_log(h, HOST_LOG_INFO, "%s in term %llu",
+                 refraft_role_name(ev->role), (unsigned long long)ev->term);
+        break;
+    case REFRAFT_EVENT_LEADER:
+        host_log(h, HOST_LOG_INFO, "leader is %s",
+                 ev->leader_id != NULL ? ev->leader_id : "unknown");
+        break;
+    default:
+        break;
+    }
+}
+
+/* ---- creation ----------------------------------------------------------- */
+
+static int fail(char *errbuf, size_t len, int rv, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *errbuf, size_t len, int rv, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, len, fmt, ap);
+    va_end(ap);
+    return rv;
+}
+
+struct map_ctx {
+    host *h;
+};
+
+static int map_peer(void *ctx, const char *node_id, const char *url)
+{
+    host *h = ((struct map_ctx *)ctx)->h;
+    if (strcmp(node_id, h->id) == 0 || host_peer_find(h, node_id) != NULL ||
+        h->n_peers == REFRAFT_MAX_PEERS - 1)
+        return 0;
+    struct host_peer *p = &h->peers[h->n_peers++];
+    snprintf(p->id, sizeof p->id, "%s", node_id);
+    snprintf(p->url, sizeof p->url, "%s", url);
+    return 0;
+}
+
+/* The peers: as configured (and saved in the cluster map), or, with none
+ * configured, as the cluster map remembers them. */
+static int load_peers(host *h, const host_config *cfg, char *errbuf, size_t len)
+{
+    if (cfg->n_peers > REFRAFT_MAX_PEERS - 1)
+        return fail(errbuf, len, REFRAFT_EINVAL, "%zu peers; at most %d",
+                    cfg->n_peers, REFRAFT_MAX_PEERS - 1);
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const host_peer_config *pc = &cfg->peers[i];
+        if (pc->id == NULL || pc->url == NULL ||
+            strlen(pc->id) > REFRAFT_ID_MAX || strlen(pc->url) > HOST_URL_MAX)
+            return fail(errbuf, len, REFRAFT_EINVAL, "peer %zu is malformed",
+                        i + 1);
+        int rv = refstore_map_set(h->store, pc->id, pc->url);
+        if (rv != 0)
+            return fail(errbuf, len, rv, "saving peer %s: %s", pc->id,
+                        refstore_errmsg(h->store));
+        struct host_peer *p = &h->peers[h->n_peers++];
+        snprintf(p->id, sizeof p->id, "%s", pc->id);
+        snprintf(p->url, sizeof p->url, "%s", pc->url);
+    }
+    if (cfg->n_peers == 0) {
+        struct map_ctx mc = {h};
+        int rv = refstore_map_list(h->store, map_peer, &mc);
+        if (rv != 0)
+            return fail(errbuf, len, rv, "reading the cluster map: %s",
+                        refstore_errmsg(h->store));
+    }
+    return 0;
+}
+
+static void handle(void *ctx, http_request *req)
+{
+    host *h = ctx;
+    if (!host_serve_peer(h, req) && !host_serve_client(h, req))
+        host_respond_error(req, 404, "no such endpoint: %s %s",
+                           http_request_method(req), http_request_path(req));
+}
+
+static int open_store(host *h, const host_config *cfg, char *errbuf, size_t len)
+{
+    refstore_options o = {
+        .path = cfg->data_dir, .cluster_id = h->cluster_id, .node_id = h->id};
+    int rv = refstore_open(&o, &h->store, errbuf, len);
+    if (rv != 0)
+        return rv;
+    refraft_index lost = refstore_records_lost_upto(h->store);
+    if (lost != 0)
+        host_log(h, HOST_LOG_WARN,
+                 "records of entries up to %llu were lost; the sweeper "
+                 "fetches them again",
+                 (unsigned long long)lost);
+    return 0;
+}
+
+static int
+create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
+{
+    const char *ids[REFRAFT_MAX_PEERS];
+    for (size_t i = 0; i < h->n_peers; i++)
+        ids[i] = h->peers[i].id;
+    refraft_config rc = {
+        .id = h->id,
+        .peers = ids,
+        .n_peers = h->n_peers,
+        .election_timeout_ms = cfg->election_timeout_ms,
+        .max_inflight = 64,
+        .applied_index = refstore_applied_index(h->store),
+        .commit_policy = cfg->commit_policy,
+        .data_index = refstore_data_index(h->store),
+    };
+    refraft_hull hull = {.version = REFRAFT_HULL_VERSION,
+                         .ctx = h,
+                         .send = host_send_msg,
+                         .now_ms = hull_now,
+                         .random = hull_random,
+                         .apply = hull_apply,
+                         .on_event = hull_event,
+                         .have_records = hull_have,
+                         .on_discard = hull_discard};
+    refraft_log_api log;
+    refstore_log_api(h->store, &log);
+    int rv = refraft_node_create(&rc, &hull, &log, &h->node, errbuf, len);
+    if (rv != 0)
+        return rv;
+    refraft_sweeper_config sc = {
+        .node = h->node,
+        .log = log,
+        .fetcher = {.ctx = h,
+                    .start = host_fetch_start,
+                    .cancel = host_fetch_cancel},
+        .clock_ctx = h,
+        .now_ms = hull_now,
+        .random = hull_random,
+        .interval_ms = 500,
+        .max_in_flight = 64,
+        .lost_upto = refstore_records_lost_upto(h->store),
+    };
+    refstore_record_store(h->store, &sc.store);
+    return refraft_sweeper_create(&sc, &h->sw, errbuf, len);
+}
+
+static int start_http(host *h, const host_config *cfg, char *errbuf, size_t len)
+{
+    http_server_config sc = {.host = cfg->listen_host,
+                             .port = cfg->listen_port,
+                             .max_body = REFRAFT_WIRE_MAX_BODY,
+                             .cert_file = cfg->cert_file,
+                             .key_file = cfg->key_file,
+                             .ca_file = cfg->ca_file,
+                             .handler = handle,
+                             .ctx = h};
+    int rv = http_server_start(&sc, &h->srv, errbuf, len);
+    if (rv != 0)
+        return rv;
+    http_client_config cc = {.cert_file = cfg->cert_file,
+                             .key_file = cfg->key_file,
+                             .ca_file = cfg->ca_file};
+    rv = http_client_create(&cc, &h->cli, errbuf, len);
+    if (rv != 0)
+        return rv;
+    if (cfg->url != NULL)
+        snprintf(h->url, sizeof h->url, "%s", cfg->url);
+    else
+        snprintf(h->url, sizeof h->url, "%s://%s:%u",
+                 cfg->cert_file != NULL ? "https" : "http",
+                 cfg->listen_host != NULL ? cfg->listen_host : "127.0.0.1",
+                 (unsigned)http_server_port(h->srv));
+    if (cfg->url_file != NULL) {
+        FILE *f = fopen(cfg->url_file, "w");
+        if (f == NULL || fprintf(f, "%s\n", h->url) < 0 || fclose(f) != 0)
+            return fail(errbuf, len, REFRAFT_EIO, "cannot write %s: %s",
+                        cfg->url_file, strerror(errno));
+    }
+    return 0;
+}
+
+static int check_config(const host_config *cfg, char *errbuf, size_t len)
+{
+    if (cfg == NULL || cfg->id == NULL || cfg->data_dir == NULL)
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "a node needs an id and a data directory");
+    if (cfg->token == NULL || strlen(cfg->token) < 16 ||
+        strlen(cfg->token) > HOST_TOKEN_MAX)
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "the cluster token must have 16 to %d bytes",
+                    HOST_TOKEN_MAX);
+    for (const char *c = cfg->token; *c != '\0'; c++)
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+            return fail(errbuf, len, REFRAFT_EINVAL,
+                        "the cluster token must be printable ASCII "
+                        "without spaces");
+    if ((cfg->cert_file != NULL) != (cfg->key_file != NULL) ||
+        (cfg->cert_file != NULL) != (cfg->ca_file != NULL))
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "mutual TLS needs a certificate, its key and a CA, "
+                    "all three");
+    return 0;
+}
+
+int host_create(const host_config *cfg, host **out, char *errbuf,
+                size_t errbuf_len)
+{
+    int rv = check_config(cfg, errbuf, errbuf_len);
+    if (rv != 0)
+        return rv;
+    host *h = calloc(1, sizeof *h);
+    if (h == NULL)
+        return fail(errbuf, errbuf_len, REFRAFT_ENOMEM, "no memory");
+    snprintf(h->id, sizeof h->id, "%s", cfg->id);
+    snprintf(h->cluster_id, sizeof h->cluster_id, "%s",
+             cfg->cluster_id != NULL ? cfg->cluster_id : "refraft");
+    snprintf(h->data_dir, sizeof h->data_dir, "%s", cfg->data_dir);
+    snprintf(h->token, sizeof h->token, "%s", cfg->token);
+    snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", h->token);
+    h->no_push = cfg->no_push;
+    h->log_level = cfg->log_level;
+    h->started_ms = host_now_ms();
+    h->batch = calloc(HOST_BATCH_MAX, sizeof *h->batch);
+    rv = h->batch != NULL ? 0 : REFRAFT_ENOMEM;
+    if (rv == 0)
+        rv = open_store(h, cfg, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = load_peers(h, cfg, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = start_http(h, cfg, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = create_node(h, cfg, errbuf, errbuf_len);
+    if (rv != 0) {
+        host_destroy(h);
+        return rv;
+    }
+    host_log(h, HOST_LOG_INFO, "listening at %s with %zu peers", h->url,
+             h->n_peers);
+    *out = h;
+    return 0;
+}
+
+void host_destroy(host *h)
+{
+    if (h == NULL)
+        return;
+    if (h->srv != NULL)
+        http_server_stop(h->srv);
+    http_client_destroy(h->cli);
+    for (size_t k = 0; k < h->n_fetches; k++)
+        free(h->fetches[k].ctx);
+    refraft_sweeper_destroy(h->sw);
+    refraft_node_destroy(h->node);
+    if (h->store != NULL) {
+        /* Keep the data index: a restart then checks records only past
+         * it (refraft_config.data_index). */
+        if (h->node != NULL)
+            (void)refstore_set_data_index(h->store,
+                                          refraft_data_index(h->node));
+        (void)refstore_flush(h->store);
+        refstore_close(h->store);
+    }
+    free(h->batch);
+    free(h->waiters);
+    free(h->fetches);
+    free(h);
+}
+
+const char *host_url(const host *h)
+{
+    return h->url;
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static uint64_t min_u64(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* One turn: wait for sockets or the next deadline (at most 100 ms, so a
+ * stop request is seen promptly), then let everything do its work. */
+static int turn(host *h)
+{
+    fd_set rd, wr, ex;
+    FD_ZERO(&rd);
+    FD_ZERO(&wr);
+    FD_ZERO(&ex);
+    int max_fd = -1;
+    http_server_fdset(h->srv, &rd, &wr, &ex, &max_fd);
+    http_client_fdset(h->cli, &rd, &wr, &ex, &max_fd);
+    uint64_t now = host_now_ms();
+    uint64_t due = min_u64(refraft_next_deadline(h->node),
+                           refraft_sweeper_next_deadline(h->sw));
+    uint64_t wait = due > now ? due - now : 0;
+    wait = min_u64(wait, http_server_timeout_ms(h->srv));
+    wait = min_u64(wait, http_client_timeout_ms(h->cli));
+    wait = min_u64(wait, 100);
+    struct timeval tv = {(time_t)(wait / 1000),
+                         (suseconds_t)(wait % 1000) * 1000};
+    int n = select(max_fd + 1, &rd, &wr, &ex, &tv);
+    if (n < 0 && errno != EINTR)
+        return REFRAFT_EIO;
+    if (n < 0) {
+        FD_ZERO(&rd);
+        FD_ZERO(&wr);
+        FD_ZERO(&ex);
+    }
+    http_server_run(h->srv, &rd, &wr, &ex);
+    http_client_run(h->cli);
+    host_flush_writes(h);
+    now = host_now_ms();
+    if (now >= refraft_next_deadline(h->node)) {
+        int rv = refraft_tick(h->node);
+        if (rv == REFRAFT_EFAILED)
+            return rv;
+    }
+    if (now >= refraft_sweeper_next_deadline(h->sw))
+        (void)refraft_sweeper_tick(h->sw);
+    host_expire_writes(h, false);
+    int rv = refstore_flush(h->store);
+    if (rv != 0)
+        host_log(h, HOST_LOG_ERROR, "committing applies failed: %s",
+                 refstore_errmsg(h->store));
+    return rv;
+}
+
+int host_run(host *h, volatile sig_atomic_t *stop)
+{
+    int rv = 0;
+    while (!*stop && rv == 0)
+        rv = turn(h);
+    if (rv != 0)
+        host_log(h, HOST_LOG_ERROR, "stopping on an error: %s",
+                 refraft_strerror(rv));
+    host_log(h, HOST_LOG_INFO, "stopping");
+    host_expire_writes(h, true);
+    return rv;
+}

@@ -1,0 +1,127 @@
+/* internal.h - the node runtime's state, shared by src/host's files. */
+#ifndef REFRAFT_HOST_INTERNAL_H
+#define REFRAFT_HOST_INTERNAL_H
+
+#include <stdarg.h>
+
+#include "host.h"
+#include "http.h"
+#include "refraft/refstore.h"
+#include "refraft/sweeper.h"
+#include "refraft/wire.h"
+
+#define HOST_TOKEN_MAX 256
+/* Longest a client's write waits for its entry to be applied. */
+#define HOST_WRITE_TIMEOUT_MS 30000
+/* Time-outs of peer exchanges. */
+#define HOST_MSG_TIMEOUT_MS 2000
+#define HOST_FETCH_TIMEOUT_MS 5000
+/* Most client writes proposed in one batch (one transaction, one sync). */
+#define HOST_BATCH_MAX 1024
+
+struct host_peer {
+    char id[REFRAFT_ID_MAX + 1];
+    char url[HOST_URL_MAX + 1];
+};
+
+/* A client's record, waiting for the next batch of proposals. */
+struct host_write {
+    http_request *req;
+    refraft_ref ref;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    const uint8_t *bytes; /* the request's body, valid while req is open */
+};
+
+/* A proposed record whose client waits for its entry to be applied. */
+struct host_waiter {
+    refraft_index index;
+    http_request *req;
+    uint64_t deadline;
+    refraft_ref ref;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+};
+
+/* A sweeper fetch in flight: its token and the HTTP request carrying it. */
+struct host_fetch {
+    uint64_t token;
+    uint64_t http_id;
+    void *ctx; /* the completion's context, freed with the fetch */
+};
+
+struct host {
+    char id[REFRAFT_ID_MAX + 1];
+    char cluster_id[REFRAFT_ID_MAX + 1];
+    char url[HOST_URL_MAX + 1];
+    char data_dir[HOST_URL_MAX + 1];
+    char auth[HOST_TOKEN_MAX + 32]; /* "Authorization: Bearer ..." */
+    char token[HOST_TOKEN_MAX + 1];
+    bool no_push;
+    host_log_level log_level;
+
+    struct host_peer peers[REFRAFT_MAX_PEERS - 1];
+    size_t n_peers;
+
+    refstore *store;
+    refraft_node *node;
+    refraft_sweeper *sw;
+    http_server *srv;
+    http_client *cli;
+
+    struct host_write *batch;
+    size_t n_batch;
+    struct host_waiter *waiters; /* in index order */
+    size_t n_waiters;
+    size_t waiters_cap;
+    struct host_fetch *fetches;
+    size_t n_fetches;
+    size_t fetches_cap;
+
+    uint64_t started_ms;
+    uint64_t writes_ok;
+    uint64_t writes_failed;
+    uint64_t msgs_sent;
+    uint64_t msgs_failed;
+    uint64_t pushes_sent;
+    uint64_t records_pushed_in;
+    uint64_t records_refused;
+    uint64_t peer_requests_refused;
+};
+
+/* log.c */
+void host_log(const host *h, host_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+uint64_t host_now_ms(void);
+
+/* peers.c: the peer protocol, both ways. */
+struct host_peer *host_peer_find(host *h, const char *id);
+/* Answer a request to /raft/...; true when the path was one of them. */
+bool host_serve_peer(host *h, http_request *req);
+/* The hull's send(): msg to peer to_id over POST /raft/v1/msg. */
+int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg);
+/* Push records to every follower (POST /raft/v1/records). */
+void host_push_records(host *h, const refraft_wire_record *recs, size_t n);
+/* The sweeper's fetcher over GET /raft/v1/records/{id}. */
+int host_fetch_start(void *ctx, const refraft_fetch_request *req);
+void host_fetch_cancel(void *ctx, uint64_t token);
+
+/* service.c: the record service a client talks to. */
+bool host_serve_client(host *h, http_request *req);
+/* Propose the writes gathered this turn of the loop as one batch. */
+void host_flush_writes(host *h);
+/* The entry at index was applied (type REF or ABANDONED) or discarded:
+ * answer the client waiting for it, if any. */
+void host_write_applied(host *h, refraft_index index,
+                        const refraft_entry *entry);
+void host_write_discarded(host *h, refraft_index index);
+/* Answer writes that waited too long; on stop, every one (503). */
+void host_expire_writes(host *h, bool all);
+
+/* status.c */
+void host_serve_status(host *h, http_request *req);
+void host_serve_metrics(host *h, http_request *req);
+
+/* Answer req with a JSON error {"error": msg} and status. */
+void host_respond_error(http_request *req, unsigned status, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
+
+#endif /* REFRAFT_HOST_INTERNAL_H */

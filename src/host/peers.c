@@ -1,0 +1,476 @@
+/* peers.c - the peer protocol: Raft messages, record pushes and record
+ * fetches over HTTP, both the serving and the asking side. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "internal.h"
+
+struct host_peer *host_peer_find(host *h, const char *id)
+{
+    for (size_t i = 0; i < h->n_peers; i++)
+        if (strcmp(h->peers[i].id, id) == 0)
+            return &h->peers[i];
+    return NULL;
+}
+
+/* The headers every peer request carries: the credential, and who sends
+ * it from where (so a peer learns a new address after a restart). */
+static void peer_headers(host *h, char node_hdr[], size_t node_len,
+                         char url_hdr[], size_t url_len, const char *hdrs[],
+                         const char *extra1, const char *extra2,
+                         const char *extra3)
+{
+    snprintf(node_hdr, node_len, "Refraft-Node: %s", h->id);
+    snprintf(url_hdr, url_len, "Refraft-URL: %s", h->url);
+    size_t k = 0;
+    hdrs[k++] = h->auth;
+    hdrs[k++] = node_hdr;
+    hdrs[k++] = url_hdr;
+    if (extra1 != NULL)
+        hdrs[k++] = extra1;
+    if (extra2 != NULL)
+        hdrs[k++] = extra2;
+    if (extra3 != NULL)
+        hdrs[k++] = extra3;
+    hdrs[k] = NULL;
+}
+
+/* ---- serving peers ---------------------------------------------------- */
+
+/* Constant-time comparison of the bearer token (CRYPTO_memcmp). */
+static bool authorized(const host *h, const http_request *req)
+{
+    const char *a = http_request_header(req, "Authorization");
+    static const char prefix[] = "Bearer ";
+    if (a == NULL || strncmp(a, prefix, sizeof prefix - 1) != 0)
+        return false;
+    a += sizeof prefix - 1;
+    size_t len = strlen(a), want = strlen(h->token);
+    /* Compare equal lengths only, always over the token's length. */
+    char given[HOST_TOKEN_MAX + 1];
+    memset(given, 0, sizeof given);
+    memcpy(given, a, len < HOST_TOKEN_MAX ? len : HOST_TOKEN_MAX);
+    bool same = CRYPTO_memcmp(given, h->token, want) == 0;
+    return same && len == want;
+}
+
+static bool url_ok(const char *url)
+{
+    size_t len = strlen(url);
+    if (len == 0 || len > HOST_URL_MAX)
+        return false;
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)url[i] <= ' ' || (unsigned char)url[i] >= 0x7f)
+            return false;
+    return true;
+}
+
+/* A peer that restarted elsewhere says so in its authenticated requests:
+ * remember its new address, in memory and in the store's cluster map. */
+static void learn_address(host *h, const http_request *req)
+{
+    const char *id = http_request_header(req, "Refraft-Node");
+    const char *url = http_request_header(req, "Refraft-URL");
+    if (id == NULL || url == NULL || !url_ok(url))
+        return;
+    struct host_peer *p = host_peer_find(h, id);
+    if (p == NULL || strcmp(p->url, url) == 0)
+        return;
+    int rv = refstore_map_set(h->store, id, url);
+    if (rv != 0) {
+        host_log(h, HOST_LOG_WARN, "cannot save %s's new address %s: %s", id,
+                 url, refstore_errmsg(h->store));
+        return;
+    }
+    host_log(h, HOST_LOG_INFO, "peer %s moved from %s to %s", id, p->url, url);
+    snprintf(p->url, sizeof p->url, "%s", url);
+}
+
+struct reply_buf {
+    refraft_wire_buf buf;
+    int rv;
+    bool set;
+};
+
+static void capture_reply(void *ctx, const refraft_msg *result)
+{
+    struct reply_buf *r = ctx;
+    if (r->set)
+        return;
+    r->rv = refraft_wire_encode_msg(result, &r->buf);
+    r->set = r->rv == 0;
+}
+
+/* POST /raft/v1/msg: the message goes to the node; its result, if any,
+ * is the response body (RPC mode, DESIGN.md contract 2). */
+static void serve_msg(host *h, http_request *req)
+{
+    size_t len;
+    const uint8_t *body = http_request_body(req, &len);
+    refraft_wire_msg m;
+    char err[256];
+    int rv = refraft_wire_decode_msg(body, len, &m, err, sizeof err);
+    if (rv != 0) {
+        h->peer_requests_refused++;
+        host_respond_error(req, 400, "bad message: %s", err);
+        return;
+    }
+    struct reply_buf r = {0};
+    rv = refraft_on_message(h->node, &m.msg, capture_reply, &r);
+    refraft_wire_msg_free(&m);
+    if (rv != 0 && rv != REFRAFT_ESTALE) {
+        unsigned status = rv == REFRAFT_EBADMSG || rv == REFRAFT_EINVAL ? 400
+                          : rv == REFRAFT_EUNKNOWNPEER                  ? 403
+                          : rv == REFRAFT_EFAILED                       ? 503
+                                                                        : 500;
+        if (status != 500)
+            h->peer_requests_refused++;
+        host_log(h, status == 500 ? HOST_LOG_ERROR : HOST_LOG_DEBUG,
+                 "message refused: %s", refraft_errmsg(h->node));
+        refraft_wire_free(&r.buf);
+        host_respond_error(req, status, "%s", refraft_errmsg(h->node));
+        return;
+    }
+    if (r.set)
+        (void)http_respond(req, 200, "application/x-protobuf", r.buf.data,
+                           r.buf.len, NULL);
+    else
+        (void)http_respond(req, 204, NULL, NULL, 0, NULL);
+    refraft_wire_free(&r.buf);
+}
+
+/* POST /raft/v1/records: records the leader pushes ahead of the entries
+ * that name them.  Each is checked against its reference before it is
+ * stored (refstore_record_put); a bad one is refused and counted, the
+ * others kept. */
+static void serve_push(host *h, http_request *req)
+{
+    size_t len;
+    const uint8_t *body = http_request_body(req, &len);
+    refraft_wire_records recs;
+    char err[256];
+    int rv = refraft_wire_decode_records(body, len, &recs, err, sizeof err);
+    if (rv != 0) {
+        h->peer_requests_refused++;
+        host_respond_error(req, 400, "bad record batch: %s", err);
+        return;
+    }
+    size_t stored = 0;
+    for (size_t i = 0; i < recs.n; i++) {
+        const refraft_wire_record *r = &recs.records[i];
+        rv = refstore_record_put(h->store, &r->ref, r->bytes,
+                                 (size_t)r->ref.size);
+        if (rv == 0) {
+            stored++;
+        } else {
+            h->records_refused++;
+            host_log(h, HOST_LOG_WARN, "pushed record refused: %s",
+                     refstore_errmsg(h->store));
+        }
+    }
+    refraft_wire_records_free(&recs);
+    h->records_pushed_in += stored;
+    if (stored > 0 && refraft_records_stored(h->node) != 0)
+        host_log(h, HOST_LOG_ERROR, "records_stored: %s",
+                 refraft_errmsg(h->node));
+    (void)http_respond(req, 204, NULL, NULL, 0, NULL);
+}
+
+struct record_out {
+    http_request *req;
+    const refraft_ref *ref;
+    refraft_index data_index;
+};
+
+static void send_record(void *ctx, const void *bytes, size_t len)
+{
+    struct record_out *o = ctx;
+    char digest[REFRAFT_WIRE_DIGEST_HEADER_LEN + 16];
+    char data[64];
+    strcpy(digest, "Repr-Digest: ");
+    refraft_wire_format_digest(o->ref->digest, digest + strlen(digest));
+    snprintf(data, sizeof data, "Refraft-Data-Index: %" PRIu64, o->data_index);
+    const char *hdrs[] = {digest, data, NULL};
+    (void)http_respond(o->req, 200, "application/octet-stream", bytes, len,
+                       hdrs);
+}
+
+/* GET /raft/v1/records/{id}: a peer's sweeper asks for a record, naming
+ * its size, digest and its own term.  200 with the bytes; 404 saying
+ * "absent" or "unknown" (refraft_sweeper_answer decides which). */
+static void serve_fetch(host *h, http_request *req, const char *enc_id)
+{
+    refraft_ref ref;
+    memset(&ref, 0, sizeof ref);
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    size_t id_len = 0;
+    const char *size = http_request_header(req, "Refraft-Ref-Size");
+    const char *digest = http_request_header(req, "Refraft-Ref-Digest");
+    const char *term = http_request_header(req, "Refraft-Term");
+    char *end = NULL;
+    if (refraft_wire_decode_id(enc_id, id, &id_len) != 0 || size == NULL ||
+        digest == NULL || term == NULL ||
+        refraft_wire_parse_digest(digest, ref.digest) != 0) {
+        h->peer_requests_refused++;
+        host_respond_error(req, 400,
+                           "a fetch needs a valid id and the headers "
+                           "Refraft-Ref-Size, Refraft-Ref-Digest and "
+                           "Refraft-Term");
+        return;
+    }
+    ref.size = strtoull(size, &end, 10);
+    if (end == size || *end != '\0') {
+        host_respond_error(req, 400, "Refraft-Ref-Size is not a number");
+        return;
+    }
+    refraft_term asker_term = strtoull(term, &end, 10);
+    if (end == term || *end != '\0') {
+        host_respond_error(req, 400, "Refraft-Term is not a number");
+        return;
+    }
+    ref.id = id;
+    ref.id_len = (uint16_t)id_len;
+    int answer = refraft_sweeper_answer(h->sw, &ref, asker_term);
+    char data[64];
+    snprintf(data, sizeof data, "Refraft-Data-Index: %" PRIu64,
+             refraft_data_index(h->node));
+    if (answer == REFRAFT_FETCH_OK) {
+        struct record_out o = {req, &ref, refraft_data_index(h->node)};
+        if (refstore_record_get(h->store, id, id_len, send_record, &o) == 0)
+            return;
+        answer = REFRAFT_FETCH_FAILED;
+    }
+    if (answer == REFRAFT_FETCH_FAILED) {
+        host_respond_error(req, 500, "the record store could not be read");
+        return;
+    }
+    const char *hdrs[] = {answer == REFRAFT_FETCH_ABSENT
+                              ? "Refraft-Answer: absent"
+                              : "Refraft-Answer: unknown",
+                          data, NULL};
+    static const char body[] = "{\"error\":\"no such record here\"}\n";
+    (void)http_respond(req, 404, "application/json", body, sizeof body - 1,
+                       hdrs);
+}
+
+bool host_serve_peer(host *h, http_request *req)
+{
+    const char *path = http_request_path(req);
+    static const char records[] = "/raft/v1/records/";
+    if (strncmp(path, "/raft/", 6) != 0)
+        return false;
+    if (!authorized(h, req)) {
+        h->peer_requests_refused++;
+        static const char *hdrs[] = {"WWW-Authenticate: Bearer", NULL};
+        static const char body[] = "{\"error\":\"the cluster token is "
+                                   "missing or wrong\"}\n";
+        (void)http_respond(req, 401, "application/json", body, sizeof body - 1,
+                           hdrs);
+        return true;
+    }
+    learn_address(h, req);
+    const char *method = http_request_method(req);
+    if (strcmp(path, "/raft/v1/msg") == 0 && strcmp(method, "POST") == 0)
+        serve_msg(h, req);
+    else if (strcmp(path, "/raft/v1/records") == 0 &&
+             strcmp(method, "POST") == 0)
+        serve_push(h, req);
+    else if (strncmp(path, records, sizeof records - 1) == 0 &&
+             strcmp(method, "GET") == 0)
+        serve_fetch(h, req, path + sizeof records - 1);
+    else
+        host_respond_error(req, 404, "no such peer endpoint: %s %s", method,
+                           path);
+    return true;
+}
+
+/* ---- asking peers ----------------------------------------------------- */
+
+/* The answer to a message we sent: a result, handed to the node. */
+static void msg_done(void *ctx, const http_response *res)
+{
+    host *h = ctx;
+    if (res->status == 0 || res->status >= 300) {
+        h->msgs_failed++;
+        host_log(h, HOST_LOG_DEBUG, "message not delivered: %u %s", res->status,
+                 res->errmsg != NULL ? res->errmsg : "");
+        return;
+    }
+    if (res->status != 200 || res->len == 0)
+        return;
+    refraft_wire_msg m;
+    char err[256];
+    if (refraft_wire_decode_msg(res->body, res->len, &m, err, sizeof err) !=
+        0) {
+        host_log(h, HOST_LOG_WARN, "bad result from a peer: %s", err);
+        return;
+    }
+    int rv = refraft_on_message(h->node, &m.msg, NULL, NULL);
+    if (rv != 0 && rv != REFRAFT_ESTALE)
+        host_log(h, HOST_LOG_DEBUG, "result refused: %s",
+                 refraft_errmsg(h->node));
+    refraft_wire_msg_free(&m);
+}
+
+int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
+{
+    host *h = ctx;
+    struct host_peer *p = host_peer_find(h, to_id);
+    if (p == NULL)
+        return REFRAFT_EUNKNOWNPEER;
+    refraft_wire_buf buf;
+    int rv = refraft_wire_encode_msg(msg, &buf);
+    if (rv != 0)
+        return rv;
+    char url[HOST_URL_MAX + 32], node_hdr[96], url_hdr[HOST_URL_MAX + 16];
+    snprintf(url, sizeof url, "%s/raft/v1/msg", p->url);
+    const char *hdrs[8];
+    peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
+                 "Content-Type: application/x-protobuf", NULL, NULL);
+    rv = http_client_request(h->cli, "POST", url, hdrs, buf.data, buf.len,
+                             HOST_MSG_TIMEOUT_MS, msg_done, h, NULL);
+    refraft_wire_free(&buf);
+    if (rv == 0)
+        h->msgs_sent++;
+    else
+        h->msgs_failed++;
+    return rv;
+}
+
+static void push_done(void *ctx, const http_response *res)
+{
+    host *h = ctx;
+    if (res->status != 204)
+        host_log(h, HOST_LOG_DEBUG, "push not taken: %u %s", res->status,
+                 res->errmsg != NULL ? res->errmsg : "");
+}
+
+void host_push_records(host *h, const refraft_wire_record *recs, size_t n)
+{
+    if (h->no_push || n == 0)
+        return;
+    refraft_wire_buf buf;
+    int rv = refraft_wire_encode_records(h->id, refraft_current_term(h->node),
+                                         recs, n, &buf);
+    if (rv != 0) {
+        host_log(h, HOST_LOG_WARN, "cannot encode a push of %zu records: %s", n,
+                 refraft_strerror(rv));
+        return;
+    }
+    char url[HOST_URL_MAX + 32], node_hdr[96], url_hdr[HOST_URL_MAX + 16];
+    const char *hdrs[8];
+    peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
+                 "Content-Type: application/x-protobuf", NULL, NULL);
+    for (size_t i = 0; i < h->n_peers; i++) {
+        snprintf(url, sizeof url, "%s/raft/v1/records", h->peers[i].url);
+        if (http_client_request(h->cli, "POST", url, hdrs, buf.data, buf.len,
+                                HOST_FETCH_TIMEOUT_MS, push_done, h, NULL) == 0)
+            h->pushes_sent++;
+    }
+    refraft_wire_free(&buf);
+}
+
+/* ---- the sweeper's fetcher -------------------------------------------- */
+
+struct fetch_ctx {
+    host *h;
+    uint64_t token;
+};
+
+static void fetch_forget(host *h, uint64_t token)
+{
+    for (size_t k = 0; k < h->n_fetches; k++)
+        if (h->fetches[k].token == token) {
+            h->fetches[k] = h->fetches[--h->n_fetches];
+            return;
+        }
+}
+
+static void fetch_done(void *ctx, const http_response *res)
+{
+    struct fetch_ctx fc = *(struct fetch_ctx *)ctx;
+    free(ctx);
+    host *h = fc.h;
+    fetch_forget(h, fc.token);
+    refraft_fetch_result r = {.token = fc.token,
+                              .status = REFRAFT_FETCH_FAILED};
+    const char *data = http_response_header(res, "Refraft-Data-Index");
+    if (data != NULL)
+        r.peer_data_index = strtoull(data, NULL, 10);
+    const char *answer = http_response_header(res, "Refraft-Answer");
+    if (res->status == 200) {
+        r.status = REFRAFT_FETCH_OK;
+        r.bytes = res->body;
+        r.len = res->len;
+    } else if (res->status == 404 && answer != NULL) {
+        r.status = strcmp(answer, "absent") == 0 ? REFRAFT_FETCH_ABSENT
+                                                 : REFRAFT_FETCH_UNKNOWN;
+    }
+    int rv = refraft_sweeper_on_fetch(h->sw, &r);
+    if (rv != 0)
+        host_log(h, HOST_LOG_WARN, "storing a fetched record failed: %s",
+                 refraft_strerror(rv));
+}
+
+int host_fetch_start(void *ctx, const refraft_fetch_request *req)
+{
+    host *h = ctx;
+    struct host_peer *p = host_peer_find(h, req->peer_id);
+    if (p == NULL)
+        return REFRAFT_EUNKNOWNPEER;
+    if (h->n_fetches == h->fetches_cap) {
+        size_t cap = h->fetches_cap ? 2 * h->fetches_cap : 64;
+        void *f = realloc(h->fetches, cap * sizeof *h->fetches);
+        if (f == NULL)
+            return REFRAFT_ENOMEM;
+        h->fetches = f;
+        h->fetches_cap = cap;
+    }
+    struct fetch_ctx *fc = malloc(sizeof *fc);
+    if (fc == NULL)
+        return REFRAFT_ENOMEM;
+    fc->h = h;
+    fc->token = req->token;
+    char enc[3 * REFRAFT_RECORD_ID_MAX + 1];
+    refraft_wire_encode_id(req->ref->id, req->ref->id_len, enc);
+    char url[HOST_URL_MAX + sizeof enc + 32];
+    snprintf(url, sizeof url, "%s/raft/v1/records/%s", p->url, enc);
+    char size[64], term[64], digest[REFRAFT_WIRE_DIGEST_HEADER_LEN + 32];
+    snprintf(size, sizeof size, "Refraft-Ref-Size: %" PRIu64, req->ref->size);
+    snprintf(term, sizeof term, "Refraft-Term: %" PRIu64, req->term);
+    strcpy(digest, "Refraft-Ref-Digest: ");
+    refraft_wire_format_digest(req->ref->digest, digest + strlen(digest));
+    char node_hdr[96], url_hdr[HOST_URL_MAX + 16];
+    const char *hdrs[8];
+    peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
+                 size, term, digest);
+    uint64_t http_id = 0;
+    int rv =
+        http_client_request(h->cli, "GET", url, hdrs, NULL, 0,
+                            HOST_FETCH_TIMEOUT_MS, fetch_done, fc, &http_id);
+    if (rv != 0) {
+        free(fc);
+        return rv;
+    }
+    h->fetches[h->n_fetches++] = (struct host_fetch){req->token, http_id, fc};
+    return 0;
+}
+
+void host_fetch_cancel(void *ctx, uint64_t token)
+{
+    host *h = ctx;
+    for (size_t k = 0; k < h->n_fetches; k++)
+        if (h->fetches[k].token == token) {
+            /* The callback will not run: its context is ours to free. */
+            http_client_cancel(h->cli, h->fetches[k].http_id);
+            free(h->fetches[k].ctx);
+            h->fetches[k] = h->fetches[--h->n_fetches];
+            return;
+        }
+}

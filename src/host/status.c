@@ -1,0 +1,155 @@
+/* status.c - GET /v1/status (JSON) and GET /metrics (Prometheus text). */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "json.h"
+
+static int count_records(void *ctx, MDB_txn *txn)
+{
+    struct {
+        host *h;
+        uint64_t n;
+    } *c = ctx;
+    MDB_stat st;
+    if (mdb_stat(txn, refstore_record_dbi(c->h->store), &st) != 0)
+        return REFRAFT_EIO;
+    c->n = st.ms_entries;
+    return 0;
+}
+
+/* Records stored here (the records database also keeps one identity
+ * key, not a record). */
+static uint64_t n_records(host *h)
+{
+    struct {
+        host *h;
+        uint64_t n;
+    } c = {h, 0};
+    if (refstore_read(h->store, count_records, &c) != 0)
+        return 0;
+    return c.n > 0 ? c.n - 1 : 0;
+}
+
+static const char *leader_url(host *h)
+{
+    const char *leader = refraft_leader_id(h->node);
+    if (leader == NULL)
+        return NULL;
+    if (strcmp(leader, h->id) == 0)
+        return h->url;
+    struct host_peer *p = host_peer_find(h, leader);
+    return p != NULL ? p->url : NULL;
+}
+
+void host_serve_status(host *h, http_request *req)
+{
+    refraft_node *n = h->node;
+    refraft_sweeper_stats s;
+    refraft_sweeper_get_stats(h->sw, &s);
+    char id[160], leader[160], lurl[2200], url[2200];
+    json_escape(h->id, id, sizeof id);
+    const char *l = refraft_leader_id(n);
+    if (l != NULL)
+        json_escape(l, leader, sizeof leader);
+    else
+        strcpy(leader, "null");
+    const char *lu = leader_url(h);
+    if (lu != NULL)
+        json_escape(lu, lurl, sizeof lurl);
+    else
+        strcpy(lurl, "null");
+    json_escape(h->url, url, sizeof url);
+    char body[8192];
+    int len = snprintf(
+        body, sizeof body,
+        "{\"id\":%s,\"url\":%s,\"role\":\"%s\",\"term\":%" PRIu64
+        ",\"leader\":%s,\"leader_url\":%s,\"commit_index\":%" PRIu64
+        ",\"applied_index\":%" PRIu64 ",\"last_index\":%" PRIu64
+        ",\"data_index\":%" PRIu64 ",\"commit_policy\":\"%s\","
+        "\"records\":%" PRIu64 ",\"sweeper\":{\"missing\":%" PRIu64
+        ",\"in_flight\":%" PRIu64 ",\"fetched\":%" PRIu64
+        ",\"bytes_fetched\":%" PRIu64 ",\"digest_failures\":%" PRIu64
+        ",\"fetch_failures\":%" PRIu64 ",\"unrecoverable\":%" PRIu64
+        ",\"voided\":%" PRIu64 ",\"orphans_collected\":%" PRIu64
+        ",\"lost_upto\":%" PRIu64 "}}\n",
+        id, url, refraft_role_name(refraft_role(n)), refraft_current_term(n),
+        leader, lurl, refraft_commit_index(n), refraft_applied_index(n),
+        refraft_last_index(n), refraft_data_index(n),
+        refraft_commit_policy_of(n) == REFRAFT_COMMIT_DURABLE ? "durable"
+                                                              : "reference",
+        n_records(h), s.missing, s.in_flight, s.fetched, s.bytes_fetched,
+        s.digest_failures, s.fetch_failures, s.unrecoverable, s.voided,
+        s.orphans_collected, s.lost_upto);
+    (void)http_respond(req, 200, "application/json", body, (size_t)len, NULL);
+}
+
+/* Appends one metric (HELP, TYPE and its sample) to buf at *off. */
+static void metric(char *buf, size_t cap, size_t *off, const char *name,
+                   const char *type, const char *help, uint64_t value)
+{
+    if (*off >= cap)
+        return;
+    int n = snprintf(buf + *off, cap - *off,
+                     "# HELP %s %s\n# TYPE %s %s\n%s %" PRIu64 "\n", name, help,
+                     name, type, name, value);
+    if (n > 0)
+        *off += (size_t)n;
+}
+
+void host_serve_metrics(host *h, http_request *req)
+{
+    refraft_node *n = h->node;
+    refraft_sweeper_stats s;
+    refraft_sweeper_get_stats(h->sw, &s);
+    char buf[8192];
+    size_t off = 0, cap = sizeof buf;
+    metric(buf, cap, &off, "refraft_term", "gauge", "Current term.",
+           refraft_current_term(n));
+    metric(buf, cap, &off, "refraft_is_leader", "gauge",
+           "1 when this node leads.", refraft_role(n) == REFRAFT_LEADER);
+    metric(buf, cap, &off, "refraft_commit_index", "gauge",
+           "Highest committed index.", refraft_commit_index(n));
+    metric(buf, cap, &off, "refraft_applied_index", "gauge",
+           "Highest applied index.", refraft_applied_index(n));
+    metric(buf, cap, &off, "refraft_last_index", "gauge",
+           "Last index of the log.", refraft_last_index(n));
+    metric(buf, cap, &off, "refraft_data_index", "gauge",
+           "Every entry up to it has its record here.", refraft_data_index(n));
+    metric(buf, cap, &off, "refraft_writes_total", "counter",
+           "Client writes answered 201.", h->writes_ok);
+    metric(buf, cap, &off, "refraft_writes_failed_total", "counter",
+           "Client writes that failed.", h->writes_failed);
+    metric(buf, cap, &off, "refraft_peer_messages_sent_total", "counter",
+           "Raft messages sent to peers.", h->msgs_sent);
+    metric(buf, cap, &off, "refraft_peer_messages_failed_total", "counter",
+           "Raft messages that got no answer.", h->msgs_failed);
+    metric(buf, cap, &off, "refraft_peer_requests_refused_total", "counter",
+           "Peer requests refused (credential, malformed).",
+           h->peer_requests_refused);
+    metric(buf, cap, &off, "refraft_records_pushed_in_total", "counter",
+           "Records stored from leader pushes.", h->records_pushed_in);
+    metric(buf, cap, &off, "refraft_records_refused_total", "counter",
+           "Pushed records refused (size or digest).", h->records_refused);
+    metric(buf, cap, &off, "refraft_sweeper_missing", "gauge",
+           "Records known missing here.", s.missing);
+    metric(buf, cap, &off, "refraft_sweeper_in_flight", "gauge",
+           "Record fetches in flight.", s.in_flight);
+    metric(buf, cap, &off, "refraft_sweeper_fetched_total", "counter",
+           "Records fetched, verified and stored.", s.fetched);
+    metric(buf, cap, &off, "refraft_sweeper_bytes_fetched_total", "counter",
+           "Bytes of fetched records.", s.bytes_fetched);
+    metric(buf, cap, &off, "refraft_sweeper_digest_failures_total", "counter",
+           "Fetched copies refused for size or digest.", s.digest_failures);
+    metric(buf, cap, &off, "refraft_sweeper_fetch_failures_total", "counter",
+           "Fetches that got no answer.", s.fetch_failures);
+    metric(buf, cap, &off, "refraft_sweeper_unrecoverable", "gauge",
+           "Committed entries whose record no node has.", s.unrecoverable);
+    metric(buf, cap, &off, "refraft_sweeper_voided_total", "counter",
+           "VOIDs this node appended as leader.", s.voided);
+    metric(buf, cap, &off, "refraft_sweeper_orphans_collected_total", "counter",
+           "Records of discarded entries deleted.", s.orphans_collected);
+    (void)http_respond(req, 200, "text/plain; version=0.0.4", buf,
+                       off < cap ? off : cap, NULL);
+}

@@ -1,0 +1,76 @@
+/* internal.h - what the wire codec's files share: the bridge to the
+ * library's allocator, strict unpacking and the field checks. */
+#ifndef REFRAFT_WIRE_INTERNAL_H
+#define REFRAFT_WIRE_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "refraft.pb-c.h"
+#include "refraft/wire.h"
+
+/* Where a check writes why it refused.  buf is NULL when nobody reads
+ * the reason (the encoders, which only return REFRAFT_EINVAL). */
+typedef struct wire_err {
+    char *buf;
+    size_t len;
+} wire_err;
+
+/* Write the reason into err (when it has a buffer); returns
+ * REFRAFT_EBADMSG. */
+int wire_bad(wire_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*
+ * Unpack len bytes as a desc message, strictly: the body must be at most
+ * REFRAFT_WIRE_MAX_BODY, valid protobuf, free of fields the schema does
+ * not define, and exactly as long as its fields (no field given twice,
+ * no padded number).  Memory comes from the library's allocator, at most
+ * WIRE_DECODE_FACTOR bytes per body byte (plus a little): a body that
+ * would need more is refused, so a small body cannot make the decoder
+ * allocate a lot.  On success *out gets the message (free it with
+ * wire_unpacked_free).  REFRAFT_EBADMSG or REFRAFT_ENOMEM.
+ */
+#define WIRE_DECODE_FACTOR 32u
+int wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+                size_t len, ProtobufCMessage **out, wire_err *err);
+void wire_unpacked_free(ProtobufCMessage *m);
+
+/* Refuse m when one of its optional scalar or bytes fields is absent
+ * ("<where>: missing <field>").  Sub-messages, repeated fields and oneofs
+ * are the caller's business. */
+int wire_check_present(const ProtobufCMessage *m, const char *where,
+                       wire_err *err);
+
+/* A node id of len bytes: 1..REFRAFT_ID_MAX, no NUL. */
+int wire_check_node_id(const uint8_t *id, size_t len, const char *what,
+                       wire_err *err);
+/* The same for a C string (the encoders' side); NULL is refused. */
+int wire_check_node_id_str(const char *id, const char *what, wire_err *err);
+/* Copy a checked node id into dst (REFRAFT_ID_MAX + 1 bytes) with its
+ * NUL. */
+void wire_copy_node_id(char *dst, const ProtobufCBinaryData *id);
+
+/* A term: at most REFRAFT_TERM_MAX, and at least 1 unless zero_ok. */
+int wire_check_term(uint64_t term, bool zero_ok, const char *what,
+                    wire_err *err);
+
+/* A reference as the core holds it: an id of 1..REFRAFT_RECORD_ID_MAX
+ * bytes. */
+int wire_check_ref(const refraft_ref *ref, const char *where, wire_err *err);
+/* A reference off the wire: id, size and digest present, the id
+ * 1..REFRAFT_RECORD_ID_MAX bytes, the digest REFRAFT_DIGEST_LEN bytes.
+ * On success *out points into pb (its id) and copies the rest. */
+int wire_ref_from_pb(const Refraft__Ref *pb, refraft_ref *out,
+                     const char *where, wire_err *err);
+/* Fill pb from ref; pb points into ref (its id and digest). */
+void wire_ref_to_pb(const refraft_ref *ref, Refraft__Ref *pb);
+
+/* Pack m into a buffer from the library's allocator.  REFRAFT_EINVAL
+ * when it would be over REFRAFT_WIRE_MAX_BODY, REFRAFT_ENOMEM. */
+int wire_pack(const ProtobufCMessage *m, refraft_wire_buf *out);
+
+#endif /* REFRAFT_WIRE_INTERNAL_H */

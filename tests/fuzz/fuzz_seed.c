@@ -1,0 +1,146 @@
+/* fuzz_seed.c - writes the fuzzer's seed corpus: one valid body of each
+ * kind, and a few digest headers and record id paths, one file each into
+ * the directory named on the command line.  Generated at build time so
+ * that no binary file is committed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refraft/wire.h"
+
+static const char *dir;
+static int n_written;
+
+static void write_seed(const void *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/seed-%02d", dir, n_written++);
+    FILE *f = fopen(path, "wb");
+    if (f == NULL || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        perror(path);
+        exit(1);
+    }
+}
+
+static void seed_msg(const refraft_msg *m)
+{
+    refraft_wire_buf buf;
+    if (refraft_wire_encode_msg(m, &buf) != 0) {
+        fprintf(stderr, "fuzz_seed: a seed message did not encode\n");
+        exit(1);
+    }
+    write_seed(buf.data, buf.len);
+    refraft_wire_free(&buf);
+}
+
+static refraft_ref ref_of(const char *id, uint64_t size)
+{
+    refraft_ref r;
+    memset(&r, 0, sizeof r);
+    r.id = (const uint8_t *)id;
+    r.id_len = (uint16_t)strlen(id);
+    r.size = size;
+    for (size_t i = 0; i < sizeof r.digest; i++)
+        r.digest[i] = (uint8_t)(i * 37 + size);
+    return r;
+}
+
+static void seed_messages(void)
+{
+    refraft_entry e[4];
+    memset(e, 0, sizeof e);
+    e[0].term = 2;
+    e[0].type = REFRAFT_ENTRY_NOOP;
+    e[1].term = 2;
+    e[1].type = REFRAFT_ENTRY_REF;
+    e[1].ref = ref_of("orders/17", 120);
+    e[2].term = 3;
+    e[2].type = REFRAFT_ENTRY_VOID;
+    e[2].voided = 5;
+    e[3].term = 3;
+    e[3].type = REFRAFT_ENTRY_REF;
+    e[3].ref = ref_of("x", 0);
+    refraft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES;
+    m.u.append_entries.term = 3;
+    m.u.append_entries.leader_id = "n1";
+    m.u.append_entries.prev_log_index = 4;
+    m.u.append_entries.prev_log_term = 2;
+    m.u.append_entries.leader_commit = 4;
+    seed_msg(&m); /* a heartbeat */
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = 4;
+    seed_msg(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    m.u.append_entries_result.term = 3;
+    m.u.append_entries_result.follower_id = "n2";
+    m.u.append_entries_result.success = true;
+    m.u.append_entries_result.match_index = 8;
+    m.u.append_entries_result.last_log_index = 8;
+    m.u.append_entries_result.data_index = 7;
+    seed_msg(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_REQUEST_VOTE;
+    m.u.request_vote.term = 4;
+    m.u.request_vote.candidate_id = "n3";
+    m.u.request_vote.last_log_index = 8;
+    m.u.request_vote.last_log_term = 3;
+    m.u.request_vote.pre_vote = true;
+    seed_msg(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
+    m.u.request_vote_result.term = 4;
+    m.u.request_vote_result.voter_id = "n1";
+    m.u.request_vote_result.vote_granted = true;
+    seed_msg(&m);
+}
+
+static void seed_records(void)
+{
+    refraft_wire_record r[2];
+    r[0].ref = ref_of("orders/17", 11);
+    r[0].bytes = (const uint8_t *)"hello world";
+    r[1].ref = ref_of("empty", 0);
+    r[1].bytes = NULL;
+    refraft_wire_buf buf;
+    if (refraft_wire_encode_records("n1", 3, r, 2, &buf) != 0) {
+        fprintf(stderr, "fuzz_seed: the seed batch did not encode\n");
+        exit(1);
+    }
+    write_seed(buf.data, buf.len);
+    refraft_wire_free(&buf);
+}
+
+static void seed_strings(void)
+{
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    for (size_t i = 0; i < sizeof digest; i++)
+        digest[i] = (uint8_t)(255 - i);
+    char header[REFRAFT_WIRE_DIGEST_HEADER_LEN];
+    refraft_wire_format_digest(digest, header);
+    write_seed(header, strlen(header));
+    char two[256];
+    snprintf(two, sizeof two, "sha-512=:AAAA:;q=1, %s, md5=?1", header);
+    write_seed(two, strlen(two));
+    char path[3 * REFRAFT_RECORD_ID_MAX + 1];
+    refraft_wire_encode_id((const uint8_t *)"orders/17 \xff\x00z", 13, path);
+    write_seed(path, strlen(path));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: fuzz_seed DIR\n");
+        return 2;
+    }
+    dir = argv[1];
+    seed_messages();
+    seed_records();
+    seed_strings();
+    return 0;
+}

@@ -1,0 +1,1766 @@
+/* test_wire.c - the wire codec (include/refraft/wire.h): round trips,
+ * every refusal with its message, truncation, allocation faults, the
+ * digest header and record ids in paths. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "refraft/wire.h"
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+/* 64 and 65 bytes: REFRAFT_ID_MAX and one more. */
+#define ID_64 "n123456789012345678901234567890123456789012345678901234567890123"
+#define ID_65 ID_64 "4"
+
+/* Case-insensitive: does text mention word? */
+static bool mentions(const char *text, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = text; *p != '\0'; p++) {
+        size_t k = 0;
+        while (k < n && p[k] != '\0' &&
+               tolower((unsigned char)p[k]) == tolower((unsigned char)word[k]))
+            k++;
+        if (k == n)
+            return true;
+    }
+    return false;
+}
+
+static void assert_mentions(const char *text, const char *word)
+{
+    if (!mentions(text, word))
+        fail_msg("message \"%s\" does not mention \"%s\"", text, word);
+}
+
+/* ---- a protobuf writer of our own --------------------------------------
+ *
+ * The refusals need bodies the encoder would never write (a field left
+ * out, an unknown type, a padded number), so the tests build them by
+ * hand, independently of protobuf-c.  Field numbers are refraft.proto's.
+ */
+
+typedef struct pb {
+    uint8_t *data;
+    size_t len, cap;
+} pb;
+
+static void pb_raw(pb *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2 + 64;
+        b->data = realloc(b->data, b->cap);
+        assert_non_null(b->data);
+    }
+    if (n > 0)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void pb_varint(pb *b, uint64_t v)
+{
+    do {
+        uint8_t c = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v != 0)
+            c |= 0x80;
+        pb_raw(b, &c, 1);
+    } while (v != 0);
+}
+
+static void pb_u64(pb *b, unsigned field, uint64_t v)
+{
+    pb_varint(b, (uint64_t)field << 3);
+    pb_varint(b, v);
+}
+
+static void pb_bytes(pb *b, unsigned field, const void *p, size_t n)
+{
+    pb_varint(b, (uint64_t)field << 3 | 2);
+    pb_varint(b, n);
+    pb_raw(b, p, n);
+}
+
+static void pb_str(pb *b, unsigned field, const char *s)
+{
+    pb_bytes(b, field, s, strlen(s));
+}
+
+/* Append sub as a length-delimited field and free it. */
+static void pb_sub(pb *b, unsigned field, pb *sub)
+{
+    pb_bytes(b, field, sub->data, sub->len);
+    free(sub->data);
+    memset(sub, 0, sizeof *sub);
+}
+
+/* Wrap body as field `type` of Message (the field number is the message
+ * type). */
+static pb pb_message(unsigned type, pb *body)
+{
+    pb m = {0};
+    pb_sub(&m, type, body);
+    return m;
+}
+
+/* A field of a hand-built message: a number or some bytes. */
+typedef struct field {
+    unsigned num;
+    const char *name;
+    uint64_t v;
+    const void *p; /* bytes when not NULL */
+    size_t n;
+} field;
+
+/* Write fields, leaving out the one numbered omit (0: none). */
+static void pb_fields(pb *b, const field *f, size_t n, unsigned omit)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (f[i].num == omit)
+            continue;
+        if (f[i].p != NULL)
+            pb_bytes(b, f[i].num, f[i].p, f[i].n);
+        else
+            pb_u64(b, f[i].num, f[i].v);
+    }
+}
+
+static const uint8_t digest_a[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11,
+                                     12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
+                                     23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+
+#define BYTES(s) 0, (s), sizeof(s) - 1
+
+/* The fields of a valid message of each type. */
+static const field ae_fields[] = {{1, "term", 7, NULL, 0},
+                                  {2, "leader_id", BYTES("n1")},
+                                  {3, "prev_log_index", 10, NULL, 0},
+                                  {4, "prev_log_term", 6, NULL, 0},
+                                  {5, "leader_commit", 9, NULL, 0}};
+static const field aer_fields[] = {
+    {1, "term", 7, NULL, 0},           {2, "follower_id", BYTES("n2")},
+    {3, "success", 1, NULL, 0},        {4, "match_index", 12, NULL, 0},
+    {5, "rejected_index", 0, NULL, 0}, {6, "conflict_term", 0, NULL, 0},
+    {7, "conflict_index", 0, NULL, 0}, {8, "last_log_index", 12, NULL, 0},
+    {9, "data_index", 11, NULL, 0}};
+static const field rv_fields[] = {{1, "term", 8, NULL, 0},
+                                  {2, "candidate_id", BYTES("n3")},
+                                  {3, "last_log_index", 12, NULL, 0},
+                                  {4, "last_log_term", 7, NULL, 0},
+                                  {5, "pre_vote", 1, NULL, 0}};
+static const field rvr_fields[] = {{1, "term", 8, NULL, 0},
+                                   {2, "voter_id", BYTES("n1")},
+                                   {3, "vote_granted", 1, NULL, 0},
+                                   {4, "pre_vote", 0, NULL, 0}};
+
+typedef struct msg_fields {
+    const char *name;
+    const field *f;
+    size_t n;
+} msg_fields;
+
+static const msg_fields all_msgs[] = {
+    {NULL, NULL, 0},
+    {"AppendEntries", ae_fields, COUNT(ae_fields)},
+    {"AppendEntriesResult", aer_fields, COUNT(aer_fields)},
+    {"RequestVote", rv_fields, COUNT(rv_fields)},
+    {"RequestVoteResult", rvr_fields, COUNT(rvr_fields)}};
+
+/* A Ref with field omit left out; id and digest as given. */
+static pb pb_ref(const void *id, size_t id_len, uint64_t size,
+                 const void *digest, size_t digest_len, unsigned omit)
+{
+    pb r = {0};
+    field f[] = {{1, "id", 0, id, id_len},
+                 {2, "size", size, NULL, 0},
+                 {3, "digest", 0, digest, digest_len}};
+    pb_fields(&r, f, COUNT(f), omit);
+    return r;
+}
+
+/* Entry builders.  An entry is any bytes; these give the usual ones. */
+static pb pb_noop(uint64_t term)
+{
+    pb e = {0};
+    pb_u64(&e, 1, term);
+    pb_u64(&e, 2, REFRAFT_ENTRY_NOOP);
+    return e;
+}
+
+static pb pb_ref_entry(uint64_t term, const char *id)
+{
+    pb e = {0};
+    pb_u64(&e, 1, term);
+    pb_u64(&e, 2, REFRAFT_ENTRY_REF);
+    pb r = pb_ref(id, strlen(id), 100, digest_a, 32, 0);
+    pb_sub(&e, 3, &r);
+    return e;
+}
+
+static pb pb_void(uint64_t term, uint64_t voided)
+{
+    pb e = {0};
+    pb_u64(&e, 1, term);
+    pb_u64(&e, 2, REFRAFT_ENTRY_VOID);
+    pb_u64(&e, 4, voided);
+    return e;
+}
+
+/* An AppendEntries body carrying three good entries and then `last`. */
+static pb ae_with_entry(pb *last)
+{
+    pb ae = {0};
+    pb_fields(&ae, ae_fields, COUNT(ae_fields), 0);
+    pb e0 = pb_noop(6), e1 = pb_ref_entry(7, "rec-1"), e2 = pb_void(7, 3);
+    pb_sub(&ae, 6, &e0);
+    pb_sub(&ae, 6, &e1);
+    pb_sub(&ae, 6, &e2);
+    pb_sub(&ae, 6, last);
+    return pb_message(REFRAFT_MSG_APPEND_ENTRIES, &ae);
+}
+
+/* ---- decoding helpers -------------------------------------------------- */
+
+/* Decode b as a message and expect a refusal mentioning word; the output
+ * stays untouched.  Frees b. */
+static void expect_msg_refused(pb *b, const char *word)
+{
+    refraft_wire_msg out;
+    memset(&out, 0xa5, sizeof out);
+    refraft_wire_msg before = out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv = refraft_wire_decode_msg(b->data, b->len, &out, err, sizeof err);
+    if (rv != REFRAFT_EBADMSG)
+        fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
+                 refraft_strerror(rv), word);
+    assert_memory_equal(&out, &before, sizeof out);
+    assert_mentions(err, word);
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static void expect_records_refused(pb *b, const char *word)
+{
+    refraft_wire_records out;
+    memset(&out, 0xa5, sizeof out);
+    refraft_wire_records before = out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv =
+        refraft_wire_decode_records(b->data, b->len, &out, err, sizeof err);
+    if (rv != REFRAFT_EBADMSG)
+        fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
+                 refraft_strerror(rv), word);
+    assert_memory_equal(&out, &before, sizeof out);
+    assert_mentions(err, word);
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static bool ref_equal(const refraft_ref *a, const refraft_ref *b)
+{
+    return a->id_len == b->id_len &&
+           (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
+           a->size == b->size &&
+           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/* Entries compare on what the wire carries: a NOOP's or VOID's ref and a
+ * NOOP's or REF's voided index are not sent. */
+static bool entry_equal(const refraft_entry *a, const refraft_entry *b)
+{
+    if (a->term != b->term || a->type != b->type)
+        return false;
+    if (a->type == REFRAFT_ENTRY_REF)
+        return ref_equal(&a->ref, &b->ref);
+    if (a->type == REFRAFT_ENTRY_VOID)
+        return a->voided == b->voided;
+    return true;
+}
+
+static bool msg_equal(const refraft_msg *a, const refraft_msg *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES: {
+        const refraft_append_entries *x = &a->u.append_entries;
+        const refraft_append_entries *y = &b->u.append_entries;
+        if (x->term != y->term || strcmp(x->leader_id, y->leader_id) != 0 ||
+            x->prev_log_index != y->prev_log_index ||
+            x->prev_log_term != y->prev_log_term ||
+            x->leader_commit != y->leader_commit ||
+            x->n_entries != y->n_entries)
+            return false;
+        for (size_t i = 0; i < x->n_entries; i++)
+            if (!entry_equal(&x->entries[i], &y->entries[i]))
+                return false;
+        return true;
+    }
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT: {
+        const refraft_append_entries_result *x = &a->u.append_entries_result;
+        const refraft_append_entries_result *y = &b->u.append_entries_result;
+        return x->term == y->term &&
+               strcmp(x->follower_id, y->follower_id) == 0 &&
+               x->success == y->success && x->match_index == y->match_index &&
+               x->rejected_index == y->rejected_index &&
+               x->conflict_term == y->conflict_term &&
+               x->conflict_index == y->conflict_index &&
+               x->last_log_index == y->last_log_index &&
+               x->data_index == y->data_index;
+    }
+    case REFRAFT_MSG_REQUEST_VOTE: {
+        const refraft_request_vote *x = &a->u.request_vote;
+        const refraft_request_vote *y = &b->u.request_vote;
+        return x->term == y->term &&
+               strcmp(x->candidate_id, y->candidate_id) == 0 &&
+               x->last_log_index == y->last_log_index &&
+               x->last_log_term == y->last_log_term &&
+               x->pre_vote == y->pre_vote;
+    }
+    default: {
+        const refraft_request_vote_result *x = &a->u.request_vote_result;
+        const refraft_request_vote_result *y = &b->u.request_vote_result;
+        return x->term == y->term && strcmp(x->voter_id, y->voter_id) == 0 &&
+               x->vote_granted == y->vote_granted && x->pre_vote == y->pre_vote;
+    }
+    }
+}
+
+/* Encode msg, decode the bytes, and expect the same message back. */
+static void assert_round_trip(const refraft_msg *msg)
+{
+    refraft_wire_buf buf = {NULL, 0};
+    assert_int_equal(refraft_wire_encode_msg(msg, &buf), 0);
+    assert_non_null(buf.data);
+    assert_true(buf.len > 0 && buf.len <= REFRAFT_WIRE_MAX_BODY);
+    refraft_wire_msg out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv = refraft_wire_decode_msg(buf.data, buf.len, &out, err, sizeof err);
+    if (rv != 0)
+        fail_msg("decoding our own encoding failed: %s (%s)",
+                 refraft_strerror(rv), err);
+    assert_true(msg_equal(msg, &out.msg));
+    refraft_wire_msg_free(&out);
+    assert_null(out.priv);
+    refraft_wire_free(&buf);
+    assert_null(buf.data);
+    assert_int_equal(buf.len, 0);
+}
+
+static void expect_encode_refused(const refraft_msg *msg)
+{
+    refraft_wire_buf buf = {(uint8_t *)"untouched", 9};
+    assert_int_equal(refraft_wire_encode_msg(msg, &buf), REFRAFT_EINVAL);
+    assert_string_equal((const char *)buf.data, "untouched");
+    assert_int_equal(buf.len, 9);
+}
+
+/* A 255-byte record id holding every byte value but one (NUL included). */
+static uint8_t long_id[REFRAFT_RECORD_ID_MAX];
+
+static refraft_ref ref_of(const uint8_t *id, size_t len, uint64_t size)
+{
+    refraft_ref r;
+    memset(&r, 0, sizeof r);
+    r.id = id;
+    r.id_len = (uint16_t)len;
+    r.size = size;
+    memcpy(r.digest, digest_a, sizeof r.digest);
+    return r;
+}
+
+static int setup_ids(void **state)
+{
+    (void)state;
+    if (strlen(ID_64) != REFRAFT_ID_MAX || strlen(ID_65) != REFRAFT_ID_MAX + 1)
+        return -1;
+    for (size_t i = 0; i < sizeof long_id; i++)
+        long_id[i] = (uint8_t)i;
+    return 0;
+}
+
+/* ---- round trips ------------------------------------------------------- */
+
+static refraft_msg heartbeat(void)
+{
+    refraft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES;
+    m.u.append_entries.term = 3;
+    m.u.append_entries.leader_id = "n1";
+    m.u.append_entries.prev_log_index = 5;
+    m.u.append_entries.prev_log_term = 2;
+    m.u.append_entries.leader_commit = 4;
+    return m;
+}
+
+/* Every field survives the trip, at its largest and at its smallest. */
+static void test_append_entries_round_trips_with_edge_values(void **state)
+{
+    (void)state;
+    refraft_msg m = heartbeat();
+    assert_round_trip(&m); /* no entries: a heartbeat */
+
+    refraft_entry e[5];
+    memset(e, 0, sizeof e);
+    e[0].term = 1;
+    e[0].type = REFRAFT_ENTRY_NOOP;
+    e[1].term = REFRAFT_TERM_MAX;
+    e[1].type = REFRAFT_ENTRY_REF;
+    e[1].ref = ref_of(long_id, sizeof long_id, UINT64_MAX);
+    e[2].term = REFRAFT_TERM_MAX;
+    e[2].type = REFRAFT_ENTRY_VOID;
+    e[2].voided = UINT64_MAX;
+    e[3].term = REFRAFT_TERM_MAX;
+    e[3].type = REFRAFT_ENTRY_REF;
+    e[3].ref = ref_of((const uint8_t *)"\0", 1, 0); /* a one-byte id: NUL */
+    e[4].term = REFRAFT_TERM_MAX;
+    e[4].type = REFRAFT_ENTRY_VOID;
+    e[4].voided = 1;
+    refraft_append_entries *ae = &m.u.append_entries;
+    ae->term = REFRAFT_TERM_MAX;
+    ae->leader_id = ID_64;
+    ae->prev_log_index = UINT64_MAX;
+    ae->prev_log_term = REFRAFT_TERM_MAX;
+    ae->leader_commit = UINT64_MAX;
+    ae->entries = e;
+    ae->n_entries = COUNT(e);
+    assert_round_trip(&m);
+
+    ae->term = 1;
+    ae->leader_id = "x";
+    ae->prev_log_index = 0;
+    ae->prev_log_term = 0;
+    ae->leader_commit = 0;
+    ae->n_entries = 1;
+    assert_round_trip(&m);
+}
+
+/* The log API reads back a NOOP's or VOID's ref and a NOOP's or REF's
+ * voided index as zero, and ignores them on append: the encoder does the
+ * same, and they arrive zeroed. */
+static void test_encode_leaves_out_fields_the_type_does_not_use(void **state)
+{
+    (void)state;
+    refraft_entry e[3];
+    memset(e, 0, sizeof e);
+    e[0].term = 2;
+    e[0].type = REFRAFT_ENTRY_NOOP;
+    e[0].ref = ref_of((const uint8_t *)"stray", 5, 9);
+    e[0].voided = 4;
+    e[1].term = 2;
+    e[1].type = REFRAFT_ENTRY_VOID;
+    e[1].voided = 1;
+    e[1].ref = ref_of((const uint8_t *)"stray", 5, 9);
+    e[2].term = 2;
+    e[2].type = REFRAFT_ENTRY_REF;
+    e[2].ref = ref_of((const uint8_t *)"kept", 4, 9);
+    e[2].voided = 7;
+    refraft_msg m = heartbeat();
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = 3;
+    refraft_wire_buf buf;
+    assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
+    refraft_wire_msg out;
+    assert_int_equal(refraft_wire_decode_msg(buf.data, buf.len, &out, NULL, 0),
+                     0);
+    const refraft_entry *d = out.msg.u.append_entries.entries;
+    assert_null(d[0].ref.id);
+    assert_int_equal(d[0].ref.size, 0);
+    assert_int_equal(d[0].voided, 0);
+    assert_null(d[1].ref.id);
+    assert_int_equal(d[1].voided, 1);
+    assert_int_equal(d[2].voided, 0);
+    assert_memory_equal(d[2].ref.id, "kept", 4);
+    refraft_wire_msg_free(&out);
+    refraft_wire_free(&buf);
+}
+
+/* REFRAFT_MAX_ENTRIES_PER_MSG entries go through; one more does not, in
+ * either direction. */
+static void test_entry_count_is_capped_at_the_limit(void **state)
+{
+    (void)state;
+    size_t n = REFRAFT_MAX_ENTRIES_PER_MSG;
+    refraft_entry *e = calloc(n + 1, sizeof *e);
+    assert_non_null(e);
+    /* NOOPs of term 1 are the smallest entries on the wire (6 bytes), so
+     * the most costly to decode per byte: the decoder's memory bound
+     * must still let them through. */
+    for (size_t i = 0; i <= n; i++) {
+        e[i].term = 1;
+        e[i].type = REFRAFT_ENTRY_NOOP;
+    }
+    refraft_msg m = heartbeat();
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = n;
+    assert_round_trip(&m);
+    m.u.append_entries.n_entries = n + 1;
+    expect_encode_refused(&m);
+    free(e);
+
+    /* The same count, hand-built: refused on decoding. */
+    pb ae = {0};
+    pb_fields(&ae, ae_fields, COUNT(ae_fields), 0);
+    pb noop = pb_noop(7);
+    for (size_t i = 0; i <= n; i++)
+        pb_bytes(&ae, 6, noop.data, noop.len);
+    free(noop.data);
+    pb body = pb_message(REFRAFT_MSG_APPEND_ENTRIES, &ae);
+    expect_msg_refused(&body, "1048577 entries");
+}
+
+static void test_many_ref_entries_round_trip(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    static refraft_entry e[N];
+    static char ids[N][16];
+    for (size_t i = 0; i < N; i++) {
+        int len = snprintf(ids[i], sizeof ids[i], "record-%zu", i);
+        memset(&e[i], 0, sizeof e[i]);
+        e[i].term = 3;
+        e[i].type = i % 7 == 0 ? REFRAFT_ENTRY_NOOP : REFRAFT_ENTRY_REF;
+        if (e[i].type == REFRAFT_ENTRY_REF)
+            e[i].ref = ref_of((const uint8_t *)ids[i], (size_t)len, i * 31);
+    }
+    refraft_msg m = heartbeat();
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = N;
+    assert_round_trip(&m);
+}
+
+static void test_append_entries_result_round_trips(void **state)
+{
+    (void)state;
+    refraft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    refraft_append_entries_result *r = &m.u.append_entries_result;
+    r->term = 4;
+    r->follower_id = "n2";
+    r->success = true;
+    r->match_index = 17;
+    r->last_log_index = 17;
+    r->data_index = 15;
+    assert_round_trip(&m);
+    /* A rejection with its hint, every number at its largest. */
+    r->term = REFRAFT_TERM_MAX;
+    r->follower_id = ID_64;
+    r->success = false;
+    r->match_index = UINT64_MAX;
+    r->rejected_index = UINT64_MAX;
+    r->conflict_term = REFRAFT_TERM_MAX;
+    r->conflict_index = UINT64_MAX;
+    r->last_log_index = UINT64_MAX;
+    r->data_index = UINT64_MAX;
+    assert_round_trip(&m);
+}
+
+static void
+test_request_vote_round_trips_with_and_without_pre_vote(void **state)
+{
+    (void)state;
+    refraft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_REQUEST_VOTE;
+    refraft_request_vote *v = &m.u.request_vote;
+    v->term = 9;
+    v->candidate_id = "n3";
+    v->last_log_index = 0;
+    v->last_log_term = 0;
+    assert_round_trip(&m);
+    v->pre_vote = true;
+    v->term = REFRAFT_TERM_MAX;
+    v->candidate_id = ID_64;
+    v->last_log_index = UINT64_MAX;
+    v->last_log_term = REFRAFT_TERM_MAX;
+    assert_round_trip(&m);
+}
+
+static void test_request_vote_result_round_trips(void **state)
+{
+    (void)state;
+    refraft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
+    refraft_request_vote_result *v = &m.u.request_vote_result;
+    bool flags[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
+    for (size_t i = 0; i < 4; i++) {
+        v->term = i == 3 ? REFRAFT_TERM_MAX : 1 + i;
+        v->voter_id = i == 3 ? ID_64 : "n1";
+        v->vote_granted = flags[i][0];
+        v->pre_vote = flags[i][1];
+        assert_round_trip(&m);
+    }
+}
+
+/* Records: an empty one, a long id, and one at REFRAFT_WIRE_MAX_RECORD. */
+static void test_record_batch_round_trips(void **state)
+{
+    (void)state;
+    size_t big = REFRAFT_WIRE_MAX_RECORD;
+    uint8_t *bytes = malloc(big);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < big; i++)
+        bytes[i] = (uint8_t)(i * 7);
+    refraft_wire_record recs[3];
+    recs[0].ref = ref_of((const uint8_t *)"empty", 5, 0);
+    recs[0].bytes = NULL;
+    recs[1].ref = ref_of(long_id, sizeof long_id, 1000);
+    recs[1].bytes = bytes + 5;
+    recs[2].ref = ref_of((const uint8_t *)"big", 3, big);
+    recs[2].bytes = bytes;
+    refraft_wire_buf buf;
+    assert_int_equal(
+        refraft_wire_encode_records(ID_64, REFRAFT_TERM_MAX, recs, 3, &buf), 0);
+    refraft_wire_records out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv =
+        refraft_wire_decode_records(buf.data, buf.len, &out, err, sizeof err);
+    if (rv != 0)
+        fail_msg("%s: %s", refraft_strerror(rv), err);
+    assert_string_equal(out.sender_id, ID_64);
+    assert_int_equal(out.term, REFRAFT_TERM_MAX);
+    assert_int_equal(out.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(ref_equal(&out.records[i].ref, &recs[i].ref));
+        assert_non_null(out.records[i].bytes);
+        if (recs[i].ref.size > 0)
+            assert_memory_equal(out.records[i].bytes, recs[i].bytes,
+                                recs[i].ref.size);
+    }
+    refraft_wire_records_free(&out);
+    assert_null(out.priv);
+    refraft_wire_free(&buf);
+
+    /* The smallest batch: one record of one byte. */
+    recs[0].ref = ref_of((const uint8_t *)"a", 1, 1);
+    recs[0].bytes = (const uint8_t *)"z";
+    assert_int_equal(refraft_wire_encode_records("n", 1, recs, 1, &buf), 0);
+    assert_int_equal(
+        refraft_wire_decode_records(buf.data, buf.len, &out, NULL, 0), 0);
+    assert_int_equal(out.n, 1);
+    assert_memory_equal(out.records[0].bytes, "z", 1);
+    refraft_wire_records_free(&out);
+    refraft_wire_free(&buf);
+    free(bytes);
+}
+
+/* Freeing twice, or freeing nothing, is harmless. */
+static void test_free_functions_accept_null_and_repeats(void **state)
+{
+    (void)state;
+    refraft_wire_free(NULL);
+    refraft_wire_msg_free(NULL);
+    refraft_wire_records_free(NULL);
+    refraft_wire_buf buf = {NULL, 0};
+    refraft_wire_free(&buf);
+    refraft_msg m = heartbeat();
+    assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
+    refraft_wire_msg out;
+    assert_int_equal(refraft_wire_decode_msg(buf.data, buf.len, &out, NULL, 0),
+                     0);
+    refraft_wire_msg_free(&out);
+    refraft_wire_msg_free(&out);
+    refraft_wire_free(&buf);
+    refraft_wire_free(&buf);
+}
+
+/* ---- refusals: the body as a whole ------------------------------------- */
+
+/* wire.h: "a body that is ... larger than its cap ... is refused". */
+static void test_body_over_the_cap_is_refused(void **state)
+{
+    (void)state;
+    size_t len = REFRAFT_WIRE_MAX_BODY + 1;
+    uint8_t *big = calloc(1, len);
+    assert_non_null(big);
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    refraft_wire_msg m;
+    assert_int_equal(refraft_wire_decode_msg(big, len, &m, err, sizeof err),
+                     REFRAFT_EBADMSG);
+    assert_mentions(err, "cap");
+    refraft_wire_records r;
+    assert_int_equal(refraft_wire_decode_records(big, len, &r, err, sizeof err),
+                     REFRAFT_EBADMSG);
+    assert_mentions(err, "cap");
+    free(big);
+}
+
+static void test_malformed_protobuf_is_refused(void **state)
+{
+    (void)state;
+    /* Not protobuf at all; a length running past the end; a field with
+     * the wrong wire type (term as bytes); an unterminated varint. */
+    static const uint8_t garbage[] = {0xff, 0xff, 0xff};
+    static const uint8_t overrun[] = {0x1a, 0x10, 0x08, 0x01};
+    static const uint8_t varint[] = {0x1a, 0x02, 0x08, 0x80};
+    const struct {
+        const uint8_t *p;
+        size_t n;
+    } cases[] = {{garbage, sizeof garbage},
+                 {overrun, sizeof overrun},
+                 {varint, sizeof varint}};
+    for (size_t i = 0; i < COUNT(cases); i++) {
+        pb b = {0};
+        pb_raw(&b, cases[i].p, cases[i].n);
+        expect_msg_refused(&b, "not a valid");
+    }
+    pb rv = {0};
+    pb_bytes(&rv, 1, "x", 1); /* term as length-delimited */
+    pb body = pb_message(REFRAFT_MSG_REQUEST_VOTE, &rv);
+    expect_msg_refused(&body, "not a valid");
+}
+
+/* wire.h: "carries an unknown message ... type". */
+static void test_empty_body_and_unknown_message_type_are_refused(void **state)
+{
+    (void)state;
+    pb empty = {0};
+    expect_msg_refused(&empty, "no message");
+    pb sub = {0};
+    pb_fields(&sub, rv_fields, COUNT(rv_fields), 0);
+    pb body = pb_message(7, &sub);
+    expect_msg_refused(&body, "unknown field 7 in Message");
+}
+
+/* A body is exactly one message: protobuf would keep the last of two. */
+static void test_two_messages_in_one_body_are_refused(void **state)
+{
+    (void)state;
+    pb a = {0}, b = {0}, body = {0};
+    pb_fields(&a, rv_fields, COUNT(rv_fields), 0);
+    pb_fields(&b, rvr_fields, COUNT(rvr_fields), 0);
+    pb_sub(&body, REFRAFT_MSG_REQUEST_VOTE, &a);
+    pb_sub(&body, REFRAFT_MSG_REQUEST_VOTE_RESULT, &b);
+    expect_msg_refused(&body, "two messages");
+}
+
+/* A field given twice (protobuf keeps the last) or a padded number is
+ * refused rather than read one way here and another way elsewhere. */
+static void test_repeated_fields_and_padded_numbers_are_refused(void **state)
+{
+    (void)state;
+    pb v = {0};
+    pb_fields(&v, rv_fields, COUNT(rv_fields), 0);
+    pb_u64(&v, 1, 9); /* term again */
+    pb body = pb_message(REFRAFT_MSG_REQUEST_VOTE, &v);
+    expect_msg_refused(&body, "given twice");
+
+    pb w = {0};
+    pb_fields(&w, rv_fields, COUNT(rv_fields), 1);
+    static const uint8_t padded_term[] = {0x08, 0x88, 0x80, 0x00}; /* 8 */
+    pb_raw(&w, padded_term, sizeof padded_term);
+    body = pb_message(REFRAFT_MSG_REQUEST_VOTE, &w);
+    expect_msg_refused(&body, "padded");
+}
+
+/* wire.h: "an AppendEntries field on a vote": our schema has no place
+ * for one, so it arrives as a field RequestVote does not define. */
+static void test_unknown_fields_are_refused_at_any_depth(void **state)
+{
+    (void)state;
+    pb v = {0};
+    pb_fields(&v, rv_fields, COUNT(rv_fields), 0);
+    pb noop = pb_noop(1);
+    pb_sub(&v, 6, &noop); /* AppendEntries.entries, on a vote */
+    pb body = pb_message(REFRAFT_MSG_REQUEST_VOTE, &v);
+    expect_msg_refused(&body, "unknown field 6 in RequestVote");
+
+    pb e = pb_noop(7);
+    pb_u64(&e, 9, 1);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "unknown field 9 in Entry");
+
+    e = (pb){0};
+    pb_u64(&e, 1, 7);
+    pb_u64(&e, 2, REFRAFT_ENTRY_REF);
+    pb r = pb_ref("id", 2, 1, digest_a, 32, 0);
+    pb_u64(&r, 4, 1);
+    pb_sub(&e, 3, &r);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "unknown field 4 in Ref");
+}
+
+/* Strict presence: every message names what it lacks. */
+static void test_every_missing_field_is_named(void **state)
+{
+    (void)state;
+    for (unsigned t = 1; t < COUNT(all_msgs); t++) {
+        const msg_fields *mf = &all_msgs[t];
+        for (size_t i = 0; i < mf->n; i++) {
+            pb sub = {0};
+            pb_fields(&sub, mf->f, mf->n, mf->f[i].num);
+            pb body = pb_message(t, &sub);
+            char want[64];
+            snprintf(want, sizeof want, "%s: missing %s", mf->name,
+                     mf->f[i].name);
+            expect_msg_refused(&body, want);
+        }
+    }
+}
+
+/* wire.h: "a node id empty or over REFRAFT_ID_MAX bytes"; and ids are C
+ * strings, so no NUL inside. */
+static void test_bad_node_ids_are_refused_by_name(void **state)
+{
+    (void)state;
+    const struct {
+        const void *id;
+        size_t len;
+        const char *word;
+    } bad[] = {{"", 0, "is empty"},
+               {ID_65, 65, "of 65 bytes is over 64"},
+               {"n\0x", 3, "contains a NUL byte"}};
+    for (unsigned t = 1; t < COUNT(all_msgs); t++) {
+        const msg_fields *mf = &all_msgs[t];
+        for (size_t k = 0; k < COUNT(bad); k++) {
+            pb sub = {0};
+            pb_fields(&sub, mf->f, mf->n, 2);
+            pb_bytes(&sub, 2, bad[k].id, bad[k].len);
+            pb body = pb_message(t, &sub);
+            char want[64];
+            snprintf(want, sizeof want, "%s %s %s", mf->name, mf->f[1].name,
+                     bad[k].word);
+            expect_msg_refused(&body, want);
+        }
+    }
+}
+
+/* wire.h: "a term over REFRAFT_TERM_MAX"; a message term is also at least
+ * 1 (term 0 belongs to index 0 alone). */
+static void test_terms_out_of_range_are_refused_by_name(void **state)
+{
+    (void)state;
+    const struct {
+        unsigned type, field;
+        uint64_t value;
+        const char *word;
+    } bad[] = {
+        {1, 1, 0, "AppendEntries term 0"},
+        {1, 1, REFRAFT_TERM_MAX + 1, "AppendEntries term 9223372036854775808"},
+        {1, 4, REFRAFT_TERM_MAX + 1, "prev_log_term 9223372036854775808"},
+        {2, 1, 0, "AppendEntriesResult term 0"},
+        {2, 6, UINT64_MAX, "conflict_term 18446744073709551615"},
+        {3, 1, 0, "RequestVote term 0"},
+        {3, 4, REFRAFT_TERM_MAX + 1, "last_log_term"},
+        {4, 1, REFRAFT_TERM_MAX + 1, "RequestVoteResult term"},
+    };
+    for (size_t k = 0; k < COUNT(bad); k++) {
+        const msg_fields *mf = &all_msgs[bad[k].type];
+        pb sub = {0};
+        for (size_t i = 0; i < mf->n; i++) {
+            if (mf->f[i].num == bad[k].field)
+                pb_u64(&sub, bad[k].field, bad[k].value);
+            else
+                pb_fields(&sub, &mf->f[i], 1, 0);
+        }
+        pb body = pb_message(bad[k].type, &sub);
+        expect_msg_refused(&body, bad[k].word);
+    }
+}
+
+/* ---- refusals: entries ------------------------------------------------- */
+
+/* wire.h: "an unknown ... entry type", "a REF entry without a record id,
+ * a VOID without its voided index"; and a record id over
+ * REFRAFT_RECORD_ID_MAX, a digest not 32 bytes. */
+static void test_bad_entries_are_refused_by_position_and_field(void **state)
+{
+    (void)state;
+    uint8_t id300[300];
+    memset(id300, 'r', sizeof id300);
+    for (int type = -1; type <= 7; type++) {
+        if (type >= 1 && type <= 3)
+            continue;
+        pb e = {0};
+        pb_u64(&e, 1, 7);
+        pb_u64(&e, 2, (uint64_t)(int64_t)type);
+        pb body = ae_with_entry(&e);
+        char want[48];
+        snprintf(want, sizeof want, "entry 3: unknown type %d", type);
+        expect_msg_refused(&body, want);
+    }
+    pb e = {0};
+    pb_u64(&e, 2, REFRAFT_ENTRY_NOOP);
+    pb body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: missing term");
+
+    e = (pb){0};
+    pb_u64(&e, 1, 7);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: missing type");
+
+    e = pb_noop(0);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: term 0 is outside");
+
+    e = pb_noop(REFRAFT_TERM_MAX + 1);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: term 9223372036854775808");
+
+    e = (pb){0};
+    pb_u64(&e, 1, 7);
+    pb_u64(&e, 2, REFRAFT_ENTRY_REF);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: REF entry has no ref");
+
+    /* A ref without each of its fields. */
+    const char *ref_names[] = {NULL, "id", "size", "digest"};
+    for (unsigned f = 1; f <= 3; f++) {
+        e = (pb){0};
+        pb_u64(&e, 1, 7);
+        pb_u64(&e, 2, REFRAFT_ENTRY_REF);
+        pb r = pb_ref("id", 2, 1, digest_a, 32, f);
+        pb_sub(&e, 3, &r);
+        body = ae_with_entry(&e);
+        char want[48];
+        snprintf(want, sizeof want, "entry 3 ref: missing %s", ref_names[f]);
+        expect_msg_refused(&body, want);
+    }
+
+    const struct {
+        const void *id;
+        size_t id_len;
+        size_t digest_len;
+        const char *word;
+    } refs[] = {
+        {"", 0, 32, "entry 3: record id is empty"},
+        {id300, 300, 32, "entry 3: record id of 300 bytes is over 255"},
+        {id300, 256, 32, "entry 3: record id of 256 bytes is over 255"},
+        {"id", 2, 31, "entry 3: digest of 31 bytes is not 32"},
+        {"id", 2, 33, "entry 3: digest of 33 bytes is not 32"},
+        {"id", 2, 0, "entry 3: digest of 0 bytes"},
+    };
+    uint8_t digest33[33] = {0};
+    for (size_t k = 0; k < COUNT(refs); k++) {
+        e = (pb){0};
+        pb_u64(&e, 1, 7);
+        pb_u64(&e, 2, REFRAFT_ENTRY_REF);
+        pb r = pb_ref(refs[k].id, refs[k].id_len, 1, digest33,
+                      refs[k].digest_len, 0);
+        pb_sub(&e, 3, &r);
+        body = ae_with_entry(&e);
+        expect_msg_refused(&body, refs[k].word);
+    }
+
+    /* NOOP and VOID carry no ref. */
+    for (uint64_t type = 1; type <= 3; type += 2) {
+        e = (pb){0};
+        pb_u64(&e, 1, 7);
+        pb_u64(&e, 2, type);
+        pb r = pb_ref("id", 2, 1, digest_a, 32, 0);
+        pb_sub(&e, 3, &r);
+        if (type == REFRAFT_ENTRY_VOID)
+            pb_u64(&e, 4, 2);
+        body = ae_with_entry(&e);
+        expect_msg_refused(&body, type == 1
+                                      ? "entry 3: NOOP entry carries a ref"
+                                      : "entry 3: VOID entry carries a ref");
+    }
+
+    e = (pb){0};
+    pb_u64(&e, 1, 7);
+    pb_u64(&e, 2, REFRAFT_ENTRY_VOID);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: VOID entry has no voided index");
+
+    e = pb_void(7, 0);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: VOID entry has voided index 0");
+
+    e = pb_noop(7);
+    pb_u64(&e, 4, 2);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: NOOP entry carries a voided index");
+
+    e = pb_ref_entry(7, "x");
+    pb_u64(&e, 4, 2);
+    body = ae_with_entry(&e);
+    expect_msg_refused(&body, "entry 3: REF entry carries a voided index");
+
+    /* The entry builder itself is sound: three entries and a fourth
+     * good one decode. */
+    e = pb_noop(7);
+    body = ae_with_entry(&e);
+    refraft_wire_msg out;
+    assert_int_equal(
+        refraft_wire_decode_msg(body.data, body.len, &out, NULL, 0), 0);
+    assert_int_equal(out.msg.u.append_entries.n_entries, 4);
+    refraft_wire_msg_free(&out);
+    free(body.data);
+}
+
+/* A small body must not make the decoder allocate a lot: empty entries
+ * cost two bytes on the wire and far more once unpacked. */
+static void test_a_body_of_empty_entries_is_refused_before_it_costs(void **s)
+{
+    (void)s;
+    pb ae = {0};
+    pb_fields(&ae, ae_fields, COUNT(ae_fields), 0);
+    for (size_t i = 0; i < 100000; i++)
+        pb_bytes(&ae, 6, "", 0);
+    pb body = pb_message(REFRAFT_MSG_APPEND_ENTRIES, &ae);
+    expect_msg_refused(&body, "would take more than");
+}
+
+/* ---- refusals: record batches ------------------------------------------ */
+
+static pb pb_record(const void *id, size_t id_len, uint64_t size,
+                    const void *bytes, size_t n)
+{
+    pb r = {0};
+    pb ref = pb_ref(id, id_len, size, digest_a, 32, 0);
+    pb_sub(&r, 1, &ref);
+    pb_bytes(&r, 2, bytes, n);
+    return r;
+}
+
+/* A batch from n1 in term 3 with one good record and then `last` (none
+ * when last is NULL). */
+static pb batch_with(pb *last)
+{
+    pb b = {0};
+    pb_str(&b, 1, "n1");
+    pb_u64(&b, 2, 3);
+    pb good = pb_record("a", 1, 3, "abc", 3);
+    pb_sub(&b, 3, &good);
+    if (last != NULL)
+        pb_sub(&b, 3, last);
+    return b;
+}
+
+static void test_bad_record_batches_are_refused_by_name(void **state)
+{
+    (void)state;
+    pb b = {0};
+    pb_str(&b, 1, "n1");
+    pb_u64(&b, 2, 3);
+    expect_records_refused(&b, "RecordBatch has no records");
+
+    b = (pb){0};
+    pb_u64(&b, 2, 3);
+    pb r = pb_record("a", 1, 1, "x", 1);
+    pb_sub(&b, 3, &r);
+    expect_records_refused(&b, "RecordBatch: missing sender_id");
+
+    b = (pb){0};
+    pb_str(&b, 1, "n1");
+    r = pb_record("a", 1, 1, "x", 1);
+    pb_sub(&b, 3, &r);
+    expect_records_refused(&b, "RecordBatch: missing term");
+
+    b = (pb){0};
+    pb_str(&b, 1, ID_65);
+    pb_u64(&b, 2, 3);
+    r = pb_record("a", 1, 1, "x", 1);
+    pb_sub(&b, 3, &r);
+    expect_records_refused(&b, "sender_id of 65 bytes");
+
+    b = (pb){0};
+    pb_str(&b, 1, "n1");
+    pb_u64(&b, 2, 0);
+    r = pb_record("a", 1, 1, "x", 1);
+    pb_sub(&b, 3, &r);
+    expect_records_refused(&b, "RecordBatch term 0");
+
+    r = pb_record("a", 1, 4, "abc", 3);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: 3 bytes where its ref says 4");
+
+    r = pb_record("a", 1, 2, "abc", 3);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: 3 bytes where its ref says 2");
+
+    r = pb_record("a", 1, REFRAFT_WIRE_MAX_RECORD + 1, "abc", 3);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: size 16777217 is over");
+
+    r = pb_record("", 0, 3, "abc", 3);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: record id is empty");
+
+    r = (pb){0};
+    pb_bytes(&r, 2, "abc", 3);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: missing ref");
+
+    r = (pb){0};
+    pb ref = pb_ref("a", 1, 3, digest_a, 32, 0);
+    pb_sub(&r, 1, &ref);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: missing bytes");
+
+    r = (pb){0};
+    ref = pb_ref("a", 1, 3, digest_a, 20, 0);
+    pb_sub(&r, 1, &ref);
+    pb_bytes(&r, 2, "abc", 3);
+    b = batch_with(&r);
+    expect_records_refused(&b, "record 1: digest of 20 bytes is not 32");
+
+    r = pb_record("a", 1, 3, "abc", 3);
+    pb_u64(&r, 5, 1);
+    b = batch_with(&r);
+    expect_records_refused(&b, "unknown field 5 in Record");
+
+    /* And the good part alone decodes. */
+    b = batch_with(NULL);
+    refraft_wire_records out;
+    assert_int_equal(refraft_wire_decode_records(b.data, b.len, &out, NULL, 0),
+                     0);
+    assert_int_equal(out.n, 1);
+    refraft_wire_records_free(&out);
+    free(b.data);
+}
+
+/* A message body is not a record batch, nor the other way round. */
+static void test_bodies_do_not_decode_as_the_other_kind(void **state)
+{
+    (void)state;
+    refraft_msg m = heartbeat();
+    refraft_wire_buf buf;
+    assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
+    refraft_wire_records r;
+    assert_int_equal(
+        refraft_wire_decode_records(buf.data, buf.len, &r, NULL, 0),
+        REFRAFT_EBADMSG);
+    refraft_wire_free(&buf);
+    refraft_wire_record rec = {ref_of((const uint8_t *)"a", 1, 1),
+                               (const uint8_t *)"x"};
+    assert_int_equal(refraft_wire_encode_records("n1", 2, &rec, 1, &buf), 0);
+    refraft_wire_msg out;
+    assert_int_equal(refraft_wire_decode_msg(buf.data, buf.len, &out, NULL, 0),
+                     REFRAFT_EBADMSG);
+    refraft_wire_free(&buf);
+}
+
+/* ---- encode refuses what decode refuses -------------------------------- */
+
+static void test_encode_refuses_bad_messages(void **state)
+{
+    (void)state;
+    refraft_wire_buf buf;
+    assert_int_equal(refraft_wire_encode_msg(NULL, &buf), REFRAFT_EINVAL);
+    refraft_msg m = heartbeat();
+    assert_int_equal(refraft_wire_encode_msg(&m, NULL), REFRAFT_EINVAL);
+
+    m.type = 0;
+    expect_encode_refused(&m);
+    m.type = 5;
+    expect_encode_refused(&m);
+
+    const char *bad_ids[] = {NULL, "", ID_65};
+    for (size_t k = 0; k < COUNT(bad_ids); k++) {
+        m = heartbeat();
+        m.u.append_entries.leader_id = bad_ids[k];
+        expect_encode_refused(&m);
+    }
+    m = heartbeat();
+    m.u.append_entries.term = 0;
+    expect_encode_refused(&m);
+    m.u.append_entries.term = REFRAFT_TERM_MAX + 1;
+    expect_encode_refused(&m);
+    m = heartbeat();
+    m.u.append_entries.prev_log_term = REFRAFT_TERM_MAX + 1;
+    expect_encode_refused(&m);
+    m = heartbeat();
+    m.u.append_entries.n_entries = 2; /* no array */
+    expect_encode_refused(&m);
+
+    refraft_entry e;
+    const struct {
+        uint8_t type;
+        refraft_term term;
+        const char *id;
+        size_t id_len;
+        refraft_index voided;
+    } bad_entries[] = {
+        {0, 1, NULL, 0, 0},
+        {REFRAFT_ENTRY_ABANDONED, 1, "a", 1, 0},
+        {9, 1, NULL, 0, 0},
+        {REFRAFT_ENTRY_NOOP, 0, NULL, 0, 0},
+        {REFRAFT_ENTRY_NOOP, REFRAFT_TERM_MAX + 1, NULL, 0, 0},
+        {REFRAFT_ENTRY_REF, 1, NULL, 0, 0},
+        {REFRAFT_ENTRY_REF, 1, NULL, 3, 0},
+        {REFRAFT_ENTRY_REF, 1, "a", 0, 0},
+        {REFRAFT_ENTRY_REF, 1, "a", 256, 0},
+        {REFRAFT_ENTRY_VOID, 1, NULL, 0, 0},
+    };
+    static uint8_t id256[256];
+    for (size_t k = 0; k < COUNT(bad_entries); k++) {
+        memset(&e, 0, sizeof e);
+        e.type = bad_entries[k].type;
+        e.term = bad_entries[k].term;
+        e.voided = bad_entries[k].voided;
+        if (bad_entries[k].id != NULL || bad_entries[k].id_len > 0)
+            e.ref = ref_of(bad_entries[k].id_len == 256
+                               ? id256
+                               : (const uint8_t *)bad_entries[k].id,
+                           bad_entries[k].id_len, 1);
+        m = heartbeat();
+        m.u.append_entries.entries = &e;
+        m.u.append_entries.n_entries = 1;
+        expect_encode_refused(&m);
+    }
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    m.u.append_entries_result.term = 1;
+    m.u.append_entries_result.follower_id = "n2";
+    m.u.append_entries_result.conflict_term = REFRAFT_TERM_MAX + 1;
+    expect_encode_refused(&m);
+    m.u.append_entries_result.conflict_term = 0;
+    m.u.append_entries_result.follower_id = NULL;
+    expect_encode_refused(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_REQUEST_VOTE;
+    m.u.request_vote.term = 2;
+    m.u.request_vote.candidate_id = ID_65;
+    expect_encode_refused(&m);
+    m.u.request_vote.candidate_id = "n1";
+    m.u.request_vote.last_log_term = REFRAFT_TERM_MAX + 1;
+    expect_encode_refused(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
+    m.u.request_vote_result.voter_id = "n1";
+    expect_encode_refused(&m); /* term 0 */
+}
+
+static void test_encode_refuses_bad_record_batches(void **state)
+{
+    (void)state;
+    refraft_wire_record rec = {ref_of((const uint8_t *)"a", 1, 1),
+                               (const uint8_t *)"x"};
+    refraft_wire_buf buf = {NULL, 0};
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &rec, 1, NULL),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_records(NULL, 1, &rec, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_records(ID_65, 1, &rec, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_records("", 1, &rec, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_records("n1", 0, &rec, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(
+        refraft_wire_encode_records("n1", REFRAFT_TERM_MAX + 1, &rec, 1, &buf),
+        REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &rec, 0, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_records("n1", 1, NULL, 1, &buf),
+                     REFRAFT_EINVAL);
+    refraft_wire_record bad = rec;
+    bad.ref.id = NULL;
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    bad = rec;
+    bad.ref.id_len = 0;
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    bad = rec;
+    bad.ref.id_len = 256;
+    bad.ref.id = long_id; /* only its length matters: refused first */
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    bad = rec;
+    bad.bytes = NULL;
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    bad = rec;
+    bad.ref.size = REFRAFT_WIRE_MAX_RECORD + 1;
+    assert_int_equal(refraft_wire_encode_records("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_null(buf.data);
+
+    /* Three records at the record cap fit in a body; four do not. */
+    uint8_t *big = calloc(1, REFRAFT_WIRE_MAX_RECORD);
+    assert_non_null(big);
+    refraft_wire_record four[4];
+    for (size_t i = 0; i < 4; i++) {
+        four[i].ref =
+            ref_of((const uint8_t *)"big", 3, REFRAFT_WIRE_MAX_RECORD);
+        four[i].bytes = big;
+    }
+    assert_int_equal(refraft_wire_encode_records("n1", 1, four, 3, &buf), 0);
+    assert_true(buf.len <= REFRAFT_WIRE_MAX_BODY);
+    refraft_wire_free(&buf);
+    assert_int_equal(refraft_wire_encode_records("n1", 1, four, 4, &buf),
+                     REFRAFT_EINVAL);
+    assert_null(buf.data);
+    free(big);
+}
+
+/* ---- truncation -------------------------------------------------------- */
+
+/* Every prefix of a valid encoding is refused or, when it happens to be
+ * a complete body itself, decodes to something the encoder accepts. */
+static void test_every_prefix_decodes_cleanly(void **state)
+{
+    (void)state;
+    refraft_entry e[3];
+    memset(e, 0, sizeof e);
+    e[0].term = 2;
+    e[0].type = REFRAFT_ENTRY_NOOP;
+    e[1].term = 3;
+    e[1].type = REFRAFT_ENTRY_REF;
+    e[1].ref = ref_of(long_id, 40, 77);
+    e[2].term = 3;
+    e[2].type = REFRAFT_ENTRY_VOID;
+    e[2].voided = 9;
+    refraft_msg m = heartbeat();
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = 3;
+    refraft_wire_buf buf;
+    assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
+    /* A message body is a single length-delimited field: no proper
+     * prefix of it is a whole body. */
+    for (size_t len = 0; len < buf.len; len++) {
+        uint8_t *copy = malloc(len + 1); /* exactly len bytes for ASan */
+        memcpy(copy, buf.data, len);
+        refraft_wire_msg out;
+        char err[REFRAFT_ERRMSG_LEN];
+        int rv = refraft_wire_decode_msg(len ? copy : NULL, len, &out, err,
+                                         sizeof err);
+        if (rv != REFRAFT_EBADMSG)
+            fail_msg("prefix of %zu bytes: %s", len, refraft_strerror(rv));
+        free(copy);
+    }
+    refraft_wire_free(&buf);
+
+    /* A batch is several top-level fields: a prefix that stops between
+     * records is a smaller batch. */
+    refraft_wire_record recs[3];
+    for (size_t i = 0; i < 3; i++) {
+        recs[i].ref = ref_of(long_id + i, 10, 5);
+        recs[i].bytes = (const uint8_t *)"hello";
+    }
+    assert_int_equal(refraft_wire_encode_records("n1", 4, recs, 3, &buf), 0);
+    size_t decoded = 0;
+    for (size_t len = 0; len <= buf.len; len++) {
+        uint8_t *copy = malloc(len + 1);
+        memcpy(copy, buf.data, len);
+        refraft_wire_records out;
+        int rv = refraft_wire_decode_records(copy, len, &out, NULL, 0);
+        if (rv == 0) {
+            decoded++;
+            assert_true(out.n >= 1 && out.n <= 3);
+            refraft_wire_buf again;
+            assert_int_equal(refraft_wire_encode_records(out.sender_id,
+                                                         out.term, out.records,
+                                                         out.n, &again),
+                             0);
+            refraft_wire_free(&again);
+            refraft_wire_records_free(&out);
+        } else {
+            assert_int_equal(rv, REFRAFT_EBADMSG);
+        }
+        free(copy);
+    }
+    assert_int_equal(decoded, 3); /* after record 1, 2 and 3 */
+    refraft_wire_free(&buf);
+}
+
+/* ---- errbuf ------------------------------------------------------------ */
+
+static void test_errbuf_is_optional_and_bounded(void **state)
+{
+    (void)state;
+    pb e = pb_noop(0);
+    pb body = ae_with_entry(&e);
+    refraft_wire_msg out;
+    assert_int_equal(
+        refraft_wire_decode_msg(body.data, body.len, &out, NULL, 0),
+        REFRAFT_EBADMSG);
+    char small[8];
+    memset(small, 'x', sizeof small);
+    assert_int_equal(
+        refraft_wire_decode_msg(body.data, body.len, &out, small, sizeof small),
+        REFRAFT_EBADMSG);
+    assert_int_equal(strlen(small), sizeof small - 1);
+    free(body.data);
+
+    char err[REFRAFT_ERRMSG_LEN];
+    assert_int_equal(refraft_wire_decode_msg(NULL, 5, &out, err, sizeof err),
+                     REFRAFT_EINVAL);
+    assert_int_equal(
+        refraft_wire_decode_msg((const uint8_t *)"", 0, NULL, err, sizeof err),
+        REFRAFT_EINVAL);
+    refraft_wire_records r;
+    assert_int_equal(refraft_wire_decode_records(NULL, 5, &r, err, sizeof err),
+                     REFRAFT_EINVAL);
+}
+
+/* ---- allocation faults ------------------------------------------------- */
+
+/* Fails exactly the allocation numbered fail_at (1-based). */
+typedef struct fault {
+    long fail_at;
+    long count;
+    bool fired;
+} fault;
+
+static void *fault_malloc(void *ctx, size_t size)
+{
+    fault *f = ctx;
+    if (++f->count == f->fail_at) {
+        f->fired = true;
+        return NULL;
+    }
+    return malloc(size);
+}
+
+static void *fault_realloc(void *ctx, void *ptr, size_t size)
+{
+    fault *f = ctx;
+    if (++f->count == f->fail_at) {
+        f->fired = true;
+        return NULL;
+    }
+    return realloc(ptr, size);
+}
+
+static void fault_free(void *ctx, void *ptr)
+{
+    (void)ctx;
+    free(ptr);
+}
+
+static int restore_allocator(void **state)
+{
+    (void)state;
+    refraft_set_allocator(NULL);
+    return 0;
+}
+
+/* What the sweep runs once per failure point: encode and decode a
+ * message and a batch.  Each step succeeds or returns REFRAFT_ENOMEM
+ * with its output untouched. */
+static void codec_scenario(void)
+{
+    refraft_entry e[20];
+    memset(e, 0, sizeof e);
+    for (size_t i = 0; i < COUNT(e); i++) {
+        e[i].term = 2;
+        e[i].type = i % 3 == 0   ? REFRAFT_ENTRY_NOOP
+                    : i % 3 == 1 ? REFRAFT_ENTRY_REF
+                                 : REFRAFT_ENTRY_VOID;
+        e[i].ref = ref_of(long_id + i, 8, i);
+        e[i].voided = i;
+    }
+    refraft_msg m = heartbeat();
+    m.u.append_entries.entries = e;
+    m.u.append_entries.n_entries = COUNT(e);
+    refraft_wire_buf buf = {NULL, 0};
+    int rv = refraft_wire_encode_msg(&m, &buf);
+    if (rv != 0) {
+        assert_int_equal(rv, REFRAFT_ENOMEM);
+        assert_null(buf.data);
+    } else {
+        refraft_wire_msg out;
+        memset(&out, 0xa5, sizeof out);
+        refraft_wire_msg before = out;
+        char err[REFRAFT_ERRMSG_LEN] = "";
+        rv = refraft_wire_decode_msg(buf.data, buf.len, &out, err, sizeof err);
+        if (rv != 0) {
+            assert_int_equal(rv, REFRAFT_ENOMEM);
+            assert_memory_equal(&out, &before, sizeof out);
+            assert_mentions(err, "out of memory");
+        } else {
+            assert_true(msg_equal(&m, &out.msg));
+            refraft_wire_msg_free(&out);
+        }
+        refraft_wire_free(&buf);
+    }
+
+    refraft_wire_record recs[20];
+    for (size_t i = 0; i < COUNT(recs); i++) {
+        recs[i].ref = ref_of(long_id + i, 8, 5);
+        recs[i].bytes = (const uint8_t *)"bytes";
+    }
+    rv = refraft_wire_encode_records("n1", 2, recs, COUNT(recs), &buf);
+    if (rv != 0) {
+        assert_int_equal(rv, REFRAFT_ENOMEM);
+        return;
+    }
+    refraft_wire_records out;
+    memset(&out, 0xa5, sizeof out);
+    refraft_wire_records before = out;
+    rv = refraft_wire_decode_records(buf.data, buf.len, &out, NULL, 0);
+    if (rv != 0) {
+        assert_int_equal(rv, REFRAFT_ENOMEM);
+        assert_memory_equal(&out, &before, sizeof out);
+    } else {
+        assert_int_equal(out.n, COUNT(recs));
+        refraft_wire_records_free(&out);
+    }
+    refraft_wire_free(&buf);
+}
+
+/* STYLE.md: "A pluggable allocator lets tests fail every allocation in
+ * turn and assert a clean REFRAFT_ENOMEM".  ASan checks that no failure
+ * path leaks. */
+static void test_every_allocation_failure_is_clean(void **state)
+{
+    (void)state;
+    long k;
+    for (k = 1; k < 100000; k++) {
+        fault f = {k, 0, false};
+        refraft_allocator alloc = {&f, fault_malloc, fault_realloc, fault_free};
+        refraft_set_allocator(&alloc);
+        codec_scenario();
+        refraft_set_allocator(NULL);
+        if (!f.fired)
+            break;
+    }
+    /* Both decodes allocate many times over (one unpacked struct per
+     * entry and record). */
+    assert_true(k > 40);
+    print_message("allocation sweep: %ld allocation points\n", k - 1);
+}
+
+/* ---- digest header ----------------------------------------------------- */
+
+/* SHA-256 of "abc" (FIPS 180-2 appendix B.1) and its base64. */
+static const uint8_t sha_abc[32] = {
+    0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+    0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+    0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+#define B64_ABC "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0="
+
+static void test_digest_header_is_rfc9530_repr_digest(void **state)
+{
+    (void)state;
+    char buf[REFRAFT_WIRE_DIGEST_HEADER_LEN];
+    memset(buf, 'x', sizeof buf);
+    refraft_wire_format_digest(sha_abc, buf);
+    assert_string_equal(buf, "sha-256=:" B64_ABC ":");
+    assert_true(strlen(buf) < sizeof buf);
+    uint8_t d[32];
+    assert_int_equal(refraft_wire_parse_digest(buf, d), 0);
+    assert_memory_equal(d, sha_abc, 32);
+
+    /* Every digest survives the trip. */
+    for (int v = 0; v < 256; v++) {
+        uint8_t in[32];
+        for (size_t i = 0; i < 32; i++)
+            in[i] = (uint8_t)((size_t)v + i * 13);
+        refraft_wire_format_digest(in, buf);
+        assert_int_equal(refraft_wire_parse_digest(buf, d), 0);
+        assert_memory_equal(d, in, 32);
+    }
+}
+
+/* RFC 9530: the field may list several algorithms; we read sha-256 and
+ * step over the others, whatever their syntax. */
+static void test_digest_parse_skips_other_members(void **state)
+{
+    (void)state;
+    const char *good[] = {
+        "sha-512=:" B64_ABC B64_ABC ":, sha-256=:" B64_ABC ":",
+        "sha-256=:" B64_ABC ":, sha-512=:AAAA:",
+        "  sha-256=:" B64_ABC ":  ",
+        "unixsum=12345,\tsha-256=:" B64_ABC ":;q=1;x, md5=?1",
+        "id-sha-256=:AAAA:, sha-256=:" B64_ABC ":",
+        "a=\"str, with \\\"comma\\\"\", b=tok/en:x, c=-1.5, "
+        "d=(1 \"x\" :AA==:);p=2, e, sha-256=:" B64_ABC ":",
+        /* Unpadded base64: RFC 8941 asks parsers to accept it. */
+        "sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0:",
+        /* The last of two sha-256 members counts (RFC 8941 3.2). */
+        "sha-256=:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=:, "
+        "sha-256=:" B64_ABC ":",
+    };
+    for (size_t i = 0; i < COUNT(good); i++) {
+        uint8_t d[32];
+        memset(d, 0, sizeof d);
+        int rv = refraft_wire_parse_digest(good[i], d);
+        if (rv != 0)
+            fail_msg("\"%s\": %s", good[i], refraft_strerror(rv));
+        assert_memory_equal(d, sha_abc, 32);
+    }
+}
+
+static void test_digest_parse_refuses_bad_headers(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "",
+        "   ",
+        "sha-512=:" B64_ABC ":",     /* no sha-256 */
+        "sha-256=" B64_ABC,          /* not :bytes: */
+        "sha-256=:" B64_ABC,         /* unterminated */
+        "sha-256",                   /* boolean */
+        "sha-256=:AAAA:",            /* 3 bytes */
+        "sha-256=:" B64_ABC "AAAA:", /* 35 bytes */
+        "sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa=:", /* 31.5 */
+        "sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAF==:",
+        "sha-256=:ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=A:",
+        "sha-256=:ungWv48Bz!pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0=:", /* "!" */
+        "sha-256=:ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0=:", /* url */
+        "SHA-256=:" B64_ABC ":",   /* keys are lower */
+        "sha-256=:" B64_ABC ":,",  /* trailing comma */
+        "sha-256=:" B64_ABC ": x", /* junk after */
+        "a=\"unterminated, sha-256=:" B64_ABC ":",
+        "a=(1 2, sha-256=:" B64_ABC ":",
+        "sha-256=:" B64_ABC ":;=1",
+        ", sha-256=:" B64_ABC ":",
+    };
+    for (size_t i = 0; i < COUNT(bad); i++) {
+        uint8_t d[32];
+        memset(d, 0x5a, sizeof d);
+        int rv = refraft_wire_parse_digest(bad[i], d);
+        if (rv != REFRAFT_EBADMSG)
+            fail_msg("\"%s\": %s, want EBADMSG", bad[i], refraft_strerror(rv));
+        for (size_t k = 0; k < 32; k++)
+            assert_int_equal(d[k], 0x5a);
+    }
+    uint8_t d[32];
+    assert_int_equal(refraft_wire_parse_digest(NULL, d), REFRAFT_EBADMSG);
+    assert_int_equal(refraft_wire_parse_digest("sha-256=:" B64_ABC ":", NULL),
+                     REFRAFT_EINVAL);
+}
+
+/* ---- record ids in paths ----------------------------------------------- */
+
+static void assert_id_round_trip(const uint8_t *id, size_t len)
+{
+    char buf[3 * REFRAFT_RECORD_ID_MAX + 1];
+    memset(buf, 'x', sizeof buf);
+    refraft_wire_encode_id(id, len, buf);
+    size_t n = strlen(buf);
+    assert_true(n >= len && n <= 3 * len);
+    for (const char *p = buf; *p != '\0'; p++) {
+        if (*p == '%') {
+            assert_true(isxdigit((unsigned char)p[1]) &&
+                        isxdigit((unsigned char)p[2]));
+            assert_false(islower((unsigned char)p[1]) ||
+                         islower((unsigned char)p[2]));
+            p += 2;
+        } else {
+            assert_true(isalnum((unsigned char)*p) || strchr("-._~", *p));
+        }
+    }
+    uint8_t back[REFRAFT_RECORD_ID_MAX];
+    size_t back_len = 0;
+    assert_int_equal(refraft_wire_decode_id(buf, back, &back_len), 0);
+    assert_int_equal(back_len, len);
+    assert_memory_equal(back, id, len);
+}
+
+static void test_record_ids_round_trip_over_every_byte(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        uint8_t one = (uint8_t)c;
+        assert_id_round_trip(&one, 1);
+    }
+    assert_id_round_trip(long_id, sizeof long_id);
+    uint8_t top[REFRAFT_RECORD_ID_MAX];
+    for (size_t i = 0; i < sizeof top; i++)
+        top[i] = (uint8_t)(255 - i);
+    assert_id_round_trip(top, sizeof top);
+    assert_id_round_trip((const uint8_t *)"plain-id_1.2~3", 14);
+
+    char buf[3 * 5 + 1];
+    refraft_wire_encode_id((const uint8_t *)"a/b c", 5, buf);
+    assert_string_equal(buf, "a%2Fb%20c");
+}
+
+static void test_record_id_decode_refuses_malformed_paths(void **state)
+{
+    (void)state;
+    char too_long[REFRAFT_RECORD_ID_MAX + 2];
+    memset(too_long, 'a', sizeof too_long - 1);
+    too_long[sizeof too_long - 1] = '\0';
+    char too_long_escaped[3 * (REFRAFT_RECORD_ID_MAX + 1) + 1] = "";
+    for (int i = 0; i <= REFRAFT_RECORD_ID_MAX; i++)
+        strcat(too_long_escaped, "%00");
+    const char *bad[] = {"",    "%",        "%4",   "%G0",    "%4G",
+                         "a%",  "a%2",      "a/b",  "a b",    "a?b",
+                         "a#b", "\xc3\xa9", "%%41", too_long, too_long_escaped,
+                         "a\tb"};
+    for (size_t i = 0; i < COUNT(bad); i++) {
+        uint8_t id[REFRAFT_RECORD_ID_MAX];
+        memset(id, 0x5a, sizeof id);
+        size_t len = 12345;
+        if (refraft_wire_decode_id(bad[i], id, &len) != REFRAFT_EINVAL)
+            fail_msg("\"%s\" was accepted", bad[i]);
+        assert_int_equal(len, 12345);
+        assert_int_equal(id[0], 0x5a);
+    }
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    size_t len;
+    assert_int_equal(refraft_wire_decode_id(NULL, id, &len), REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_decode_id("a", NULL, &len), REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_decode_id("a", id, NULL), REFRAFT_EINVAL);
+
+    /* Lower-case escapes and characters a path may carry raw are read as
+     * what they say; 255 bytes is the longest id. */
+    assert_int_equal(refraft_wire_decode_id("%2f%2F!$&'()*+,;=:@", id, &len),
+                     0);
+    assert_int_equal(len, 15);
+    assert_memory_equal(id, "//!$&'()*+,;=:@", 15);
+    too_long[REFRAFT_RECORD_ID_MAX] = '\0';
+    assert_int_equal(refraft_wire_decode_id(too_long, id, &len), 0);
+    assert_int_equal(len, REFRAFT_RECORD_ID_MAX);
+
+    /* An id encode cannot write comes out empty, which decode refuses. */
+    char buf[4] = "xyz";
+    refraft_wire_encode_id(NULL, 3, buf);
+    assert_string_equal(buf, "");
+    refraft_wire_encode_id(long_id, REFRAFT_RECORD_ID_MAX + 1, buf);
+    assert_string_equal(buf, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_append_entries_round_trips_with_edge_values),
+        cmocka_unit_test(test_encode_leaves_out_fields_the_type_does_not_use),
+        cmocka_unit_test(test_entry_count_is_capped_at_the_limit),
+        cmocka_unit_test(test_many_ref_entries_round_trip),
+        cmocka_unit_test(test_append_entries_result_round_trips),
+        cmocka_unit_test(
+            test_request_vote_round_trips_with_and_without_pre_vote),
+        cmocka_unit_test(test_request_vote_result_round_trips),
+        cmocka_unit_test(test_record_batch_round_trips),
+        cmocka_unit_test(test_free_functions_accept_null_and_repeats),
+        cmocka_unit_test(test_body_over_the_cap_is_refused),
+        cmocka_unit_test(test_malformed_protobuf_is_refused),
+        cmocka_unit_test(test_empty_body_and_unknown_message_type_are_refused),
+        cmocka_unit_test(test_two_messages_in_one_body_are_refused),
+        cmocka_unit_test(test_repeated_fields_and_padded_numbers_are_refused),
+        cmocka_unit_test(test_unknown_fields_are_refused_at_any_depth),
+        cmocka_unit_test(test_every_missing_field_is_named),
+        cmocka_unit_test(test_bad_node_ids_are_refused_by_name),
+        cmocka_unit_test(test_terms_out_of_range_are_refused_by_name),
+        cmocka_unit_test(test_bad_entries_are_refused_by_position_and_field),
+        cmocka_unit_test(
+            test_a_body_of_empty_entries_is_refused_before_it_costs),
+        cmocka_unit_test(test_bad_record_batches_are_refused_by_name),
+        cmocka_unit_test(test_bodies_do_not_decode_as_the_other_kind),
+        cmocka_unit_test(test_encode_refuses_bad_messages),
+        cmocka_unit_test(test_encode_refuses_bad_record_batches),
+        cmocka_unit_test(test_every_prefix_decodes_cleanly),
+        cmocka_unit_test(test_errbuf_is_optional_and_bounded),
+        cmocka_unit_test_teardown(test_every_allocation_failure_is_clean,
+                                  restore_allocator),
+        cmocka_unit_test(test_digest_header_is_rfc9530_repr_digest),
+        cmocka_unit_test(test_digest_parse_skips_other_members),
+        cmocka_unit_test(test_digest_parse_refuses_bad_headers),
+        cmocka_unit_test(test_record_ids_round_trip_over_every_byte),
+        cmocka_unit_test(test_record_id_decode_refuses_malformed_paths),
+    };
+    return cmocka_run_group_tests_name("wire", tests, setup_ids, NULL);
+}
