@@ -1,7 +1,8 @@
 # Makefile - a thin front door over CMake presets (CMakePresets.json).
 #
 # Two commands are all a new user needs on a fresh Debian machine:
-#   make demo   build, then run a simulated 3-node cluster through a leader crash
+#   make demo   build, then run a 3-node record service on loopback through a
+#               lost disk (refraft demo; docs/cli.md)
 #   make test   build, run every test, then again under ASan + UBSan
 # Both install the Debian packages that are missing first.  `make help` lists
 # the other targets.  The real build lives in CMakeLists.txt; nothing here
@@ -72,7 +73,7 @@ endef
 
 help:
 	@echo "refraft - Raft over references.  Targets:"
-	@echo "  make demo     build, then run a simulated 3-node cluster through a leader crash"
+	@echo "  make demo     build, then run a 3-node record service on loopback through a lost disk"
 	@echo "  make test     build and run all tests, then the asan preset (ASan + UBSan)"
 	@echo "  make build    install missing Debian packages, configure and build (build/bin/)"
 	@echo "  make soak     long runs: 20000 simulator seeds on 3 and 5 nodes, 5000 store crash kills"
@@ -110,7 +111,7 @@ test-asan: deps
 	ctest --preset asan -j $(JOBS) 2>&1 | tee build-asan/ctest.log
 
 demo: build
-	$(BIN)/refraft-sim --demo
+	$(BIN)/refraft demo
 
 soak: build
 	$(BIN)/refraft-sim --runs 20000 --nodes 3 --steps 4000

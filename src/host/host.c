@@ -285,7 +285,13 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
     h->log_level = cfg->log_level;
     h->started_ms = host_now_ms();
     h->batch = calloc(HOST_BATCH_MAX, sizeof *h->batch);
-    rv = h->batch != NULL ? 0 : REFRAFT_ENOMEM;
+    h->prop_refs = calloc(HOST_BATCH_MAX, sizeof *h->prop_refs);
+    h->prop_bytes = calloc(HOST_BATCH_MAX, sizeof *h->prop_bytes);
+    h->prop_recs = calloc(HOST_BATCH_MAX, sizeof *h->prop_recs);
+    rv = h->batch != NULL && h->prop_refs != NULL && h->prop_bytes != NULL &&
+                 h->prop_recs != NULL
+             ? 0
+             : REFRAFT_ENOMEM;
     if (rv == 0)
         rv = open_store(h, cfg, errbuf, errbuf_len);
     if (rv == 0)
@@ -308,23 +314,30 @@ void host_destroy(host *h)
 {
     if (h == NULL)
         return;
+    /* In dependency order: nothing answers peers or clients any more,
+     * the sweeper cancels its fetches on a live client, then the client
+     * goes; the node's data index is saved before the node is freed. */
     if (h->srv != NULL)
         http_server_stop(h->srv);
+    refraft_sweeper_destroy(h->sw);
     http_client_destroy(h->cli);
     for (size_t k = 0; k < h->n_fetches; k++)
         free(h->fetches[k].ctx);
-    refraft_sweeper_destroy(h->sw);
+    if (h->store != NULL && h->node != NULL &&
+        refstore_set_data_index(h->store, refraft_data_index(h->node)) != 0)
+        host_log(h, HOST_LOG_WARN, "cannot save the data index: %s",
+                 refstore_errmsg(h->store));
     refraft_node_destroy(h->node);
     if (h->store != NULL) {
-        /* Keep the data index: a restart then checks records only past
-         * it (refraft_config.data_index). */
-        if (h->node != NULL)
-            (void)refstore_set_data_index(h->store,
-                                          refraft_data_index(h->node));
-        (void)refstore_flush(h->store);
+        if (refstore_flush(h->store) != 0)
+            host_log(h, HOST_LOG_ERROR, "committing applies failed: %s",
+                     refstore_errmsg(h->store));
         refstore_close(h->store);
     }
     free(h->batch);
+    free(h->prop_refs);
+    free(h->prop_bytes);
+    free(h->prop_recs);
     free(h->waiters);
     free(h->fetches);
     free(h);
@@ -379,8 +392,11 @@ static int turn(host *h)
         if (rv == REFRAFT_EFAILED)
             return rv;
     }
-    if (now >= refraft_sweeper_next_deadline(h->sw))
-        (void)refraft_sweeper_tick(h->sw);
+    if (now >= refraft_sweeper_next_deadline(h->sw)) {
+        int srv = refraft_sweeper_tick(h->sw);
+        if (srv != 0)
+            host_log(h, HOST_LOG_WARN, "sweeper: %s", refraft_strerror(srv));
+    }
     host_expire_writes(h, false);
     int rv = refstore_flush(h->store);
     if (rv != 0)

@@ -69,6 +69,10 @@ struct host {
 
     struct host_write *batch;
     size_t n_batch;
+    /* What one refstore_propose and one push of a batch take. */
+    refraft_ref *prop_refs;
+    const void **prop_bytes;
+    refraft_wire_record *prop_recs;
     struct host_waiter *waiters; /* in index order */
     size_t n_waiters;
     size_t waiters_cap;

@@ -148,9 +148,9 @@ static void fail_writes(host *h, struct host_write *ws, size_t n, int rv)
  * one transaction and one sync, then pushed to the followers. */
 static int propose(host *h, struct host_write *ws, size_t n)
 {
-    refraft_ref refs[HOST_BATCH_MAX];
-    const void *bytes[HOST_BATCH_MAX];
-    refraft_wire_record recs[HOST_BATCH_MAX];
+    refraft_ref *refs = h->prop_refs;
+    const void **bytes = h->prop_bytes;
+    refraft_wire_record *recs = h->prop_recs;
     for (size_t i = 0; i < n; i++) {
         refs[i] = ws[i].ref;
         refs[i].id = ws[i].id;
@@ -232,7 +232,8 @@ void host_write_applied(host *h, refraft_index index,
                            index);
     } else {
         char id[3 * REFRAFT_RECORD_ID_MAX], digest[2 * REFRAFT_DIGEST_LEN + 1];
-        json_escape_bytes(w->ref.id, w->ref.id_len, id, sizeof id);
+        /* w->id, not w->ref.id: waiters move when the array does. */
+        json_escape_bytes(w->id, w->ref.id_len, id, sizeof id);
         hex(w->ref.digest, REFRAFT_DIGEST_LEN, digest);
         char body[1024];
         int n = snprintf(body, sizeof body,

@@ -1,0 +1,706 @@
+/* itest.c - integration tests: real `refraft node` processes on
+ * 127.0.0.1, driven over HTTP.  One scenario per run:
+ *
+ *   refraft-itest PATH/TO/refraft SCENARIO
+ *
+ * Every scenario starts its own cluster in a fresh temporary directory
+ * and stops it and removes the directory on every way out: the nodes are
+ * tied to this process (PR_SET_PDEATHSIG), so even a crash or ctest's
+ * time-out kill takes them along. */
+#define _GNU_SOURCE /* mkdtemp */
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cluster.h"
+#include "jsonget.h"
+#include "put.h"
+#include "util.h"
+#include "xfer.h"
+
+#define START_MS 15000u
+#define LEADER_MS 15000u
+#define CATCH_UP_MS 15000u
+#define PUT_MS 15000u
+
+static const char *refraft_exe;
+static char tmp[1024]; /* TMPDIR/refraft-itest.XXXXXX */
+static cli_cluster cl;
+static bool cl_ready;
+static cli_xfer x;                 /* the test's own requests */
+static char cli_dir[CLI_PATH_MAX]; /* the `cluster up` scenario's DIR */
+static uint64_t t0;
+
+static void note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void note(const char *fmt, ...)
+{
+    va_list ap;
+    printf("[%6.2fs] ", (double)(cli_now_ms() - t0) / 1000.0);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void fail_at(int line, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void fail_at(int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "FAIL (itest.c:%d): ", line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n");
+}
+
+/* Check cond; when it does not hold, say why and leave the scenario. */
+#define EXPECT(cond, ...)                                                      \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            fail_at(__LINE__, __VA_ARGS__);                                    \
+            return -1;                                                         \
+        }                                                                      \
+    } while (0)
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int start_cluster(size_t n, size_t *leader)
+{
+    if (cli_cluster_init(&cl, tmp, n, NULL, refraft_exe, true) != 0)
+        return -1;
+    cl_ready = true;
+    cl.log_level = "debug";
+    if (cli_cluster_start(&cl, START_MS) != 0)
+        return -1;
+    if (cli_cluster_wait_leader(&cl, LEADER_MS, leader) != 0) {
+        fprintf(stderr, "no leader within %u ms\n", LEADER_MS);
+        return -1;
+    }
+    note("%zu nodes up; %s leads", n, cl.nodes[*leader].id);
+    return 0;
+}
+
+/* A follower other than skip (pass cl.n to skip none). */
+static size_t follower(size_t leader, size_t skip)
+{
+    for (size_t i = 0; i < cl.n; i++)
+        if (i != leader && i != skip)
+            return i;
+    return cl.n;
+}
+
+typedef struct record {
+    char id[CLI_SHA256_HEX];
+    uint8_t bytes[1024];
+    size_t len;
+    uint8_t digest[CLI_SHA256_LEN];
+} record;
+
+static void make_record(record *r, size_t len)
+{
+    r->len = len;
+    if (cli_random(r->bytes, len) != 0)
+        memset(r->bytes, 0x5a, len);
+    cli_sha256(r->bytes, len, r->digest);
+    cli_hex(r->digest, CLI_SHA256_LEN, r->id);
+}
+
+/* Store r through the node at base (following redirects); the answer
+ * must be 201 naming it by its digest. */
+static int put_record(const char *base, const record *r, cli_put *p)
+{
+    char id[CLI_SHA256_HEX + 8];
+    if (cli_put_run(p, &x, base, NULL, r->bytes, r->len, PUT_MS) !=
+        CLI_PUT_DONE) {
+        fprintf(stderr, "put through %s: %s\n", base, p->error);
+        return -1;
+    }
+    if (x.status != 201 || !cli_json_str(x.body, x.len, "id", id, sizeof(id)) ||
+        strcmp(id, r->id) != 0) {
+        fprintf(stderr, "put through %s: %ld %s\n", base, x.status, x.body);
+        return -1;
+    }
+    return 0;
+}
+
+static int put_many(const char *base, record *rs, size_t n)
+{
+    cli_put p;
+    for (size_t i = 0; i < n; i++)
+        if (put_record(base, &rs[i], &p) != 0)
+            return -1;
+    return 0;
+}
+
+/* GET r from node i until it is there (at most timeout_ms); its bytes
+ * and its Repr-Digest must match. */
+static int expect_record(size_t i, const record *r, uint64_t timeout_ms)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/records/%s", cl.nodes[i].url, r->id);
+    uint64_t deadline = cli_now_ms() + timeout_ms;
+    for (;;) {
+        cli_xfer_get(&x, url, 5000);
+        cli_xfer_perform(&x);
+        if (x.status == 200)
+            break;
+        if (cli_now_ms() >= deadline || cli_interrupted) {
+            fprintf(stderr, "%s: GET %s: %ld %s\n", cl.nodes[i].id, r->id,
+                    x.status, x.status ? x.body : x.error);
+            return -1;
+        }
+        cli_sleep_ms(50);
+    }
+    if (x.len != r->len || memcmp(x.body, r->bytes, r->len) != 0 ||
+        cli_repr_digest_check(x.repr_digest, r->digest) != 1) {
+        fprintf(stderr, "%s: %s: wrong bytes or Repr-Digest \"%s\"\n",
+                cl.nodes[i].id, r->id, x.repr_digest);
+        return -1;
+    }
+    return 0;
+}
+
+static int
+expect_records(size_t i, const record *rs, size_t n, uint64_t timeout_ms)
+{
+    for (size_t k = 0; k < n; k++)
+        if (expect_record(i, &rs[k], timeout_ms) != 0)
+            return -1;
+    return 0;
+}
+
+/* Wait until node i reports at least records records and a data index
+ * at least data_index. */
+static int
+wait_holds(size_t i, uint64_t records, uint64_t data_index, cli_status *st)
+{
+    uint64_t deadline = cli_now_ms() + CATCH_UP_MS;
+    for (;;) {
+        bool have = cli_cluster_status(&cl, i, st) == 0;
+        if (have && st->records >= records && st->data_index >= data_index)
+            return 0;
+        if (cli_now_ms() >= deadline || cli_interrupted) {
+            if (have)
+                fprintf(stderr,
+                        "%s holds %llu records (want %llu), data index "
+                        "%llu (want %llu)\n",
+                        cl.nodes[i].id, (unsigned long long)st->records,
+                        (unsigned long long)records,
+                        (unsigned long long)st->data_index,
+                        (unsigned long long)data_index);
+            else
+                fprintf(stderr, "%s does not answer /v1/status\n",
+                        cl.nodes[i].id);
+            return -1;
+        }
+        cli_sleep_ms(50);
+    }
+}
+
+static void kill9(size_t i)
+{
+    note("SIGKILL %s (pid %ld)", cl.nodes[i].id, (long)cl.nodes[i].pid);
+    cli_cluster_signal(&cl, i, SIGKILL);
+    cli_cluster_reap(&cl, i, 5000);
+}
+
+static int read_token(char *out, size_t cap)
+{
+    FILE *f = fopen(cl.token_file, "r");
+    if (f == NULL || fgets(out, (int)cap, f) == NULL) {
+        if (f != NULL)
+            fclose(f);
+        return -1;
+    }
+    fclose(f);
+    out[strcspn(out, "\r\n")] = '\0';
+    return 0;
+}
+
+/* POST body to node i's path with the given headers; x has the answer. */
+static long post(size_t i, const char *path, const void *body, size_t len,
+                 const char *const *headers)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s%s", cl.nodes[i].url, path);
+    cli_xfer_post(&x, url, body, len, headers, 30000);
+    cli_xfer_perform(&x);
+    return x.status;
+}
+
+/* Run argv (stdout into out, up to cap bytes); returns the exit status,
+ * or -1. */
+static int run(char *const *argv, char *out, size_t cap)
+{
+    int fds[2];
+    if (pipe(fds) != 0)
+        return -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        dup2(fds[1], STDOUT_FILENO);
+        close(fds[0]);
+        close(fds[1]);
+        execv(argv[0], argv);
+        _exit(127);
+    }
+    close(fds[1]);
+    size_t n = 0;
+    for (;;) {
+        ssize_t r = read(fds[0], out + n, cap - 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        if (n == cap - 1)
+            break;
+    }
+    out[n] = '\0';
+    close(fds[0]);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* ---- scenarios -------------------------------------------------------- */
+
+/* Three nodes elect one leader, which all agree on; a record stored
+ * through it can be read back from every node. */
+static int scenario_election(void)
+{
+    size_t leader;
+    cli_status st;
+    record r;
+    cli_put p;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    uint64_t term = 0;
+    for (size_t i = 0; i < cl.n; i++) {
+        EXPECT(cli_cluster_status(&cl, i, &st) == 0, "status of %zu", i);
+        EXPECT(strcmp(st.role, i == leader ? "leader" : "follower") == 0,
+               "%s is %s", st.id, st.role);
+        EXPECT(strcmp(st.leader_url, cl.nodes[leader].url) == 0,
+               "%s names leader URL %s, not %s", st.id, st.leader_url,
+               cl.nodes[leader].url);
+        EXPECT(term == 0 || st.term == term, "terms differ");
+        term = st.term;
+    }
+    note("one leader, %s, in term %llu, and all agree", cl.nodes[leader].id,
+         (unsigned long long)term);
+    make_record(&r, 100);
+    EXPECT(put_record(cl.nodes[leader].url, &r, &p) == 0, "put");
+    EXPECT(p.redirects == 0, "the leader redirected");
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(expect_record(i, &r, CATCH_UP_MS) == 0, "get from %zu", i);
+    note("the record reads back from all three nodes");
+    return 0;
+}
+
+/* A follower answers a write with 307 to the leader's /v1/records and
+ * Refraft-Leader; the client that follows it stores the record. */
+static int scenario_redirect(void)
+{
+    size_t leader;
+    record r;
+    cli_put p;
+    char want[CLI_URL_MAX], hdr[300];
+    const char *headers[2];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    make_record(&r, 64);
+    cli_put_headers("redirected", hdr, sizeof(hdr), headers);
+    long status = post(f, "/v1/records", r.bytes, r.len, headers);
+    snprintf(want, sizeof(want), "%s/v1/records", cl.nodes[leader].url);
+    EXPECT(status == 307, "follower answered %ld, not 307", status);
+    EXPECT(strcmp(x.location, want) == 0, "Location %s, not %s", x.location,
+           want);
+    EXPECT(strcmp(x.leader, cl.nodes[leader].id) == 0,
+           "Refraft-Leader \"%s\", not %s", x.leader, cl.nodes[leader].id);
+    note("%s answers 307, Location %s, Refraft-Leader %s", cl.nodes[f].id,
+         x.location, x.leader);
+    EXPECT(put_record(cl.nodes[f].url, &r, &p) == 0, "put via follower");
+    EXPECT(p.redirects == 1, "%u redirects", p.redirects);
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(expect_record(i, &r, CATCH_UP_MS) == 0, "get from %zu", i);
+    note("following it stores the record on all nodes");
+    return 0;
+}
+
+/* A follower killed with SIGKILL and restarted (same port) catches up
+ * with what was written while it was down. */
+static int scenario_restart(void)
+{
+    size_t leader;
+    cli_status st;
+    static record rs[40];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    for (size_t i = 0; i < 40; i++)
+        make_record(&rs[i], 200);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 20) == 0, "first puts");
+    kill9(f);
+    EXPECT(put_many(cl.nodes[leader].url, rs + 20, 20) == 0,
+           "puts while %s is down", cl.nodes[f].id);
+    note("20 records written while %s was down", cl.nodes[f].id);
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    EXPECT(cli_cluster_status(&cl, leader, &st) == 0, "leader status");
+    EXPECT(wait_holds(f, 40, st.commit_index, &st) == 0, "catch up");
+    EXPECT(expect_records(f, rs, 40, CATCH_UP_MS) == 0, "records");
+    note("%s restarted and holds all 40 records", cl.nodes[f].id);
+    return 0;
+}
+
+/* A follower restarted on another port rejoins: the others learn its
+ * address from its authenticated requests.  With the third node down,
+ * nothing commits unless the leader reaches it at its new address. */
+static int scenario_rejoin(void)
+{
+    size_t leader;
+    cli_status st;
+    static record rs[10];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    size_t other = follower(leader, f);
+    for (size_t i = 0; i < 10; i++)
+        make_record(&rs[i], 300);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 5) == 0, "first puts");
+    kill9(f);
+    char old[sizeof(cl.nodes[f].url)];
+    memcpy(old, cl.nodes[f].url, sizeof(old));
+    EXPECT(cli_cluster_start_elsewhere(&cl, f, START_MS) == 0, "restart");
+    note("%s restarted at %s (was %s)", cl.nodes[f].id, cl.nodes[f].url, old);
+    kill9(other);
+    /* The leader may have to wait for the moved node's first request
+     * (a pre-vote after an election time-out) to learn where it is. */
+    size_t now_leader;
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &now_leader) == 0,
+           "no leader with %s down", cl.nodes[other].id);
+    EXPECT(put_many(cl.nodes[now_leader].url, rs + 5, 5) == 0,
+           "puts that need %s at its new address", cl.nodes[f].id);
+    EXPECT(cli_cluster_status(&cl, now_leader, &st) == 0, "leader status");
+    EXPECT(wait_holds(f, 10, st.commit_index, &st) == 0, "catch up");
+    EXPECT(expect_records(f, rs, 10, CATCH_UP_MS) == 0, "records");
+    note("with %s down, writes commit through %s at its new address",
+         cl.nodes[other].id, cl.nodes[f].id);
+    return 0;
+}
+
+/* A follower whose records were wiped (its log kept) gets every record
+ * back from its peers over HTTP, through its sweeper. */
+static int scenario_wiped_recovery(void)
+{
+    size_t leader;
+    cli_status st, ls;
+    static record rs[50];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    for (size_t i = 0; i < 50; i++)
+        make_record(&rs[i], 1000);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 50) == 0, "puts");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(f, 50, ls.commit_index, &st) == 0, "replication");
+    kill9(f);
+    EXPECT(cli_cluster_wipe_records(&cl, f) == 0, "wipe-records");
+    note("wiped %s's records", cl.nodes[f].id);
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    EXPECT(wait_holds(f, 50, ls.commit_index, &st) == 0, "sweeper");
+    /* Nothing was written since: every record the restarted process
+     * holds, its sweeper fetched (the counters start at 0 with it). */
+    EXPECT(st.sw_fetched >= 50, "the sweeper fetched only %llu records",
+           (unsigned long long)st.sw_fetched);
+    EXPECT(st.sw_digest_failures == 0, "digest failures");
+    EXPECT(expect_records(f, rs, 50, CATCH_UP_MS) == 0, "records");
+    note("the sweeper fetched %llu records (%llu bytes) back",
+         (unsigned long long)st.sw_fetched,
+         (unsigned long long)st.sw_bytes_fetched);
+    return 0;
+}
+
+/* Peer endpoints refuse requests without the cluster credential, and
+ * such a request changes nothing. */
+static int scenario_unauthorized(void)
+{
+    size_t leader;
+    cli_status before, after;
+    char token[128], bearer[160];
+    static const uint8_t junk[] = {0x0a, 0x02, 0x6e, 0x39};
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    EXPECT(cli_cluster_status(&cl, f, &before) == 0, "status");
+    const char *none[] = {NULL};
+    long s = post(f, "/raft/v1/msg", junk, sizeof(junk), none);
+    EXPECT(s == 401, "no token: %ld, not 401", s);
+    const char *wrong[] = {"Authorization: Bearer 0123456789abcdef0123456789",
+                           NULL};
+    s = post(f, "/raft/v1/msg", junk, sizeof(junk), wrong);
+    EXPECT(s == 401, "wrong token: %ld, not 401", s);
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Basic %s", token);
+    const char *basic[] = {bearer, NULL};
+    s = post(f, "/raft/v1/msg", junk, sizeof(junk), basic);
+    EXPECT(s == 401, "Basic scheme: %ld, not 401", s);
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/raft/v1/records/x", cl.nodes[f].url);
+    cli_xfer_get(&x, url, 5000);
+    cli_xfer_perform(&x);
+    EXPECT(x.status == 401, "record resend without token: %ld", x.status);
+    EXPECT(cli_cluster_status(&cl, f, &after) == 0, "status");
+    EXPECT(after.term == before.term && after.last_index == before.last_index,
+           "a refused request changed the node");
+    note("POST /raft/v1/msg without, with a wrong or a non-Bearer token, "
+         "and GET /raft/v1/records without one: 401, nothing changed");
+    return 0;
+}
+
+/* A record larger than 16 MiB is refused with 413, an empty one or a bad
+ * id with 400; the log does not move. */
+static int scenario_oversized(void)
+{
+    size_t leader;
+    cli_status before, after;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    EXPECT(cli_cluster_status(&cl, leader, &before) == 0, "status");
+    size_t big = CLI_RECORD_MAX + 1;
+    uint8_t *body = calloc(1, big);
+    EXPECT(body != NULL, "out of memory");
+    long s = post(leader, "/v1/records", body, big, NULL);
+    free(body);
+    EXPECT(s == 413, "16 MiB + 1 byte: %ld, not 413 (%s)", s, x.error);
+    s = post(leader, "/v1/records", "", 0, NULL);
+    EXPECT(s == 400, "empty record: %ld, not 400", s);
+    char longid[300];
+    memset(longid, 'a', sizeof(longid));
+    memcpy(longid, "Refraft-Record-Id: ", 19);
+    longid[19 + 256] = '\0'; /* 256 bytes: one too many */
+    const char *h1[] = {longid, NULL};
+    s = post(leader, "/v1/records", "x", 1, h1);
+    EXPECT(s == 400, "256-byte id: %ld, not 400", s);
+    EXPECT(cli_cluster_status(&cl, leader, &after) == 0, "status");
+    EXPECT(after.last_index == before.last_index,
+           "the log moved from %llu to %llu",
+           (unsigned long long)before.last_index,
+           (unsigned long long)after.last_index);
+    note("16 MiB + 1: 413; empty: 400; 256-byte id: 400; log unchanged");
+    return 0;
+}
+
+/* A peer message that is not valid protobuf is refused with 400, even
+ * with the right credential; the node carries on. */
+static int scenario_malformed(void)
+{
+    size_t leader;
+    cli_status before, after;
+    char token[128], bearer[160];
+    record r;
+    cli_put p;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    const char *auth[] = {bearer, "Content-Type: application/x-protobuf", NULL};
+    EXPECT(cli_cluster_status(&cl, f, &before) == 0, "status");
+    /* A field 1 length-delimited claiming 100 bytes it does not have;
+     * then a byte soup with an invalid wire type 7. */
+    static const uint8_t truncated[] = {0x0a, 0x64, 0x01, 0x02};
+    static const uint8_t soup[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x07};
+    long s = post(f, "/raft/v1/msg", truncated, sizeof(truncated), auth);
+    EXPECT(s == 400, "truncated protobuf: %ld, not 400", s);
+    s = post(f, "/raft/v1/msg", soup, sizeof(soup), auth);
+    EXPECT(s == 400, "invalid wire type: %ld, not 400", s);
+    EXPECT(cli_cluster_status(&cl, f, &after) == 0, "status");
+    EXPECT(after.term == before.term && after.last_index == before.last_index,
+           "a refused message changed the node");
+    make_record(&r, 10);
+    EXPECT(put_record(cl.nodes[f].url, &r, &p) == 0, "put afterwards");
+    note("malformed peer messages: 400, nothing changed, writes go on");
+    return 0;
+}
+
+/* The commands themselves: cluster up prints the nodes, put/get/status
+ * work against them, a second up refuses, down stops them all. */
+static int scenario_cli(void)
+{
+    char out[4096], url[CLI_URL_MAX] = "", file[CLI_PATH_MAX + 16];
+    char got[CLI_PATH_MAX + 16];
+    snprintf(cli_dir, sizeof(cli_dir), "%s/c", tmp);
+    char *up[] = {(char *)refraft_exe,
+                  "cluster",
+                  "up",
+                  "--nodes",
+                  "3",
+                  "--dir",
+                  cli_dir,
+                  NULL};
+    int rc = run(up, out, sizeof(out));
+    EXPECT(rc == 0, "cluster up exited %d", rc);
+    EXPECT(sscanf(out, "n1 %1000s", url) == 1, "cluster up printed: %s", out);
+    EXPECT(strstr(out, "\nn3 http://127.0.0.1:") != NULL, "printed: %s", out);
+    note("cluster up printed:\n%s", out);
+    rc = run(up, out, sizeof(out));
+    EXPECT(rc == 1, "a second cluster up exited %d, not 1", rc);
+
+    snprintf(file, sizeof(file), "%s/in", tmp);
+    snprintf(got, sizeof(got), "%s/out", tmp);
+    EXPECT(cli_write_file(file, "a record\n", 9, 0600) == 0, "write");
+    char *put[] = {
+        (char *)refraft_exe, "put", "--to", url, "--id", "r/1?x%", file, NULL};
+    rc = run(put, out, sizeof(out));
+    EXPECT(rc == 0, "put exited %d", rc);
+    EXPECT(strstr(out, "\"id\":\"r/1?x%\"") != NULL ||
+               strstr(out, "\"id\": \"r/1?x%\"") != NULL,
+           "put printed %s", out);
+    char *get[] = {
+        (char *)refraft_exe, "get", "--to", url, "-o", got, "r/1?x%", NULL};
+    EXPECT(run(get, out, sizeof(out)) == 0, "get");
+    uint8_t *bytes;
+    size_t len;
+    char err[256];
+    EXPECT(cli_read_file(got, 100, &bytes, &len, err, sizeof(err)) == 0, "%s",
+           err);
+    bool same = len == 9 && memcmp(bytes, "a record\n", 9) == 0;
+    free(bytes);
+    EXPECT(same, "get wrote other bytes");
+    char *missing[] = {(char *)refraft_exe, "get", "--to", url, "nope", NULL};
+    EXPECT(run(missing, out, sizeof(out)) == 1, "get of a missing id");
+    char *status[] = {(char *)refraft_exe, "status",  "--to", url,
+                      "--field",           "records", NULL};
+    EXPECT(run(status, out, sizeof(out)) == 0, "status");
+    EXPECT(strcmp(out, "1\n") == 0, "status --field records: %s", out);
+    note("put, get (id with '/', '?' and '%%'), status through the CLI");
+
+    char *down[] = {
+        (char *)refraft_exe, "cluster", "down", "--dir", cli_dir, NULL};
+    EXPECT(run(down, out, sizeof(out)) == 0, "cluster down");
+    EXPECT(strstr(out, "n3 stopped") != NULL, "down printed %s", out);
+    cli_dir[0] = '\0';
+    cli_xfer_get(&x, url, 1000);
+    EXPECT(cli_xfer_perform(&x) != 0, "n1 still answers after down");
+    note("cluster down stopped the nodes");
+    return 0;
+}
+
+typedef struct scenario {
+    const char *name;
+    int (*run)(void);
+} scenario;
+
+static const scenario scenarios[] = {
+    {"election", scenario_election},
+    {"redirect", scenario_redirect},
+    {"restart", scenario_restart},
+    {"rejoin", scenario_rejoin},
+    {"wiped_recovery", scenario_wiped_recovery},
+    {"unauthorized", scenario_unauthorized},
+    {"oversized", scenario_oversized},
+    {"malformed", scenario_malformed},
+    {"cli", scenario_cli},
+};
+
+/* A sanitizer's report in a node's log: its first lines say what and
+ * where; the shadow-byte legend at its end says nothing useful. */
+static void show_report(const char *path, const char *prefix)
+{
+    FILE *f = fopen(path, "r");
+    char line[1024];
+    int shown = -1;
+    while (f != NULL && fgets(line, sizeof(line), f) != NULL && shown < 16) {
+        if (shown < 0 && (strstr(line, "ERROR: AddressSanitizer") != NULL ||
+                          strstr(line, "ERROR: LeakSanitizer") != NULL ||
+                          strstr(line, "runtime error:") != NULL))
+            shown = 0;
+        if (shown >= 0) {
+            fprintf(stderr, "%s%s", prefix, line);
+            shown++;
+        }
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
+static void show_logs(void)
+{
+    for (size_t i = 0; i < cl.n; i++) {
+        char path[CLI_PATH_MAX + 8], prefix[32];
+        snprintf(path, sizeof(path), "%s/log", cl.nodes[i].dir);
+        snprintf(prefix, sizeof(prefix), "%s| ", cl.nodes[i].id);
+        fprintf(stderr, "--- the end of %s's log\n", cl.nodes[i].id);
+        cli_tail_file(path, 20, prefix);
+        show_report(path, prefix);
+    }
+}
+
+/* Stop everything and remove the directory.  Returns false when a node
+ * did not stop cleanly on SIGTERM (exit status 0): a sanitizer's report
+ * at exit, a crash on the way out. */
+static bool teardown(bool failed)
+{
+    bool ok = true;
+    if (cli_dir[0] != '\0') {
+        char out[1024];
+        char *down[] = {
+            (char *)refraft_exe, "cluster", "down", "--dir", cli_dir, NULL};
+        run(down, out, sizeof(out));
+    }
+    if (cl_ready) {
+        if (failed)
+            show_logs();
+        int unclean = cli_cluster_stop_all(&cl, 10000);
+        if (unclean > 0 && !failed) {
+            ok = false;
+            fprintf(stderr, "FAIL: %d node(s) did not stop cleanly\n", unclean);
+            show_logs();
+        }
+        cli_cluster_free(&cl);
+    }
+    cli_xfer_free(&x);
+    if (tmp[0] != '\0')
+        cli_rmtree(tmp);
+    return ok;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: refraft-itest PATH/TO/refraft SCENARIO\n");
+        return 2;
+    }
+    refraft_exe = argv[1];
+    const scenario *sc = NULL;
+    for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
+        if (strcmp(argv[2], scenarios[i].name) == 0)
+            sc = &scenarios[i];
+    if (sc == NULL) {
+        fprintf(stderr, "refraft-itest: no scenario \"%s\"\n", argv[2]);
+        return 2;
+    }
+    t0 = cli_now_ms();
+    cli_catch_signals();
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *base = getenv("TMPDIR");
+    int n = snprintf(tmp, sizeof(tmp), "%s/refraft-itest.XXXXXX",
+                     base != NULL && base[0] != '\0' ? base : "/tmp");
+    int rv = 1;
+    if (n < 0 || (size_t)n >= sizeof(tmp) || mkdtemp(tmp) == NULL) {
+        perror("refraft-itest: mkdtemp");
+        tmp[0] = '\0';
+    } else if (cli_xfer_init(&x, CLI_RECORD_MAX) == 0) {
+        rv = sc->run() == 0 && !cli_interrupted ? 0 : 1;
+    }
+    if (!teardown(rv != 0))
+        rv = 1;
+    curl_global_cleanup();
+    printf("%s: %s\n", sc->name, rv == 0 ? "ok" : "FAILED");
+    return rv;
+}
