@@ -39,11 +39,44 @@ int wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
                 size_t len, ProtobufCMessage **out, wire_err *err);
 void wire_unpacked_free(ProtobufCMessage *m);
 
+/* The head of what a decoded body's priv holds: the unpacked protobuf
+ * (record ids and bytes point into it) and the sender's node id as a C
+ * string.  The body's entries or records follow it in the same
+ * allocation. */
+typedef struct wire_store {
+    ProtobufCMessage *pb;
+    char sender_id[REFRAFT_ID_MAX + 1];
+} wire_store;
+
+/* Free the protobuf s holds, and s. */
+void wire_store_free(wire_store *s);
+
+/* Turns a strictly unpacked body into the caller's out (a
+ * refraft_wire_msg or refraft_wire_records).  On success out keeps pb
+ * (the caller's free function frees it); on failure out is untouched and
+ * pb still belongs to wire_decode().  0, REFRAFT_EBADMSG or
+ * REFRAFT_ENOMEM. */
+typedef int (*wire_convert_fn)(ProtobufCMessage *pb, void *out, wire_err *err);
+
+/*
+ * What every refraft_wire_decode_*() does: refuse a missing out, or data
+ * NULL with len > 0 (REFRAFT_EINVAL); unpack len bytes as a desc message
+ * (wire_unpack); and hand it to convert.  On failure the unpacked
+ * message is freed, out is untouched and err says why ("out of memory"
+ * for REFRAFT_ENOMEM).
+ */
+int wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+                size_t len, void *out, wire_convert_fn convert, wire_err *err);
+
 /* Refuse m when one of its optional scalar or bytes fields is absent
  * ("<where>: missing <field>").  Sub-messages, repeated fields and oneofs
  * are the caller's business. */
 int wire_check_present(const ProtobufCMessage *m, const char *where,
                        wire_err *err);
+
+/* Mark every field wire_check_present() asks for as present: the
+ * encoders write each body with all its fields. */
+void wire_set_present(ProtobufCMessage *m);
 
 /* A node id of len bytes: 1..REFRAFT_ID_MAX, no NUL. */
 int wire_check_node_id(const uint8_t *id, size_t len, const char *what,

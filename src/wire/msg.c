@@ -51,10 +51,7 @@ static int check_entry(const refraft_entry *e, size_t i, wire_err *err)
 
 static int check_append_entries(const refraft_append_entries *ae, wire_err *err)
 {
-    int rv =
-        wire_check_node_id_str(ae->leader_id, "AppendEntries leader_id", err);
-    if (rv == 0)
-        rv = wire_check_term(ae->prev_log_term, true,
+    int rv = wire_check_term(ae->prev_log_term, true,
                              "AppendEntries prev_log_term", err);
     if (rv != 0)
         return rv;
@@ -74,50 +71,61 @@ static int check_append_entries(const refraft_append_entries *ae, wire_err *err)
     return 0;
 }
 
-/* Everything the decoder refuses that a refraft_msg can express. */
+/* The term and the sender's id, which every message has (id_names says
+ * which field holds the id). */
+static void head_of(const refraft_msg *msg, refraft_term *term, const char **id)
+{
+    switch (msg->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        *term = msg->u.append_entries.term;
+        *id = msg->u.append_entries.leader_id;
+        break;
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        *term = msg->u.append_entries_result.term;
+        *id = msg->u.append_entries_result.follower_id;
+        break;
+    case REFRAFT_MSG_REQUEST_VOTE:
+        *term = msg->u.request_vote.term;
+        *id = msg->u.request_vote.candidate_id;
+        break;
+    default:
+        *term = msg->u.request_vote_result.term;
+        *id = msg->u.request_vote_result.voter_id;
+        break;
+    }
+}
+
+/* Everything the decoder refuses that a refraft_msg can express: first
+ * what every message has, then the terms and entries of each type. */
 static int check_msg(const refraft_msg *msg, wire_err *err)
 {
     if (msg->type < REFRAFT_MSG_APPEND_ENTRIES ||
         msg->type > REFRAFT_MSG_REQUEST_VOTE_RESULT)
         return wire_bad(err, "unknown message type %u", (unsigned)msg->type);
+    const char *name = type_names[msg->type];
+    refraft_term term;
+    const char *id;
+    head_of(msg, &term, &id);
     char what[48];
-    snprintf(what, sizeof what, "%s term", type_names[msg->type]);
+    snprintf(what, sizeof what, "%s term", name);
+    int rv = wire_check_term(term, false, what, err);
+    if (rv != 0)
+        return rv;
+    snprintf(what, sizeof what, "%s %s", name, id_names[msg->type]);
+    rv = wire_check_node_id_str(id, what, err);
+    if (rv != 0)
+        return rv;
     switch (msg->type) {
-    case REFRAFT_MSG_APPEND_ENTRIES: {
-        const refraft_append_entries *ae = &msg->u.append_entries;
-        int rv = wire_check_term(ae->term, false, what, err);
-        return rv != 0 ? rv : check_append_entries(ae, err);
-    }
-    case REFRAFT_MSG_APPEND_ENTRIES_RESULT: {
-        const refraft_append_entries_result *r = &msg->u.append_entries_result;
-        int rv = wire_check_term(r->term, false, what, err);
-        if (rv == 0)
-            rv = wire_check_node_id_str(r->follower_id,
-                                        "AppendEntriesResult follower_id", err);
-        if (rv == 0)
-            rv = wire_check_term(r->conflict_term, true,
-                                 "AppendEntriesResult conflict_term", err);
-        return rv;
-    }
-    case REFRAFT_MSG_REQUEST_VOTE: {
-        const refraft_request_vote *v = &msg->u.request_vote;
-        int rv = wire_check_term(v->term, false, what, err);
-        if (rv == 0)
-            rv = wire_check_node_id_str(v->candidate_id,
-                                        "RequestVote candidate_id", err);
-        if (rv == 0)
-            rv = wire_check_term(v->last_log_term, true,
-                                 "RequestVote last_log_term", err);
-        return rv;
-    }
-    default: {
-        const refraft_request_vote_result *v = &msg->u.request_vote_result;
-        int rv = wire_check_term(v->term, false, what, err);
-        if (rv == 0)
-            rv = wire_check_node_id_str(v->voter_id,
-                                        "RequestVoteResult voter_id", err);
-        return rv;
-    }
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        return check_append_entries(&msg->u.append_entries, err);
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        return wire_check_term(msg->u.append_entries_result.conflict_term, true,
+                               "AppendEntriesResult conflict_term", err);
+    case REFRAFT_MSG_REQUEST_VOTE:
+        return wire_check_term(msg->u.request_vote.last_log_term, true,
+                               "RequestVote last_log_term", err);
+    default:
+        return 0;
     }
 }
 
@@ -167,109 +175,111 @@ entries_to_pb(const refraft_append_entries *ae, void **scratch)
     return ptrs;
 }
 
-static int
-encode_append_entries(const refraft_append_entries *ae, refraft_wire_buf *out)
+/* The bodies of each type.  Each has every field (wire_set_present): the
+ * decoder refuses a body with one missing. */
+static int append_entries_to_pb(const refraft_append_entries *ae,
+                                Refraft__AppendEntries *pb, void **scratch)
 {
-    Refraft__AppendEntries pb = REFRAFT__APPEND_ENTRIES__INIT;
-    pb.has_term = pb.has_leader_id = pb.has_prev_log_index = 1;
-    pb.has_prev_log_term = pb.has_leader_commit = 1;
-    pb.term = ae->term;
-    pb.leader_id = id_bytes(ae->leader_id);
-    pb.prev_log_index = ae->prev_log_index;
-    pb.prev_log_term = ae->prev_log_term;
-    pb.leader_commit = ae->leader_commit;
-    void *scratch = NULL;
+    refraft__append_entries__init(pb);
+    wire_set_present(&pb->base);
+    pb->term = ae->term;
+    pb->leader_id = id_bytes(ae->leader_id);
+    pb->prev_log_index = ae->prev_log_index;
+    pb->prev_log_term = ae->prev_log_term;
+    pb->leader_commit = ae->leader_commit;
     if (ae->n_entries > 0) {
-        pb.entries = entries_to_pb(ae, &scratch);
-        if (pb.entries == NULL)
+        pb->entries = entries_to_pb(ae, scratch);
+        if (pb->entries == NULL)
             return REFRAFT_ENOMEM;
-        pb.n_entries = ae->n_entries;
+        pb->n_entries = ae->n_entries;
     }
-    Refraft__Message m = REFRAFT__MESSAGE__INIT;
-    m.body_case = REFRAFT__MESSAGE__BODY_APPEND_ENTRIES;
-    m.append_entries = &pb;
-    int rv = wire_pack(&m.base, out);
-    refraft_free(scratch);
-    return rv;
+    return 0;
 }
 
-static int encode_append_entries_result(const refraft_append_entries_result *r,
-                                        refraft_wire_buf *out)
+static void append_entries_result_to_pb(const refraft_append_entries_result *r,
+                                        Refraft__AppendEntriesResult *pb)
 {
-    Refraft__AppendEntriesResult pb = REFRAFT__APPEND_ENTRIES_RESULT__INIT;
-    pb.has_term = pb.has_follower_id = pb.has_success = 1;
-    pb.has_match_index = pb.has_rejected_index = pb.has_conflict_term = 1;
-    pb.has_conflict_index = pb.has_last_log_index = pb.has_data_index = 1;
-    pb.term = r->term;
-    pb.follower_id = id_bytes(r->follower_id);
-    pb.success = r->success;
-    pb.match_index = r->match_index;
-    pb.rejected_index = r->rejected_index;
-    pb.conflict_term = r->conflict_term;
-    pb.conflict_index = r->conflict_index;
-    pb.last_log_index = r->last_log_index;
-    pb.data_index = r->data_index;
-    Refraft__Message m = REFRAFT__MESSAGE__INIT;
-    m.body_case = REFRAFT__MESSAGE__BODY_APPEND_ENTRIES_RESULT;
-    m.append_entries_result = &pb;
-    return wire_pack(&m.base, out);
+    refraft__append_entries_result__init(pb);
+    wire_set_present(&pb->base);
+    pb->term = r->term;
+    pb->follower_id = id_bytes(r->follower_id);
+    pb->success = r->success;
+    pb->match_index = r->match_index;
+    pb->rejected_index = r->rejected_index;
+    pb->conflict_term = r->conflict_term;
+    pb->conflict_index = r->conflict_index;
+    pb->last_log_index = r->last_log_index;
+    pb->data_index = r->data_index;
 }
 
-static int
-encode_request_vote(const refraft_request_vote *v, refraft_wire_buf *out)
+static void
+request_vote_to_pb(const refraft_request_vote *v, Refraft__RequestVote *pb)
 {
-    Refraft__RequestVote pb = REFRAFT__REQUEST_VOTE__INIT;
-    pb.has_term = pb.has_candidate_id = pb.has_last_log_index = 1;
-    pb.has_last_log_term = pb.has_pre_vote = 1;
-    pb.term = v->term;
-    pb.candidate_id = id_bytes(v->candidate_id);
-    pb.last_log_index = v->last_log_index;
-    pb.last_log_term = v->last_log_term;
-    pb.pre_vote = v->pre_vote;
-    Refraft__Message m = REFRAFT__MESSAGE__INIT;
-    m.body_case = REFRAFT__MESSAGE__BODY_REQUEST_VOTE;
-    m.request_vote = &pb;
-    return wire_pack(&m.base, out);
+    refraft__request_vote__init(pb);
+    wire_set_present(&pb->base);
+    pb->term = v->term;
+    pb->candidate_id = id_bytes(v->candidate_id);
+    pb->last_log_index = v->last_log_index;
+    pb->last_log_term = v->last_log_term;
+    pb->pre_vote = v->pre_vote;
 }
 
-static int encode_request_vote_result(const refraft_request_vote_result *v,
-                                      refraft_wire_buf *out)
+static void request_vote_result_to_pb(const refraft_request_vote_result *v,
+                                      Refraft__RequestVoteResult *pb)
 {
-    Refraft__RequestVoteResult pb = REFRAFT__REQUEST_VOTE_RESULT__INIT;
-    pb.has_term = pb.has_voter_id = pb.has_vote_granted = pb.has_pre_vote = 1;
-    pb.term = v->term;
-    pb.voter_id = id_bytes(v->voter_id);
-    pb.vote_granted = v->vote_granted;
-    pb.pre_vote = v->pre_vote;
-    Refraft__Message m = REFRAFT__MESSAGE__INIT;
-    m.body_case = REFRAFT__MESSAGE__BODY_REQUEST_VOTE_RESULT;
-    m.request_vote_result = &pb;
-    return wire_pack(&m.base, out);
+    refraft__request_vote_result__init(pb);
+    wire_set_present(&pb->base);
+    pb->term = v->term;
+    pb->voter_id = id_bytes(v->voter_id);
+    pb->vote_granted = v->vote_granted;
+    pb->pre_vote = v->pre_vote;
 }
 
 int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
 {
     if (msg == NULL || out == NULL || check_msg(msg, NULL) != 0)
         return REFRAFT_EINVAL;
+    union {
+        Refraft__AppendEntries ae;
+        Refraft__AppendEntriesResult aer;
+        Refraft__RequestVote rv;
+        Refraft__RequestVoteResult rvr;
+    } body;
+    /* The body's field number in Message is the message type. */
+    Refraft__Message m = REFRAFT__MESSAGE__INIT;
+    m.body_case = (Refraft__Message__BodyCase)msg->type;
+    void *scratch = NULL;
+    int rv = 0;
     switch (msg->type) {
     case REFRAFT_MSG_APPEND_ENTRIES:
-        return encode_append_entries(&msg->u.append_entries, out);
+        rv = append_entries_to_pb(&msg->u.append_entries, &body.ae, &scratch);
+        m.append_entries = &body.ae;
+        break;
     case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
-        return encode_append_entries_result(&msg->u.append_entries_result, out);
+        append_entries_result_to_pb(&msg->u.append_entries_result, &body.aer);
+        m.append_entries_result = &body.aer;
+        break;
     case REFRAFT_MSG_REQUEST_VOTE:
-        return encode_request_vote(&msg->u.request_vote, out);
+        request_vote_to_pb(&msg->u.request_vote, &body.rv);
+        m.request_vote = &body.rv;
+        break;
     default:
-        return encode_request_vote_result(&msg->u.request_vote_result, out);
+        request_vote_result_to_pb(&msg->u.request_vote_result, &body.rvr);
+        m.request_vote_result = &body.rvr;
+        break;
     }
+    if (rv == 0)
+        rv = wire_pack(&m.base, out);
+    refraft_free(scratch);
+    return rv;
 }
 
 /* ---- decode ------------------------------------------------------------ */
 
-/* What a decoded message's priv holds: the unpacked protobuf (record ids
- * point into it), the sender's id as a C string, and the entries. */
+/* What a decoded message's priv holds: the wire_store, then the
+ * entries. */
 typedef struct msg_store {
-    Refraft__Message *pb;
-    char id[REFRAFT_ID_MAX + 1];
+    wire_store head;
     refraft_entry entries[];
 } msg_store;
 
@@ -311,7 +321,7 @@ static int decode_append_entries(const Refraft__AppendEntries *pb, msg_store *s,
 {
     refraft_append_entries *ae = &msg->u.append_entries;
     ae->term = pb->term;
-    ae->leader_id = s->id;
+    ae->leader_id = s->head.sender_id;
     ae->prev_log_index = pb->prev_log_index;
     ae->prev_log_term = pb->prev_log_term;
     ae->leader_commit = pb->leader_commit;
@@ -402,11 +412,11 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
     }
 }
 
-/* Turn a checked protobuf message into a refraft_msg with storage in one
- * allocation (*store). */
-static int convert(Refraft__Message *pb, refraft_msg *msg, msg_store **store,
-                   wire_err *err)
+/* wire_convert_fn: turn the unpacked body into a refraft_wire_msg whose
+ * storage is one allocation (its priv). */
+static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
 {
+    Refraft__Message *pb = (Refraft__Message *)unpacked;
     const ProtobufCMessage *body = NULL;
     const ProtobufCBinaryData *id = NULL;
     size_t n;
@@ -416,21 +426,24 @@ static int convert(Refraft__Message *pb, refraft_msg *msg, msg_store **store,
     msg_store *s = refraft_malloc(sizeof *s + n * sizeof(refraft_entry));
     if (s == NULL)
         return REFRAFT_ENOMEM;
-    s->pb = pb;
-    wire_copy_node_id(s->id, id);
-    memset(msg, 0, sizeof *msg);
-    msg->type = (uint8_t)pb->body_case;
+    s->head.pb = unpacked;
+    wire_copy_node_id(s->head.sender_id, id);
+    refraft_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = (uint8_t)pb->body_case;
     if (pb->body_case == REFRAFT__MESSAGE__BODY_APPEND_ENTRIES)
-        rv = decode_append_entries(pb->append_entries, s, msg, err);
+        rv = decode_append_entries(pb->append_entries, s, &msg, err);
     else
-        decode_other(pb, s->id, msg);
+        decode_other(pb, s->head.sender_id, &msg);
     if (rv == 0)
-        rv = check_msg(msg, err);
+        rv = check_msg(&msg, err);
     if (rv != 0) {
         refraft_free(s);
         return rv;
     }
-    *store = s;
+    refraft_wire_msg *m = out;
+    m->msg = msg;
+    m->priv = s;
     return 0;
 }
 
@@ -439,34 +452,14 @@ int refraft_wire_decode_msg(const uint8_t *data, size_t len,
                             size_t errbuf_len)
 {
     wire_err err = {errbuf, errbuf_len};
-    if (out == NULL || (data == NULL && len > 0)) {
-        wire_bad(&err, "no body to decode or no place to put it");
-        return REFRAFT_EINVAL;
-    }
-    ProtobufCMessage *pb;
-    int rv = wire_unpack(&refraft__message__descriptor, data, len, &pb, &err);
-    refraft_msg msg;
-    msg_store *s = NULL;
-    if (rv == 0) {
-        rv = convert((Refraft__Message *)pb, &msg, &s, &err);
-        if (rv != 0)
-            wire_unpacked_free(pb);
-    }
-    if (rv == REFRAFT_ENOMEM)
-        wire_bad(&err, "out of memory");
-    if (rv != 0)
-        return rv;
-    out->msg = msg;
-    out->priv = s;
-    return 0;
+    return wire_decode(&refraft__message__descriptor, data, len, out, convert,
+                       &err);
 }
 
 void refraft_wire_msg_free(refraft_wire_msg *m)
 {
     if (m == NULL || m->priv == NULL)
         return;
-    msg_store *s = m->priv;
-    wire_unpacked_free(&s->pb->base);
-    refraft_free(s);
+    wire_store_free(m->priv);
     memset(m, 0, sizeof *m);
 }

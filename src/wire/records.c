@@ -80,11 +80,9 @@ int refraft_wire_encode_records(const char *sender_id, refraft_term term,
 
 /* ---- decode ------------------------------------------------------------ */
 
-/* What a decoded batch's priv holds: the unpacked protobuf (ids and bytes
- * point into it), the sender's id as a C string, and the records. */
+/* What a decoded batch's priv holds: the wire_store, then the records. */
 typedef struct records_store {
-    Refraft__RecordBatch *pb;
-    char sender_id[REFRAFT_ID_MAX + 1];
+    wire_store head;
     refraft_wire_record records[];
 } records_store;
 
@@ -126,9 +124,11 @@ static int check_batch_pb(const Refraft__RecordBatch *pb, wire_err *err)
     return rv;
 }
 
-static int
-convert(Refraft__RecordBatch *pb, records_store **store, wire_err *err)
+/* wire_convert_fn: turn the unpacked body into a refraft_wire_records
+ * whose storage is one allocation (its priv). */
+static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
 {
+    Refraft__RecordBatch *pb = (Refraft__RecordBatch *)unpacked;
     int rv = check_batch_pb(pb, err);
     if (rv != 0)
         return rv;
@@ -143,9 +143,14 @@ convert(Refraft__RecordBatch *pb, records_store **store, wire_err *err)
         refraft_free(s);
         return rv;
     }
-    s->pb = pb;
-    wire_copy_node_id(s->sender_id, &pb->sender_id);
-    *store = s;
+    s->head.pb = unpacked;
+    wire_copy_node_id(s->head.sender_id, &pb->sender_id);
+    refraft_wire_records *r = out;
+    r->sender_id = s->head.sender_id;
+    r->term = pb->term;
+    r->records = s->records;
+    r->n = n;
+    r->priv = s;
     return 0;
 }
 
@@ -154,37 +159,14 @@ int refraft_wire_decode_records(const uint8_t *data, size_t len,
                                 size_t errbuf_len)
 {
     wire_err err = {errbuf, errbuf_len};
-    if (out == NULL || (data == NULL && len > 0)) {
-        wire_bad(&err, "no body to decode or no place to put it");
-        return REFRAFT_EINVAL;
-    }
-    ProtobufCMessage *pb;
-    int rv =
-        wire_unpack(&refraft__record_batch__descriptor, data, len, &pb, &err);
-    records_store *s = NULL;
-    if (rv == 0) {
-        rv = convert((Refraft__RecordBatch *)pb, &s, &err);
-        if (rv != 0)
-            wire_unpacked_free(pb);
-    }
-    if (rv == REFRAFT_ENOMEM)
-        wire_bad(&err, "out of memory");
-    if (rv != 0)
-        return rv;
-    out->sender_id = s->sender_id;
-    out->term = s->pb->term;
-    out->records = s->records;
-    out->n = s->pb->n_records;
-    out->priv = s;
-    return 0;
+    return wire_decode(&refraft__record_batch__descriptor, data, len, out,
+                       convert, &err);
 }
 
 void refraft_wire_records_free(refraft_wire_records *r)
 {
     if (r == NULL || r->priv == NULL)
         return;
-    records_store *s = r->priv;
-    wire_unpacked_free(&s->pb->base);
-    refraft_free(s);
+    wire_store_free(r->priv);
     memset(r, 0, sizeof *r);
 }

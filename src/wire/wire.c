@@ -67,6 +67,12 @@ void wire_unpacked_free(ProtobufCMessage *m)
         protobuf_c_message_free_unpacked(m, &free_allocator);
 }
 
+void wire_store_free(wire_store *s)
+{
+    wire_unpacked_free(s->pb);
+    refraft_free(s);
+}
+
 /* ---- strict unpacking -------------------------------------------------- */
 
 static int check_known_fields(const ProtobufCMessage *m, wire_err *err);
@@ -172,15 +178,41 @@ int wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
     return 0;
 }
 
+int wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
+                size_t len, void *out, wire_convert_fn convert, wire_err *err)
+{
+    if (out == NULL || (data == NULL && len > 0)) {
+        wire_bad(err, "no body to decode or no place to put it");
+        return REFRAFT_EINVAL;
+    }
+    ProtobufCMessage *pb;
+    int rv = wire_unpack(desc, data, len, &pb, err);
+    if (rv == 0) {
+        rv = convert(pb, out, err);
+        if (rv != 0)
+            wire_unpacked_free(pb);
+    }
+    if (rv == REFRAFT_ENOMEM)
+        wire_bad(err, "out of memory");
+    return rv;
+}
+
+/* Is f a plain optional field (a scalar or bytes outside a oneof), the
+ * kind with a has_ flag? */
+static bool plain_optional(const ProtobufCFieldDescriptor *f)
+{
+    return f->label == PROTOBUF_C_LABEL_OPTIONAL &&
+           f->type != PROTOBUF_C_TYPE_MESSAGE &&
+           (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) == 0;
+}
+
 int wire_check_present(const ProtobufCMessage *m, const char *where,
                        wire_err *err)
 {
     const ProtobufCMessageDescriptor *d = m->descriptor;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *f = &d->fields[i];
-        if (f->label != PROTOBUF_C_LABEL_OPTIONAL ||
-            f->type == PROTOBUF_C_TYPE_MESSAGE ||
-            (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) != 0)
+        if (!plain_optional(f))
             continue;
         const protobuf_c_boolean *has =
             (const protobuf_c_boolean *)((const char *)m +
@@ -189,6 +221,16 @@ int wire_check_present(const ProtobufCMessage *m, const char *where,
             return wire_bad(err, "%s: missing %s", where, f->name);
     }
     return 0;
+}
+
+void wire_set_present(ProtobufCMessage *m)
+{
+    const ProtobufCMessageDescriptor *d = m->descriptor;
+    for (unsigned i = 0; i < d->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &d->fields[i];
+        if (plain_optional(f))
+            *(protobuf_c_boolean *)((char *)m + f->quantifier_offset) = 1;
+    }
 }
 
 /* ---- field checks ------------------------------------------------------ */

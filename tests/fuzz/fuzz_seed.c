@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "refraft/wire.h"
+#include "wire_samples.h"
 
 static const char *dir;
 static int n_written;
@@ -35,68 +36,42 @@ static void seed_msg(const refraft_msg *m)
 
 static refraft_ref ref_of(const char *id, uint64_t size)
 {
-    refraft_ref r;
-    memset(&r, 0, sizeof r);
-    r.id = (const uint8_t *)id;
-    r.id_len = (uint16_t)strlen(id);
-    r.size = size;
-    for (size_t i = 0; i < sizeof r.digest; i++)
-        r.digest[i] = (uint8_t)(i * 37 + size);
-    return r;
+    return wire_sample_ref(id, strlen(id), size);
 }
 
 static void seed_messages(void)
 {
-    refraft_entry e[4];
-    memset(e, 0, sizeof e);
-    e[0].term = 2;
-    e[0].type = REFRAFT_ENTRY_NOOP;
-    e[1].term = 2;
-    e[1].type = REFRAFT_ENTRY_REF;
-    e[1].ref = ref_of("orders/17", 120);
-    e[2].term = 3;
-    e[2].type = REFRAFT_ENTRY_VOID;
-    e[2].voided = 5;
-    e[3].term = 3;
-    e[3].type = REFRAFT_ENTRY_REF;
-    e[3].ref = ref_of("x", 0);
-    refraft_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_APPEND_ENTRIES;
-    m.u.append_entries.term = 3;
-    m.u.append_entries.leader_id = "n1";
-    m.u.append_entries.prev_log_index = 4;
-    m.u.append_entries.prev_log_term = 2;
-    m.u.append_entries.leader_commit = 4;
-    seed_msg(&m); /* a heartbeat */
-    m.u.append_entries.entries = e;
-    m.u.append_entries.n_entries = 4;
+    refraft_entry e[4] = {
+        {.term = 2, .type = REFRAFT_ENTRY_NOOP},
+        {.term = 2, .type = REFRAFT_ENTRY_REF, .ref = ref_of("orders/17", 120)},
+        {.term = 3, .type = REFRAFT_ENTRY_VOID, .voided = 5},
+        {.term = 3, .type = REFRAFT_ENTRY_REF, .ref = ref_of("x", 0)}};
+    refraft_msg m = wire_sample_heartbeat();
+    seed_msg(&m);
+    m = wire_sample_append_entries(e, 4);
     seed_msg(&m);
 
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
-    m.u.append_entries_result.term = 3;
-    m.u.append_entries_result.follower_id = "n2";
-    m.u.append_entries_result.success = true;
-    m.u.append_entries_result.match_index = 8;
-    m.u.append_entries_result.last_log_index = 8;
-    m.u.append_entries_result.data_index = 7;
+    m = (refraft_msg){.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT};
+    m.u.append_entries_result =
+        (refraft_append_entries_result){.term = 3,
+                                        .follower_id = "n2",
+                                        .success = true,
+                                        .match_index = 8,
+                                        .last_log_index = 8,
+                                        .data_index = 7};
     seed_msg(&m);
 
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_REQUEST_VOTE;
-    m.u.request_vote.term = 4;
-    m.u.request_vote.candidate_id = "n3";
-    m.u.request_vote.last_log_index = 8;
-    m.u.request_vote.last_log_term = 3;
-    m.u.request_vote.pre_vote = true;
+    m = (refraft_msg){.type = REFRAFT_MSG_REQUEST_VOTE};
+    m.u.request_vote = (refraft_request_vote){.term = 4,
+                                              .candidate_id = "n3",
+                                              .last_log_index = 8,
+                                              .last_log_term = 3,
+                                              .pre_vote = true};
     seed_msg(&m);
 
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
-    m.u.request_vote_result.term = 4;
-    m.u.request_vote_result.voter_id = "n1";
-    m.u.request_vote_result.vote_granted = true;
+    m = (refraft_msg){.type = REFRAFT_MSG_REQUEST_VOTE_RESULT};
+    m.u.request_vote_result = (refraft_request_vote_result){
+        .term = 4, .voter_id = "n1", .vote_granted = true};
     seed_msg(&m);
 }
 

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
 #include "fixture.h"
+#include "mentions.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -19,27 +21,6 @@
 #define ID_65                                                                  \
     "n1234567890123456789012345678901"                                         \
     "234567890123456789012345678901234"
-
-/* Case-insensitive: does text mention word? */
-static bool mentions(const char *text, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = text; *p != '\0'; p++) {
-        size_t k = 0;
-        while (k < n && p[k] != '\0' &&
-               tolower((unsigned char)p[k]) == tolower((unsigned char)word[k]))
-            k++;
-        if (k == n)
-            return true;
-    }
-    return false;
-}
-
-static void assert_mentions(const char *text, const char *word)
-{
-    if (!mentions(text, word))
-        fail_msg("message \"%s\" does not mention \"%s\"", text, word);
-}
 
 /* A pointer no call returns, to check that an out parameter is left
  * untouched. */
@@ -780,39 +761,6 @@ static void test_events_report_each_change(void **state)
 
 /* ---- allocation faults ------------------------------------------------ */
 
-/* Fails exactly the allocation numbered fail_at (1-based). */
-typedef struct fault {
-    long fail_at;
-    long count;
-    bool fired;
-} fault;
-
-static void *fault_malloc(void *ctx, size_t size)
-{
-    fault *f = ctx;
-    if (++f->count == f->fail_at) {
-        f->fired = true;
-        return NULL;
-    }
-    return malloc(size);
-}
-
-static void *fault_realloc(void *ctx, void *ptr, size_t size)
-{
-    fault *f = ctx;
-    if (++f->count == f->fail_at) {
-        f->fired = true;
-        return NULL;
-    }
-    return realloc(ptr, size);
-}
-
-static void fault_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
-
 static int restore_allocator(void **state)
 {
     refraft_set_allocator(NULL);
@@ -892,6 +840,14 @@ static void run_scenario(fixture *fx, refraft_memlog **log)
     refraft_node_destroy(node);
 }
 
+/* One run of the sweep: the scenario, then freeing the memlog it made. */
+static void sweep_run(void *arg)
+{
+    refraft_memlog *log = NULL;
+    run_scenario(arg, &log);
+    refraft_memlog_destroy(log);
+}
+
 /*
  * STYLE.md: "A pluggable allocator lets tests fail every allocation in
  * turn and assert a clean REFRAFT_ENOMEM".  For k = 1, 2, ... the k-th
@@ -902,21 +858,10 @@ static void test_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
     fixture *fx = fx_new(1);
-    long k;
-    for (k = 1; k < 100000; k++) {
-        fault f = {k, 0, false};
-        refraft_allocator alloc = {&f, fault_malloc, fault_realloc, fault_free};
-        refraft_memlog *log = NULL;
-        refraft_set_allocator(&alloc);
-        run_scenario(fx, &log);
-        refraft_memlog_destroy(log);
-        refraft_set_allocator(NULL);
-        if (!f.fired)
-            break;
-    }
+    long points = failalloc_sweep(sweep_run, fx);
     /* The scenario allocates something (or the sweep tested nothing). */
-    assert_true(k > 1);
-    print_message("allocation sweep: %ld allocation points\n", k - 1);
+    assert_true(points >= 1);
+    print_message("allocation sweep: %ld allocation points\n", points);
 }
 
 #define TEST(fn) cmocka_unit_test_teardown(fn, fx_cleanup)

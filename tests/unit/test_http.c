@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "failalloc.h"
 #include "http.h"
 #include "refraft/refraft.h"
 
@@ -123,6 +124,23 @@ typedef enum mode {
     HOLD  /* keep it open, for the test to answer (or not) later */
 } mode;
 
+/* The TLS tests' certificates and keys, written to a temporary
+ * directory: path[F_CA] and so on. */
+typedef struct tls_dir {
+    char dir[64];
+    char path[7][128];
+} tls_dir;
+
+enum {
+    F_CA,
+    F_SERVER,
+    F_SERVER_KEY,
+    F_CLIENT,
+    F_CLIENT_KEY,
+    F_ROGUE,
+    F_ROGUE_KEY
+};
+
 #define MAX_HELD 256
 #define MAX_PEERS 256
 
@@ -139,6 +157,7 @@ typedef struct env {
     char seen_header[128]; /* X-Test as the handler saw it */
     char seen_method[16];
     char seen_path[256];
+    tls_dir tls; /* made by setup_tls, for the TLS tests */
 } env;
 
 /* One loop turn, the way a host does it: collect both sides'
@@ -277,10 +296,27 @@ static void run_until_done(env *e, result *r, size_t n)
         assert_int_equal(r[i].calls, 1);
 }
 
+/* Submit a request for path and run the loop until r has its answer. */
+static void ask(env *e, const char *method, const char *path,
+                const char *const *headers, const void *body, size_t len,
+                result *r)
+{
+    submit(e, method, path, headers, body, len, r);
+    run_until_done(e, r, 1);
+}
+
 static void run_for(env *e, uint64_t ms)
 {
     uint64_t deadline = now_ms() + ms;
     while (now_ms() < deadline)
+        turn(e, 10);
+}
+
+/* Run the loop until the handler holds n requests (HOLD mode), 300 turns
+ * at most: the caller checks e->n_held. */
+static void run_until_held(env *e, size_t n)
+{
+    for (int i = 0; i < 300 && e->n_held < n; i++)
         turn(e, 10);
 }
 
@@ -345,20 +381,38 @@ static void handler(void *ctx, http_request *req)
     answer_echo(e, req);
 }
 
+/* Have the handler hold requests (HOLD), GET path into r and run the
+ * loop until the handler holds it. */
+static void hold_one(env *e, const char *path, result *r)
+{
+    e->mode = HOLD;
+    submit(e, "GET", path, NULL, NULL, 0, r);
+    run_until_held(e, 1);
+    assert_int_equal(e->n_held, 1);
+}
+
 /* ---- set-up ------------------------------------------------------------ */
 
-static void server_start(env *e, uint16_t port, size_t max_body)
+/* Start the server with cfg, whose ctx becomes e and whose handler,
+ * unless it names one, is the one above. */
+static void serve(env *e, http_server_config *cfg)
 {
-    http_server_config cfg = {0};
-    cfg.port = port;
-    cfg.max_body = max_body;
-    cfg.handler = handler;
-    cfg.ctx = e;
+    cfg->ctx = e;
+    if (cfg->handler == NULL)
+        cfg->handler = handler;
     char err[256] = "";
-    int rv = http_server_start(&cfg, &e->srv, err, sizeof(err));
+    int rv = http_server_start(cfg, &e->srv, err, sizeof(err));
     if (rv != 0)
         fail_msg("http_server_start: %s (%s)", refraft_strerror(rv), err);
     assert_int_not_equal(http_server_port(e->srv), 0);
+}
+
+/* Stop the server and start it again with cfg (as serve() does). */
+static void restart(env *e, http_server_config *cfg)
+{
+    http_server_stop(e->srv);
+    e->srv = NULL;
+    serve(e, cfg);
 }
 
 static void client_create(env *e, const http_client_config *cfg)
@@ -373,7 +427,8 @@ static int setup(void **state)
 {
     env *e = calloc(1, sizeof(*e));
     assert_non_null(e);
-    server_start(e, 0, 0);
+    http_server_config cfg = {0};
+    serve(e, &cfg);
     client_create(e, NULL);
     *state = e;
     return 0;
@@ -391,9 +446,9 @@ static int teardown(void **state)
 /* Restart the server with another body cap. */
 static void restart_with_cap(env *e, size_t max_body)
 {
-    http_server_stop(e->srv);
-    e->srv = NULL;
-    server_start(e, 0, max_body);
+    http_server_config cfg = {0};
+    cfg.max_body = max_body;
+    restart(e, &cfg);
 }
 
 /* ---- round trips ------------------------------------------------------- */
@@ -402,8 +457,7 @@ static void test_get_round_trip(void **state)
 {
     env *e = *state;
     result r = {0};
-    submit(e, "GET", "/v1/status", NULL, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/v1/status", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal((char *)r.body, "GET /v1/status");
     assert_string_equal(r.content_type, "text/plain");
@@ -418,8 +472,7 @@ static void test_post_round_trip(void **state)
     const uint8_t body[] = {'a', 0, 'b', 0xff, '\n', 'c'};
     const char *headers[] = {"Content-Type: application/x-protobuf", NULL};
     result r = {0};
-    submit(e, "POST", "/raft/v1/msg", headers, body, sizeof(body), &r);
-    run_until_done(e, &r, 1);
+    ask(e, "POST", "/raft/v1/msg", headers, body, sizeof(body), &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, sizeof(body));
     assert_memory_equal(r.body, body, sizeof(body));
@@ -433,8 +486,7 @@ static void test_post_without_body(void **state)
 {
     env *e = *state;
     result r = {0};
-    submit(e, "POST", "/empty", NULL, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "POST", "/empty", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, 0);
     assert_string_equal(e->seen_method, "POST");
@@ -446,8 +498,7 @@ static void test_path_not_decoded(void **state)
 {
     env *e = *state;
     result r = {0};
-    submit(e, "GET", "/raft/v1/records/a%2Fb%00c", NULL, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/raft/v1/records/a%2Fb%00c", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(e->seen_path, "/raft/v1/records/a%2Fb%00c");
     results_free(&r, 1);
@@ -460,8 +511,7 @@ static void test_headers_round_trip(void **state)
     env *e = *state;
     const char *headers[] = {"X-Test: hello there", NULL};
     result r = {0};
-    submit(e, "GET", "/h", headers, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/h", headers, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     assert_string_equal(e->seen_header, "hello there");
     assert_string_equal(r.echo_header, "hello there");
@@ -481,14 +531,11 @@ static void redirect_handler(void *ctx, http_request *req)
 static void test_redirect_not_followed(void **state)
 {
     env *e = *state;
-    http_server_stop(e->srv);
     http_server_config cfg = {0};
     cfg.handler = redirect_handler;
-    cfg.ctx = e;
-    assert_int_equal(http_server_start(&cfg, &e->srv, NULL, 0), 0);
+    restart(e, &cfg);
     result r = {0};
-    submit(e, "POST", "/v1/records", NULL, "rec", 3, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "POST", "/v1/records", NULL, "rec", 3, &r);
     assert_int_equal(r.status, 307);
     assert_string_equal(r.location, "http://127.0.0.1:1/elsewhere");
     assert_string_equal((char *)r.body, "go");
@@ -500,12 +547,8 @@ static void test_redirect_not_followed(void **state)
 static void test_deferred_response(void **state)
 {
     env *e = *state;
-    e->mode = HOLD;
     result r = {0};
-    submit(e, "GET", "/later", NULL, NULL, 0, &r);
-    for (int i = 0; i < 200 && e->n_held == 0; i++)
-        turn(e, 10);
-    assert_int_equal(e->n_held, 1);
+    hold_one(e, "/later", &r);
     for (int i = 0; i < 5; i++) {
         turn(e, 10);
         assert_int_equal(r.calls, 0);
@@ -526,12 +569,8 @@ static void test_deferred_response(void **state)
 static void test_deferred_answer_wakes_loop(void **state)
 {
     env *e = *state;
-    e->mode = HOLD;
     result r = {0};
-    submit(e, "GET", "/later", NULL, NULL, 0, &r);
-    for (int i = 0; i < 200 && e->n_held == 0; i++)
-        turn(e, 10);
-    assert_int_equal(e->n_held, 1);
+    hold_one(e, "/later", &r);
     assert_int_equal(http_respond(e->held[0], 200, NULL, "ok", 2, NULL), 0);
     assert_int_equal(http_server_timeout_ms(e->srv), 0);
     uint64_t start = now_ms();
@@ -547,12 +586,8 @@ static void test_deferred_answer_wakes_loop(void **state)
 static void test_deferred_does_not_block_others(void **state)
 {
     env *e = *state;
-    e->mode = HOLD;
     result slow = {0}, fast[3] = {0};
-    submit(e, "GET", "/slow", NULL, NULL, 0, &slow);
-    for (int i = 0; i < 200 && e->n_held == 0; i++)
-        turn(e, 10);
-    assert_int_equal(e->n_held, 1);
+    hold_one(e, "/slow", &slow);
     e->mode = ECHO;
     for (size_t i = 0; i < COUNT(fast); i++)
         submit(e, "GET", "/fast", NULL, NULL, 0, &fast[i]);
@@ -588,8 +623,7 @@ static void test_large_body_under_cap(void **state)
     assert_non_null(body);
     fill_pattern(body, cap);
     result r = {0};
-    submit(e, "POST", "/big", NULL, body, cap, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "POST", "/big", NULL, body, cap, &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(r.len, cap);
     assert_memory_equal(r.body, body, cap);
@@ -608,8 +642,7 @@ static void test_body_over_cap_gets_413(void **state)
         uint8_t *body = calloc(1, sizes[i]);
         assert_non_null(body);
         result r = {0};
-        submit(e, "POST", "/big", NULL, body, sizes[i], &r);
-        run_until_done(e, &r, 1);
+        ask(e, "POST", "/big", NULL, body, sizes[i], &r);
         assert_int_equal(r.status, 413);
         assert_non_null(strstr((char *)r.body, "larger than 65536 bytes"));
         assert_string_equal(r.content_type, "text/plain; charset=utf-8");
@@ -619,8 +652,7 @@ static void test_body_over_cap_gets_413(void **state)
     assert_int_equal(e->handled, 0);
     /* The server is fine afterwards. */
     result ok = {0};
-    submit(e, "POST", "/small", NULL, "x", 1, &ok);
-    run_until_done(e, &ok, 1);
+    ask(e, "POST", "/small", NULL, "x", 1, &ok);
     assert_int_equal(ok.status, 200);
     results_free(&ok, 1);
 }
@@ -636,14 +668,12 @@ static void test_chunked_body_over_cap_is_cut(void **state)
     assert_non_null(body);
     const char *headers[] = {"Transfer-Encoding: chunked", NULL};
     result r = {0};
-    submit(e, "POST", "/chunked", headers, body, n, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "POST", "/chunked", headers, body, n, &r);
     assert_true(r.status == 0 || r.status == 413);
     assert_int_equal(e->handled, 0);
     /* Within the cap a chunked body is fine. */
     result ok = {0};
-    submit(e, "POST", "/chunked", headers, body, 1000, &ok);
-    run_until_done(e, &ok, 1);
+    ask(e, "POST", "/chunked", headers, body, 1000, &ok);
     assert_int_equal(ok.status, 200);
     assert_int_equal(ok.len, 1000);
     assert_int_equal(e->handled, 1);
@@ -662,15 +692,13 @@ static void test_response_over_client_cap(void **state)
     client_create(e, &cfg);
     e->reply_size = 4096;
     result r = {0};
-    submit(e, "GET", "/big", NULL, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/big", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.errmsg, "larger than 1024 bytes"));
     assert_int_equal(r.len, 0);
     e->reply_size = 1024;
     result ok = {0};
-    submit(e, "GET", "/fits", NULL, NULL, 0, &ok);
-    run_until_done(e, &ok, 1);
+    ask(e, "GET", "/fits", NULL, NULL, 0, &ok);
     assert_int_equal(ok.status, 200);
     assert_int_equal(ok.len, 1024);
     results_free(&r, 1);
@@ -729,8 +757,7 @@ static void test_queue_bound(void **state)
     assert_int_equal(http_client_pending(e->cli), 3);
     run_until_done(e, r, 3);
     /* Room again once they completed. */
-    submit(e, "GET", "/q", NULL, NULL, 0, &r[3]);
-    run_until_done(e, &r[3], 1);
+    ask(e, "GET", "/q", NULL, NULL, 0, &r[3]);
     assert_int_equal(r[3].status, 200);
     results_free(r, COUNT(r));
 }
@@ -763,7 +790,7 @@ static void test_timeout(void **state)
 static void test_connection_refused(void **state)
 {
     env *e = *state;
-    char url[128];
+    char url[300];
     snprintf(url, sizeof(url), "%s", url_of(e, "/gone"));
     http_server_stop(e->srv);
     e->srv = NULL;
@@ -792,8 +819,7 @@ static void test_cancel(void **state)
     /* Cancelled before it ever ran. */
     http_client_cancel(e->cli, id[0]);
     assert_int_equal(http_client_pending(e->cli), 2);
-    for (int i = 0; i < 300 && e->n_held < 2; i++)
-        turn(e, 10);
+    run_until_held(e, 2);
     assert_int_equal(e->n_held, 2);
     /* Cancelled in flight, its answer on the way. */
     http_client_cancel(e->cli, id[1]);
@@ -821,8 +847,7 @@ static void test_destroy_with_requests_in_flight(void **state)
     result r[5] = {0};
     for (size_t i = 0; i < COUNT(r); i++)
         submit(e, "POST", "/d", NULL, "body", 4, &r[i]);
-    for (int i = 0; i < 300 && e->n_held < 2; i++)
-        turn(e, 10);
+    run_until_held(e, 2);
     http_client_destroy(e->cli);
     e->cli = NULL;
     run_for(e, 50);
@@ -876,8 +901,7 @@ static void test_stop_answers_open_requests_503(void **state)
     result r[3] = {0};
     for (size_t i = 0; i < COUNT(r); i++)
         submit(e, "GET", "/open", NULL, NULL, 0, &r[i]);
-    for (int i = 0; i < 300 && e->n_held < COUNT(r); i++)
-        turn(e, 10);
+    run_until_held(e, COUNT(r));
     assert_int_equal(e->n_held, COUNT(r));
     http_server_stop(e->srv);
     e->srv = NULL;
@@ -897,20 +921,18 @@ static void test_restart_on_same_port(void **state)
     uint16_t port = http_server_port(e->srv);
     for (int round = 0; round < 3; round++) {
         result r = {0};
-        submit(e, "GET", "/round", NULL, NULL, 0, &r);
-        run_until_done(e, &r, 1);
+        ask(e, "GET", "/round", NULL, NULL, 0, &r);
         assert_int_equal(r.status, 200);
         results_free(&r, 1);
-        http_server_stop(e->srv);
-        e->srv = NULL;
-        server_start(e, port, 0);
+        http_server_config cfg = {0};
+        cfg.port = port;
+        restart(e, &cfg);
         assert_int_equal(http_server_port(e->srv), port);
     }
     /* The client's kept connection to the old server is gone; the next
      * request still gets through. */
     result r = {0};
-    submit(e, "GET", "/after", NULL, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/after", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
     results_free(&r, 1);
 }
@@ -965,12 +987,9 @@ static bool raw_closed(int fd)
 static void test_idle_connection_times_out(void **state)
 {
     env *e = *state;
-    http_server_stop(e->srv);
     http_server_config cfg = {0};
-    cfg.handler = handler;
-    cfg.ctx = e;
     cfg.idle_timeout_s = 1;
-    assert_int_equal(http_server_start(&cfg, &e->srv, NULL, 0), 0);
+    restart(e, &cfg);
     int fd = raw_connect(e);
     uint64_t start = now_ms();
     bool closed = false;
@@ -989,12 +1008,9 @@ static void test_idle_connection_times_out(void **state)
 static void test_connection_limit(void **state)
 {
     env *e = *state;
-    http_server_stop(e->srv);
     http_server_config cfg = {0};
-    cfg.handler = handler;
-    cfg.ctx = e;
     cfg.max_connections = 1;
-    assert_int_equal(http_server_start(&cfg, &e->srv, NULL, 0), 0);
+    restart(e, &cfg);
     int fd = raw_connect(e);
     run_for(e, 50); /* accepted: the one connection allowed */
     result r = {0};
@@ -1006,8 +1022,7 @@ static void test_connection_limit(void **state)
     assert_int_equal(e->handled, 0);
     close(fd);
     result ok = {0};
-    submit(e, "GET", "/free", NULL, NULL, 0, &ok);
-    run_until_done(e, &ok, 1);
+    ask(e, "GET", "/free", NULL, NULL, 0, &ok);
     assert_int_equal(ok.status, 200);
     results_free(&r, 1);
     results_free(&ok, 1);
@@ -1026,8 +1041,7 @@ static void test_oversized_headers_refused(void **state)
     h[7 + n] = '\0';
     const char *headers[] = {h, NULL};
     result r = {0};
-    submit(e, "GET", "/big-headers", headers, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/big-headers", headers, NULL, 0, &r);
     assert_int_equal(r.status, 431); /* Request Header Fields Too Large */
     assert_int_equal(e->handled, 0);
     free(h);
@@ -1146,14 +1160,11 @@ static void respond_badly(void *ctx, http_request *req)
 static void test_respond_errors(void **state)
 {
     env *e = *state;
-    http_server_stop(e->srv);
     http_server_config cfg = {0};
     cfg.handler = respond_badly;
-    cfg.ctx = e;
-    assert_int_equal(http_server_start(&cfg, &e->srv, NULL, 0), 0);
+    restart(e, &cfg);
     result r = {0};
-    submit(e, "GET", "/", NULL, NULL, 0, &r);
-    run_until_done(e, &r, 1);
+    ask(e, "GET", "/", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 204);
     assert_int_equal(e->handled, 1);
     results_free(&r, 1);
@@ -1161,50 +1172,22 @@ static void test_respond_errors(void **state)
 
 /* ---- allocation failures ----------------------------------------------- */
 
-static long alloc_budget = -1; /* allocations left; -1: unlimited */
-
-static void *fail_malloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    if (alloc_budget == 0)
-        return NULL;
-    if (alloc_budget > 0)
-        alloc_budget--;
-    return malloc(size);
-}
-
-static void *fail_realloc(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    if (alloc_budget == 0)
-        return NULL;
-    if (alloc_budget > 0)
-        alloc_budget--;
-    return realloc(ptr, size);
-}
-
-static void fail_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
+static failalloc fault;
 
 /* Each of our allocations failing in turn gives a clean REFRAFT_ENOMEM
  * (and no leak: ASan and valgrind watch). */
 static void test_allocation_failures(void **state)
 {
     env *e = *state;
-    refraft_allocator a = {NULL, fail_malloc, fail_realloc, fail_free};
-    assert_int_equal(refraft_set_allocator(&a), 0);
     bool ok = false;
-    for (long n = 0; n < 50 && !ok; n++) {
-        alloc_budget = n;
+    for (long n = 1; n <= 50 && !ok; n++) {
+        failalloc_from(&fault, n);
         http_server_config cfg = {0};
         cfg.handler = handler;
         cfg.ctx = e;
         http_server *srv = NULL;
         int rv = http_server_start(&cfg, &srv, NULL, 0);
-        alloc_budget = -1;
+        failalloc_off();
         if (rv == 0) {
             ok = true;
             http_server_stop(srv);
@@ -1215,11 +1198,11 @@ static void test_allocation_failures(void **state)
     }
     assert_true(ok);
     ok = false;
-    for (long n = 0; n < 50 && !ok; n++) {
-        alloc_budget = n;
+    for (long n = 1; n <= 50 && !ok; n++) {
+        failalloc_from(&fault, n);
         http_client *cli = NULL;
         int rv = http_client_create(NULL, &cli, NULL, 0);
-        alloc_budget = -1;
+        failalloc_off();
         if (rv == 0) {
             ok = true;
             http_client_destroy(cli);
@@ -1231,12 +1214,12 @@ static void test_allocation_failures(void **state)
     assert_true(ok);
     ok = false;
     const char *headers[] = {"X-Test: a", NULL};
-    for (long n = 0; n < 50 && !ok; n++) {
+    for (long n = 1; n <= 50 && !ok; n++) {
         result r = {0};
-        alloc_budget = n;
+        failalloc_from(&fault, n);
         int rv = submit_full(e, "POST", url_of(e, "/alloc"), headers, "abc", 3,
                              5000, &r, NULL);
-        alloc_budget = -1;
+        failalloc_off();
         if (rv == 0) {
             ok = true;
             run_until_done(e, &r, 1);
@@ -1248,26 +1231,10 @@ static void test_allocation_failures(void **state)
         results_free(&r, 1);
     }
     assert_true(ok);
-    assert_int_equal(refraft_set_allocator(NULL), 0);
 }
 
 /* ---- TLS ------------------------------------------------------------------
  */
-
-typedef struct tls_dir {
-    char dir[64];
-    char path[7][128];
-} tls_dir;
-
-enum {
-    F_CA,
-    F_SERVER,
-    F_SERVER_KEY,
-    F_CLIENT,
-    F_CLIENT_KEY,
-    F_ROGUE,
-    F_ROGUE_KEY
-};
 
 static void tls_dir_make(tls_dir *t)
 {
@@ -1295,23 +1262,36 @@ static void tls_dir_remove(tls_dir *t)
     rmdir(t->dir);
 }
 
+/* setup, and the certificates and keys in e->tls. */
+static int setup_tls(void **state)
+{
+    int rv = setup(state);
+    if (rv == 0)
+        tls_dir_make(&((env *)*state)->tls);
+    return rv;
+}
+
+static int teardown_tls(void **state)
+{
+    env *e = *state;
+    tls_dir_remove(&e->tls);
+    return teardown(state);
+}
+
 /* A TLS server (asking for client certificates when mutual), and a
  * client that trusts `trust` and presents `cert` (-1: none). */
-static void
-tls_env(env *e, tls_dir *t, bool mutual, int trust, int cert, int key)
+static void tls_env(env *e, bool mutual, int trust, int cert, int key)
 {
+    const tls_dir *t = &e->tls;
     http_server_stop(e->srv);
+    e->srv = NULL;
     http_client_destroy(e->cli);
+    e->cli = NULL;
     http_server_config cfg = {0};
-    cfg.handler = handler;
-    cfg.ctx = e;
     cfg.cert_file = t->path[F_SERVER];
     cfg.key_file = t->path[F_SERVER_KEY];
     cfg.ca_file = mutual ? t->path[F_CA] : NULL;
-    char err[256] = "";
-    int rv = http_server_start(&cfg, &e->srv, err, sizeof(err));
-    if (rv != 0)
-        fail_msg("TLS server: %s", err);
+    serve(e, &cfg);
     http_client_config ccfg = {0};
     ccfg.ca_file = t->path[trust];
     if (cert >= 0) {
@@ -1329,12 +1309,19 @@ static const char *tls_url(env *e, const char *path)
     return buf;
 }
 
+/* GET path over TLS and run the loop until it is answered. */
+static void tls_get(env *e, const char *path, result *r)
+{
+    assert_int_equal(
+        submit_full(e, "GET", tls_url(e, path), NULL, NULL, 0, 10000, r, NULL),
+        0);
+    run_until_done(e, r, 1);
+}
+
 static void test_mutual_tls(void **state)
 {
     env *e = *state;
-    tls_dir t;
-    tls_dir_make(&t);
-    tls_env(e, &t, true, F_CA, F_CLIENT, F_CLIENT_KEY);
+    tls_env(e, true, F_CA, F_CLIENT, F_CLIENT_KEY);
     result r[3] = {0};
     for (size_t i = 0; i < COUNT(r); i++)
         assert_int_equal(submit_full(e, "POST", tls_url(e, "/raft/v1/msg"),
@@ -1348,22 +1335,17 @@ static void test_mutual_tls(void **state)
     }
     /* Plain HTTP to a TLS server gets no answer it could use. */
     result plain = {0};
-    submit(e, "GET", "/plain", NULL, NULL, 0, &plain);
-    run_until_done(e, &plain, 1);
+    ask(e, "GET", "/plain", NULL, NULL, 0, &plain);
     assert_true(plain.status == 0 || plain.status >= 400);
     assert_int_equal(e->handled, (int)COUNT(r));
     results_free(r, COUNT(r));
     results_free(&plain, 1);
-    tls_dir_remove(&t);
 }
 
 static void expect_tls_refused(env *e, const char *why)
 {
     result r = {0};
-    assert_int_equal(
-        submit_full(e, "GET", tls_url(e, "/x"), NULL, NULL, 0, 10000, &r, NULL),
-        0);
-    run_until_done(e, &r, 1);
+    tls_get(e, "/x", &r);
     /* libmicrohttpd lets the handshake through; the server's own check
      * answers 403 naming the problem, and the handler never runs. */
     assert_int_equal(r.status, 403);
@@ -1375,40 +1357,28 @@ static void expect_tls_refused(env *e, const char *why)
 static void test_tls_requires_client_cert(void **state)
 {
     env *e = *state;
-    tls_dir t;
-    tls_dir_make(&t);
-    tls_env(e, &t, true, F_CA, -1, -1);
+    tls_env(e, true, F_CA, -1, -1);
     expect_tls_refused(e, "client certificate is required");
-    tls_dir_remove(&t);
 }
 
 static void test_tls_refuses_untrusted_client(void **state)
 {
     env *e = *state;
-    tls_dir t;
-    tls_dir_make(&t);
-    tls_env(e, &t, true, F_CA, F_ROGUE, F_ROGUE_KEY);
+    tls_env(e, true, F_CA, F_ROGUE, F_ROGUE_KEY);
     expect_tls_refused(e, "not trusted");
-    tls_dir_remove(&t);
 }
 
 /* TLS without client certificates: cert_file and key_file alone. */
 static void test_tls_without_client_certs(void **state)
 {
     env *e = *state;
-    tls_dir t;
-    tls_dir_make(&t);
-    tls_env(e, &t, false, F_CA, -1, -1);
+    tls_env(e, false, F_CA, -1, -1);
     result r = {0};
-    assert_int_equal(submit_full(e, "GET", tls_url(e, "/tls"), NULL, NULL, 0,
-                                 10000, &r, NULL),
-                     0);
-    run_until_done(e, &r, 1);
+    tls_get(e, "/tls", &r);
     if (r.status != 200)
         fail_msg("status %u: %s", r.status, r.errmsg);
     assert_string_equal((char *)r.body, "GET /tls");
     results_free(&r, 1);
-    tls_dir_remove(&t);
 }
 
 /* The client checks the server's certificate against its ca_file: one
@@ -1416,20 +1386,14 @@ static void test_tls_without_client_certs(void **state)
 static void test_tls_client_verifies_server(void **state)
 {
     env *e = *state;
-    tls_dir t;
-    tls_dir_make(&t);
     /* Trusting only the client certificate: the server's chain fails. */
-    tls_env(e, &t, false, F_CLIENT, -1, -1);
+    tls_env(e, false, F_CLIENT, -1, -1);
     result r = {0};
-    assert_int_equal(submit_full(e, "GET", tls_url(e, "/tls"), NULL, NULL, 0,
-                                 10000, &r, NULL),
-                     0);
-    run_until_done(e, &r, 1);
+    tls_get(e, "/tls", &r);
     assert_int_equal(r.status, 0);
     assert_non_null(strstr(r.errmsg, "certificate"));
     assert_int_equal(e->handled, 0);
     results_free(&r, 1);
-    tls_dir_remove(&t);
 }
 
 /* A key that does not match the certificate: libmicrohttpd refuses to
@@ -1437,20 +1401,16 @@ static void test_tls_client_verifies_server(void **state)
 static void test_tls_bad_key_refused(void **state)
 {
     env *e = *state;
-    tls_dir t;
-    tls_dir_make(&t);
     http_server_config cfg = {0};
     cfg.handler = handler;
-    cfg.cert_file = t.path[F_SERVER];
-    cfg.key_file = t.path[F_CLIENT_KEY];
+    cfg.cert_file = e->tls.path[F_SERVER];
+    cfg.key_file = e->tls.path[F_CLIENT_KEY];
     http_server *srv = NULL;
     char err[256] = "";
     assert_int_equal(http_server_start(&cfg, &srv, err, sizeof(err)),
                      REFRAFT_EIO);
     assert_null(srv);
     assert_non_null(strstr(err, "cannot serve on 127.0.0.1:0: "));
-    (void)e;
-    tls_dir_remove(&t);
 }
 
 int main(void)
@@ -1486,12 +1446,15 @@ int main(void)
         T(test_bad_arguments),
         T(test_respond_errors),
         T(test_allocation_failures),
-        T(test_mutual_tls),
-        T(test_tls_requires_client_cert),
-        T(test_tls_refuses_untrusted_client),
-        T(test_tls_without_client_certs),
-        T(test_tls_client_verifies_server),
-        T(test_tls_bad_key_refused),
+#define T_TLS(name)                                                            \
+    cmocka_unit_test_setup_teardown(name, setup_tls, teardown_tls)
+        T_TLS(test_mutual_tls),
+        T_TLS(test_tls_requires_client_cert),
+        T_TLS(test_tls_refuses_untrusted_client),
+        T_TLS(test_tls_without_client_certs),
+        T_TLS(test_tls_client_verifies_server),
+        T_TLS(test_tls_bad_key_refused),
+#undef T_TLS
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -21,6 +21,7 @@
 
 #include <openssl/evp.h>
 
+#include "failalloc.h"
 #include "log_conformance.h"
 #include "refraft/refstore.h"
 
@@ -1331,39 +1332,11 @@ static void failed_commit_of_pending_applies_fails_the_store(void **state)
  * fails (LMDB's and OpenSSL's own allocations do not go through it).
  * ------------------------------------------------------------------------ */
 
-static unsigned alloc_countdown; /* allocations left before the failing one */
-
-static void *failing_malloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    return alloc_countdown > 0 && --alloc_countdown == 0 ? NULL : malloc(size);
-}
-
-static void *failing_realloc(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    return alloc_countdown > 0 && --alloc_countdown == 0 ? NULL
-                                                         : realloc(ptr, size);
-}
-
-static void plain_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
-
-static void fail_allocation(unsigned k)
-{
-    static const refraft_allocator alloc = {NULL, failing_malloc,
-                                            failing_realloc, plain_free};
-    alloc_countdown = k;
-    assert_int_equal(refraft_set_allocator(&alloc), 0);
-}
+static failalloc fault;
 
 static int restore_allocator(void **state)
 {
-    alloc_countdown = 0;
-    refraft_set_allocator(NULL);
+    failalloc_off();
     return teardown(state);
 }
 
@@ -1374,13 +1347,13 @@ static void open_under_enomem_is_clean(void **state)
     struct fx *f = *state;
     static char canary;
     refstore *sentinel = (refstore *)(void *)&canary;
-    unsigned k;
+    long k;
     for (k = 1;; k++) {
         refstore *store = sentinel;
         char err[REFRAFT_ERRMSG_LEN] = "";
-        fail_allocation(k);
+        failalloc_at(&fault, k);
         int rv = refstore_open(&f->opts, &store, err, sizeof(err));
-        fail_allocation(0);
+        failalloc_off();
         if (rv == 0) {
             refstore_close(store);
             break;
@@ -1401,9 +1374,9 @@ static void get_under_enomem_leaves_out_untouched(void **state)
     refraft_entry out[10];
     memset(out, 0xa5, sizeof(out));
     size_t n = 77;
-    fail_allocation(1);
+    failalloc_at(&fault, 1);
     int rv = f->api.get(f->api.ctx, 1, 10, out, &n);
-    fail_allocation(0);
+    failalloc_off();
     assert_int_equal(rv, REFRAFT_ENOMEM);
     assert_int_equal(n, 77);
     for (size_t i = 0; i < sizeof(out); i++)
@@ -2191,9 +2164,9 @@ static void abandoned_apply_under_enomem_is_clean(void **state)
 {
     struct fx *f = *state;
     log_batch b = append(f, 1, 1, 1);
-    fail_allocation(1);
+    failalloc_at(&fault, 1);
     int rv = apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED);
-    fail_allocation(0);
+    failalloc_off();
     assert_int_equal(rv, REFRAFT_ENOMEM);
     assert_int_equal(f->app.applies, 0);
     assert_int_equal(apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED), 0);

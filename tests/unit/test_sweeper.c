@@ -12,6 +12,7 @@
 
 #include <openssl/evp.h>
 
+#include "failalloc.h"
 #include "fixture.h"
 #include "refraft/sweeper.h"
 
@@ -1357,36 +1358,8 @@ static void test_store_errors_are_returned_and_retried(void **state)
     assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
 }
 
-/* The allocator that fails allocation number fail_at (counting from 0)
- * and every one after it, for the tests below. */
-static size_t alloc_count, alloc_fail_at;
-
-static void *fail_malloc(void *ctx, size_t size)
-{
-    (void)ctx;
-    return alloc_count++ >= alloc_fail_at ? NULL : malloc(size);
-}
-
-static void *fail_realloc(void *ctx, void *ptr, size_t size)
-{
-    (void)ctx;
-    return alloc_count++ >= alloc_fail_at ? NULL : realloc(ptr, size);
-}
-
-static void fail_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
-
-static void fail_allocations_from(size_t k)
-{
-    static const refraft_allocator a = {NULL, fail_malloc, fail_realloc,
-                                        fail_free};
-    alloc_count = 0;
-    alloc_fail_at = k;
-    assert_int_equal(refraft_set_allocator(&a), 0);
-}
+/* The allocator that fails the allocations the test below names. */
+static failalloc fault;
 
 /* STYLE.md: "A pluggable allocator lets tests fail every allocation in
  * turn and assert a clean REFRAFT_ENOMEM"; sweeper.h: "on error changes
@@ -1405,10 +1378,10 @@ static void test_allocation_failures_are_clean(void **state)
 
     refraft_sweeper *sw = NULL;
     int rv = REFRAFT_ENOMEM;
-    for (size_t k = 0; rv == REFRAFT_ENOMEM; k++) {
-        fail_allocations_from(k);
+    for (long k = 1; rv == REFRAFT_ENOMEM; k++) {
+        failalloc_from(&fault, k);
         rv = refraft_sweeper_create(&c, &sw, NULL, 0);
-        assert_int_equal(refraft_set_allocator(NULL), 0);
+        failalloc_off();
         if (rv == REFRAFT_ENOMEM)
             assert_null(sw);
     }
@@ -1417,9 +1390,9 @@ static void test_allocation_failures_are_clean(void **state)
 
     /* A tick that cannot remember the missing record says so, and the
      * next one does the work. */
-    fail_allocations_from(0);
+    failalloc_from(&fault, 1);
     rv = refraft_sweeper_tick(sw);
-    assert_int_equal(refraft_set_allocator(NULL), 0);
+    failalloc_off();
     assert_int_equal(rv, REFRAFT_ENOMEM);
     assert_int_equal(stats_of(2).missing, 0);
     h_run(2 * T);

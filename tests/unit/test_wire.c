@@ -13,34 +13,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "failalloc.h"
+#include "mentions.h"
+#include "msgeq.h"
 #include "refraft/wire.h"
+#include "wire_samples.h"
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 /* 64 and 65 bytes: REFRAFT_ID_MAX and one more. */
 #define ID_64 "n123456789012345678901234567890123456789012345678901234567890123"
 #define ID_65 ID_64 "4"
-
-/* Case-insensitive: does text mention word? */
-static bool mentions(const char *text, const char *word)
-{
-    size_t n = strlen(word);
-    for (const char *p = text; *p != '\0'; p++) {
-        size_t k = 0;
-        while (k < n && p[k] != '\0' &&
-               tolower((unsigned char)p[k]) == tolower((unsigned char)word[k]))
-            k++;
-        if (k == n)
-            return true;
-    }
-    return false;
-}
-
-static void assert_mentions(const char *text, const char *word)
-{
-    if (!mentions(text, word))
-        fail_msg("message \"%s\" does not mention \"%s\"", text, word);
-}
 
 /* ---- a protobuf writer of our own --------------------------------------
  *
@@ -230,15 +213,25 @@ static pb ae_with_entry(pb *last)
 
 /* ---- decoding helpers -------------------------------------------------- */
 
-/* Decode b as a message and expect a refusal mentioning word; the output
- * stays untouched.  Frees b. */
-static void expect_msg_refused(pb *b, const char *word)
+/* Decode b as a message (or, when records, as a record batch) and
+ * expect a refusal mentioning word; the output stays untouched.  Frees
+ * b. */
+static void expect_refused(pb *b, bool records, const char *word)
 {
-    refraft_wire_msg out;
+    union {
+        refraft_wire_msg msg;
+        refraft_wire_records records;
+    } out, before;
     memset(&out, 0xa5, sizeof out);
-    refraft_wire_msg before = out;
+    before = out;
     char err[REFRAFT_ERRMSG_LEN] = "";
-    int rv = refraft_wire_decode_msg(b->data, b->len, &out, err, sizeof err);
+    int rv;
+    if (records)
+        rv = refraft_wire_decode_records(b->data, b->len, &out.records, err,
+                                         sizeof err);
+    else
+        rv =
+            refraft_wire_decode_msg(b->data, b->len, &out.msg, err, sizeof err);
     if (rv != REFRAFT_EBADMSG)
         fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
                  refraft_strerror(rv), word);
@@ -246,93 +239,16 @@ static void expect_msg_refused(pb *b, const char *word)
     assert_mentions(err, word);
     free(b->data);
     memset(b, 0, sizeof *b);
+}
+
+static void expect_msg_refused(pb *b, const char *word)
+{
+    expect_refused(b, false, word);
 }
 
 static void expect_records_refused(pb *b, const char *word)
 {
-    refraft_wire_records out;
-    memset(&out, 0xa5, sizeof out);
-    refraft_wire_records before = out;
-    char err[REFRAFT_ERRMSG_LEN] = "";
-    int rv =
-        refraft_wire_decode_records(b->data, b->len, &out, err, sizeof err);
-    if (rv != REFRAFT_EBADMSG)
-        fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
-                 refraft_strerror(rv), word);
-    assert_memory_equal(&out, &before, sizeof out);
-    assert_mentions(err, word);
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
-static bool ref_equal(const refraft_ref *a, const refraft_ref *b)
-{
-    return a->id_len == b->id_len &&
-           (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
-           a->size == b->size &&
-           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
-}
-
-/* Entries compare on what the wire carries: a NOOP's or VOID's ref and a
- * NOOP's or REF's voided index are not sent. */
-static bool entry_equal(const refraft_entry *a, const refraft_entry *b)
-{
-    if (a->term != b->term || a->type != b->type)
-        return false;
-    if (a->type == REFRAFT_ENTRY_REF)
-        return ref_equal(&a->ref, &b->ref);
-    if (a->type == REFRAFT_ENTRY_VOID)
-        return a->voided == b->voided;
-    return true;
-}
-
-static bool msg_equal(const refraft_msg *a, const refraft_msg *b)
-{
-    if (a->type != b->type)
-        return false;
-    switch (a->type) {
-    case REFRAFT_MSG_APPEND_ENTRIES: {
-        const refraft_append_entries *x = &a->u.append_entries;
-        const refraft_append_entries *y = &b->u.append_entries;
-        if (x->term != y->term || strcmp(x->leader_id, y->leader_id) != 0 ||
-            x->prev_log_index != y->prev_log_index ||
-            x->prev_log_term != y->prev_log_term ||
-            x->leader_commit != y->leader_commit ||
-            x->n_entries != y->n_entries)
-            return false;
-        for (size_t i = 0; i < x->n_entries; i++)
-            if (!entry_equal(&x->entries[i], &y->entries[i]))
-                return false;
-        return true;
-    }
-    case REFRAFT_MSG_APPEND_ENTRIES_RESULT: {
-        const refraft_append_entries_result *x = &a->u.append_entries_result;
-        const refraft_append_entries_result *y = &b->u.append_entries_result;
-        return x->term == y->term &&
-               strcmp(x->follower_id, y->follower_id) == 0 &&
-               x->success == y->success && x->match_index == y->match_index &&
-               x->rejected_index == y->rejected_index &&
-               x->conflict_term == y->conflict_term &&
-               x->conflict_index == y->conflict_index &&
-               x->last_log_index == y->last_log_index &&
-               x->data_index == y->data_index;
-    }
-    case REFRAFT_MSG_REQUEST_VOTE: {
-        const refraft_request_vote *x = &a->u.request_vote;
-        const refraft_request_vote *y = &b->u.request_vote;
-        return x->term == y->term &&
-               strcmp(x->candidate_id, y->candidate_id) == 0 &&
-               x->last_log_index == y->last_log_index &&
-               x->last_log_term == y->last_log_term &&
-               x->pre_vote == y->pre_vote;
-    }
-    default: {
-        const refraft_request_vote_result *x = &a->u.request_vote_result;
-        const refraft_request_vote_result *y = &b->u.request_vote_result;
-        return x->term == y->term && strcmp(x->voter_id, y->voter_id) == 0 &&
-               x->vote_granted == y->vote_granted && x->pre_vote == y->pre_vote;
-    }
-    }
+    expect_refused(b, true, word);
 }
 
 /* Encode msg, decode the bytes, and expect the same message back. */
@@ -348,7 +264,7 @@ static void assert_round_trip(const refraft_msg *msg)
     if (rv != 0)
         fail_msg("decoding our own encoding failed: %s (%s)",
                  refraft_strerror(rv), err);
-    assert_true(msg_equal(msg, &out.msg));
+    assert_true(msgeq_msg(msg, &out.msg));
     refraft_wire_msg_free(&out);
     assert_null(out.priv);
     refraft_wire_free(&buf);
@@ -367,17 +283,6 @@ static void expect_encode_refused(const refraft_msg *msg)
 /* A 255-byte record id holding every byte value but one (NUL included). */
 static uint8_t long_id[REFRAFT_RECORD_ID_MAX];
 
-static refraft_ref ref_of(const uint8_t *id, size_t len, uint64_t size)
-{
-    refraft_ref r;
-    memset(&r, 0, sizeof r);
-    r.id = id;
-    r.id_len = (uint16_t)len;
-    r.size = size;
-    memcpy(r.digest, digest_a, sizeof r.digest);
-    return r;
-}
-
 static int setup_ids(void **state)
 {
     (void)state;
@@ -390,58 +295,38 @@ static int setup_ids(void **state)
 
 /* ---- round trips ------------------------------------------------------- */
 
-static refraft_msg heartbeat(void)
-{
-    refraft_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_APPEND_ENTRIES;
-    m.u.append_entries.term = 3;
-    m.u.append_entries.leader_id = "n1";
-    m.u.append_entries.prev_log_index = 5;
-    m.u.append_entries.prev_log_term = 2;
-    m.u.append_entries.leader_commit = 4;
-    return m;
-}
-
 /* Every field survives the trip, at its largest and at its smallest. */
 static void test_append_entries_round_trips_with_edge_values(void **state)
 {
     (void)state;
-    refraft_msg m = heartbeat();
+    refraft_msg m = wire_sample_heartbeat();
     assert_round_trip(&m); /* no entries: a heartbeat */
 
-    refraft_entry e[5];
-    memset(e, 0, sizeof e);
-    e[0].term = 1;
-    e[0].type = REFRAFT_ENTRY_NOOP;
-    e[1].term = REFRAFT_TERM_MAX;
-    e[1].type = REFRAFT_ENTRY_REF;
-    e[1].ref = ref_of(long_id, sizeof long_id, UINT64_MAX);
-    e[2].term = REFRAFT_TERM_MAX;
-    e[2].type = REFRAFT_ENTRY_VOID;
-    e[2].voided = UINT64_MAX;
-    e[3].term = REFRAFT_TERM_MAX;
-    e[3].type = REFRAFT_ENTRY_REF;
-    e[3].ref = ref_of((const uint8_t *)"\0", 1, 0); /* a one-byte id: NUL */
-    e[4].term = REFRAFT_TERM_MAX;
-    e[4].type = REFRAFT_ENTRY_VOID;
-    e[4].voided = 1;
-    refraft_append_entries *ae = &m.u.append_entries;
-    ae->term = REFRAFT_TERM_MAX;
-    ae->leader_id = ID_64;
-    ae->prev_log_index = UINT64_MAX;
-    ae->prev_log_term = REFRAFT_TERM_MAX;
-    ae->leader_commit = UINT64_MAX;
-    ae->entries = e;
-    ae->n_entries = COUNT(e);
+    refraft_entry e[] = {
+        {.term = 1, .type = REFRAFT_ENTRY_NOOP},
+        {.term = REFRAFT_TERM_MAX,
+         .type = REFRAFT_ENTRY_REF,
+         .ref = wire_sample_ref(long_id, sizeof long_id, UINT64_MAX)},
+        {.term = REFRAFT_TERM_MAX,
+         .type = REFRAFT_ENTRY_VOID,
+         .voided = UINT64_MAX},
+        {.term = REFRAFT_TERM_MAX,
+         .type = REFRAFT_ENTRY_REF,
+         .ref = wire_sample_ref("\0", 1, 0)}, /* a one-byte id: NUL */
+        {.term = REFRAFT_TERM_MAX, .type = REFRAFT_ENTRY_VOID, .voided = 1}};
+    m.u.append_entries =
+        (refraft_append_entries){.term = REFRAFT_TERM_MAX,
+                                 .leader_id = ID_64,
+                                 .prev_log_index = UINT64_MAX,
+                                 .prev_log_term = REFRAFT_TERM_MAX,
+                                 .leader_commit = UINT64_MAX,
+                                 .entries = e,
+                                 .n_entries = COUNT(e)};
     assert_round_trip(&m);
 
-    ae->term = 1;
-    ae->leader_id = "x";
-    ae->prev_log_index = 0;
-    ae->prev_log_term = 0;
-    ae->leader_commit = 0;
-    ae->n_entries = 1;
+    /* The smallest: every number left out is 0. */
+    m.u.append_entries = (refraft_append_entries){
+        .term = 1, .leader_id = "x", .entries = e, .n_entries = 1};
     assert_round_trip(&m);
 }
 
@@ -451,23 +336,15 @@ static void test_append_entries_round_trips_with_edge_values(void **state)
 static void test_encode_leaves_out_fields_the_type_does_not_use(void **state)
 {
     (void)state;
-    refraft_entry e[3];
-    memset(e, 0, sizeof e);
-    e[0].term = 2;
-    e[0].type = REFRAFT_ENTRY_NOOP;
-    e[0].ref = ref_of((const uint8_t *)"stray", 5, 9);
-    e[0].voided = 4;
-    e[1].term = 2;
-    e[1].type = REFRAFT_ENTRY_VOID;
-    e[1].voided = 1;
-    e[1].ref = ref_of((const uint8_t *)"stray", 5, 9);
-    e[2].term = 2;
-    e[2].type = REFRAFT_ENTRY_REF;
-    e[2].ref = ref_of((const uint8_t *)"kept", 4, 9);
-    e[2].voided = 7;
-    refraft_msg m = heartbeat();
-    m.u.append_entries.entries = e;
-    m.u.append_entries.n_entries = 3;
+    refraft_ref stray = wire_sample_ref("stray", 5, 9);
+    refraft_entry e[] = {
+        {.term = 2, .type = REFRAFT_ENTRY_NOOP, .ref = stray, .voided = 4},
+        {.term = 2, .type = REFRAFT_ENTRY_VOID, .ref = stray, .voided = 1},
+        {.term = 2,
+         .type = REFRAFT_ENTRY_REF,
+         .ref = wire_sample_ref("kept", 4, 9),
+         .voided = 7}};
+    refraft_msg m = wire_sample_append_entries(e, COUNT(e));
     refraft_wire_buf buf;
     assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
     refraft_wire_msg out;
@@ -500,9 +377,7 @@ static void test_entry_count_is_capped_at_the_limit(void **state)
         e[i].term = 1;
         e[i].type = REFRAFT_ENTRY_NOOP;
     }
-    refraft_msg m = heartbeat();
-    m.u.append_entries.entries = e;
-    m.u.append_entries.n_entries = n;
+    refraft_msg m = wire_sample_append_entries(e, n);
     assert_round_trip(&m);
     m.u.append_entries.n_entries = n + 1;
     expect_encode_refused(&m);
@@ -531,38 +406,35 @@ static void test_many_ref_entries_round_trip(void **state)
         e[i].term = 3;
         e[i].type = i % 7 == 0 ? REFRAFT_ENTRY_NOOP : REFRAFT_ENTRY_REF;
         if (e[i].type == REFRAFT_ENTRY_REF)
-            e[i].ref = ref_of((const uint8_t *)ids[i], (size_t)len, i * 31);
+            e[i].ref = wire_sample_ref(ids[i], (size_t)len, i * 31);
     }
-    refraft_msg m = heartbeat();
-    m.u.append_entries.entries = e;
-    m.u.append_entries.n_entries = N;
+    refraft_msg m = wire_sample_append_entries(e, N);
     assert_round_trip(&m);
 }
 
 static void test_append_entries_result_round_trips(void **state)
 {
     (void)state;
-    refraft_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
-    refraft_append_entries_result *r = &m.u.append_entries_result;
-    r->term = 4;
-    r->follower_id = "n2";
-    r->success = true;
-    r->match_index = 17;
-    r->last_log_index = 17;
-    r->data_index = 15;
+    refraft_msg m = {.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT};
+    m.u.append_entries_result =
+        (refraft_append_entries_result){.term = 4,
+                                        .follower_id = "n2",
+                                        .success = true,
+                                        .match_index = 17,
+                                        .last_log_index = 17,
+                                        .data_index = 15};
     assert_round_trip(&m);
     /* A rejection with its hint, every number at its largest. */
-    r->term = REFRAFT_TERM_MAX;
-    r->follower_id = ID_64;
-    r->success = false;
-    r->match_index = UINT64_MAX;
-    r->rejected_index = UINT64_MAX;
-    r->conflict_term = REFRAFT_TERM_MAX;
-    r->conflict_index = UINT64_MAX;
-    r->last_log_index = UINT64_MAX;
-    r->data_index = UINT64_MAX;
+    m.u.append_entries_result =
+        (refraft_append_entries_result){.term = REFRAFT_TERM_MAX,
+                                        .follower_id = ID_64,
+                                        .success = false,
+                                        .match_index = UINT64_MAX,
+                                        .rejected_index = UINT64_MAX,
+                                        .conflict_term = REFRAFT_TERM_MAX,
+                                        .conflict_index = UINT64_MAX,
+                                        .last_log_index = UINT64_MAX,
+                                        .data_index = UINT64_MAX};
     assert_round_trip(&m);
 }
 
@@ -570,29 +442,25 @@ static void
 test_request_vote_round_trips_with_and_without_pre_vote(void **state)
 {
     (void)state;
-    refraft_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_REQUEST_VOTE;
-    refraft_request_vote *v = &m.u.request_vote;
-    v->term = 9;
-    v->candidate_id = "n3";
-    v->last_log_index = 0;
-    v->last_log_term = 0;
+    refraft_msg m = {.type = REFRAFT_MSG_REQUEST_VOTE};
+    m.u.request_vote = (refraft_request_vote){.term = 9,
+                                              .candidate_id = "n3",
+                                              .last_log_index = 0,
+                                              .last_log_term = 0,
+                                              .pre_vote = false};
     assert_round_trip(&m);
-    v->pre_vote = true;
-    v->term = REFRAFT_TERM_MAX;
-    v->candidate_id = ID_64;
-    v->last_log_index = UINT64_MAX;
-    v->last_log_term = REFRAFT_TERM_MAX;
+    m.u.request_vote = (refraft_request_vote){.term = REFRAFT_TERM_MAX,
+                                              .candidate_id = ID_64,
+                                              .last_log_index = UINT64_MAX,
+                                              .last_log_term = REFRAFT_TERM_MAX,
+                                              .pre_vote = true};
     assert_round_trip(&m);
 }
 
 static void test_request_vote_result_round_trips(void **state)
 {
     (void)state;
-    refraft_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
+    refraft_msg m = {.type = REFRAFT_MSG_REQUEST_VOTE_RESULT};
     refraft_request_vote_result *v = &m.u.request_vote_result;
     bool flags[4][2] = {{0, 0}, {0, 1}, {1, 0}, {1, 1}};
     for (size_t i = 0; i < 4; i++) {
@@ -614,11 +482,11 @@ static void test_record_batch_round_trips(void **state)
     for (size_t i = 0; i < big; i++)
         bytes[i] = (uint8_t)(i * 7);
     refraft_wire_record recs[3];
-    recs[0].ref = ref_of((const uint8_t *)"empty", 5, 0);
+    recs[0].ref = wire_sample_ref("empty", 5, 0);
     recs[0].bytes = NULL;
-    recs[1].ref = ref_of(long_id, sizeof long_id, 1000);
+    recs[1].ref = wire_sample_ref(long_id, sizeof long_id, 1000);
     recs[1].bytes = bytes + 5;
-    recs[2].ref = ref_of((const uint8_t *)"big", 3, big);
+    recs[2].ref = wire_sample_ref("big", 3, big);
     recs[2].bytes = bytes;
     refraft_wire_buf buf;
     assert_int_equal(
@@ -633,7 +501,7 @@ static void test_record_batch_round_trips(void **state)
     assert_int_equal(out.term, REFRAFT_TERM_MAX);
     assert_int_equal(out.n, 3);
     for (size_t i = 0; i < 3; i++) {
-        assert_true(ref_equal(&out.records[i].ref, &recs[i].ref));
+        assert_true(msgeq_ref(&out.records[i].ref, &recs[i].ref));
         assert_non_null(out.records[i].bytes);
         if (recs[i].ref.size > 0)
             assert_memory_equal(out.records[i].bytes, recs[i].bytes,
@@ -644,7 +512,7 @@ static void test_record_batch_round_trips(void **state)
     refraft_wire_free(&buf);
 
     /* The smallest batch: one record of one byte. */
-    recs[0].ref = ref_of((const uint8_t *)"a", 1, 1);
+    recs[0].ref = wire_sample_ref("a", 1, 1);
     recs[0].bytes = (const uint8_t *)"z";
     assert_int_equal(refraft_wire_encode_records("n", 1, recs, 1, &buf), 0);
     assert_int_equal(
@@ -665,7 +533,7 @@ static void test_free_functions_accept_null_and_repeats(void **state)
     refraft_wire_records_free(NULL);
     refraft_wire_buf buf = {NULL, 0};
     refraft_wire_free(&buf);
-    refraft_msg m = heartbeat();
+    refraft_msg m = wire_sample_heartbeat();
     assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
     refraft_wire_msg out;
     assert_int_equal(refraft_wire_decode_msg(buf.data, buf.len, &out, NULL, 0),
@@ -1127,7 +995,7 @@ static void test_bad_record_batches_are_refused_by_name(void **state)
 static void test_bodies_do_not_decode_as_the_other_kind(void **state)
 {
     (void)state;
-    refraft_msg m = heartbeat();
+    refraft_msg m = wire_sample_heartbeat();
     refraft_wire_buf buf;
     assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
     refraft_wire_records r;
@@ -1135,7 +1003,7 @@ static void test_bodies_do_not_decode_as_the_other_kind(void **state)
         refraft_wire_decode_records(buf.data, buf.len, &r, NULL, 0),
         REFRAFT_EBADMSG);
     refraft_wire_free(&buf);
-    refraft_wire_record rec = {ref_of((const uint8_t *)"a", 1, 1),
+    refraft_wire_record rec = {wire_sample_ref("a", 1, 1),
                                (const uint8_t *)"x"};
     assert_int_equal(refraft_wire_encode_records("n1", 2, &rec, 1, &buf), 0);
     refraft_wire_msg out;
@@ -1151,7 +1019,7 @@ static void test_encode_refuses_bad_messages(void **state)
     (void)state;
     refraft_wire_buf buf;
     assert_int_equal(refraft_wire_encode_msg(NULL, &buf), REFRAFT_EINVAL);
-    refraft_msg m = heartbeat();
+    refraft_msg m = wire_sample_heartbeat();
     assert_int_equal(refraft_wire_encode_msg(&m, NULL), REFRAFT_EINVAL);
 
     m.type = 0;
@@ -1161,19 +1029,19 @@ static void test_encode_refuses_bad_messages(void **state)
 
     const char *bad_ids[] = {NULL, "", ID_65};
     for (size_t k = 0; k < COUNT(bad_ids); k++) {
-        m = heartbeat();
+        m = wire_sample_heartbeat();
         m.u.append_entries.leader_id = bad_ids[k];
         expect_encode_refused(&m);
     }
-    m = heartbeat();
+    m = wire_sample_heartbeat();
     m.u.append_entries.term = 0;
     expect_encode_refused(&m);
     m.u.append_entries.term = REFRAFT_TERM_MAX + 1;
     expect_encode_refused(&m);
-    m = heartbeat();
+    m = wire_sample_heartbeat();
     m.u.append_entries.prev_log_term = REFRAFT_TERM_MAX + 1;
     expect_encode_refused(&m);
-    m = heartbeat();
+    m = wire_sample_heartbeat();
     m.u.append_entries.n_entries = 2; /* no array */
     expect_encode_refused(&m);
 
@@ -1203,37 +1071,30 @@ static void test_encode_refuses_bad_messages(void **state)
         e.term = bad_entries[k].term;
         e.voided = bad_entries[k].voided;
         if (bad_entries[k].id != NULL || bad_entries[k].id_len > 0)
-            e.ref = ref_of(bad_entries[k].id_len == 256
-                               ? id256
-                               : (const uint8_t *)bad_entries[k].id,
-                           bad_entries[k].id_len, 1);
-        m = heartbeat();
-        m.u.append_entries.entries = &e;
-        m.u.append_entries.n_entries = 1;
+            e.ref = wire_sample_ref(bad_entries[k].id_len == 256
+                                        ? id256
+                                        : (const uint8_t *)bad_entries[k].id,
+                                    bad_entries[k].id_len, 1);
+        m = wire_sample_append_entries(&e, 1);
         expect_encode_refused(&m);
     }
 
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
-    m.u.append_entries_result.term = 1;
-    m.u.append_entries_result.follower_id = "n2";
-    m.u.append_entries_result.conflict_term = REFRAFT_TERM_MAX + 1;
+    m = (refraft_msg){.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT};
+    m.u.append_entries_result = (refraft_append_entries_result){
+        .term = 1, .follower_id = "n2", .conflict_term = REFRAFT_TERM_MAX + 1};
     expect_encode_refused(&m);
     m.u.append_entries_result.conflict_term = 0;
     m.u.append_entries_result.follower_id = NULL;
     expect_encode_refused(&m);
 
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_REQUEST_VOTE;
-    m.u.request_vote.term = 2;
-    m.u.request_vote.candidate_id = ID_65;
+    m = (refraft_msg){.type = REFRAFT_MSG_REQUEST_VOTE};
+    m.u.request_vote = (refraft_request_vote){.term = 2, .candidate_id = ID_65};
     expect_encode_refused(&m);
     m.u.request_vote.candidate_id = "n1";
     m.u.request_vote.last_log_term = REFRAFT_TERM_MAX + 1;
     expect_encode_refused(&m);
 
-    memset(&m, 0, sizeof m);
-    m.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
+    m = (refraft_msg){.type = REFRAFT_MSG_REQUEST_VOTE_RESULT};
     m.u.request_vote_result.voter_id = "n1";
     expect_encode_refused(&m); /* term 0 */
 }
@@ -1241,7 +1102,7 @@ static void test_encode_refuses_bad_messages(void **state)
 static void test_encode_refuses_bad_record_batches(void **state)
 {
     (void)state;
-    refraft_wire_record rec = {ref_of((const uint8_t *)"a", 1, 1),
+    refraft_wire_record rec = {wire_sample_ref("a", 1, 1),
                                (const uint8_t *)"x"};
     refraft_wire_buf buf = {NULL, 0};
     assert_int_equal(refraft_wire_encode_records("n1", 1, &rec, 1, NULL),
@@ -1289,8 +1150,7 @@ static void test_encode_refuses_bad_record_batches(void **state)
     assert_non_null(big);
     refraft_wire_record four[4];
     for (size_t i = 0; i < 4; i++) {
-        four[i].ref =
-            ref_of((const uint8_t *)"big", 3, REFRAFT_WIRE_MAX_RECORD);
+        four[i].ref = wire_sample_ref("big", 3, REFRAFT_WIRE_MAX_RECORD);
         four[i].bytes = big;
     }
     assert_int_equal(refraft_wire_encode_records("n1", 1, four, 3, &buf), 0);
@@ -1309,19 +1169,12 @@ static void test_encode_refuses_bad_record_batches(void **state)
 static void test_every_prefix_decodes_cleanly(void **state)
 {
     (void)state;
-    refraft_entry e[3];
-    memset(e, 0, sizeof e);
-    e[0].term = 2;
-    e[0].type = REFRAFT_ENTRY_NOOP;
-    e[1].term = 3;
-    e[1].type = REFRAFT_ENTRY_REF;
-    e[1].ref = ref_of(long_id, 40, 77);
-    e[2].term = 3;
-    e[2].type = REFRAFT_ENTRY_VOID;
-    e[2].voided = 9;
-    refraft_msg m = heartbeat();
-    m.u.append_entries.entries = e;
-    m.u.append_entries.n_entries = 3;
+    refraft_entry e[] = {{.term = 2, .type = REFRAFT_ENTRY_NOOP},
+                         {.term = 3,
+                          .type = REFRAFT_ENTRY_REF,
+                          .ref = wire_sample_ref(long_id, 40, 77)},
+                         {.term = 3, .type = REFRAFT_ENTRY_VOID, .voided = 9}};
+    refraft_msg m = wire_sample_append_entries(e, COUNT(e));
     refraft_wire_buf buf;
     assert_int_equal(refraft_wire_encode_msg(&m, &buf), 0);
     /* A message body is a single length-delimited field: no proper
@@ -1343,7 +1196,7 @@ static void test_every_prefix_decodes_cleanly(void **state)
      * records is a smaller batch. */
     refraft_wire_record recs[3];
     for (size_t i = 0; i < 3; i++) {
-        recs[i].ref = ref_of(long_id + i, 10, 5);
+        recs[i].ref = wire_sample_ref(long_id + i, 10, 5);
         recs[i].bytes = (const uint8_t *)"hello";
     }
     assert_int_equal(refraft_wire_encode_records("n1", 4, recs, 3, &buf), 0);
@@ -1404,39 +1257,6 @@ static void test_errbuf_is_optional_and_bounded(void **state)
 
 /* ---- allocation faults ------------------------------------------------- */
 
-/* Fails exactly the allocation numbered fail_at (1-based). */
-typedef struct fault {
-    long fail_at;
-    long count;
-    bool fired;
-} fault;
-
-static void *fault_malloc(void *ctx, size_t size)
-{
-    fault *f = ctx;
-    if (++f->count == f->fail_at) {
-        f->fired = true;
-        return NULL;
-    }
-    return malloc(size);
-}
-
-static void *fault_realloc(void *ctx, void *ptr, size_t size)
-{
-    fault *f = ctx;
-    if (++f->count == f->fail_at) {
-        f->fired = true;
-        return NULL;
-    }
-    return realloc(ptr, size);
-}
-
-static void fault_free(void *ctx, void *ptr)
-{
-    (void)ctx;
-    free(ptr);
-}
-
 static int restore_allocator(void **state)
 {
     (void)state;
@@ -1447,8 +1267,9 @@ static int restore_allocator(void **state)
 /* What the sweep runs once per failure point: encode and decode a
  * message and a batch.  Each step succeeds or returns REFRAFT_ENOMEM
  * with its output untouched. */
-static void codec_scenario(void)
+static void codec_scenario(void *arg)
 {
+    (void)arg;
     refraft_entry e[20];
     memset(e, 0, sizeof e);
     for (size_t i = 0; i < COUNT(e); i++) {
@@ -1456,12 +1277,10 @@ static void codec_scenario(void)
         e[i].type = i % 3 == 0   ? REFRAFT_ENTRY_NOOP
                     : i % 3 == 1 ? REFRAFT_ENTRY_REF
                                  : REFRAFT_ENTRY_VOID;
-        e[i].ref = ref_of(long_id + i, 8, i);
+        e[i].ref = wire_sample_ref(long_id + i, 8, i);
         e[i].voided = i;
     }
-    refraft_msg m = heartbeat();
-    m.u.append_entries.entries = e;
-    m.u.append_entries.n_entries = COUNT(e);
+    refraft_msg m = wire_sample_append_entries(e, COUNT(e));
     refraft_wire_buf buf = {NULL, 0};
     int rv = refraft_wire_encode_msg(&m, &buf);
     if (rv != 0) {
@@ -1478,7 +1297,7 @@ static void codec_scenario(void)
             assert_memory_equal(&out, &before, sizeof out);
             assert_mentions(err, "out of memory");
         } else {
-            assert_true(msg_equal(&m, &out.msg));
+            assert_true(msgeq_msg(&m, &out.msg));
             refraft_wire_msg_free(&out);
         }
         refraft_wire_free(&buf);
@@ -1486,7 +1305,7 @@ static void codec_scenario(void)
 
     refraft_wire_record recs[20];
     for (size_t i = 0; i < COUNT(recs); i++) {
-        recs[i].ref = ref_of(long_id + i, 8, 5);
+        recs[i].ref = wire_sample_ref(long_id + i, 8, 5);
         recs[i].bytes = (const uint8_t *)"bytes";
     }
     rv = refraft_wire_encode_records("n1", 2, recs, COUNT(recs), &buf);
@@ -1514,20 +1333,11 @@ static void codec_scenario(void)
 static void test_every_allocation_failure_is_clean(void **state)
 {
     (void)state;
-    long k;
-    for (k = 1; k < 100000; k++) {
-        fault f = {k, 0, false};
-        refraft_allocator alloc = {&f, fault_malloc, fault_realloc, fault_free};
-        refraft_set_allocator(&alloc);
-        codec_scenario();
-        refraft_set_allocator(NULL);
-        if (!f.fired)
-            break;
-    }
+    long points = failalloc_sweep(codec_scenario, NULL);
     /* Both decodes allocate many times over (one unpacked struct per
      * entry and record). */
-    assert_true(k > 40);
-    print_message("allocation sweep: %ld allocation points\n", k - 1);
+    assert_true(points >= 40);
+    print_message("allocation sweep: %ld allocation points\n", points);
 }
 
 /* ---- digest header ----------------------------------------------------- */

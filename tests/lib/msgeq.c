@@ -1,0 +1,85 @@
+/* msgeq.c - message equality on what the wire carries. */
+#include <string.h>
+
+#include "msgeq.h"
+
+bool msgeq_ref(const refraft_ref *a, const refraft_ref *b)
+{
+    return a->id_len == b->id_len &&
+           (a->id_len == 0 || memcmp(a->id, b->id, a->id_len) == 0) &&
+           a->size == b->size &&
+           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+bool msgeq_entry(const refraft_entry *a, const refraft_entry *b)
+{
+    if (a->term != b->term || a->type != b->type)
+        return false;
+    if (a->type == REFRAFT_ENTRY_REF)
+        return msgeq_ref(&a->ref, &b->ref);
+    if (a->type == REFRAFT_ENTRY_VOID)
+        return a->voided == b->voided;
+    return true;
+}
+
+static bool append_entries_equal(const refraft_append_entries *x,
+                                 const refraft_append_entries *y)
+{
+    if (x->term != y->term || strcmp(x->leader_id, y->leader_id) != 0 ||
+        x->prev_log_index != y->prev_log_index ||
+        x->prev_log_term != y->prev_log_term ||
+        x->leader_commit != y->leader_commit || x->n_entries != y->n_entries)
+        return false;
+    for (size_t i = 0; i < x->n_entries; i++)
+        if (!msgeq_entry(&x->entries[i], &y->entries[i]))
+            return false;
+    return true;
+}
+
+static bool append_entries_result_equal(const refraft_append_entries_result *x,
+                                        const refraft_append_entries_result *y)
+{
+    return x->term == y->term && strcmp(x->follower_id, y->follower_id) == 0 &&
+           x->success == y->success && x->match_index == y->match_index &&
+           x->rejected_index == y->rejected_index &&
+           x->conflict_term == y->conflict_term &&
+           x->conflict_index == y->conflict_index &&
+           x->last_log_index == y->last_log_index &&
+           x->data_index == y->data_index;
+}
+
+static bool
+request_vote_equal(const refraft_request_vote *x, const refraft_request_vote *y)
+{
+    return x->term == y->term &&
+           strcmp(x->candidate_id, y->candidate_id) == 0 &&
+           x->last_log_index == y->last_log_index &&
+           x->last_log_term == y->last_log_term && x->pre_vote == y->pre_vote;
+}
+
+static bool request_vote_result_equal(const refraft_request_vote_result *x,
+                                      const refraft_request_vote_result *y)
+{
+    return x->term == y->term && strcmp(x->voter_id, y->voter_id) == 0 &&
+           x->vote_granted == y->vote_granted && x->pre_vote == y->pre_vote;
+}
+
+bool msgeq_msg(const refraft_msg *a, const refraft_msg *b)
+{
+    if (a->type != b->type)
+        return false;
+    switch (a->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        return append_entries_equal(&a->u.append_entries, &b->u.append_entries);
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        return append_entries_result_equal(&a->u.append_entries_result,
+                                           &b->u.append_entries_result);
+    case REFRAFT_MSG_REQUEST_VOTE:
+        return request_vote_equal(&a->u.request_vote, &b->u.request_vote);
+    case REFRAFT_MSG_REQUEST_VOTE_RESULT:
+        return request_vote_result_equal(&a->u.request_vote_result,
+                                         &b->u.request_vote_result);
+    default:
+        return false;
+    }
+}
