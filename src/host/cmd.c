@@ -25,6 +25,7 @@ static const char node_usage[] =
     "                    [--commit durable|reference] [--no-push]\n"
     "                    [--tls-cert F --tls-key F --tls-ca F]\n"
     "                    [--log-level debug|info|warn|error]\n"
+    "       refraft node --config FILE [flags]\n"
     "Runs one node of the record service.  --listen HOST:0 takes a free\n"
     "port; the node writes its URL to DIR/url once it listens.\n";
 
@@ -68,7 +69,7 @@ static int bad(const char *what)
     return 2;
 }
 
-int host_cmd_node(int argc, char **argv)
+static int run_node(int argc, char **argv)
 {
     host_config cfg = {.log_level = HOST_LOG_INFO};
     host_peer_config peers[16];
@@ -88,8 +89,10 @@ int host_cmd_node(int argc, char **argv)
             cfg.no_push = true;
             continue;
         }
-        if (v == NULL)
-            return bad("a flag is missing its value");
+        if (v == NULL) {
+            fprintf(stderr, "refraft node: %s needs a value\n", a);
+            return bad("see the usage");
+        }
         i++;
         if (strcmp(a, "--id") == 0) {
             cfg.id = v;
@@ -172,6 +175,96 @@ int host_cmd_node(int argc, char **argv)
     rv = host_run(h, &stop_requested);
     host_destroy(h);
     return rv == 0 ? 0 : 1;
+}
+
+#define CONFIG_ARGS_MAX 128
+#define CONFIG_LINE_MAX 4096
+
+/* Trim white space at both ends of s, in place. */
+static char *trim(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    size_t n = strlen(s);
+    while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\n' ||
+                     s[n - 1] == '\r'))
+        s[--n] = '\0';
+    return s;
+}
+
+/*
+ * A configuration file holds the flags, one per line, as "name = value"
+ * (or "name value"; "no-push" alone), with # comments: "id = n1",
+ * "peer = n2=http://127.0.0.1:7002" (repeated for each peer).  Its flags
+ * come first, so those given on the command line too win.
+ */
+static int read_config(const char *path, char **args, size_t *n, char *store,
+                       size_t store_cap)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "refraft node: cannot read %s: %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    char line[CONFIG_LINE_MAX];
+    size_t used = 0, lineno = 0;
+    int rv = 0;
+    while (rv == 0 && fgets(line, sizeof line, f) != NULL) {
+        lineno++;
+        char *hash = strchr(line, '#');
+        if (hash != NULL)
+            *hash = '\0';
+        char *s = trim(line);
+        if (*s == '\0')
+            continue;
+        size_t k = strcspn(s, " \t=");
+        char *value = s[k] != '\0' ? trim(s + k + 1) : s + k;
+        if (*value == '=')
+            value = trim(value + 1);
+        s[k] = '\0';
+        size_t need = strlen(s) + 3 + strlen(value) + 1;
+        if (*n + 2 > CONFIG_ARGS_MAX || used + need > store_cap) {
+            fprintf(stderr, "refraft node: %s is too long\n", path);
+            rv = -1;
+            break;
+        }
+        char *flag = store + used;
+        used += (size_t)sprintf(flag, "--%s", s) + 1;
+        args[(*n)++] = flag;
+        if (*value != '\0') {
+            char *v = store + used;
+            used += (size_t)sprintf(v, "%s", value) + 1;
+            args[(*n)++] = v;
+        }
+    }
+    fclose(f);
+    return rv;
+}
+
+int host_cmd_node(int argc, char **argv)
+{
+    const char *config = NULL;
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--config") == 0)
+            config = argv[i + 1];
+    if (config == NULL)
+        return run_node(argc, argv);
+    static char store[CONFIG_ARGS_MAX * 512];
+    char *args[CONFIG_ARGS_MAX + 64];
+    size_t n = 0;
+    args[n++] = argv[0];
+    if (read_config(config, args, &n, store, sizeof store) != 0)
+        return 2;
+    for (int i = 1; i < argc && n < CONFIG_ARGS_MAX + 63; i++) {
+        if (strcmp(argv[i], "--config") == 0) {
+            i++;
+            continue;
+        }
+        args[n++] = argv[i];
+    }
+    args[n] = NULL;
+    return run_node((int)n, args);
 }
 
 int host_cmd_wipe_records(int argc, char **argv)
