@@ -109,16 +109,25 @@ static void accept_write(host *h, http_request *req)
         host_flush_writes(h);
 }
 
-static int waiter_add(host *h, refraft_index index, const struct host_write *w)
+/* Room for n more waiters. */
+static int waiters_reserve(host *h, size_t n)
 {
-    if (h->n_waiters == h->waiters_cap) {
-        size_t cap = h->waiters_cap ? 2 * h->waiters_cap : 256;
-        void *p = realloc(h->waiters, cap * sizeof *h->waiters);
-        if (p == NULL)
-            return REFRAFT_ENOMEM;
-        h->waiters = p;
-        h->waiters_cap = cap;
-    }
+    if (h->n_waiters + n <= h->waiters_cap)
+        return 0;
+    size_t cap = h->waiters_cap ? h->waiters_cap : 256;
+    while (cap < h->n_waiters + n)
+        cap *= 2;
+    void *p = realloc(h->waiters, cap * sizeof *h->waiters);
+    if (p == NULL)
+        return REFRAFT_ENOMEM;
+    h->waiters = p;
+    h->waiters_cap = cap;
+    return 0;
+}
+
+/* Room reserved by waiters_reserve. */
+static void waiter_add(host *h, refraft_index index, const struct host_write *w)
+{
     struct host_waiter *wt = &h->waiters[h->n_waiters++];
     wt->index = index;
     wt->req = w->req;
@@ -126,7 +135,6 @@ static int waiter_add(host *h, refraft_index index, const struct host_write *w)
     wt->ref = w->ref;
     memcpy(wt->id, w->id, w->ref.id_len);
     wt->ref.id = wt->id;
-    return 0;
 }
 
 static void fail_writes(host *h, struct host_write *ws, size_t n, int rv)
@@ -158,15 +166,25 @@ static int propose(host *h, struct host_write *ws, size_t n)
         recs[i].ref = refs[i];
         recs[i].bytes = ws[i].bytes;
     }
-    refraft_index first = 0;
-    int rv = refstore_propose(h->store, h->node, refs, bytes, n, &first);
+    /* The clients wait from before the proposal: a node alone commits
+     * and applies inside it.  The entries land right after the log's
+     * last one. */
+    int rv = waiters_reserve(h, n);
     if (rv != 0)
         return rv;
+    refraft_index expect = refraft_last_index(h->node) + 1;
     for (size_t i = 0; i < n; i++)
-        if (waiter_add(h, first + i, &ws[i]) != 0)
-            host_respond_error(ws[i].req, 500,
-                               "no memory to wait for index %" PRIu64,
-                               first + i);
+        waiter_add(h, expect + i, &ws[i]);
+    refraft_index first = 0;
+    rv = refstore_propose(h->store, h->node, refs, bytes, n, &first);
+    if (rv != 0) {
+        h->n_waiters -= n; /* nothing was appended: none was answered */
+        return rv;
+    }
+    if (first != expect)
+        host_log(h, HOST_LOG_ERROR,
+                 "proposed at %" PRIu64 ", not %" PRIu64 " as expected", first,
+                 expect);
     host_push_records(h, recs, n);
     return 0;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -275,7 +276,80 @@ static int run(char *const *argv, char *out, size_t cap)
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+/* Start `refraft node --config path` in the background, tied to this
+ * process; its pid, or -1. */
+static pid_t spawn_config_node(const char *path, const char *log)
+{
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(127);
+    FILE *f = freopen(log, "w", stderr);
+    (void)f;
+    char *argv[] = {(char *)refraft_exe, "node", "--config", (char *)path,
+                    NULL};
+    execv(argv[0], argv);
+    _exit(127);
+}
+
 /* ---- scenarios -------------------------------------------------------- */
+
+/* `refraft node --config FILE`: a one-node cluster from a file elects
+ * itself and stores a record; a file with a flag missing its value is
+ * refused, naming the flag. */
+static int scenario_config(void)
+{
+    uint16_t port;
+    EXPECT(cli_free_ports(&port, 1) == 0, "no free port");
+    char token[CLI_PATH_MAX + 16], conf[CLI_PATH_MAX + 16],
+        log[CLI_PATH_MAX + 16], text[4 * CLI_PATH_MAX];
+    snprintf(token, sizeof(token), "%s/token", tmp);
+    snprintf(conf, sizeof(conf), "%s/n1.conf", tmp);
+    snprintf(log, sizeof(log), "%s/n1.log", tmp);
+    EXPECT(cli_write_file(token, "0123456789abcdef0123\n", 21, 0600) == 0,
+           "write token");
+    int n = snprintf(text, sizeof(text),
+                     "# one node\nid = n1\nlisten = 127.0.0.1:%u\n"
+                     "data = %s/n1\ntoken-file %s\nlog-level = debug\n",
+                     (unsigned)port, tmp, token);
+    EXPECT(cli_write_file(conf, text, (size_t)n, 0600) == 0, "write conf");
+    pid_t pid = spawn_config_node(conf, log);
+    EXPECT(pid > 0, "fork");
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/records",
+             (unsigned)port);
+    bool stored = false;
+    for (uint64_t end = cli_now_ms() + START_MS; cli_now_ms() < end;) {
+        cli_xfer_post(&x, url, "from a config", 13, NULL, 2000);
+        if (cli_xfer_perform(&x) == 0 && x.status == 201) {
+            stored = true;
+            break;
+        }
+        cli_sleep_ms(100);
+    }
+    kill(pid, SIGTERM);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!stored)
+        cli_tail_file(log, 20, "  n1: ");
+    EXPECT(stored, "the node from %s never stored a record: %ld %s", conf,
+           x.status, x.status != 0 ? x.body : x.error);
+    EXPECT(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+           "the node did not stop cleanly");
+    note("a node configured by file stored a record and stopped cleanly");
+
+    EXPECT(cli_write_file(conf, "id\n", 3, 0600) == 0, "write conf");
+    char *bad[] = {(char *)refraft_exe, "node", "--config", conf, NULL};
+    char out[1024];
+    EXPECT(run(bad, out, sizeof(out)) == 2, "a bad config did not exit 2");
+    note("a config line without its value is refused");
+    return 0;
+}
 
 /* Three nodes elect one leader, which all agree on; a record stored
  * through it can be read back from every node. */
@@ -606,6 +680,7 @@ static const scenario scenarios[] = {
     {"oversized", scenario_oversized},
     {"malformed", scenario_malformed},
     {"cli", scenario_cli},
+    {"config", scenario_config},
 };
 
 /* A sanitizer's report in a node's log: its first lines say what and
