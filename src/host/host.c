@@ -106,8 +106,43 @@ static int map_peer(void *ctx, const char *node_id, const char *url)
     return 0;
 }
 
-/* The peers: as configured (and saved in the cluster map), or, with none
- * configured, as the cluster map remembers them. */
+struct stale_ctx {
+    host *h;
+    char ids[REFRAFT_MAX_PEERS * 4][REFRAFT_ID_MAX + 1];
+    size_t n;
+};
+
+static int note_stale(void *ctx, const char *node_id, const char *url)
+{
+    (void)url;
+    struct stale_ctx *sc = ctx;
+    if (host_peer_find(sc->h, node_id) == NULL &&
+        sc->n < sizeof sc->ids / sizeof sc->ids[0])
+        snprintf(sc->ids[sc->n++], sizeof sc->ids[0], "%s", node_id);
+    return 0;
+}
+
+/* The configured peers are the voters: forget the map's others, so a
+ * later start without --peer does not count voters the others do not. */
+static int forget_other_peers(host *h, char *errbuf, size_t len)
+{
+    struct stale_ctx *sc = calloc(1, sizeof *sc);
+    if (sc == NULL)
+        return fail(errbuf, len, REFRAFT_ENOMEM, "no memory");
+    sc->h = h;
+    int rv = refstore_map_list(h->store, note_stale, sc);
+    for (size_t i = 0; rv == 0 && i < sc->n; i++)
+        rv = refstore_map_delete(h->store, sc->ids[i]);
+    if (rv != 0)
+        fail(errbuf, len, rv, "updating the cluster map: %s",
+             refstore_errmsg(h->store));
+    free(sc);
+    return rv;
+}
+
+/* The peers: as configured (and saved in the cluster map, which then
+ * holds exactly them), or, with none configured, as the cluster map
+ * remembers them.  Everything is checked before anything is saved. */
 static int load_peers(host *h, const host_config *cfg, char *errbuf, size_t len)
 {
     if (cfg->n_peers > REFRAFT_MAX_PEERS - 1)
@@ -115,10 +150,20 @@ static int load_peers(host *h, const host_config *cfg, char *errbuf, size_t len)
                     cfg->n_peers, REFRAFT_MAX_PEERS - 1);
     for (size_t i = 0; i < cfg->n_peers; i++) {
         const host_peer_config *pc = &cfg->peers[i];
-        if (pc->id == NULL || pc->url == NULL ||
-            strlen(pc->id) > REFRAFT_ID_MAX || strlen(pc->url) > HOST_URL_MAX)
-            return fail(errbuf, len, REFRAFT_EINVAL, "peer %zu is malformed",
-                        i + 1);
+        if (pc->id == NULL || pc->url == NULL || !host_id_ok(pc->id) ||
+            !host_url_ok(pc->url) || strcmp(pc->id, h->id) == 0)
+            return fail(errbuf, len, REFRAFT_EINVAL,
+                        "peer %zu: the id must be 1 to %d printable bytes "
+                        "other than this node's, and the URL "
+                        "http(s)://HOST[:PORT] with no path",
+                        i + 1, REFRAFT_ID_MAX);
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(cfg->peers[k].id, pc->id) == 0)
+                return fail(errbuf, len, REFRAFT_EINVAL,
+                            "peer %s is given twice", pc->id);
+    }
+    for (size_t i = 0; i < cfg->n_peers; i++) {
+        const host_peer_config *pc = &cfg->peers[i];
         int rv = refstore_map_set(h->store, pc->id, pc->url);
         if (rv != 0)
             return fail(errbuf, len, rv, "saving peer %s: %s", pc->id,
@@ -127,19 +172,29 @@ static int load_peers(host *h, const host_config *cfg, char *errbuf, size_t len)
         snprintf(p->id, sizeof p->id, "%s", pc->id);
         snprintf(p->url, sizeof p->url, "%s", pc->url);
     }
-    if (cfg->n_peers == 0) {
+    if (cfg->n_peers > 0) {
+        int rv = forget_other_peers(h, errbuf, len);
+        if (rv != 0)
+            return rv;
+    } else {
         struct map_ctx mc = {h};
         int rv = refstore_map_list(h->store, map_peer, &mc);
         if (rv != 0)
             return fail(errbuf, len, rv, "reading the cluster map: %s",
                         refstore_errmsg(h->store));
     }
+    for (size_t i = 0; i < h->n_peers; i++)
+        h->peer_ctx[i] = (struct host_peer_ctx){h, i};
     return 0;
 }
 
 static void handle(void *ctx, http_request *req)
 {
     host *h = ctx;
+    if (h->stopping) {
+        host_respond_error(req, 503, "the node is stopping");
+        return;
+    }
     if (!host_serve_peer(h, req) && !host_serve_client(h, req))
         host_respond_error(req, 404, "no such endpoint: %s %s",
                            http_request_method(req), http_request_path(req));
@@ -248,6 +303,21 @@ static int check_config(const host_config *cfg, char *errbuf, size_t len)
     if (cfg == NULL || cfg->id == NULL || cfg->data_dir == NULL)
         return fail(errbuf, len, REFRAFT_EINVAL,
                     "a node needs an id and a data directory");
+    if (!host_id_ok(cfg->id))
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "the node id must be 1 to %d printable ASCII bytes "
+                    "without spaces",
+                    REFRAFT_ID_MAX);
+    if (cfg->url != NULL && !host_url_ok(cfg->url))
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "--url must be http(s)://HOST[:PORT], with no path, "
+                    "reachable by the peers");
+    const char *lh = cfg->listen_host != NULL ? cfg->listen_host : "";
+    if (cfg->url == NULL &&
+        (strcmp(lh, "0.0.0.0") == 0 || strcmp(lh, "::") == 0))
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "listening on a wildcard address needs --url: the "
+                    "address peers reach this node at");
     if (cfg->token == NULL || strlen(cfg->token) < 16 ||
         strlen(cfg->token) > HOST_TOKEN_MAX)
         return fail(errbuf, len, REFRAFT_EINVAL,
@@ -414,6 +484,7 @@ int host_run(host *h, volatile sig_atomic_t *stop)
         host_log(h, HOST_LOG_ERROR, "stopping on an error: %s",
                  refraft_strerror(rv));
     host_log(h, HOST_LOG_INFO, "stopping");
+    h->stopping = true;
     host_expire_writes(h, true);
     return rv;
 }

@@ -24,6 +24,12 @@ struct host_peer {
     char url[HOST_URL_MAX + 1];
 };
 
+/* What a message's completion needs: the host and the peer it went to. */
+struct host_peer_ctx {
+    host *h;
+    size_t peer;
+};
+
 /* A client's record, waiting for the next batch of proposals. */
 struct host_write {
     http_request *req;
@@ -59,7 +65,9 @@ struct host {
     host_log_level log_level;
 
     struct host_peer peers[REFRAFT_MAX_PEERS - 1];
+    struct host_peer_ctx peer_ctx[REFRAFT_MAX_PEERS - 1];
     size_t n_peers;
+    bool stopping; /* new requests get 503 */
 
     refstore *store;
     refraft_node *node;
@@ -98,6 +106,11 @@ uint64_t host_now_ms(void);
 
 /* peers.c: the peer protocol, both ways. */
 struct host_peer *host_peer_find(host *h, const char *id);
+/* A URL peers can reach: http(s)://host[:port], no path, not a wildcard
+ * address.  A node id: 1..REFRAFT_ID_MAX printable ASCII bytes, no
+ * spaces (it travels in headers and logs). */
+bool host_url_ok(const char *url);
+bool host_id_ok(const char *id);
 /* Answer a request to /raft/...; true when the path was one of them. */
 bool host_serve_peer(host *h, http_request *req);
 /* The hull's send(): msg to peer to_id over POST /raft/v1/msg. */
@@ -124,6 +137,10 @@ void host_expire_writes(host *h, bool all);
 void host_serve_status(host *h, http_request *req);
 void host_serve_metrics(host *h, http_request *req);
 
+/* http_respond, falling back to a bare 500 when it refuses the answer,
+ * so every request is answered. */
+void host_respond(http_request *req, unsigned status, const char *content_type,
+                  const void *body, size_t len, const char *const *headers);
 /* Answer req with a JSON error {"error": msg} and status. */
 void host_respond_error(http_request *req, unsigned status, const char *fmt,
                         ...) __attribute__((format(printf, 3, 4)));

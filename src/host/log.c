@@ -42,6 +42,15 @@ uint64_t host_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+void host_respond(http_request *req, unsigned status, const char *content_type,
+                  const void *body, size_t len, const char *const *headers)
+{
+    /* http_respond refuses a malformed answer and keeps the request open:
+     * answer it plainly rather than leave the client hanging. */
+    if (http_respond(req, status, content_type, body, len, headers) != 0)
+        (void)http_respond(req, 500, NULL, NULL, 0, NULL);
+}
+
 void host_respond_error(http_request *req, unsigned status, const char *fmt,
                         ...)
 {
@@ -52,5 +61,5 @@ void host_respond_error(http_request *req, unsigned status, const char *fmt,
     va_end(ap);
     json_escape(msg, quoted, sizeof quoted);
     int n = snprintf(body, sizeof body, "{\"error\":%s}\n", quoted);
-    (void)http_respond(req, status, "application/json", body, (size_t)n, NULL);
+    host_respond(req, status, "application/json", body, (size_t)n, NULL);
 }

@@ -58,26 +58,60 @@ static bool authorized(const host *h, const http_request *req)
     return same && len == want;
 }
 
-static bool url_ok(const char *url)
+bool host_url_ok(const char *url)
 {
     size_t len = strlen(url);
     if (len == 0 || len > HOST_URL_MAX)
         return false;
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+    const char *rest = strncmp(url, "http://", 7) == 0    ? url + 7
+                       : strncmp(url, "https://", 8) == 0 ? url + 8
+                                                          : NULL;
+    if (rest == NULL || *rest == '\0')
+        return false;
+    for (const char *c = rest; *c != '\0'; c++)
+        if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f ||
+            *c == '/' || *c == '?' || *c == '#' || *c == '@')
+            return false;
+    /* Peers must be able to reach it: not a wildcard address. */
+    return strncmp(rest, "0.0.0.0", 7) != 0 && strncmp(rest, "[::]", 4) != 0;
+}
+
+bool host_id_ok(const char *id)
+{
+    size_t len = strlen(id);
+    if (len == 0 || len > REFRAFT_ID_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
-        if ((unsigned char)url[i] <= ' ' || (unsigned char)url[i] >= 0x7f)
+        if ((unsigned char)id[i] < 0x21 || (unsigned char)id[i] > 0x7e)
             return false;
     return true;
 }
 
+/* A decimal number and nothing else (no sign, no space, no overflow). */
+static bool parse_u64(const char *s, uint64_t *out)
+{
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    uint64_t v = 0;
+    for (; *s != '\0'; s++) {
+        if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10)
+            return false;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    *out = v;
+    return true;
+}
+
 /* A peer that restarted elsewhere says so in its authenticated requests:
- * remember its new address, in memory and in the store's cluster map. */
-static void learn_address(host *h, const http_request *req)
+ * remember its new address, in memory and in the store's cluster map.
+ * Only from a request that was accepted, and whose sender (when its body
+ * names one) is the node the header names: bad input changes nothing. */
+static void learn_address(host *h, const http_request *req, const char *sender)
 {
     const char *id = http_request_header(req, "Refraft-Node");
     const char *url = http_request_header(req, "Refraft-URL");
-    if (id == NULL || url == NULL || !url_ok(url))
+    if (id == NULL || url == NULL || !host_url_ok(url) ||
+        (sender != NULL && strcmp(sender, id) != 0))
         return;
     struct host_peer *p = host_peer_find(h, id);
     if (p == NULL || strcmp(p->url, url) == 0)
@@ -123,6 +157,15 @@ static void serve_msg(host *h, http_request *req)
     }
     struct reply_buf r = {0};
     rv = refraft_on_message(h->node, &m.msg, capture_reply, &r);
+    if (rv == 0 || rv == REFRAFT_ESTALE) {
+        const char *sender = m.msg.type == REFRAFT_MSG_APPEND_ENTRIES
+                                 ? m.msg.u.append_entries.leader_id
+                             : m.msg.type == REFRAFT_MSG_REQUEST_VOTE
+                                 ? m.msg.u.request_vote.candidate_id
+                                 : NULL;
+        if (sender != NULL)
+            learn_address(h, req, sender);
+    }
     refraft_wire_msg_free(&m);
     if (rv != 0 && rv != REFRAFT_ESTALE) {
         unsigned status = rv == REFRAFT_EBADMSG || rv == REFRAFT_EINVAL ? 400
@@ -138,10 +181,10 @@ static void serve_msg(host *h, http_request *req)
         return;
     }
     if (r.set)
-        (void)http_respond(req, 200, "application/x-protobuf", r.buf.data,
-                           r.buf.len, NULL);
+        host_respond(req, 200, "application/x-protobuf", r.buf.data, r.buf.len,
+                     NULL);
     else
-        (void)http_respond(req, 204, NULL, NULL, 0, NULL);
+        host_respond(req, 204, NULL, NULL, 0, NULL);
     refraft_wire_free(&r.buf);
 }
 
@@ -161,6 +204,14 @@ static void serve_push(host *h, http_request *req)
         host_respond_error(req, 400, "bad record batch: %s", err);
         return;
     }
+    if (host_peer_find(h, recs.sender_id) == NULL) {
+        h->peer_requests_refused++;
+        host_respond_error(req, 403, "records from \"%s\", not a peer",
+                           recs.sender_id);
+        refraft_wire_records_free(&recs);
+        return;
+    }
+    learn_address(h, req, recs.sender_id);
     size_t stored = 0;
     for (size_t i = 0; i < recs.n; i++) {
         const refraft_wire_record *r = &recs.records[i];
@@ -179,26 +230,27 @@ static void serve_push(host *h, http_request *req)
     if (stored > 0 && refraft_records_stored(h->node) != 0)
         host_log(h, HOST_LOG_ERROR, "records_stored: %s",
                  refraft_errmsg(h->node));
-    (void)http_respond(req, 204, NULL, NULL, 0, NULL);
+    host_respond(req, 204, NULL, NULL, 0, NULL);
 }
 
 struct record_out {
     http_request *req;
     const refraft_ref *ref;
     refraft_index data_index;
+    const char *id; /* this node's */
 };
 
 static void send_record(void *ctx, const void *bytes, size_t len)
 {
     struct record_out *o = ctx;
     char digest[REFRAFT_WIRE_DIGEST_HEADER_LEN + 16];
-    char data[64];
+    char data[64], node_hdr[REFRAFT_ID_MAX + 32];
     strcpy(digest, "Repr-Digest: ");
     refraft_wire_format_digest(o->ref->digest, digest + strlen(digest));
     snprintf(data, sizeof data, "Refraft-Data-Index: %" PRIu64, o->data_index);
-    const char *hdrs[] = {digest, data, NULL};
-    (void)http_respond(o->req, 200, "application/octet-stream", bytes, len,
-                       hdrs);
+    snprintf(node_hdr, sizeof node_hdr, "Refraft-Node: %s", o->id);
+    const char *hdrs[] = {digest, data, node_hdr, NULL};
+    host_respond(o->req, 200, "application/octet-stream", bytes, len, hdrs);
 }
 
 /* GET /raft/v1/records/{id}: a peer's sweeper asks for a record, naming
@@ -213,7 +265,6 @@ static void serve_fetch(host *h, http_request *req, const char *enc_id)
     const char *size = http_request_header(req, "Refraft-Ref-Size");
     const char *digest = http_request_header(req, "Refraft-Ref-Digest");
     const char *term = http_request_header(req, "Refraft-Term");
-    char *end = NULL;
     if (refraft_wire_decode_id(enc_id, id, &id_len) != 0 || size == NULL ||
         digest == NULL || term == NULL ||
         refraft_wire_parse_digest(digest, ref.digest) != 0) {
@@ -224,24 +275,24 @@ static void serve_fetch(host *h, http_request *req, const char *enc_id)
                            "Refraft-Term");
         return;
     }
-    ref.size = strtoull(size, &end, 10);
-    if (end == size || *end != '\0') {
-        host_respond_error(req, 400, "Refraft-Ref-Size is not a number");
+    refraft_term asker_term = 0;
+    if (!parse_u64(size, &ref.size) || !parse_u64(term, &asker_term)) {
+        h->peer_requests_refused++;
+        host_respond_error(req, 400,
+                           "Refraft-Ref-Size and Refraft-Term must be "
+                           "decimal numbers");
         return;
     }
-    refraft_term asker_term = strtoull(term, &end, 10);
-    if (end == term || *end != '\0') {
-        host_respond_error(req, 400, "Refraft-Term is not a number");
-        return;
-    }
+    learn_address(h, req, NULL);
     ref.id = id;
     ref.id_len = (uint16_t)id_len;
     int answer = refraft_sweeper_answer(h->sw, &ref, asker_term);
-    char data[64];
+    char data[64], node_hdr[REFRAFT_ID_MAX + 32];
     snprintf(data, sizeof data, "Refraft-Data-Index: %" PRIu64,
              refraft_data_index(h->node));
+    snprintf(node_hdr, sizeof node_hdr, "Refraft-Node: %s", h->id);
     if (answer == REFRAFT_FETCH_OK) {
-        struct record_out o = {req, &ref, refraft_data_index(h->node)};
+        struct record_out o = {req, &ref, refraft_data_index(h->node), h->id};
         if (refstore_record_get(h->store, id, id_len, send_record, &o) == 0)
             return;
         answer = REFRAFT_FETCH_FAILED;
@@ -253,10 +304,9 @@ static void serve_fetch(host *h, http_request *req, const char *enc_id)
     const char *hdrs[] = {answer == REFRAFT_FETCH_ABSENT
                               ? "Refraft-Answer: absent"
                               : "Refraft-Answer: unknown",
-                          data, NULL};
+                          data, node_hdr, NULL};
     static const char body[] = "{\"error\":\"no such record here\"}\n";
-    (void)http_respond(req, 404, "application/json", body, sizeof body - 1,
-                       hdrs);
+    host_respond(req, 404, "application/json", body, sizeof body - 1, hdrs);
 }
 
 bool host_serve_peer(host *h, http_request *req)
@@ -270,11 +320,9 @@ bool host_serve_peer(host *h, http_request *req)
         static const char *hdrs[] = {"WWW-Authenticate: Bearer", NULL};
         static const char body[] = "{\"error\":\"the cluster token is "
                                    "missing or wrong\"}\n";
-        (void)http_respond(req, 401, "application/json", body, sizeof body - 1,
-                           hdrs);
+        host_respond(req, 401, "application/json", body, sizeof body - 1, hdrs);
         return true;
     }
-    learn_address(h, req);
     const char *method = http_request_method(req);
     if (strcmp(path, "/raft/v1/msg") == 0 && strcmp(method, "POST") == 0)
         serve_msg(h, req);
@@ -292,10 +340,13 @@ bool host_serve_peer(host *h, http_request *req)
 
 /* ---- asking peers ----------------------------------------------------- */
 
-/* The answer to a message we sent: a result, handed to the node. */
+/* The answer to a message we sent to a peer: a result, and from that
+ * peer, handed to the node; anything else is dropped. */
 static void msg_done(void *ctx, const http_response *res)
 {
-    host *h = ctx;
+    const struct host_peer_ctx *pc = ctx;
+    host *h = pc->h;
+    const char *peer = h->peers[pc->peer].id;
     if (res->status == 0 || res->status >= 300) {
         h->msgs_failed++;
         host_log(h, HOST_LOG_DEBUG, "message not delivered: %u %s", res->status,
@@ -311,10 +362,20 @@ static void msg_done(void *ctx, const http_response *res)
         host_log(h, HOST_LOG_WARN, "bad result from a peer: %s", err);
         return;
     }
-    int rv = refraft_on_message(h->node, &m.msg, NULL, NULL);
-    if (rv != 0 && rv != REFRAFT_ESTALE)
-        host_log(h, HOST_LOG_DEBUG, "result refused: %s",
-                 refraft_errmsg(h->node));
+    const char *from = m.msg.type == REFRAFT_MSG_APPEND_ENTRIES_RESULT
+                           ? m.msg.u.append_entries_result.follower_id
+                       : m.msg.type == REFRAFT_MSG_REQUEST_VOTE_RESULT
+                           ? m.msg.u.request_vote_result.voter_id
+                           : NULL;
+    if (from == NULL || strcmp(from, peer) != 0) {
+        host_log(h, HOST_LOG_WARN,
+                 "the answer from %s's address is not %s's result", peer, peer);
+    } else {
+        int rv = refraft_on_message(h->node, &m.msg, NULL, NULL);
+        if (rv != 0 && rv != REFRAFT_ESTALE)
+            host_log(h, HOST_LOG_DEBUG, "result refused: %s",
+                     refraft_errmsg(h->node));
+    }
     refraft_wire_msg_free(&m);
 }
 
@@ -334,7 +395,8 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
     peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
                  "Content-Type: application/x-protobuf", NULL, NULL);
     rv = http_client_request(h->cli, "POST", url, hdrs, buf.data, buf.len,
-                             HOST_MSG_TIMEOUT_MS, msg_done, h, NULL);
+                             HOST_MSG_TIMEOUT_MS, msg_done,
+                             &h->peer_ctx[p - h->peers], NULL);
     refraft_wire_free(&buf);
     if (rv == 0)
         h->msgs_sent++;
@@ -381,6 +443,7 @@ void host_push_records(host *h, const refraft_wire_record *recs, size_t n)
 struct fetch_ctx {
     host *h;
     uint64_t token;
+    char peer[REFRAFT_ID_MAX + 1];
 };
 
 static void fetch_forget(host *h, uint64_t token)
@@ -401,10 +464,15 @@ static void fetch_done(void *ctx, const http_response *res)
     refraft_fetch_result r = {.token = fc.token,
                               .status = REFRAFT_FETCH_FAILED};
     const char *data = http_response_header(res, "Refraft-Data-Index");
-    if (data != NULL)
-        r.peer_data_index = strtoull(data, NULL, 10);
+    if (data != NULL && !parse_u64(data, &r.peer_data_index))
+        r.peer_data_index = 0;
     const char *answer = http_response_header(res, "Refraft-Answer");
-    if (res->status == 200) {
+    const char *who = http_response_header(res, "Refraft-Node");
+    if (who == NULL || strcmp(who, fc.peer) != 0) {
+        /* Another process at the peer's address: its answer is not the
+         * peer's (an "absent" counted twice could void a record). */
+        r.status = REFRAFT_FETCH_FAILED;
+    } else if (res->status == 200) {
         r.status = REFRAFT_FETCH_OK;
         r.bytes = res->body;
         r.len = res->len;
@@ -437,6 +505,7 @@ int host_fetch_start(void *ctx, const refraft_fetch_request *req)
         return REFRAFT_ENOMEM;
     fc->h = h;
     fc->token = req->token;
+    snprintf(fc->peer, sizeof fc->peer, "%s", req->peer_id);
     char enc[3 * REFRAFT_RECORD_ID_MAX + 1];
     refraft_wire_encode_id(req->ref->id, req->ref->id_len, enc);
     char url[HOST_URL_MAX + sizeof enc + 32];

@@ -54,8 +54,7 @@ static void redirect(host *h, http_request *req)
         static const char *hdrs[] = {"Retry-After: 1", NULL};
         static const char body[] = "{\"error\":\"no leader is known; "
                                    "retry\"}\n";
-        (void)http_respond(req, 503, "application/json", body, sizeof body - 1,
-                           hdrs);
+        host_respond(req, 503, "application/json", body, sizeof body - 1, hdrs);
         return;
     }
     char location[HOST_URL_MAX + 32], who[REFRAFT_ID_MAX + 32];
@@ -64,8 +63,7 @@ static void redirect(host *h, http_request *req)
     const char *hdrs[] = {location, who, NULL};
     static const char body[] = "{\"error\":\"this node is not the "
                                "leader\"}\n";
-    (void)http_respond(req, 307, "application/json", body, sizeof body - 1,
-                       hdrs);
+    host_respond(req, 307, "application/json", body, sizeof body - 1, hdrs);
 }
 
 static void accept_write(host *h, http_request *req)
@@ -134,7 +132,7 @@ static void waiter_add(host *h, refraft_index index, const struct host_write *w)
     wt->deadline = host_now_ms() + HOST_WRITE_TIMEOUT_MS;
     wt->ref = w->ref;
     memcpy(wt->id, w->id, w->ref.id_len);
-    wt->ref.id = wt->id;
+    wt->ref.id = NULL; /* wt moves with the array: use wt->id */
 }
 
 static void fail_writes(host *h, struct host_write *ws, size_t n, int rv)
@@ -172,6 +170,11 @@ static int propose(host *h, struct host_write *ws, size_t n)
     int rv = waiters_reserve(h, n);
     if (rv != 0)
         return rv;
+    /* The records leave first, so a follower normally has them when the
+     * entries naming them arrive (a proposal that then fails leaves them
+     * unnamed there, which costs space, not correctness). */
+    if (refraft_role(h->node) == REFRAFT_LEADER)
+        host_push_records(h, recs, n);
     refraft_index expect = refraft_last_index(h->node) + 1;
     for (size_t i = 0; i < n; i++)
         waiter_add(h, expect + i, &ws[i]);
@@ -185,7 +188,6 @@ static int propose(host *h, struct host_write *ws, size_t n)
         host_log(h, HOST_LOG_ERROR,
                  "proposed at %" PRIu64 ", not %" PRIu64 " as expected", first,
                  expect);
-    host_push_records(h, recs, n);
     return 0;
 }
 
@@ -242,7 +244,20 @@ void host_write_applied(host *h, refraft_index index,
     struct host_waiter *w = waiter_find(h, index, &pos);
     if (w == NULL)
         return;
-    if (entry->type == REFRAFT_ENTRY_ABANDONED) {
+    bool ours =
+        (entry->type == REFRAFT_ENTRY_REF ||
+         entry->type == REFRAFT_ENTRY_ABANDONED) &&
+        entry->ref.id_len == w->ref.id_len &&
+        memcmp(entry->ref.id, w->id, w->ref.id_len) == 0 &&
+        memcmp(entry->ref.digest, w->ref.digest, REFRAFT_DIGEST_LEN) == 0;
+    if (!ours) {
+        h->writes_failed++;
+        host_respond_error(w->req, 503,
+                           "index %" PRIu64 " holds another entry: the "
+                           "write was lost with a change of leader; write "
+                           "it again",
+                           index);
+    } else if (entry->type == REFRAFT_ENTRY_ABANDONED) {
         h->writes_failed++;
         host_respond_error(w->req, 409,
                            "entry %" PRIu64 " was abandoned: its record was "
@@ -259,8 +274,7 @@ void host_write_applied(host *h, refraft_index index,
                          ",\"digest\":\"%s\"}\n",
                          id, index, w->ref.size, digest);
         h->writes_ok++;
-        (void)http_respond(w->req, 201, "application/json", body, (size_t)n,
-                           NULL);
+        host_respond(w->req, 201, "application/json", body, (size_t)n, NULL);
     }
     waiter_remove(h, pos);
 }
@@ -273,11 +287,12 @@ void host_write_discarded(host *h, refraft_index index)
         return;
     h->writes_failed++;
     static const char *hdrs[] = {"Retry-After: 1", NULL};
-    static const char body[] = "{\"error\":\"a new leader discarded the "
-                               "entry before it committed; write it "
+    static const char body[] = "{\"error\":\"a new leader removed the "
+                               "entry from this node before it committed "
+                               "here; it may still commit through another "
+                               "node: read the record before writing it "
                                "again\"}\n";
-    (void)http_respond(w->req, 503, "application/json", body, sizeof body - 1,
-                       hdrs);
+    host_respond(w->req, 503, "application/json", body, sizeof body - 1, hdrs);
     waiter_remove(h, pos);
 }
 
@@ -325,8 +340,7 @@ static void send_bytes(void *ctx, const void *bytes, size_t len)
     char hdr[REFRAFT_WIRE_DIGEST_HEADER_LEN + 16] = "Repr-Digest: ";
     refraft_wire_format_digest(digest, hdr + strlen(hdr));
     const char *hdrs[] = {hdr, NULL};
-    (void)http_respond(o->req, 200, "application/octet-stream", bytes, len,
-                       hdrs);
+    host_respond(o->req, 200, "application/octet-stream", bytes, len, hdrs);
 }
 
 static void serve_read(host *h, http_request *req, const char *enc_id)

@@ -61,7 +61,7 @@ void host_serve_status(host *h, http_request *req)
     else
         strcpy(lurl, "null");
     json_escape(h->url, url, sizeof url);
-    char body[8192];
+    char body[65536];
     int len = snprintf(
         body, sizeof body,
         "{\"id\":%s,\"url\":%s,\"role\":\"%s\",\"term\":%" PRIu64
@@ -73,7 +73,7 @@ void host_serve_status(host *h, http_request *req)
         ",\"bytes_fetched\":%" PRIu64 ",\"digest_failures\":%" PRIu64
         ",\"fetch_failures\":%" PRIu64 ",\"unrecoverable\":%" PRIu64
         ",\"voided\":%" PRIu64 ",\"orphans_collected\":%" PRIu64
-        ",\"lost_upto\":%" PRIu64 "}}\n",
+        ",\"lost_upto\":%" PRIu64 "},\"peers\":[",
         id, url, refraft_role_name(refraft_role(n)), refraft_current_term(n),
         leader, lurl, refraft_commit_index(n), refraft_applied_index(n),
         refraft_last_index(n), refraft_data_index(n),
@@ -82,7 +82,24 @@ void host_serve_status(host *h, http_request *req)
         n_records(h), s.missing, s.in_flight, s.fetched, s.bytes_fetched,
         s.digest_failures, s.fetch_failures, s.unrecoverable, s.voided,
         s.orphans_collected, s.lost_upto);
-    (void)http_respond(req, 200, "application/json", body, (size_t)len, NULL);
+    /* The voters this node counts, with the addresses it reaches them
+     * at. */
+    for (size_t k = 0; k < h->n_peers && len > 0 && (size_t)len < sizeof body;
+         k++) {
+        char pid[160], purl[2200];
+        json_escape(h->peers[k].id, pid, sizeof pid);
+        json_escape(h->peers[k].url, purl, sizeof purl);
+        len +=
+            snprintf(body + len, sizeof body - (size_t)len,
+                     "%s{\"id\":%s,\"url\":%s}", k > 0 ? "," : "", pid, purl);
+    }
+    if (len > 0 && (size_t)len < sizeof body)
+        len += snprintf(body + len, sizeof body - (size_t)len, "]}\n");
+    if (len < 0 || (size_t)len >= sizeof body) {
+        host_respond_error(req, 500, "status does not fit");
+        return;
+    }
+    host_respond(req, 200, "application/json", body, (size_t)len, NULL);
 }
 
 /* Appends one metric (HELP, TYPE and its sample) to buf at *off. */
@@ -150,6 +167,6 @@ void host_serve_metrics(host *h, http_request *req)
            "VOIDs this node appended as leader.", s.voided);
     metric(buf, cap, &off, "refraft_sweeper_orphans_collected_total", "counter",
            "Records of discarded entries deleted.", s.orphans_collected);
-    (void)http_respond(req, 200, "text/plain; version=0.0.4", buf,
-                       off < cap ? off : cap, NULL);
+    host_respond(req, 200, "text/plain; version=0.0.4", buf,
+                 off < cap ? off : cap, NULL);
 }

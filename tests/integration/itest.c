@@ -538,6 +538,33 @@ static int scenario_unauthorized(void)
     return 0;
 }
 
+/* Authenticated but refused peer requests (an unknown endpoint, a
+ * malformed message) claiming the leader moved do
+ * not move it: a follower still reaches the leader where it was. */
+static int scenario_peer_input(void)
+{
+    size_t leader;
+    cli_status st;
+    char token[128], bearer[160], who[160];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    snprintf(who, sizeof(who), "Refraft-Node: %s", cl.nodes[leader].id);
+    const char *lie[] = {bearer, who, "Refraft-URL: http://127.0.0.1:2", NULL};
+    static const uint8_t junk[] = {0x0a, 0x02, 0x6e, 0x39};
+    long s = post(f, "/raft/v1/msg", junk, sizeof(junk), lie);
+    EXPECT(s == 400, "a malformed message: %ld, not 400", s);
+    s = post(f, "/raft/v1/nothing", junk, sizeof(junk), lie);
+    EXPECT(s == 404, "an unknown endpoint: %ld, not 404", s);
+    EXPECT(cli_cluster_status(&cl, f, &st) == 0, "status");
+    EXPECT(strcmp(st.leader_url, cl.nodes[leader].url) == 0,
+           "the follower now reaches the leader at %s, not %s", st.leader_url,
+           cl.nodes[leader].url);
+    note("refused peer requests did not move the leader's address");
+    return 0;
+}
+
 /* A record larger than 16 MiB is refused with 413, an empty one or a bad
  * id with 400; the log does not move. */
 static int scenario_oversized(void)
@@ -681,6 +708,7 @@ static const scenario scenarios[] = {
     {"malformed", scenario_malformed},
     {"cli", scenario_cli},
     {"config", scenario_config},
+    {"peer_input", scenario_peer_input},
 };
 
 /* A sanitizer's report in a node's log: its first lines say what and
