@@ -5,6 +5,7 @@
 
 #include <openssl/evp.h>
 
+#include "core/alloc.h"
 #include "store.h"
 
 static int check_id(refstore *store, const uint8_t *id, size_t id_len)
@@ -141,6 +142,63 @@ int refstore_record_put(refstore *store, const refraft_ref *ref,
         return rv;
     put_arg a = {ref, bytes, len};
     return txn_durable(store, put_op, &a);
+}
+
+typedef struct put_batch_arg {
+    const refraft_ref *refs;
+    const void *const *bytes;
+    size_t n;
+    const bool *passed; /* the records that passed their check */
+    int *results;
+} put_batch_arg;
+
+/* The records that passed their check, each put or refused on its own
+ * (a different record under its id); any other failure ends the batch. */
+static int put_batch_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    const put_batch_arg *a = arg;
+    for (size_t i = 0; i < a->n; i++) {
+        if (!a->passed[i])
+            continue;
+        const refraft_ref *r = &a->refs[i];
+        int rv = record_put_in(store, txn, r, a->bytes[i], (size_t)r->size);
+        if (rv != 0 && rv != REFRAFT_EDIGEST)
+            return rv;
+        a->results[i] = rv;
+    }
+    return 0;
+}
+
+int refstore_record_put_batch(refstore *store, const refraft_ref *refs,
+                              const void *const *bytes, size_t n, int *results)
+{
+    int rv = store_enter(store);
+    if (rv == 0 && n > 0 && (refs == NULL || bytes == NULL || results == NULL))
+        rv = store_errorf(store, REFRAFT_EINVAL,
+                          "refs, bytes or results is NULL");
+    if (rv != 0)
+        return rv;
+    bool *passed = refraft_calloc(n > 0 ? n : 1, sizeof *passed);
+    if (passed == NULL)
+        return store_errorf(store, REFRAFT_ENOMEM, "no memory for a batch");
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++) {
+        results[i] =
+            record_check(store, &refs[i], bytes[i], (size_t)refs[i].size);
+        passed[i] = results[i] == 0;
+        ok += passed[i];
+    }
+    store->errmsg[0] = '\0';
+    rv = 0;
+    if (ok > 0) {
+        put_batch_arg a = {refs, bytes, n, passed, results};
+        rv = txn_durable(store, put_batch_op, &a);
+        for (size_t i = 0; rv != 0 && i < n; i++)
+            if (passed[i])
+                results[i] = rv;
+    }
+    refraft_free(passed);
+    return rv;
 }
 
 typedef struct get_arg {

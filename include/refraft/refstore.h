@@ -348,6 +348,21 @@ refstore_record_put(refstore *store, const refraft_ref *ref, const void *bytes,
                     size_t len);
 
 /*
+ * Store n records in one durable transaction (one commit, one sync), as a
+ * follower does with a batch its leader pushed.  Each record is checked
+ * as refstore_record_put checks it (bytes[i] holds refs[i].size bytes);
+ * results[i] gets 0 when records[i] is stored (or was there already), or
+ * why it was refused (REFRAFT_EDIGEST, REFRAFT_EINVAL).  A refused record
+ * leaves the others alone.  Returns 0, or the store's error when the
+ * transaction failed: then none of the batch was stored and each record
+ * that passed its check has that error in results.  REFRAFT_EINVAL for
+ * NULL arrays with n > 0.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_record_put_batch(refstore *store, const refraft_ref *refs,
+                          const void *const *bytes, size_t n, int *results);
+
+/*
  * Call fn(ctx, bytes, len) with the record stored under id.  bytes is
  * owned by LMDB and valid only during the call; fn must not call into the
  * store.  REFRAFT_ENOTFOUND when there is no such record (fn is then not

@@ -212,19 +212,40 @@ static void serve_push(host *h, http_request *req)
         return;
     }
     learn_address(h, req, recs.sender_id);
+    /* The whole batch in one transaction: one sync, not one per record. */
     size_t stored = 0;
+    refraft_ref *refs = calloc(recs.n, sizeof *refs);
+    const void **bytes = calloc(recs.n, sizeof *bytes);
+    int *results = calloc(recs.n, sizeof *results);
+    if (refs == NULL || bytes == NULL || results == NULL) {
+        free(refs);
+        free(bytes);
+        free(results);
+        refraft_wire_records_free(&recs);
+        host_respond_error(req, 503, "no memory for a batch of %zu records",
+                           recs.n);
+        return;
+    }
     for (size_t i = 0; i < recs.n; i++) {
-        const refraft_wire_record *r = &recs.records[i];
-        rv = refstore_record_put(h->store, &r->ref, r->bytes,
-                                 (size_t)r->ref.size);
-        if (rv == 0) {
+        refs[i] = recs.records[i].ref;
+        bytes[i] = recs.records[i].bytes;
+    }
+    rv = refstore_record_put_batch(h->store, refs, bytes, recs.n, results);
+    if (rv != 0)
+        host_log(h, HOST_LOG_WARN, "storing pushed records failed: %s",
+                 refstore_errmsg(h->store));
+    for (size_t i = 0; rv == 0 && i < recs.n; i++) {
+        if (results[i] == 0) {
             stored++;
         } else {
             h->records_refused++;
-            host_log(h, HOST_LOG_WARN, "pushed record refused: %s",
-                     refstore_errmsg(h->store));
+            host_log(h, HOST_LOG_WARN, "a pushed record was refused: %s",
+                     refraft_strerror(results[i]));
         }
     }
+    free(refs);
+    free(bytes);
+    free(results);
     refraft_wire_records_free(&recs);
     h->records_pushed_in += stored;
     if (stored > 0 && refraft_records_stored(h->node) != 0)

@@ -677,6 +677,46 @@ static void record_put_get_has_delete(void **state)
     record_free(&c);
 }
 
+/* refstore_record_put_batch: one commit for the batch; a record that
+ * fails its check, or a different record under a stored id, is refused
+ * alone; the others are stored. */
+static void record_batch_is_one_commit_and_refuses_one_by_one(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("batch-a", 20, 'a');
+    record bad = record_make("batch-bad", 20, 'b');
+    record c = record_make("batch-c", 5, 'c');
+    record other = record_make("batch-c", 6, 'x'); /* another "batch-c" */
+    record d = record_make("batch-d", 7, 'd');
+    bad.bytes[3] ^= 1;
+    assert_int_equal(refstore_record_put(f->store, &c.ref, c.bytes, c.len), 0);
+    refraft_ref refs[4] = {a.ref, bad.ref, other.ref, d.ref};
+    const void *bytes[4] = {a.bytes, bad.bytes, other.bytes, d.bytes};
+    int results[4] = {-1, -1, -1, -1};
+    uint64_t before = commits(f->store);
+    assert_int_equal(
+        refstore_record_put_batch(f->store, refs, bytes, 4, results), 0);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(results[0], 0);
+    assert_int_equal(results[1], REFRAFT_EDIGEST);
+    assert_int_equal(results[2], REFRAFT_EDIGEST);
+    assert_int_equal(results[3], 0);
+    fx_reopen(f);
+    assert_true(record_present(f->store, &a.ref));
+    assert_false(record_present(f->store, &bad.ref));
+    assert_true(record_present(f->store, &c.ref));
+    assert_false(record_present(f->store, &other.ref));
+    assert_true(record_present(f->store, &d.ref));
+    assert_int_equal(
+        refstore_record_put_batch(f->store, NULL, NULL, 1, results),
+        REFRAFT_EINVAL);
+    record_free(&a);
+    record_free(&bad);
+    record_free(&c);
+    record_free(&other);
+    record_free(&d);
+}
+
 /* "the SHA-256 of bytes must equal ref->digest, else REFRAFT_EDIGEST and
  * nothing is stored" */
 static void record_whose_digest_differs_is_edigest(void **state)
@@ -2585,6 +2625,7 @@ int main(void)
         T(store_of_another_format_version_is_ewrongstore),
         T_CLOSED(relaxed_sync_keeps_writes_across_a_restart),
         T(record_put_get_has_delete),
+        T(record_batch_is_one_commit_and_refuses_one_by_one),
         T(record_whose_digest_differs_is_edigest),
         T(record_whose_size_differs_is_edigest),
         T(record_id_empty_or_over_255_bytes_is_einval),
