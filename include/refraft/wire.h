@@ -62,9 +62,8 @@ typedef struct refraft_wire_msg {
 /* Decode a message body of len bytes (at most REFRAFT_WIRE_MAX_BODY).
  * REFRAFT_EBADMSG (errbuf says why) or REFRAFT_ENOMEM. */
 REFRAFT_API REFRAFT_WARN_UNUSED int
-refraft_wire_decode_msg(const uint8_t *data, size_t len,
-                        refraft_wire_msg *out, char *errbuf,
-                        size_t errbuf_len);
+refraft_wire_decode_msg(const uint8_t *data, size_t len, refraft_wire_msg *out,
+                        char *errbuf, size_t errbuf_len);
 
 REFRAFT_API void refraft_wire_msg_free(refraft_wire_msg *m);
 
@@ -120,8 +119,8 @@ refraft_wire_parse_digest(const char *header, uint8_t *digest);
  * REFRAFT_RECORD_ID_MAX bytes, writing at most REFRAFT_RECORD_ID_MAX
  * bytes to id and the length to *id_len.
  */
-REFRAFT_API void refraft_wire_encode_id(const uint8_t *id, size_t id_len,
-                                        char *buf);
+REFRAFT_API void
+refraft_wire_encode_id(const uint8_t *id, size_t id_len, char *buf);
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_wire_decode_id(const char *path_part, uint8_t *id, size_t *id_len);
 

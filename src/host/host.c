@@ -90,13 +90,9 @@ static int fail(char *errbuf, size_t len, int rv, const char *fmt, ...)
     return rv;
 }
 
-struct map_ctx {
-    host *h;
-};
-
 static int map_peer(void *ctx, const char *node_id, const char *url)
 {
-    host *h = ((struct map_ctx *)ctx)->h;
+    host *h = ctx;
     if (strcmp(node_id, h->id) == 0 || host_peer_find(h, node_id) != NULL ||
         h->n_peers == REFRAFT_MAX_PEERS - 1)
         return 0;
@@ -177,8 +173,7 @@ static int load_peers(host *h, const host_config *cfg, char *errbuf, size_t len)
         if (rv != 0)
             return rv;
     } else {
-        struct map_ctx mc = {h};
-        int rv = refstore_map_list(h->store, map_peer, &mc);
+        int rv = refstore_map_list(h->store, map_peer, h);
         if (rv != 0)
             return fail(errbuf, len, rv, "reading the cluster map: %s",
                         refstore_errmsg(h->store));

@@ -1271,6 +1271,22 @@ static void apply_hook_that_fills_the_map_runs_again(void **state)
     log_batch_free(&b);
 }
 
+/* Step i of the out-of-map runs: put record r<i> of 3000 bytes and
+ * delete r<i-10>, so LMDB's free list keeps growing. */
+static void churn_records(struct fx *f, refraft_index i)
+{
+    char id[32];
+    snprintf(id, sizeof(id), "r%llu", (unsigned long long)i);
+    record r = record_make(id, 3000, (uint8_t)i);
+    assert_int_equal(refstore_record_put(f->store, &r.ref, r.bytes, r.len), 0);
+    record_free(&r);
+    if (i <= 10)
+        return;
+    snprintf(id, sizeof(id), "r%llu", (unsigned long long)i - 10);
+    assert_int_equal(
+        refstore_record_delete(f->store, (const uint8_t *)id, strlen(id)), 0);
+}
+
 /*
  * "The commit of top itself can run out of map ... once the map has grown
  * the store runs the apply hook for each of them again" (txn.c).  Each
@@ -1293,20 +1309,9 @@ static void applies_lost_by_a_commit_out_of_map_run_again(void **state)
     noop.type = REFRAFT_ENTRY_NOOP;
     refraft_index n = 120;
     for (refraft_index i = 1; i <= n; i++) {
-        char id[32];
         assert_int_equal(f->api.append(f->api.ctx, &noop, 1), 0);
         apply_ok(f, i);
-        snprintf(id, sizeof(id), "r%llu", (unsigned long long)i);
-        record r = record_make(id, 3000, (uint8_t)i);
-        assert_int_equal(refstore_record_put(f->store, &r.ref, r.bytes, r.len),
-                         0);
-        record_free(&r);
-        if (i <= 10)
-            continue;
-        snprintf(id, sizeof(id), "r%llu", (unsigned long long)i - 10);
-        assert_int_equal(
-            refstore_record_delete(f->store, (const uint8_t *)id, strlen(id)),
-            0);
+        churn_records(f, i);
     }
     assert_true(stats(f->store).map_grows >= 1);
     assert_true(f->app.reapplies > 0);
@@ -2229,24 +2234,13 @@ static void abandoned_applies_lost_by_a_commit_run_again_abandoned(void **state)
     f->app.apply_value_len = 3000;
     refraft_index n = 120;
     for (refraft_index i = 1; i <= n; i++) {
-        char id[32];
         log_batch e = append(f, 1, 1000 + i, 1);
         int rv =
             apply_as(f, i, &e.e[0],
                      i % 2 == 0 ? REFRAFT_ENTRY_ABANDONED : REFRAFT_ENTRY_REF);
         assert_int_equal(rv, 0);
         log_batch_free(&e);
-        snprintf(id, sizeof(id), "r%llu", (unsigned long long)i);
-        record r = record_make(id, 3000, (uint8_t)i);
-        assert_int_equal(refstore_record_put(f->store, &r.ref, r.bytes, r.len),
-                         0);
-        record_free(&r);
-        if (i <= 10)
-            continue;
-        snprintf(id, sizeof(id), "r%llu", (unsigned long long)i - 10);
-        assert_int_equal(
-            refstore_record_delete(f->store, (const uint8_t *)id, strlen(id)),
-            0);
+        churn_records(f, i);
     }
     assert_true(f->app.reapplies > 0);
     assert_true(f->app.abandoned_reapplies > 0);
