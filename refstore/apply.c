@@ -271,13 +271,61 @@ static int check_batch(refstore *store, const refraft_ref *refs,
     return 0;
 }
 
+/* What runs with the records in the propose transaction: a call into the
+ * node that writes to its log (or not).  Returns what that call returned;
+ * the node's message goes to the store's when the store has none. */
+typedef int (*with_records_fn)(refraft_node *node, void *ctx);
+
 /*
- * The records go into the propose transaction; refraft_propose() then
- * appends the references, and that append (a durable write) commits the
- * records with it.  When refraft_propose() fails, the records go too.
- * Growing the map while the append runs gives up the propose transaction
- * (txn.c), so the whole propose runs again.
+ * The records go into the propose transaction; fn then makes the node
+ * append (refraft_propose, refraft_on_message), and that append (a
+ * durable write, or a staged one and its sync) commits the records with
+ * it.  *committed tells whether it did: when fn appended nothing, the
+ * records went with the transaction.  Growing the map while the append
+ * runs gives up the propose transaction (txn.c), so the whole call runs
+ * again.
  */
+static int with_records(refstore *store, refraft_node *node,
+                        const refraft_ref *refs, const void *const *bytes,
+                        size_t n, with_records_fn fn, void *ctx,
+                        const char *what, bool *committed)
+{
+    propose_arg a = {refs, bytes, n};
+    for (;;) {
+        store->propose_lost = false;
+        uint64_t grows = store->map_grows;
+        int rv = txn_propose_begin(store, put_records_op, &a);
+        if (rv != 0)
+            return rv;
+        store->records_put = put_records_op;
+        store->records_arg = &a;
+        rv = fn(node, ctx);
+        store->records_put = NULL;
+        store->records_arg = NULL;
+        *committed = txn_propose_end(store);
+        /* Start over only when the map grew: a map full at its maximum
+         * would lose the propose the same way again, for ever. */
+        if (rv != 0 && store->propose_lost && store->map_grows > grows &&
+            !store->failed)
+            continue;
+        if (rv != 0 && store->errmsg[0] == '\0')
+            store_errorf(store, rv, "%s: %s", what, refraft_errmsg(node));
+        return rv;
+    }
+}
+
+typedef struct propose_call {
+    const refraft_ref *refs;
+    size_t n;
+    refraft_index *first_index;
+} propose_call;
+
+static int call_propose(refraft_node *node, void *ctx)
+{
+    const propose_call *c = ctx;
+    return refraft_propose(node, c->refs, c->n, c->first_index);
+}
+
 int refstore_propose(refstore *store, refraft_node *node,
                      const refraft_ref *refs, const void *const *bytes,
                      size_t n, refraft_index *first_index)
@@ -289,28 +337,65 @@ int refstore_propose(refstore *store, refraft_node *node,
         rv = check_batch(store, refs, bytes, n);
     if (rv != 0)
         return rv;
-    propose_arg a = {refs, bytes, n};
-    for (;;) {
-        store->propose_lost = false;
-        uint64_t grows = store->map_grows;
-        rv = txn_propose_begin(store, put_records_op, &a);
+    propose_call c = {refs, n, first_index};
+    bool committed = false;
+    rv = with_records(store, node, refs, bytes, n, call_propose, &c,
+                      "refraft_propose", &committed);
+    if (rv == 0 && !committed)
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "the node does not write to this store: the "
+                            "references went elsewhere, the records were "
+                            "not stored");
+    return rv;
+}
+
+typedef struct receive_call {
+    const refraft_msg *msg;
+    refraft_reply_fn reply;
+    void *reply_ctx;
+} receive_call;
+
+static int call_on_message(refraft_node *node, void *ctx)
+{
+    const receive_call *c = ctx;
+    return refraft_on_message(node, c->msg, c->reply, c->reply_ctx);
+}
+
+int refstore_receive(refstore *store, refraft_node *node,
+                     const refraft_ref *refs, const void *const *bytes,
+                     size_t n, const refraft_msg *msg, refraft_reply_fn reply,
+                     void *reply_ctx, bool *records_stored)
+{
+    int rv = store_enter(store);
+    if (rv == 0 && (node == NULL || msg == NULL || records_stored == NULL))
+        rv = store_errorf(store, REFRAFT_EINVAL,
+                          "node, msg and records_stored must not be NULL");
+    if (rv != 0)
+        return rv;
+    *records_stored = false;
+    /* Only an append commits the propose transaction; a message that
+     * cannot append (no new entries) could apply inside it, which the
+     * store refuses.  Bad records are not stored.  Either way the message
+     * still goes in. */
+    /* A newer term is saved (a durable write) before the entries are
+     * looked at, which would commit the records on their own. */
+    const refraft_append_entries *ae = &msg->u.append_entries;
+    bool appends =
+        msg->type == REFRAFT_MSG_APPEND_ENTRIES &&
+        ae->term == refraft_current_term(node) &&
+        ae->prev_log_index + ae->n_entries > refraft_last_index(node);
+    if (n == 0 || !appends || check_batch(store, refs, bytes, n) != 0) {
+        store->errmsg[0] = '\0';
+        rv = refraft_on_message(node, msg, reply, reply_ctx);
         if (rv != 0)
-            return rv;
-        rv = refraft_propose(node, refs, n, first_index);
-        bool committed = txn_propose_end(store);
-        /* Start over only when the map grew: a map full at its maximum
-         * would lose the propose the same way again, for ever. */
-        if (rv != 0 && store->propose_lost && store->map_grows > grows &&
-            !store->failed)
-            continue;
-        if (rv == 0 && !committed)
-            return store_errorf(store, REFRAFT_EINVAL,
-                                "the node does not write to this store: "
-                                "the references went elsewhere, the "
-                                "records were not stored");
-        if (rv != 0 && store->errmsg[0] == '\0')
-            store_errorf(store, rv, "refraft_propose: %s",
+            store_errorf(store, rv, "refraft_on_message: %s",
                          refraft_errmsg(node));
         return rv;
     }
+    receive_call c = {msg, reply, reply_ctx};
+    bool committed = false;
+    rv = with_records(store, node, refs, bytes, n, call_on_message, &c,
+                      "refraft_on_message", &committed);
+    *records_stored = committed;
+    return rv;
 }

@@ -354,13 +354,9 @@ static int append_op(refstore *store, MDB_txn *txn, void *arg)
     return rc == 0 ? 0 : store_mdb_error(store, rc, "appending to the log");
 }
 
-/* Group commit: the whole batch is one transaction and one sync. */
-static int log_append(void *ctx, const refraft_entry *entries, size_t n)
+/* What append and stage check before writing. */
+static int check_batch(refstore *store, const refraft_entry *entries, size_t n)
 {
-    refstore *store = ctx;
-    int rv = store_enter(store);
-    if (rv != 0 || n == 0)
-        return rv;
     if (entries == NULL)
         return store_errorf(store, REFRAFT_EINVAL, "entries is NULL");
     refraft_term prev = store->last_term;
@@ -372,6 +368,19 @@ static int log_append(void *ctx, const refraft_entry *entries, size_t n)
                                 "entry %zu of the batch %s", i, why);
         prev = entries[i].term;
     }
+    return 0;
+}
+
+/* Group commit: the whole batch is one transaction and one sync. */
+static int log_append(void *ctx, const refraft_entry *entries, size_t n)
+{
+    refstore *store = ctx;
+    int rv = store_enter(store);
+    if (rv != 0 || n == 0)
+        return rv;
+    rv = check_batch(store, entries, n);
+    if (rv != 0)
+        return rv;
     append_arg a = {entries, n};
     rv = txn_durable(store, append_op, &a);
     if (rv == 0) {
@@ -379,6 +388,104 @@ static int log_append(void *ctx, const refraft_entry *entries, size_t n)
         store->last_term = entries[n - 1].term;
     }
     return rv;
+}
+
+/* Keep the encoded entries (a 2-byte length before each value) for
+ * log_restage. */
+static int keep_staged(refstore *store, const refraft_entry *entries, size_t n)
+{
+    if (refraft_grow((void **)&store->staged_buf, &store->staged_cap,
+                     n * (2 + LOG_VALUE_MAX), 1) != 0)
+        return store_errorf(store, REFRAFT_ENOMEM,
+                            "no memory to keep %zu staged entries", n);
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = encode(&entries[i], store->staged_buf + at + 2);
+        store->staged_buf[at] = (uint8_t)(len >> 8);
+        store->staged_buf[at + 1] = (uint8_t)len;
+        at += 2 + len;
+    }
+    store->staged_len = at;
+    return 0;
+}
+
+/* The staged entries go at the indexes after staged_prev's: from
+ * last_index + 1 while stage runs (staged still 0), at the same indexes
+ * when a sync writes them again. */
+int log_restage(refstore *store, MDB_txn *txn)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, store->db_log, &cur);
+    if (rc != 0)
+        return store_mdb_error(store, rc, "staging log entries");
+    refraft_index index = store->last_index - store->staged + 1;
+    for (size_t at = 0; rc == 0 && at < store->staged_len; index++) {
+        size_t len =
+            (size_t)store->staged_buf[at] << 8 | store->staged_buf[at + 1];
+        log_key k;
+        key_init(&k, index);
+        MDB_val v = {len, store->staged_buf + at + 2};
+        rc = mdb_cursor_put(cur, &k.val, &v, MDB_APPEND);
+        at += 2 + len;
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 ? 0 : store_mdb_error(store, rc, "staging log entries");
+}
+
+static int restage_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    (void)arg;
+    return log_restage(store, txn);
+}
+
+/* The leader's append in two steps (refraft_log_api.stage and sync): the
+ * entries go into the open write transaction (into a propose's, beside
+ * its records), readable at once, and commit with the sync. */
+static int log_stage(void *ctx, const refraft_entry *entries, size_t n)
+{
+    refstore *store = ctx;
+    int rv = store_enter(store);
+    if (rv != 0 || n == 0)
+        return rv;
+    if (store->staged > 0)
+        return store_errorf(store, REFRAFT_EINVAL,
+                            "%zu entries are staged already: sync them "
+                            "before staging more",
+                            store->staged);
+    rv = check_batch(store, entries, n);
+    if (rv == 0)
+        rv = keep_staged(store, entries, n);
+    if (rv == 0)
+        rv = txn_stage(store, restage_op, NULL);
+    if (rv == 0) {
+        store->staged = n;
+        store->staged_prev_term = store->last_term;
+        store->last_index += n;
+        store->last_term = entries[n - 1].term;
+    }
+    return rv;
+}
+
+static int log_sync(void *ctx)
+{
+    refstore *store = ctx;
+    int rv = store_enter(store);
+    if (rv != 0 || store->staged == 0)
+        return rv;
+    rv = txn_sync(store);
+    if (rv != 0)
+        log_unstage(store);
+    store->staged = 0;
+    return rv;
+}
+
+void log_unstage(refstore *store)
+{
+    if (store->staged == 0)
+        return;
+    store->last_index -= store->staged;
+    store->last_term = store->staged_prev_term;
+    store->staged = 0;
 }
 
 typedef struct truncate_arg {
@@ -560,4 +667,6 @@ void refstore_log_api(refstore *store, refraft_log_api *api)
     api->truncate = log_truncate;
     api->save_hard_state = log_save_hard_state;
     api->load_hard_state = log_load_hard_state;
+    api->stage = log_stage;
+    api->sync = log_sync;
 }

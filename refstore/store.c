@@ -189,6 +189,7 @@ static void store_free(refstore *store)
     if (store->env != NULL)
         mdb_env_close(store->env);
     refraft_free(store->arena);
+    refraft_free(store->staged_buf);
     refraft_free(store->abandoned);
     refraft_free(store->path);
     refraft_free(store->errmsg);

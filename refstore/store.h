@@ -44,6 +44,9 @@
 /* URLs in the cluster map. */
 #define MAP_URL_MAX 1024
 
+/* An operation on a transaction: returns 0 or a refraft error code. */
+typedef int (*txn_fn)(refstore *store, MDB_txn *txn, void *arg);
+
 struct refstore {
     MDB_env *env;
     MDB_dbi db_log;
@@ -70,6 +73,20 @@ struct refstore {
      * compacts, so it always starts at index 1. */
     refraft_index last_index;
     refraft_term last_term;
+    /* Entries staged (the log API's stage) and not yet synced: the last
+     * staged ones of the tail above, written into propose or top but not
+     * committed; the term before the first of them; and their encoded
+     * values, one after the other (staged_len bytes), so that a sync
+     * whose commit ran out of map writes them again once it has grown. */
+    size_t staged;
+    refraft_term staged_prev_term;
+    uint8_t *staged_buf;
+    size_t staged_len;
+    size_t staged_cap;
+    /* While refstore_propose or refstore_receive runs: what wrote its
+     * records into propose, to write them again in that case. */
+    txn_fn records_put;
+    void *records_arg;
     /* Where get() copies record ids; valid until the next log API call. */
     uint8_t *arena;
     size_t arena_cap;
@@ -104,9 +121,6 @@ struct refstore {
     char *errmsg; /* errmsg_cap bytes, room for the path and a cause */
     size_t errmsg_cap;
 };
-
-/* An operation on a transaction: returns 0 or a refraft error code. */
-typedef int (*txn_fn)(refstore *store, MDB_txn *txn, void *arg);
 
 /* ---- store.c -------------------------------------------------------- */
 
@@ -161,6 +175,15 @@ int txn_child(refstore *store, txn_fn fn, void *arg);
 int txn_read(refstore *store, txn_fn fn, void *arg);
 /* Commit the pending applies (or drop an empty write transaction). */
 int txn_flush(refstore *store);
+/* A staged write (one at a time: the caller refuses a second): fn runs
+ * in a child of the current transaction, which stays open, uncommitted,
+ * until txn_sync().  A full map grows and fn
+ * runs again, unless that lost a propose (REFRAFT_ENOSPC). */
+int txn_stage(refstore *store, txn_fn fn, void *arg);
+/* Commit what txn_stage() wrote, with the propose's records and the
+ * pending applies, as a durable write does.  On error the staged writes
+ * are gone (the applies are kept or replayed as for any commit). */
+int txn_sync(refstore *store);
 /* Open the propose transaction and run fn (storing the records) in it;
  * it stays open for the log append to commit. */
 int txn_propose_begin(refstore *store, txn_fn fn, void *arg);
@@ -196,6 +219,12 @@ int log_load(refstore *store, MDB_txn *txn);
  * id (REFRAFT_RECORD_ID_MAX bytes). */
 int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
                    uint8_t *id);
+
+/* The staged entries were lost with their transaction: drop them from
+ * the tail (nothing when none are staged). */
+void log_unstage(refstore *store);
+/* Write the staged entries into txn again, at the same indexes. */
+int log_restage(refstore *store, MDB_txn *txn);
 
 /* ---- apply.c -------------------------------------------------------- */
 

@@ -215,16 +215,48 @@ static int merge_propose(refstore *store)
     return 0;
 }
 
+/* Run fn in a child of the current transaction: propose's while a
+ * propose is open, else top (opened if need be). */
+static int run_in_current(refstore *store, txn_fn fn, void *arg)
+{
+    int rv = ensure_top(store);
+    if (rv != 0)
+        return rv;
+    return run_child(
+        store, store->propose != NULL ? store->propose : store->top, fn, arg);
+}
+
+/* Growing the map gave up the open propose: the whole propose must run
+ * again (refstore_propose does). */
+static int propose_lost(refstore *store)
+{
+    return store_errorf(store, REFRAFT_ENOSPC,
+                        "store %s: the map grew to %zu bytes during a "
+                        "propose, which must start over",
+                        store->path, store->map_size);
+}
+
+/* A write that commits would take staged entries to disk behind the
+ * node's back, and one that fails would lose them. */
+static int refuse_if_staged(refstore *store)
+{
+    if (store->staged == 0)
+        return 0;
+    return store_errorf(store, REFRAFT_EINVAL,
+                        "%zu log entries are staged and not synced: the "
+                        "log's sync must come first",
+                        store->staged);
+}
+
 int txn_durable(refstore *store, txn_fn fn, void *arg)
 {
+    int staged = refuse_if_staged(store);
+    if (staged != 0)
+        return staged;
     for (;;) {
         store->map_full = false;
         bool merged = false;
-        int rv = ensure_top(store);
-        if (rv == 0)
-            rv = run_child(store,
-                           store->propose != NULL ? store->propose : store->top,
-                           fn, arg);
+        int rv = run_in_current(store, fn, arg);
         if (rv == 0 && store->propose != NULL) {
             merged = true;
             rv = merge_propose(store);
@@ -241,10 +273,7 @@ int txn_durable(refstore *store, txn_fn fn, void *arg)
             return rv;
         /* Retrying here would commit references without their records. */
         if (store->propose_lost)
-            return store_errorf(store, REFRAFT_ENOSPC,
-                                "store %s: the map grew to %zu bytes during "
-                                "a propose, which must start over",
-                                store->path, store->map_size);
+            return propose_lost(store);
     }
 }
 
@@ -312,7 +341,62 @@ int txn_flush(refstore *store)
         return store_errorf(store, REFRAFT_EINVAL,
                             "flush called during a propose, before its "
                             "append");
-    return flush(store);
+    int rv = refuse_if_staged(store);
+    return rv != 0 ? rv : flush(store);
+}
+
+int txn_stage(refstore *store, txn_fn fn, void *arg)
+{
+    for (;;) {
+        store->map_full = false;
+        int rv = run_in_current(store, fn, arg);
+        if (rv == 0 || !store->map_full || store->failed)
+            return rv;
+        rv = grow(store);
+        if (rv != 0)
+            return rv;
+        /* Retrying here would stage references without their records. */
+        if (store->propose_lost)
+            return propose_lost(store);
+    }
+}
+
+/* The staged entries and the propose's records, written again into a
+ * top that lost them. */
+static int restage(refstore *store, MDB_txn *txn, void *arg)
+{
+    (void)arg;
+    int rv = 0;
+    if (store->records_put != NULL)
+        rv = store->records_put(store, txn, store->records_arg);
+    return rv != 0 ? rv : log_restage(store, txn);
+}
+
+int txn_sync(refstore *store)
+{
+    store->map_full = false;
+    int rv = 0;
+    if (store->propose != NULL)
+        rv = merge_propose(store);
+    if (rv == 0)
+        rv = commit_top(store);
+    /* A commit that ran out of map took the staged entries (and the
+     * propose's records) with it; the applies with them run again once
+     * the map has grown (grow).  The node has sent the entries already,
+     * so they are written again, the same at the same indexes, and
+     * committed: a map that could grow is not a failed sync. */
+    while (rv != 0 && store->map_full && !store->failed) {
+        rv = grow(store);
+        if (rv != 0)
+            return rv;
+        store->map_full = false;
+        rv = ensure_top(store);
+        if (rv == 0)
+            rv = run_child(store, store->top, restage, NULL);
+        if (rv == 0)
+            rv = commit_top(store);
+    }
+    return rv;
 }
 
 int txn_propose_begin(refstore *store, txn_fn fn, void *arg)
@@ -349,6 +433,8 @@ bool txn_propose_end(refstore *store)
         return true;
     mdb_txn_abort(store->propose);
     store->propose = NULL;
+    /* Entries staged into it and never synced went with it. */
+    log_unstage(store);
     return false;
 }
 

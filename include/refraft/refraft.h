@@ -217,7 +217,9 @@ typedef struct refraft_msg {
  * The log API: where the node's entries and hard state live
  * ------------------------------------------------------------------------ */
 
-#define REFRAFT_LOG_API_VERSION 2
+#define REFRAFT_LOG_API_VERSION 3
+/* The oldest version the node still takes (without stage and sync). */
+#define REFRAFT_LOG_API_VERSION_MIN 2
 
 /*
  * Storage behind a node.  Implementations: refraft_memlog (memory, for
@@ -269,6 +271,30 @@ typedef struct refraft_log_api {
      * ever saved).  voted_for must hold REFRAFT_ID_MAX + 1 bytes; it gets
      * the empty string for no vote. */
     int (*load_hard_state)(void *ctx, refraft_term *term, char *voted_for);
+    /*
+     * Optional, both or neither: a leader's own append in two steps, so
+     * that its AppendEntries go out while its disk syncs (Raft thesis
+     * §10.2.1: the leader may write to its disk in parallel with
+     * replicating to its followers).
+     *
+     * stage: like append (same checks, same errors), except that the
+     * entries need not be durable yet.  They are part of the log at once:
+     * first_index, last_index, term_at and get see them.
+     *
+     * sync: make every staged entry durable.  On success the log is as if
+     * append had been called.  On error every staged entry is gone: the
+     * log is what it was before stage.
+     *
+     * The node stages only as leader, for the entries it creates (its
+     * no-op, proposals, VOIDs), and calls sync before it returns to the
+     * application, with only get, term_at and last_index and the hull's
+     * send, flush, have_records and on_event in between.  It counts its own copy of the entries toward
+     * a commit only once sync has returned 0.  If sync fails it steps
+     * down: its followers may hold entries its log no longer has, and no
+     * other entry may take their indexes in this term.
+     */
+    int (*stage)(void *ctx, const refraft_entry *entries, size_t n);
+    int (*sync)(void *ctx);
 } refraft_log_api;
 
 /* ------------------------------------------------------------------------
@@ -304,7 +330,9 @@ typedef struct refraft_event {
     refraft_index last_index;
 } refraft_event;
 
-#define REFRAFT_HULL_VERSION 2
+#define REFRAFT_HULL_VERSION 3
+/* The oldest version the node still takes (without flush). */
+#define REFRAFT_HULL_VERSION_MIN 2
 
 /*
  * Callbacks into the host.  All of them are called synchronously from
@@ -341,7 +369,8 @@ typedef struct refraft_hull {
     int (*apply)(void *ctx, refraft_index index, const refraft_entry *entry);
     /*
      * Entries at index from and after were removed from the log (a new
-     * leader's log disagreed with them; they were never committed).  The
+     * leader's log disagreed with them, or this leader's sync of entries
+     * it staged failed; they were not committed).  The
      * application undoes what it did when they were appended (DESIGN.md
      * contract 7).  Optional (may be NULL).
      */
@@ -371,6 +400,14 @@ typedef struct refraft_hull {
      */
     void (*on_discard)(void *ctx, refraft_index index,
                        const refraft_entry *entry);
+    /*
+     * The node is about to wait for its log to sync entries it staged
+     * (refraft_log_api.stage): put what send() has queued on the wire
+     * now, so that followers receive and write the entries while the
+     * leader's disk syncs.  Must not call into the node.  Optional: a
+     * host that sends from within send() needs none.
+     */
+    void (*flush)(void *ctx);
 } refraft_hull;
 
 /* ------------------------------------------------------------------------

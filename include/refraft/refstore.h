@@ -472,6 +472,28 @@ refstore_propose(refstore *store, refraft_node *node, const refraft_ref *refs,
                  const void *const *bytes, size_t n,
                  refraft_index *first_index);
 
+/*
+ * Follower: deliver msg to node (refraft_on_message, with reply and
+ * reply_ctx) with the n records its entries name, which came with it, in
+ * one LMDB transaction: the append the message causes commits the
+ * records with the entries, one commit and one sync, and the data index
+ * the node reports already counts them.  The records are stored only
+ * then (*records_stored true): when msg is not an AppendEntries of the
+ * node's current term (a newer term is saved first, a write of its own)
+ * with entries past the node's last index, when a record does not match its
+ * ref (size, SHA-256), or when the message appends nothing (refused,
+ * stale, a log that disagrees), msg is delivered alone and the records
+ * are dropped (the sweeper fetches what is missing).  Returns what
+ * refraft_on_message returned (refstore_errmsg() repeats
+ * refraft_errmsg()), or REFRAFT_EINVAL for a NULL node, msg or
+ * records_stored.  If the map fills on the way, it grows and the message
+ * is delivered again (a node takes a message twice without harm).
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_receive(refstore *store, refraft_node *node, const refraft_ref *refs,
+                 const void *const *bytes, size_t n, const refraft_msg *msg,
+                 refraft_reply_fn reply, void *reply_ctx, bool *records_stored);
+
 /* ---- Cluster map --------------------------------------------------- */
 
 /* Record url (1..1024 bytes) as node_id's (1..REFRAFT_ID_MAX bytes)

@@ -1,5 +1,6 @@
 /* node.c - node lifecycle, getters, message dispatch and the term rule. */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -202,8 +203,12 @@ int refraft_node_create(const refraft_config *config, const refraft_hull *hull,
         return REFRAFT_ENOMEM;
     }
     snprintf(node->id, sizeof node->id, "%s", config->id);
-    node->hull = *hull;
-    node->log = *log;
+    /* A host built against an older header gave shorter structs: the
+     * members it does not know of stay NULL. */
+    memcpy(&node->hull, hull,
+           hull->version >= 3 ? sizeof *hull : offsetof(refraft_hull, flush));
+    memcpy(&node->log, log,
+           log->version >= 3 ? sizeof *log : offsetof(refraft_log_api, stage));
     node->n_peers = config->n_peers;
     for (size_t i = 0; i < config->n_peers; i++)
         snprintf(node->peers[i].id, sizeof node->peers[i].id, "%s",
@@ -441,14 +446,10 @@ static int propose(refraft_node *node, const refraft_ref *refs, size_t n,
         e->ref = refs[i];
     }
     refraft_index first = node->last_index + 1;
-    rv = replication_append_local(node, node->scratch, n);
-    if (rv != 0)
-        return rv;
-    if (first_index != NULL)
+    rv = replication_append_leader(node, node->scratch, n);
+    if (rv == 0 && first_index != NULL)
         *first_index = first;
-    replication_advance_commit(node);
-    replication_send_all(node);
-    return 0;
+    return rv;
 }
 
 int refraft_propose(refraft_node *node, const refraft_ref *refs, size_t n,

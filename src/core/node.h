@@ -159,10 +159,12 @@ refraft_index data_clip(const refraft_node *node, refraft_index n);
 
 /* replication.c */
 int replication_start_term(refraft_node *node);
-int replication_append_local(refraft_node *node, const refraft_entry *entries,
-                             size_t n);
+/* The leader's own new entries: appended (staged and synced when the log
+ * stages) and sent to every follower; may commit them.  On error the
+ * log is as before; a failed sync has made the node a follower. */
+int replication_append_leader(refraft_node *node, const refraft_entry *entries,
+                              size_t n);
 void replication_heartbeat(refraft_node *node);
-void replication_send_all(refraft_node *node);
 int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
                                   refraft_reply_fn reply, void *reply_ctx);
 int replication_on_append_entries_result(

@@ -16,13 +16,17 @@ static int term_at(refraft_node *node, refraft_index index, refraft_term *term)
     return node->log.term_at(node->log.ctx, index, term);
 }
 
-int replication_append_local(refraft_node *node, const refraft_entry *entries,
-                             size_t n)
+typedef int (*append_fn)(void *ctx, const refraft_entry *entries, size_t n);
+
+/* Append through write (the log's append or stage) and take note of what
+ * the log gained. */
+static int append_with(refraft_node *node, append_fn write,
+                       const refraft_entry *entries, size_t n)
 {
     int rv = data_reserve_voids(node, entries, n);
     if (rv != 0)
         return rv;
-    rv = node->log.append(node->log.ctx, entries, n);
+    rv = write(node->log.ctx, entries, n);
     if (rv != 0)
         return node_errorf(node, rv,
                            "appending %zu entries at index %llu "
@@ -124,10 +128,72 @@ static void replicate(refraft_node *node, struct peer *p)
     }
 }
 
-void replication_send_all(refraft_node *node)
+static void send_all(refraft_node *node)
 {
     for (size_t i = 0; i < node->n_peers; i++)
         replicate(node, &node->peers[i]);
+}
+
+static int append_local(refraft_node *node, const refraft_entry *entries,
+                        size_t n)
+{
+    return append_with(node, node->log.append, entries, n);
+}
+
+/* The staged entries from first on are gone with a failed sync: forget
+ * them as a truncation would, and stop leading.  Followers may have them
+ * already, so no other entry may take their indexes in this term (Log
+ * Matching, Raft §5.3); a follower cannot propose. */
+static int sync_failed(refraft_node *node, refraft_index first,
+                       refraft_term prev_term, int rv)
+{
+    size_t n = (size_t)(node->last_index - first + 1);
+    node->last_index = first - 1;
+    node->last_term = prev_term;
+    data_on_truncate(node, first);
+    if (node->hull.on_truncate != NULL)
+        node->hull.on_truncate(node->hull.ctx, first);
+    (void)election_become_follower(node, node->term, NULL);
+    return node_errorf(node, rv,
+                       "syncing %zu entries at index %llu failed: %s; the "
+                       "node stepped down, and another leader may still "
+                       "commit them (they were sent)",
+                       n, (unsigned long long)first, refraft_strerror(rv));
+}
+
+/*
+ * The leader's own new entries.  With a log that stages, the entries go
+ * to the followers before they are durable here, and the leader syncs
+ * while they travel (Raft thesis §10.2.1); it counts itself toward a
+ * commit only after the sync.  Otherwise they are appended durably first.
+ * Either way the followers have been sent them when this returns 0.
+ */
+int replication_append_leader(refraft_node *node, const refraft_entry *entries,
+                              size_t n)
+{
+    if (node->log.stage == NULL) {
+        int rv = append_local(node, entries, n);
+        if (rv != 0)
+            return rv;
+        replication_advance_commit(node);
+        send_all(node);
+        return 0;
+    }
+    refraft_index first = node->last_index + 1;
+    refraft_term prev_term = node->last_term;
+    int rv = append_with(node, node->log.stage, entries, n);
+    if (rv != 0)
+        return rv;
+    /* No commit is counted in between: nothing here calls
+     * replication_advance_commit(), and the hull must not call in. */
+    send_all(node);
+    if (node->hull.flush != NULL)
+        node->hull.flush(node->hull.ctx);
+    rv = node->log.sync(node->log.ctx);
+    if (rv != 0)
+        return sync_failed(node, first, prev_term, rv);
+    replication_advance_commit(node);
+    return 0;
 }
 
 int replication_start_term(refraft_node *node)
@@ -136,15 +202,11 @@ int replication_start_term(refraft_node *node)
     memset(&noop, 0, sizeof noop);
     noop.term = node->term;
     noop.type = REFRAFT_ENTRY_NOOP;
-    int rv = replication_append_local(node, &noop, 1);
-    if (rv != 0) {
-        /* A leader that cannot write cannot lead. */
+    int rv = replication_append_leader(node, &noop, 1);
+    /* A leader that cannot write cannot lead. */
+    if (rv != 0 && node->role == REFRAFT_LEADER)
         (void)election_become_follower(node, node->term, NULL);
-        return rv;
-    }
-    replication_advance_commit(node);
-    replication_send_all(node);
-    return 0;
+    return rv;
 }
 
 /* Heartbeats (Raft §5.2) also restart replication that stalled: a
@@ -412,7 +474,7 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
         if (node->hull.on_truncate != NULL)
             node->hull.on_truncate(node->hull.ctx, index);
     }
-    return replication_append_local(node, ae->entries + i, ae->n_entries - i);
+    return append_local(node, ae->entries + i, ae->n_entries - i);
 }
 
 refraft_append_entries_result *
@@ -667,12 +729,9 @@ int replication_void(refraft_node *node, refraft_index index,
     v.term = node->term;
     v.type = REFRAFT_ENTRY_VOID;
     v.voided = index;
-    rv = replication_append_local(node, &v, 1);
-    if (rv != 0)
-        return rv;
-    if (void_index != NULL)
-        *void_index = node->last_index;
-    replication_advance_commit(node);
-    replication_send_all(node);
-    return 0;
+    refraft_index at = node->last_index + 1;
+    rv = replication_append_leader(node, &v, 1);
+    if (rv == 0 && void_index != NULL)
+        *void_index = at;
+    return rv;
 }

@@ -77,10 +77,12 @@ validate_peers(const refraft_config *config, char *errbuf, size_t errbuf_len)
 static int
 validate_hull(const refraft_hull *hull, char *errbuf, size_t errbuf_len)
 {
-    if (hull->version != REFRAFT_HULL_VERSION)
+    if (hull->version < REFRAFT_HULL_VERSION_MIN ||
+        hull->version > REFRAFT_HULL_VERSION)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "hull version %d is not supported (expected %d)",
-                    hull->version, REFRAFT_HULL_VERSION);
+                    "hull version %d is not supported (expected %d to %d)",
+                    hull->version, REFRAFT_HULL_VERSION_MIN,
+                    REFRAFT_HULL_VERSION);
     const char *missing = hull->send == NULL     ? "send"
                           : hull->now_ms == NULL ? "now_ms"
                           : hull->random == NULL ? "random"
@@ -95,10 +97,12 @@ validate_hull(const refraft_hull *hull, char *errbuf, size_t errbuf_len)
 static int
 validate_log_api(const refraft_log_api *log, char *errbuf, size_t errbuf_len)
 {
-    if (log->version != REFRAFT_LOG_API_VERSION)
+    if (log->version < REFRAFT_LOG_API_VERSION_MIN ||
+        log->version > REFRAFT_LOG_API_VERSION)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "log API version %d is not supported (expected %d)",
-                    log->version, REFRAFT_LOG_API_VERSION);
+                    "log API version %d is not supported (expected %d to %d)",
+                    log->version, REFRAFT_LOG_API_VERSION_MIN,
+                    REFRAFT_LOG_API_VERSION);
     const char *missing = log->first_index == NULL       ? "first_index"
                           : log->last_index == NULL      ? "last_index"
                           : log->term_at == NULL         ? "term_at"
@@ -111,6 +115,12 @@ validate_log_api(const refraft_log_api *log, char *errbuf, size_t errbuf_len)
     if (missing != NULL)
         return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
                     "log API function %s is NULL", missing);
+    if (log->version >= 3 && (log->stage == NULL) != (log->sync == NULL))
+        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                    "log API function %s is NULL but %s is not: give both "
+                    "or neither",
+                    log->stage == NULL ? "stage" : "sync",
+                    log->stage == NULL ? "sync" : "stage");
     return 0;
 }
 

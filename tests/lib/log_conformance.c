@@ -940,13 +940,22 @@ static log_batch fill_for_bad_input(const refraft_log_api *api)
     return b;
 }
 
-/* Append one entry, expecting EINVAL and no change to the log. */
+/* Append the entries, expecting EINVAL and no change to the log.  A log
+ * that stages must refuse them there too ("stage: like append (same
+ * checks, same errors)"), staging nothing: the sync after it changes
+ * nothing either. */
 static void assert_append_rejected(const refraft_log_api *api,
                                    const refraft_entry *e, size_t n)
 {
     log_snapshot *snap = log_snapshot_take(api);
     assert_int_equal(api->append(api->ctx, e, n), REFRAFT_EINVAL);
     log_assert_snapshot(api, snap);
+    if (api->stage != NULL) {
+        assert_int_equal(api->stage(api->ctx, e, n), REFRAFT_EINVAL);
+        log_assert_snapshot(api, snap);
+        assert_int_equal(api->sync(api->ctx), 0);
+        log_assert_snapshot(api, snap);
+    }
     log_snapshot_free(snap);
 }
 
@@ -1170,6 +1179,95 @@ static void large_batch_in_one_append_reads_back(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Stage and sync: optional ("both or neither"), so these run only for a
+ * backend whose log API has them.
+ * ------------------------------------------------------------------------ */
+
+static void stage_ok(const refraft_log_api *api, const refraft_entry *e,
+                     size_t n)
+{
+    assert_int_equal(api->stage(api->ctx, e, n), 0);
+}
+
+static void sync_ok(const refraft_log_api *api)
+{
+    assert_int_equal(api->sync(api->ctx), 0);
+}
+
+/* "They are part of the log at once: first_index, last_index, term_at and
+ * get see them." */
+static void staged_entries_are_readable_at_once(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 3, 1, 1);
+    log_batch b = log_batch_make(4, 50, 2);
+    b.e[0] = noop(2);
+    b.e[3] = void_of(2, 2);
+    stage_ok(api, b.e, b.n);
+    assert_int_equal(api->first_index(api->ctx), 1);
+    assert_int_equal(last_index(api), 7);
+    log_assert_entries(api, 1, a.e, a.n);
+    log_assert_entries(api, 4, b.e, b.n);
+    sync_ok(api);
+    assert_int_equal(last_index(api), 7);
+    log_assert_entries(api, 4, b.e, b.n);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* sync: "On success the log is as if append had been called": the
+ * entries survive a restart, and appends and truncations go on from
+ * them. */
+static void synced_entries_are_as_if_appended(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 2, 1, 1);
+    log_batch b = log_batch_make(5, 100, 2);
+    stage_ok(api, b.e, b.n);
+    sync_ok(api);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 7);
+    log_assert_entries(api, 1, a.e, a.n);
+    log_assert_entries(api, 3, b.e, b.n);
+    /* The term rule counts them: the last entry is of term 2. */
+    log_batch low = log_batch_make(1, 300, 1);
+    assert_int_equal(api->append(api->ctx, low.e, 1), REFRAFT_EINVAL);
+    assert_int_equal(api->truncate(api->ctx, 6), 0);
+    log_batch c = append_batch(api, 2, 200, 3);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 7);
+    log_assert_entries(api, 3, b.e, 3);
+    log_assert_entries(api, 6, c.e, c.n);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&low);
+    log_batch_free(&c);
+}
+
+/* With nothing staged, sync has nothing to make durable; a stage of no
+ * entries stages nothing. */
+static void sync_with_nothing_staged_changes_nothing(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    sync_ok(api);
+    log_batch a = append_batch(api, 2, 1, 1);
+    assert_int_equal(api->save_hard_state(api->ctx, 3, "node-a"), 0);
+    log_snapshot *snap = log_snapshot_take(api);
+    sync_ok(api);
+    log_assert_snapshot(api, snap);
+    stage_ok(api, NULL, 0);
+    stage_ok(api, a.e, 0);
+    sync_ok(api);
+    log_assert_snapshot(api, snap);
+    reopen(state);
+    log_assert_snapshot(api_of(state), snap);
+    log_snapshot_free(snap);
+    log_batch_free(&a);
+}
+
+/* ------------------------------------------------------------------------
  * The group
  * ------------------------------------------------------------------------ */
 
@@ -1229,19 +1327,44 @@ static const struct CMUnitTest suite[] = {
     T(large_batch_in_one_append_reads_back),
 };
 
+/* Only for a backend whose log API has stage and sync. */
+static const struct CMUnitTest stage_suite[] = {
+    T(staged_entries_are_readable_at_once),
+    T(synced_entries_are_as_if_appended),
+    T(sync_with_nothing_staged_changes_nothing),
+};
+
 #define N_TESTS (sizeof(suite) / sizeof(suite[0]))
+#define N_STAGE_TESTS (sizeof(stage_suite) / sizeof(stage_suite[0]))
+
+/* Whether backend's log API has stage (and so sync: both or neither). */
+static bool backend_stages(const log_backend *backend)
+{
+    refraft_log_api api;
+    void *handle = NULL;
+    memset(&api, 0, sizeof(api));
+    if (backend->open(backend->ctx, &api, &handle) != 0)
+        return false; /* every test's setup fails and says so */
+    bool stages = api.stage != NULL;
+    backend->close(handle);
+    return stages;
+}
 
 int log_conformance_run(const log_backend *backend)
 {
     /* Each test starts with the backend as its state (see setup); cmocka
      * wants a non-const pointer there, so the tests get a copy. */
     log_backend copy = *backend;
-    struct CMUnitTest tests[N_TESTS];
-    for (size_t i = 0; i < N_TESTS; i++) {
-        tests[i] = suite[i];
+    struct CMUnitTest tests[N_TESTS + N_STAGE_TESTS];
+    size_t n = 0;
+    for (size_t i = 0; i < N_TESTS; i++)
+        tests[n++] = suite[i];
+    if (backend_stages(backend))
+        for (size_t i = 0; i < N_STAGE_TESTS; i++)
+            tests[n++] = stage_suite[i];
+    for (size_t i = 0; i < n; i++)
         tests[i].initial_state = &copy;
-    }
     char name[128];
     snprintf(name, sizeof(name), "log_conformance/%s", backend->name);
-    return _cmocka_run_group_tests(name, tests, N_TESTS, NULL, NULL);
+    return _cmocka_run_group_tests(name, tests, n, NULL, NULL);
 }

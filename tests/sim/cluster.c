@@ -115,6 +115,11 @@ static void init_disk(cluster *cl, sim_node *sn)
     disk_init(&sn->disk, kind, path, sn->idx, &cl->check,
               hull_state_machine_apply, sn);
     sn->disk.map_size = cl->params.map_size;
+    disk_set_stage(&sn->disk, cl->params.stage, &cl->disk_rng);
+    sn->disk.keep_staged =
+        (cl->params.sim_inject & SIM_INJECT_KEEP_STAGED) != 0;
+    sn->disk.clock = &cl->now;
+    sn->disk.verbose = cl->verbose;
 }
 
 int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
@@ -129,6 +134,7 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
     prng_seed(&cl->flush_rng, seed, 7);
     prng_seed(&cl->rec_rng, seed, 9);
     prng_seed(&cl->sw_rng, seed, 11);
+    prng_seed(&cl->disk_rng, seed, 14);
     cl->seed = seed;
     net_init(&cl->net, params->n_nodes, seed);
     check_init(&cl->check, params->n_nodes);
@@ -237,10 +243,19 @@ bool cluster_alive(const cluster *cl, int i)
     return cl->nodes[i].rn != NULL;
 }
 
+/* The store failed (refstore's Failure contract), or a sync failed by
+ * injection: the error is expected. */
+static bool expected_error(const cluster *cl, int i, int rv)
+{
+    const disk *d = &cl->nodes[i].disk;
+    if (d->failed && (rv == REFRAFT_EIO || rv == REFRAFT_EFAILED))
+        return true;
+    return d->sync_fault && rv == REFRAFT_EIO;
+}
+
 void cluster_api_fail(cluster *cl, int i, const char *what, int rv)
 {
-    if (cl->nodes[i].disk.failed &&
-        (rv == REFRAFT_EIO || rv == REFRAFT_EFAILED))
+    if (expected_error(cl, i, rv))
         return;
     check_fail(&cl->check, "API Contract", "n%d: %s returned %s (%s%s%s)",
                i + 1, what, refraft_strerror(rv),
@@ -344,8 +359,7 @@ void cluster_tick(cluster *cl, int i, timer_kind kind)
 
 void cluster_sweeper_fail(cluster *cl, int i, const char *what, int rv)
 {
-    if (cl->nodes[i].disk.failed &&
-        (rv == REFRAFT_EIO || rv == REFRAFT_EFAILED))
+    if (expected_error(cl, i, rv))
         return;
     check_fail(&cl->check, "API Contract", "n%d: %s returned %s (node: %s)",
                i + 1, what, refraft_strerror(rv),
@@ -398,10 +412,30 @@ static void recover(cluster *cl, int i)
     (void)start(cl, i);
 }
 
+/* Every call into a node syncs what it staged before it returns. */
+static void end_sync(cluster *cl, int i)
+{
+    disk *d = &cl->nodes[i].disk;
+    if (d->staged != 0) {
+        check_fail(&cl->check, "API Contract",
+                   "n%d returned with its entries from index %llu staged "
+                   "and not synced",
+                   i + 1, (unsigned long long)d->staged);
+        d->staged = 0;
+    }
+    if (!d->sync_fault)
+        return;
+    d->sync_fault = false;
+    if (cl->obs.on_sync_failed != NULL)
+        cl->obs.on_sync_failed(cl->obs.ctx, i);
+}
+
 void cluster_end_step(cluster *cl)
 {
-    for (int i = 0; i < cl->params.n_nodes; i++)
+    for (int i = 0; i < cl->params.n_nodes; i++) {
+        end_sync(cl, i);
         note_recovered(&cl->nodes[i]);
+    }
     if (!cl->params.refstore)
         return;
     for (int i = 0; i < cl->params.n_nodes; i++) {

@@ -41,6 +41,12 @@ typedef struct cluster_params {
     uint8_t commit_policy;
     /* The sweepers' fetches in flight at once. */
     uint32_t sweeper_in_flight;
+    /* The disks offer stage and sync: a leader appends its own entries in
+     * two steps, sending them while its disk syncs (disk.h). */
+    bool stage;
+    /* With stage, on a memlog: the chance per mille that a sync fails
+     * (in fault phases but lost-leader ones; the schedule sets it). */
+    uint32_t sync_fail_pm;
     uint32_t inject_bugs; /* refraft_inject: the core's */
     uint32_t sim_inject;  /* sim_inject: the simulated host's */
 } cluster_params;
@@ -58,7 +64,12 @@ typedef enum sim_inject {
     /* A node restarted on a wiped record store does not tell its sweeper
      * (lost_upto 0), so it answers "absent" for records it lost: a
      * committed record can be voided (Void Safety). */
-    SIM_INJECT_FORGET_LOST = 1u << 2
+    SIM_INJECT_FORGET_LOST = 1u << 2,
+    /* A memlog's failed sync leaves the entries it staged in the log,
+     * which the node no longer counts as its own: its log and what it
+     * believes it holds part ways (Leader Completeness, State Machine
+     * Safety, Log Matching). */
+    SIM_INJECT_KEEP_STAGED = 1u << 3
 } sim_inject;
 
 /* Faults of the records' own traffic, drawn per phase. */
@@ -97,6 +108,9 @@ typedef struct cluster_observer {
     void (*on_apply)(void *ctx, int node, refraft_index index,
                      const refraft_entry *entry);
     void (*on_send)(void *ctx, int from, int to, const refraft_msg *msg);
+    /* At the end of a step in which node's sync failed by injection (the
+     * node stepped down): it may be crashed now. */
+    void (*on_sync_failed)(void *ctx, int node);
 } cluster_observer;
 
 typedef struct cluster cluster;
@@ -145,6 +159,7 @@ struct cluster {
     prng flush_rng; /* which refstores commit their applies each turn */
     prng sw_rng;    /* the sweepers' random(): backoff jitter */
     prng rec_rng;   /* record faults, and the injected lies */
+    prng disk_rng;  /* failed syncs (disk.h) */
     uint64_t seed;  /* the run's: record contents derive from it */
     record_faults rf;
     /* rec_cut[i]: node i's record traffic is lost (pushes from it,
@@ -221,7 +236,9 @@ int cluster_leader(const cluster *cl);
 void cluster_check(cluster *cl);
 
 /*
- * End of an event-loop turn (a step).  A node that lost its records and
+ * End of an event-loop turn (a step).  No node has entries staged and not
+ * synced (API Contract); a node whose sync failed by injection is
+ * reported to the observer (on_sync_failed).  A node that lost its records and
  * has them all back (settled and applied up to the log's end at its
  * restart) no longer counts as lost.  On refstore, each running node
  * commits its pending applies, or, at random, keeps them pending, so that
@@ -234,7 +251,9 @@ void cluster_end_step(cluster *cl);
 /* Record that a call into node i (named what) returned rv, which it must
  * not have, as an API Contract violation; the message carries the node's
  * and its store's account of the error.  Not when the node's store failed
- * (disk.h): then the error is the store's documented way to say so. */
+ * (disk.h): then the error is the store's documented way to say so; nor
+ * REFRAFT_EIO after a sync that failed by injection in this step: the
+ * node stepped down and said so. */
 void cluster_api_fail(cluster *cl, int i, const char *what, int rv);
 
 /* Record that sweeper call what of node i returned rv. */

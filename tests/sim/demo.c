@@ -347,7 +347,7 @@ int demo_run(void)
         .heartbeat_ms = 30,
         .persist_applied = true,
     };
-    cluster_observer obs = {&d, on_event, on_apply, NULL};
+    cluster_observer obs = {&d, on_event, on_apply, NULL, NULL};
     printf("refraft demo: three nodes, a simulated network (2..8 ms per "
            "message), virtual time;\n"
            "log entries carry references, records travel beside them\n");

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "disk.h"
+#include "trace.h"
 
 /* Keep the store's account of an error (later calls clear it), and notice
  * a store that failed. */
@@ -41,25 +42,109 @@ get(void *ctx, refraft_index from, size_t max, refraft_entry *out, size_t *n)
     return note(d, d->inner.get(d->inner.ctx, from, max, out, n));
 }
 
+/* Between a stage and its sync the node may only read the log
+ * (refraft_log_api: get, term_at, last_index). */
+static void check_not_staged(disk *d, const char *what)
+{
+    if (d->staged != 0)
+        check_fail(d->check, "API Contract",
+                   "n%d: log %s called with entries staged from index %llu "
+                   "and not synced",
+                   d->node + 1, what, (unsigned long long)d->staged);
+}
+
 /* The term beneath the new entries is read before appending: it is part
- * of what Log Matching checks. */
+ * of what Log Matching checks.  write is the store's append, or what
+ * stages there. */
+typedef int (*write_fn)(void *ctx, const refraft_entry *entries, size_t n);
+
+static int append_with(disk *d, write_fn write, const refraft_entry *entries,
+                       size_t n, refraft_index *first)
+{
+    *first = d->inner.last_index(d->inner.ctx) + 1;
+    refraft_term prev_term = 0;
+    int rv = d->inner.term_at(d->inner.ctx, *first - 1, &prev_term);
+    if (rv != 0)
+        return note(d, rv);
+    rv = write(d->inner.ctx, entries, n);
+    if (rv == 0)
+        check_appended(d->check, d->node, *first, prev_term, entries, n);
+    return note(d, rv);
+}
+
 static int append(void *ctx, const refraft_entry *entries, size_t n)
 {
     disk *d = ctx;
-    refraft_index first = d->inner.last_index(d->inner.ctx) + 1;
-    refraft_term prev_term = 0;
-    int rv = d->inner.term_at(d->inner.ctx, first - 1, &prev_term);
+    refraft_index first;
+    check_not_staged(d, "append");
+    return append_with(d, d->inner.append, entries, n, &first);
+}
+
+/* The entries are in the log from now on: the checker hears of them
+ * now.  A memlog has no staging: there, staging is appending. */
+static int stage(void *ctx, const refraft_entry *entries, size_t n)
+{
+    disk *d = ctx;
+    refraft_index first;
+    check_not_staged(d, "stage");
+    int rv = append_with(
+        d, d->kind == DISK_REFSTORE ? d->inner.stage : d->inner.append, entries,
+        n, &first);
+    if (rv == 0 && n > 0)
+        d->staged = first;
+    return rv;
+}
+
+/* A memlog's sync, emulated: it fails at sync_fail_pm per mille, and
+ * then, as the log API demands, the staged entries are gone. */
+static int memlog_sync(disk *d, refraft_index first)
+{
+    if (!prng_chance(d->fault_rng, d->sync_fail_pm))
+        return 0;
+    int rv = d->keep_staged ? 0 : d->inner.truncate(d->inner.ctx, first);
+    if (rv != 0) {
+        check_fail(d->check, "Storage",
+                   "n%d: memlog: truncating the staged entries from index "
+                   "%llu: %s",
+                   d->node + 1, (unsigned long long)first,
+                   refraft_strerror(rv));
+        return rv;
+    }
+    if (!d->keep_staged)
+        check_truncated(d->check, d->node, first);
+    d->sync_failures++;
+    d->sync_fault = true;
+    if (d->verbose)
+        trace_note(*d->clock,
+                   "fault: n%d's sync of the entries it staged from index "
+                   "%llu fails; they are %s its log",
+                   d->node + 1, (unsigned long long)first,
+                   d->keep_staged ? "still in (--inject keep-staged)"
+                                  : "gone from");
+    return REFRAFT_EIO;
+}
+
+static int sync_log(void *ctx)
+{
+    disk *d = ctx;
+    refraft_index first = d->staged;
+    d->staged = 0;
+    if (first == 0)
+        return d->kind == DISK_REFSTORE ? note(d, d->inner.sync(d->inner.ctx))
+                                        : 0;
+    d->syncs++;
+    if (d->kind != DISK_REFSTORE)
+        return memlog_sync(d, first);
+    int rv = d->inner.sync(d->inner.ctx);
     if (rv != 0)
-        return note(d, rv);
-    rv = d->inner.append(d->inner.ctx, entries, n);
-    if (rv == 0)
-        check_appended(d->check, d->node, first, prev_term, entries, n);
+        check_truncated(d->check, d->node, first);
     return note(d, rv);
 }
 
 static int truncate_log(void *ctx, refraft_index from)
 {
     disk *d = ctx;
+    check_not_staged(d, "truncate");
     int rv = d->inner.truncate(d->inner.ctx, from);
     if (rv == 0)
         check_truncated(d->check, d->node, from);
@@ -69,12 +154,14 @@ static int truncate_log(void *ctx, refraft_index from)
 static int save_hard_state(void *ctx, refraft_term term, const char *voted_for)
 {
     disk *d = ctx;
+    check_not_staged(d, "save_hard_state");
     return note(d, d->inner.save_hard_state(d->inner.ctx, term, voted_for));
 }
 
 static int load_hard_state(void *ctx, refraft_term *term, char *voted_for)
 {
     disk *d = ctx;
+    check_not_staged(d, "load_hard_state");
     return note(d, d->inner.load_hard_state(d->inner.ctx, term, voted_for));
 }
 
@@ -100,6 +187,14 @@ void disk_init(disk *d, disk_kind kind, const char *path, int node,
         .save_hard_state = save_hard_state,
         .load_hard_state = load_hard_state,
     };
+}
+
+void disk_set_stage(disk *d, bool stage_on, prng *rng)
+{
+    d->stage = stage_on;
+    d->fault_rng = rng;
+    d->api.stage = stage_on ? stage : NULL;
+    d->api.sync = stage_on ? sync_log : NULL;
 }
 
 /* The memlog is the disk from the first start on: it is created once and

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 
 #include "check.h"
+#include "prng.h"
 #include "refraft/memlog.h"
 #include "refraft/refraft.h"
 #include "refraft/refstore.h"
@@ -33,13 +34,29 @@ typedef void (*disk_apply_fn)(void *ctx, refraft_index index,
  * gains it, without rereading logs.  The disk outlives the node: a crash
  * destroys the node and keeps the disk (disk_crash says what survives).
  *
- * The simulator injects no storage faults, so a store error is a
- * violation, with one exception that refstore documents (its "Failure"
- * contract): a commit that fails while it holds applies (the map filled
- * at that moment) fails the store, and every later call returns
- * REFRAFT_EFAILED until the application closes the store, reopens it and
- * recreates the node.  The disk notices (failed) and the cluster does
- * that after the step.
+ * In most runs the disk also offers stage and sync (stage), the leader's
+ * append in two steps: the entries are in the log, and the checker hears
+ * of them, from the stage on.  refstore stages and syncs for real; a
+ * memlog has no staging, so the disk emulates it: stage appends, and sync
+ * succeeds, or, at sync_fail_pm per mille (the one storage fault the
+ * simulator injects, in fault phases of memlog runs), truncates what was
+ * staged and returns REFRAFT_EIO, as a log whose sync failed must.  The
+ * checker hears of that truncation, and of one after a failed refstore
+ * sync.  The node then steps down and its call returns REFRAFT_EIO:
+ * sync_fault tells the cluster that this error was injected, until the
+ * end of the step.
+ *
+ * Apart from that, a store error is a violation, with one exception that
+ * refstore documents (its "Failure" contract): a commit that fails while
+ * it holds applies (the map filled at that moment) fails the store, and
+ * every later call returns REFRAFT_EFAILED until the application closes
+ * the store, reopens it and recreates the node.  The disk notices
+ * (failed) and the cluster does that after the step.
+ *
+ * Between a stage and its sync the node may only read the log
+ * (refraft_log_api): an append, stage, truncate or hard-state call then
+ * is an API Contract violation, and so is a call into the node that
+ * returns with entries staged (the cluster checks that).
  */
 typedef struct disk {
     disk_kind kind;
@@ -57,12 +74,33 @@ typedef struct disk {
     refraft_log_api api;   /* what the node is given */
     checker *check;
     int node;
+
+    /* Staging: stage and fault_rng set by disk_set_stage, sync_fail_pm
+     * by the fault schedule; a crash changes none of it. */
+    bool stage;             /* api has stage and sync */
+    uint32_t sync_fail_pm;  /* DISK_MEMLOG: a sync fails at this per mille */
+    prng *fault_rng;        /* draws the failures */
+    refraft_index staged;   /* first index staged, not synced; 0: none */
+    bool sync_fault;        /* a sync failed by injection in this step */
+    uint64_t syncs;         /* syncs of staged entries */
+    uint64_t sync_failures; /* those that failed by injection */
+    /* --inject keep-staged: a failed memlog sync leaves the staged entries
+     * in the log (the log API says they are gone). */
+    bool keep_staged;
+    /* For --verbose: the cluster's virtual clock. */
+    const uint64_t *clock;
+    bool verbose;
 } disk;
 
 /* An empty disk of kind for node; a refstore disk lives in directory path
  * (created when first opened).  Nothing is opened yet. */
 void disk_init(disk *d, disk_kind kind, const char *path, int node,
                checker *check, disk_apply_fn on_apply, void *apply_ctx);
+
+/* Give the node's log API stage and sync, or not (the default).  Failed
+ * syncs, on a memlog, are drawn from rng at d->sync_fail_pm per mille,
+ * which the fault schedule sets (0 at first). */
+void disk_set_stage(disk *d, bool stage, prng *rng);
 
 /* Make the disk ready for the node to start on: create the memlog the
  * first time, (re)open the refstore.  Returns 0 or a refraft error

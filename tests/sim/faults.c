@@ -55,6 +55,16 @@ void fault_record_rates(cluster *cl, prng *p)
     set_record_rates(cl, rf);
 }
 
+void fault_sync_failures(cluster *cl, bool on)
+{
+    const cluster_params *p = &cl->params;
+    uint32_t pm = on && p->stage && !p->refstore ? p->sync_fail_pm : 0;
+    if (cl->verbose && pm != cl->nodes[0].disk.sync_fail_pm)
+        trace_note(cl->now, "fault: syncs fail %u/1000", pm);
+    for (int i = 0; i < p->n_nodes; i++)
+        cl->nodes[i].disk.sync_fail_pm = pm;
+}
+
 void fault_restart(cluster *cl, int i)
 {
     if (cluster_alive(cl, i))
@@ -136,4 +146,5 @@ void fault_heal_all(cluster *cl, prng *p)
         .late_max = 300,
     };
     set_record_rates(cl, rf);
+    fault_sync_failures(cl, false);
 }

@@ -27,6 +27,10 @@ void fault_cut_records(cluster *cl, int i);
  * or arrive corrupted (fetch answers too). */
 void fault_record_rates(cluster *cl, prng *p);
 
+/* Let syncs fail on the memlog disks that stage, at the run's rate
+ * (cluster_params.sync_fail_pm), or stop them failing. */
+void fault_sync_failures(cluster *cl, bool on);
+
 /* Cut the nodes in the bit set group off from the others, in both
  * directions, on top of whatever is already cut. */
 void fault_partition(cluster *cl, uint32_t group);
@@ -49,7 +53,8 @@ void fault_net_rates(cluster *cl, prng *p);
 
 /* Restart every node, bring every link up and stop message loss (delays
  * and duplicates remain: they never stop Raft from making progress); no
- * push is lost any more, some still arrive late or corrupted. */
+ * push is lost any more, some still arrive late or corrupted; no sync
+ * fails. */
 void fault_heal_all(cluster *cl, prng *p);
 
 #endif /* REFRAFT_SIM_FAULTS_H */

@@ -108,6 +108,18 @@ on_discard(void *ctx, refraft_index index, const refraft_entry *entry)
         cluster_sweeper_fail(sn->cl, sn->idx, "sweeper_on_discard", rv);
 }
 
+/* The leader is about to sync what it staged: send() has put its
+ * AppendEntries on the simulated network already, so there is nothing to
+ * push out; the node may only flush between a stage and its sync. */
+static void flush(void *ctx)
+{
+    sim_node *sn = ctx;
+    if (sn->disk.staged == 0)
+        check_fail(&sn->cl->check, "API Contract",
+                   "n%d called the hull's flush with no entries staged",
+                   sn->idx + 1);
+}
+
 void hull_fill(refraft_hull *hull, sim_node *sn)
 {
     *hull = (refraft_hull){
@@ -121,5 +133,6 @@ void hull_fill(refraft_hull *hull, sim_node *sn)
         .on_event = on_event,
         .have_records = nodestore_hull_have,
         .on_discard = on_discard,
+        .flush = flush,
     };
 }

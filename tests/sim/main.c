@@ -42,6 +42,7 @@ static const struct {
     {"unverified-push", SIM_INJECT_UNVERIFIED_PUSH, true},
     {"lie-have", SIM_INJECT_LIE_HAVE, true},
     {"forget-lost", SIM_INJECT_FORGET_LOST, true},
+    {"keep-staged", SIM_INJECT_KEEP_STAGED, true},
 };
 
 static void usage(FILE *out)
@@ -57,7 +58,8 @@ static void usage(FILE *out)
         "Run i uses seed S+i: K steps of faults in phases, each phase\n"
         "ended by a heal and a liveness test, then a final heal.\n"
         "BUG: commit-old-term, vote-any-log, forget-vote (the core);\n"
-        "unverified-push, lie-have, forget-lost (the simulated host).\n"
+        "unverified-push, lie-have, forget-lost, keep-staged (the "
+        "simulated host).\n"
         "--store: the nodes' logs in memory, in refstores under $TMPDIR,\n"
         "or (default) in refstores in about one run in %d.\n"
         "--map-kib: refstores start with an LMDB map of M KiB "
@@ -215,6 +217,10 @@ static void report_run(const sim_options *opt, const sim_result *res)
            (ull)sw->voided, (ull)sw->orphans_collected, (ull)res->converged,
            (ull)res->converge_max_ms, (ull)res->converge_max_bound,
            (ull)res->converge_max_missing);
+    printf("seed %llu: storage: %s; %llu syncs of staged entries, %llu "
+           "failed (injected), %llu of them followed by a crash\n",
+           (ull)opt->seed, res->stage ? "stage/sync" : "no stage/sync",
+           (ull)res->syncs, (ull)res->sync_failures, (ull)res->sync_crashes);
 }
 
 /* Record convergence over all runs: heals that had records to fetch. */
@@ -226,6 +232,10 @@ typedef struct tally {
     uint64_t voided;
     uint64_t wipes;
     uint64_t rejected;
+    uint64_t staged_runs;
+    uint64_t syncs;
+    uint64_t sync_failures;
+    uint64_t sync_crashes;
 } tally;
 
 static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
@@ -239,6 +249,10 @@ static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
     t->voided += res->sweepers.voided;
     t->wipes += res->records.wipes;
     t->rejected += res->records.refused + res->sweepers.digest_failures;
+    t->staged_runs += res->stage;
+    t->syncs += res->syncs;
+    t->sync_failures += res->sync_failures;
+    t->sync_crashes += res->sync_crashes;
 }
 
 /*
@@ -306,6 +320,11 @@ int main(int argc, char **argv)
            (ull)t.voided, (ull)t.wipes, (ull)t.rejected, (ull)t.converged,
            (ull)t.max_ms, (ull)t.max_seed,
            (ull)(t.converged > 0 ? t.total_ms / t.converged : 0));
+    printf("storage: %llu runs with stage/sync, %llu syncs of staged "
+           "entries, %llu failed (injected), %llu of them followed by a "
+           "crash\n",
+           (ull)t.staged_runs, (ull)t.syncs, (ull)t.sync_failures,
+           (ull)t.sync_crashes);
     printf("%llu passed, %llu failed\n", (ull)passed, (ull)failed);
     return failed == 0 ? 0 : 1;
 }

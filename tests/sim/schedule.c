@@ -133,6 +133,7 @@ void schedule_begin_phase(schedule *s, cluster *cl)
     s->next_random = cl->now + random_gap(s);
     s->fault_phases++;
     fault_record_rates(cl, &s->rng);
+    fault_sync_failures(cl, s->phase != PHASE_LOST_LEADER);
     if (s->phase == PHASE_SPLIT_VOTE)
         set_camps(s, cl);
     if (s->phase == PHASE_LOST_LEADER)
@@ -365,4 +366,21 @@ void schedule_on_send(schedule *s, int from, int to, const refraft_msg *msg,
     plan(s, (planned){.at = now, .kind = PLAN_CRASH, .node = from});
     plan(s, (planned){.at = back, .kind = PLAN_RESTART, .node = from});
     plan(s, (planned){.at = now, .kind = PLAN_CUT, .node = to, .peer = from});
+}
+
+/*
+ * A leader whose sync failed stepped down with its entries already sent:
+ * its followers may hold entries it no longer has.  Now and then it also
+ * dies right after (the crash is planned for the same virtual instant: a
+ * node is never destroyed inside its own call), and comes back later.
+ */
+void schedule_on_sync_failed(schedule *s, int node, uint64_t now)
+{
+    if (s->phase == PHASE_HEALED || !prng_chance(&s->rng, 300))
+        return;
+    uint64_t back =
+        now + prng_range(&s->rng, 10, 4 * (uint64_t)s->election_timeout_ms);
+    plan(s, (planned){.at = now, .kind = PLAN_CRASH, .node = node});
+    plan(s, (planned){.at = back, .kind = PLAN_RESTART, .node = node});
+    s->sync_crashes++;
 }

@@ -41,9 +41,14 @@
  * Crashes in chaos and leader-killer phases wipe the node's record store
  * now and then (cluster_may_wipe says when that is safe), and every phase
  * draws its own rates of record faults (pushes lost, late, corrupted).
+ * In every phase but lost-leader ones, a leader's sync of the entries it
+ * staged may fail (memlog runs that stage, at the run's rate: disk.h);
+ * the leader then steps down, and in some of those failures it crashes
+ * right after (at the same virtual instant) and restarts later.
  *
- * A heal restarts every node, brings every link up and stops message loss;
- * the schedule then stays quiet while the liveness test runs.
+ * A heal restarts every node, brings every link up, stops message loss
+ * and failed syncs; the schedule then stays quiet while the liveness test
+ * runs.
  */
 typedef enum phase_kind {
     PHASE_CHAOS,
@@ -89,6 +94,7 @@ typedef struct schedule {
     planned plan[SCHEDULE_PLANNED_MAX];
     size_t n_plan;
     int fault_phases;
+    uint64_t sync_crashes; /* crashes right after a failed sync */
 } schedule;
 
 void schedule_init(schedule *s, uint64_t seed, const cluster_params *p);
@@ -118,6 +124,8 @@ void schedule_on_event(schedule *s, int node, const refraft_event *ev,
 void schedule_on_send(schedule *s, int from, int to, const refraft_msg *msg,
                       uint64_t now);
 void schedule_on_proposal(schedule *s, int leader, uint64_t now);
+/* At the end of the step in which node's sync failed (by injection). */
+void schedule_on_sync_failed(schedule *s, int node, uint64_t now);
 
 const char *schedule_phase_name(phase_kind kind);
 

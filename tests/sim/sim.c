@@ -86,6 +86,19 @@ static void draw_store(const sim_options *opt, cluster_params *cp)
                                       : 0;
 }
 
+/* Whether the disks stage (SIM_STAGE_ONE_IN - 1 runs in SIM_STAGE_ONE_IN)
+ * and how often a memlog's sync fails, from a stream of its own too: the
+ * draws shift no other.  With --inject keep-staged every run stages. */
+static void draw_disk(const sim_options *opt, cluster_params *cp)
+{
+    prng p;
+    prng_seed(&p, opt->seed, 13);
+    cp->stage = prng_below(&p, SIM_STAGE_ONE_IN) != 0 ||
+                (opt->sim_inject & SIM_INJECT_KEEP_STAGED) != 0;
+    cp->sync_fail_pm =
+        (uint32_t)prng_range(&p, SIM_SYNC_FAIL_MIN_PM, SIM_SYNC_FAIL_MAX_PM);
+}
+
 static void describe_params(const cluster_params *cp, char *buf, size_t len)
 {
     char store[48] = "memlog";
@@ -94,10 +107,16 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
                  cp->map_size / 1024);
     else if (cp->refstore)
         snprintf(store, sizeof(store), "refstore, default map");
+    char stage[48] = "no stage/sync";
+    if (cp->stage && cp->refstore)
+        snprintf(stage, sizeof(stage), "stage/sync");
+    else if (cp->stage)
+        snprintf(stage, sizeof(stage), "stage/sync, syncs fail %u/1000",
+                 cp->sync_fail_pm);
     snprintf(buf, len,
              "timeout %u ms, heartbeat %u ms, %u entries/msg, inflight %u, "
              "pre-vote %s, check-quorum %s, %s replies, applied index %s, "
-             "commit %s, %u fetches in flight, on %s",
+             "commit %s, %u fetches in flight, on %s, %s",
              cp->election_timeout_ms, cp->heartbeat_ms, cp->max_entries_per_msg,
              cp->max_inflight, cp->disable_pre_vote ? "off" : "on",
              cp->disable_check_quorum ? "off" : "on",
@@ -107,7 +126,7 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
                                    : "lost on crash",
              cp->commit_policy == REFRAFT_COMMIT_DURABLE ? "durable"
                                                          : "reference",
-             cp->sweeper_in_flight, store);
+             cp->sweeper_in_flight, store, stage);
 }
 
 static void on_event(void *ctx, int node, const refraft_event *ev)
@@ -120,6 +139,12 @@ static void on_send(void *ctx, int from, int to, const refraft_msg *msg)
 {
     sim *s = ctx;
     schedule_on_send(&s->sched, from, to, msg, s->cl.now);
+}
+
+static void on_sync_failed(void *ctx, int node)
+{
+    sim *s = ctx;
+    schedule_on_sync_failed(&s->sched, node, s->cl.now);
 }
 
 static uint64_t client_gap(sim *s)
@@ -307,6 +332,7 @@ static void fill_result(const sim *s, sim_result *res)
     res->step = s->steps;
     res->time = s->cl.now;
     res->fault_phases = s->sched.fault_phases;
+    res->sync_crashes = s->sched.sync_crashes;
     res->heals_passed = s->live.passed;
     res->committed = s->cl.check.n_committed;
     res->proposed = s->cli.accepted;
@@ -314,6 +340,8 @@ static void fill_result(const sim *s, sim_result *res)
     for (int i = 0; i < s->cl.params.n_nodes; i++) {
         res->crashes += s->cl.nodes[i].crashes;
         res->store_failures += s->cl.nodes[i].store_failures;
+        res->syncs += s->cl.nodes[i].disk.syncs;
+        res->sync_failures += s->cl.nodes[i].disk.sync_failures;
         refraft_sweeper_stats st;
         sweep_stats(&s->cl.nodes[i], &st);
         res->sweepers.fetched += st.fetched;
@@ -341,15 +369,17 @@ void sim_run(const sim_options *opt, sim_result *res)
     cluster_params cp;
     draw_params(&p, opt, &cp);
     draw_store(opt, &cp);
+    draw_disk(opt, &cp);
     if (opt->in_flight != 0)
         cp.sweeper_in_flight = opt->in_flight;
     res->refstore = cp.refstore;
+    res->stage = cp.stage;
     describe_params(&cp, res->config, sizeof(res->config));
     schedule_init(&s.sched, opt->seed, &cp);
     client_init(&s.cli, opt->seed);
     liveness_init(&s.live);
     convergence_init(&s.conv);
-    cluster_observer obs = {&s, on_event, NULL, on_send};
+    cluster_observer obs = {&s, on_event, NULL, on_send, on_sync_failed};
     if (cluster_init(&s.cl, &cp, opt->seed, &obs, opt->verbose) == 0) {
         s.cl.check.durable_strict = opt->durable_strict;
         start_liveness(&s);

@@ -18,6 +18,13 @@ typedef enum sim_store {
 } sim_store;
 
 #define SIM_REFSTORE_ONE_IN 20
+/* The disks offer stage and sync in all runs but about one in
+ * SIM_STAGE_ONE_IN, so that both of the leader's ways to append are
+ * covered; on a memlog a sync then fails with a chance drawn per run
+ * between these (per mille, in fault phases but lost-leader ones). */
+#define SIM_STAGE_ONE_IN 5
+#define SIM_SYNC_FAIL_MIN_PM 5
+#define SIM_SYNC_FAIL_MAX_PM 50
 /* The first LMDB map of half the refstores, in bytes: small enough that
  * runs make refstore double it three or four times. */
 #define SIM_SMALL_MAP ((size_t)32 * 1024)
@@ -48,9 +55,13 @@ typedef struct sim_result {
     uint64_t proposed;  /* refs a leader accepted from the client */
     uint64_t crashes;
     uint64_t store_failures; /* refstores failed and reopened (disk.h) */
+    bool stage;              /* the disks staged (disk.h) */
+    uint64_t syncs;          /* syncs of staged entries */
+    uint64_t sync_failures;  /* injected: failed syncs */
+    uint64_t sync_crashes;   /* crashes right after one */
     net_stats messages;
     bool refstore;    /* the nodes ran on refstore */
-    char config[320]; /* the run's randomized settings, readable */
+    char config[352]; /* the run's randomized settings, readable */
 
     /* Records. */
     record_stats records;

@@ -129,7 +129,7 @@ static void test_create_rejects_bad_node_id(void **state)
     a.config.id = ID_65;
     expect_create_error(&a, REFRAFT_EINVAL, "id");
     /* Exactly REFRAFT_ID_MAX bytes is fine. */
-    a.config.id = ID_65 + 1;
+    a.config.id = &ID_65[1];
     expect_create_ok(&a);
 }
 

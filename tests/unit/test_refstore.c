@@ -1287,6 +1287,15 @@ static void churn_records(struct fx *f, refraft_index i)
         refstore_record_delete(f->store, (const uint8_t *)id, strlen(id)), 0);
 }
 
+/* Open f for the churn below: no syncs (it is slow), a tiny map that may
+ * grow far, and applies whose rows take room. */
+static void churn_open(struct fx *f)
+{
+    f->opts.sync = REFSTORE_SYNC_NONE;
+    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
+    f->app.apply_value_len = 3000;
+}
+
 /*
  * "The commit of top itself can run out of map ... once the map has grown
  * the store runs the apply hook for each of them again" (txn.c).  Each
@@ -1300,9 +1309,7 @@ static void churn_records(struct fx *f, refraft_index i)
 static void applies_lost_by_a_commit_out_of_map_run_again(void **state)
 {
     struct fx *f = *state;
-    f->opts.sync = REFSTORE_SYNC_NONE;
-    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
-    f->app.apply_value_len = 3000;
+    churn_open(f);
     refraft_entry noop;
     memset(&noop, 0, sizeof(noop));
     noop.term = 1;
@@ -1327,6 +1334,38 @@ static void applies_lost_by_a_commit_out_of_map_run_again(void **state)
  * A commit that fails with applies pending fails the store
  * ------------------------------------------------------------------------ */
 
+/* The size of f's data file now. */
+static off_t data_file_size(struct fx *f)
+{
+    char data[PATH_MAX + 16];
+    snprintf(data, sizeof(data), "%s/data.mdb", f->dir);
+    struct stat st;
+    assert_int_equal(stat(data, &st), 0);
+    return st.st_size;
+}
+
+/* Run fn(arg) with no file allowed to grow past size bytes, so that
+ * LMDB's write of pages past the end of the data file fails (EFBIG), as
+ * on a full disk; returns what fn returned. */
+static int at_file_size_limit(off_t size, int (*fn)(void *arg), void *arg)
+{
+    struct rlimit saved, limit;
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
+    limit = saved;
+    limit.rlim_cur = (rlim_t)size;
+    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
+    int rv = fn(arg);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
+    signal(SIGXFSZ, old);
+    return rv;
+}
+
+static int flush_fn(void *arg)
+{
+    return refstore_flush(arg);
+}
+
 /* A file size limit makes LMDB's write of the new pages fail (EFBIG): the
  * pending apply is lost with its applied index, the call is REFRAFT_EIO
  * and every later one REFRAFT_EFAILED. */
@@ -1336,22 +1375,11 @@ static void failed_commit_of_pending_applies_fails_the_store(void **state)
     f->opts.sync = REFSTORE_SYNC_NONE;
     fx_open(f);
     log_batch b = append(f, 2, 1, 1);
-    char data[PATH_MAX + 16];
-    snprintf(data, sizeof(data), "%s/data.mdb", f->dir);
-    struct stat st;
-    assert_int_equal(stat(data, &st), 0);
+    off_t size = data_file_size(f);
     f->app.apply_value_len = 1024 * KIB;
     apply_ok(f, 1);
 
-    struct rlimit saved, limit;
-    assert_int_equal(getrlimit(RLIMIT_FSIZE, &saved), 0);
-    limit = saved;
-    limit.rlim_cur = (rlim_t)st.st_size;
-    void (*old)(int) = signal(SIGXFSZ, SIG_IGN);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &limit), 0);
-    int rv = refstore_flush(f->store);
-    assert_int_equal(setrlimit(RLIMIT_FSIZE, &saved), 0);
-    signal(SIGXFSZ, old);
+    int rv = at_file_size_limit(size, flush_fn, f->store);
 
     assert_int_equal(rv, REFRAFT_EIO);
     assert_non_null(strstr(refstore_errmsg(f->store), "has failed"));
@@ -1513,6 +1541,7 @@ struct host {
     refstore *store;
     uint64_t now;
     uint64_t rng;
+    int randoms; /* hull.random calls */
     refraft_index applied;
     /* hull.have_records asks the store (refstore_record_has); without it
      * every record counts as present. */
@@ -1520,6 +1549,13 @@ struct host {
     int have_calls;
     int have_errors;
     char have_err[REFRAFT_ERRMSG_LEN]; /* the first failure's message */
+    /* hull.flush, called between the log's stage and its sync: what the
+     * store showed then, and whether watch's record was present. */
+    int flushes;
+    uint64_t commits_at_flush;
+    refraft_index last_at_flush;
+    const refraft_ref *watch;
+    bool watch_present_at_flush;
 };
 
 static int host_send(void *ctx, const char *to, const refraft_msg *msg)
@@ -1536,6 +1572,7 @@ static uint64_t host_now(void *ctx)
 static uint64_t host_random(void *ctx)
 {
     struct host *h = ctx;
+    h->randoms++;
     h->rng ^= h->rng << 13, h->rng ^= h->rng >> 7, h->rng ^= h->rng << 17;
     return h->rng;
 }
@@ -1564,6 +1601,18 @@ host_have_records(void *ctx, const refraft_ref *refs, size_t n, bool *present)
     return rv;
 }
 
+static void host_flush(void *ctx)
+{
+    struct host *h = ctx;
+    h->flushes++;
+    h->commits_at_flush = commits(h->store);
+    refraft_log_api api;
+    refstore_log_api(h->store, &api);
+    h->last_at_flush = api.last_index(api.ctx);
+    if (h->watch != NULL)
+        h->watch_present_at_flush = record_present(h->store, h->watch);
+}
+
 static refraft_node *node_start(struct fx *f, struct host *h,
                                 const char *const *peers, size_t n_peers)
 {
@@ -1576,7 +1625,8 @@ static refraft_node *node_start(struct fx *f, struct host *h,
                          .random = host_random,
                          .apply = host_apply,
                          .have_records =
-                             h->check_records ? host_have_records : NULL};
+                             h->check_records ? host_have_records : NULL,
+                         .flush = host_flush};
     refraft_config config = {.id = NODE,
                              .peers = peers,
                              .n_peers = n_peers,
@@ -1979,6 +2029,1055 @@ static void write_fn_ignoring_an_lmdb_error_keeps_pending_applies(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Stage and sync: the leader's append in two steps (refraft.h).  The
+ * conformance suite checks what any log that stages must do; here is
+ * what refstore adds: staged entries wait in the open write transaction
+ * (a propose's, beside its records) and commit with the sync.
+ * ------------------------------------------------------------------------ */
+
+static void stage_ok(struct fx *f, const log_batch *b)
+{
+    int rv = f->api.stage(f->api.ctx, b->e, b->n);
+    if (rv != 0)
+        fail_msg("stage: %s (%s)", refraft_strerror(rv),
+                 refstore_errmsg(f->store));
+}
+
+static void sync_ok(struct fx *f)
+{
+    int rv = f->api.sync(f->api.ctx);
+    if (rv != 0)
+        fail_msg("sync: %s (%s)", refraft_strerror(rv),
+                 refstore_errmsg(f->store));
+}
+
+/* A crash: the store closed without committing anything, then opened
+ * again. */
+static void crash_and_reopen(struct fx *f)
+{
+    refstore_close_discard(f->store);
+    f->store = NULL;
+    fx_open(f);
+}
+
+/* Staged entries are not written until the sync, which is one commit for
+ * them and the applies pending beside them; then they survive a crash. */
+static void staged_entries_commit_with_the_sync_in_one_commit(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    uint64_t before = commits(f->store);
+    log_batch b = log_batch_make(50, 100, 2);
+    stage_ok(f, &b);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(f->api.last_index(f->api.ctx), 52);
+    sync_ok(f);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 52);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    log_assert_entries(&f->api, 3, b.e, b.n);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* "the entries need not be durable yet": a crash before the sync loses
+ * them (with the applies pending beside them), and the log is what it
+ * was before the stage, ready for the same indexes again. */
+static void crash_before_sync_loses_the_staged_entries(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    log_batch b = log_batch_make(3, 100, 2);
+    stage_ok(f, &b);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 2);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    assert_int_equal(refstore_applied_index(f->store), 0);
+    /* Term 1 is the last term again: an entry of term 1 goes on. */
+    log_batch c = append(f, 1, 200, 1);
+    log_assert_entries(&f->api, 3, c.e, c.n);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* One stage at a time: a second before the sync is REFRAFT_EINVAL and
+ * stages nothing; the first stays staged and commits with the sync. */
+static void second_stage_before_sync_is_einval(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 1, 1, 1);
+    log_batch b = log_batch_make(2, 100, 1);
+    log_batch c = log_batch_make(2, 200, 1);
+    stage_ok(f, &b);
+    assert_int_equal(f->api.stage(f->api.ctx, c.e, c.n), REFRAFT_EINVAL);
+    assert_non_null(strstr(refstore_errmsg(f->store), "staged"));
+    assert_int_equal(f->api.last_index(f->api.ctx), 3);
+    log_assert_entries(&f->api, 2, b.e, b.n);
+    sync_ok(f);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3);
+    log_assert_entries(&f->api, 2, b.e, b.n);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+static int count_calls(void *ctx, MDB_txn *txn)
+{
+    (void)txn;
+    ++*(int *)ctx;
+    return 0;
+}
+
+/* While entries are staged, every write that would commit the open
+ * transaction (and so take them to disk behind the node's back) is
+ * REFRAFT_EINVAL, naming the staged entries, and changes nothing.  After
+ * the sync they all work again. */
+static void durable_writes_while_staged_are_einval(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 1);
+    assert_int_equal(f->api.save_hard_state(f->api.ctx, 1, "n1"), 0);
+    apply_ok(f, 1);
+    log_batch b = log_batch_make(1, 100, 1);
+    stage_ok(f, &b);
+    uint64_t before = commits(f->store);
+    log_snapshot *snap = log_snapshot_take(&f->api);
+    record r = record_make("while-staged", 10, 1);
+    log_batch c = log_batch_make(1, 200, 1);
+    int calls = 0;
+
+    int rvs[] = {
+        f->api.append(f->api.ctx, c.e, c.n),
+        f->api.truncate(f->api.ctx, 2),
+        f->api.save_hard_state(f->api.ctx, 2, "n2"),
+        refstore_flush(f->store),
+        refstore_write(f->store, count_calls, &calls),
+        refstore_record_put(f->store, &r.ref, r.bytes, r.len),
+        refstore_map_set(f->store, "n2", "http://n2"),
+        refstore_set_data_index(f->store, 1),
+    };
+    for (size_t i = 0; i < sizeof(rvs) / sizeof(rvs[0]); i++)
+        if (rvs[i] != REFRAFT_EINVAL)
+            fail_msg("write %zu while staged: %s", i, refraft_strerror(rvs[i]));
+    assert_non_null(strstr(refstore_errmsg(f->store), "staged"));
+    assert_int_equal(calls, 0);
+    assert_int_equal(commits(f->store), before);
+    log_assert_snapshot(&f->api, snap);
+    assert_false(record_present(f->store, &r.ref));
+
+    sync_ok(f);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    assert_int_equal(f->api.append(f->api.ctx, c.e, c.n), 0);
+    assert_int_equal(f->api.truncate(f->api.ctx, 4), 0);
+    assert_int_equal(f->api.save_hard_state(f->api.ctx, 2, "n2"), 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_write(f->store, count_calls, &calls), 0);
+    assert_int_equal(calls, 1);
+    assert_int_equal(refstore_record_put(f->store, &r.ref, r.bytes, r.len), 0);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3);
+    log_assert_entries(&f->api, 3, b.e, b.n);
+    assert_true(record_present(f->store, &r.ref));
+    log_snapshot_free(snap);
+    record_free(&r);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* With nothing staged, sync commits nothing, not even pending applies. */
+static void sync_with_nothing_staged_commits_nothing(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 1, 1, 1);
+    apply_ok(f, 1);
+    uint64_t before = commits(f->store);
+    sync_ok(f);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(refstore_applied_index(f->store), 0);
+    log_batch_free(&a);
+}
+
+static int sync_fn(void *arg)
+{
+    const refraft_log_api *api = arg;
+    return api->sync(api->ctx);
+}
+
+/* sync: "On error every staged entry is gone: the log is what it was
+ * before stage."  The data file cannot grow, so the commit fails; the
+ * store has not failed (no applies were lost), and the same indexes can
+ * be staged and synced again. */
+static void failed_sync_leaves_the_log_as_before_the_stage(void **state)
+{
+    struct fx *f = *state;
+    f->opts.sync = REFSTORE_SYNC_NONE;
+    fx_open(f);
+    log_batch a = append(f, 2, 1, 1);
+    log_batch b = log_batch_make(2000, 100, 2);
+    stage_ok(f, &b);
+
+    int rv = at_file_size_limit(data_file_size(f), sync_fn, &f->api);
+
+    assert_int_not_equal(rv, 0);
+    assert_int_equal(f->api.last_index(f->api.ctx), 2);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    refraft_entry e;
+    size_t n = 99;
+    assert_int_equal(f->api.get(f->api.ctx, 3, 1, &e, &n), 0);
+    assert_int_equal(n, 0);
+    log_batch low = log_batch_make(1, 300, 1);
+    stage_ok(f, &low); /* term 1 is the last term again */
+    sync_ok(f);
+    stage_ok(f, &b);
+    sync_ok(f);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 2003);
+    log_assert_entries(&f->api, 3, low.e, 1);
+    log_assert_entries(&f->api, 4, b.e, b.n);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&low);
+}
+
+/* A stage that fills the map grows it (committing the pending applies on
+ * the way) and stages again; the sync then commits all of it. */
+static void stage_grows_a_full_map(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
+    log_batch a = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    log_batch b = log_batch_make(3000, 100, 1);
+    assert_int_equal(stats(f->store).map_grows, 0);
+    stage_ok(f, &b);
+    assert_true(stats(f->store).map_grows >= 1);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3002);
+    log_assert_entries(&f->api, 3, b.e, b.n);
+    sync_ok(f);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3002);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    log_assert_entries(&f->api, 3, b.e, b.n);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* refstore.h: "MDB_MAP_FULL grows the map (doubling, up to map_size_max)
+ * and retries; past the maximum the call fails with REFRAFT_ENOSPC".  The
+ * churn of applies_lost_by_a_commit_out_of_map_run_again, with each entry
+ * staged and synced, makes some syncs' commits run out of map (LMDB needs
+ * pages for its free list then), far below map_size_max.  Such a sync must
+ * grow the map and make its entry durable, as an append does there.  A
+ * sync that fails anyway must leave the log as it was before the stage,
+ * say why, and leave the store working; the test checks that at once and
+ * reports the failures at the end. */
+static void sync_whose_commit_fills_the_map_grows_it(void **state)
+{
+    struct fx *f = *state;
+    churn_open(f);
+    log_batch noop = log_batch_make(1, 1, 1);
+    noop.e[0].type = REFRAFT_ENTRY_NOOP;
+    refraft_index n = 120;
+    int failures = 0;
+    char first[2 * REFRAFT_ERRMSG_LEN] = "";
+    /* Each sync commits the apply left pending before it. */
+    for (refraft_index i = 1; i <= n; i++) {
+        stage_ok(f, &noop);
+        int rv = f->api.sync(f->api.ctx);
+        if (rv != 0) {
+            if (failures++ == 0)
+                snprintf(first, sizeof(first), "the sync of index %llu: %s "
+                         "(errmsg \"%s\")",
+                         (unsigned long long)i, refraft_strerror(rv),
+                         refstore_errmsg(f->store));
+            assert_int_equal(f->api.last_index(f->api.ctx), i - 1);
+            stage_ok(f, &noop);
+            sync_ok(f);
+        }
+        churn_records(f, i);
+        apply_ok(f, i);
+    }
+    assert_true(stats(f->store).map_grows >= 1);
+    assert_true(f->app.reapplies > 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), n);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), n);
+    assert_int_equal(refstore_applied_index(f->store), n);
+    for (refraft_index i = 1; i <= n; i++)
+        assert_true(app_has_row(&f->app, i));
+    log_batch_free(&noop);
+    if (failures > 0)
+        fail_msg("%d syncs failed with the map far below map_size_max; "
+                 "the first: %s",
+                 failures, first);
+}
+
+/* The same through refstore_propose: a node alone on the store proposes
+ * a record at a time while older records are deleted, so that some
+ * syncs' commits run out of map with the propose's records in them.
+ * "If the map fills on the way, it grows and the whole propose runs
+ * again": every propose succeeds, the node keeps leading, and each
+ * record is stored once with its reference. */
+static void propose_whose_sync_fills_the_map_grows_it(void **state)
+{
+    struct fx *f = *state;
+    churn_open(f);
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    refraft_index n = 120;
+    for (refraft_index i = 1; i <= n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "p%llu", (unsigned long long)i);
+        record r = record_make(id, 3000, (uint8_t)i);
+        const void *bytes[1] = {r.bytes};
+        int rv = refstore_propose(f->store, node, &r.ref, bytes, 1, NULL);
+        record_free(&r);
+        if (rv != 0)
+            fail_msg("propose %llu: %s (%s)", (unsigned long long)i,
+                     refraft_strerror(rv), refstore_errmsg(f->store));
+        if (i > 10) {
+            snprintf(id, sizeof(id), "p%llu", (unsigned long long)i - 10);
+            assert_int_equal(refstore_record_delete(f->store,
+                                                    (const uint8_t *)id,
+                                                    strlen(id)),
+                             0);
+        }
+    }
+    assert_true(stats(f->store).map_grows >= 1);
+    assert_int_equal(refraft_role(node), REFRAFT_LEADER);
+    assert_int_equal(refraft_last_index(node), 1 + n);
+    assert_int_equal(h.applied, 1 + n);
+    assert_int_equal(refstore_flush(f->store), 0);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 1 + n);
+    assert_int_equal(refstore_applied_index(f->store), 1 + n);
+    for (refraft_index i = n - 9; i <= n; i++) {
+        char id[32];
+        snprintf(id, sizeof(id), "p%llu", (unsigned long long)i);
+        record r = record_make(id, 3000, (uint8_t)i);
+        bool present = record_present(f->store, &r.ref);
+        record_free(&r);
+        assert_true(present);
+    }
+}
+
+/* refstore_propose through a node whose log stages: the references are
+ * staged beside the records and sent (hull.flush runs) before anything
+ * is committed; the sync commits records and references together, one
+ * commit. */
+static void propose_commits_records_and_references_at_the_sync(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    assert_int_equal(h.flushes, 1); /* the no-op */
+    record r = record_make("at-sync", 100, 7);
+    const void *bytes[1] = {r.bytes};
+    h.watch = &r.ref;
+    uint64_t before = commits(f->store);
+    refraft_index first = 0;
+
+    assert_int_equal(refstore_propose(f->store, node, &r.ref, bytes, 1, &first),
+                     0);
+
+    assert_int_equal(first, 2);
+    assert_int_equal(h.flushes, 2);
+    assert_int_equal(h.commits_at_flush, before);
+    assert_int_equal(h.last_at_flush, 2);
+    assert_true(h.watch_present_at_flush); /* in the propose's txn */
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(h.applied, 2);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_true(record_present(f->store, &r.ref));
+    refraft_entry e;
+    size_t n = 0;
+    assert_int_equal(f->api.get(f->api.ctx, 2, 1, &e, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(e.ref.id_len, r.ref.id_len);
+    assert_memory_equal(e.ref.id, r.ref.id, r.ref.id_len);
+    record_free(&r);
+}
+
+/* A propose that fails before anything is staged (the node does not
+ * lead) gives up its records and leaves the log alone: its last entry
+ * keeps its term, and the term rule still holds. */
+static void propose_that_stages_nothing_leaves_the_log_alone(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 3);
+    assert_int_equal(f->api.save_hard_state(f->api.ctx, 3, NULL), 0);
+    struct host h = {0};
+    static const char *const peers[] = {"n2"};
+    refraft_node *node = node_start(f, &h, peers, 1);
+    record r = record_make("not-leader", 10, 1);
+    const void *bytes[1] = {r.bytes};
+
+    int rv = refstore_propose(f->store, node, &r.ref, bytes, 1, NULL);
+    refraft_node_destroy(node);
+    record_free(&r);
+    assert_int_equal(rv, REFRAFT_ENOLEADER);
+
+    refraft_term term = 0;
+    rv = f->api.term_at(f->api.ctx, 2, &term);
+    log_batch low = log_batch_make(1, 100, 2);
+    int low_rv = f->api.append(f->api.ctx, low.e, 1);
+    refraft_index last = f->api.last_index(f->api.ctx);
+    log_batch_free(&low);
+    log_batch_free(&a);
+    assert_int_equal(rv, 0);
+    assert_int_equal(term, 3);
+    assert_int_equal(low_rv, REFRAFT_EINVAL); /* terms never go down */
+    assert_int_equal(last, 2);
+}
+
+struct propose_arg {
+    refstore *store;
+    refraft_node *node;
+    const refraft_ref *ref;
+    const void *const *bytes;
+};
+
+static int propose_fn(void *arg)
+{
+    struct propose_arg *p = arg;
+    return refstore_propose(p->store, p->node, p->ref, p->bytes, 1, NULL);
+}
+
+/* The leader's sync fails (the data file cannot grow): the propose fails,
+ * the node steps down, and neither the record nor its reference is in
+ * the store, before or after a restart.  The store goes on. */
+static void failed_sync_of_a_propose_stores_nothing(void **state)
+{
+    struct fx *f = *state;
+    f->opts.sync = REFSTORE_SYNC_NONE;
+    fx_open(f);
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    /* With no applies pending, a failed commit loses none: the store
+     * does not fail. */
+    assert_int_equal(refstore_flush(f->store), 0);
+    record r = record_make("too-big", 512 * KIB, 3);
+    const void *bytes[1] = {r.bytes};
+    struct propose_arg p = {f->store, node, &r.ref, bytes};
+
+    int rv = at_file_size_limit(data_file_size(f), propose_fn, &p);
+
+    assert_int_not_equal(rv, 0);
+    assert_int_equal(h.flushes, 2); /* it was staged and sent */
+    assert_int_equal(refraft_role(node), REFRAFT_FOLLOWER);
+    assert_int_equal(refraft_last_index(node), 1);
+    assert_int_equal(f->api.last_index(f->api.ctx), 1);
+    assert_false(record_present(f->store, &r.ref));
+    refraft_term term = refraft_current_term(node);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 1);
+    assert_false(record_present(f->store, &r.ref));
+    /* A new node leads a later term on the same store. */
+    struct host h2 = {0};
+    node = node_start(f, &h2, NULL, 0);
+    elect(node, &h2);
+    assert_true(refraft_current_term(node) > term);
+    assert_int_equal(propose_fn(&(struct propose_arg){f->store, node, &r.ref,
+                                                      bytes}),
+                     0);
+    assert_true(record_present(f->store, &r.ref));
+    refraft_node_destroy(node);
+    record_free(&r);
+}
+
+/* ------------------------------------------------------------------------
+ * refstore_receive: a follower takes an AppendEntries together with the
+ * records its entries name.  The node here is n1 on the store, following
+ * n2, with hull.have_records = refstore_record_has, so the data index it
+ * reports says which records the store holds.
+ * ------------------------------------------------------------------------ */
+
+#define LEADER "n2"
+#define RECV_MAX 48
+
+/* What the reply callback was handed, copied (its strings are valid only
+ * during the call, so they are not kept). */
+struct replies {
+    int n;
+    uint8_t type;
+    refraft_append_entries_result ae;
+    refraft_request_vote_result rv;
+};
+
+static void reply_fn(void *ctx, const refraft_msg *result)
+{
+    struct replies *r = ctx;
+    r->n++;
+    r->type = result->type;
+    if (result->type == REFRAFT_MSG_APPEND_ENTRIES_RESULT) {
+        r->ae = result->u.append_entries_result;
+        r->ae.follower_id = NULL;
+    } else if (result->type == REFRAFT_MSG_REQUEST_VOTE_RESULT) {
+        r->rv = result->u.request_vote_result;
+        r->rv.voter_id = NULL;
+    }
+}
+
+/* n records of len bytes under ids "<prefix>-<i>" (padded with 'x' to
+ * id_pad bytes when that is longer), the REF entries of term naming
+ * them, and the arrays refstore_receive takes. */
+struct batch {
+    size_t n;
+    record r[RECV_MAX];
+    refraft_ref refs[RECV_MAX];
+    const void *bytes[RECV_MAX];
+    refraft_entry e[RECV_MAX];
+};
+
+static void batch_make(struct batch *b, size_t n, const char *prefix,
+                       size_t len, size_t id_pad, refraft_term term)
+{
+    assert_true(n <= RECV_MAX);
+    assert_true(id_pad <= REFRAFT_RECORD_ID_MAX);
+    memset(b, 0, sizeof(*b));
+    b->n = n;
+    for (size_t i = 0; i < n; i++) {
+        char id[REFRAFT_RECORD_ID_MAX + 1];
+        int at = snprintf(id, sizeof(id), "%s-%zu", prefix, i);
+        assert_true(at > 0 && (size_t)at < sizeof(id));
+        if ((size_t)at < id_pad)
+            memset(id + at, 'x', id_pad - (size_t)at), id[id_pad] = '\0';
+        b->r[i] = record_make(id, len, (uint8_t)(i + 1));
+        b->refs[i] = b->r[i].ref;
+        b->bytes[i] = b->r[i].bytes;
+        b->e[i].term = term;
+        b->e[i].type = REFRAFT_ENTRY_REF;
+        b->e[i].ref = b->r[i].ref;
+    }
+}
+
+static void batch_free(struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        record_free(&b->r[i]);
+    b->n = 0;
+}
+
+/* How many of b's records the store holds. */
+static size_t batch_present(refstore *store, const struct batch *b)
+{
+    bool present[RECV_MAX];
+    assert_int_equal(refstore_record_has(store, b->refs, b->n, present), 0);
+    size_t k = 0;
+    for (size_t i = 0; i < b->n; i++)
+        k += present[i];
+    return k;
+}
+
+/* LEADER's AppendEntries of term. */
+static refraft_msg append_msg(refraft_term term, refraft_index prev,
+                              refraft_term prev_term, refraft_index commit,
+                              const refraft_entry *entries, size_t n)
+{
+    refraft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = REFRAFT_MSG_APPEND_ENTRIES;
+    m.u.append_entries.term = term;
+    m.u.append_entries.leader_id = LEADER;
+    m.u.append_entries.prev_log_index = prev;
+    m.u.append_entries.prev_log_term = prev_term;
+    m.u.append_entries.leader_commit = commit;
+    m.u.append_entries.entries = entries;
+    m.u.append_entries.n_entries = n;
+    return m;
+}
+
+/* A node on f's store following LEADER in term (an empty AppendEntries
+ * told it so), its records checked in the store. */
+static refraft_node *follower_start(struct fx *f, struct host *h,
+                                    refraft_term term)
+{
+    static const char *const peers[] = {LEADER};
+    h->check_records = true;
+    refraft_node *node = node_start(f, h, peers, 1);
+    refraft_msg hb = append_msg(term, 0, 0, 0, NULL, 0);
+    assert_int_equal(refraft_on_message(node, &hb, NULL, NULL), 0);
+    assert_string_equal(refraft_leader_id(node), LEADER);
+    assert_int_equal(refraft_current_term(node), term);
+    return node;
+}
+
+static void assert_no_have_errors(const struct host *h)
+{
+    if (h->have_errors > 0)
+        fail_msg("have_records failed %d times: %s", h->have_errors,
+                 h->have_err);
+}
+
+/* The log holds b's entries from index first on, each naming its ref. */
+static void assert_log_names(struct fx *f, refraft_index first,
+                             const struct batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        refraft_entry e;
+        size_t n = 0;
+        assert_int_equal(f->api.get(f->api.ctx, first + i, 1, &e, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(e.type, REFRAFT_ENTRY_REF);
+        assert_int_equal(e.term, b->e[i].term);
+        assert_int_equal(e.ref.id_len, b->refs[i].id_len);
+        assert_memory_equal(e.ref.id, b->refs[i].id, b->refs[i].id_len);
+        assert_memory_equal(e.ref.digest, b->refs[i].digest,
+                            REFRAFT_DIGEST_LEN);
+    }
+}
+
+/* "the append the message causes commits the records with the entries,
+ * one commit and one sync, and the data index the node reports already
+ * counts them.  The records are stored only then (*records_stored
+ * true)"; after a crash both are there. */
+static void receive_commits_records_and_entries_in_one_commit(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 3, "recv", 100, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = false;
+    uint64_t before = commits(f->store);
+
+    int rv = refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                              reply_fn, &rep, &stored);
+
+    if (rv != 0)
+        fail_msg("refstore_receive: %s (%s)", refraft_strerror(rv),
+                 refstore_errmsg(f->store));
+    assert_true(stored);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_no_have_errors(&h);
+    assert_int_equal(rep.n, 1);
+    assert_int_equal(rep.type, REFRAFT_MSG_APPEND_ENTRIES_RESULT);
+    assert_true(rep.ae.success);
+    assert_int_equal(rep.ae.match_index, 3);
+    assert_int_equal(rep.ae.data_index, 3);
+    assert_int_equal(refraft_data_index(node), 3);
+    assert_int_equal(refraft_last_index(node), 3);
+    assert_int_equal(batch_present(f->store, &b), 3);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(batch_present(f->store, &b), 3);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3);
+    assert_log_names(f, 1, &b);
+    batch_free(&b);
+}
+
+/* A message that appends entries and commits them: the node applies
+ * them in the same call, after the append committed the records (an
+ * apply inside the propose transaction would fail), and the hook finds
+ * each record. */
+static void receive_applies_what_it_appends_and_commits(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-apply", 64, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 2, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = false;
+    uint64_t before = commits(f->store);
+
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, &stored),
+                     0);
+
+    assert_true(stored);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_true(rep.ae.success);
+    assert_int_equal(rep.ae.data_index, 2);
+    assert_int_equal(refraft_commit_index(node), 2);
+    assert_int_equal(h.applied, 2);
+    assert_int_equal(f->app.records_seen, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 2);
+    refraft_node_destroy(node);
+    batch_free(&b);
+}
+
+/* "when a record does not match its ref (size, SHA-256) ... msg is
+ * delivered alone and the records are dropped": the entries go in, no
+ * record of the batch is stored, and the data index the node reports
+ * does not count the entries. */
+static void receive_with_a_bad_record_delivers_the_message_alone(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-bad", 40, 0, 1);
+    b.r[1].bytes[0] ^= 0xff; /* bytes[1] points at them */
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = true;
+    uint64_t before = commits(f->store);
+
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, &stored),
+                     0);
+
+    assert_false(stored);
+    assert_int_equal(commits(f->store), before + 1); /* the append */
+    assert_int_equal(batch_present(f->store, &b), 0);
+    assert_int_equal(rep.n, 1);
+    assert_true(rep.ae.success);
+    assert_int_equal(rep.ae.match_index, 2);
+    assert_int_equal(rep.ae.data_index, 0);
+    assert_int_equal(refraft_data_index(node), 0);
+    assert_int_equal(refraft_last_index(node), 2);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    assert_int_equal(f->api.last_index(f->api.ctx), 2);
+    batch_free(&b);
+}
+
+/* "when msg is not an AppendEntries with entries past the node's last
+ * index": a duplicate of entries the log holds already is delivered
+ * alone; the records that come with it are dropped, and nothing is
+ * written. */
+static void receive_of_entries_held_already_drops_the_records(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-dup", 32, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    bool stored = true;
+    assert_int_equal(refstore_receive(f->store, node, NULL, NULL, 0, &m, NULL,
+                                      NULL, &stored),
+                     0);
+    assert_false(stored);
+    assert_int_equal(refraft_last_index(node), 2);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    struct replies rep = {0};
+    uint64_t before = commits(f->store);
+
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, &stored),
+                     0);
+
+    assert_false(stored);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    assert_int_equal(rep.n, 1);
+    assert_true(rep.ae.success);
+    assert_int_equal(rep.ae.match_index, 2);
+    assert_int_equal(rep.ae.data_index, 0);
+    assert_int_equal(refraft_last_index(node), 2);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    batch_free(&b);
+}
+
+/* A duplicate that also brings the commit index: delivered alone, the
+ * node applies what it holds, and those applies are not caught in a
+ * propose transaction (they would fail there): the hook runs, and the
+ * applied index reaches the store at the next flush. */
+static void receive_of_a_duplicate_that_commits_applies(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-commit", 32, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    bool stored = false;
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, NULL, NULL, &stored),
+                     0);
+    assert_true(stored);
+    assert_int_equal(h.applied, 0);
+    m.u.append_entries.leader_commit = 2;
+    struct replies rep = {0};
+    uint64_t before = commits(f->store);
+
+    int rv = refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                              reply_fn, &rep, &stored);
+
+    if (rv != 0)
+        fail_msg("refstore_receive: %s (%s)", refraft_strerror(rv),
+                 refstore_errmsg(f->store));
+    assert_false(stored);
+    assert_int_equal(commits(f->store), before); /* applies stay pending */
+    assert_true(rep.ae.success);
+    assert_int_equal(rep.ae.data_index, 2);
+    assert_int_equal(refraft_commit_index(node), 2);
+    assert_int_equal(h.applied, 2);
+    assert_int_equal(refraft_applied_index(node), 2);
+    assert_int_equal(f->app.records_seen, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(refstore_applied_index(f->store), 2);
+    refraft_node_destroy(node);
+    batch_free(&b);
+}
+
+/* "when the message appends nothing (refused, stale ...)": an
+ * AppendEntries of an older term is refused as refraft_on_message
+ * refuses it (REFRAFT_ESTALE, a rejection carrying our term), and its
+ * records are not stored. */
+static void receive_of_a_stale_term_stores_no_record(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 2);
+    struct batch b;
+    batch_make(&b, 2, "recv-stale", 32, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = true;
+    uint64_t before = commits(f->store);
+
+    int rv = refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                              reply_fn, &rep, &stored);
+
+    assert_int_equal(rv, REFRAFT_ESTALE);
+    if (strstr(refstore_errmsg(f->store), refraft_errmsg(node)) == NULL)
+        fail_msg("\"%s\" should repeat \"%s\"", refstore_errmsg(f->store),
+                 refraft_errmsg(node));
+    assert_false(stored);
+    assert_int_equal(rep.n, 1);
+    assert_false(rep.ae.success);
+    assert_int_equal(rep.ae.term, 2);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(refraft_last_index(node), 0);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    assert_int_equal(f->api.last_index(f->api.ctx), 0);
+    batch_free(&b);
+}
+
+/* "(refused, stale, a log that disagrees)": entries after a gap in the
+ * log are refused, and their records are not stored. */
+static void receive_refused_by_the_log_check_stores_no_record(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-gap", 32, 0, 1);
+    refraft_msg m = append_msg(1, 5, 1, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = true;
+    uint64_t before = commits(f->store);
+
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, &stored),
+                     0);
+
+    assert_false(stored);
+    assert_int_equal(rep.n, 1);
+    assert_false(rep.ae.success);
+    assert_int_equal(rep.ae.rejected_index, 5);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(refraft_last_index(node), 0);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    batch_free(&b);
+}
+
+/* The same refusal from the leader of a newer term: the node adopts the
+ * term (a durable write of its hard state) and then refuses the
+ * entries.  Records that come with a message that appends nothing are
+ * not stored, whatever else the message writes.  (What the assertions
+ * check is gathered first, so that a failure leaks nothing.) */
+static void receive_of_a_new_term_refused_stores_no_record(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-newterm", 32, 0, 2);
+    refraft_msg m = append_msg(2, 5, 2, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = true;
+
+    int rv = refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                              reply_fn, &rep, &stored);
+
+    refraft_term term = refraft_current_term(node);
+    refraft_index last = refraft_last_index(node);
+    size_t present = batch_present(f->store, &b);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    size_t present_after_crash = batch_present(f->store, &b);
+    batch_free(&b);
+    assert_int_equal(rv, 0);
+    assert_int_equal(term, 2);
+    assert_int_equal(rep.n, 1);
+    assert_false(rep.ae.success);
+    assert_int_equal(last, 0);
+    assert_int_equal(present, 0);
+    assert_false(stored);
+    assert_int_equal(present_after_crash, 0);
+}
+
+/* "when msg is not an AppendEntries": a RequestVote (here one whose last
+ * log index is past ours, and which makes the node write its vote) is
+ * delivered alone and the records are not stored. */
+static void receive_of_a_request_vote_stores_no_record(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 1, "recv-vote", 32, 0, 1);
+    refraft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = REFRAFT_MSG_REQUEST_VOTE;
+    m.u.request_vote.term = 2;
+    m.u.request_vote.candidate_id = LEADER;
+    m.u.request_vote.last_log_index = 5;
+    m.u.request_vote.last_log_term = 1;
+    struct replies rep = {0};
+    bool stored = true;
+
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, &stored),
+                     0);
+
+    assert_false(stored);
+    assert_int_equal(rep.n, 1);
+    assert_int_equal(rep.type, REFRAFT_MSG_REQUEST_VOTE_RESULT);
+    assert_true(rep.rv.vote_granted);
+    assert_int_equal(refraft_current_term(node), 2);
+    assert_string_equal(refraft_voted_for(node), LEADER);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    batch_free(&b);
+}
+
+/* "REFRAFT_EINVAL for a NULL node, msg or records_stored": nothing is
+ * delivered and nothing stored. */
+static void receive_with_null_arguments_is_einval(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 1, "recv-null", 32, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = true;
+    uint64_t before = commits(f->store);
+
+    assert_int_equal(refstore_receive(f->store, NULL, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, &stored),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      NULL, reply_fn, &rep, &stored),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
+                                      &m, reply_fn, &rep, NULL),
+                     REFRAFT_EINVAL);
+    assert_true(refstore_errmsg(f->store)[0] != '\0');
+
+    assert_int_equal(rep.n, 0);
+    assert_int_equal(refraft_last_index(node), 0);
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(batch_present(f->store, &b), 0);
+    refraft_node_destroy(node);
+    batch_free(&b);
+}
+
+/* "If the map fills on the way, it grows and the message is delivered
+ * again."  Each round brings many empty records under long ids, whose
+ * entries take about as much room as they do, so the map fills now while
+ * the records go in, now during the append after them (with 4 KiB pages,
+ * two growths each way by the fourth); each round commits the earlier
+ * ones, so applies are pending when the map grows.  Every round is a
+ * success whose data index counts its entries, some message was taken
+ * twice (the node draws an election timeout for each AppendEntries it
+ * takes), and in the end every entry is in the log once, with its
+ * record. */
+static void receive_grows_a_full_map(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    refraft_index last = 0, committed = 0;
+    struct batch first;
+    memset(&first, 0, sizeof(first));
+    int randoms = h.randoms;
+    int round;
+    for (round = 0; stats(f->store).map_grows < 4; round++) {
+        assert_true(round < 2000);
+        char prefix[32];
+        snprintf(prefix, sizeof(prefix), "grow-%d", round);
+        struct batch b;
+        batch_make(&b, RECV_MAX, prefix, 0, 200, 1);
+        refraft_msg m = append_msg(1, last, last > 0 ? 1 : 0, last, b.e, b.n);
+        struct replies rep = {0};
+        bool stored = false;
+        int rv = refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                  reply_fn, &rep, &stored);
+        if (rv != 0)
+            fail_msg("receive round %d: %s (%s)", round, refraft_strerror(rv),
+                     refstore_errmsg(f->store));
+        assert_true(stored);
+        assert_int_equal(rep.n, 1);
+        assert_true(rep.ae.success);
+        assert_int_equal(rep.ae.match_index, last + b.n);
+        assert_int_equal(rep.ae.data_index, last + b.n);
+        assert_int_equal(batch_present(f->store, &b), b.n);
+        committed = last;
+        last += b.n;
+        if (round == 0)
+            first = b;
+        else
+            batch_free(&b);
+    }
+    assert_true(h.randoms - randoms > round);
+    assert_no_have_errors(&h);
+    assert_int_equal(refraft_last_index(node), last);
+    assert_int_equal(f->api.last_index(f->api.ctx), last);
+    assert_int_equal(h.applied, committed);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), committed);
+    refraft_node_destroy(node);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), last);
+    assert_int_equal(refstore_applied_index(f->store), committed);
+    assert_int_equal(batch_present(f->store, &first), first.n);
+    assert_log_names(f, 1, &first);
+    batch_free(&first);
+}
+
+/* ------------------------------------------------------------------------
  * Raw access: the store's files as LMDB sees them, with the store closed,
  * to check the on-disk format and to write what refstore never would.
  * ------------------------------------------------------------------------ */
@@ -2229,9 +3328,7 @@ static void abandoned_apply_under_enomem_is_clean(void **state)
 static void abandoned_applies_lost_by_a_commit_run_again_abandoned(void **state)
 {
     struct fx *f = *state;
-    f->opts.sync = REFSTORE_SYNC_NONE;
-    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
-    f->app.apply_value_len = 3000;
+    churn_open(f);
     refraft_index n = 120;
     for (refraft_index i = 1; i <= n; i++) {
         log_batch e = append(f, 1, 1000 + i, 1);
@@ -2661,6 +3758,29 @@ int main(void)
         T(node_does_not_count_another_record_under_the_same_id),
         T(restarted_node_loads_term_vote_and_log),
         T_CLOSED(propose_grows_a_full_map),
+        T(staged_entries_commit_with_the_sync_in_one_commit),
+        T(crash_before_sync_loses_the_staged_entries),
+        T(second_stage_before_sync_is_einval),
+        T(durable_writes_while_staged_are_einval),
+        T(sync_with_nothing_staged_commits_nothing),
+        T_CLOSED(failed_sync_leaves_the_log_as_before_the_stage),
+        T_CLOSED(stage_grows_a_full_map),
+        T_CLOSED(sync_whose_commit_fills_the_map_grows_it),
+        T_CLOSED(propose_whose_sync_fills_the_map_grows_it),
+        T(propose_commits_records_and_references_at_the_sync),
+        T(propose_that_stages_nothing_leaves_the_log_alone),
+        T_CLOSED(failed_sync_of_a_propose_stores_nothing),
+        T(receive_commits_records_and_entries_in_one_commit),
+        T(receive_applies_what_it_appends_and_commits),
+        T(receive_with_a_bad_record_delivers_the_message_alone),
+        T(receive_of_entries_held_already_drops_the_records),
+        T(receive_of_a_duplicate_that_commits_applies),
+        T(receive_of_a_stale_term_stores_no_record),
+        T(receive_refused_by_the_log_check_stores_no_record),
+        T(receive_of_a_new_term_refused_stores_no_record),
+        T(receive_of_a_request_vote_stores_no_record),
+        T(receive_with_null_arguments_is_einval),
+        T_CLOSED(receive_grows_a_full_map),
         T(void_is_stored_as_type_3_with_voided_in_the_size_slot),
         T(stored_void_with_an_id_or_bad_voided_index_is_ecorrupt),
         T(apply_accepts_void_and_abandoned_entries),
