@@ -74,10 +74,13 @@ validate(const refraft_sweeper_config *c, char *errbuf, size_t errbuf_len)
     if (missing != NULL)
         return fail(errbuf, errbuf_len, "config.%s is NULL: it is required",
                     missing);
-    if (c->log.version != REFRAFT_LOG_API_VERSION)
+    /* The sweeper only reads the log: any version the node takes will do. */
+    if (c->log.version < REFRAFT_LOG_API_VERSION_MIN ||
+        c->log.version > REFRAFT_LOG_API_VERSION)
         return fail(errbuf, errbuf_len,
-                    "log API version %d is not supported (expected %d)",
-                    c->log.version, REFRAFT_LOG_API_VERSION);
+                    "log API version %d is not supported (expected %d to %d)",
+                    c->log.version, REFRAFT_LOG_API_VERSION_MIN,
+                    REFRAFT_LOG_API_VERSION);
     if (c->max_in_flight > SW_MAX_IN_FLIGHT)
         return fail(errbuf, errbuf_len,
                     "max_in_flight of %u is above the limit of %d",

@@ -66,7 +66,8 @@ int sw_want_add(refraft_sweeper *sw, refraft_index index,
     memcpy(w->digest, ref->digest, REFRAFT_DIGEST_LEN);
     w->id_len = ref->id_len;
     memcpy(w->id, ref->id, ref->id_len);
-    /* retry_at 0: the first round may start at once. */
+    /* The first round waits for the record to arrive on its own. */
+    w->retry_at = sw_now(sw) + sw->cfg.fetch_delay_ms;
     memmove(&sw->order[pos + 1], &sw->order[pos],
             (sw->n_want - pos) * sizeof(*sw->order));
     sw->order[pos] = slot;
@@ -315,6 +316,18 @@ end_round(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
     backoff(sw, w, now);
 }
 
+/* The record came another way (with an AppendEntries) while
+ * fetch_delay_ms held the first round: whoever stored it told the node. */
+static bool arrived_meanwhile(refraft_sweeper *sw, const struct sw_want *w)
+{
+    if (sw->cfg.fetch_delay_ms == 0 || w->attempts > 0)
+        return false;
+    refraft_ref ref = sw_want_ref(w);
+    bool present = false;
+    return sw->cfg.store.have(sw->cfg.store.ctx, &ref, 1, &present) == 0 &&
+           present;
+}
+
 /* Ask the next peer of w's round (beginning a round if none is under
  * way), or end the round when nobody is left. */
 static void
@@ -323,7 +336,7 @@ advance(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
     *dropped = false;
     if (!w->round_active) {
         /* A VOID appended meanwhile (here or by the leader) settles it. */
-        if (sw_abandoned(sw, w->index)) {
+        if (sw_abandoned(sw, w->index) || arrived_meanwhile(sw, w)) {
             sw_want_drop(sw, w->index);
             *dropped = true;
             return;

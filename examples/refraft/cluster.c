@@ -289,6 +289,10 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
         argv[a++] = "--log-level";
         argv[a++] = (char *)c->log_level;
     }
+    if (c->election_ms != NULL) {
+        argv[a++] = "--election-ms";
+        argv[a++] = (char *)c->election_ms;
+    }
     argv[a] = NULL;
 
     nd->pid = spawn(c, i, argv);

@@ -53,6 +53,7 @@ typedef struct cli_cluster {
     char token_file[CLI_PATH_MAX];
     char exe[CLI_PATH_MAX];
     const char *log_level; /* --log-level for the nodes; NULL: theirs */
+    const char *election_ms; /* --election-ms for the nodes; NULL: theirs */
     bool tie_to_parent;
     size_t n;
     cli_node nodes[CLI_MAX_NODES];

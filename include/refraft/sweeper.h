@@ -157,6 +157,13 @@ typedef struct refraft_sweeper_config {
     void *app_ctx;
     void (*on_unrecoverable)(void *app_ctx, refraft_index index,
                              const refraft_ref *ref);
+    /* How long a record found missing is waited for before the first
+     * fetch: where the application sends records along with (or just
+     * ahead of) the entries naming them, a record found missing has
+     * usually only not arrived yet, and fetching it would copy it twice.
+     * A record that arrives meanwhile is never fetched.  Default 0: at
+     * once. */
+    uint32_t fetch_delay_ms;
 } refraft_sweeper_config;
 
 /*

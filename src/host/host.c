@@ -56,6 +56,15 @@ hull_discard(void *ctx, refraft_index index, const refraft_entry *entry)
     host_write_discarded(h, index);
 }
 
+/* The leader syncs staged entries next: its AppendEntries go out first,
+ * so the followers write while it does. */
+static void hull_flush(void *ctx)
+{
+    host *h = ctx;
+    http_client_push(h->msg_cli);
+    http_client_push(h->cli);
+}
+
 static void hull_event(void *ctx, const refraft_event *ev)
 {
     host *h = ctx;
@@ -235,9 +244,14 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
                          .apply = hull_apply,
                          .on_event = hull_event,
                          .have_records = hull_have,
-                         .on_discard = hull_discard};
+                         .on_discard = hull_discard,
+                         .flush = hull_flush};
     refraft_log_api log;
     refstore_log_api(h->store, &log);
+    if (cfg->append_before_send) {
+        log.stage = NULL;
+        log.sync = NULL;
+    }
     int rv = refraft_node_create(&rc, &hull, &log, &h->node, errbuf, len);
     if (rv != 0)
         return rv;
@@ -252,6 +266,10 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
         .random = hull_random,
         .interval_ms = 500,
         .max_in_flight = 64,
+        /* Records travel with the entries, or are pushed right after: a
+         * missing one usually has not arrived yet.  A few heartbeats. */
+        .fetch_delay_ms =
+            cfg->election_timeout_ms != 0 ? cfg->election_timeout_ms / 4 : 250,
         .lost_upto = refstore_records_lost_upto(h->store),
     };
     refstore_record_store(h->store, &sc.store);
@@ -275,6 +293,15 @@ static int start_http(host *h, const host_config *cfg, char *errbuf, size_t len)
                              .key_file = cfg->key_file,
                              .ca_file = cfg->ca_file};
     rv = http_client_create(&cc, &h->cli, errbuf, len);
+    if (rv != 0)
+        return rv;
+    /* Raft messages take one connection per peer, so they arrive in the
+     * order they were sent: several AppendEntries in flight reach the
+     * follower in order instead of overtaking one another (each one that
+     * overtook would be refused and sent again). */
+    cc.max_host_connections = 1;
+    cc.max_queued = HOST_MSG_QUEUE_MAX;
+    rv = http_client_create(&cc, &h->msg_cli, errbuf, len);
     if (rv != 0)
         return rv;
     if (cfg->url != NULL)
@@ -348,13 +375,13 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
     snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", h->token);
     h->no_push = cfg->no_push;
     h->log_level = cfg->log_level;
+    h->on_turn = cfg->on_turn;
+    h->turn_ctx = cfg->turn_ctx;
     h->started_ms = host_now_ms();
     h->batch = calloc(HOST_BATCH_MAX, sizeof *h->batch);
     h->prop_refs = calloc(HOST_BATCH_MAX, sizeof *h->prop_refs);
     h->prop_bytes = calloc(HOST_BATCH_MAX, sizeof *h->prop_bytes);
-    h->prop_recs = calloc(HOST_BATCH_MAX, sizeof *h->prop_recs);
-    rv = h->batch != NULL && h->prop_refs != NULL && h->prop_bytes != NULL &&
-                 h->prop_recs != NULL
+    rv = h->batch != NULL && h->prop_refs != NULL && h->prop_bytes != NULL
              ? 0
              : REFRAFT_ENOMEM;
     if (rv == 0)
@@ -385,6 +412,7 @@ void host_destroy(host *h)
     if (h->srv != NULL)
         http_server_stop(h->srv);
     refraft_sweeper_destroy(h->sw);
+    http_client_destroy(h->msg_cli);
     http_client_destroy(h->cli);
     for (size_t k = 0; k < h->n_fetches; k++)
         free(h->fetches[k].ctx);
@@ -402,7 +430,6 @@ void host_destroy(host *h)
     free(h->batch);
     free(h->prop_refs);
     free(h->prop_bytes);
-    free(h->prop_recs);
     free(h->waiters);
     free(h->fetches);
     free(h);
@@ -411,6 +438,11 @@ void host_destroy(host *h)
 const char *host_url(const host *h)
 {
     return h->url;
+}
+
+const refraft_node *host_node(const host *h)
+{
+    return h->node;
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -431,12 +463,14 @@ static int turn(host *h)
     int max_fd = -1;
     http_server_fdset(h->srv, &rd, &wr, &ex, &max_fd);
     http_client_fdset(h->cli, &rd, &wr, &ex, &max_fd);
+    http_client_fdset(h->msg_cli, &rd, &wr, &ex, &max_fd);
     uint64_t now = host_now_ms();
     uint64_t due = min_u64(refraft_next_deadline(h->node),
                            refraft_sweeper_next_deadline(h->sw));
     uint64_t wait = due > now ? due - now : 0;
     wait = min_u64(wait, http_server_timeout_ms(h->srv));
     wait = min_u64(wait, http_client_timeout_ms(h->cli));
+    wait = min_u64(wait, http_client_timeout_ms(h->msg_cli));
     wait = min_u64(wait, 100);
     struct timeval tv = {(time_t)(wait / 1000),
                          (suseconds_t)(wait % 1000) * 1000};
@@ -449,7 +483,10 @@ static int turn(host *h)
         FD_ZERO(&ex);
     }
     http_server_run(h->srv, &rd, &wr, &ex);
+    http_client_run(h->msg_cli);
     http_client_run(h->cli);
+    if (h->on_turn != NULL)
+        h->on_turn(h->turn_ctx, h);
     host_flush_writes(h);
     now = host_now_ms();
     if (now >= refraft_next_deadline(h->node)) {
@@ -463,6 +500,14 @@ static int turn(host *h)
             host_log(h, HOST_LOG_WARN, "sweeper: %s", refraft_strerror(srv));
     }
     host_expire_writes(h, false);
+    /* Applies ride along with the next durable write (an append, a
+     * record); on their own they are committed every HOST_FLUSH_MS, so
+     * that a busy node does not pay one more sync per turn for them.  A
+     * crash loses at most that much applying, which runs again at the
+     * restart (refstore's applied index is committed with it). */
+    if (now < h->flushed_ms + HOST_FLUSH_MS)
+        return 0;
+    h->flushed_ms = now;
     int rv = refstore_flush(h->store);
     if (rv != 0)
         host_log(h, HOST_LOG_ERROR, "committing applies failed: %s",

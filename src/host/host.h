@@ -18,6 +18,8 @@ typedef enum host_log_level {
     HOST_LOG_ERROR = 3
 } host_log_level;
 
+typedef struct host host;
+
 typedef struct host_peer_config {
     const char *id;
     const char *url; /* base URL, e.g. http://127.0.0.1:7001 */
@@ -52,9 +54,16 @@ typedef struct host_config {
     host_log_level log_level; /* default HOST_LOG_INFO */
     /* Written with the node's URL once it listens (NULL: none). */
     const char *url_file;
+    /* Called once per turn of the event loop, before the turn's writes
+     * are proposed: where an in-process application makes its
+     * host_write() calls (NULL: none). */
+    void (*on_turn)(void *ctx, host *h);
+    void *turn_ctx;
+    /* Append the leader's entries durably before sending them, instead
+     * of sending them while its disk syncs (refraft_log_api.stage): only
+     * to measure what the overlap gains. */
+    bool append_before_send;
 } host_config;
-
-typedef struct host host;
 
 /* Open the store, create node and sweeper, start listening.  errbuf says
  * what failed.  Returns 0 or a refraft error code. */
@@ -68,6 +77,32 @@ int host_run(host *h, volatile sig_atomic_t *stop);
 
 /* Close the store and free everything.  NULL is allowed. */
 void host_destroy(host *h);
+
+/*
+ * The answer to an in-process write, as POST /v1/records would give it:
+ * status 201 with the entry's index once it is applied; 307 (another node
+ * leads) or 503 (no leader known, or the outcome is unknown: read the
+ * record before writing it again), 409 (another record under this id, or
+ * the entry was abandoned), 413, 500 or 504, with a message in why (valid
+ * during the call) and index 0 unless one is known.
+ */
+typedef void (*host_write_fn)(void *ctx, unsigned status, refraft_index index,
+                              const char *why);
+
+/*
+ * Write a record from inside the node's process (an embedding
+ * application, a benchmark) without HTTP: it joins this turn's batch like
+ * a client's POST /v1/records, with the id given (id_len 0: the record's
+ * SHA-256 in hex).  bytes must stay valid until done is called, which is
+ * never from inside this call.  Call it from on_turn (or another callback
+ * of this host's loop).  Returns 0, or REFRAFT_EINVAL (empty or oversized
+ * record, bad id; done is not called).
+ */
+int host_write(host *h, const uint8_t *id, size_t id_len, const void *bytes,
+               size_t len, host_write_fn done, void *ctx);
+
+/* This node's core (read-only use: role, indexes). */
+const refraft_node *host_node(const host *h);
 
 const char *host_url(const host *h);
 

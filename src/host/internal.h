@@ -18,6 +18,13 @@
 #define HOST_FETCH_TIMEOUT_MS 5000
 /* Most client writes proposed in one batch (one transaction, one sync). */
 #define HOST_BATCH_MAX 1024
+/* Most record bytes that travel with one AppendEntries; a larger batch
+ * is pushed on its own. */
+#define HOST_BUNDLE_MAX (8u << 20)
+/* Raft messages waiting for their peer's connection, at most. */
+#define HOST_MSG_QUEUE_MAX 4096
+/* Longest applies wait in refstore's open transaction for a commit. */
+#define HOST_FLUSH_MS 50
 
 struct host_peer {
     char id[REFRAFT_ID_MAX + 1];
@@ -30,18 +37,26 @@ struct host_peer_ctx {
     size_t peer;
 };
 
+/* Who waits for a write: a client over HTTP (req), or in-process code
+ * (done, ctx). */
+struct host_client {
+    http_request *req;
+    host_write_fn done;
+    void *ctx;
+};
+
 /* A client's record, waiting for the next batch of proposals. */
 struct host_write {
-    http_request *req;
+    struct host_client client;
     refraft_ref ref;
     uint8_t id[REFRAFT_RECORD_ID_MAX];
-    const uint8_t *bytes; /* the request's body, valid while req is open */
+    const uint8_t *bytes; /* the body, valid until the client is answered */
 };
 
 /* A proposed record whose client waits for its entry to be applied. */
 struct host_waiter {
     refraft_index index;
-    http_request *req;
+    struct host_client client;
     uint64_t deadline;
     refraft_ref ref;
     uint8_t id[REFRAFT_RECORD_ID_MAX];
@@ -73,29 +88,35 @@ struct host {
     refraft_node *node;
     refraft_sweeper *sw;
     http_server *srv;
-    http_client *cli;
+    http_client *cli;     /* records: pushes and the sweeper's fetches */
+    http_client *msg_cli; /* Raft messages, one connection per peer */
 
     struct host_write *batch;
     size_t n_batch;
     /* What one refstore_propose and one push of a batch take. */
     refraft_ref *prop_refs;
     const void **prop_bytes;
-    refraft_wire_record *prop_recs;
-    struct host_waiter *waiters; /* in index order */
+    /* waiters[waiters_head .. waiters_head + n_waiters), in index order:
+     * entries apply in order, so the first one leaves first. */
+    struct host_waiter *waiters;
+    size_t waiters_head;
     size_t n_waiters;
     size_t waiters_cap;
+    void (*on_turn)(void *ctx, host *h);
+    void *turn_ctx;
     struct host_fetch *fetches;
     size_t n_fetches;
     size_t fetches_cap;
 
     uint64_t started_ms;
+    uint64_t flushed_ms; /* when the loop last committed pending applies */
     uint64_t writes_ok;
     uint64_t writes_failed;
     uint64_t msgs_sent;
     uint64_t msgs_failed;
-    uint64_t pushes_sent;
-    uint64_t records_pushed_in;
-    uint64_t records_refused;
+    uint64_t records_sent;     /* with AppendEntries, as leader */
+    uint64_t records_received; /* stored with the append they came with */
+    uint64_t records_refused;  /* came with a message, not stored */
     uint64_t peer_requests_refused;
 };
 
@@ -115,8 +136,6 @@ bool host_id_ok(const char *id);
 bool host_serve_peer(host *h, http_request *req);
 /* The hull's send(): msg to peer to_id over POST /raft/v1/msg. */
 int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg);
-/* Push records to every follower (POST /raft/v1/records). */
-void host_push_records(host *h, const refraft_wire_record *recs, size_t n);
 /* The sweeper's fetcher over GET /raft/v1/records/{id}. */
 int host_fetch_start(void *ctx, const refraft_fetch_request *req);
 void host_fetch_cancel(void *ctx, uint64_t token);

@@ -141,22 +141,120 @@ static void capture_reply(void *ctx, const refraft_msg *result)
     r->set = r->rv == 0;
 }
 
+/* The records that came after the message in the body (Refraft-Msg-Length
+ * says where it ends): an AppendEntries' records, from its leader.
+ * Returns 0 (none: recs->n is 0) or -1 with err filled. */
+static int bundled_records(const uint8_t *body, size_t len,
+                           const refraft_wire_msg *m, size_t msg_len,
+                           refraft_wire_records *recs, char *err,
+                           size_t err_len)
+{
+    memset(recs, 0, sizeof *recs);
+    if (msg_len == len)
+        return 0;
+    if (m->msg.type != REFRAFT_MSG_APPEND_ENTRIES) {
+        snprintf(err, err_len, "records come only with an AppendEntries");
+        return -1;
+    }
+    char why[200];
+    if (refraft_wire_decode_records(body + msg_len, len - msg_len, recs, why,
+                                    sizeof why) != 0) {
+        snprintf(err, err_len, "bad record batch after the message: %s", why);
+        return -1;
+    }
+    if (strcmp(recs->sender_id, m->msg.u.append_entries.leader_id) != 0) {
+        snprintf(err, err_len,
+                 "records from \"%s\" with a message from "
+                 "\"%s\"",
+                 recs->sender_id, m->msg.u.append_entries.leader_id);
+        refraft_wire_records_free(recs);
+        return -1;
+    }
+    return 0;
+}
+
+/* Where the message ends in a body that carries records after it: the
+ * Refraft-Msg-Length header (1..len), or len when it is absent.  Returns
+ * false for a malformed header. */
+static bool message_length(const http_request *req, size_t len, size_t *out)
+{
+    const char *v = http_request_header(req, "Refraft-Msg-Length");
+    uint64_t n;
+    if (v == NULL) {
+        *out = len;
+        return true;
+    }
+    if (!parse_u64(v, &n) || n == 0 || n > len)
+        return false;
+    *out = (size_t)n;
+    return true;
+}
+
+/* Deliver m; records that came with it are stored in the transaction of
+ * the append it causes (refstore_receive). */
+static int deliver(host *h, const refraft_wire_msg *m,
+                   const refraft_wire_records *recs, struct reply_buf *r)
+{
+    if (recs->n == 0)
+        return refraft_on_message(h->node, &m->msg, capture_reply, r);
+    refraft_ref *refs = calloc(recs->n, sizeof *refs);
+    const void **bytes = calloc(recs->n, sizeof *bytes);
+    int rv;
+    bool stored = false;
+    if (refs == NULL || bytes == NULL) {
+        rv = refraft_on_message(h->node, &m->msg, capture_reply, r);
+    } else {
+        for (size_t i = 0; i < recs->n; i++) {
+            refs[i] = recs->records[i].ref;
+            bytes[i] = recs->records[i].bytes;
+        }
+        rv = refstore_receive(h->store, h->node, refs, bytes, recs->n, &m->msg,
+                              capture_reply, r, &stored);
+    }
+    if (stored)
+        h->records_received += recs->n;
+    else
+        h->records_refused += recs->n;
+    free(refs);
+    free(bytes);
+    return rv;
+}
+
 /* POST /raft/v1/msg: the message goes to the node; its result, if any,
- * is the response body (RPC mode, DESIGN.md contract 2). */
+ * is the response body (RPC mode, DESIGN.md contract 2).  An
+ * AppendEntries may bring the records its entries name after it in the
+ * body (Refraft-Msg-Length: the message's length). */
 static void serve_msg(host *h, http_request *req)
 {
-    size_t len;
+    size_t len, msg_len;
     const uint8_t *body = http_request_body(req, &len);
+    if (!message_length(req, len, &msg_len)) {
+        h->peer_requests_refused++;
+        host_respond_error(req, 400,
+                           "Refraft-Msg-Length must be a number from 1 to "
+                           "the body's length, %zu",
+                           len);
+        return;
+    }
     refraft_wire_msg m;
+    refraft_wire_records recs;
     char err[256];
-    int rv = refraft_wire_decode_msg(body, len, &m, err, sizeof err);
+    int rv = refraft_wire_decode_msg(body, msg_len, &m, err, sizeof err);
     if (rv != 0) {
         h->peer_requests_refused++;
         host_respond_error(req, 400, "bad message: %s", err);
         return;
     }
+    if (bundled_records(body, len, &m, msg_len, &recs, err, sizeof err) != 0) {
+        refraft_wire_msg_free(&m);
+        h->peer_requests_refused++;
+        host_respond_error(req, 400, "%s", err);
+        return;
+    }
     struct reply_buf r = {0};
-    rv = refraft_on_message(h->node, &m.msg, capture_reply, &r);
+    rv = deliver(h, &m, &recs, &r);
+    if (recs.n > 0)
+        refraft_wire_records_free(&recs);
     if (rv == 0 || rv == REFRAFT_ESTALE) {
         const char *sender = m.msg.type == REFRAFT_MSG_APPEND_ENTRIES
                                  ? m.msg.u.append_entries.leader_id
@@ -186,72 +284,6 @@ static void serve_msg(host *h, http_request *req)
     else
         host_respond(req, 204, NULL, NULL, 0, NULL);
     refraft_wire_free(&r.buf);
-}
-
-/* POST /raft/v1/records: records the leader pushes ahead of the entries
- * that name them.  Each is checked against its reference before it is
- * stored (refstore_record_put); a bad one is refused and counted, the
- * others kept. */
-static void serve_push(host *h, http_request *req)
-{
-    size_t len;
-    const uint8_t *body = http_request_body(req, &len);
-    refraft_wire_records recs;
-    char err[256];
-    int rv = refraft_wire_decode_records(body, len, &recs, err, sizeof err);
-    if (rv != 0) {
-        h->peer_requests_refused++;
-        host_respond_error(req, 400, "bad record batch: %s", err);
-        return;
-    }
-    if (host_peer_find(h, recs.sender_id) == NULL) {
-        h->peer_requests_refused++;
-        host_respond_error(req, 403, "records from \"%s\", not a peer",
-                           recs.sender_id);
-        refraft_wire_records_free(&recs);
-        return;
-    }
-    learn_address(h, req, recs.sender_id);
-    /* The whole batch in one transaction: one sync, not one per record. */
-    size_t stored = 0;
-    refraft_ref *refs = calloc(recs.n, sizeof *refs);
-    const void **bytes = calloc(recs.n, sizeof *bytes);
-    int *results = calloc(recs.n, sizeof *results);
-    if (refs == NULL || bytes == NULL || results == NULL) {
-        free(refs);
-        free(bytes);
-        free(results);
-        refraft_wire_records_free(&recs);
-        host_respond_error(req, 503, "no memory for a batch of %zu records",
-                           recs.n);
-        return;
-    }
-    for (size_t i = 0; i < recs.n; i++) {
-        refs[i] = recs.records[i].ref;
-        bytes[i] = recs.records[i].bytes;
-    }
-    rv = refstore_record_put_batch(h->store, refs, bytes, recs.n, results);
-    if (rv != 0)
-        host_log(h, HOST_LOG_WARN, "storing pushed records failed: %s",
-                 refstore_errmsg(h->store));
-    for (size_t i = 0; rv == 0 && i < recs.n; i++) {
-        if (results[i] == 0) {
-            stored++;
-        } else {
-            h->records_refused++;
-            host_log(h, HOST_LOG_WARN, "a pushed record was refused: %s",
-                     refraft_strerror(results[i]));
-        }
-    }
-    free(refs);
-    free(bytes);
-    free(results);
-    refraft_wire_records_free(&recs);
-    h->records_pushed_in += stored;
-    if (stored > 0 && refraft_records_stored(h->node) != 0)
-        host_log(h, HOST_LOG_ERROR, "records_stored: %s",
-                 refraft_errmsg(h->node));
-    host_respond(req, 204, NULL, NULL, 0, NULL);
 }
 
 struct record_out {
@@ -347,9 +379,6 @@ bool host_serve_peer(host *h, http_request *req)
     const char *method = http_request_method(req);
     if (strcmp(path, "/raft/v1/msg") == 0 && strcmp(method, "POST") == 0)
         serve_msg(h, req);
-    else if (strcmp(path, "/raft/v1/records") == 0 &&
-             strcmp(method, "POST") == 0)
-        serve_push(h, req);
     else if (strncmp(path, records, sizeof records - 1) == 0 &&
              strcmp(method, "GET") == 0)
         serve_fetch(h, req, path + sizeof records - 1);
@@ -400,63 +429,152 @@ static void msg_done(void *ctx, const http_response *res)
     refraft_wire_msg_free(&m);
 }
 
+/* The records an AppendEntries' entries name, read from this node's
+ * store to travel with it: the follower stores them in the transaction
+ * of the append (refstore_receive), so it has a record as soon as the
+ * entry naming it.  Records this store lacks are left out (the sweeper
+ * fetches them), and so is everything past HOST_BUNDLE_MAX bytes. */
+struct attached {
+    refraft_wire_record *recs;
+    size_t n;
+    uint8_t *bytes; /* the records' bytes, one after the other */
+    size_t len, cap;
+};
+
+static void attached_free(struct attached *a)
+{
+    free(a->recs);
+    free(a->bytes);
+    memset(a, 0, sizeof *a);
+}
+
+static void copy_record(void *ctx, const void *bytes, size_t len)
+{
+    struct attached *a = ctx;
+    if (a->len + len > a->cap)
+        return; /* sized beforehand: cannot happen */
+    memcpy(a->bytes + a->len, bytes, len);
+    a->len += len;
+}
+
+static int attach_records(host *h, const refraft_msg *msg, struct attached *a)
+{
+    memset(a, 0, sizeof *a);
+    if (h->no_push || msg->type != REFRAFT_MSG_APPEND_ENTRIES)
+        return 0;
+    const refraft_append_entries *ae = &msg->u.append_entries;
+    refraft_ref *refs = calloc(ae->n_entries + 1, sizeof *refs);
+    bool *present = calloc(ae->n_entries + 1, sizeof *present);
+    a->recs = calloc(ae->n_entries + 1, sizeof *a->recs);
+    size_t m = 0;
+    uint64_t total = 0;
+    int rv =
+        refs != NULL && present != NULL && a->recs != NULL ? 0 : REFRAFT_ENOMEM;
+    for (size_t i = 0; rv == 0 && i < ae->n_entries; i++) {
+        const refraft_entry *e = &ae->entries[i];
+        if (e->type != REFRAFT_ENTRY_REF ||
+            total + e->ref.size > HOST_BUNDLE_MAX)
+            continue;
+        total += e->ref.size;
+        refs[m++] = e->ref;
+    }
+    if (rv == 0 && m > 0)
+        rv = refstore_record_has(h->store, refs, m, present);
+    if (rv == 0 && m > 0) {
+        a->cap = (size_t)total;
+        a->bytes = malloc(a->cap + 1);
+        rv = a->bytes != NULL ? 0 : REFRAFT_ENOMEM;
+    }
+    for (size_t i = 0; rv == 0 && i < m; i++) {
+        if (!present[i])
+            continue;
+        size_t at = a->len;
+        if (refstore_record_get(h->store, refs[i].id, refs[i].id_len,
+                                copy_record, a) != 0 ||
+            a->len - at != refs[i].size) {
+            a->len = at;
+            continue;
+        }
+        a->recs[a->n].ref = refs[i];
+        a->recs[a->n].bytes = a->bytes + at;
+        a->n++;
+    }
+    free(refs);
+    free(present);
+    if (rv != 0)
+        attached_free(a);
+    return rv;
+}
+
+/* The body of a message with records after it: msg's bytes, then the
+ * record batch; *msg_len says where the first ends. */
+static int encode_bundle(host *h, const refraft_msg *msg,
+                         const refraft_wire_record *recs, size_t n,
+                         refraft_wire_buf *out, size_t *msg_len)
+{
+    refraft_wire_buf m, r;
+    int rv = refraft_wire_encode_msg(msg, &m);
+    if (rv != 0)
+        return rv;
+    rv = refraft_wire_encode_records(h->id, refraft_current_term(h->node), recs,
+                                     n, &r);
+    if (rv != 0) {
+        refraft_wire_free(&m);
+        return rv;
+    }
+    uint8_t *both = malloc(m.len + r.len);
+    if (both != NULL) {
+        memcpy(both, m.data, m.len);
+        memcpy(both + m.len, r.data, r.len);
+    }
+    *msg_len = m.len;
+    out->len = m.len + r.len;
+    refraft_wire_free(&m);
+    refraft_wire_free(&r);
+    out->data = both;
+    return both != NULL ? 0 : REFRAFT_ENOMEM;
+}
+
 int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
 {
     host *h = ctx;
     struct host_peer *p = host_peer_find(h, to_id);
     if (p == NULL)
         return REFRAFT_EUNKNOWNPEER;
+    size_t msg_len = 0;
+    struct attached a;
+    if (attach_records(h, msg, &a) != 0)
+        host_log(h, HOST_LOG_WARN, "cannot read records to send: %s",
+                 refstore_errmsg(h->store));
+    size_t n_recs = a.n;
     refraft_wire_buf buf;
-    int rv = refraft_wire_encode_msg(msg, &buf);
+    int rv = n_recs > 0 ? encode_bundle(h, msg, a.recs, n_recs, &buf, &msg_len)
+                        : refraft_wire_encode_msg(msg, &buf);
+    attached_free(&a);
     if (rv != 0)
         return rv;
     char url[HOST_URL_MAX + 32], node_hdr[96], url_hdr[HOST_URL_MAX + 16];
+    char len_hdr[64];
     snprintf(url, sizeof url, "%s/raft/v1/msg", p->url);
+    snprintf(len_hdr, sizeof len_hdr, "Refraft-Msg-Length: %zu", msg_len);
     const char *hdrs[8];
     peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
-                 "Content-Type: application/x-protobuf", NULL, NULL);
-    rv = http_client_request(h->cli, "POST", url, hdrs, buf.data, buf.len,
+                 "Content-Type: application/x-protobuf",
+                 n_recs > 0 ? len_hdr : NULL, NULL);
+    rv = http_client_request(h->msg_cli, "POST", url, hdrs, buf.data, buf.len,
                              HOST_MSG_TIMEOUT_MS, msg_done,
                              &h->peer_ctx[p - h->peers], NULL);
-    refraft_wire_free(&buf);
+    if (n_recs > 0)
+        free(buf.data);
+    else
+        refraft_wire_free(&buf);
+    if (rv == 0)
+        h->records_sent += n_recs;
     if (rv == 0)
         h->msgs_sent++;
     else
         h->msgs_failed++;
     return rv;
-}
-
-static void push_done(void *ctx, const http_response *res)
-{
-    host *h = ctx;
-    if (res->status != 204)
-        host_log(h, HOST_LOG_DEBUG, "push not taken: %u %s", res->status,
-                 res->errmsg != NULL ? res->errmsg : "");
-}
-
-void host_push_records(host *h, const refraft_wire_record *recs, size_t n)
-{
-    if (h->no_push || n == 0)
-        return;
-    refraft_wire_buf buf;
-    int rv = refraft_wire_encode_records(h->id, refraft_current_term(h->node),
-                                         recs, n, &buf);
-    if (rv != 0) {
-        host_log(h, HOST_LOG_WARN, "cannot encode a push of %zu records: %s", n,
-                 refraft_strerror(rv));
-        return;
-    }
-    char url[HOST_URL_MAX + 32], node_hdr[96], url_hdr[HOST_URL_MAX + 16];
-    const char *hdrs[8];
-    peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
-                 "Content-Type: application/x-protobuf", NULL, NULL);
-    for (size_t i = 0; i < h->n_peers; i++) {
-        snprintf(url, sizeof url, "%s/raft/v1/records", h->peers[i].url);
-        if (http_client_request(h->cli, "POST", url, hdrs, buf.data, buf.len,
-                                HOST_FETCH_TIMEOUT_MS, push_done, h, NULL) == 0)
-            h->pushes_sent++;
-    }
-    refraft_wire_free(&buf);
 }
 
 /* ---- the sweeper's fetcher -------------------------------------------- */

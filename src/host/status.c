@@ -120,6 +120,8 @@ void host_serve_metrics(host *h, http_request *req)
     refraft_node *n = h->node;
     refraft_sweeper_stats s;
     refraft_sweeper_get_stats(h->sw, &s);
+    refstore_stats st;
+    refstore_get_stats(h->store, &st);
     char buf[8192];
     size_t off = 0, cap = sizeof buf;
     metric(buf, cap, &off, "refraft_term", "gauge", "Current term.",
@@ -134,6 +136,9 @@ void host_serve_metrics(host *h, http_request *req)
            "Last index of the log.", refraft_last_index(n));
     metric(buf, cap, &off, "refraft_data_index", "gauge",
            "Every entry up to it has its record here.", refraft_data_index(n));
+    metric(buf, cap, &off, "refraft_store_commits_total", "counter",
+           "LMDB write transactions committed (each one a sync).",
+           st.commits);
     metric(buf, cap, &off, "refraft_writes_total", "counter",
            "Client writes answered 201.", h->writes_ok);
     metric(buf, cap, &off, "refraft_writes_failed_total", "counter",
@@ -145,10 +150,15 @@ void host_serve_metrics(host *h, http_request *req)
     metric(buf, cap, &off, "refraft_peer_requests_refused_total", "counter",
            "Peer requests refused (credential, malformed).",
            h->peer_requests_refused);
-    metric(buf, cap, &off, "refraft_records_pushed_in_total", "counter",
-           "Records stored from leader pushes.", h->records_pushed_in);
+    metric(buf, cap, &off, "refraft_records_sent_total", "counter",
+           "Records sent with AppendEntries.", h->records_sent);
+    metric(buf, cap, &off, "refraft_records_received_total", "counter",
+           "Records that came with AppendEntries, stored with their entries.",
+           h->records_received);
     metric(buf, cap, &off, "refraft_records_refused_total", "counter",
-           "Pushed records refused (size or digest).", h->records_refused);
+           "Records that came with AppendEntries and were not stored "
+           "(a size or digest that does not match, or nothing appended).",
+           h->records_refused);
     metric(buf, cap, &off, "refraft_sweeper_missing", "gauge",
            "Records known missing here.", s.missing);
     metric(buf, cap, &off, "refraft_sweeper_in_flight", "gauge",

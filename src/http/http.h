@@ -229,5 +229,9 @@ void http_client_fdset(http_client *cli, fd_set *rd, fd_set *wr, fd_set *ex,
 uint64_t http_client_timeout_ms(http_client *cli);
 /* Move transfers on and call the callbacks of those that finished. */
 void http_client_run(http_client *cli);
+/* Move transfers on now (new requests go on the wire) without calling any
+ * callback: those that finished are reported by the next
+ * http_client_run().  Safe from a completion callback. */
+void http_client_push(http_client *cli);
 
 #endif /* REFRAFT_HTTP_HTTP_H */

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "refraft/wire.h"
+
 #include "cluster.h"
 #include "jsonget.h"
 #include "put.h"
@@ -235,6 +237,53 @@ static long post(size_t i, const char *path, const void *body, size_t len,
     cli_xfer_post(&x, url, body, len, headers, 30000);
     cli_xfer_perform(&x);
     return x.status;
+}
+
+/* GET url into x (at most 5 s); returns the status, 0 when no answer. */
+static long get(const char *url)
+{
+    cli_xfer_get(&x, url, 5000);
+    cli_xfer_perform(&x);
+    return x.status;
+}
+
+/* The value of one metric in node i's GET /metrics; false when it does
+ * not answer or has no such sample. */
+static bool metric_of(size_t i, const char *name, uint64_t *out)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/metrics", cl.nodes[i].url);
+    if (get(url) != 200)
+        return false;
+    size_t n = strlen(name);
+    for (const char *l = x.body; l != NULL && *l != '\0';) {
+        if (strncmp(l, name, n) == 0 && l[n] == ' ') {
+            char *end;
+            errno = 0;
+            unsigned long long v = strtoull(l + n + 1, &end, 10);
+            if (errno != 0 || end == l + n + 1)
+                return false;
+            *out = (uint64_t)v;
+            return true;
+        }
+        l = strchr(l, '\n');
+        if (l != NULL)
+            l++;
+    }
+    return false;
+}
+
+/* Whether the file at path holds needle anywhere. */
+static bool file_holds(const char *path, const char *needle)
+{
+    uint8_t *bytes;
+    size_t len;
+    char err[256];
+    if (cli_read_file(path, 64u << 20, &bytes, &len, err, sizeof(err)) != 0)
+        return false;
+    bool found = memmem(bytes, len, needle, strlen(needle)) != NULL;
+    free(bytes);
+    return found;
 }
 
 /* Run argv (stdout into out, up to cap bytes); returns the exit status,
@@ -565,6 +614,315 @@ static int scenario_peer_input(void)
     return 0;
 }
 
+/* What a follower's state is, as far as bad input could change it: term,
+ * log, records, the record counters of GET /metrics and the peers (with
+ * their addresses: the cluster map) of GET /v1/status. */
+typedef struct node_state {
+    cli_status st;
+    uint64_t received, refused;
+    char peers[2048];
+} node_state;
+
+static int node_state_of(size_t i, node_state *s)
+{
+    char url[CLI_URL_MAX];
+    memset(s, 0, sizeof(*s));
+    if (cli_cluster_status(&cl, i, &s->st) != 0 ||
+        !metric_of(i, "refraft_records_received_total", &s->received) ||
+        !metric_of(i, "refraft_records_refused_total", &s->refused))
+        return -1;
+    snprintf(url, sizeof(url), "%s/v1/status", cl.nodes[i].url);
+    const char *peers = get(url) == 200 ? strstr(x.body, "\"peers\":") : NULL;
+    if (peers == NULL)
+        return -1;
+    snprintf(s->peers, sizeof(s->peers), "%s", peers);
+    return 0;
+}
+
+/* Whether b is a as far as bad input is concerned; says what differs. */
+static bool same_state(const node_state *a, const node_state *b)
+{
+    if (a->st.term != b->st.term || a->st.last_index != b->st.last_index ||
+        a->st.records != b->st.records || a->received != b->received ||
+        a->refused != b->refused) {
+        fprintf(stderr,
+                "term %llu -> %llu, last index %llu -> %llu, records "
+                "%llu -> %llu, records received %llu -> %llu, refused "
+                "%llu -> %llu\n",
+                (unsigned long long)a->st.term, (unsigned long long)b->st.term,
+                (unsigned long long)a->st.last_index,
+                (unsigned long long)b->st.last_index,
+                (unsigned long long)a->st.records,
+                (unsigned long long)b->st.records,
+                (unsigned long long)a->received,
+                (unsigned long long)b->received, (unsigned long long)a->refused,
+                (unsigned long long)b->refused);
+        return false;
+    }
+    if (strcmp(a->peers, b->peers) != 0 ||
+        strcmp(a->st.leader_url, b->st.leader_url) != 0) {
+        fprintf(stderr, "peers %s -> %s\n", a->peers, b->peers);
+        return false;
+    }
+    return true;
+}
+
+/* A body of the message m followed by tail (tail_len bytes) POSTed to
+ * node i's /raft/v1/msg with the token, naming from (claiming url) as the
+ * sender and, unless msg_len is NULL, Refraft-Msg-Length: msg_len. */
+static long post_bundle(size_t i, const char *bearer, const char *from,
+                        const char *url_claim, const refraft_wire_buf *m,
+                        const uint8_t *tail, size_t tail_len,
+                        const char *msg_len)
+{
+    char who[160], where[CLI_URL_MAX + 16], len_hdr[96];
+    snprintf(who, sizeof(who), "Refraft-Node: %s", from);
+    snprintf(where, sizeof(where), "Refraft-URL: %s", url_claim);
+    snprintf(len_hdr, sizeof(len_hdr), "Refraft-Msg-Length: %s",
+             msg_len != NULL ? msg_len : "");
+    const char *hdrs[] = {bearer,
+                          who,
+                          where,
+                          "Content-Type: application/x-protobuf",
+                          msg_len != NULL ? len_hdr : NULL,
+                          NULL};
+    uint8_t *body = malloc(m->len + tail_len + 1);
+    if (body == NULL)
+        return -1;
+    memcpy(body, m->data, m->len);
+    if (tail_len > 0)
+        memcpy(body + m->len, tail, tail_len);
+    long s = post(i, "/raft/v1/msg", body, m->len + tail_len, hdrs);
+    free(body);
+    return s;
+}
+
+/* An AppendEntries carries the records its entries name after it in the
+ * body (Refraft-Msg-Length: the message's length).  A malformed bundle
+ * gets 400 and changes nothing on the follower: a bad Refraft-Msg-Length,
+ * records after a RequestVote, a record batch that does not decode, or
+ * records from another node than the AppendEntries' leader.  Every one is
+ * otherwise a message the follower would take (the leader's, in its term,
+ * at the end of its log; the vote would raise its term), and each claims
+ * the sender moved to an address it does not have.  POST /raft/v1/records
+ * (the old push) is gone: 404.  Last, a well-formed bundle (a heartbeat
+ * with a record, so nothing to append) gets 200 and its record is
+ * counted as refused: the bodies above are built right. */
+static int scenario_bundle_input(void)
+{
+    size_t leader;
+    record r, b;
+    cli_put p;
+    cli_status ls, fs;
+    node_state before, after;
+    char token[128], bearer[160];
+    static const char lie[] = "http://127.0.0.9:1";
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    size_t o = follower(leader, f);
+    const char *lid = cl.nodes[leader].id, *oid = cl.nodes[o].id;
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    make_record(&r, 100);
+    EXPECT(put_record(cl.nodes[leader].url, &r, &p) == 0, "put");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(f, 1, ls.commit_index, &fs) == 0, "replication");
+    EXPECT(fs.last_index == ls.last_index && fs.term == ls.term &&
+               strcmp(fs.leader, lid) == 0,
+           "%s is at index %llu of term %llu under %s; the leader at %llu "
+           "of %llu",
+           cl.nodes[f].id, (unsigned long long)fs.last_index,
+           (unsigned long long)fs.term, fs.leader,
+           (unsigned long long)ls.last_index, (unsigned long long)ls.term);
+    refraft_term term = fs.term;
+
+    /* A record to append, named by an entry at the end of f's log (whose
+     * last entry, the put above, is of this term). */
+    static const char bid[] = "itest-bundle";
+    make_record(&b, 200);
+    refraft_ref ref = {.id = (const uint8_t *)bid,
+                       .id_len = (uint16_t)strlen(bid),
+                       .size = b.len};
+    memcpy(ref.digest, b.digest, sizeof(ref.digest));
+    refraft_wire_record wr = {.ref = ref, .bytes = b.bytes};
+    refraft_entry e = {.term = term, .type = REFRAFT_ENTRY_REF, .ref = ref};
+    refraft_msg ae = {.type = REFRAFT_MSG_APPEND_ENTRIES};
+    ae.u.append_entries =
+        (refraft_append_entries){.term = term,
+                                 .leader_id = lid,
+                                 .prev_log_index = fs.last_index,
+                                 .prev_log_term = term,
+                                 .leader_commit = fs.commit_index,
+                                 .entries = &e,
+                                 .n_entries = 1};
+    refraft_msg hb = ae;
+    hb.u.append_entries.entries = NULL;
+    hb.u.append_entries.n_entries = 0;
+    refraft_msg rv = {.type = REFRAFT_MSG_REQUEST_VOTE};
+    rv.u.request_vote = (refraft_request_vote){.term = term + 1,
+                                               .candidate_id = oid,
+                                               .last_log_index = fs.last_index,
+                                               .last_log_term = term};
+    refraft_wire_buf m_ae = {0}, m_hb = {0}, m_rv = {0}, r_lead = {0},
+                     r_other = {0};
+    bool encoded =
+        refraft_wire_encode_msg(&ae, &m_ae) == 0 &&
+        refraft_wire_encode_msg(&hb, &m_hb) == 0 &&
+        refraft_wire_encode_msg(&rv, &m_rv) == 0 &&
+        refraft_wire_encode_records(lid, term, &wr, 1, &r_lead) == 0 &&
+        refraft_wire_encode_records(oid, term, &wr, 1, &r_other) == 0;
+    int rc = -1;
+    if (!encoded) {
+        fail_at(__LINE__, "encoding the messages failed");
+        goto out;
+    }
+
+    /* Each Refraft-Msg-Length case is built so that reading the header
+     * loosely would accept it: the body alone is a valid AppendEntries
+     * (taken if the header counted as absent, or as clamped to the
+     * body), or "L" is followed by junk (a parse of the number's digits
+     * would find a valid bundle). */
+    char past_end[32], cut[32], ae_len[32], rv_len[32], hb_len[32], ae_x[40];
+    snprintf(past_end, sizeof(past_end), "%zu", m_ae.len + 1);
+    snprintf(cut, sizeof(cut), "%zu", m_ae.len - 1);
+    snprintf(ae_len, sizeof(ae_len), "%zu", m_ae.len);
+    snprintf(ae_x, sizeof(ae_x), "%zux", m_ae.len);
+    snprintf(rv_len, sizeof(rv_len), "%zu", m_rv.len);
+    snprintf(hb_len, sizeof(hb_len), "%zu", m_hb.len);
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x07};
+    const struct {
+        const char *what;
+        const char *from;
+        const refraft_wire_buf *m;
+        const uint8_t *tail;
+        size_t tail_len;
+        const char *msg_len;
+    } bad[] = {
+        {"Refraft-Msg-Length: abc", lid, &m_ae, NULL, 0, "abc"},
+        {"Refraft-Msg-Length: 0", lid, &m_ae, NULL, 0, "0"},
+        {"Refraft-Msg-Length: -1", lid, &m_ae, NULL, 0, "-1"},
+        {"Refraft-Msg-Length: 2^64", lid, &m_ae, NULL, 0,
+         "18446744073709551616"},
+        {"Refraft-Msg-Length one past the body", lid, &m_ae, NULL, 0, past_end},
+        {"Refraft-Msg-Length: the message's length and an x", lid, &m_ae,
+         r_lead.data, r_lead.len, ae_x},
+        {"Refraft-Msg-Length cutting the message", lid, &m_ae, r_lead.data,
+         r_lead.len, cut},
+        {"records after a RequestVote", oid, &m_rv, r_other.data, r_other.len,
+         rv_len},
+        {"a record batch that is not protobuf", lid, &m_ae, junk, sizeof(junk),
+         ae_len},
+        {"a truncated record batch", lid, &m_ae, r_lead.data, r_lead.len - 1,
+         ae_len},
+        {"records from another node than the leader", lid, &m_ae, r_other.data,
+         r_other.len, ae_len},
+    };
+    if (node_state_of(f, &before) != 0) {
+        fail_at(__LINE__, "state of %s", cl.nodes[f].id);
+        goto out;
+    }
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        long s = post_bundle(f, bearer, bad[k].from, lie, bad[k].m, bad[k].tail,
+                             bad[k].tail_len, bad[k].msg_len);
+        if (s != 400) {
+            fail_at(__LINE__, "%s: %ld, not 400 (%s)", bad[k].what, s,
+                    s != 0 ? x.body : x.error);
+            goto out;
+        }
+        note("%s: 400 %.*s", bad[k].what, (int)strcspn(x.body, "\n"), x.body);
+    }
+    if (node_state_of(f, &after) != 0 || !same_state(&before, &after)) {
+        fail_at(__LINE__, "a refused bundle changed %s", cl.nodes[f].id);
+        goto out;
+    }
+    char log[CLI_PATH_MAX + 8];
+    snprintf(log, sizeof(log), "%s/log", cl.nodes[f].dir);
+    if (file_holds(log, "127.0.0.9")) {
+        fail_at(__LINE__, "%s took the address %s from a refused request",
+                cl.nodes[f].id, lie);
+        goto out;
+    }
+    note("%zu malformed bundles: 400; term, log, records, record counters "
+         "and cluster map unchanged",
+         sizeof(bad) / sizeof(bad[0]));
+
+    /* The push endpoint of old: an unknown path now. */
+    const char *push[] = {bearer, "Content-Type: application/x-protobuf", NULL};
+    long s = post(f, "/raft/v1/records", r_lead.data, r_lead.len, push);
+    if (s != 404) {
+        fail_at(__LINE__, "POST /raft/v1/records: %ld, not 404", s);
+        goto out;
+    }
+    if (node_state_of(f, &after) != 0 || !same_state(&before, &after)) {
+        fail_at(__LINE__, "POST /raft/v1/records changed %s", cl.nodes[f].id);
+        goto out;
+    }
+    note("POST /raft/v1/records: 404, nothing changed");
+
+    /* The same framing, well formed: taken, and the record (which no
+     * entry of the heartbeat names) is refused, not stored. */
+    s = post_bundle(f, bearer, lid, cl.nodes[leader].url, &m_hb, r_lead.data,
+                    r_lead.len, hb_len);
+    if (s != 200 && s != 204) {
+        fail_at(__LINE__, "a well-formed heartbeat with a record: %ld (%s)", s,
+                s != 0 ? x.body : x.error);
+        goto out;
+    }
+    before.refused++;
+    if (node_state_of(f, &after) != 0 || !same_state(&before, &after)) {
+        fail_at(__LINE__, "a heartbeat with a record: not as expected on %s",
+                cl.nodes[f].id);
+        goto out;
+    }
+    note("a well-formed heartbeat with a record: %ld; the record refused", s);
+    rc = 0;
+out:
+    refraft_wire_free(&m_ae);
+    refraft_wire_free(&m_hb);
+    refraft_wire_free(&m_rv);
+    refraft_wire_free(&r_lead);
+    refraft_wire_free(&r_other);
+    return rc;
+}
+
+/* Records travel with the AppendEntries that name them: after 20 writes
+ * every follower has received each record with its entry and its sweeper
+ * fetched none. */
+static int scenario_with_entries(void)
+{
+    size_t leader;
+    cli_status ls, st;
+    static record rs[20];
+    const size_t n = sizeof(rs) / sizeof(rs[0]);
+    uint64_t received, sent;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    for (size_t i = 0; i < n; i++)
+        make_record(&rs[i], 1000);
+    EXPECT(put_many(cl.nodes[leader].url, rs, n) == 0, "puts");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    for (size_t i = 0; i < cl.n; i++) {
+        if (i == leader)
+            continue;
+        EXPECT(wait_holds(i, n, ls.commit_index, &st) == 0, "replication");
+        EXPECT(metric_of(i, "refraft_records_received_total", &received),
+               "%s: no refraft_records_received_total", cl.nodes[i].id);
+        EXPECT(received >= n && st.sw_fetched == 0,
+               "%s received %llu records with entries (want %zu), its "
+               "sweeper fetched %llu (want 0)",
+               cl.nodes[i].id, (unsigned long long)received, n,
+               (unsigned long long)st.sw_fetched);
+        EXPECT(expect_records(i, rs, n, CATCH_UP_MS) == 0, "records");
+        note("%s received %llu records with their entries, fetched none",
+             cl.nodes[i].id, (unsigned long long)received);
+    }
+    EXPECT(metric_of(leader, "refraft_records_sent_total", &sent),
+           "no refraft_records_sent_total");
+    EXPECT(sent >= 2 * n, "the leader sent %llu records with entries, not %zu",
+           (unsigned long long)sent, 2 * n);
+    note("the leader sent %llu", (unsigned long long)sent);
+    return 0;
+}
+
 /* A record larger than 16 MiB is refused with 413, an empty one or a bad
  * id with 400; the log does not move. */
 static int scenario_oversized(void)
@@ -709,6 +1067,8 @@ static const scenario scenarios[] = {
     {"cli", scenario_cli},
     {"config", scenario_config},
     {"peer_input", scenario_peer_input},
+    {"bundle_input", scenario_bundle_input},
+    {"with_entries", scenario_with_entries},
 };
 
 /* A sanitizer's report in a node's log: its first lines say what and

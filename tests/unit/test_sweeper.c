@@ -1444,6 +1444,118 @@ static void test_bad_config_is_refused_with_a_reason(void **state)
     refraft_sweeper_destroy(sw);
 }
 
+/*
+ * sweeper.h, fetch_delay_ms: "How long a record found missing is waited
+ * for before the first fetch ... Default 0: at once."  n2 finds the
+ * record missing at t0: no fetch starts before t0 + D, however often the
+ * sweeper is ticked, its deadline does not sleep past t0 + D, and the
+ * fetch starts then (from the leader, as any first round).
+ */
+static void test_fetch_delay_holds_the_first_fetch(void **state)
+{
+    (void)state;
+    const uint64_t D = 50;
+    h_new(3);
+    hn(2)->knobs.fetch_delay_ms = (uint32_t)D;
+    h_cluster();
+    refraft_index idx = h_propose(1, "d", true);
+    fx_deliver_all(H.fx);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx - 1);
+    uint64_t t0 = H.fx->now;
+
+    h_tick_sweeper(2);
+    assert_int_equal(stats_of(2).missing, 1);
+    assert_int_equal(n_requests(2), 0);
+    assert_true(refraft_sweeper_next_deadline(sw_of(2)) <= t0 + D);
+    for (uint64_t t = 1; t < D; t++) {
+        H.fx->now = t0 + t;
+        h_tick_sweeper(2);
+        if (n_requests(2) != 0)
+            fail_msg("n2 fetched at t0 + %llu, before the delay of %llu ms",
+                     (unsigned long long)t, (unsigned long long)D);
+    }
+    H.fx->now = t0 + D;
+    h_tick_sweeper(2);
+    assert_int_equal(n_requests(2), 1);
+    long k = h_next(2);
+    assert_int_equal(h_req_at(2, k)->to, 1);
+    assert_int_equal(h_req_at(2, k)->index, idx);
+    assert_int_equal(h_serve(2, k), 0);
+    assert_true(has_record(2, "d"));
+    assert_int_equal(stats_of(2).fetched, 1);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx);
+    h_run(T);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
+/*
+ * sweeper.h, fetch_delay_ms: "A record that arrives meanwhile is never
+ * fetched."  The followers find the record missing, the application's
+ * own replication delivers it within the delay, the cluster runs on:
+ * nobody ever asks for it, and it is applied everywhere.
+ */
+static void test_record_arriving_within_the_fetch_delay_is_not_fetched(
+    void **state)
+{
+    (void)state;
+    const uint64_t D = 50;
+    h_new(3);
+    hn(2)->knobs.fetch_delay_ms = (uint32_t)D;
+    hn(3)->knobs.fetch_delay_ms = (uint32_t)D;
+    h_cluster();
+    refraft_index idx = h_propose(1, "a", true);
+    fx_deliver_all(H.fx);
+    h_tick_sweeper(2);
+    h_tick_sweeper(3);
+    assert_int_equal(stats_of(2).missing, 1);
+    assert_int_equal(stats_of(3).missing, 1);
+
+    h_run(D / 2);
+    h_push(2, "a");
+    h_push(3, "a");
+    h_run(2 * T);
+
+    for (int i = 2; i <= 3; i++) {
+        assert_int_equal(n_requests(i), 0);
+        assert_int_equal(stats_of(i).fetched, 0);
+        assert_int_equal(stats_of(i).missing, 0);
+        assert_int_equal(refraft_data_index(fx_raft(H.fx, i)), idx);
+        assert_int_equal(applied_type(i, idx), REFRAFT_ENTRY_REF);
+    }
+}
+
+/*
+ * The same when the record arrives before the entry is committed here:
+ * the delay (5 ms) is shorter than a heartbeat (10 ms), so the follower
+ * holds the record, and has reported it, before the leader's next
+ * AppendEntries brings the commit index.  The record is present when
+ * the delay ends, and "a record that arrives meanwhile is never
+ * fetched".
+ */
+static void test_record_arriving_before_its_commit_is_not_fetched(
+    void **state)
+{
+    (void)state;
+    const uint64_t D = 5;
+    h_new(3);
+    hn(2)->knobs.fetch_delay_ms = (uint32_t)D;
+    h_cluster();
+    refraft_index idx = h_propose(1, "early", true);
+    fx_deliver_all(H.fx);
+    h_tick_sweeper(2);
+    assert_int_equal(stats_of(2).missing, 1);
+
+    H.fx->now++;
+    h_push(2, "early");
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), idx);
+    h_run(2 * T);
+
+    assert_int_equal(n_requests(2), 0);
+    assert_int_equal(stats_of(2).fetched, 0);
+    assert_int_equal(stats_of(2).missing, 0);
+    assert_int_equal(applied_type(2, idx), REFRAFT_ENTRY_REF);
+}
+
 #define TEST(fn) cmocka_unit_test_teardown(fn, h_teardown)
 
 int main(void)
@@ -1471,6 +1583,9 @@ int main(void)
         TEST(test_store_errors_are_returned_and_retried),
         TEST(test_allocation_failures_are_clean),
         TEST(test_bad_config_is_refused_with_a_reason),
+        TEST(test_fetch_delay_holds_the_first_fetch),
+        TEST(test_record_arriving_within_the_fetch_delay_is_not_fetched),
+        TEST(test_record_arriving_before_its_commit_is_not_fetched),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
