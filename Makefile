@@ -77,7 +77,7 @@ help:
 	@echo "  make test     build and run all tests, then the asan preset (ASan + UBSan)"
 	@echo "  make build    install missing Debian packages, configure and build (build/bin/)"
 	@echo "  make soak     long runs: 20000 simulator seeds on 3 and 5 nodes, 5000 store crash kills"
-	@echo "  make bench    benchmarks (refraft-bench core, refraft-bench store)"
+	@echo "  make bench    benchmarks (refraft-bench core, store, sweep, limit, cluster)"
 	@echo "  make install  install headers, libraries, refraft.pc, CMake package (PREFIX=$(PREFIX))"
 	@echo "  make deps     install the missing Debian packages only"
 	@echo "  make format   clang-format every tracked (or new, unignored) .c and .h file"
@@ -121,6 +121,10 @@ soak: build
 bench: build
 	$(BIN)/refraft-bench core
 	$(BIN)/refraft-bench store
+	$(BIN)/refraft-bench sweep
+	$(BIN)/refraft-bench limit
+	$(BIN)/refraft-bench cluster
+	$(BIN)/refraft-bench cluster --inflight 1,1024 --append-before-send
 
 # Installing into a prefix we cannot write (the default /usr/local for a
 # normal user) goes through sudo; the build itself never runs as root.

@@ -10,6 +10,25 @@
 int bench_core(int argc, char **argv);
 int bench_store(int argc, char **argv);
 int bench_sweep(int argc, char **argv);
+int bench_limit(int argc, char **argv);
+int bench_http_cluster(int argc, char **argv);
+
+/* What the disk behind a directory syncs: LMDB write transactions of a
+ * given number of small puts, each committed with its sync. */
+typedef struct disk_limit {
+    double txns_per_s;
+    double puts_per_s;
+    double p50_us, p99_us, max_us; /* of one transaction's commit */
+} disk_limit;
+
+/* Measure for `seconds` in a new environment file `path` (deleted
+ * after).  Returns 0, or -1 (printed). */
+int bench_limit_measure(const char *path, unsigned puts, double seconds,
+                        disk_limit *out);
+/* `repeat` measurements in dir (as dir/limit.mdb); the medians of each
+ * figure. */
+int bench_limit_repeat(const char *dir, unsigned puts, double seconds,
+                       unsigned repeat, disk_limit *out);
 
 /* Sort the n (> 0) values of v ascending, in place, and return their
  * median; v[0] and v[n - 1] are then the minimum and the maximum. */

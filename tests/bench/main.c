@@ -12,11 +12,20 @@ int main(int argc, char **argv)
         return bench_store(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "sweep") == 0)
         return bench_sweep(argc, argv);
-    fprintf(stderr, "usage: refraft-bench core|store|sweep [options]\n"
+    if (argc >= 2 && strcmp(argv[1], "limit") == 0)
+        return bench_limit(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
+        return bench_http_cluster(argc, argv);
+    fprintf(stderr, "usage: refraft-bench core|store|sweep|limit|cluster "
+                    "[options]\n"
                     "  core   commits per second of a 3-node cluster\n"
                     "  store  refstore appends per second against plain "
                     "LMDB puts\n"
                     "  sweep  records per second the sweeper refetches for a "
-                    "node that lost them all\n");
+                    "node that lost them all\n"
+                    "  limit  synced LMDB transactions per second of the "
+                    "disk\n"
+                    "  cluster  commits per second and latency of 3 node "
+                    "processes over HTTP\n");
     return 2;
 }
