@@ -288,15 +288,17 @@ typedef int (*with_records_fn)(refraft_node *node, void *ctx);
 static int with_records(refstore *store, refraft_node *node,
                         const refraft_ref *refs, const void *const *bytes,
                         size_t n, with_records_fn fn, void *ctx,
-                        const char *what, bool *committed)
+                        const char *what, bool *ran, bool *committed)
 {
     propose_arg a = {refs, bytes, n};
+    *ran = false;
     for (;;) {
         store->propose_lost = false;
         uint64_t grows = store->map_grows;
         int rv = txn_propose_begin(store, put_records_op, &a);
         if (rv != 0)
             return rv;
+        *ran = true;
         store->records_put = put_records_op;
         store->records_arg = &a;
         rv = fn(node, ctx);
@@ -338,9 +340,9 @@ int refstore_propose(refstore *store, refraft_node *node,
     if (rv != 0)
         return rv;
     propose_call c = {refs, n, first_index};
-    bool committed = false;
+    bool ran, committed = false;
     rv = with_records(store, node, refs, bytes, n, call_propose, &c,
-                      "refraft_propose", &committed);
+                      "refraft_propose", &ran, &committed);
     if (rv == 0 && !committed)
         return store_errorf(store, REFRAFT_EINVAL,
                             "the node does not write to this store: the "
@@ -384,7 +386,15 @@ int refstore_receive(refstore *store, refraft_node *node,
         msg->type == REFRAFT_MSG_APPEND_ENTRIES &&
         ae->term == refraft_current_term(node) &&
         ae->prev_log_index + ae->n_entries > refraft_last_index(node);
-    if (n == 0 || !appends || check_batch(store, refs, bytes, n) != 0) {
+    receive_call c = {msg, reply, reply_ctx};
+    bool ran = false, committed = false;
+    if (n > 0 && appends && check_batch(store, refs, bytes, n) == 0)
+        rv = with_records(store, node, refs, bytes, n, call_on_message, &c,
+                          "refraft_on_message", &ran, &committed);
+    /* Records that could not go in (a different record already under one
+     * of the ids, say a discarded entry's, which only this message's
+     * truncation lets the sweeper collect) never hold the message up. */
+    if (!ran) {
         store->errmsg[0] = '\0';
         rv = refraft_on_message(node, msg, reply, reply_ctx);
         if (rv != 0)
@@ -392,10 +402,6 @@ int refstore_receive(refstore *store, refraft_node *node,
                          refraft_errmsg(node));
         return rv;
     }
-    receive_call c = {msg, reply, reply_ctx};
-    bool committed = false;
-    rv = with_records(store, node, refs, bytes, n, call_on_message, &c,
-                      "refraft_on_message", &committed);
     *records_stored = committed;
     return rv;
 }

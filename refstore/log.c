@@ -470,9 +470,12 @@ static int log_sync(void *ctx)
 {
     refstore *store = ctx;
     int rv = store_enter(store);
-    if (rv != 0 || store->staged == 0)
+    if (store == NULL || store->staged == 0)
         return rv;
-    rv = txn_sync(store);
+    /* Whatever happens, the node counts the staged entries as durable
+     * only on 0: the store forgets them on every other answer. */
+    if (rv == 0)
+        rv = txn_sync(store);
     if (rv != 0)
         log_unstage(store);
     store->staged = 0;

@@ -182,7 +182,9 @@ int txn_flush(refstore *store);
 int txn_stage(refstore *store, txn_fn fn, void *arg);
 /* Commit what txn_stage() wrote, with the propose's records and the
  * pending applies, as a durable write does.  On error the staged writes
- * are gone (the applies are kept or replayed as for any commit). */
+ * are gone, and the applies fare as in any commit: replayed after a full
+ * map grew, else the store fails.  A full map that can grow is not an
+ * error: the entries and the records are written again and committed. */
 int txn_sync(refstore *store);
 /* Open the propose transaction and run fn (storing the records) in it;
  * it stays open for the log append to commit. */

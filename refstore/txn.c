@@ -283,6 +283,10 @@ int txn_durable(refstore *store, txn_fn fn, void *arg)
  * its append, which commits the propose transaction. */
 int txn_pending(refstore *store, txn_fn fn, void *arg)
 {
+    /* Growing the map for it would commit staged entries early. */
+    int staged = refuse_if_staged(store);
+    if (staged != 0)
+        return staged;
     for (;;) {
         store->map_full = false;
         int rv = txn_child(store, fn, arg);
@@ -375,6 +379,11 @@ static int restage(refstore *store, MDB_txn *txn, void *arg)
 int txn_sync(refstore *store)
 {
     store->map_full = false;
+    if (store->top == NULL)
+        return store_errorf(store, REFRAFT_EIO,
+                            "store %s: the staged entries were committed or "
+                            "dropped before their sync",
+                            store->path);
     int rv = 0;
     if (store->propose != NULL)
         rv = merge_propose(store);

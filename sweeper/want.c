@@ -317,15 +317,21 @@ end_round(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *dropped)
 }
 
 /* The record came another way (with an AppendEntries) while
- * fetch_delay_ms held the first round: whoever stored it told the node. */
+ * fetch_delay_ms held the first round.  The node is told, in case
+ * whoever stored it did not. */
 static bool arrived_meanwhile(refraft_sweeper *sw, const struct sw_want *w)
 {
     if (sw->cfg.fetch_delay_ms == 0 || w->attempts > 0)
         return false;
     refraft_ref ref = sw_want_ref(w);
     bool present = false;
-    return sw->cfg.store.have(sw->cfg.store.ctx, &ref, 1, &present) == 0 &&
-           present;
+    if (sw->cfg.store.have(sw->cfg.store.ctx, &ref, 1, &present) != 0 ||
+        !present)
+        return false;
+    /* A node that cannot take it now hears again at the next store. */
+    int told = refraft_records_stored(sw->cfg.node);
+    (void)told;
+    return true;
 }
 
 /* Ask the next peer of w's round (beginning a round if none is under

@@ -218,7 +218,8 @@ static int answer_queued(sweep_run *r)
     pending *batch = malloc((n > 0 ? n : 1) * sizeof(*batch));
     if (batch == NULL)
         return REFRAFT_ENOMEM;
-    memcpy(batch, r->queue, n * sizeof(*batch));
+    if (n > 0)
+        memcpy(batch, r->queue, n * sizeof(*batch));
     r->n_queued = 0;
     int rv = 0;
     for (size_t k = 0; k < n && rv == 0; k++) {
