@@ -262,7 +262,7 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
     cli_node *nd = &c->nodes[i];
     char listen[32];
     char peers[CLI_MAX_NODES][96];
-    char *argv[16 + 2 * CLI_MAX_NODES];
+    char *argv[20 + 2 * CLI_MAX_NODES];
     size_t a = 0;
     snprintf(listen, sizeof(listen), "127.0.0.1:%u", nd->port);
     argv[a++] = c->exe;
@@ -293,6 +293,8 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
         argv[a++] = "--election-ms";
         argv[a++] = (char *)c->election_ms;
     }
+    if (c->fault_hook)
+        argv[a++] = "--fault-hook";
     argv[a] = NULL;
 
     nd->pid = spawn(c, i, argv);

@@ -54,6 +54,9 @@ typedef struct cli_cluster {
     char exe[CLI_PATH_MAX];
     const char *log_level; /* --log-level for the nodes; NULL: theirs */
     const char *election_ms; /* --election-ms for the nodes; NULL: theirs */
+    /* --fault-hook for the nodes started from now on (POST
+     * /raft/v1/fault: partitions without root; a test hook). */
+    bool fault_hook;
     bool tie_to_parent;
     size_t n;
     cli_node nodes[CLI_MAX_NODES];

@@ -25,9 +25,12 @@ static const char node_usage[] =
     "                    [--commit durable|reference] [--no-push]\n"
     "                    [--tls-cert F --tls-key F --tls-ca F]\n"
     "                    [--log-level debug|info|warn|error]\n"
+    "                    [--fault-hook]\n"
     "       refraft node --config FILE [flags]\n"
     "Runs one node of the record service.  --listen HOST:0 takes a free\n"
-    "port; the node writes its URL to DIR/url once it listens.\n";
+    "port; the node writes its URL to DIR/url once it listens.\n"
+    "--fault-hook serves POST /raft/v1/fault, which cuts the node off\n"
+    "from chosen peers: a test hook for drills, never for production.\n";
 
 /* The token: the file's first line, trailing white space removed. */
 static int read_token(const char *path, char *buf, size_t cap)
@@ -87,6 +90,10 @@ static int run_node(int argc, char **argv)
         }
         if (strcmp(a, "--no-push") == 0) {
             cfg.no_push = true;
+            continue;
+        }
+        if (strcmp(a, "--fault-hook") == 0) {
+            cfg.fault_hook = true;
             continue;
         }
         if (v == NULL) {
@@ -194,9 +201,9 @@ static char *trim(char *s)
 
 /*
  * A configuration file holds the flags, one per line, as "name = value"
- * (or "name value"; "no-push" alone), with # comments: "id = n1",
- * "peer = n2=http://127.0.0.1:7002" (repeated for each peer).  Its flags
- * come first, so those given on the command line too win.
+ * (or "name value"; "no-push" and "fault-hook" alone), with # comments:
+ * "id = n1", "peer = n2=http://127.0.0.1:7002" (repeated for each peer).
+ * Its flags come first, so those given on the command line too win.
  */
 static int read_config(const char *path, char **args, size_t *n, char *store,
                        size_t store_cap)

@@ -248,6 +248,7 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
                          .flush = hull_flush};
     refraft_log_api log;
     refstore_log_api(h->store, &log);
+    h->log = log; /* GET /v1/log reads through it */
     if (cfg->append_before_send) {
         log.stage = NULL;
         log.sync = NULL;
@@ -374,6 +375,7 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
     snprintf(h->token, sizeof h->token, "%s", cfg->token);
     snprintf(h->auth, sizeof h->auth, "Authorization: Bearer %s", h->token);
     h->no_push = cfg->no_push;
+    h->fault_hook = cfg->fault_hook;
     h->log_level = cfg->log_level;
     h->on_turn = cfg->on_turn;
     h->turn_ctx = cfg->turn_ctx;
@@ -398,6 +400,10 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
     }
     host_log(h, HOST_LOG_INFO, "listening at %s with %zu peers", h->url,
              h->n_peers);
+    if (h->fault_hook)
+        host_log(h, HOST_LOG_WARN,
+                 "the fault hook is on (POST /raft/v1/fault): a test hook "
+                 "for drills, not for production");
     *out = h;
     return 0;
 }

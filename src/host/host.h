@@ -63,6 +63,12 @@ typedef struct host_config {
      * of sending them while its disk syncs (refraft_log_api.stage): only
      * to measure what the overlap gains. */
     bool append_before_send;
+    /* A test hook for drills, never for production: serve POST
+     * /raft/v1/fault, which cuts this node off from chosen peers (no
+     * message sent to them, no record fetched from them, their requests
+     * answered 503), so that a partition needs no root.  Off: that path
+     * is unknown (404). */
+    bool fault_hook;
 } host_config;
 
 /* Open the store, create node and sweeper, start listening.  errbuf says
@@ -95,8 +101,9 @@ typedef void (*host_write_fn)(void *ctx, unsigned status, refraft_index index,
  * a client's POST /v1/records, with the id given (id_len 0: the record's
  * SHA-256 in hex).  bytes must stay valid until done is called, which is
  * never from inside this call.  Call it from on_turn (or another callback
- * of this host's loop).  Returns 0, or REFRAFT_EINVAL (empty or oversized
- * record, bad id; done is not called).
+ * of this host's loop).  Returns 0, REFRAFT_EINVAL (empty or oversized
+ * record, bad id) or REFRAFT_ETOOBIG (this turn's batch is full: write
+ * again next turn); done is then not called.
  */
 int host_write(host *h, const uint8_t *id, size_t id_len, const void *bytes,
                size_t len, host_write_fn done, void *ctx);

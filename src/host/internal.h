@@ -13,13 +13,19 @@
 #define HOST_TOKEN_MAX 256
 /* Longest a client's write waits for its entry to be applied. */
 #define HOST_WRITE_TIMEOUT_MS 30000
+/* GET /v1/log: entries per answer, by default and at most; the largest
+ * answer the body may grow to (10000 entries whose 255-byte ids escape
+ * to 6 characters a byte take about 17 MB). */
+#define HOST_LOG_PAGE_DEFAULT 1000
+#define HOST_LOG_PAGE_MAX 10000
+#define HOST_LOG_BODY_MAX (64u << 20)
 /* Time-outs of peer exchanges. */
 #define HOST_MSG_TIMEOUT_MS 2000
 #define HOST_FETCH_TIMEOUT_MS 5000
 /* Most client writes proposed in one batch (one transaction, one sync). */
 #define HOST_BATCH_MAX 1024
-/* Most record bytes that travel with one AppendEntries; a larger batch
- * is pushed on its own. */
+/* Most record bytes that travel with one AppendEntries; the records past
+ * it are left to the follower's sweeper. */
 #define HOST_BUNDLE_MAX (8u << 20)
 /* Raft messages waiting for their peer's connection, at most. */
 #define HOST_MSG_QUEUE_MAX 4096
@@ -78,6 +84,10 @@ struct host {
     char token[HOST_TOKEN_MAX + 1];
     bool no_push;
     host_log_level log_level;
+    /* --fault-hook: POST /raft/v1/fault serves; dropping[k] cuts this
+     * node off from peers[k] both ways (fault.c). */
+    bool fault_hook;
+    bool dropping[REFRAFT_MAX_PEERS - 1];
 
     struct host_peer peers[REFRAFT_MAX_PEERS - 1];
     struct host_peer_ctx peer_ctx[REFRAFT_MAX_PEERS - 1];
@@ -85,6 +95,7 @@ struct host {
     bool stopping; /* new requests get 503 */
 
     refstore *store;
+    refraft_log_api log; /* the store's log, as the node uses it: reads */
     refraft_node *node;
     refraft_sweeper *sw;
     http_server *srv;
@@ -118,6 +129,7 @@ struct host {
     uint64_t records_received; /* stored with the append they came with */
     uint64_t records_refused;  /* came with a message, not stored */
     uint64_t peer_requests_refused;
+    uint64_t fault_dropped; /* messages and requests the fault hook cut */
 };
 
 /* log.c */
@@ -155,6 +167,23 @@ void host_expire_writes(host *h, bool all);
 /* status.c */
 void host_serve_status(host *h, http_request *req);
 void host_serve_metrics(host *h, http_request *req);
+
+/* logview.c: GET /v1/log, the log's entries as JSON. */
+void host_serve_log(host *h, http_request *req);
+
+/* fault.c: the fault hook (--fault-hook), a test hook for drills. */
+/* Whether the fault hook cuts this node off from the peer id (false
+ * without the hook, or for an id that is not a peer). */
+bool host_fault_drops(const host *h, const char *peer_id);
+/* POST /raft/v1/fault?drop=ID,...: replace the set of peers cut off.
+ * The request is authenticated; only with the hook enabled. */
+void host_serve_fault(host *h, http_request *req);
+/* The drop set as a JSON array of ids, into out (cap bytes). */
+void host_fault_json(const host *h, char *out, size_t cap);
+
+/* peers.c: a decimal number and nothing else (no sign, no space, no
+ * overflow), as headers and query parameters carry them. */
+bool host_parse_u64(const char *s, uint64_t *out);
 
 /* http_respond, falling back to a bare 500 when it refuses the answer,
  * so every request is answered. */

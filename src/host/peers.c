@@ -87,8 +87,7 @@ bool host_id_ok(const char *id)
     return true;
 }
 
-/* A decimal number and nothing else (no sign, no space, no overflow). */
-static bool parse_u64(const char *s, uint64_t *out)
+bool host_parse_u64(const char *s, uint64_t *out)
 {
     if (s == NULL || *s < '0' || *s > '9')
         return false;
@@ -184,7 +183,7 @@ static bool message_length(const http_request *req, size_t len, size_t *out)
         *out = len;
         return true;
     }
-    if (!parse_u64(v, &n) || n == 0 || n > len)
+    if (!host_parse_u64(v, &n) || n == 0 || n > len)
         return false;
     *out = (size_t)n;
     return true;
@@ -192,6 +191,40 @@ static bool message_length(const http_request *req, size_t len, size_t *out)
 
 /* Deliver m; records that came with it are stored in the transaction of
  * the append it causes (refstore_receive). */
+static bool same_ref(const refraft_ref *a, const refraft_ref *b)
+{
+    return a->id_len == b->id_len && a->size == b->size &&
+           memcmp(a->id, b->id, a->id_len) == 0 &&
+           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/* The records of recs that this AppendEntries' entries name, in their
+ * order (the leader sends them so): refs[], bytes[]; how many.  Others
+ * are not stored, so that a record travels only with an entry naming it,
+ * and none from a batch of another term. */
+static size_t named_records(const refraft_append_entries *ae,
+                            const refraft_wire_records *recs, refraft_ref *refs,
+                            const void **bytes)
+{
+    size_t m = 0, e = 0;
+    if (recs->term != ae->term)
+        return 0;
+    for (size_t i = 0; i < recs->n; i++) {
+        const refraft_ref *ref = &recs->records[i].ref;
+        size_t k = e;
+        while (k < ae->n_entries &&
+               !(ae->entries[k].type == REFRAFT_ENTRY_REF &&
+                 same_ref(&ae->entries[k].ref, ref)))
+            k++;
+        if (k == ae->n_entries)
+            continue;
+        refs[m] = *ref;
+        bytes[m++] = recs->records[i].bytes;
+        e = k + 1;
+    }
+    return m;
+}
+
 static int deliver(host *h, const refraft_wire_msg *m,
                    const refraft_wire_records *recs, struct reply_buf *r)
 {
@@ -201,20 +234,16 @@ static int deliver(host *h, const refraft_wire_msg *m,
     const void **bytes = calloc(recs->n, sizeof *bytes);
     int rv;
     bool stored = false;
+    size_t n = 0;
     if (refs == NULL || bytes == NULL) {
         rv = refraft_on_message(h->node, &m->msg, capture_reply, r);
     } else {
-        for (size_t i = 0; i < recs->n; i++) {
-            refs[i] = recs->records[i].ref;
-            bytes[i] = recs->records[i].bytes;
-        }
-        rv = refstore_receive(h->store, h->node, refs, bytes, recs->n, &m->msg,
+        n = named_records(&m->msg.u.append_entries, recs, refs, bytes);
+        rv = refstore_receive(h->store, h->node, refs, bytes, n, &m->msg,
                               capture_reply, r, &stored);
     }
-    if (stored)
-        h->records_received += recs->n;
-    else
-        h->records_refused += recs->n;
+    h->records_received += stored ? n : 0;
+    h->records_refused += recs->n - (stored ? n : 0);
     free(refs);
     free(bytes);
     return rv;
@@ -329,7 +358,8 @@ static void serve_fetch(host *h, http_request *req, const char *enc_id)
         return;
     }
     refraft_term asker_term = 0;
-    if (!parse_u64(size, &ref.size) || !parse_u64(term, &asker_term)) {
+    if (!host_parse_u64(size, &ref.size) ||
+        !host_parse_u64(term, &asker_term)) {
         h->peer_requests_refused++;
         host_respond_error(req, 400,
                            "Refraft-Ref-Size and Refraft-Term must be "
@@ -377,6 +407,19 @@ bool host_serve_peer(host *h, http_request *req)
         return true;
     }
     const char *method = http_request_method(req);
+    if (h->fault_hook && strcmp(path, "/raft/v1/fault") == 0 &&
+        strcmp(method, "POST") == 0) {
+        host_serve_fault(h, req);
+        return true;
+    }
+    const char *from = http_request_header(req, "Refraft-Node");
+    if (from != NULL && host_fault_drops(h, from)) {
+        /* Cut off by the fault hook: as if the request never came. */
+        h->fault_dropped++;
+        host_respond_error(req, 503, "the fault hook drops %s's requests",
+                           from);
+        return true;
+    }
     if (strcmp(path, "/raft/v1/msg") == 0 && strcmp(method, "POST") == 0)
         serve_msg(h, req);
     else if (strncmp(path, records, sizeof records - 1) == 0 &&
@@ -541,6 +584,12 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
     struct host_peer *p = host_peer_find(h, to_id);
     if (p == NULL)
         return REFRAFT_EUNKNOWNPEER;
+    if (host_fault_drops(h, to_id)) {
+        /* Lost on the way (the fault hook): the core counts it lost. */
+        h->fault_dropped++;
+        h->msgs_failed++;
+        return REFRAFT_EIO;
+    }
     size_t msg_len = 0;
     struct attached a;
     if (attach_records(h, msg, &a) != 0)
@@ -603,7 +652,7 @@ static void fetch_done(void *ctx, const http_response *res)
     refraft_fetch_result r = {.token = fc.token,
                               .status = REFRAFT_FETCH_FAILED};
     const char *data = http_response_header(res, "Refraft-Data-Index");
-    if (data != NULL && !parse_u64(data, &r.peer_data_index))
+    if (data != NULL && !host_parse_u64(data, &r.peer_data_index))
         r.peer_data_index = 0;
     const char *answer = http_response_header(res, "Refraft-Answer");
     const char *who = http_response_header(res, "Refraft-Node");
@@ -631,6 +680,11 @@ int host_fetch_start(void *ctx, const refraft_fetch_request *req)
     struct host_peer *p = host_peer_find(h, req->peer_id);
     if (p == NULL)
         return REFRAFT_EUNKNOWNPEER;
+    if (host_fault_drops(h, req->peer_id)) {
+        /* Cut off by the fault hook: the fetch fails at once (FAILED). */
+        h->fault_dropped++;
+        return REFRAFT_EIO;
+    }
     if (h->n_fetches == h->fetches_cap) {
         size_t cap = h->fetches_cap ? 2 * h->fetches_cap : 64;
         void *f = realloc(h->fetches, cap * sizeof *h->fetches);

@@ -462,6 +462,8 @@ bool host_serve_client(host *h, http_request *req)
         serve_read(h, req, path + sizeof records - 1);
     else if (strcmp(path, "/v1/status") == 0 && strcmp(method, "GET") == 0)
         host_serve_status(h, req);
+    else if (strcmp(path, "/v1/log") == 0 && strcmp(method, "GET") == 0)
+        host_serve_log(h, req);
     else if (strcmp(path, "/metrics") == 0 && strcmp(method, "GET") == 0)
         host_serve_metrics(h, req);
     else

@@ -93,8 +93,20 @@ void host_serve_status(host *h, http_request *req)
             snprintf(body + len, sizeof body - (size_t)len,
                      "%s{\"id\":%s,\"url\":%s}", k > 0 ? "," : "", pid, purl);
     }
+    /* With the fault hook on, the peers it cuts this node off from (the
+     * member is absent without the hook). */
+    if (h->fault_hook && len > 0 && (size_t)len < sizeof body) {
+        char dropping[(REFRAFT_MAX_PEERS - 1) *
+                          (JSON_ESCAPED_MAX(REFRAFT_ID_MAX) + 1) +
+                      8];
+        host_fault_json(h, dropping, sizeof dropping);
+        len += snprintf(body + len, sizeof body - (size_t)len,
+                        "],\"dropping\":%s", dropping);
+    } else if (len > 0 && (size_t)len < sizeof body) {
+        len += snprintf(body + len, sizeof body - (size_t)len, "]");
+    }
     if (len > 0 && (size_t)len < sizeof body)
-        len += snprintf(body + len, sizeof body - (size_t)len, "]}\n");
+        len += snprintf(body + len, sizeof body - (size_t)len, "}\n");
     if (len < 0 || (size_t)len >= sizeof body) {
         host_respond_error(req, 500, "status does not fit");
         return;
@@ -150,6 +162,10 @@ void host_serve_metrics(host *h, http_request *req)
     metric(buf, cap, &off, "refraft_peer_requests_refused_total", "counter",
            "Peer requests refused (credential, malformed).",
            h->peer_requests_refused);
+    if (h->fault_hook)
+        metric(buf, cap, &off, "refraft_fault_dropped_total", "counter",
+               "Messages, fetches and peer requests the fault hook cut.",
+               h->fault_dropped);
     metric(buf, cap, &off, "refraft_records_sent_total", "counter",
            "Records sent with AppendEntries.", h->records_sent);
     metric(buf, cap, &off, "refraft_records_received_total", "counter",

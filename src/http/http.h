@@ -120,6 +120,12 @@ const char *http_request_method(const http_request *req);
 const char *http_request_path(const http_request *req);
 const uint8_t *http_request_body(const http_request *req, size_t *len);
 const char *http_request_header(const http_request *req, const char *name);
+/* The value of the query parameter name ("?from=3&max=10": "3" for
+ * "from"), not percent-decoded (like the path; libmicrohttpd turns '+'
+ * into a space), or NULL when the query has no "name=" (the first one
+ * counts when it is repeated; "name" without '=' has no value).  Valid
+ * until the request is answered. */
+const char *http_request_query(const http_request *req, const char *name);
 /* The client's address as "ip:port" ("[ip6]:port" for IPv6). */
 const char *http_request_peer(const http_request *req);
 

@@ -746,6 +746,13 @@ const char *http_request_header(const http_request *req, const char *name)
     return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
 }
 
+const char *http_request_query(const http_request *req, const char *name)
+{
+    if (req->conn == NULL || name == NULL)
+        return NULL;
+    return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
 const char *http_request_peer(const http_request *req)
 {
     return req->peer;

@@ -345,6 +345,185 @@ static pid_t spawn_config_node(const char *path, const char *log)
     _exit(127);
 }
 
+/* ---- GET /v1/log ------------------------------------------------------ */
+
+/* One entry of a GET /v1/log answer. */
+typedef struct log_entry {
+    uint64_t index, term, size, voided;
+    char type[8];
+    char id[256];
+    char digest[CLI_SHA256_HEX];
+} log_entry;
+
+/* A GET /v1/log answer. */
+typedef struct log_page {
+    uint64_t first, last, commit, applied, data;
+    log_entry *e;
+    size_t n;
+} log_page;
+
+static void log_page_free(log_page *pg)
+{
+    free(pg->e);
+    memset(pg, 0, sizeof(*pg));
+}
+
+/* Past the JSON object at p (its '{'), strings and all; NULL when it does
+ * not close before end. */
+static const char *object_end(const char *p, const char *end)
+{
+    int depth = 0;
+    bool in_string = false;
+    for (; p < end; p++) {
+        if (in_string) {
+            if (*p == '\\')
+                p++;
+            else if (*p == '"')
+                in_string = false;
+        } else if (*p == '"') {
+            in_string = true;
+        } else if (*p == '{') {
+            depth++;
+        } else if (*p == '}' && --depth == 0) {
+            return p + 1;
+        }
+    }
+    return NULL;
+}
+
+/* Parse the entry object at o (len bytes): index, term and type always;
+ * id, size and digest for "ref"; voided for "void". */
+static bool parse_entry(const char *o, size_t len, log_entry *e)
+{
+    memset(e, 0, sizeof(*e));
+    if (!cli_json_u64(o, len, "index", &e->index) ||
+        !cli_json_u64(o, len, "term", &e->term) ||
+        !cli_json_str(o, len, "type", e->type, sizeof(e->type)))
+        return false;
+    if (strcmp(e->type, "ref") == 0)
+        return cli_json_str(o, len, "id", e->id, sizeof(e->id)) &&
+               cli_json_u64(o, len, "size", &e->size) &&
+               cli_json_str(o, len, "digest", e->digest, sizeof(e->digest)) &&
+               strlen(e->digest) == 2 * CLI_SHA256_LEN;
+    if (strcmp(e->type, "void") == 0)
+        return cli_json_u64(o, len, "voided", &e->voided);
+    return strcmp(e->type, "noop") == 0;
+}
+
+/* GET node i's /v1/log with query (from "?" on, or ""): the status, and
+ * on 200 the answer parsed into *pg (a malformed 200 answer: -1). */
+static long get_log(size_t i, const char *query, log_page *pg)
+{
+    char url[CLI_URL_MAX];
+    memset(pg, 0, sizeof(*pg));
+    snprintf(url, sizeof(url), "%s/v1/log%s", cl.nodes[i].url, query);
+    long s = get(url);
+    if (s != 200)
+        return s;
+    if (!cli_json_u64(x.body, x.len, "first", &pg->first) ||
+        !cli_json_u64(x.body, x.len, "last", &pg->last) ||
+        !cli_json_u64(x.body, x.len, "commit", &pg->commit) ||
+        !cli_json_u64(x.body, x.len, "applied", &pg->applied) ||
+        !cli_json_u64(x.body, x.len, "data", &pg->data)) {
+        fprintf(stderr, "%s: GET /v1/log%s: %.300s\n", cl.nodes[i].id, query,
+                x.body);
+        return -1;
+    }
+    /* The other members are numbers: the array is the only '['. */
+    const char *p = strstr(x.body, "\"entries\":[");
+    const char *end = x.body + x.len;
+    if (p == NULL)
+        return -1;
+    p += strlen("\"entries\":[");
+    size_t cap = 0;
+    while (p < end && *p != ']') {
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        const char *o = p, *oe = *p == '{' ? object_end(p, end) : NULL;
+        if (oe == NULL)
+            return -1;
+        if (pg->n == cap) {
+            cap = cap != 0 ? 2 * cap : 64;
+            log_entry *ne = realloc(pg->e, cap * sizeof(*ne));
+            if (ne == NULL)
+                return -1;
+            pg->e = ne;
+        }
+        if (!parse_entry(o, (size_t)(oe - o), &pg->e[pg->n])) {
+            fprintf(stderr, "%s: a bad entry: %.*s\n", cl.nodes[i].id,
+                    (int)(oe - o), o);
+            return -1;
+        }
+        pg->n++;
+        p = oe;
+    }
+    return p < end ? 200 : -1;
+}
+
+static bool same_entry(const log_entry *a, const log_entry *b)
+{
+    return a->index == b->index && a->term == b->term &&
+           strcmp(a->type, b->type) == 0 && strcmp(a->id, b->id) == 0 &&
+           a->size == b->size && strcmp(a->digest, b->digest) == 0 &&
+           a->voided == b->voided;
+}
+
+/* A write whose answer named its index, to find in the logs. */
+typedef struct logged {
+    char id[256];
+    uint8_t bytes[300];
+    size_t len;
+    char digest[CLI_SHA256_HEX];
+    uint64_t index;
+} logged;
+
+/* Write w through the node at base (its leader), keeping the index the
+ * 201 answer names. */
+static int put_logged(const char *base, logged *w)
+{
+    cli_put p;
+    uint8_t d[CLI_SHA256_LEN];
+    if (cli_random(w->bytes, w->len) != 0)
+        memset(w->bytes, 0x33, w->len);
+    cli_sha256(w->bytes, w->len, d);
+    cli_hex(d, CLI_SHA256_LEN, w->digest);
+    if (cli_put_run(&p, &x, base, w->id, w->bytes, w->len, PUT_MS) !=
+            CLI_PUT_DONE ||
+        x.status != 201 || !cli_json_u64(x.body, x.len, "index", &w->index)) {
+        fprintf(stderr, "put %s through %s: %ld %s\n", w->id, base, x.status,
+                x.status != 0 ? x.body : p.error);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether pg (a page from index 1) holds each write at its index. */
+static bool
+log_holds(const log_page *pg, const logged *ws, size_t n, const char *node)
+{
+    for (size_t k = 0; k < n; k++) {
+        const logged *w = &ws[k];
+        const log_entry *e =
+            w->index >= 1 && w->index <= pg->n ? &pg->e[w->index - 1] : NULL;
+        if (e == NULL || e->index != w->index || strcmp(e->type, "ref") != 0 ||
+            strcmp(e->id, w->id) != 0 || e->size != w->len ||
+            strcmp(e->digest, w->digest) != 0) {
+            fprintf(stderr,
+                    "%s: index %llu does not hold %s (size %zu, digest "
+                    "%s): %s %s %llu %s\n",
+                    node, (unsigned long long)w->index, w->id, w->len,
+                    w->digest, e != NULL ? e->type : "(none)",
+                    e != NULL ? e->id : "",
+                    e != NULL ? (unsigned long long)e->size : 0ull,
+                    e != NULL ? e->digest : "");
+            return false;
+        }
+    }
+    return true;
+}
+
 /* ---- scenarios -------------------------------------------------------- */
 
 /* `refraft node --config FILE`: a one-node cluster from a file elects
@@ -1050,6 +1229,343 @@ static int scenario_cli(void)
     return 0;
 }
 
+/* GET /v1/log on every node lists each write's entry (id, size, digest)
+ * at the index its 201 answer named; from/max page through the same
+ * entries; bad from/max get 400. */
+static int scenario_log_endpoint(void)
+{
+    size_t leader;
+    cli_status ls, st;
+    log_page all, pg;
+    static logged ws[12];
+    const size_t n = sizeof(ws) / sizeof(ws[0]);
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    /* Ids that need escaping in JSON, and one of the longest kind. */
+    for (size_t k = 0; k < n; k++) {
+        snprintf(ws[k].id, sizeof(ws[k].id), "log/%zu\"q\\%%{x}", k);
+        ws[k].len = 10 + 20 * k;
+    }
+    memset(ws[n - 1].id, '"', 255);
+    ws[n - 1].id[255] = '\0';
+    ws[n - 1].id[0] = 'L';
+    for (size_t k = 0; k < n; k++)
+        EXPECT(put_logged(cl.nodes[leader].url, &ws[k]) == 0, "put %zu", k);
+    note("%zu writes answered at indexes %llu to %llu", n,
+         (unsigned long long)ws[0].index, (unsigned long long)ws[n - 1].index);
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    for (size_t i = 0; i < cl.n; i++) {
+        EXPECT(wait_holds(i, n, ws[n - 1].index, &st) == 0, "replication");
+        long s = get_log(i, "", &all);
+        EXPECT(s == 200, "%s: GET /v1/log: %ld", cl.nodes[i].id, s);
+        bool ok = all.first == 1 && all.n == all.last && all.n >= n + 1 &&
+                  all.data >= ws[n - 1].index && all.commit <= all.last &&
+                  all.applied <= all.commit;
+        for (size_t k = 0; ok && k < all.n; k++)
+            ok = all.e[k].index == k + 1;
+        ok = ok && log_holds(&all, ws, n, cl.nodes[i].id);
+        log_page got = all;
+        free(all.e);
+        EXPECT(ok,
+               "%s: first %llu, last %llu, %zu entries, data %llu: not the "
+               "log written",
+               cl.nodes[i].id, (unsigned long long)got.first,
+               (unsigned long long)got.last, got.n,
+               (unsigned long long)got.data);
+        size_t listed = got.n;
+        note("%s lists %zu entries, the %zu writes at their indexes",
+             cl.nodes[i].id, listed, n);
+    }
+
+    /* Pages of 5 from 1 on, and one from 2 of 3: the same entries. */
+    EXPECT(get_log(leader, "", &all) == 200, "GET /v1/log");
+    size_t seen = 0;
+    for (uint64_t from = 1;; from += 5) {
+        char q[64];
+        snprintf(q, sizeof(q), "?from=%llu&max=5", (unsigned long long)from);
+        long s = get_log(leader, q, &pg);
+        if (s != 200 || pg.n > 5 || (pg.n == 0 && seen < all.n)) {
+            fail_at(__LINE__, "GET /v1/log%s: %ld, %zu entries", q, s, pg.n);
+            goto bad_page;
+        }
+        for (size_t k = 0; k < pg.n; k++)
+            if (seen + k >= all.n || !same_entry(&pg.e[k], &all.e[seen + k])) {
+                fail_at(__LINE__, "GET /v1/log%s: entry %zu differs", q, k);
+                goto bad_page;
+            }
+        seen += pg.n;
+        size_t got = pg.n;
+        log_page_free(&pg);
+        if (got == 0)
+            break;
+    }
+    if (get_log(leader, "?max=3&from=2", &pg) != 200 || pg.n != 3 ||
+        !same_entry(&pg.e[0], &all.e[1]) || !same_entry(&pg.e[2], &all.e[3])) {
+        fail_at(__LINE__, "GET /v1/log?max=3&from=2: %zu entries", pg.n);
+        goto bad_page;
+    }
+    log_page_free(&pg);
+    char past[64];
+    snprintf(past, sizeof(past), "?from=%llu", (unsigned long long)all.n + 1);
+    if (get_log(leader, past, &pg) != 200 || pg.n != 0) {
+        fail_at(__LINE__, "GET /v1/log%s: %zu entries, not 0", past, pg.n);
+        goto bad_page;
+    }
+    log_page_free(&pg);
+    if (get_log(leader, "?max=10000", &pg) != 200 || pg.n != all.n) {
+        fail_at(__LINE__, "GET /v1/log?max=10000: %zu entries", pg.n);
+        goto bad_page;
+    }
+    log_page_free(&pg);
+    log_page_free(&all);
+    note("pages of 5, from=2&max=3, from past the end and max=10000 list "
+         "the same entries");
+
+    static const char *const bad[] = {
+        "?from=0",
+        "?from=-1",
+        "?from=abc",
+        "?from=",
+        "?from=1x",
+        "?from=+1",
+        "?max=0",
+        "?max=10001",
+        "?max=",
+        "?max=1e3",
+        "?max=-5",
+        "?from=1&max=99999",
+        "?from=18446744073709551616",
+        "?max=%31",
+    };
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "status");
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        char err[256];
+        long s = get_log(leader, bad[k], &pg);
+        log_page_free(&pg);
+        EXPECT(s == 400 &&
+                   cli_json_str(x.body, x.len, "error", err, sizeof(err)),
+               "GET /v1/log%s: %ld, not 400 with a message", bad[k], s);
+    }
+    EXPECT(cli_cluster_status(&cl, leader, &st) == 0, "status");
+    EXPECT(st.last_index == ls.last_index && st.term == ls.term,
+           "bad requests moved the log");
+    note("%zu bad from/max: 400 with a message", sizeof(bad) / sizeof(bad[0]));
+    return 0;
+bad_page:
+    log_page_free(&pg);
+    log_page_free(&all);
+    return -1;
+}
+
+/* POST node i's /raft/v1/fault?drop=list with the cluster token (bearer,
+ * or none when NULL); the status. */
+static long fault(size_t i, const char *bearer, const char *list)
+{
+    char path[512];
+    const char *auth[] = {bearer, NULL};
+    snprintf(path, sizeof(path), "/raft/v1/fault?drop=%s", list);
+    return post(i, path, "", 0, auth);
+}
+
+/* Whether node i's status says it drops exactly the JSON array want. */
+static bool drops(size_t i, const char *want)
+{
+    char url[CLI_URL_MAX], member[256];
+    snprintf(url, sizeof(url), "%s/v1/status", cl.nodes[i].url);
+    snprintf(member, sizeof(member), "\"dropping\":%s", want);
+    return get(url) == 200 && strstr(x.body, member) != NULL;
+}
+
+/* Wait until one of a and b leads in a term above term and the other
+ * follows it; its index, or cl.n. */
+static size_t
+wait_leader_of(size_t a, size_t b, uint64_t term, uint64_t timeout_ms)
+{
+    uint64_t deadline = cli_now_ms() + timeout_ms;
+    while (cli_now_ms() < deadline && !cli_interrupted) {
+        cli_status sa, sb;
+        if (cli_cluster_status(&cl, a, &sa) == 0 &&
+            cli_cluster_status(&cl, b, &sb) == 0 && sa.term > term &&
+            strcmp(sa.leader, sb.leader) == 0) {
+            if (strcmp(sa.leader, cl.nodes[a].id) == 0 &&
+                strcmp(sa.role, "leader") == 0)
+                return a;
+            if (strcmp(sb.leader, cl.nodes[b].id) == 0 &&
+                strcmp(sb.role, "leader") == 0)
+                return b;
+        }
+        cli_sleep_ms(50);
+    }
+    return cl.n;
+}
+
+/* Wait until every node is at the same last index and commit index, all
+ * committed, at least at index at; false on time-out. */
+static bool wait_converged(uint64_t at, uint64_t timeout_ms)
+{
+    uint64_t deadline = cli_now_ms() + timeout_ms;
+    cli_status st[CLI_MAX_NODES];
+    for (;;) {
+        bool same = true;
+        for (size_t i = 0; same && i < cl.n; i++)
+            same = cli_cluster_status(&cl, i, &st[i]) == 0 &&
+                   st[i].last_index >= at &&
+                   st[i].commit_index == st[i].last_index &&
+                   st[i].last_index == st[0].last_index;
+        if (same)
+            return true;
+        if (cli_now_ms() >= deadline || cli_interrupted) {
+            for (size_t i = 0; i < cl.n; i++)
+                if (cli_cluster_status(&cl, i, &st[i]) == 0)
+                    fprintf(stderr, "%s: %s, last %llu, commit %llu\n",
+                            st[i].id, st[i].role,
+                            (unsigned long long)st[i].last_index,
+                            (unsigned long long)st[i].commit_index);
+            return false;
+        }
+        cli_sleep_ms(50);
+    }
+}
+
+/* The fault hook: off, POST /raft/v1/fault is an unknown path (404, 401
+ * without the token).  On: 401 without the token, 400 for an unknown id or
+ * a malformed list (nothing changes).  Cutting the leader off from both
+ * followers (drop lists on all three) lets them elect a new leader that
+ * takes writes while the old one commits nothing; healing (drop= on
+ * all) brings the old leader to the same log and commit index. */
+static int scenario_fault_hook(void)
+{
+    size_t leader;
+    cli_status ls, st;
+    char token[128], bearer[160];
+    static record before[5], during[5];
+    record r;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    for (size_t i = 0; i < cl.n; i++) {
+        long s = fault(i, bearer, "");
+        EXPECT(s == 404, "%s without --fault-hook: %ld, not 404",
+               cl.nodes[i].id, s);
+        s = fault(i, NULL, "");
+        EXPECT(s == 401, "%s without --fault-hook nor token: %ld, not 401",
+               cl.nodes[i].id, s);
+        EXPECT(!drops(i, "["), "%s shows a drop set without the hook",
+               cl.nodes[i].id);
+    }
+    note("without --fault-hook: 404 (401 without the token)");
+
+    EXPECT(cli_cluster_stop_all(&cl, 10000) == 0, "stop");
+    cl.fault_hook = true;
+    EXPECT(cli_cluster_start(&cl, START_MS) == 0, "start with --fault-hook");
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &leader) == 0, "leader");
+    size_t f1 = follower(leader, cl.n), f2 = follower(leader, f1);
+    const char *lid = cl.nodes[leader].id;
+    char both[64], both_json[64];
+    /* A node's peers are the others in index order. */
+    size_t lo = f1 < f2 ? f1 : f2, hi = f1 < f2 ? f2 : f1;
+    snprintf(both, sizeof(both), "%s,%s", cl.nodes[lo].id, cl.nodes[hi].id);
+    snprintf(both_json, sizeof(both_json), "[\"%s\",\"%s\"]", cl.nodes[lo].id,
+             cl.nodes[hi].id);
+    note("restarted with --fault-hook; %s leads", lid);
+
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "status");
+    long s = fault(leader, NULL, cl.nodes[f1].id);
+    EXPECT(s == 401, "no token: %ld, not 401", s);
+    const char *wrong[] = {"n9",  "n1,n9",  lid,   ",",   "n2,",
+                           ",n2", "n2,,n3", "%zz", "%00", "n%"};
+    for (size_t k = 0; k < sizeof(wrong) / sizeof(wrong[0]); k++) {
+        s = fault(leader, bearer, wrong[k]);
+        EXPECT(s == 400, "drop=%s: %ld, not 400", wrong[k], s);
+    }
+    s = post(leader, "/raft/v1/fault", "", 0, (const char *[]){bearer, NULL});
+    EXPECT(s == 400, "no drop=: %ld, not 400", s);
+    EXPECT(drops(leader, "[]"), "the drop set changed: %s", x.body);
+    EXPECT(cli_cluster_status(&cl, leader, &st) == 0, "status");
+    EXPECT(st.term == ls.term && strcmp(st.role, "leader") == 0,
+           "refused fault requests changed the leader");
+    note("no token: 401; unknown ids, its own id, malformed lists and no "
+         "drop=: 400, the drop set still empty");
+
+    for (size_t k = 0; k < 5; k++) {
+        make_record(&before[k], 100);
+        make_record(&during[k], 100);
+    }
+    make_record(&r, 100);
+    EXPECT(put_many(cl.nodes[leader].url, before, 5) == 0, "puts");
+
+    EXPECT(fault(leader, bearer, both) == 204, "drop=%s on %s: %ld", both, lid,
+           x.status);
+    EXPECT(fault(f1, bearer, lid) == 204, "drop=%s: %ld", lid, x.status);
+    EXPECT(fault(f2, bearer, lid) == 204, "drop=%s: %ld", lid, x.status);
+    EXPECT(drops(leader, both_json), "%s's status: %s", lid, x.body);
+    char one_json[64];
+    snprintf(one_json, sizeof(one_json), "[\"%s\"]", lid);
+    EXPECT(drops(f1, one_json) && drops(f2, one_json), "followers' status");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "status");
+    note("partitioned: %s drops %s; both drop %s", lid, both, lid);
+
+    size_t nl = wait_leader_of(f1, f2, ls.term, 30000);
+    EXPECT(nl < cl.n, "no new leader among %s and %s", cl.nodes[f1].id,
+           cl.nodes[f2].id);
+    EXPECT(put_many(cl.nodes[nl].url, during, 5) == 0,
+           "writes through the new leader");
+    cli_status ns;
+    EXPECT(cli_cluster_status(&cl, nl, &ns) == 0, "new leader's status");
+    note("%s leads in term %llu and took 5 writes (commit %llu)",
+         cl.nodes[nl].id, (unsigned long long)ns.term,
+         (unsigned long long)ns.commit_index);
+
+    /* The old leader, cut off, cannot commit: a write to it gets no 201
+     * (it waits for a majority it cannot reach, or it stepped down). */
+    cli_status os;
+    EXPECT(cli_cluster_status(&cl, leader, &os) == 0, "old leader's status");
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/records", cl.nodes[leader].url);
+    cli_xfer_post(&x, url, r.bytes, r.len, NULL, 3000);
+    cli_xfer_perform(&x);
+    EXPECT(x.status != 201, "the cut-off old leader stored a write");
+    long old_answer = x.status;
+    EXPECT(cli_cluster_status(&cl, leader, &st) == 0, "old leader's status");
+    EXPECT(
+        st.commit_index <= os.last_index && st.commit_index < ns.commit_index,
+        "the old leader committed: commit %llu, last index %llu before "
+        "the write, the new leader's commit %llu",
+        (unsigned long long)st.commit_index, (unsigned long long)os.last_index,
+        (unsigned long long)ns.commit_index);
+    note("the old leader answered the write %ld and stayed at commit %llu",
+         old_answer, (unsigned long long)st.commit_index);
+
+    for (size_t i = 0; i < cl.n; i++) {
+        s = fault(i, bearer, "");
+        EXPECT(s == 204, "%s: drop=: %ld", cl.nodes[i].id, s);
+        EXPECT(drops(i, "[]"), "%s still drops: %s", cl.nodes[i].id, x.body);
+    }
+    note("healed");
+    EXPECT(wait_converged(ns.commit_index, 30000),
+           "the nodes did not converge");
+    size_t now_leader;
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &now_leader) == 0,
+           "no leader after healing");
+    EXPECT(expect_records(leader, during, 5, CATCH_UP_MS) == 0,
+           "the old leader lacks the records written without it");
+    log_page a, b;
+    EXPECT(get_log(leader, "", &a) == 200, "old leader's log");
+    bool same = get_log(nl, "", &b) == 200 && a.n == b.n;
+    for (size_t k = 0; same && k < a.n; k++)
+        same = same_entry(&a.e[k], &b.e[k]);
+    size_t na = a.n;
+    log_page_free(&a);
+    log_page_free(&b);
+    EXPECT(same, "the old leader's log (%zu entries) differs from %s's", na,
+           cl.nodes[nl].id);
+    EXPECT(cli_cluster_status(&cl, leader, &st) == 0, "status");
+    note("%s caught up: last index %llu, commit %llu, the same %zu entries "
+         "as %s",
+         lid, (unsigned long long)st.last_index,
+         (unsigned long long)st.commit_index, na, cl.nodes[nl].id);
+    return 0;
+}
+
 typedef struct scenario {
     const char *name;
     int (*run)(void);
@@ -1069,6 +1585,8 @@ static const scenario scenarios[] = {
     {"peer_input", scenario_peer_input},
     {"bundle_input", scenario_bundle_input},
     {"with_entries", scenario_with_entries},
+    {"log_endpoint", scenario_log_endpoint},
+    {"fault_hook", scenario_fault_hook},
 };
 
 /* A sanitizer's report in a node's log: its first lines say what and
