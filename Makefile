@@ -76,7 +76,7 @@ help:
 	@echo "  make demo     build, then run a 3-node record service on loopback through a lost disk"
 	@echo "  make test     build and run all tests, then the asan preset (ASan + UBSan)"
 	@echo "  make build    install missing Debian packages, configure and build (build/bin/)"
-	@echo "  make soak     long runs: 20000 simulator seeds on 3 and 5 nodes, 5000 store crash kills"
+	@echo "  make soak     long runs: 20000 simulator seeds on 3 and 5 nodes, 5000 store crash kills, 6-minute drills"
 	@echo "  make bench    benchmarks (refraft-bench core, store, sweep, limit, cluster)"
 	@echo "  make install  install headers, libraries, refraft.pc, CMake package (PREFIX=$(PREFIX))"
 	@echo "  make deps     install the missing Debian packages only"
@@ -117,6 +117,8 @@ soak: build
 	$(BIN)/refraft-sim --runs 20000 --nodes 3 --steps 4000
 	$(BIN)/refraft-sim --runs 20000 --nodes 5 --steps 4000
 	$(BIN)/refstore-torture --kills 5000
+	$(BIN)/refraft drill all --nodes 3 --duration 60 --report build/drill-3
+	$(BIN)/refraft drill all --nodes 5 --duration 60 --report build/drill-5
 
 bench: build
 	$(BIN)/refraft-bench core

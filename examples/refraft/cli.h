@@ -14,6 +14,7 @@ int cli_cmd_get(int argc, char **argv);
 int cli_cmd_status(int argc, char **argv);
 int cli_cmd_cluster(int argc, char **argv);
 int cli_cmd_demo(int argc, char **argv);
+int cli_cmd_drill(int argc, char **argv);
 
 /* Parse a count or a number of seconds in [min, max] for option opt;
  * prints the error.  Returns 0 or -1. */

@@ -27,6 +27,8 @@ static const command commands[] = {
      "3 nodes, 1,000 records, a follower wiped and recovered"},
     {"wipe-records", host_cmd_wipe_records, false,
      "wipe a stopped node's records (recovery drills)"},
+    {"drill", cli_cmd_drill, true,
+     "a cluster under load and injected faults, checked for lost writes"},
 };
 
 static void usage(FILE *f)
