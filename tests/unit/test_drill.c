@@ -96,7 +96,7 @@ static drill_result *fx(size_t n_nodes, size_t n_acked)
     }
     for (size_t n = 0; n < n_nodes; n++) {
         drill_node_view *v = &r->nodes[n];
-        snprintf(v->id, sizeof(v->id), "n%zu", n + 1);
+        snprintf(v->id, sizeof(v->id), "n%u", (unsigned)(uint8_t)(n + 1));
         v->log_len = n_acked + 1;
         v->log = calloc(v->log_len, sizeof(*v->log));
         v->has_record = calloc(n_acked + 1, sizeof(*v->has_record));
