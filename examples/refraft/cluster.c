@@ -168,6 +168,9 @@ static void exec_child(const cli_cluster *c, const char *log, pid_t parent,
     dup2(in, STDIN_FILENO);
     dup2(out, STDOUT_FILENO);
     dup2(out, STDERR_FILENO);
+    /* The node inherits none of the parent's sockets (libcurl's are not
+     * close-on-exec): they would outlive the parent's use of them. */
+    close_range(3, ~0u, 0);
     execv(argv[0], argv);
     static const char msg[] = "refraft: exec failed\n";
     ssize_t ignored = write(STDERR_FILENO, msg, sizeof(msg) - 1);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -26,6 +27,10 @@
 #define START_TIMEOUT_MS 20000u
 #define LEADER_TIMEOUT_MS 20000u
 #define PUT_TIMEOUT_MS 10000u
+/* One attempt of a write: a node that does not answer in this time (a
+ * deposed leader holding it, a node just killed) is left for another,
+ * as a real client would. */
+#define ATTEMPT_TIMEOUT_MS 2000u
 #define SAMPLE_MS 100u
 #define PROGRESS_MS 1000u
 /* After a fault heals, how long its node may take to catch up before the
@@ -59,6 +64,10 @@ typedef struct drill {
     uint64_t rng;
     drill_result r;
     size_t ops_cap, faults_cap, samples_cap, scenarios_cap;
+    /* What went wrong outside the checker's rules: a node that exited on
+     * its own, a fault that could not be injected, no convergence. */
+    drill_violation *problems;
+    size_t n_problems, problems_cap;
     cli_xfer x; /* the main thread's requests */
 
     /* Shared with the workload thread, under mu. */
@@ -72,7 +81,8 @@ typedef struct drill {
     pthread_t worker;
     bool worker_running;
     cli_put *puts;
-    uint8_t *bodies; /* clients * size */
+    unsigned *restarts; /* per slot: the write started over elsewhere */
+    uint8_t *bodies;    /* clients * size */
     uint64_t wrng;
     char werr[256];
 
@@ -133,6 +143,24 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem)
     return 0;
 }
 
+static void problem(drill *d, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Record a finding of the driver's own (main thread only). */
+static void problem(drill *d, const char *rule, const char *fmt, ...)
+{
+    if (grow((void **)&d->problems, &d->problems_cap, d->n_problems + 1,
+             sizeof(*d->problems)) != 0)
+        return;
+    drill_violation *v = &d->problems[d->n_problems++];
+    snprintf(v->rule, sizeof v->rule, "%s", rule);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(v->detail, sizeof v->detail, fmt, ap);
+    va_end(ap);
+    say(d, "%s: %s", v->rule, v->detail);
+}
+
 /* ---- the workload (its own thread) ------------------------------------ */
 
 /* The bytes of op n: a function of the seed and n alone. */
@@ -166,6 +194,8 @@ static void put_prepare(drill *d, cli_slot *s)
     drill_op *op = &d->r.ops[s->job];
     uint64_t now = cli_now_ms();
     long left = p->deadline_ms > now ? (long)(p->deadline_ms - now) : 1;
+    if (left > (long)ATTEMPT_TIMEOUT_MS)
+        left = ATTEMPT_TIMEOUT_MS;
     char hdr[DRILL_ID_MAX + 32];
     const char *hdrs[2];
     cli_put_headers(op->id, hdr, sizeof hdr, hdrs);
@@ -194,17 +224,20 @@ static bool put_next(void *ctx, cli_slot *s)
     char url[CLI_URL_MAX];
     pick_url(d, url);
     cli_put_begin(&d->puts[s->index], url, PUT_TIMEOUT_MS);
+    d->restarts[s->index] = 0;
     put_prepare(d, s);
     return true;
 }
 
-/* A definite refusal (4xx, or 500: nothing was appended) is FAILED; no
- * answer, 503 and 504 leave the write's fate open. */
-static drill_outcome outcome_of(long status)
+/* A definite refusal (4xx, or 500: nothing was appended) of a write sent
+ * once is FAILED.  No answer, 503 and 504 leave its fate open, and so
+ * does any refusal of a write sent again (an earlier attempt may have
+ * committed). */
+static drill_outcome outcome_of(long status, bool sent_again)
 {
     if (status == 201)
         return DRILL_ACKED;
-    if ((status >= 400 && status < 500) || status == 500)
+    if (!sent_again && ((status >= 400 && status < 500) || status == 500))
         return DRILL_FAILED;
     return DRILL_UNKNOWN;
 }
@@ -215,15 +248,31 @@ static cli_pool_verdict put_done(void *ctx, cli_slot *s)
     cli_put *p = &d->puts[s->index];
     drill_op *op = &d->r.ops[s->job];
     cli_put_next next = cli_put_answer(p, &s->x);
+    uint64_t now = cli_now_ms();
+    /* The node asked first did not answer: another may (the cluster
+     * goes on without a dead or cut-off node). */
+    if (next == CLI_PUT_FAILED && s->x.status == 0 && now < p->deadline_ms) {
+        char url[CLI_URL_MAX];
+        uint64_t deadline = p->deadline_ms;
+        pick_url(d, url);
+        cli_put_begin(p, url, deadline - now);
+        d->restarts[s->index]++;
+        put_prepare(d, s);
+        s->not_before_ms = now + 100;
+        return CLI_POOL_AGAIN;
+    }
     if (next == CLI_PUT_AGAIN) {
         put_prepare(d, s);
         return CLI_POOL_AGAIN;
     }
     op->end_ms = now_rel(d);
-    op->outcome = outcome_of(s->x.status);
+    op->outcome =
+        outcome_of(s->x.status, p->retries > 0 || d->restarts[s->index] > 0);
+    /* A 201 whose index cannot be read stays acknowledged, at index 0:
+     * the checker reports it rather than let it pass as unknown. */
     if (op->outcome == DRILL_ACKED &&
         !cli_json_u64(s->x.body, s->x.len, "index", &op->index))
-        op->outcome = DRILL_UNKNOWN;
+        op->index = 0;
     pthread_mutex_lock(&d->mu);
     if (op->outcome == DRILL_ACKED)
         d->acked++;
@@ -268,6 +317,20 @@ static void sample(drill *d)
 {
     uint64_t t = now_rel(d);
     for (size_t i = 0; i < d->n_nodes; i++) {
+        /* A node that exits is a finding, unless the drill killed it. */
+        int wst;
+        pid_t pid = d->cl.nodes[i].pid;
+        if (pid > 0 && waitpid(pid, &wst, WNOHANG) == pid) {
+            d->cl.nodes[i].pid = 0;
+            problem(d, "node-exited",
+                    "%s (pid %ld) exited on its own (%s %d); its log: "
+                    "%s/log",
+                    d->cl.nodes[i].id, (long)pid,
+                    WIFSIGNALED(wst) ? "signal" : "status",
+                    WIFSIGNALED(wst) ? WTERMSIG(wst) : WEXITSTATUS(wst),
+                    d->cl.nodes[i].dir);
+            d->keep = true;
+        }
         cli_status st;
         bool up =
             d->cl.nodes[i].pid > 0 && cli_cluster_status(&d->cl, i, &st) == 0;
@@ -387,7 +450,12 @@ static int restart(drill *d, size_t i, bool elsewhere)
 static void kill_node(drill *d, size_t i)
 {
     cli_cluster_signal(&d->cl, i, SIGKILL);
-    (void)cli_cluster_reap(&d->cl, i, STOP_TIMEOUT_MS);
+    int st = cli_cluster_reap(&d->cl, i, STOP_TIMEOUT_MS);
+    if (st != -1 && !(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)) {
+        problem(d, "node-exited", "%s had exited before the drill killed it",
+                d->cl.nodes[i].id);
+        d->keep = true;
+    }
 }
 
 static size_t a_follower(drill *d)
@@ -438,6 +506,10 @@ static int partition(drill *d, drill_fault *f, bool heal)
 static int run_fault(drill *d, const char *name)
 {
     uint64_t pause = between(&d->rng, 500, 2500);
+    /* Who leads now, as every node sees it: the fault's target is chosen
+     * relative to it. */
+    if (cli_cluster_wait_leader(&d->cl, LEADER_TIMEOUT_MS, &d->leader) != 0)
+        return -1;
     size_t leader = d->leader, v = a_follower(d);
     drill_fault *f = NULL;
     int rv = 0;
@@ -717,15 +789,26 @@ static int read_views(drill *d)
         drill_node_view *v = &d->r.nodes[i];
         cli_status st;
         snprintf(v->id, sizeof v->id, "%s", d->cl.nodes[i].id);
-        if (cli_cluster_status(&d->cl, i, &st) != 0)
+        v->has_record = calloc(d->r.n_ops + 1, sizeof(*v->has_record));
+        v->record_digest = calloc(d->r.n_ops + 1, sizeof(*v->record_digest));
+        if (v->has_record == NULL || v->record_digest == NULL)
             return -1;
+        int tries = 0;
+        while (tries < 10 && cli_cluster_status(&d->cl, i, &st) != 0) {
+            tries++;
+            cli_sleep_ms(500);
+        }
+        /* A node that does not answer holds nothing, as far as anyone can
+         * tell: the checker then finds what it should hold. */
+        if (tries == 10) {
+            problem(d, "node-unreadable", "%s does not answer its status",
+                    v->id);
+            continue;
+        }
         v->commit_index = st.commit_index;
         v->applied_index = st.applied_index;
         v->data_index = st.data_index;
-        v->has_record = calloc(d->r.n_ops + 1, sizeof(*v->has_record));
-        v->record_digest = calloc(d->r.n_ops + 1, sizeof(*v->record_digest));
-        if (v->has_record == NULL || v->record_digest == NULL ||
-            read_log(d, i, v) != 0)
+        if (read_log(d, i, v) != 0)
             return -1;
     }
     if (d->r.n_ops == 0)
@@ -780,8 +863,9 @@ static int start(drill *d)
 static int start_workload(drill *d)
 {
     d->puts = calloc(d->clients, sizeof(*d->puts));
+    d->restarts = calloc(d->clients, sizeof(*d->restarts));
     d->bodies = malloc(d->clients * d->size);
-    if (d->puts == NULL || d->bodies == NULL)
+    if (d->puts == NULL || d->restarts == NULL || d->bodies == NULL)
         return -1;
     d->wrng = d->seed ^ 0x5bd1e995u;
     if (pthread_create(&d->worker, NULL, workload, d) != 0)
@@ -968,25 +1052,38 @@ static int finish(drill *d)
     stop_workload(d);
     say(d, "waiting for every node to hold the same committed log");
     if (converge(d) != 0)
-        say(d,
-            "the nodes did not converge within %u s: checking what they "
-            "hold",
-            CONVERGE_TIMEOUT_MS / 1000);
+        problem(d, "converged",
+                "the nodes did not reach the same commit index, with the "
+                "records up to it, within %u s",
+                CONVERGE_TIMEOUT_MS / 1000);
     say(d, "reading every node's log and every acknowledged record");
     if (read_views(d) != 0) {
-        fprintf(stderr, "refraft drill: could not read the nodes' views\n");
+        fprintf(stderr,
+                "refraft drill: could not read the nodes' views "
+                "(seed %" PRIu64 ")\n",
+                d->seed);
+        d->keep = true;
         return -1;
     }
-    size_t nv = drill_check(&d->r, NULL, 0);
+    /* Every node must stop cleanly (a sanitizer's report, a crash at
+     * exit). */
+    int unclean = cli_cluster_stop_all(&d->cl, STOP_TIMEOUT_MS);
+    if (unclean > 0)
+        problem(d, "node-exited", "%d nodes did not stop cleanly on SIGTERM",
+                unclean);
+    size_t nc = drill_check(&d->r, NULL, 0), nv = nc + d->n_problems;
     drill_violation *v = calloc(nv + 1, sizeof *v);
     if (v == NULL)
         return -1;
-    (void)drill_check(&d->r, v, nv);
+    (void)drill_check(&d->r, v, nc);
+    if (d->n_problems > 0)
+        memcpy(v + nc, d->problems, d->n_problems * sizeof *v);
     printf("\n");
     (void)drill_report_table(stdout, &d->r, v, nv);
     int rv = d->report_dir != NULL ? write_report(d, v, nv) : 0;
     free(v);
     if (nv > 0) {
+        d->keep = true;
         printf("\n%zu violations (seed %" PRIu64 ")\n", nv, d->seed);
         return 1;
     }
@@ -1027,11 +1124,15 @@ int cli_cmd_drill(int argc, char **argv)
     if (rv == 0)
         rv = start_workload(d);
     for (size_t k = 0; rv == 0 && k < d->n_scenarios && !cli_interrupted; k++)
-        if (run_scenario(d, d->scenarios[k]) != 0)
-            say(d,
-                "scenario %s: the fault could not be injected as "
-                "planned",
-                d->scenarios[k]);
+        if (run_scenario(d, d->scenarios[k]) != 0) {
+            /* A node left down or a partition left in place would make
+             * every later figure meaningless. */
+            problem(d, "fault-injection",
+                    "scenario %s: the fault could not be injected or "
+                    "healed as planned; the scenarios after it were not run",
+                    d->scenarios[k]);
+            break;
+        }
     if (rv == 0 && cli_interrupted)
         rv = -1;
     if (rv == 0)
@@ -1044,13 +1145,18 @@ int cli_cmd_drill(int argc, char **argv)
         (void)cli_cluster_stop_all(&d->cl, STOP_TIMEOUT_MS);
         cli_cluster_free(&d->cl);
     }
+    /* The nodes' logs are the evidence of a failed drill. */
+    if (rv != 0 && !cli_interrupted)
+        d->keep = true;
     if (d->tmp[0] != '\0' && !d->keep)
         cli_rmtree(d->tmp);
     else if (d->tmp[0] != '\0')
         printf("kept %s\n", d->tmp);
     cli_xfer_free(&d->x);
     free(d->puts);
+    free(d->restarts);
     free(d->bodies);
+    free(d->problems);
     free_result(&d->r);
     pthread_mutex_destroy(&d->mu);
     free(d);
