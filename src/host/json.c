@@ -101,3 +101,13 @@ void json_buf_free(json_buf *b)
     free(b->data);
     json_buf_init(b, b->max);
 }
+
+void json_hex(const uint8_t *b, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[b[i] >> 4];
+        out[2 * i + 1] = digits[b[i] & 15];
+    }
+    out[2 * n] = '\0';
+}

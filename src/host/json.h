@@ -13,6 +13,8 @@
 void json_escape(const char *s, char *out, size_t cap);
 /* The same for len bytes that need not be text. */
 void json_escape_bytes(const uint8_t *s, size_t len, char *out, size_t cap);
+/* n bytes as 2n lowercase hex digits and a NUL (out: 2n + 1 bytes). */
+void json_hex(const uint8_t *b, size_t n, char *out);
 /* Room json_escape_bytes needs for n bytes never cut short: each byte
  * takes at most 6 characters (\u00XX), plus the quotes and the NUL. */
 #define JSON_ESCAPED_MAX(n) (6 * (size_t)(n) + 3)

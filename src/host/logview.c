@@ -36,16 +36,6 @@ static bool page_of(http_request *req, uint64_t *from, uint64_t *max, char *why,
     return true;
 }
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 /* Append entry e at index as one JSON object.  false for a type the log
  * API never returns. */
 static bool write_entry(json_buf *b, refraft_index index,
@@ -70,7 +60,7 @@ static bool write_entry(json_buf *b, refraft_index index,
         char id[JSON_ESCAPED_MAX(REFRAFT_RECORD_ID_MAX)];
         char digest[2 * REFRAFT_DIGEST_LEN + 1];
         json_escape_bytes(e->ref.id, e->ref.id_len, id, sizeof id);
-        hex(e->ref.digest, REFRAFT_DIGEST_LEN, digest);
+        json_hex(e->ref.digest, REFRAFT_DIGEST_LEN, digest);
         json_buf_printf(b,
                         "%s{\"index\":%" PRIu64 ",\"term\":%" PRIu64
                         ",\"type\":\"ref\",\"id\":%s,\"size\":%" PRIu64

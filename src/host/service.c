@@ -16,16 +16,6 @@
 /* Largest record a client may write. */
 #define HOST_RECORD_MAX REFRAFT_WIRE_MAX_RECORD
 
-static void hex(const uint8_t *b, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
 static int sha256(const void *bytes, size_t len, uint8_t *digest)
 {
     unsigned int n = 0;
@@ -109,7 +99,7 @@ static unsigned batch_add(host *h, const struct host_client *c,
     }
     if (id_len == 0) {
         char hexid[2 * REFRAFT_DIGEST_LEN + 1];
-        hex(w->ref.digest, REFRAFT_DIGEST_LEN, hexid);
+        json_hex(w->ref.digest, REFRAFT_DIGEST_LEN, hexid);
         id_len = strlen(hexid);
         memcpy(w->id, hexid, id_len);
     } else {
@@ -359,7 +349,7 @@ void host_write_applied(host *h, refraft_index index,
         char id[3 * REFRAFT_RECORD_ID_MAX], digest[2 * REFRAFT_DIGEST_LEN + 1];
         /* w->id, not w->ref.id: waiters move when the array does. */
         json_escape_bytes(w->id, w->ref.id_len, id, sizeof id);
-        hex(w->ref.digest, REFRAFT_DIGEST_LEN, digest);
+        json_hex(w->ref.digest, REFRAFT_DIGEST_LEN, digest);
         char body[1024];
         int n = snprintf(body, sizeof body,
                          "{\"id\":%s,\"index\":%" PRIu64 ",\"size\":%" PRIu64
