@@ -117,10 +117,15 @@ void cli_cluster_free(cli_cluster *c)
     cli_xfer_free(&c->x);
 }
 
+static const char *host_of(const cli_node *nd)
+{
+    return nd->host[0] != '\0' ? nd->host : "127.0.0.1";
+}
+
 static void set_port(cli_node *nd, uint16_t port)
 {
     nd->port = port;
-    snprintf(nd->url, sizeof(nd->url), "http://127.0.0.1:%u", port);
+    snprintf(nd->url, sizeof(nd->url), "http://%s:%u", host_of(nd), port);
 }
 
 int cli_cluster_new_port(cli_cluster *c, size_t i)
@@ -263,11 +268,19 @@ static int wait_ready(cli_cluster *c, size_t i, uint64_t timeout_ms)
 int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
 {
     cli_node *nd = &c->nodes[i];
-    char listen[32];
+    char listen[64];
     char peers[CLI_MAX_NODES][96];
-    char *argv[20 + 2 * CLI_MAX_NODES];
+    char *argv[24 + 2 * CLI_MAX_NODES];
     size_t a = 0;
-    snprintf(listen, sizeof(listen), "127.0.0.1:%u", nd->port);
+    snprintf(listen, sizeof(listen), "%s:%u", host_of(nd), nd->port);
+    if (nd->netns[0] != '\0') {
+        /* ip netns exec enters the namespace and execs the node: its pid
+         * is the node's. */
+        argv[a++] = c->ip_exe;
+        argv[a++] = "netns";
+        argv[a++] = "exec";
+        argv[a++] = nd->netns;
+    }
     argv[a++] = c->exe;
     argv[a++] = "node";
     argv[a++] = "--id";

@@ -29,8 +29,12 @@ typedef struct cli_status {
 typedef struct cli_node {
     char id[16];            /* n1, n2, ... */
     char dir[CLI_PATH_MAX]; /* <cluster dir>/nK: the node's --data */
-    char url[64];           /* http://127.0.0.1:PORT */
+    char url[64];           /* http://HOST:PORT */
     uint16_t port;
+    /* The address it listens on: "" for 127.0.0.1.  With netns set, it
+     * runs in that network namespace (`ip netns exec`), reached at host. */
+    char host[40];
+    char netns[32];
     pid_t pid; /* 0 when not running */
 } cli_node;
 
@@ -52,8 +56,10 @@ typedef struct cli_cluster {
     char dir[CLI_PATH_MAX];
     char token_file[CLI_PATH_MAX];
     char exe[CLI_PATH_MAX];
-    const char *log_level; /* --log-level for the nodes; NULL: theirs */
+    const char *log_level;   /* --log-level for the nodes; NULL: theirs */
     const char *election_ms; /* --election-ms for the nodes; NULL: theirs */
+    /* The ip(8) executable, for nodes with a netns (absolute path). */
+    char ip_exe[CLI_PATH_MAX];
     /* --fault-hook for the nodes started from now on (POST
      * /raft/v1/fault: partitions without root; a test hook). */
     bool fault_hook;

@@ -20,6 +20,7 @@
 #include "cli.h"
 #include "drill.h"
 #include "jsonget.h"
+#include "netns.h"
 #include "pool.h"
 #include "put.h"
 
@@ -53,11 +54,15 @@ typedef struct drill {
     uint64_t seed;
     const char *report_dir;
     bool keep;
+    const char *partition_opt; /* "auto", "netns" or "hook" */
     const char *scenarios[N_SCENARIOS];
     size_t n_scenarios;
 
     cli_cluster cl;
     bool cl_ready;
+    drill_net net;
+    bool use_netns;
+    char ip_exe[CLI_PATH_MAX];
     char tmp[CLI_PATH_MAX];
     char token[128];
     uint64_t t0;
@@ -489,7 +494,13 @@ static int partition(drill *d, drill_fault *f, bool heal)
     if (d->n_nodes == 5)
         minority[((size_t)f->node + 1) % d->n_nodes] = true;
     int rv = 0;
-    for (size_t i = 0; i < d->n_nodes; i++) {
+    /* A real cut: each side's packets to the other go nowhere. */
+    for (size_t i = 0; d->use_netns && i < d->n_nodes; i++)
+        for (size_t j = 0; j < d->n_nodes; j++)
+            if (minority[i] != minority[j] &&
+                drill_net_cut(&d->net, i, j, !heal) != 0)
+                rv = -1;
+    for (size_t i = 0; !d->use_netns && i < d->n_nodes; i++) {
         char list[128] = "";
         for (size_t j = 0; j < d->n_nodes && !heal; j++)
             if (minority[i] != minority[j]) {
@@ -836,6 +847,27 @@ static int start(drill *d)
     d->cl_ready = true;
     d->cl.log_level = "warn";
     d->cl.fault_hook = true;
+    if (d->use_netns) {
+        snprintf(d->cl.ip_exe, sizeof d->cl.ip_exe, "%s", d->ip_exe);
+        if (drill_net_create(&d->net, d->ip_exe, d->n_nodes) != 0) {
+            d->use_netns = false;
+            if (strcmp(d->partition_opt, "netns") == 0)
+                return -1;
+            /* auto: what this machine allows. */
+            snprintf(d->r.partition_method, sizeof d->r.partition_method,
+                     "transport hook");
+            say(d, "network namespaces unavailable: partitions by the "
+                   "transport hook");
+        }
+    }
+    if (d->use_netns) {
+        for (size_t i = 0; i < d->n_nodes; i++) {
+            snprintf(d->cl.nodes[i].host, sizeof d->cl.nodes[i].host, "%s",
+                     d->net.host[i]);
+            snprintf(d->cl.nodes[i].netns, sizeof d->cl.nodes[i].netns, "%s",
+                     d->net.ns[i]);
+        }
+    }
     uint8_t *tok = NULL;
     size_t len = 0;
     char err[256];
@@ -927,7 +959,8 @@ static void drill_usage(FILE *f)
             "usage: refraft drill [SCENARIO ...] [--nodes 3|5] "
             "[--duration SECONDS]\n"
             "                     [--seed N] [--report DIR] [--clients C] "
-            "[--size BYTES] [--keep]\n"
+            "[--size BYTES]\n"
+            "                     [--partition auto|netns|hook] [--keep]\n"
             "Run a cluster of node processes on 127.0.0.1 under a client "
             "workload, inject\neach scenario's fault, then check that every "
             "acknowledged write is on every\nnode.  Scenarios: follower-kill "
@@ -947,6 +980,7 @@ static int parse(drill *d, int argc, char **argv)
         {"report", required_argument, NULL, 'r'},
         {"clients", required_argument, NULL, 'c'},
         {"size", required_argument, NULL, 'z'},
+        {"partition", required_argument, NULL, 'p'},
         {"keep", no_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -983,6 +1017,15 @@ static int parse(drill *d, int argc, char **argv)
         case 'z':
             if (cli_parse_uint("--size", optarg, 1, 1u << 20, &d->size) != 0)
                 return -1;
+            break;
+        case 'p':
+            if (strcmp(optarg, "auto") != 0 && strcmp(optarg, "netns") != 0 &&
+                strcmp(optarg, "hook") != 0) {
+                fprintf(stderr, "refraft drill: --partition takes auto, "
+                                "netns or hook\n");
+                return -1;
+            }
+            d->partition_opt = optarg;
             break;
         case 'k':
             d->keep = true;
@@ -1100,6 +1143,7 @@ int cli_cmd_drill(int argc, char **argv)
     d->duration_s = 10;
     d->clients = 8;
     d->size = 256;
+    d->partition_opt = "auto";
     d->pending_fault = -1;
     uint64_t now = cli_now_ms();
     d->seed = now;
@@ -1111,8 +1155,18 @@ int cli_cmd_drill(int argc, char **argv)
     d->rng = d->seed * 0x2545f4914f6cdd1dull + 1;
     d->r.seed = d->seed;
     d->r.n_nodes = d->n_nodes;
-    snprintf(d->r.partition_method, sizeof d->r.partition_method,
-             "transport hook");
+    /* Network namespaces when this process may make them (root, ip(8)),
+     * else the transport's hook. */
+    d->use_netns = strcmp(d->partition_opt, "hook") != 0 &&
+                   drill_net_available(d->ip_exe, sizeof d->ip_exe);
+    if (!d->use_netns && strcmp(d->partition_opt, "netns") == 0) {
+        fprintf(stderr, "refraft drill: --partition netns needs root and "
+                        "ip(8)\n");
+        free(d);
+        return CLI_EXIT_FAIL;
+    }
+    snprintf(d->r.partition_method, sizeof d->r.partition_method, "%s",
+             d->use_netns ? "network namespaces" : "transport hook");
     describe(d);
     pthread_mutex_init(&d->mu, NULL);
     cli_catch_signals();
@@ -1145,6 +1199,8 @@ int cli_cmd_drill(int argc, char **argv)
         (void)cli_cluster_stop_all(&d->cl, STOP_TIMEOUT_MS);
         cli_cluster_free(&d->cl);
     }
+    if (d->use_netns)
+        drill_net_destroy(&d->net);
     /* The nodes' logs are the evidence of a failed drill. */
     if (rv != 0 && !cli_interrupted)
         d->keep = true;
