@@ -89,7 +89,7 @@ int drill_net_create(drill_net *net, const char *ip_exe, size_t n)
         run_ip(ip_exe, "link", "set", net->bridge, "up", NULL) != 0)
         goto fail;
     for (size_t k = 0; k < n; k++) {
-        char hside[16], nside[16], nsaddr[32];
+        char hside[16], nside[16], nsaddr[48];
         snprintf(net->ns[k], sizeof net->ns[k], "rd%dn%zu", pid, k + 1);
         snprintf(hside, sizeof hside, "rd%dh%u", pid % 10000000,
                  (unsigned)(uint8_t)(k + 1));
