@@ -13,15 +13,15 @@
 #include "cluster.h"
 #include "util.h"
 
-#define DRILL_ID_MAX 64  /* record ids the workload makes: "d<seed>-<n>" */
+#define DRILL_ID_MAX 64 /* record ids the workload makes: "d<seed>-<n>" */
 #define DRILL_NAME_MAX 32
 
 /* How one client write ended. */
 typedef enum drill_outcome {
-    DRILL_ACKED = 1,   /* 201: committed at index */
-    DRILL_FAILED = 2,  /* a final refusal: the write is not in the log */
-    DRILL_UNKNOWN = 3  /* no final answer (time-out, 503 "may still
-                        * commit", the drill ended): either way is fine */
+    DRILL_ACKED = 1,  /* 201: committed at index */
+    DRILL_FAILED = 2, /* a final refusal: the write is not in the log */
+    DRILL_UNKNOWN = 3 /* no final answer (time-out, 503 "may still
+                       * commit", the drill ended): either way is fine */
 } drill_outcome;
 
 /* One client write: times are milliseconds since the drill started. */
@@ -95,7 +95,7 @@ typedef struct drill_scenario_run {
 typedef struct drill_result {
     uint64_t seed;
     size_t n_nodes;
-    char command[1024]; /* the command line that reproduces it */
+    char command[1024];        /* the command line that reproduces it */
     char partition_method[64]; /* "network namespaces" or "transport hook" */
     drill_op *ops;
     size_t n_ops;

@@ -288,10 +288,10 @@ typedef struct refraft_log_api {
      * The node stages only as leader, for the entries it creates (its
      * no-op, proposals, VOIDs), and calls sync before it returns to the
      * application, with only get, term_at and last_index and the hull's
-     * send, flush, have_records and on_event in between.  It counts its own copy of the entries toward
-     * a commit only once sync has returned 0.  If sync fails it steps
-     * down: its followers may hold entries its log no longer has, and no
-     * other entry may take their indexes in this term.
+     * send, flush, have_records and on_event in between.  It counts its own
+     * copy of the entries toward a commit only once sync has returned 0.  If
+     * sync fails it steps down: its followers may hold entries its log no
+     * longer has, and no other entry may take their indexes in this term.
      */
     int (*stage)(void *ctx, const refraft_entry *entries, size_t n);
     int (*sync)(void *ctx);

@@ -134,8 +134,8 @@ static void send_all(refraft_node *node)
         replicate(node, &node->peers[i]);
 }
 
-static int append_local(refraft_node *node, const refraft_entry *entries,
-                        size_t n)
+static int
+append_local(refraft_node *node, const refraft_entry *entries, size_t n)
 {
     return append_with(node, node->log.append, entries, n);
 }

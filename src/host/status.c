@@ -149,8 +149,7 @@ void host_serve_metrics(host *h, http_request *req)
     metric(buf, cap, &off, "refraft_data_index", "gauge",
            "Every entry up to it has its record here.", refraft_data_index(n));
     metric(buf, cap, &off, "refraft_store_commits_total", "counter",
-           "LMDB write transactions committed (each one a sync).",
-           st.commits);
+           "LMDB write transactions committed (each one a sync).", st.commits);
     metric(buf, cap, &off, "refraft_writes_total", "counter",
            "Client writes answered 201.", h->writes_ok);
     metric(buf, cap, &off, "refraft_writes_failed_total", "counter",

@@ -104,16 +104,16 @@ static uint64_t rss_anon_kib(const char *pid)
     return kib;
 }
 
-static void on_done(void *ctx, unsigned status, refraft_index index,
-                    const char *why)
+static void
+on_done(void *ctx, unsigned status, refraft_index index, const char *why)
 {
     (void)index;
     slot *s = ctx;
     load *l = s->l;
     if (status != 201) {
         if (l->failed++ == 0)
-            snprintf(l->first_failure, sizeof l->first_failure, "%u %s",
-                     status, why);
+            snprintf(l->first_failure, sizeof l->first_failure, "%u %s", status,
+                     why);
     } else if (s->measured && l->ph == MEASURE) {
         if (l->n_lat == l->lat_cap) {
             size_t cap = l->lat_cap ? 2 * l->lat_cap : 65536;
@@ -137,16 +137,15 @@ static void fill(load *l, host *h)
     while (l->inflight < window && l->n_free > 0) {
         slot *s = &l->slots[l->free_slots[l->n_free - 1]];
         uint64_t seq = ++l->seq;
-        memcpy(s->bytes, &seq, sizeof seq < l->a->size ? sizeof seq
-                                                        : l->a->size);
+        memcpy(s->bytes, &seq,
+               sizeof seq < l->a->size ? sizeof seq : l->a->size);
         s->t0_us = now_us();
         s->measured = l->ph == MEASURE;
         /* A log's records have ids in order (offsets, sequence numbers):
          * new ones go to the end of the store's tree. */
         char id[32];
-        int id_len = l->a->random_ids
-                         ? 0
-                         : snprintf(id, sizeof id, "r%016" PRIx64, seq);
+        int id_len =
+            l->a->random_ids ? 0 : snprintf(id, sizeof id, "r%016" PRIx64, seq);
         if (host_write(h, (const uint8_t *)id, (size_t)id_len, s->bytes,
                        l->a->size, on_done, s) != 0)
             return; /* this turn's batch is full */
@@ -162,10 +161,12 @@ static void print_window(load *l)
     double p99 = bench_median(l->p99, n), max = bench_median(l->max, n);
     printf("{\"bench\":\"cluster\",\"nodes\":3,\"inflight\":%u,"
            "\"record_bytes\":%u,\"seconds\":%.1f,\"runs\":%u,"
-           "\"ids\":\"%s\",\"parallel_append\":%s,\"commits_per_s\":%.0f,\"p50_us\":%.0f,"
+           "\"ids\":\"%s\",\"parallel_append\":%s,\"commits_per_s\":%.0f,\"p50_"
+           "us\":%.0f,"
            "\"p99_us\":%.0f,\"max_us\":%.0f,\"leader_rss_anon_kib\":%" PRIu64,
            l->a->windows[l->w], l->a->size, l->a->seconds, n,
-           l->a->random_ids ? "sha256" : "sequence", l->a->append_before_send ? "false" : "true", rate, p50, p99, max,
+           l->a->random_ids ? "sha256" : "sequence",
+           l->a->append_before_send ? "false" : "true", rate, p50, p99, max,
            rss_anon_kib("self"));
     if (l->have_limit)
         printf(",\"disk_txns_per_s\":%.0f,\"disk_sync_p50_us\":%.0f,"
@@ -461,8 +462,7 @@ int bench_http_cluster(int argc, char **argv)
     int rv = load_init(&l, &a);
     if (rv == 0 && a.limit)
         rv = bench_limit_repeat(dir, 1, 1.0, 3, &l.limit_one) == 0 &&
-                     bench_limit_repeat(dir, 1024, 1.0, 3,
-                                        &l.limit_batch) == 0
+                     bench_limit_repeat(dir, 1024, 1.0, 3, &l.limit_batch) == 0
                  ? 0
                  : -1;
     l.have_limit = a.limit && rv == 0;

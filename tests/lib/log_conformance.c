@@ -1183,8 +1183,8 @@ static void large_batch_in_one_append_reads_back(void **state)
  * backend whose log API has them.
  * ------------------------------------------------------------------------ */
 
-static void stage_ok(const refraft_log_api *api, const refraft_entry *e,
-                     size_t n)
+static void
+stage_ok(const refraft_log_api *api, const refraft_entry *e, size_t n)
 {
     assert_int_equal(api->stage(api->ctx, e, n), 0);
 }

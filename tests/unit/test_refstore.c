@@ -2297,7 +2297,8 @@ static void sync_whose_commit_fills_the_map_grows_it(void **state)
         int rv = f->api.sync(f->api.ctx);
         if (rv != 0) {
             if (failures++ == 0)
-                snprintf(first, sizeof(first), "the sync of index %llu: %s "
+                snprintf(first, sizeof(first),
+                         "the sync of index %llu: %s "
                          "(errmsg \"%s\")",
                          (unsigned long long)i, refraft_strerror(rv),
                          refstore_errmsg(f->store));
@@ -2350,9 +2351,8 @@ static void propose_whose_sync_fills_the_map_grows_it(void **state)
                      refraft_strerror(rv), refstore_errmsg(f->store));
         if (i > 10) {
             snprintf(id, sizeof(id), "p%llu", (unsigned long long)i - 10);
-            assert_int_equal(refstore_record_delete(f->store,
-                                                    (const uint8_t *)id,
-                                                    strlen(id)),
+            assert_int_equal(refstore_record_delete(
+                                 f->store, (const uint8_t *)id, strlen(id)),
                              0);
         }
     }
@@ -2495,9 +2495,8 @@ static void failed_sync_of_a_propose_stores_nothing(void **state)
     node = node_start(f, &h2, NULL, 0);
     elect(node, &h2);
     assert_true(refraft_current_term(node) > term);
-    assert_int_equal(propose_fn(&(struct propose_arg){f->store, node, &r.ref,
-                                                      bytes}),
-                     0);
+    assert_int_equal(
+        propose_fn(&(struct propose_arg){f->store, node, &r.ref, bytes}), 0);
     assert_true(record_present(f->store, &r.ref));
     refraft_node_destroy(node);
     record_free(&r);
@@ -2607,8 +2606,8 @@ static refraft_msg append_msg(refraft_term term, refraft_index prev,
 
 /* A node on f's store following LEADER in term (an empty AppendEntries
  * told it so), its records checked in the store. */
-static refraft_node *follower_start(struct fx *f, struct host *h,
-                                    refraft_term term)
+static refraft_node *
+follower_start(struct fx *f, struct host *h, refraft_term term)
 {
     static const char *const peers[] = {LEADER};
     h->check_records = true;
@@ -2628,8 +2627,8 @@ static void assert_no_have_errors(const struct host *h)
 }
 
 /* The log holds b's entries from index first on, each naming its ref. */
-static void assert_log_names(struct fx *f, refraft_index first,
-                             const struct batch *b)
+static void
+assert_log_names(struct fx *f, refraft_index first, const struct batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
         refraft_entry e;
@@ -2702,8 +2701,8 @@ static void receive_applies_what_it_appends_and_commits(void **state)
     bool stored = false;
     uint64_t before = commits(f->store);
 
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, &stored),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
                      0);
 
     assert_true(stored);
@@ -2736,8 +2735,8 @@ static void receive_with_a_bad_record_delivers_the_message_alone(void **state)
     bool stored = true;
     uint64_t before = commits(f->store);
 
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, &stored),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
                      0);
 
     assert_false(stored);
@@ -2778,8 +2777,8 @@ static void receive_of_entries_held_already_drops_the_records(void **state)
     struct replies rep = {0};
     uint64_t before = commits(f->store);
 
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, &stored),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
                      0);
 
     assert_false(stored);
@@ -2809,8 +2808,8 @@ static void receive_of_a_duplicate_that_commits_applies(void **state)
     batch_make(&b, 2, "recv-commit", 32, 0, 1);
     refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
     bool stored = false;
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, NULL, NULL, &stored),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      NULL, NULL, &stored),
                      0);
     assert_true(stored);
     assert_int_equal(h.applied, 0);
@@ -2890,8 +2889,8 @@ static void receive_refused_by_the_log_check_stores_no_record(void **state)
     bool stored = true;
     uint64_t before = commits(f->store);
 
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, &stored),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
                      0);
 
     assert_false(stored);
@@ -2963,8 +2962,8 @@ static void receive_of_a_request_vote_stores_no_record(void **state)
     struct replies rep = {0};
     bool stored = true;
 
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, &stored),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
                      0);
 
     assert_false(stored);
@@ -2994,14 +2993,14 @@ static void receive_with_null_arguments_is_einval(void **state)
     bool stored = true;
     uint64_t before = commits(f->store);
 
-    assert_int_equal(refstore_receive(f->store, NULL, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, &stored),
+    assert_int_equal(refstore_receive(f->store, NULL, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
                      REFRAFT_EINVAL);
     assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
                                       NULL, reply_fn, &rep, &stored),
                      REFRAFT_EINVAL);
-    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n,
-                                      &m, reply_fn, &rep, NULL),
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, NULL),
                      REFRAFT_EINVAL);
     assert_true(refstore_errmsg(f->store)[0] != '\0');
 

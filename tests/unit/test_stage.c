@@ -57,8 +57,8 @@ typedef struct ev {
 typedef struct staged_log {
     fx_node *fn;
     refraft_log_api memlog;
-    bool fail_sync;        /* every sync fails (REFRAFT_EIO) until cleared */
-    refraft_index staged;  /* the first index staged and not synced; 0: none */
+    bool fail_sync;       /* every sync fails (REFRAFT_EIO) until cleared */
+    refraft_index staged; /* the first index staged and not synced; 0: none */
 } staged_log;
 
 /* One test's trace and wrappers; trace_reset() clears it before each. */
@@ -568,8 +568,9 @@ static void test_failed_sync_takes_the_entries_back_and_steps_down(void **state)
 
     assert_int_equal(index, 77);
     assert_mentions(refraft_errmsg(n1), "index 2");
-    assert_string_equal(trace_of(1, mark), "stage 2+1, send n2 AE 2+1, "
-                                           "send n3 AE 2+1, flush, sync failed");
+    assert_string_equal(trace_of(1, mark),
+                        "stage 2+1, send n2 AE 2+1, "
+                        "send n3 AE 2+1, flush, sync failed");
     assert_int_equal(refraft_role(n1), REFRAFT_FOLLOWER);
     assert_int_equal(refraft_current_term(n1), 1);
     assert_null(refraft_leader_id(n1));
@@ -611,8 +612,8 @@ static void test_failed_sync_takes_the_entries_back_and_steps_down(void **state)
 /* "another leader may still commit them (they were sent)": the followers
  * got the entry whose sync failed; the next leader commits it, and the
  * old leader, now a follower, takes it back from there with append. */
-static void test_entries_of_a_failed_sync_may_commit_under_the_next_leader(
-    void **state)
+static void
+test_entries_of_a_failed_sync_may_commit_under_the_next_leader(void **state)
 {
     (void)state;
     fixture *fx = cluster_with_leader(3);
@@ -852,9 +853,8 @@ static const char *propose_with_versions(int log_version, int hull_version)
 static void test_version_2_log_api_has_no_stage_or_sync(void **state)
 {
     (void)state;
-    assert_string_equal(
-        propose_with_versions(REFRAFT_LOG_API_VERSION_MIN, 0),
-        "append 2+1, send n2 AE 2+1, send n3 AE 2+1");
+    assert_string_equal(propose_with_versions(REFRAFT_LOG_API_VERSION_MIN, 0),
+                        "append 2+1, send n2 AE 2+1, send n3 AE 2+1");
     for (int i = 1; i <= 3; i++) {
         assert_int_equal(count(i, EV_STAGE, 0), 0);
         assert_int_equal(count(i, EV_SYNC, 0), 0);
@@ -864,10 +864,9 @@ static void test_version_2_log_api_has_no_stage_or_sync(void **state)
 static void test_version_2_hull_has_no_flush(void **state)
 {
     (void)state;
-    assert_string_equal(
-        propose_with_versions(REFRAFT_LOG_API_VERSION,
-                              REFRAFT_HULL_VERSION_MIN),
-        "stage 2+1, send n2 AE 2+1, send n3 AE 2+1, sync");
+    assert_string_equal(propose_with_versions(REFRAFT_LOG_API_VERSION,
+                                              REFRAFT_HULL_VERSION_MIN),
+                        "stage 2+1, send n2 AE 2+1, send n3 AE 2+1, sync");
 }
 
 int main(void)

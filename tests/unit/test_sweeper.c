@@ -1494,8 +1494,8 @@ static void test_fetch_delay_holds_the_first_fetch(void **state)
  * own replication delivers it within the delay, the cluster runs on:
  * nobody ever asks for it, and it is applied everywhere.
  */
-static void test_record_arriving_within_the_fetch_delay_is_not_fetched(
-    void **state)
+static void
+test_record_arriving_within_the_fetch_delay_is_not_fetched(void **state)
 {
     (void)state;
     const uint64_t D = 50;
@@ -1532,8 +1532,7 @@ static void test_record_arriving_within_the_fetch_delay_is_not_fetched(
  * the delay ends, and "a record that arrives meanwhile is never
  * fetched".
  */
-static void test_record_arriving_before_its_commit_is_not_fetched(
-    void **state)
+static void test_record_arriving_before_its_commit_is_not_fetched(void **state)
 {
     (void)state;
     const uint64_t D = 5;
