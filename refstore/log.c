@@ -478,7 +478,8 @@ static int log_sync(void *ctx)
         rv = txn_sync(store);
     if (rv != 0)
         log_unstage(store);
-    store->staged = 0;
+    else
+        store->staged = 0;
     return rv;
 }
 

@@ -3,6 +3,7 @@
 #define REFRAFT_BENCH_BENCH_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* `refraft-bench core ...` and `refraft-bench store ...`: argv[1] is the
  * subcommand's name.  Each prints its JSON lines and returns the process's
@@ -33,5 +34,8 @@ int bench_limit_repeat(const char *dir, unsigned puts, double seconds,
 /* Sort the n (> 0) values of v ascending, in place, and return their
  * median; v[0] and v[n - 1] are then the minimum and the maximum. */
 double bench_median(double *v, size_t n);
+
+/* A monotonic clock in microseconds. */
+uint64_t bench_now_us(void);
 
 #endif /* REFRAFT_BENCH_BENCH_H */

@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "bench.h"
 #include "cluster.h"
@@ -80,13 +79,6 @@ struct load {
     volatile sig_atomic_t stop;
 };
 
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
-
 /* Resident anonymous memory of a process, in KiB: the heap and stacks,
  * not LMDB's file-backed map.  0 when unknown. */
 static uint64_t rss_anon_kib(const char *pid)
@@ -124,7 +116,7 @@ on_done(void *ctx, unsigned status, refraft_index index, const char *why)
             }
         }
         if (l->n_lat < l->lat_cap)
-            l->lat[l->n_lat++] = (double)(now_us() - s->t0_us);
+            l->lat[l->n_lat++] = (double)(bench_now_us() - s->t0_us);
         l->committed++;
     }
     l->free_slots[l->n_free++] = (size_t)(s - l->slots);
@@ -139,7 +131,7 @@ static void fill(load *l, host *h)
         uint64_t seq = ++l->seq;
         memcpy(s->bytes, &seq,
                sizeof seq < l->a->size ? sizeof seq : l->a->size);
-        s->t0_us = now_us();
+        s->t0_us = bench_now_us();
         s->measured = l->ph == MEASURE;
         /* A log's records have ids in order (offsets, sequence numbers):
          * new ones go to the end of the store's tree. */
@@ -184,7 +176,7 @@ static void print_window(load *l)
  * next window size, or the end. */
 static void end_run(load *l)
 {
-    double secs = (double)(now_us() - l->measure_start_us) / 1e6;
+    double secs = (double)(bench_now_us() - l->measure_start_us) / 1e6;
     unsigned r = l->run;
     l->rate[r] = (double)l->committed / secs;
     if (l->n_lat > 0) {
@@ -209,13 +201,13 @@ static void next_after_drain(load *l)
         }
     }
     l->ph = WARMUP;
-    l->phase_end_us = now_us() + (uint64_t)(WARMUP_S * 1e6);
+    l->phase_end_us = bench_now_us() + (uint64_t)(WARMUP_S * 1e6);
 }
 
 static void on_turn(void *ctx, host *h)
 {
     load *l = ctx;
-    uint64_t now = now_us();
+    uint64_t now = bench_now_us();
     const refraft_node *node = host_node(h);
     switch (l->ph) {
     case WAIT_LEADER:
@@ -382,7 +374,7 @@ static int run_leader(load *l, cli_cluster *c)
     for (size_t i = 1; i < 3 && rv == 0; i++)
         rv = cli_cluster_start_node(c, i, START_TIMEOUT_MS);
     if (rv == 0) {
-        l->leader_deadline_us = now_us() + LEADER_TIMEOUT_MS * 1000u;
+        l->leader_deadline_us = bench_now_us() + LEADER_TIMEOUT_MS * 1000u;
         rv = host_run(h, &l->stop);
     }
     host_destroy(h);

@@ -1,13 +1,12 @@
 /* limit.c - refraft-bench limit: how many synced LMDB transactions a
  * directory's disk takes per second, the bound every durable write in
  * refraft runs into. */
-#define _POSIX_C_SOURCE 200809L /* clock_gettime, mkdtemp */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <lmdb.h>
@@ -16,13 +15,6 @@
 
 #define LIMIT_VALUE_BYTES 64
 #define LIMIT_MAP_BYTES ((size_t)1 << 30)
-
-static uint64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 static int fail(const char *what, int rc)
 {
@@ -50,11 +42,11 @@ int bench_limit_measure(const char *path, unsigned puts, double seconds,
     double *lat = malloc(cap * sizeof *lat);
     uint8_t value[LIMIT_VALUE_BYTES];
     memset(value, 0xab, sizeof value);
-    uint64_t key = 0, start = now_us();
+    uint64_t key = 0, start = bench_now_us();
     uint64_t until = start + (uint64_t)(seconds * 1e6);
     int rv = lat == NULL ? -1 : 0;
-    while (rv == 0 && now_us() < until) {
-        uint64_t t0 = now_us();
+    while (rv == 0 && bench_now_us() < until) {
+        uint64_t t0 = bench_now_us();
         MDB_txn *txn;
         MDB_dbi dbi;
         rc = mdb_txn_begin(env, NULL, 0, &txn);
@@ -83,9 +75,9 @@ int bench_limit_measure(const char *path, unsigned puts, double seconds,
             lat = p;
             cap *= 2;
         }
-        lat[n++] = (double)(now_us() - t0);
+        lat[n++] = (double)(bench_now_us() - t0);
     }
-    double elapsed = (double)(now_us() - start) / 1e6;
+    double elapsed = (double)(bench_now_us() - start) / 1e6;
     mdb_env_close(env);
     unlink(path);
     char lock[4096];
