@@ -99,8 +99,8 @@ static int check_abandoned(refstore *store, refraft_index index,
                            const refraft_entry *entry)
 {
     refraft_entry logged;
-    uint8_t id[REFRAFT_RECORD_ID_MAX];
-    int rv = log_read_entry(store, index, &logged, id);
+    log_entry_buf buf;
+    int rv = log_read_entry(store, index, &logged, &buf);
     if (rv != 0)
         return rv;
     if (logged.type != REFRAFT_ENTRY_REF || !same_ref(&logged.ref, &entry->ref))
@@ -130,6 +130,9 @@ check_apply(refstore *store, refraft_index index, const refraft_entry *entry)
     case REFRAFT_ENTRY_NOOP:
     case REFRAFT_ENTRY_REF:
     case REFRAFT_ENTRY_VOID:
+    /* A configuration is the node's business: for the application it is
+     * a NOOP (the hook still sees it, and may keep the members). */
+    case REFRAFT_ENTRY_CONFIG:
         return 0;
     case REFRAFT_ENTRY_ABANDONED: {
         int rv = check_abandoned(store, index, entry);
@@ -137,8 +140,8 @@ check_apply(refstore *store, refraft_index index, const refraft_entry *entry)
     }
     default:
         return store_errorf(store, REFRAFT_EINVAL,
-                            "entry %llu has type %d, not NOOP, REF, VOID or "
-                            "ABANDONED",
+                            "entry %llu has type %d, not NOOP, REF, VOID, "
+                            "CONFIG or ABANDONED",
                             (unsigned long long)index, entry->type);
     }
 }
@@ -166,8 +169,8 @@ int refstore_apply(refstore *store, refraft_index index,
 int apply_again(refstore *store, refraft_index index)
 {
     refraft_entry entry;
-    uint8_t id[REFRAFT_RECORD_ID_MAX];
-    int rv = log_read_entry(store, index, &entry, id);
+    log_entry_buf buf;
+    int rv = log_read_entry(store, index, &entry, &buf);
     if (rv == 0 && entry.type == REFRAFT_ENTRY_REF &&
         was_abandoned(store, index))
         entry.type = REFRAFT_ENTRY_ABANDONED;

@@ -1,4 +1,6 @@
 /* log.c - the log API over the store: entries, truncation, hard state. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -7,10 +9,31 @@
 /*
  * An entry is stored under its index as 8 big-endian bytes, so LMDB's
  * byte order is index order and appends go in with MDB_APPEND.  Its value
- * is term (8 bytes), type (1), size (8), digest (32) and the record id,
- * whose length is what remains (none for a NOOP or VOID).  A VOID keeps
- * its voided index where a REF keeps its size; a NOOP keeps zeros there.
+ * starts with the term (8 bytes) and the type (1); what follows depends
+ * on the type.
+ *
+ * NOOP, REF and VOID: size (8), digest (32) and the record id, whose
+ * length is what remains (none for a NOOP or VOID).  A VOID keeps its
+ * voided index where a REF keeps its size; a NOOP keeps zeros there.
+ *
+ * CONFIG (format 2 stores only; see STORE_FORMAT_CONFIG): a layout byte
+ * (LOG_CONFIG_LAYOUT, so that the layout can change without a new store
+ * format), the member count (1..REFRAFT_MAX_PEERS), then per member a
+ * flags byte (bit 0: voter; the other bits 0), the id's length (1..64),
+ * the address's length (0..255), the id and the address, neither with a
+ * NUL.  Nothing follows the last member.  A CONFIG entry needs no size
+ * or digest, so it does not pay for them: one of three members with
+ * 20-byte addresses takes about 90 bytes.
  */
+#define LOG_CONFIG_LAYOUT 1
+#define MEMBER_VOTER 0x01
+
+_Static_assert(REFRAFT_MAX_PEERS <= UINT8_MAX, "the count is one byte");
+_Static_assert(REFRAFT_ID_MAX <= UINT8_MAX, "an id's length is one byte");
+_Static_assert(REFRAFT_ADDRESS_MAX <= UINT8_MAX,
+               "an address's length is one byte");
+/* keep_staged writes each value's length in two bytes. */
+_Static_assert(LOG_VALUE_MAX <= UINT16_MAX, "a value's length fits 2 bytes");
 
 typedef struct log_key {
     uint8_t b[8];
@@ -30,6 +53,19 @@ static int corrupt(refstore *store, refraft_index index, const char *why)
                         store->path, (unsigned long long)index, why);
 }
 
+static int corruptf(refstore *store, refraft_index index, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int corruptf(refstore *store, refraft_index index, const char *fmt, ...)
+{
+    char why[REFRAFT_ERRMSG_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof(why), fmt, ap);
+    va_end(ap);
+    return corrupt(store, index, why);
+}
+
 /* A VOID holds no record id and abandons an entry before its own. */
 static int decode_void(refstore *store, refraft_index index, const uint8_t *p,
                        size_t id_len, refraft_entry *e)
@@ -44,20 +80,113 @@ static int decode_void(refstore *store, refraft_index index, const uint8_t *p,
     return 0;
 }
 
-/* Decode a stored entry; the id points into v.  Whatever a type does not
- * carry reads back zeroed. */
-static int
-decode(refstore *store, refraft_index index, const MDB_val *v, refraft_entry *e)
+/* Copy len bytes at p into *s as a string (NUL-terminated) and advance
+ * *s past it. */
+static const char *take_string(char **s, const uint8_t *p, size_t len)
 {
-    if (v->mv_size < LOG_HEAD_LEN || v->mv_size > LOG_VALUE_MAX)
-        return corrupt(store, index, "has a value of the wrong size");
+    char *str = *s;
+    memcpy(str, p, len);
+    str[len] = '\0';
+    *s += len + 1;
+    return str;
+}
+
+/* Member i of a CONFIG entry, at p[*at] in a value of len bytes: its
+ * bytes checked against the layout, its strings copied into *s.  Every
+ * length is checked before the bytes it counts are read. */
+static int decode_member(refstore *store, refraft_index index, size_t i,
+                         const uint8_t *p, size_t len, size_t *at,
+                         refraft_member *m, char **s)
+{
+    if (len - *at < LOG_MEMBER_HEAD_LEN)
+        return corruptf(store, index,
+                        "is a CONFIG entry cut short in member %zu", i);
+    uint8_t flags = p[*at];
+    size_t id_len = p[*at + 1], addr_len = p[*at + 2];
+    *at += LOG_MEMBER_HEAD_LEN;
+    if ((flags & ~MEMBER_VOTER) != 0)
+        return corruptf(store, index,
+                        "is a CONFIG entry whose member %zu has unknown "
+                        "flags 0x%02x",
+                        i, flags);
+    if (id_len == 0 || id_len > REFRAFT_ID_MAX)
+        return corruptf(store, index,
+                        "is a CONFIG entry whose member %zu has an id of "
+                        "%zu bytes",
+                        i, id_len);
+    if (len - *at < id_len + addr_len)
+        return corruptf(store, index,
+                        "is a CONFIG entry cut short in member %zu", i);
+    if (memchr(p + *at, '\0', id_len + addr_len) != NULL)
+        return corruptf(store, index,
+                        "is a CONFIG entry whose member %zu has a NUL in "
+                        "its id or address",
+                        i);
+    m->id = take_string(s, p + *at, id_len);
+    m->address = take_string(s, p + *at + id_len, addr_len);
+    m->voter = (flags & MEMBER_VOTER) != 0;
+    *at += id_len + addr_len;
+    return 0;
+}
+
+/* A CONFIG entry of len bytes at p: its members into buf, checked byte
+ * by byte against the layout, then as refraft_check_members checks the
+ * members of an append. */
+static int decode_config(refstore *store, refraft_index index, const uint8_t *p,
+                         size_t len, refraft_entry *e, log_entry_buf *buf)
+{
+    if (len < LOG_CONFIG_HEAD_LEN)
+        return corrupt(store, index, "is a CONFIG entry cut short");
+    if (p[9] != LOG_CONFIG_LAYOUT)
+        return corruptf(store, index,
+                        "is a CONFIG entry of layout %u; this library "
+                        "reads layout %d",
+                        p[9], LOG_CONFIG_LAYOUT);
+    size_t n = p[10];
+    if (n == 0 || n > REFRAFT_MAX_PEERS)
+        return corruptf(store, index,
+                        "is a CONFIG entry of %zu members, not 1 to %d", n,
+                        REFRAFT_MAX_PEERS);
+    size_t at = LOG_CONFIG_HEAD_LEN;
+    char *s = buf->strings;
+    for (size_t i = 0; i < n; i++) {
+        int rv =
+            decode_member(store, index, i, p, len, &at, &buf->members[i], &s);
+        if (rv != 0)
+            return rv;
+    }
+    if (at != len)
+        return corruptf(store, index,
+                        "is a CONFIG entry with %zu bytes after its last "
+                        "member",
+                        len - at);
+    char why[REFRAFT_ERRMSG_LEN];
+    if (refraft_check_members(buf->members, n, why, sizeof(why)) != 0)
+        return corruptf(store, index,
+                        "is a CONFIG entry whose members are bad: %s", why);
+    e->members = buf->members;
+    e->n_members = n;
+    return 0;
+}
+
+/* Decode a stored entry; its id or members go into buf.  Whatever a type
+ * does not carry reads back zeroed. */
+static int decode(refstore *store, refraft_index index, const MDB_val *v,
+                  refraft_entry *e, log_entry_buf *buf)
+{
     const uint8_t *p = v->mv_data;
-    size_t id_len = v->mv_size - LOG_HEAD_LEN;
+    if (v->mv_size < 9)
+        return corrupt(store, index, "has a value of the wrong size");
     memset(e, 0, sizeof(*e));
     e->term = store_get_u64(p);
     e->type = p[8];
     if (e->term == 0)
         return corrupt(store, index, "has term 0");
+    if (e->type == REFRAFT_ENTRY_CONFIG)
+        return decode_config(store, index, p, v->mv_size, e, buf);
+    if (v->mv_size < LOG_HEAD_LEN || v->mv_size > LOG_REF_VALUE_MAX)
+        return corrupt(store, index, "has a value of the wrong size");
+    size_t id_len = v->mv_size - LOG_HEAD_LEN;
     if (e->type == REFRAFT_ENTRY_NOOP && id_len == 0)
         return 0;
     if (e->type == REFRAFT_ENTRY_VOID)
@@ -66,17 +195,61 @@ decode(refstore *store, refraft_index index, const MDB_val *v, refraft_entry *e)
         return corrupt(store, index, "has a bad type or record id");
     e->ref.size = store_get_u64(p + 9);
     memcpy(e->ref.digest, p + 17, REFRAFT_DIGEST_LEN);
-    e->ref.id = p + LOG_HEAD_LEN;
+    memcpy(buf->id, p + LOG_HEAD_LEN, id_len);
+    e->ref.id = buf->id;
     e->ref.id_len = (uint16_t)id_len;
     return 0;
 }
 
-/* Encode a validated entry into buf (LOG_VALUE_MAX bytes). */
+/* A member's address: NULL stands for "" (unknown). */
+static size_t address_len(const refraft_member *m)
+{
+    return m->address != NULL ? strlen(m->address) : 0;
+}
+
+/* The length of a validated entry's value. */
+static size_t encoded_len(const refraft_entry *e)
+{
+    if (e->type == REFRAFT_ENTRY_REF)
+        return LOG_HEAD_LEN + e->ref.id_len;
+    if (e->type != REFRAFT_ENTRY_CONFIG)
+        return LOG_HEAD_LEN;
+    size_t len = LOG_CONFIG_HEAD_LEN;
+    for (size_t i = 0; i < e->n_members; i++)
+        len += LOG_MEMBER_HEAD_LEN + strlen(e->members[i].id) +
+               address_len(&e->members[i]);
+    return len;
+}
+
+static size_t encode_config(const refraft_entry *e, uint8_t *buf)
+{
+    buf[9] = LOG_CONFIG_LAYOUT;
+    buf[10] = (uint8_t)e->n_members;
+    size_t at = LOG_CONFIG_HEAD_LEN;
+    for (size_t i = 0; i < e->n_members; i++) {
+        const refraft_member *m = &e->members[i];
+        size_t id_len = strlen(m->id), addr_len = address_len(m);
+        buf[at] = m->voter ? MEMBER_VOTER : 0;
+        buf[at + 1] = (uint8_t)id_len;
+        buf[at + 2] = (uint8_t)addr_len;
+        at += LOG_MEMBER_HEAD_LEN;
+        memcpy(buf + at, m->id, id_len);
+        if (addr_len > 0)
+            memcpy(buf + at + id_len, m->address, addr_len);
+        at += id_len + addr_len;
+    }
+    return at;
+}
+
+/* Encode a validated entry into buf (encoded_len(e) bytes, at most
+ * LOG_VALUE_MAX); returns its length. */
 static size_t encode(const refraft_entry *e, uint8_t *buf)
 {
-    memset(buf, 0, LOG_HEAD_LEN);
     store_put_u64(buf, e->term);
     buf[8] = e->type;
+    if (e->type == REFRAFT_ENTRY_CONFIG)
+        return encode_config(e, buf);
+    memset(buf + 9, 0, LOG_HEAD_LEN - 9);
     if (e->type == REFRAFT_ENTRY_VOID)
         store_put_u64(buf + 9, e->voided);
     if (e->type != REFRAFT_ENTRY_REF)
@@ -103,8 +276,9 @@ int log_load(refstore *store, MDB_txn *txn)
     int rv = 0;
     if (rc == 0 && k.mv_size == 8) {
         refraft_entry e;
+        log_entry_buf buf;
         store->last_index = store_get_u64(k.mv_data);
-        rv = decode(store, store->last_index, &v, &e);
+        rv = decode(store, store->last_index, &v, &e, &buf);
         store->last_term = rv == 0 ? e.term : 0;
     }
     if (rc == 0)
@@ -143,7 +317,7 @@ static refraft_index log_last_index(void *ctx)
 typedef struct entry_arg {
     refraft_index index;
     refraft_entry *entry;
-    uint8_t *id;
+    log_entry_buf *buf;
 } entry_arg;
 
 static int entry_op(refstore *store, MDB_txn *txn, void *arg)
@@ -157,18 +331,13 @@ static int entry_op(refstore *store, MDB_txn *txn, void *arg)
         return corrupt(store, a->index, "is missing");
     if (rc != 0)
         return store_mdb_error(store, rc, "reading the log");
-    int rv = decode(store, a->index, &v, a->entry);
-    if (rv == 0 && a->entry->type == REFRAFT_ENTRY_REF) {
-        memcpy(a->id, a->entry->ref.id, a->entry->ref.id_len);
-        a->entry->ref.id = a->id;
-    }
-    return rv;
+    return decode(store, a->index, &v, a->entry, a->buf);
 }
 
 int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
-                   uint8_t *id)
+                   log_entry_buf *buf)
 {
-    entry_arg a = {index, entry, id};
+    entry_arg a = {index, entry, buf};
     return txn_read(store, entry_op, &a);
 }
 
@@ -181,8 +350,8 @@ static int term_op(refstore *store, MDB_txn *txn, void *arg)
 {
     term_arg *t = arg;
     refraft_entry e;
-    uint8_t id[REFRAFT_RECORD_ID_MAX];
-    entry_arg a = {t->index, &e, id};
+    log_entry_buf buf;
+    entry_arg a = {t->index, &e, &buf};
     int rv = entry_op(store, txn, &a);
     if (rv == 0)
         t->term = e.term;
@@ -219,14 +388,68 @@ typedef struct get_arg {
     refraft_entry *out;
 } get_arg;
 
+/* What the entries of a get point to, and where it goes in the arena: an
+ * array of every CONFIG entry's members first (so that it is aligned as
+ * malloc aligns), then the bytes of the record ids and of the members'
+ * strings. */
+typedef struct arena_use {
+    size_t members;
+    size_t bytes;
+} arena_use;
+
+/* Move what e points to (into a decoding buffer) into the arena, after
+ * what *used counts, and point e there; count it into *used.  The first
+ * walk sized the arena for all of it (*total). */
+static void to_arena(refstore *store, refraft_entry *e, const arena_use *total,
+                     arena_use *used)
+{
+    /* Only now, with something to copy: a get of NOOPs alone leaves the
+     * arena unallocated. */
+    if (e->type != REFRAFT_ENTRY_REF && e->type != REFRAFT_ENTRY_CONFIG)
+        return;
+    uint8_t *bytes = store->arena + total->members * sizeof(refraft_member);
+    if (e->type == REFRAFT_ENTRY_REF) {
+        memcpy(bytes + used->bytes, e->ref.id, e->ref.id_len);
+        e->ref.id = bytes + used->bytes;
+        used->bytes += e->ref.id_len;
+        return;
+    }
+    refraft_member *members = (refraft_member *)(void *)store->arena;
+    refraft_member *m = members + used->members;
+    for (size_t i = 0; i < e->n_members; i++) {
+        const refraft_member *from = &e->members[i];
+        size_t id_size = strlen(from->id) + 1;
+        size_t addr_size = strlen(from->address) + 1;
+        char *s = (char *)(bytes + used->bytes);
+        memcpy(s, from->id, id_size);
+        memcpy(s + id_size, from->address, addr_size);
+        m[i].id = s;
+        m[i].address = s + id_size;
+        m[i].voter = from->voter;
+        used->bytes += id_size + addr_size;
+    }
+    e->members = m;
+    used->members += e->n_members;
+}
+
+/* What e points to, counted into *use. */
+static void count_use(const refraft_entry *e, arena_use *use)
+{
+    use->bytes += e->ref.id_len;
+    use->members += e->n_members;
+    for (size_t i = 0; i < e->n_members; i++)
+        use->bytes +=
+            strlen(e->members[i].id) + 1 + strlen(e->members[i].address) + 1;
+}
+
 /*
  * Walk the count entries from a->from.  Without out, only check them and
- * total the bytes of their ids; with it, decode them, copying the ids into
- * the arena (which the first walk sized), so that a failure leaves out
- * untouched.
+ * total in *use what they point to; with it, decode them, copying what
+ * they point to into the arena (which the first walk sized for *total),
+ * so that a failure leaves out untouched.
  */
 static int walk(refstore *store, MDB_txn *txn, const get_arg *a,
-                refraft_entry *out, size_t *id_bytes)
+                refraft_entry *out, const arena_use *total, arena_use *use)
 {
     MDB_cursor *cur;
     int rc = mdb_cursor_open(txn, store->db_log, &cur);
@@ -236,7 +459,7 @@ static int walk(refstore *store, MDB_txn *txn, const get_arg *a,
     key_init(&k, a->from);
     MDB_val key = k.val, v;
     MDB_cursor_op op = MDB_SET_KEY;
-    size_t used = 0;
+    log_entry_buf buf;
     int rv = 0;
     for (size_t i = 0; i < a->count; i++, op = MDB_NEXT) {
         refraft_index index = a->from + i;
@@ -250,33 +473,37 @@ static int walk(refstore *store, MDB_txn *txn, const get_arg *a,
         else if (rc != 0)
             rv = store_mdb_error(store, rc, "reading the log");
         else
-            rv = decode(store, index, &v, &e);
+            rv = decode(store, index, &v, &e, &buf);
         if (rv != 0)
             break;
-        if (out != NULL && e.type == REFRAFT_ENTRY_REF) {
-            memcpy(store->arena + used, e.ref.id, e.ref.id_len);
-            e.ref.id = store->arena + used;
+        if (out == NULL) {
+            count_use(&e, use);
+            continue;
         }
-        if (out != NULL)
-            out[i] = e;
-        used += e.ref.id_len;
+        to_arena(store, &e, total, use);
+        out[i] = e;
     }
     mdb_cursor_close(cur);
-    *id_bytes = used;
     return rv;
 }
 
 static int get_op(refstore *store, MDB_txn *txn, void *arg)
 {
     const get_arg *a = arg;
-    size_t need;
-    int rv = walk(store, txn, a, NULL, &need);
+    arena_use need = {0, 0}, used = {0, 0};
+    int rv = walk(store, txn, a, NULL, NULL, &need);
     if (rv != 0)
         return rv;
-    if (refraft_grow((void **)&store->arena, &store->arena_cap, need, 1) != 0)
+    bool fits =
+        need.members <= (SIZE_MAX - need.bytes) / sizeof(refraft_member);
+    size_t room = fits ? need.members * sizeof(refraft_member) + need.bytes : 0;
+    if (!fits ||
+        refraft_grow((void **)&store->arena, &store->arena_cap, room, 1) != 0)
         return store_errorf(store, REFRAFT_ENOMEM,
-                            "out of memory for %zu bytes of record ids", need);
-    return walk(store, txn, a, a->out, &need);
+                            "out of memory for %zu members and %zu bytes of "
+                            "record ids and member strings",
+                            need.members, need.bytes);
+    return walk(store, txn, a, a->out, &need, &used);
 }
 
 static int log_get(void *ctx, refraft_index from, size_t max,
@@ -306,7 +533,7 @@ static int log_get(void *ctx, refraft_index from, size_t max,
 /* ---- Append and truncate ---------------------------------------------- */
 
 /* Why e cannot go at index after an entry of prev_term (memlog's rules),
- * or NULL. */
+ * or NULL.  A CONFIG entry's members are check_batch's. */
 static const char *
 bad_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
 {
@@ -315,7 +542,7 @@ bad_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
         return "has term 0";
     if (e->term < prev_term)
         return "has a term below the entry before it";
-    if (e->type == REFRAFT_ENTRY_NOOP)
+    if (e->type == REFRAFT_ENTRY_NOOP || e->type == REFRAFT_ENTRY_CONFIG)
         return NULL;
     /* A VOID abandons an earlier entry, never itself or a later one. */
     if (e->type == REFRAFT_ENTRY_VOID)
@@ -324,7 +551,7 @@ bad_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
                    : "is a VOID whose voided index is 0 or not below its "
                      "own";
     if (e->type != REFRAFT_ENTRY_REF)
-        return "has a type other than NOOP, REF and VOID";
+        return "has a type other than NOOP, REF, VOID and CONFIG";
     if (e->ref.id == NULL || e->ref.id_len == 0 ||
         e->ref.id_len > REFRAFT_RECORD_ID_MAX)
         return "has a record id that is not 1..255 bytes";
@@ -334,7 +561,17 @@ bad_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
 typedef struct append_arg {
     const refraft_entry *entries;
     size_t n;
+    bool config; /* a CONFIG entry is among them */
 } append_arg;
+
+/* The store's first CONFIG entry moves it to format 2, in the transaction
+ * that writes the entry (STORE_FORMAT_CONFIG). */
+static int note_format(refstore *store, MDB_txn *txn)
+{
+    if (store->format >= STORE_FORMAT_CONFIG)
+        return 0;
+    return store_meta_put_u64(store, txn, META_FORMAT, STORE_FORMAT_CONFIG);
+}
 
 static int append_op(refstore *store, MDB_txn *txn, void *arg)
 {
@@ -351,22 +588,36 @@ static int append_op(refstore *store, MDB_txn *txn, void *arg)
         rc = mdb_cursor_put(cur, &k.val, &v, MDB_APPEND);
     }
     mdb_cursor_close(cur);
-    return rc == 0 ? 0 : store_mdb_error(store, rc, "appending to the log");
+    if (rc != 0)
+        return store_mdb_error(store, rc, "appending to the log");
+    return a->config ? note_format(store, txn) : 0;
 }
 
-/* What append and stage check before writing. */
-static int check_batch(refstore *store, const refraft_entry *entries, size_t n)
+/* What append and stage check before writing; *config tells whether the
+ * batch holds a CONFIG entry. */
+static int check_batch(refstore *store, const refraft_entry *entries, size_t n,
+                       bool *config)
 {
     if (entries == NULL)
         return store_errorf(store, REFRAFT_EINVAL, "entries is NULL");
     refraft_term prev = store->last_term;
+    *config = false;
     for (size_t i = 0; i < n; i++) {
-        const char *why =
-            bad_entry(&entries[i], store->last_index + 1 + i, prev);
+        const refraft_entry *e = &entries[i];
+        const char *why = bad_entry(e, store->last_index + 1 + i, prev);
         if (why != NULL)
             return store_errorf(store, REFRAFT_EINVAL,
                                 "entry %zu of the batch %s", i, why);
-        prev = entries[i].term;
+        char cause[REFRAFT_ERRMSG_LEN];
+        if (e->type == REFRAFT_ENTRY_CONFIG &&
+            refraft_check_members(e->members, e->n_members, cause,
+                                  sizeof(cause)) != 0)
+            return store_errorf(store, REFRAFT_EINVAL,
+                                "entry %zu of the batch is a CONFIG entry "
+                                "whose members are bad: %s",
+                                i, cause);
+        *config |= e->type == REFRAFT_ENTRY_CONFIG;
+        prev = e->term;
     }
     return 0;
 }
@@ -378,24 +629,31 @@ static int log_append(void *ctx, const refraft_entry *entries, size_t n)
     int rv = store_enter(store);
     if (rv != 0 || n == 0)
         return rv;
-    rv = check_batch(store, entries, n);
+    bool config;
+    rv = check_batch(store, entries, n, &config);
     if (rv != 0)
         return rv;
-    append_arg a = {entries, n};
+    append_arg a = {entries, n, config};
     rv = txn_durable(store, append_op, &a);
     if (rv == 0) {
         store->last_index += n;
         store->last_term = entries[n - 1].term;
+        if (config)
+            store->format = STORE_FORMAT_CONFIG;
     }
     return rv;
 }
 
 /* Keep the encoded entries (a 2-byte length before each value) for
  * log_restage. */
-static int keep_staged(refstore *store, const refraft_entry *entries, size_t n)
+static int keep_staged(refstore *store, const refraft_entry *entries, size_t n,
+                       bool config)
 {
-    if (refraft_grow((void **)&store->staged_buf, &store->staged_cap,
-                     n * (2 + LOG_VALUE_MAX), 1) != 0)
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        need += 2 + encoded_len(&entries[i]);
+    if (refraft_grow((void **)&store->staged_buf, &store->staged_cap, need,
+                     1) != 0)
         return store_errorf(store, REFRAFT_ENOMEM,
                             "no memory to keep %zu staged entries", n);
     size_t at = 0;
@@ -406,12 +664,14 @@ static int keep_staged(refstore *store, const refraft_entry *entries, size_t n)
         at += 2 + len;
     }
     store->staged_len = at;
+    store->staged_config = config;
     return 0;
 }
 
 /* The staged entries go at the indexes after staged_prev's: from
  * last_index + 1 while stage runs (staged still 0), at the same indexes
- * when a sync writes them again. */
+ * when a sync writes them again.  A CONFIG entry among them takes the
+ * format change with it. */
 int log_restage(refstore *store, MDB_txn *txn)
 {
     MDB_cursor *cur;
@@ -429,7 +689,9 @@ int log_restage(refstore *store, MDB_txn *txn)
         at += 2 + len;
     }
     mdb_cursor_close(cur);
-    return rc == 0 ? 0 : store_mdb_error(store, rc, "staging log entries");
+    if (rc != 0)
+        return store_mdb_error(store, rc, "staging log entries");
+    return store->staged_config ? note_format(store, txn) : 0;
 }
 
 static int restage_op(refstore *store, MDB_txn *txn, void *arg)
@@ -452,18 +714,21 @@ static int log_stage(void *ctx, const refraft_entry *entries, size_t n)
                             "%zu entries are staged already: sync them "
                             "before staging more",
                             store->staged);
-    rv = check_batch(store, entries, n);
+    bool config;
+    rv = check_batch(store, entries, n, &config);
     if (rv == 0)
-        rv = keep_staged(store, entries, n);
+        rv = keep_staged(store, entries, n, config);
     if (rv == 0)
         rv = txn_stage(store, restage_op, NULL);
-    if (rv == 0) {
-        store->staged = n;
-        store->staged_prev_term = store->last_term;
-        store->last_index += n;
-        store->last_term = entries[n - 1].term;
+    if (rv != 0) {
+        store->staged_config = false;
+        return rv;
     }
-    return rv;
+    store->staged = n;
+    store->staged_prev_term = store->last_term;
+    store->last_index += n;
+    store->last_term = entries[n - 1].term;
+    return 0;
 }
 
 static int log_sync(void *ctx)
@@ -476,11 +741,15 @@ static int log_sync(void *ctx)
      * only on 0: the store forgets them on every other answer. */
     if (rv == 0)
         rv = txn_sync(store);
-    if (rv != 0)
+    if (rv != 0) {
         log_unstage(store);
-    else
-        store->staged = 0;
-    return rv;
+        return rv;
+    }
+    store->staged = 0;
+    if (store->staged_config)
+        store->format = STORE_FORMAT_CONFIG;
+    store->staged_config = false;
+    return 0;
 }
 
 void log_unstage(refstore *store)
@@ -490,6 +759,7 @@ void log_unstage(refstore *store)
     store->last_index -= store->staged;
     store->last_term = store->staged_prev_term;
     store->staged = 0;
+    store->staged_config = false;
 }
 
 typedef struct truncate_arg {

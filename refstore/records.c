@@ -347,6 +347,12 @@ adapter_put(void *ctx, const refraft_ref *ref, const void *bytes, size_t len)
     return refstore_record_put(ctx, ref, bytes, len);
 }
 
+static int adapter_put_batch(void *ctx, const refraft_ref *refs,
+                             const void *const *bytes, size_t n, int *results)
+{
+    return refstore_record_put_batch(ctx, refs, bytes, n, results);
+}
+
 static int adapter_remove(void *ctx, const uint8_t *id, size_t id_len)
 {
     return refstore_record_delete(ctx, id, id_len);
@@ -367,4 +373,5 @@ void refstore_record_store(refstore *store, refraft_record_store *out)
     out->put = adapter_put;
     out->remove = adapter_remove;
     out->clear_lost = adapter_clear_lost;
+    out->put_batch = adapter_put_batch;
 }

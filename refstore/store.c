@@ -374,6 +374,7 @@ check_identity(refstore *store, MDB_txn *txn, const refstore_options *o)
     int rc = mdb_stat(txn, store->db_meta, &st);
     if (rc != 0)
         return store_mdb_error(store, rc, "reading the meta data");
+    store->format = REFSTORE_FORMAT_VERSION;
     if (st.ms_entries == 0)
         return create_identity(store, txn, o);
     uint64_t version = 0;
@@ -383,12 +384,14 @@ check_identity(refstore *store, MDB_txn *txn, const refstore_options *o)
     if (version == 0)
         return store_errorf(store, REFRAFT_ECORRUPT,
                             "store %s has no format version", store->path);
-    if (version != REFSTORE_FORMAT_VERSION)
+    /* Format 2 adds CONFIG entries to format 1 (STORE_FORMAT_CONFIG). */
+    if (version != REFSTORE_FORMAT_VERSION && version != STORE_FORMAT_CONFIG)
         return store_errorf(store, REFRAFT_EWRONGSTORE,
                             "store %s has format version %llu; this library "
-                            "reads version %d",
+                            "reads versions %d and %d",
                             store->path, (unsigned long long)version,
-                            REFSTORE_FORMAT_VERSION);
+                            REFSTORE_FORMAT_VERSION, STORE_FORMAT_CONFIG);
+    store->format = version;
     rv = check_string(store, txn, META_CLUSTER, o->cluster_id, "cluster");
     if (rv == 0)
         rv = check_string(store, txn, META_NODE, o->node_id, "node");

@@ -37,9 +37,40 @@
  * the same id in records, then its size (8 bytes, big-endian). */
 #define DIGEST_VALUE_LEN (REFRAFT_DIGEST_LEN + 8)
 
-/* A log value: term, type, size, digest, then the record id. */
+/* Formats this library reads (REFSTORE_FORMAT_VERSION is the first, what
+ * a new store records).  Format 2 is format 1 with CONFIG entries in the
+ * log: the transaction that stores a store's first CONFIG entry moves it
+ * to 2 (log.c), so that a library that reads only format 1 refuses the
+ * store at open rather than running on a log whose configuration it
+ * cannot read. */
+#define STORE_FORMAT_CONFIG 2
+
+/* A log value (log.c): term (8), type (1), then what the type carries.
+ * NOOP, REF and VOID: size (8), digest (32), then the record id. */
 #define LOG_HEAD_LEN (8 + 1 + 8 + REFRAFT_DIGEST_LEN)
-#define LOG_VALUE_MAX (LOG_HEAD_LEN + REFRAFT_RECORD_ID_MAX)
+#define LOG_REF_VALUE_MAX (LOG_HEAD_LEN + REFRAFT_RECORD_ID_MAX)
+/* CONFIG: its layout (1), the member count (1), then for each member
+ * flags (1), id length (1), address length (1), the id, the address. */
+#define LOG_CONFIG_HEAD_LEN (8 + 1 + 1 + 1)
+#define LOG_MEMBER_HEAD_LEN 3
+#define LOG_CONFIG_VALUE_MAX                                                   \
+    (LOG_CONFIG_HEAD_LEN +                                                     \
+     REFRAFT_MAX_PEERS *                                                       \
+         (LOG_MEMBER_HEAD_LEN + REFRAFT_ID_MAX + REFRAFT_ADDRESS_MAX))
+#define LOG_VALUE_MAX                                                          \
+    (LOG_REF_VALUE_MAX > LOG_CONFIG_VALUE_MAX ? LOG_REF_VALUE_MAX              \
+                                              : LOG_CONFIG_VALUE_MAX)
+/* A CONFIG entry's strings, decoded: each id and address with its NUL. */
+#define LOG_MEMBER_STRINGS_MAX                                                 \
+    (REFRAFT_MAX_PEERS * (REFRAFT_ID_MAX + 1 + REFRAFT_ADDRESS_MAX + 1))
+
+/* Room for what one decoded entry points to: its record id, or its
+ * members and their strings. */
+typedef struct log_entry_buf {
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    refraft_member members[REFRAFT_MAX_PEERS];
+    char strings[LOG_MEMBER_STRINGS_MAX];
+} log_entry_buf;
 
 /* URLs in the cluster map. */
 #define MAP_URL_MAX 1024
@@ -80,6 +111,7 @@ struct refstore {
      * whose commit ran out of map writes them again once it has grown. */
     size_t staged;
     refraft_term staged_prev_term;
+    bool staged_config; /* a CONFIG entry is among them */
     uint8_t *staged_buf;
     size_t staged_len;
     size_t staged_cap;
@@ -87,9 +119,15 @@ struct refstore {
      * records into propose, to write them again in that case. */
     txn_fn records_put;
     void *records_arg;
-    /* Where get() copies record ids; valid until the next log API call. */
+    /* What get() hands out, valid until the next log API call: the
+     * CONFIG entries' members (an array of refraft_member at the start),
+     * then the record ids and the members' strings (log.c).  It holds
+     * the last get's alone, and grows to the largest. */
     uint8_t *arena;
     size_t arena_cap;
+    /* The store's format, committed: REFSTORE_FORMAT_VERSION, or
+     * STORE_FORMAT_CONFIG once a CONFIG entry was stored. */
+    uint64_t format;
 
     refraft_index applied;         /* applied index, committed */
     refraft_index applied_pending; /* applied index in top (>= applied) */
@@ -217,10 +255,10 @@ void txn_release(refstore *store, bool commit);
  * the indexes 1..last. */
 int log_load(refstore *store, MDB_txn *txn);
 
-/* Read the entry at index (in the log) into *entry, its id copied into
- * id (REFRAFT_RECORD_ID_MAX bytes). */
+/* Read the entry at index (in the log) into *entry; its id or members
+ * point into buf. */
 int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
-                   uint8_t *id);
+                   log_entry_buf *buf);
 
 /* The staged entries were lost with their transaction: drop them from
  * the tail (nothing when none are staged). */

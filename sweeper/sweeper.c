@@ -109,6 +109,11 @@ static void sweeper_free(refraft_sweeper *sw)
     refraft_free(sw->free_slots);
     refraft_free(sw->order);
     refraft_free(sw->fetches);
+    refraft_free(sw->taken);
+    refraft_free(sw->put_refs);
+    refraft_free(sw->put_bytes);
+    refraft_free(sw->put_results);
+    refraft_free(sw->put_taken);
     refraft_free(sw->entries);
     refraft_free(sw->refs);
     refraft_free(sw->ref_index);
@@ -133,14 +138,23 @@ int refraft_sweeper_create(const refraft_sweeper_config *config,
     if (sw == NULL)
         goto err_nomem;
     sw->cfg = c;
+    sw->config_index = refraft_config_index(c.node);
     size_t batch = c.scan_batch;
-    sw->fetches = refraft_calloc(c.max_in_flight, sizeof(*sw->fetches));
+    size_t fl = c.max_in_flight;
+    sw->fetches = refraft_calloc(fl, sizeof(*sw->fetches));
+    sw->taken = refraft_calloc(fl, sizeof(*sw->taken));
+    sw->put_refs = refraft_calloc(fl, sizeof(*sw->put_refs));
+    sw->put_bytes = refraft_calloc(fl, sizeof(*sw->put_bytes));
+    sw->put_results = refraft_calloc(fl, sizeof(*sw->put_results));
+    sw->put_taken = refraft_calloc(fl, sizeof(*sw->put_taken));
     sw->entries = refraft_calloc(batch, sizeof(*sw->entries));
     sw->refs = refraft_calloc(batch, sizeof(*sw->refs));
     sw->ref_index = refraft_calloc(batch, sizeof(*sw->ref_index));
     sw->present = refraft_calloc(batch, sizeof(*sw->present));
     sw->ids = refraft_calloc(batch, REFRAFT_RECORD_ID_MAX);
-    if (sw->fetches == NULL || sw->entries == NULL || sw->refs == NULL ||
+    if (sw->fetches == NULL || sw->taken == NULL || sw->put_refs == NULL ||
+        sw->put_bytes == NULL || sw->put_results == NULL ||
+        sw->put_taken == NULL || sw->entries == NULL || sw->refs == NULL ||
         sw->ref_index == NULL || sw->present == NULL || sw->ids == NULL)
         goto err_after_sweeper;
     sw->next_token = 1;
@@ -242,6 +256,8 @@ int refraft_sweeper_tick(refraft_sweeper *sw)
     if (sw == NULL)
         return REFRAFT_EINVAL;
     uint64_t now = sw_now(sw);
+    uint64_t started = sw->n_started;
+    sw_want_follow_config(sw);
     int first_rv = end_lost_mode(sw);
     bool restart = now >= sw->rescan_at;
     if (restart)
@@ -254,6 +270,7 @@ int refraft_sweeper_tick(refraft_sweeper *sw)
     }
     sw_want_dispatch(sw, now);
     int rv = sw_orphans_collect(sw, now);
+    sw_want_flush(sw, started);
     return first_rv != 0 ? first_rv : rv;
 }
 

@@ -8,7 +8,9 @@
 
 #include "refraft/sweeper.h"
 
-#define SW_MAX_PEERS (REFRAFT_MAX_PEERS - 1)
+/* A node outside its configuration has as many peers as it has members,
+ * and a leader outside the configuration counts as one more (sw_peer_id). */
+#define SW_MAX_PEERS (REFRAFT_MAX_PEERS + 1)
 #define SW_MAX_IN_FLIGHT 4096
 /* Entries per presence check at most: scan_batch sizes the scan
  * buffers, record ids included (255 bytes each). */
@@ -64,6 +66,17 @@ struct sw_fetch {
     refraft_term term; /* the term the request carried */
 };
 
+/* An answer of one refraft_sweeper_on_fetches() call whose fetch was
+ * ours: its want (found again by slot and index, since a want dropped
+ * meanwhile must not be touched) and, when its bytes verified, the bytes
+ * to store (the caller's, valid during the call). */
+struct sw_taken {
+    uint32_t want; /* slot in sw->pool */
+    refraft_index index;
+    const void *bytes; /* NULL: nothing to store, advance the round */
+    size_t len;
+};
+
 /* A record whose entry was discarded: collected once no entry names it
  * and orphan_grace_ms passed since the discard. */
 struct sw_orphan {
@@ -96,7 +109,23 @@ struct refraft_sweeper {
     struct sw_fetch *fetches;
     size_t n_fetch;
     uint64_t next_token;
+    /* Fetches started ever: a call that raised it ends with
+     * fetcher.flush. */
+    uint64_t n_started;
 
+    /* refraft_sweeper_on_fetches() scratch, max_in_flight elements each:
+     * a call takes at most one answer per fetch in flight, so it never
+     * needs more, and storing a batch allocates nothing. */
+    struct sw_taken *taken;
+    refraft_ref *put_refs;
+    const void **put_bytes;
+    int *put_results;
+    uint32_t *put_taken; /* put_refs[i] is for taken[put_taken[i]] */
+
+    /* The configuration the per-peer state below is numbered by
+     * (refraft_config_index): peers are numbered by their position in
+     * it, which a membership change reshuffles. */
+    refraft_index config_index;
     /* Each peer's data index as learned from fetch answers (0: not
      * known). */
     refraft_index peer_data[SW_MAX_PEERS];
@@ -160,6 +189,14 @@ void sw_want_dispatch(refraft_sweeper *sw, uint64_t now);
  * none). */
 uint64_t sw_want_next_retry(const refraft_sweeper *sw);
 void sw_want_cancel_all(refraft_sweeper *sw);
+/* The node's configuration changed since the sweeper last looked:
+ * forget everything numbered by peer position (fetches in flight, the
+ * answers of rounds under way, what peers reported), so rounds start over
+ * with the new peers. */
+void sw_want_follow_config(refraft_sweeper *sw);
+/* Let the fetcher send what it held back, if a fetch was started since
+ * n_started read started_before. */
+void sw_want_flush(refraft_sweeper *sw, uint64_t started_before);
 
 /* scan.c: one scan step; restart makes it a full pass from sw_floor()
  * + 1. */

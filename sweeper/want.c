@@ -130,12 +130,55 @@ void sw_want_cancel_all(refraft_sweeper *sw)
         fetch_cancel(sw, &sw->pool[sw->order[k]]);
 }
 
+void sw_want_follow_config(refraft_sweeper *sw)
+{
+    refraft_index at = refraft_config_index(sw->cfg.node);
+    if (at == sw->config_index)
+        return;
+    sw->config_index = at;
+    sw_want_cancel_all(sw);
+    for (size_t k = 0; k < sw->n_want; k++) {
+        struct sw_want *w = &sw->pool[sw->order[k]];
+        w->round_active = false;
+        w->asked = 0;
+        memset(w->answer, 0, sizeof w->answer);
+        memset(w->answer_term, 0, sizeof w->answer_term);
+    }
+    memset(sw->peer_data, 0, sizeof sw->peer_data);
+    memset(sw->peer_down_until, 0, sizeof sw->peer_down_until);
+}
+
 /* ---- choosing whom to ask --------------------------------------------- */
 
+/* The leader when it is not a member of this node's configuration: a
+ * leader that removed itself leads until that commits, and may hold
+ * records nobody else has. */
+static const char *outside_leader(const refraft_sweeper *sw)
+{
+    const refraft_node *node = sw->cfg.node;
+    const char *leader = refraft_leader_id(node);
+    if (leader == NULL || strcmp(leader, refraft_id(node)) == 0)
+        return NULL;
+    for (size_t p = 0; p < refraft_n_peers(node); p++)
+        if (strcmp(refraft_peer_id(node, p), leader) == 0)
+            return NULL;
+    return leader;
+}
+
+/* The peers to ask: the configuration's, then such a leader. */
 static size_t n_peers(const refraft_sweeper *sw)
 {
     size_t n = refraft_n_peers(sw->cfg.node);
-    return n < SW_MAX_PEERS ? n : SW_MAX_PEERS;
+    if (n > REFRAFT_MAX_PEERS)
+        n = REFRAFT_MAX_PEERS;
+    return n + (outside_leader(sw) != NULL);
+}
+
+/* Peer p's id (p < n_peers). */
+static const char *sw_peer_id(const refraft_sweeper *sw, size_t p)
+{
+    const char *id = refraft_peer_id(sw->cfg.node, p);
+    return id != NULL ? id : outside_leader(sw);
 }
 
 /* Peer p's data index as far as this node knows (0: not known).  A
@@ -146,8 +189,8 @@ static refraft_index peer_data_index(const refraft_sweeper *sw, size_t p)
     refraft_index known = sw->peer_data[p];
     if (refraft_role(sw->cfg.node) == REFRAFT_LEADER) {
         refraft_peer_progress pr;
-        if (refraft_peer_progress_get(
-                sw->cfg.node, refraft_peer_id(sw->cfg.node, p), &pr) == 0 &&
+        if (refraft_peer_progress_get(sw->cfg.node, sw_peer_id(sw, p), &pr) ==
+                0 &&
             pr.data_index > known)
             known = pr.data_index;
     }
@@ -173,7 +216,7 @@ static int pick_peer(const refraft_sweeper *sw, const struct sw_want *w)
         for (size_t p = 0; p < n; p++) {
             if (!(w->asked & (1u << p)) &&
                 sw->peer_down_until[p] <= sw_now(sw) &&
-                strcmp(refraft_peer_id(node, p), leader) == 0)
+                strcmp(sw_peer_id(sw, p), leader) == 0)
                 return (int)p;
         }
     }
@@ -202,7 +245,7 @@ static int fetch_start(refraft_sweeper *sw, struct sw_want *w, size_t p)
     f->peer = (uint8_t)p;
     f->term = refraft_current_term(node);
     refraft_fetch_request req = {.token = f->token,
-                                 .peer_id = refraft_peer_id(node, p),
+                                 .peer_id = sw_peer_id(sw, p),
                                  .ref = &ref,
                                  .index = w->index,
                                  .term = f->term};
@@ -217,8 +260,10 @@ static int fetch_start(refraft_sweeper *sw, struct sw_want *w, size_t p)
         sw->n_fetch--;
         sw->stats.in_flight = sw->n_fetch;
         w->in_flight = false;
+        return rv;
     }
-    return rv;
+    sw->n_started++;
+    return 0;
 }
 
 /* ---- rounds ----------------------------------------------------------- */
@@ -249,20 +294,27 @@ static void retry_later(refraft_sweeper *sw, struct sw_want *w, uint64_t now)
     backoff(sw, w, now);
 }
 
-/* Whether a majority, this node included, answered authoritatively in
- * the current term that it lacks w's record.  This node lacks it (it is
- * wanted) and vouches for that unless it lost records it has not yet
- * fetched again. */
+/* Whether a majority of the voters, this node included when it is one,
+ * answered authoritatively in the current term that it lacks w's record.
+ * This node lacks it (it is wanted) and vouches for that unless it lost
+ * records it has not yet fetched again.  Learners' answers do not count:
+ * a durable commit needs no learner's copy. */
 static bool majority_absent(const refraft_sweeper *sw, const struct sw_want *w)
 {
-    refraft_term term = refraft_current_term(sw->cfg.node);
+    const refraft_node *node = sw->cfg.node;
+    refraft_term term = refraft_current_term(node);
     size_t n = n_peers(sw);
-    size_t count = sw->cfg.lost_upto == 0 ? 1 : 0;
+    bool self_voter = refraft_is_voter(node, refraft_id(node));
+    size_t voters = self_voter;
+    size_t count = self_voter && sw->cfg.lost_upto == 0 ? 1 : 0;
     for (size_t p = 0; p < n; p++) {
+        if (!refraft_is_voter(node, sw_peer_id(sw, p)))
+            continue;
+        voters++;
         if (w->answer[p] == SW_ANS_ABSENT && w->answer_term[p] == term)
             count++;
     }
-    return count >= (refraft_n_peers(sw->cfg.node) + 1) / 2 + 1;
+    return count >= voters / 2 + 1;
 }
 
 /* Whether this node, leading, may void w's entry now: uncommitted, the
@@ -398,6 +450,12 @@ void sw_want_dispatch(refraft_sweeper *sw, uint64_t now)
     dispatch_from(sw, 0, now);
 }
 
+void sw_want_flush(refraft_sweeper *sw, uint64_t started_before)
+{
+    if (sw->n_started != started_before && sw->cfg.fetcher.flush != NULL)
+        sw->cfg.fetcher.flush(sw->cfg.fetcher.ctx);
+}
+
 uint64_t sw_want_next_retry(const refraft_sweeper *sw)
 {
     uint64_t next = UINT64_MAX;
@@ -411,19 +469,102 @@ uint64_t sw_want_next_retry(const refraft_sweeper *sw)
     return next;
 }
 
-/* ---- answers ---------------------------------------------------------- */
+/* ---- answers ----------------------------------------------------------
+ *
+ * refraft_sweeper_on_fetches() takes a batch of answers in three steps:
+ * note each answer (verifying the bytes of an OK one), store the records
+ * that verified and are still wanted, all in one store.put_batch, and
+ * ask the next peer for the records whose answers said no.  Storing the
+ * batch together is the point: a recovery then costs one sync per batch,
+ * not one per record.  Nothing in the first two steps starts a fetch, so
+ * the answers of one batch cannot be mixed up with fetches it started.
+ */
+
+static void
+note_answer(struct sw_want *w, const struct sw_fetch *f, uint8_t answer)
+{
+    w->answer[f->peer] = answer;
+    w->answer_term[f->peer] = f->term;
+    if (answer == SW_ANS_BAD)
+        w->round_bad = true;
+    else
+        w->round_answered = true;
+}
 
 /*
- * Store a record whose bytes verified, if the log still wants it: the
- * entry at its index may have been truncated and replaced, or abandoned
- * by a VOID meanwhile (a late copy is ignored), or the record may have
- * arrived another way.  Then tell the node, which advances its data
- * index and reports it to the leader at once.
+ * Take one answer: its fetch is over and the peer's state is noted.  An
+ * OK answer whose bytes verify is kept in sw->taken for storing; any
+ * other is noted in its want's round.  Unknown and cancelled tokens are
+ * ignored, and so is a fetch that is not its want's current one (never
+ * seen: a want has one fetch at a time, and dropping it removes the
+ * fetch).  Returns 0, or REFRAFT_ENOMEM when the digest could not be
+ * computed (the record is then asked for again).
  */
-static int store_fetched(refraft_sweeper *sw, struct sw_want *w,
-                         const void *bytes, size_t len, uint64_t now)
+static int take_answer(refraft_sweeper *sw, const refraft_fetch_result *r,
+                       uint64_t now, size_t *n_taken)
 {
-    refraft_node *node = sw->cfg.node;
+    size_t k = fetch_find(sw, r->token);
+    if (k == sw->n_fetch)
+        return 0; /* cancelled, or never ours */
+    struct sw_fetch f = sw->fetches[k];
+    fetch_remove(sw, k);
+    struct sw_want *w = &sw->pool[f.want];
+    if (!w->in_flight || w->token != f.token)
+        return 0;
+    w->in_flight = false;
+    if (r->peer_data_index != 0)
+        sw->peer_data[f.peer] = r->peer_data_index;
+    bool answered = r->status == REFRAFT_FETCH_OK ||
+                    r->status == REFRAFT_FETCH_ABSENT ||
+                    r->status == REFRAFT_FETCH_UNKNOWN;
+    /* A peer that answered at all is up; one that did not is asked last
+     * for a while. */
+    sw->peer_down_until[f.peer] = answered ? 0 : now + sw->cfg.interval_ms;
+    struct sw_taken *t = &sw->taken[(*n_taken)++];
+    *t = (struct sw_taken){.want = f.want, .index = w->index};
+
+    switch (r->status) {
+    case REFRAFT_FETCH_OK: {
+        refraft_ref ref = sw_want_ref(w);
+        bool ok;
+        int rv = sw_digest_check(&ref, r->bytes, r->len, &ok);
+        if (rv != 0) {
+            retry_later(sw, w, now);
+            return rv;
+        }
+        if (ok) {
+            t->bytes = r->bytes != NULL ? r->bytes : "";
+            t->len = r->len;
+            return 0;
+        }
+        sw->stats.digest_failures++;
+        note_answer(w, &f, SW_ANS_BAD);
+        break;
+    }
+    case REFRAFT_FETCH_ABSENT:
+        note_answer(w, &f, SW_ANS_ABSENT);
+        break;
+    case REFRAFT_FETCH_UNKNOWN:
+        note_answer(w, &f, SW_ANS_UNKNOWN);
+        break;
+    default: /* REFRAFT_FETCH_FAILED, or a status we do not know */
+        sw->stats.fetch_failures++;
+        break;
+    }
+    return 0;
+}
+
+/*
+ * Whether the log still wants w's record, whose bytes verified: the entry
+ * at its index may have been truncated and replaced, or abandoned by a
+ * VOID meanwhile (a late copy is ignored), or the record may have
+ * arrived another way.  A want no longer wanted is dropped; one whose
+ * entry could not be read is asked for again (the error is returned).
+ */
+static int
+still_wanted(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *wanted)
+{
+    *wanted = false;
     refraft_index index = w->index;
     refraft_entry e;
     size_t n = 0;
@@ -442,30 +583,127 @@ static int store_fetched(refraft_sweeper *sw, struct sw_want *w,
         sw_want_drop(sw, index);
         return 0;
     }
-    rv = sw->cfg.store.put(sw->cfg.store.ctx, &ref, bytes, len);
-    if (rv != 0) {
-        /* Another record holds the id: a discarded entry's, collected at
-         * the next tick; the retry then stores this one. */
-        if (rv == REFRAFT_EDIGEST && sw_orphan_hasten(sw, &ref))
-            rv = 0;
-        retry_later(sw, w, now);
-        return rv;
-    }
-    sw->stats.fetched++;
-    sw->stats.bytes_fetched += len;
-    sw_want_drop(sw, index);
-    return refraft_records_stored(node);
+    *wanted = true;
+    return 0;
 }
 
-static void
-note_answer(struct sw_want *w, const struct sw_fetch *f, uint8_t answer)
+/* Put the m records gathered in sw->put_refs: in one durable write when
+ * the store can, else one by one.  sw->put_results gets each one's
+ * outcome. */
+static void put_records(refraft_sweeper *sw, size_t m)
 {
-    w->answer[f->peer] = answer;
-    w->answer_term[f->peer] = f->term;
-    if (answer == SW_ANS_BAD)
-        w->round_bad = true;
-    else
-        w->round_answered = true;
+    const refraft_record_store *st = &sw->cfg.store;
+    if (st->put_batch != NULL) {
+        int rv = st->put_batch(st->ctx, sw->put_refs, sw->put_bytes, m,
+                               sw->put_results);
+        /* A failed write stored none, whatever results says. */
+        for (size_t i = 0; rv != 0 && i < m; i++)
+            sw->put_results[i] = rv;
+        return;
+    }
+    for (size_t i = 0; i < m; i++)
+        sw->put_results[i] =
+            st->put(st->ctx, &sw->put_refs[i], sw->put_bytes[i],
+                    (size_t)sw->put_refs[i].size);
+}
+
+/*
+ * Store the records of the batch that verified and are still wanted,
+ * then tell the node once, which advances its data index and reports it
+ * to the leader at once.  A record that could not be stored is asked for
+ * again after a backoff.  Returns the first error.
+ */
+static int store_taken(refraft_sweeper *sw, size_t n_taken, uint64_t now)
+{
+    int first_rv = 0;
+    size_t m = 0;
+    for (size_t j = 0; j < n_taken; j++) {
+        struct sw_taken *t = &sw->taken[j];
+        if (t->bytes == NULL)
+            continue;
+        struct sw_want *w = &sw->pool[t->want];
+        bool wanted;
+        int rv = still_wanted(sw, w, now, &wanted);
+        if (first_rv == 0)
+            first_rv = rv;
+        if (!wanted)
+            continue;
+        /* The id points into w, which stays put: nothing below adds a
+         * want, so the pool does not move. */
+        sw->put_refs[m] = sw_want_ref(w);
+        sw->put_bytes[m] = t->bytes;
+        sw->put_taken[m] = (uint32_t)j;
+        m++;
+    }
+    if (m == 0)
+        return first_rv;
+    put_records(sw, m);
+    size_t stored = 0;
+    for (size_t i = 0; i < m; i++) {
+        struct sw_taken *t = &sw->taken[sw->put_taken[i]];
+        struct sw_want *w = &sw->pool[t->want];
+        int rv = sw->put_results[i];
+        if (rv == 0) {
+            sw->stats.fetched++;
+            sw->stats.bytes_fetched += t->len;
+            sw_want_drop(sw, t->index);
+            stored++;
+            continue;
+        }
+        /* Another record holds the id: a discarded entry's, collected at
+         * the next tick; the retry then stores this one. */
+        if (rv == REFRAFT_EDIGEST && sw_orphan_hasten(sw, &sw->put_refs[i]))
+            rv = 0;
+        retry_later(sw, w, now);
+        if (first_rv == 0)
+            first_rv = rv;
+    }
+    if (stored > 0) {
+        int rv = refraft_records_stored(sw->cfg.node);
+        if (first_rv == 0)
+            first_rv = rv;
+    }
+    return first_rv;
+}
+
+/* Ask the next peer of each round an answer of the batch left going:
+ * its fetch's slot just came free.  A want dropped meanwhile, or
+ * stored, is not there any more under its index and is skipped. */
+static void advance_taken(refraft_sweeper *sw, size_t n_taken, uint64_t now)
+{
+    for (size_t j = 0; j < n_taken; j++) {
+        const struct sw_taken *t = &sw->taken[j];
+        if (t->bytes != NULL)
+            continue;
+        struct sw_want *w = &sw->pool[t->want];
+        if (sw_want_find(sw, t->index) != w || w->in_flight || !w->round_active)
+            continue;
+        bool dropped;
+        advance(sw, w, now, &dropped);
+    }
+}
+
+int refraft_sweeper_on_fetches(refraft_sweeper *sw,
+                               const refraft_fetch_result *results, size_t n)
+{
+    if (sw == NULL || (results == NULL && n > 0))
+        return REFRAFT_EINVAL;
+    uint64_t now = sw_now(sw);
+    uint64_t started = sw->n_started;
+    sw_want_follow_config(sw);
+    int first_rv = 0;
+    size_t n_taken = 0;
+    for (size_t i = 0; i < n; i++) {
+        int rv = take_answer(sw, &results[i], now, &n_taken);
+        if (first_rv == 0)
+            first_rv = rv;
+    }
+    int rv = store_taken(sw, n_taken, now);
+    if (first_rv == 0)
+        first_rv = rv;
+    advance_taken(sw, n_taken, now);
+    sw_want_flush(sw, started);
+    return first_rv;
 }
 
 int refraft_sweeper_on_fetch(refraft_sweeper *sw,
@@ -473,48 +711,5 @@ int refraft_sweeper_on_fetch(refraft_sweeper *sw,
 {
     if (sw == NULL || result == NULL)
         return REFRAFT_EINVAL;
-    size_t k = fetch_find(sw, result->token);
-    if (k == sw->n_fetch)
-        return 0; /* cancelled, or never ours */
-    struct sw_fetch f = sw->fetches[k];
-    fetch_remove(sw, k);
-    struct sw_want *w = &sw->pool[f.want];
-    w->in_flight = false;
-    if (result->peer_data_index != 0)
-        sw->peer_data[f.peer] = result->peer_data_index;
-    uint64_t now = sw_now(sw);
-
-    switch (result->status) {
-    case REFRAFT_FETCH_OK: {
-        refraft_ref ref = sw_want_ref(w);
-        bool ok;
-        int rv = sw_digest_check(&ref, result->bytes, result->len, &ok);
-        if (rv != 0) {
-            retry_later(sw, w, now);
-            return rv;
-        }
-        if (ok)
-            return store_fetched(sw, w, result->bytes, result->len, now);
-        sw->stats.digest_failures++;
-        note_answer(w, &f, SW_ANS_BAD);
-        break;
-    }
-    case REFRAFT_FETCH_ABSENT:
-        note_answer(w, &f, SW_ANS_ABSENT);
-        break;
-    case REFRAFT_FETCH_UNKNOWN:
-        note_answer(w, &f, SW_ANS_UNKNOWN);
-        break;
-    default: /* REFRAFT_FETCH_FAILED, or a status we do not know */
-        sw->stats.fetch_failures++;
-        sw->peer_down_until[f.peer] = now + sw->cfg.interval_ms;
-        break;
-    }
-    if (result->status != REFRAFT_FETCH_FAILED)
-        sw->peer_down_until[f.peer] = 0;
-    /* Ask the next peer at once: this fetch's slot just came free. */
-    bool dropped;
-    if (w->round_active)
-        advance(sw, w, now, &dropped);
-    return 0;
+    return refraft_sweeper_on_fetches(sw, result, 1);
 }

@@ -15,6 +15,9 @@ int cli_cmd_status(int argc, char **argv);
 int cli_cmd_cluster(int argc, char **argv);
 int cli_cmd_demo(int argc, char **argv);
 int cli_cmd_drill(int argc, char **argv);
+/* member.c: `refraft member add|promote|remove|list`, `refraft transfer`. */
+int cli_cmd_member(int argc, char **argv);
+int cli_cmd_transfer(int argc, char **argv);
 
 /* Parse a count or a number of seconds in [min, max] for option opt;
  * prints the error.  Returns 0 or -1. */

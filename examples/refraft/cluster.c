@@ -293,7 +293,9 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
     argv[a++] = nd->dir;
     argv[a++] = "--token-file";
     argv[a++] = c->token_file;
-    for (size_t j = 0; j < c->n; j++) {
+    if (nd->join)
+        argv[a++] = "--join";
+    for (size_t j = 0; j < c->n && !nd->join; j++) {
         if (j == i)
             continue;
         snprintf(peers[j], sizeof(peers[j]), "%s=%s", c->nodes[j].id,
@@ -326,6 +328,32 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
         return -1;
     }
     return 0;
+}
+
+int cli_cluster_add_node(cli_cluster *c, size_t *i)
+{
+    if (c->n == CLI_MAX_NODES) {
+        fprintf(stderr, "refraft: a cluster has at most %d nodes\n",
+                CLI_MAX_NODES);
+        return -1;
+    }
+    cli_node *nd = &c->nodes[c->n];
+    char dir[CLI_PATH_MAX];
+    int w = snprintf(dir, sizeof(dir), "%s/n%zu", c->dir, c->n + 1);
+    if (w < 0 || (size_t)w >= sizeof(dir)) {
+        fprintf(stderr, "refraft: %s: path too long\n", c->dir);
+        return -1;
+    }
+    memset(nd, 0, sizeof(*nd));
+    snprintf(nd->id, sizeof(nd->id), "n%zu", c->n + 1);
+    memcpy(nd->dir, dir, sizeof(dir));
+    if (mkdir(nd->dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "refraft: %s: %s\n", nd->dir, strerror(errno));
+        return -1;
+    }
+    nd->join = true;
+    *i = c->n++;
+    return cli_cluster_new_port(c, *i);
 }
 
 int cli_cluster_start_elsewhere(cli_cluster *c, size_t i, uint64_t timeout_ms)

@@ -36,6 +36,9 @@ typedef struct cli_node {
     char host[40];
     char netns[32];
     pid_t pid; /* 0 when not running */
+    /* Started with --join and no --peer: a server to be added to the
+     * running cluster (cli_cluster_add_node). */
+    bool join;
 } cli_node;
 
 /*
@@ -91,6 +94,12 @@ int cli_cluster_new_port(cli_cluster *c, size_t i);
  * (they learn the new URL from its requests).  Tries another port once
  * if the first fails.  Prints what fails. */
 int cli_cluster_start_elsewhere(cli_cluster *c, size_t i, uint64_t timeout_ms);
+
+/* One more node, n<K> with K = c->n + 1, on a free port, to be started
+ * with --join (cli_cluster_start_node): a server the running cluster
+ * adds.  *i gets its index.  Returns 0 or -1 (printed; the cluster is
+ * full at CLI_MAX_NODES). */
+int cli_cluster_add_node(cli_cluster *c, size_t *i);
 
 /* Send sig to node i by its pid (nothing if it is not running). */
 void cli_cluster_signal(cli_cluster *c, size_t i, int sig);

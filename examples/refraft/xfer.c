@@ -202,3 +202,8 @@ const char *cli_xfer_errtext(cli_xfer *x, char *buf, size_t cap)
     }
     return "(no body)";
 }
+
+void cli_xfer_method(cli_xfer *x, const char *method)
+{
+    curl_easy_setopt(x->easy, CURLOPT_CUSTOMREQUEST, method);
+}

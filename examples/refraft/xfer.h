@@ -58,6 +58,10 @@ void cli_xfer_get(cli_xfer *x, const char *url, long timeout_ms);
 void cli_xfer_post(cli_xfer *x, const char *url, const void *body, size_t len,
                    const char *const *headers, long timeout_ms);
 
+/* Send the prepared request with another method ("DELETE"): call after
+ * cli_xfer_get or cli_xfer_post. */
+void cli_xfer_method(cli_xfer *x, const char *method);
+
 /* Run the prepared request to its end.  Returns 0 when an answer came
  * (x->status says which), -1 when none did (x->error says why). */
 int cli_xfer_perform(cli_xfer *x);

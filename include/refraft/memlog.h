@@ -25,8 +25,21 @@ REFRAFT_API REFRAFT_WARN_UNUSED int refraft_memlog_create(refraft_memlog **out);
 /* Free the log and every entry it holds.  NULL is allowed. */
 REFRAFT_API void refraft_memlog_destroy(refraft_memlog *log);
 
-/* Fill *api with the log API over log.  The log must outlive every node
- * created with the API. */
+/*
+ * Fill *api with the log API over log (version REFRAFT_LOG_API_VERSION,
+ * without stage and sync).  The log must outlive every node created with
+ * the API.
+ *
+ * It stores every type an entry of that version may have: NOOP, REF, VOID
+ * and CONFIG.  append copies a CONFIG entry's members, ids and addresses
+ * (a NULL address is stored as ""), and refuses (REFRAFT_EINVAL, nothing
+ * appended) one whose members refraft_check_members() refuses.  The
+ * entries get returns point into memory the log owns, valid until the
+ * next call into the log API: a REF's id, a CONFIG's members array and
+ * their strings.  Entries of the other types read back with members NULL
+ * and n_members 0.  A truncation frees the memory of the entries it
+ * removes.
+ */
 REFRAFT_API void refraft_memlog_api(refraft_memlog *log, refraft_log_api *api);
 
 /*

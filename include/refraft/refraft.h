@@ -30,7 +30,10 @@ extern "C" {
 #define REFRAFT_ID_MAX 64
 #define REFRAFT_RECORD_ID_MAX 255
 #define REFRAFT_DIGEST_LEN 32
+/* Members of a configuration, voters and learners, this node included. */
 #define REFRAFT_MAX_PEERS 15
+/* A member's address (opaque to the core: the host's URL for it). */
+#define REFRAFT_ADDRESS_MAX 255
 #define REFRAFT_ERRMSG_LEN 256
 #define REFRAFT_MAX_INFLIGHT 4096
 #define REFRAFT_MAX_ENTRIES_PER_MSG (1 << 20)
@@ -58,7 +61,9 @@ extern "C" {
     X(ENOTFOUND, 12, "not found")                                              \
     X(EFAILED, 13, "node has failed and must be recreated")                    \
     X(EDIGEST, 14, "record does not match its reference")                      \
-    X(EWRONGSTORE, 15, "store belongs to another cluster, node or format")
+    X(EWRONGSTORE, 15, "store belongs to another cluster, node or format")   \
+    X(EBUSY, 16, "a membership change is under way; retry later")            \
+    X(ELAGGING, 17, "the server has not caught up yet")
 
 enum refraft_error {
 #define REFRAFT_ERR_ENUM_(name, num, msg) REFRAFT_##name = (num),
@@ -121,8 +126,25 @@ typedef enum refraft_entry_type {
      * that a committed VOID abandoned.  The ref names the record that was
      * lost; the application treats the entry as a write that failed (any
      * copy of the record that turns up later is to be ignored). */
-    REFRAFT_ENTRY_ABANDONED = 4
+    REFRAFT_ENTRY_ABANDONED = 4,
+    /* The cluster's whole new configuration (.members).  A node goes by
+     * the last CONFIG entry in its log from the moment it is appended,
+     * committed or not, and by the one before when a truncation removes
+     * it (Raft thesis §4.1).  Carries no ref. */
+    REFRAFT_ENTRY_CONFIG = 5
 } refraft_entry_type;
+
+/*
+ * A member of a configuration.  A voter votes and counts toward
+ * elections and commits; a learner only receives the log (and its
+ * records), until it is promoted.  address is the host's, opaque to the
+ * core ("" when unknown), at most REFRAFT_ADDRESS_MAX bytes.
+ */
+typedef struct refraft_member {
+    const char *id;
+    const char *address;
+    bool voter;
+} refraft_member;
 
 typedef struct refraft_entry {
     refraft_term term;
@@ -131,6 +153,11 @@ typedef struct refraft_entry {
     /* VOID only: the index of the REF entry it abandons, below the VOID's
      * own index; 0 otherwise. */
     refraft_index voided;
+    /* CONFIG only: 1..REFRAFT_MAX_PEERS members with distinct ids, at
+     * least one of them a voter; NULL and 0 otherwise.  In entries a log
+     * returns, the strings belong to the log like a ref's id. */
+    const refraft_member *members;
+    size_t n_members;
 } refraft_entry;
 
 /* ------------------------------------------------------------------------
@@ -141,7 +168,10 @@ typedef enum refraft_msg_type {
     REFRAFT_MSG_APPEND_ENTRIES = 1,
     REFRAFT_MSG_APPEND_ENTRIES_RESULT = 2,
     REFRAFT_MSG_REQUEST_VOTE = 3,
-    REFRAFT_MSG_REQUEST_VOTE_RESULT = 4
+    REFRAFT_MSG_REQUEST_VOTE_RESULT = 4,
+    /* A leader handing over leadership tells its target to campaign now
+     * (thesis §3.10).  It has no result. */
+    REFRAFT_MSG_TIMEOUT_NOW = 5
 } refraft_msg_type;
 
 /* Strings in messages are NUL-terminated node ids of 1..REFRAFT_ID_MAX
@@ -154,6 +184,11 @@ typedef struct refraft_append_entries {
     refraft_index leader_commit;
     const refraft_entry *entries;
     size_t n_entries;
+    /* The leader's latest read round (0: none yet): the follower echoes
+     * it in its result, and a majority of echoes of round r confirms that
+     * the sender still led after the reads of round r were asked for
+     * (refraft_read_index; thesis §6.4). */
+    uint64_t read_round;
 } refraft_append_entries;
 
 typedef struct refraft_append_entries_result {
@@ -182,6 +217,9 @@ typedef struct refraft_append_entries_result {
      * once, with match_index the highest index it has acknowledged to
      * this leader in this term. */
     refraft_index data_index;
+    /* The read_round of the AppendEntries answered (0 in an unsolicited
+     * result). */
+    uint64_t read_round;
 } refraft_append_entries_result;
 
 typedef struct refraft_request_vote {
@@ -192,6 +230,10 @@ typedef struct refraft_request_vote {
     refraft_index last_log_index;
     refraft_term last_log_term;
     bool pre_vote;
+    /* The candidate campaigns because the leader handed leadership to it
+     * (TimeoutNow): voters grant it even while they hear from that
+     * leader, which they otherwise refuse to abandon (thesis §4.2.3). */
+    bool transfer;
 } refraft_request_vote;
 
 typedef struct refraft_request_vote_result {
@@ -203,6 +245,11 @@ typedef struct refraft_request_vote_result {
     bool pre_vote;
 } refraft_request_vote_result;
 
+typedef struct refraft_timeout_now {
+    refraft_term term; /* the leader's */
+    const char *leader_id;
+} refraft_timeout_now;
+
 typedef struct refraft_msg {
     uint8_t type; /* refraft_msg_type */
     union {
@@ -210,6 +257,7 @@ typedef struct refraft_msg {
         refraft_append_entries_result append_entries_result;
         refraft_request_vote request_vote;
         refraft_request_vote_result request_vote_result;
+        refraft_timeout_now timeout_now;
     } u;
 } refraft_msg;
 
@@ -217,7 +265,9 @@ typedef struct refraft_msg {
  * The log API: where the node's entries and hard state live
  * ------------------------------------------------------------------------ */
 
-#define REFRAFT_LOG_API_VERSION 3
+/* Version 4 logs store CONFIG entries; a node on an older log cannot
+ * change its membership (refraft_add_learner and the others refuse). */
+#define REFRAFT_LOG_API_VERSION 4
 /* The oldest version the node still takes (without stage and sync). */
 #define REFRAFT_LOG_API_VERSION_MIN 2
 
@@ -253,13 +303,14 @@ typedef struct refraft_log_api {
     int (*get)(void *ctx, refraft_index from, size_t max, refraft_entry *out,
                size_t *n);
     /* Append n entries at last_index + 1, all or none.  The log copies the
-     * entries and their ids; the caller keeps ownership of its arrays.
-     * REFRAFT_EINVAL for a type other than NOOP, REF and VOID, a term of
-     * 0, terms that go down (within the batch or from the current last
-     * entry), a REF entry whose id is NULL, empty or longer than
-     * REFRAFT_RECORD_ID_MAX, or a VOID whose voided index is 0 or not
-     * below its own index.  The ref of a NOOP or VOID and the voided index
-     * of a NOOP or REF are ignored and read back zeroed. */
+     * entries, their ids and members; the caller keeps ownership of its
+     * arrays.  REFRAFT_EINVAL for a type other than NOOP, REF, VOID and
+     * (version 4) CONFIG, a term of 0, terms that go down (within the
+     * batch or from the current last entry), a REF entry whose id is NULL,
+     * empty or longer than REFRAFT_RECORD_ID_MAX, a VOID whose voided
+     * index is 0 or not below its own index, or a CONFIG entry whose
+     * members break refraft_entry's rules.  The fields a type does not use
+     * are ignored and read back zeroed. */
     int (*append)(void *ctx, const refraft_entry *entries, size_t n);
     /* Remove the entries at index from and after (first_index <= from <=
      * last_index + 1). */
@@ -317,7 +368,11 @@ typedef enum refraft_event_type {
     REFRAFT_EVENT_COMMIT = 4, /* commit index advanced */
     /* The data index moved, or an append left entries past it whose
      * records are missing: a sweeper has work (refraft_sweeper_kick). */
-    REFRAFT_EVENT_DATA = 5
+    REFRAFT_EVENT_DATA = 5,
+    /* The configuration changed: a CONFIG entry was appended or truncated
+     * away (refraft_config_index, refraft_member_get), or the one in
+     * effect committed. */
+    REFRAFT_EVENT_CONFIG = 6
 } refraft_event_type;
 
 typedef struct refraft_event {
@@ -330,7 +385,8 @@ typedef struct refraft_event {
     refraft_index last_index;
 } refraft_event;
 
-#define REFRAFT_HULL_VERSION 3
+/* Version 4 adds on_read. */
+#define REFRAFT_HULL_VERSION 4
 /* The oldest version the node still takes (without flush). */
 #define REFRAFT_HULL_VERSION_MIN 2
 
@@ -408,6 +464,16 @@ typedef struct refraft_hull {
      * host that sends from within send() needs none.
      */
     void (*flush)(void *ctx);
+    /*
+     * A read asked for with refraft_read_index() is decided.  status 0:
+     * index is its read index; the application answers the read from its
+     * state once it has applied index (which the node may not have yet).
+     * status REFRAFT_ENOTLEADER: this node stopped leading first, and the
+     * read must be asked for again (of the new leader).  Optional; without
+     * it refraft_read_index() is refused.
+     */
+    void (*on_read)(void *ctx, uint64_t read_id, int status,
+                    refraft_index index);
 } refraft_hull;
 
 /* ------------------------------------------------------------------------
@@ -436,7 +502,9 @@ typedef enum refraft_commit_policy {
 
 /* Settings.  Zero fields take the documented default. */
 typedef struct refraft_config {
-    const char *id;           /* this node's id: required */
+    const char *id; /* this node's id: required */
+    /* The initial configuration: this node and these peers, all voters.
+     * The log overrides it from its first CONFIG entry on. */
     const char *const *peers; /* the other voters' ids (not this node) */
     size_t n_peers;           /* 0..REFRAFT_MAX_PEERS - 1 */
     /* Election timeout: each wait is drawn uniformly from [t, 2t).
@@ -472,6 +540,18 @@ typedef struct refraft_config {
      * it catches the violation (refraft_inject values, OR-ed).  Never set
      * it outside tests. */
     uint32_t inject_bugs;
+    /* The peers' addresses, in peers' order (NULL: all ""): they go into
+     * the first CONFIG entry this node writes as leader. */
+    const char *const *peer_addresses;
+    /* A server being added (docs/operations.md): its initial
+     * configuration is empty (peers must be), so until a CONFIG entry in
+     * its log names it a voter it never campaigns; it follows whichever
+     * leader reaches it. */
+    bool join;
+    /* refraft_promote() refuses (REFRAFT_ELAGGING) a learner whose match
+     * or data index is more than this many entries behind the leader's
+     * last index.  Default max_entries_per_msg. */
+    uint32_t promote_lag;
 } refraft_config;
 
 /* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs).
@@ -520,9 +600,14 @@ REFRAFT_API void refraft_node_destroy(refraft_node *node);
  * is older than ours: it was rejected and the rejection (carrying our term)
  * was sent, as Raft requires, but nothing else changed.  REFRAFT_EINVAL or
  * REFRAFT_EBADMSG when the message is malformed (unknown type, bad id, zero
- * term, entries inconsistent with the header) and REFRAFT_EUNKNOWNPEER when
- * it comes from an id outside the configuration: nothing changed and
- * nothing was sent.  A log API error (REFRAFT_EIO, REFRAFT_ENOSPC, ...) is
+ * term, entries inconsistent with the header, a sender with this node's
+ * own id) and REFRAFT_EUNKNOWNPEER when a result comes from an id outside
+ * the configuration: nothing changed and nothing was sent.  Requests are
+ * taken from any id (thesis §4.1: a server added by a CONFIG entry this
+ * node has not received yet may lead already).  A vote request of a
+ * higher term that arrives while this node hears from a leader is ignored
+ * (0, nothing changed, nothing sent; thesis §4.2.3), unless it is a
+ * transfer's.  A log API error (REFRAFT_EIO, REFRAFT_ENOSPC, ...) is
  * returned as is: no answer is sent, and the log holds what the calls that
  * succeeded wrote (a truncation without the append that should follow it,
  * say), which is a state Raft recovers from; the leader retries.
@@ -577,8 +662,9 @@ REFRAFT_API REFRAFT_WARN_UNUSED int refraft_records_stored(refraft_node *node);
 /*
  * Leader only: append VOID(index), abandoning the REF entry at index whose
  * record was lost before it committed (hole filling).  The caller (the
- * sweeper) must have found the record absent on a majority of nodes, this
- * one included, each answering authoritatively in the current term; the
+ * sweeper) must have found the record absent on a majority of the voters
+ * of the configuration in effect, this one included when it is one, each
+ * answering authoritatively in the current term; the
  * node itself checks what it can know.  On success *void_index gets the
  * VOID's index.  Until the VOID commits, this leader commits nothing
  * between index and the VOID, and advertises no commit index there, so
@@ -595,6 +681,83 @@ REFRAFT_API REFRAFT_WARN_UNUSED int refraft_void(refraft_node *node,
                                                  refraft_index index,
                                                  refraft_index *void_index);
 
+/*
+ * Membership changes, one server at a time (Raft thesis §4.1-§4.3).
+ * Leader only.  Each appends a CONFIG entry with the current
+ * configuration changed by one server and replicates it; the change is in
+ * effect at once and done when *index commits.  A new server joins as a
+ * learner (started with refraft_config.join), receives the log and, through
+ * its sweeper, the records; it is promoted once it has caught up.  A
+ * leader that removes itself keeps leading until the change commits, not
+ * counting itself, then steps down.
+ *
+ * Errors (nothing appended): REFRAFT_ENOTLEADER / REFRAFT_ENOLEADER as for
+ * propose; REFRAFT_EBUSY while the last change has not committed, or
+ * before this leader has committed an entry of its own term (the
+ * condition that makes single-server changes safe across leader changes);
+ * REFRAFT_EINVAL for a bad id or address, a server already a member
+ * (add), not a learner (promote), not a member or the last voter
+ * (remove), a configuration already at REFRAFT_MAX_PEERS members, or a
+ * log API older than version 4; REFRAFT_ELAGGING when the learner's match
+ * or data index is more than promote_lag entries behind; log errors.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_add_learner(refraft_node *node, const char *id, const char *address,
+                    refraft_index *index);
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_promote(refraft_node *node, const char *id, refraft_index *index);
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_remove(refraft_node *node, const char *id, refraft_index *index);
+
+/* Check members as a CONFIG entry must have them (refraft_entry): 0, or
+ * REFRAFT_EINVAL with errbuf saying what is wrong.  For log
+ * implementations, which refuse such an entry. */
+REFRAFT_API int refraft_check_members(const refraft_member *members, size_t n,
+                                      char *errbuf, size_t errbuf_len);
+
+/*
+ * Leadership transfer (thesis §3.10).  Leader only: stop taking proposals
+ * and membership changes (REFRAFT_EBUSY) while target_id, a voter, is
+ * brought up to date (its match and data index reach the leader's last
+ * index), then send it TimeoutNow: it campaigns at once, without a
+ * pre-vote.  The transfer ends when this node stops leading, or after an
+ * election timeout, when the leader takes proposals again.
+ * Errors: REFRAFT_ENOTLEADER / REFRAFT_ENOLEADER; REFRAFT_EINVAL when
+ * target_id is this node, not a member or a learner; REFRAFT_EBUSY when a
+ * transfer is under way already.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refraft_transfer(refraft_node *node,
+                                                     const char *target_id);
+/* The target of the transfer under way, or NULL. */
+REFRAFT_API const char *refraft_transfer_target(const refraft_node *node);
+
+/*
+ * A linearizable read (ReadIndex, thesis §6.4).  Leader only: the node
+ * takes its commit index as the read index (once an entry of its own term
+ * has committed, so that the index covers every write acknowledged
+ * before), confirms with a round of AppendEntries that a majority still
+ * follows it, and then calls hull.on_read(read_id, 0, index).  *read_id
+ * gets the read's number, unique for the node's lifetime.  A follower
+ * serves a read by asking the leader (over the host's transport) and
+ * waiting until it has applied the answer.
+ * Errors: REFRAFT_ENOTLEADER / REFRAFT_ENOLEADER; REFRAFT_EINVAL without
+ * hull.on_read; REFRAFT_ENOMEM.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int refraft_read_index(refraft_node *node,
+                                                       uint64_t *read_id);
+
+/* The index of the CONFIG entry in effect (0: the initial configuration
+ * from refraft_config). */
+REFRAFT_API refraft_index refraft_config_index(const refraft_node *node);
+/* The members of the configuration in effect, this node included when it
+ * is one; i = 0..n - 1.  REFRAFT_EINVAL past the end.  The strings are
+ * the node's, valid until the configuration changes. */
+REFRAFT_API size_t refraft_n_members(const refraft_node *node);
+REFRAFT_API int refraft_member_get(const refraft_node *node, size_t i,
+                                   refraft_member *out);
+/* Whether id is a voter of the configuration in effect. */
+REFRAFT_API bool refraft_is_voter(const refraft_node *node, const char *id);
+
 /* The index of the VOID in this node's log that abandons the entry at
  * index, or 0 when there is none. */
 REFRAFT_API refraft_index refraft_void_of(const refraft_node *node,
@@ -606,6 +769,7 @@ typedef struct refraft_peer_progress {
     refraft_index match_index;
     refraft_index data_index; /* as last reported in this term */
     bool recent_contact;      /* answered during this check-quorum period */
+    bool voter;               /* false: a learner */
 } refraft_peer_progress;
 
 /* Fill *out for the peer named id.  REFRAFT_EUNKNOWNPEER for an id that
@@ -631,8 +795,9 @@ REFRAFT_API refraft_index refraft_last_index(const refraft_node *node);
 REFRAFT_API refraft_index refraft_data_index(const refraft_node *node);
 /* One of refraft_commit_policy. */
 REFRAFT_API int refraft_commit_policy_of(const refraft_node *node);
-/* The peer ids of the configuration (not this node), i = 0..n - 1; NULL
- * past the end. */
+/* The other members of the configuration in effect, voters and learners
+ * (not this node), i = 0..n - 1; NULL past the end.  Their order changes
+ * when the configuration does. */
 REFRAFT_API size_t refraft_n_peers(const refraft_node *node);
 REFRAFT_API const char *refraft_peer_id(const refraft_node *node, size_t i);
 /* The specific cause of the last error this node returned ("" if none). */

@@ -15,7 +15,7 @@ extern "C" {
  * One LMDB environment per node, in a directory of its own, holding five
  * named databases:
  *
- *   log      index -> term, type, reference      (the Raft log)
+ *   log      index -> term, type, reference or members (the Raft log)
  *   meta     current term, voted-for, applied index, data index, format
  *            version, cluster id, node id, records identity, index up to
  *            which records were lost
@@ -78,17 +78,28 @@ extern "C" {
  * failed write of its commit record LMDB refuses every transaction) fails
  * the store the same way.
  *
- * On disk (format 1; integers are 8-byte big-endian):
+ * On disk (formats 1 and 2; integers are 8-byte big-endian):
  *
  *   log      key: index.  value: term, type (1 byte), size, SHA-256
  *            digest (32 bytes), then the record id (1..255 bytes).  A REF
  *            (type 2) has all of them.  A NOOP (type 1) has no id and a
  *            zero size and digest.  A VOID (type 3) has no id, a zero
  *            digest, and its voided index (1 or more, below the entry's
- *            own index) where a REF has its size.  Another type, a REF
- *            without an id, a NOOP or VOID with one, or a VOID whose
- *            voided index is out of range is REFRAFT_ECORRUPT when read.
- *   meta     "format_version", "applied_index", "data_index",
+ *            own index) where a REF has its size.  A CONFIG (type 5,
+ *            format 2 only) has, after its term and type, a layout byte
+ *            (1), the member count (1..REFRAFT_MAX_PEERS, 1 byte), then
+ *            for each member a flags byte (bit 0: voter, the others 0),
+ *            the id's length (1..REFRAFT_ID_MAX, 1 byte), the address's
+ *            length (0..REFRAFT_ADDRESS_MAX, 1 byte), the id and the
+ *            address (no NUL in either), and nothing after the last
+ *            member.  Another type, a REF without an id, a NOOP or VOID
+ *            with one, a VOID whose voided index is out of range, or a
+ *            CONFIG that is cut short, of another layout, or whose
+ *            members break refraft_entry's rules is REFRAFT_ECORRUPT
+ *            when read, with a message naming the entry's index.
+ *   meta     "format_version" (1, or 2 once a CONFIG entry was
+ *            stored: see REFSTORE_FORMAT_VERSION), "applied_index",
+ *            "data_index",
  *            "records_lost_upto" (0 or absent: nothing lost): integers;
  *            "cluster_id", "node_id": the strings without NUL;
  *            "hard_state": the term, then the voted-for id (may be empty);
@@ -137,8 +148,13 @@ extern "C" {
  */
 typedef struct refstore refstore;
 
-/* The on-disk format this library writes; a store of another version is
- * refused with REFRAFT_EWRONGSTORE. */
+/* The on-disk format of a new store.  Format 2 is format 1 with CONFIG
+ * entries in the log: the transaction that stores a store's first CONFIG
+ * entry also moves it to format 2, and it stays there (also when a
+ * truncation removes the entry), so that a library that reads only format
+ * 1 refuses it rather than running on a log whose configuration it cannot
+ * read.  This library reads formats 1 and 2; a store of another version
+ * is refused with REFRAFT_EWRONGSTORE. */
 #define REFSTORE_FORMAT_VERSION 1
 
 typedef enum refstore_sync {
@@ -163,7 +179,10 @@ typedef enum refstore_sync {
  * own databases.  Called from refstore_apply(), on the store's thread.
  * entry->type is what the node handed to refstore_apply(): NOOP, REF,
  * VOID (entry->voided names the entry it abandons; nothing to do for it
- * beyond what the ABANDONED apply of that entry did), or ABANDONED: the
+ * beyond what the ABANDONED apply of that entry did), CONFIG (a new
+ * configuration committed, entry->members; nothing to do for the
+ * application's records, but the hook may keep the members, say for the
+ * cluster map), or ABANDONED: the
  * REF entry at index was abandoned by a committed VOID, its record was
  * lost, and the application treats it as a write that failed (a copy of
  * the record that turns up later is to be ignored).  When the hook runs
@@ -185,7 +204,7 @@ typedef enum refstore_sync {
  * refstore_path, refstore_errmsg, refstore_applied_index,
  * refstore_data_index, refstore_records_lost_upto, refstore_get_stats):
  * others return REFRAFT_EINVAL.
- * entry and its id are valid during the call only.
+ * entry, its id and its members are valid during the call only.
  */
 typedef int (*refstore_apply_fn)(void *app_ctx, MDB_txn *txn,
                                  refraft_index index,
@@ -259,7 +278,13 @@ REFRAFT_API void refstore_close_discard(refstore *store);
  * refuses, with REFRAFT_EINVAL, to remove an entry at or below the applied
  * index (committed entries are never truncated); it lowers the data index
  * to from - 1 when the data index was at or past from, and runs the
- * truncate hook.  Calls on a failed store return REFRAFT_EFAILED.
+ * truncate hook.  The log API is of version 4: it stores CONFIG entries
+ * (their members checked with refraft_check_members; an address of NULL
+ * reads back as "").  The ids and members get returns, and the members'
+ * strings, are owned by the store and valid until the next call into the
+ * log API; refstore_apply() and the record calls do not invalidate them.
+ * The store keeps them in one buffer that holds the last get's alone.
+ * Calls on a failed store return REFRAFT_EFAILED.
  */
 REFRAFT_API void refstore_log_api(refstore *store, refraft_log_api *api);
 
@@ -268,19 +293,20 @@ REFRAFT_API void refstore_log_api(refstore *store, refraft_log_api *api);
  * index inside the store's write transaction and record index as the
  * applied index in the same transaction.  Not synced until the next
  * durable write or refstore_flush().  entry is what the node hands to
- * hull.apply(): of type NOOP, REF or VOID as the log holds it, or
- * ABANDONED for a REF entry that a committed VOID abandoned; the log must
- * then hold a REF entry at index with the same reference (id, size and
- * digest).  The store remembers an ABANDONED apply until it commits, so
- * that running the hook again (see the apply hook) passes ABANDONED
- * again, not the REF the log holds.  Errors: REFRAFT_EINVAL when entry is
- * NULL, of another type, ABANDONED where the log holds no REF entry with
- * its reference, or index is not the applied index + 1 or past the log's
- * last index (entries come in index order); REFRAFT_ENOMEM (no room to
- * remember an ABANDONED apply); the hook's error (nothing recorded);
- * REFRAFT_ENOSPC when the map is full at map_size_max; REFRAFT_EIO when
- * the pending applies could not be committed to make room (the store has
- * failed); REFRAFT_EFAILED.
+ * hull.apply(): of type NOOP, REF, VOID or CONFIG as the log holds it (a
+ * CONFIG entry is applied as a NOOP is: the hook runs, the applied index
+ * moves), or ABANDONED for a REF entry that a committed VOID abandoned;
+ * the log must then hold a REF entry at index with the same reference
+ * (id, size and digest).  The store remembers an ABANDONED apply until it
+ * commits, so that running the hook again (see the apply hook) passes
+ * ABANDONED again, not the REF the log holds.  Errors: REFRAFT_EINVAL
+ * when entry is NULL, of another type, ABANDONED where the log holds no
+ * REF entry with its reference, or index is not the applied index + 1 or
+ * past the log's last index (entries come in index order);
+ * REFRAFT_ENOMEM (no room to remember an ABANDONED apply); the hook's
+ * error (nothing recorded); REFRAFT_ENOSPC when the map is full at
+ * map_size_max; REFRAFT_EIO when the pending applies could not be
+ * committed to make room (the store has failed); REFRAFT_EFAILED.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int refstore_apply(refstore *store,
                                                    refraft_index index,

@@ -69,18 +69,26 @@ typedef struct refraft_fetch_request {
 } refraft_fetch_request;
 
 /*
- * How records travel: the HTTP fetcher (GET /raft/v1/records/{id}), the
- * simulator's, or the application's.  start() begins one fetch and returns
- * 0; the answer comes later through refraft_sweeper_on_fetch() from the
+ * How records travel: the HTTP fetcher (POST /raft/v1/fetch, many records
+ * per request), the simulator's, or the application's.  start() begins
+ * one fetch and returns 0; the answer comes later through
+ * refraft_sweeper_on_fetch() or refraft_sweeper_on_fetches() from the
  * host's event loop (never from inside start).  A non-zero return counts
  * as REFRAFT_FETCH_FAILED at once.  The request and its strings are valid
  * only during the call.  cancel() (optional) abandons a fetch started and
  * not yet answered; its answer, if it still comes, is ignored.
+ *
+ * flush() (optional) lets a fetcher gather the fetches of one pass into
+ * few requests: the sweeper calls it at the end of every tick, on_fetch
+ * and on_fetches that started fetches, and a fetcher that held requests
+ * back sends them then.  start() may hold a request back only until the
+ * next flush().
  */
 typedef struct refraft_fetcher {
     void *ctx;
     int (*start)(void *ctx, const refraft_fetch_request *req);
     void (*cancel)(void *ctx, uint64_t token);
+    void (*flush)(void *ctx);
 } refraft_fetcher;
 
 /* A fetch's answer.  bytes (len bytes) for REFRAFT_FETCH_OK only; the
@@ -101,6 +109,14 @@ typedef struct refraft_fetch_result {
  * NULL): delete the record stored under id.  clear_lost (optional): the
  * records lost up to lost_upto are all back; forget it durably, so a
  * restart no longer answers UNKNOWN for them.
+ *
+ * put_batch (optional): store n verified records (bytes[i] holds
+ * refs[i].size bytes) in one durable write, as refstore_record_put_batch
+ * does.  results[i] is 0 or the error for record i alone (REFRAFT_EDIGEST:
+ * a different record holds its id); the return is 0, or an error that
+ * stored none of them (results then all say it).  The sweeper uses it for
+ * the records of one on_fetches() call, so a recovery costs one sync per
+ * batch rather than one per record.
  */
 typedef struct refraft_record_store {
     void *ctx;
@@ -109,6 +125,8 @@ typedef struct refraft_record_store {
                size_t len);
     int (*remove)(void *ctx, const uint8_t *id, size_t id_len);
     int (*clear_lost)(void *ctx);
+    int (*put_batch)(void *ctx, const refraft_ref *refs,
+                     const void *const *bytes, size_t n, int *results);
 } refraft_record_store;
 
 /* Settings.  Zero fields take the documented default. */
@@ -207,6 +225,17 @@ REFRAFT_API void refraft_sweeper_kick(refraft_sweeper *sw);
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_sweeper_on_fetch(refraft_sweeper *sw,
                          const refraft_fetch_result *result);
+
+/*
+ * n answers at once (a batched request's), handled as n on_fetch calls
+ * would be, except that the records that verified are stored together
+ * (store.put_batch when set) and the node is told once.  Returns the
+ * first error; every answer is still taken (a record that could not be
+ * stored is asked for again).
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_sweeper_on_fetches(refraft_sweeper *sw,
+                           const refraft_fetch_result *results, size_t n);
 
 /* The node discarded the entry at index (hull.on_discard): its record, if
  * stored, becomes an orphan candidate, and a fetch for it stops.  May be

@@ -12,10 +12,12 @@ extern "C" {
 /*
  * Every peer exchange of the HTTP transport is one of these bodies:
  *
- *   POST /raft/v1/msg       request: a core message (refraft_msg);
- *                           response: its result, when it has one
- *   POST /raft/v1/records   a batch of records the leader pushes
- *   GET  /raft/v1/records/{id}  the record's bytes, raw (no protobuf)
+ *   POST /raft/v1/msg       request: a core message (refraft_msg), then
+ *                           optionally a batch of the records its
+ *                           entries name; response: its result, when it
+ *                           has one
+ *   POST /raft/v1/fetch     request: records a sweeper asks for, by
+ *                           reference; response: each one's answer
  *
  * Decoding is strict: a body that is truncated, larger than its cap,
  * carries an unknown message or entry type, a field out of range (a node
@@ -33,8 +35,8 @@ extern "C" {
  * its outputs untouched.
  */
 
-/* Largest body any peer exchange may have (a record batch; a message
- * carries references only and stays far below). */
+/* Largest body any peer exchange may have (a record batch or a fetch
+ * response; a message carries references only and stays far below). */
 #define REFRAFT_WIRE_MAX_BODY (64u << 20)
 /* Largest record a push batch may carry. */
 #define REFRAFT_WIRE_MAX_RECORD (16u << 20)
@@ -100,7 +102,88 @@ refraft_wire_decode_records(const uint8_t *data, size_t len,
 REFRAFT_API void refraft_wire_records_free(refraft_wire_records *r);
 
 /*
- * The record digest header of GET /raft/v1/records/{id} (RFC 9530):
+ * A sweeper's batched fetch, POST /raft/v1/fetch: the request names up to
+ * REFRAFT_WIRE_MAX_FETCH records by reference, with the asker's id and
+ * term; the response answers each, in the same order, with the
+ * responder's id and data index.  An answer's status is a
+ * refraft_fetch_status value (include/refraft/sweeper.h): 0 OK with
+ * exactly ref.size bytes, 1 ABSENT, 2 UNKNOWN, 3 FAILED (not read, or
+ * left out to keep the response under REFRAFT_WIRE_MAX_BODY); only OK
+ * carries bytes.  The codec checks the shape, never digests.
+ */
+#define REFRAFT_WIRE_MAX_FETCH 4096u
+
+/* Encode a request for n refs (1 to REFRAFT_WIRE_MAX_FETCH) from
+ * sender_id in term (1 to REFRAFT_TERM_MAX).  REFRAFT_EINVAL for a bad
+ * id, term or count, or a ref whose id is NULL, empty or over
+ * REFRAFT_RECORD_ID_MAX bytes; REFRAFT_ENOMEM. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_wire_encode_fetch_request(const char *sender_id, refraft_term term,
+                                  const refraft_ref *refs, size_t n,
+                                  refraft_wire_buf *out);
+
+typedef struct refraft_wire_fetch_request {
+    const char *sender_id;
+    refraft_term term;
+    const refraft_ref *refs; /* n of them, 1 to REFRAFT_WIRE_MAX_FETCH */
+    size_t n;
+    void *priv;
+} refraft_wire_fetch_request;
+
+/* Decode a request body.  The refs' ids point into storage owned by out:
+ * valid until refraft_wire_fetch_request_free().  REFRAFT_EBADMSG (errbuf
+ * says why: a field missing, a bad sender id or term, no refs or more
+ * than REFRAFT_WIRE_MAX_FETCH, a ref refused as in a record batch) or
+ * REFRAFT_ENOMEM. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_wire_decode_fetch_request(const uint8_t *data, size_t len,
+                                  refraft_wire_fetch_request *out,
+                                  char *errbuf, size_t errbuf_len);
+REFRAFT_API void
+refraft_wire_fetch_request_free(refraft_wire_fetch_request *r);
+
+typedef struct refraft_wire_fetch_answer {
+    int status; /* refraft_fetch_status */
+    const uint8_t *bytes;
+    size_t len; /* 0 unless status is OK */
+} refraft_wire_fetch_answer;
+
+/* Encode n answers (0 to REFRAFT_WIRE_MAX_FETCH) from sender_id with its
+ * data index.  The bytes are packed from where they are.  REFRAFT_EINVAL
+ * for a bad id or count, a status outside 0..3, bytes (len > 0) on an
+ * answer that is not OK, an OK answer with len > 0 and bytes NULL, or a
+ * body over REFRAFT_WIRE_MAX_BODY; REFRAFT_ENOMEM. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_wire_encode_fetch_response(const char *sender_id,
+                                   refraft_index data_index,
+                                   const refraft_wire_fetch_answer *answers,
+                                   size_t n, refraft_wire_buf *out);
+
+typedef struct refraft_wire_fetch_response {
+    const char *sender_id;
+    refraft_index data_index;
+    const refraft_wire_fetch_answer *answers; /* n of them */
+    size_t n;
+    void *priv;
+} refraft_wire_fetch_response;
+
+/* Decode a response body.  An OK answer's bytes (never NULL, len of them,
+ * whatever length was sent: the codec has no ref to compare them with;
+ * the asker checks size and digest) point into storage owned by out:
+ * valid until refraft_wire_fetch_response_free().  REFRAFT_EBADMSG
+ * (errbuf says why: a field missing, a bad sender id, more than
+ * REFRAFT_WIRE_MAX_FETCH answers, an unknown status, an OK answer without
+ * bytes or another with them) or REFRAFT_ENOMEM. */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_wire_decode_fetch_response(const uint8_t *data, size_t len,
+                                   refraft_wire_fetch_response *out,
+                                   char *errbuf, size_t errbuf_len);
+REFRAFT_API void
+refraft_wire_fetch_response_free(refraft_wire_fetch_response *r);
+
+/*
+ * The record digest header (RFC 9530) of the record service's
+ * GET /v1/records/{id} (src/host, docs/runtime.md):
  * "sha-256=:<base64 of the 32 bytes>:".  format writes it into buf (at
  * least REFRAFT_WIRE_DIGEST_HEADER_LEN bytes, NUL-terminated); parse
  * reads one (other algorithms listed beside it are skipped) and returns
@@ -112,7 +195,8 @@ REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_wire_parse_digest(const char *header, uint8_t *digest);
 
 /*
- * Record ids in URL paths: ids are opaque bytes, so a path carries them
+ * Record ids in URL paths (the record service's /v1/records/{id}): ids
+ * are opaque bytes, so a path carries them
  * percent-encoded (every byte outside A-Z a-z 0-9 - . _ ~).  encode writes
  * into buf (at least 3 * REFRAFT_RECORD_ID_MAX + 1 bytes); decode
  * refuses (REFRAFT_EINVAL) a malformed escape, an empty id or one over

@@ -54,6 +54,8 @@ int data_init(refraft_node *node, refraft_index hint, char *errbuf,
             return rv;
         }
         data_note_voids(node, index, node->data_entries, n);
+        /* The same pass finds the configuration the log holds. */
+        membership_load(node, index, node->data_entries, n);
         index += n;
     }
     /* A saved data index can vouch for entries a truncation replaced

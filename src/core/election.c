@@ -39,6 +39,10 @@ int election_become_follower(refraft_node *node, refraft_term term,
     }
     bool was_leader = node->role == REFRAFT_LEADER;
     set_role(node, REFRAFT_FOLLOWER);
+    if (was_leader) {
+        transfer_clear(node);
+        readindex_fail_all(node);
+    }
     node_set_leader(node, leader_id);
     if (was_leader || leader_id != NULL)
         election_reset_timer(node);
@@ -51,15 +55,17 @@ static void clear_votes(refraft_node *node)
         node->peers[i].vote_granted = false;
 }
 
+/* Votes of voters only: a learner's vote is not asked for and would not
+ * count (thesis §4.2.1). */
 static size_t count_votes(const refraft_node *node)
 {
-    size_t votes = 1; /* our own */
+    size_t votes = node->self_voter; /* our own */
     for (size_t i = 0; i < node->n_peers; i++)
-        votes += node->peers[i].vote_granted;
+        votes += node->peers[i].voter && node->peers[i].vote_granted;
     return votes;
 }
 
-static void send_vote_requests(refraft_node *node, bool pre_vote)
+static void send_vote_requests(refraft_node *node, bool pre_vote, bool transfer)
 {
     refraft_msg msg;
     memset(&msg, 0, sizeof msg);
@@ -70,8 +76,10 @@ static void send_vote_requests(refraft_node *node, bool pre_vote)
     rv->last_log_index = node->last_index;
     rv->last_log_term = node->last_term;
     rv->pre_vote = pre_vote;
+    rv->transfer = transfer;
     for (size_t i = 0; i < node->n_peers; i++)
-        (void)node->hull.send(node->hull.ctx, node->peers[i].id, &msg);
+        if (node->peers[i].voter)
+            (void)node->hull.send(node->hull.ctx, node->peers[i].id, &msg);
 }
 
 /* The leader starts its term: every follower is probed from the end of the
@@ -89,9 +97,12 @@ static int become_leader(refraft_node *node)
         p->inflight_count = 0;
         p->acked_since_heartbeat = false;
         p->recent_contact = false;
+        p->read_round = 0;
     }
+    transfer_clear(node);
     set_role(node, REFRAFT_LEADER);
     node_set_leader(node, node->id);
+    node->term_first_index = node->last_index + 1;
     uint64_t now = node_now(node);
     node->quorum_deadline = now + node->election_timeout_ms;
     node->heartbeat_deadline = now + node->heartbeat_ms;
@@ -100,7 +111,7 @@ static int become_leader(refraft_node *node)
 
 /* Raft §5.2: "a candidate wins an election if it receives votes from a
  * majority of the servers in the full cluster for the same term". */
-static int become_candidate(refraft_node *node)
+static int become_candidate(refraft_node *node, bool transfer)
 {
     /* The timer restarts even if the vote cannot be saved, so a failing
      * disk is retried once per timeout rather than on every tick. */
@@ -113,7 +124,7 @@ static int become_candidate(refraft_node *node)
     clear_votes(node);
     if (count_votes(node) >= node_quorum(node))
         return become_leader(node);
-    send_vote_requests(node, false);
+    send_vote_requests(node, false, transfer);
     return 0;
 }
 
@@ -127,16 +138,27 @@ static int become_precandidate(refraft_node *node)
     clear_votes(node);
     election_reset_timer(node);
     if (count_votes(node) >= node_quorum(node))
-        return become_candidate(node);
-    send_vote_requests(node, true);
+        return become_candidate(node, false);
+    send_vote_requests(node, true, false);
     return 0;
+}
+
+int election_campaign(refraft_node *node)
+{
+    return become_candidate(node, true);
 }
 
 int election_timeout(refraft_node *node)
 {
+    /* A learner, or a node its configuration does not name, waits for a
+     * leader; it never campaigns, unless it is a voter being removed. */
+    if (!membership_may_campaign(node)) {
+        election_reset_timer(node);
+        return 0;
+    }
     if (node->pre_vote)
         return become_precandidate(node);
-    return become_candidate(node);
+    return become_candidate(node, false);
 }
 
 /* Raft §5.4.1: "If the logs have last entries with different terms, then
@@ -154,7 +176,7 @@ log_up_to_date(const refraft_node *node, const refraft_request_vote *req)
 
 /* Whether a leader is in charge as far as this node can tell: it leads, or
  * it heard from the leader within the minimum election timeout. */
-static bool leader_is_alive(refraft_node *node)
+bool election_leader_is_alive(refraft_node *node)
 {
     if (node->role == REFRAFT_LEADER)
         return true;
@@ -165,7 +187,7 @@ static bool leader_is_alive(refraft_node *node)
 static bool grant_pre_vote(refraft_node *node, const refraft_request_vote *req)
 {
     return req->term > node->term && log_up_to_date(node, req) &&
-           !leader_is_alive(node);
+           !election_leader_is_alive(node);
 }
 
 /* Raft §5.2: "each server will vote for at most one candidate in a given
@@ -224,12 +246,13 @@ int election_on_request_vote_result(refraft_node *node,
         res->pre_vote
             ? node->role == REFRAFT_PRECANDIDATE && res->term == node->term + 1
             : node->role == REFRAFT_CANDIDATE && res->term == node->term;
-    if (!current || !res->vote_granted)
+    struct peer *p = node_find_peer(node, res->voter_id);
+    if (!current || !res->vote_granted || !p->voter)
         return 0;
-    node_find_peer(node, res->voter_id)->vote_granted = true;
+    p->vote_granted = true;
     if (count_votes(node) < node_quorum(node))
         return 0;
-    return res->pre_vote ? become_candidate(node) : become_leader(node);
+    return res->pre_vote ? become_candidate(node, false) : become_leader(node);
 }
 
 /*
@@ -239,9 +262,9 @@ int election_on_request_vote_result(refraft_node *node,
  */
 int election_check_quorum(refraft_node *node)
 {
-    size_t contacts = 1;
+    size_t contacts = node->self_voter;
     for (size_t i = 0; i < node->n_peers; i++) {
-        contacts += node->peers[i].recent_contact;
+        contacts += node->peers[i].voter && node->peers[i].recent_contact;
         node->peers[i].recent_contact = false;
     }
     node->quorum_deadline = node_now(node) + node->election_timeout_ms;

@@ -21,10 +21,11 @@ uint64_t node_now(refraft_node *node)
     return node->hull.now_ms(node->hull.ctx);
 }
 
-/* Votes needed for a majority of the voters, this node included. */
+/* Votes needed for a majority of the voters of the configuration in
+ * effect (this node among them only when it is one). */
 size_t node_quorum(const refraft_node *node)
 {
-    return (node->n_peers + 1) / 2 + 1;
+    return membership_voters(node) / 2 + 1;
 }
 
 struct peer *node_find_peer(refraft_node *node, const char *id)
@@ -115,24 +116,25 @@ static void apply_defaults(refraft_node *node, const refraft_config *config)
     node->max_entries_per_msg =
         config->max_entries_per_msg != 0 ? config->max_entries_per_msg : 1024;
     node->max_inflight = config->max_inflight != 0 ? config->max_inflight : 8;
+    node->promote_lag = config->promote_lag != 0 ? config->promote_lag
+                                                 : node->max_entries_per_msg;
     node->pre_vote = !config->disable_pre_vote;
     node->check_quorum = !config->disable_check_quorum;
     node->commit_policy = config->commit_policy;
     node->inject_bugs = config->inject_bugs;
 }
 
+/* A ring for every peer a configuration can have, so that a membership
+ * change never allocates. */
 static int alloc_inflight(refraft_node *node, char *errbuf, size_t errbuf_len)
 {
-    if (node->n_peers == 0)
-        return 0;
-    node->inflight_slots = refraft_calloc(node->n_peers * node->max_inflight,
-                                          sizeof *node->inflight_slots);
+    node->inflight_slots =
+        refraft_calloc(REFRAFT_MAX_PEERS * (size_t)node->max_inflight,
+                       sizeof *node->inflight_slots);
     if (node->inflight_slots == NULL) {
         snprintf(errbuf, errbuf_len, "no memory for the replication window");
         return REFRAFT_ENOMEM;
     }
-    for (size_t i = 0; i < node->n_peers; i++)
-        node->peers[i].inflight = node->inflight_slots + i * node->max_inflight;
     return 0;
 }
 
@@ -206,17 +208,17 @@ int refraft_node_create(const refraft_config *config, const refraft_hull *hull,
     /* A host built against an older header gave shorter structs: the
      * members it does not know of stay NULL. */
     memcpy(&node->hull, hull,
-           hull->version >= 3 ? sizeof *hull : offsetof(refraft_hull, flush));
+           hull->version >= 4   ? sizeof *hull
+           : hull->version == 3 ? offsetof(refraft_hull, on_read)
+                                : offsetof(refraft_hull, flush));
     memcpy(&node->log, log,
            log->version >= 3 ? sizeof *log : offsetof(refraft_log_api, stage));
-    node->n_peers = config->n_peers;
-    for (size_t i = 0; i < config->n_peers; i++)
-        snprintf(node->peers[i].id, sizeof node->peers[i].id, "%s",
-                 config->peers[i]);
     apply_defaults(node, config);
     rv = alloc_inflight(node, errbuf, errbuf_len);
     if (rv == 0)
         rv = load_state(node, config->applied_index, errbuf, errbuf_len);
+    if (rv == 0)
+        membership_init(node, config);
     if (rv == 0)
         rv = data_init(node, config->data_index, errbuf, errbuf_len);
     if (rv != 0) {
@@ -235,6 +237,7 @@ void refraft_node_destroy(refraft_node *node)
         return;
     refraft_free(node->scratch);
     refraft_free(node->inflight_slots);
+    readindex_free(node);
     data_free(node);
     refraft_free(node);
 }
@@ -273,8 +276,12 @@ static int reject_stale(refraft_node *node, const refraft_msg *msg,
     refraft_msg res;
     memset(&res, 0, sizeof res);
     if (msg->type == REFRAFT_MSG_APPEND_ENTRIES) {
-        replication_result_init(node, &res)->rejected_index =
-            msg->u.append_entries.prev_log_index;
+        /* A well-formed refusal: a leader of this node's term may get
+         * it (its own message from an earlier term, delivered late) and
+         * at worst probes again from the hint. */
+        refraft_append_entries_result *r = replication_result_init(node, &res);
+        r->rejected_index = msg->u.append_entries.prev_log_index;
+        r->conflict_index = node->commit_index + 1;
     } else {
         res.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
         res.u.request_vote_result.term = node->term;
@@ -305,9 +312,28 @@ static bool raises_term(const refraft_msg *msg)
     return true;
 }
 
+/*
+ * Thesis §4.2.3: a server that hears from a leader ignores a vote request
+ * of a higher term (it neither adopts the term nor votes): a server
+ * removed from the configuration, which never learns it was, would
+ * otherwise depose the leader again and again.  A candidate the leader
+ * chose (a transfer) is exempt.  Pre-votes raise no term; they are
+ * refused in election.c on the same ground.
+ */
+static bool disrupts_leader(refraft_node *node, const refraft_msg *msg)
+{
+    if (msg->type != REFRAFT_MSG_REQUEST_VOTE)
+        return false;
+    const refraft_request_vote *rv = &msg->u.request_vote;
+    return !rv->pre_vote && !rv->transfer && rv->term > node->term &&
+           election_leader_is_alive(node);
+}
+
 static int dispatch(refraft_node *node, const refraft_msg *msg,
                     refraft_reply_fn reply, void *reply_ctx)
 {
+    if (disrupts_leader(node, msg))
+        return 0;
     refraft_term term = message_term(msg);
     bool request = msg->type == REFRAFT_MSG_APPEND_ENTRIES ||
                    msg->type == REFRAFT_MSG_REQUEST_VOTE;
@@ -328,6 +354,8 @@ static int dispatch(refraft_node *node, const refraft_msg *msg,
                            (unsigned long long)node->term);
     }
     switch (msg->type) {
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        return transfer_on_timeout_now(node);
     case REFRAFT_MSG_APPEND_ENTRIES:
         return replication_on_append_entries(node, msg, reply, reply_ctx);
     case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
@@ -366,6 +394,7 @@ int refraft_tick(refraft_node *node)
         return rv;
     uint64_t now = node_now(node);
     if (node->role == REFRAFT_LEADER) {
+        transfer_tick(node, now);
         if (node->check_quorum && now >= node->quorum_deadline)
             rv = election_check_quorum(node);
         if (node->role == REFRAFT_LEADER && now >= node->heartbeat_deadline)
@@ -389,6 +418,8 @@ uint64_t refraft_next_deadline(const refraft_node *node)
         next = node->heartbeat_deadline;
         if (node->check_quorum && node->quorum_deadline < next)
             next = node->quorum_deadline;
+        if (node->transfer_target[0] != '\0' && node->transfer_deadline < next)
+            next = node->transfer_deadline;
     } else {
         next = node->election_deadline;
     }
@@ -434,7 +465,9 @@ static int propose(refraft_node *node, const refraft_ref *refs, size_t n,
 {
     if (node->role != REFRAFT_LEADER)
         return not_leader(node);
-    int rv = validate_refs(node, refs, n);
+    int rv = transfer_refuse(node);
+    if (rv == 0)
+        rv = validate_refs(node, refs, n);
     if (rv == 0)
         rv = node_reserve_scratch(node, n);
     if (rv != 0)
@@ -489,8 +522,45 @@ int refraft_records_stored(refraft_node *node)
     return leave(node, 0);
 }
 
-int refraft_void(refraft_node *node, refraft_index index,
-                 refraft_index *void_index)
+/* The calls only a leader may make: what each asks for. */
+enum leader_op {
+    OP_VOID,
+    OP_ADD_LEARNER,
+    OP_PROMOTE,
+    OP_REMOVE,
+    OP_TRANSFER,
+    OP_READ_INDEX
+};
+
+struct leader_call {
+    enum leader_op op;
+    const char *id;       /* the server (changes, transfer) */
+    const char *address;  /* OP_ADD_LEARNER */
+    refraft_index voided; /* OP_VOID */
+    refraft_index *index; /* where the appended entry went */
+    uint64_t *read_id;    /* OP_READ_INDEX */
+};
+
+static int run_leader_call(refraft_node *node, const struct leader_call *c)
+{
+    switch (c->op) {
+    case OP_VOID:
+        return replication_void(node, c->voided, c->index);
+    case OP_ADD_LEARNER:
+        return membership_add_learner(node, c->id, c->address, c->index);
+    case OP_PROMOTE:
+        return membership_promote(node, c->id, c->index);
+    case OP_REMOVE:
+        return membership_remove(node, c->id, c->index);
+    case OP_TRANSFER:
+        return transfer_start(node, c->id);
+    default:
+        return readindex_request(node, c->read_id);
+    }
+}
+
+/* Run c on a node that leads; refuse it elsewhere. */
+static int leader_call(refraft_node *node, const struct leader_call *c)
 {
     if (node == NULL)
         return REFRAFT_EINVAL;
@@ -500,8 +570,55 @@ int refraft_void(refraft_node *node, refraft_index index,
     if (node->role != REFRAFT_LEADER)
         rv = not_leader(node);
     else
-        rv = replication_void(node, index, void_index);
+        rv = run_leader_call(node, c);
     return leave(node, rv);
+}
+
+int refraft_void(refraft_node *node, refraft_index index,
+                 refraft_index *void_index)
+{
+    struct leader_call c = {
+        .op = OP_VOID, .voided = index, .index = void_index};
+    return leader_call(node, &c);
+}
+
+int refraft_add_learner(refraft_node *node, const char *id, const char *address,
+                        refraft_index *index)
+{
+    struct leader_call c = {
+        .op = OP_ADD_LEARNER, .id = id, .address = address, .index = index};
+    return leader_call(node, &c);
+}
+
+int refraft_promote(refraft_node *node, const char *id, refraft_index *index)
+{
+    struct leader_call c = {.op = OP_PROMOTE, .id = id, .index = index};
+    return leader_call(node, &c);
+}
+
+int refraft_remove(refraft_node *node, const char *id, refraft_index *index)
+{
+    struct leader_call c = {.op = OP_REMOVE, .id = id, .index = index};
+    return leader_call(node, &c);
+}
+
+int refraft_transfer(refraft_node *node, const char *target_id)
+{
+    struct leader_call c = {.op = OP_TRANSFER, .id = target_id};
+    return leader_call(node, &c);
+}
+
+int refraft_read_index(refraft_node *node, uint64_t *read_id)
+{
+    struct leader_call c = {.op = OP_READ_INDEX, .read_id = read_id};
+    return leader_call(node, &c);
+}
+
+const char *refraft_transfer_target(const refraft_node *node)
+{
+    return node != NULL && node->transfer_target[0] != '\0'
+               ? node->transfer_target
+               : NULL;
 }
 
 refraft_index refraft_void_of(const refraft_node *node, refraft_index index)
@@ -522,6 +639,7 @@ int refraft_peer_progress_get(const refraft_node *node, const char *id,
         out->match_index = leader ? p->match_index : 0;
         out->data_index = leader ? p->data_index : 0;
         out->recent_contact = leader && p->recent_contact;
+        out->voter = p->voter;
         return 0;
     }
     return REFRAFT_EUNKNOWNPEER;

@@ -31,6 +31,29 @@ struct peer {
     bool acked_since_heartbeat;
     bool recent_contact; /* answered during this check-quorum period */
     bool vote_granted;   /* in the (pre-)election under way */
+    bool voter;          /* false: a learner */
+    uint64_t read_round; /* the highest read round it echoed, this term */
+};
+
+/* A read waiting for its confirmation (readindex.c). */
+struct pending_read {
+    uint64_t id;
+    uint64_t round;      /* confirmed once a majority echoed it */
+    refraft_index index; /* 0 until an entry of the term has committed */
+};
+
+/* A member of a configuration, its strings held here. */
+struct member_rec {
+    node_id_buf id;
+    char address[REFRAFT_ADDRESS_MAX + 1];
+    bool voter;
+};
+
+/* A configuration (membership.c). */
+struct configuration {
+    refraft_index index; /* its CONFIG entry; 0: the initial one */
+    size_t n;
+    struct member_rec members[REFRAFT_MAX_PEERS];
 };
 
 /* A VOID in the log: the entry at index at abandons the entry at voided. */
@@ -43,8 +66,38 @@ struct refraft_node {
     node_id_buf id;
     refraft_hull hull;
     refraft_log_api log;
-    struct peer peers[REFRAFT_MAX_PEERS - 1];
+    /* The other members of the configuration in effect: as many as a
+     * configuration has members, for a node that is not one of them. */
+    struct peer peers[REFRAFT_MAX_PEERS];
     size_t n_peers;
+    /* The configuration in effect (the last CONFIG entry in the log, or
+     * the initial one), the one before it when known, and the initial
+     * one from refraft_config.  self_member and self_voter say what this
+     * node is in config. */
+    struct configuration config;
+    struct configuration prev_config;
+    bool prev_valid;
+    struct configuration initial;
+    bool self_member;
+    bool self_voter;
+    /* Leader: the index of its term's no-op; membership changes wait for
+     * it to commit. */
+    refraft_index term_first_index;
+    uint32_t promote_lag;
+
+    /* Leader: a leadership transfer under way (transfer.c); target ""
+     * when none. */
+    node_id_buf transfer_target;
+    uint64_t transfer_deadline;
+    bool timeout_now_sent;
+
+    /* Leader: reads waiting for confirmation, oldest first (readindex.c);
+     * read_round is the latest round AppendEntries carry. */
+    struct pending_read *reads;
+    size_t n_reads;
+    size_t reads_cap;
+    uint64_t read_round;
+    uint64_t next_read_id;
 
     uint32_t election_timeout_ms;
     uint32_t heartbeat_ms;
@@ -94,7 +147,8 @@ struct refraft_node {
     refraft_entry *data_entries;
     refraft_ref *data_refs;
     bool *data_present;
-    /* Backing store of every peer's inflight ring. */
+    /* Backing store of the peers' inflight rings: REFRAFT_MAX_PEERS
+     * rings of max_inflight slots, one per peer slot in use. */
     refraft_index *inflight_slots;
 
     char errmsg[REFRAFT_ERRMSG_LEN];
@@ -115,7 +169,11 @@ void node_respond(refraft_node *node, const char *to_id,
                   const refraft_msg *result, refraft_reply_fn reply,
                   void *reply_ctx);
 
-/* validate.c: 0, or an error code with node->errmsg (or errbuf) set. */
+/* checks.c and validate.c: 0, or an error code with node->errmsg (or
+ * errbuf) set.  validate_fail formats into errbuf (when not NULL) and
+ * returns code. */
+int validate_fail(char *errbuf, size_t errbuf_len, int code, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
 int validate_id(const char *id, const char *what, char *errbuf,
                 size_t errbuf_len);
 int validate_ref(const refraft_ref *ref, char *errbuf, size_t errbuf_len);
@@ -137,6 +195,10 @@ int election_on_request_vote(refraft_node *node, const refraft_msg *msg,
 int election_on_request_vote_result(refraft_node *node,
                                     const refraft_request_vote_result *res);
 int election_check_quorum(refraft_node *node);
+/* Campaign now, without a pre-vote (a leadership transfer). */
+int election_campaign(refraft_node *node);
+/* It leads, or heard from its leader within the election timeout. */
+bool election_leader_is_alive(refraft_node *node);
 
 /* data.c */
 int data_init(refraft_node *node, refraft_index hint, char *errbuf,
@@ -157,6 +219,48 @@ bool data_advance(refraft_node *node);
 refraft_index data_void_of(const refraft_node *node, refraft_index index);
 refraft_index data_clip(const refraft_node *node, refraft_index n);
 
+/* membership.c */
+void membership_init(refraft_node *node, const refraft_config *config);
+/* The entries at first, read from the log at start. */
+void membership_load(refraft_node *node, refraft_index first,
+                     const refraft_entry *entries, size_t n);
+/* After an append of entries at first: CONFIG entries take effect. */
+void membership_after_append(refraft_node *node, refraft_index first,
+                             const refraft_entry *entries, size_t n);
+/* Entries from from on left the log; an error when the configuration
+ * before them could not be read. */
+int membership_on_truncate(refraft_node *node, refraft_index from);
+/* The commit index moved up from old_commit. */
+void membership_after_commit(refraft_node *node, refraft_index old_commit);
+/* Whether this node may start an election (membership.c). */
+bool membership_may_campaign(const refraft_node *node);
+/* Voters of the configuration in effect, this node included if one. */
+size_t membership_voters(const refraft_node *node);
+int membership_add_learner(refraft_node *node, const char *id,
+                           const char *address, refraft_index *index);
+int membership_promote(refraft_node *node, const char *id,
+                       refraft_index *index);
+int membership_remove(refraft_node *node, const char *id, refraft_index *index);
+
+/* transfer.c */
+int transfer_start(refraft_node *node, const char *target_id);
+/* Leader: proposals and changes wait while this is set (REFRAFT_EBUSY). */
+int transfer_refuse(refraft_node *node);
+/* p answered: send TimeoutNow when it is the target and caught up. */
+void transfer_on_progress(refraft_node *node, const struct peer *p);
+/* Tick: a transfer that timed out ends. */
+void transfer_tick(refraft_node *node, uint64_t now);
+void transfer_clear(refraft_node *node);
+int transfer_on_timeout_now(refraft_node *node);
+
+/* readindex.c */
+int readindex_request(refraft_node *node, uint64_t *read_id);
+/* A peer echoed a round, or the commit index moved: decide what can be. */
+void readindex_advance(refraft_node *node);
+/* This node stopped leading: every pending read fails. */
+void readindex_fail_all(refraft_node *node);
+void readindex_free(refraft_node *node);
+
 /* replication.c */
 int replication_start_term(refraft_node *node);
 /* The leader's own new entries: appended (staged and synced when the log
@@ -165,6 +269,9 @@ int replication_start_term(refraft_node *node);
 int replication_append_leader(refraft_node *node, const refraft_entry *entries,
                               size_t n);
 void replication_heartbeat(refraft_node *node);
+/* One AppendEntries without entries to p, where its log is known to
+ * match (it carries the current read round). */
+void replication_send_heartbeat(refraft_node *node, struct peer *p);
 int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
                                   refraft_reply_fn reply, void *reply_ctx);
 int replication_on_append_entries_result(

@@ -38,6 +38,7 @@ static int append_with(refraft_node *node, append_fn write,
     node->last_term = entries[n - 1].term;
     data_note_voids(node, first, entries, n);
     data_after_append(node, first, entries, n);
+    membership_after_append(node, first, entries, n);
     return 0;
 }
 
@@ -54,6 +55,7 @@ static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
     ae->term = node->term;
     ae->leader_id = node->id;
     ae->prev_log_index = prev;
+    ae->read_round = node->read_round;
     if (term_at(node, prev, &ae->prev_log_term) != 0)
         return -1;
     if (with_entries && prev < node->last_index) {
@@ -130,6 +132,9 @@ static void replicate(refraft_node *node, struct peer *p)
 
 static void send_all(refraft_node *node)
 {
+    /* A commit just now may have ended a leader's term as a member. */
+    if (node->role != REFRAFT_LEADER)
+        return;
     for (size_t i = 0; i < node->n_peers; i++)
         replicate(node, &node->peers[i]);
 }
@@ -151,8 +156,11 @@ static int sync_failed(refraft_node *node, refraft_index first,
     node->last_index = first - 1;
     node->last_term = prev_term;
     data_on_truncate(node, first);
+    int config_rv = membership_on_truncate(node, first);
     if (node->hull.on_truncate != NULL)
         node->hull.on_truncate(node->hull.ctx, first);
+    if (config_rv != 0)
+        return config_rv;
     (void)election_become_follower(node, node->term, NULL);
     return node_errorf(node, rv,
                        "syncing %zu entries at index %llu failed: %s; the "
@@ -209,6 +217,12 @@ int replication_start_term(refraft_node *node)
     return rv;
 }
 
+void replication_send_heartbeat(refraft_node *node, struct peer *p)
+{
+    (void)send_append(node, p, p->pipeline ? p->match_index : p->next_index - 1,
+                      false);
+}
+
 /* Heartbeats (Raft §5.2) also restart replication that stalled: a
  * pipeline that saw no progress since the last heartbeat (messages lost)
  * falls back to probing, and a probe whose answer was lost is repeated,
@@ -234,8 +248,11 @@ static void set_commit(refraft_node *node, refraft_index index)
 {
     if (index <= node->commit_index)
         return;
+    refraft_index old = node->commit_index;
     node->commit_index = index;
     node_emit(node, REFRAFT_EVENT_COMMIT);
+    membership_after_commit(node, old);
+    readindex_advance(node);
     replication_apply(node);
 }
 
@@ -257,7 +274,9 @@ held(const refraft_node *node, refraft_index match, refraft_index data)
  * current term that reaches a majority.  Under the durable policy a
  * replica counts only up to its data index (DESIGN.md: the record of a
  * committed entry is on a majority), and no commit lands inside a VOID's
- * span (data_clip).
+ * span (data_clip).  The majority is of the voters of the configuration
+ * in effect, committed or not (thesis §4.1); a leader that removed itself
+ * is not one of them.
  */
 void replication_advance_commit(refraft_node *node)
 {
@@ -265,10 +284,12 @@ void replication_advance_commit(refraft_node *node)
         return;
     refraft_index match[REFRAFT_MAX_PEERS];
     size_t n = 0;
-    match[n++] = held(node, node->last_index, node->data_index);
+    if (node->self_voter)
+        match[n++] = held(node, node->last_index, node->data_index);
     for (size_t i = 0; i < node->n_peers; i++)
-        match[n++] =
-            held(node, node->peers[i].match_index, node->peers[i].data_index);
+        if (node->peers[i].voter)
+            match[n++] = held(node, node->peers[i].match_index,
+                              node->peers[i].data_index);
     /* Sort descending; the quorum-th largest is held by a majority. */
     for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && match[j] > match[j - 1]; j--) {
@@ -471,8 +492,11 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
         node->last_index = index - 1;
         node->last_term = i > 0 ? ae->entries[i - 1].term : ae->prev_log_term;
         data_on_truncate(node, index);
+        int config_rv = membership_on_truncate(node, index);
         if (node->hull.on_truncate != NULL)
             node->hull.on_truncate(node->hull.ctx, index);
+        if (config_rv != 0)
+            return config_rv;
     }
     return append_local(node, ae->entries + i, ae->n_entries - i);
 }
@@ -516,6 +540,7 @@ int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
 
     refraft_msg out;
     refraft_append_entries_result *res = replication_result_init(node, &out);
+    res->read_round = ae->read_round;
     if (consistency_check(node, ae, res)) {
         rv = merge_entries(node, ae);
         if (rv != 0)
@@ -621,6 +646,7 @@ static void on_success(refraft_node *node, struct peer *p,
     }
     p->paused = false;
     replication_advance_commit(node);
+    transfer_on_progress(node, p);
 }
 
 /* A follower's answer names indexes of this leader's log; anything else is
@@ -658,11 +684,20 @@ int replication_on_append_entries_result(
     if (rv != 0)
         return rv;
     p->recent_contact = true;
+    /* Any answer of this term, even a refusal, shows p still followed
+     * this leader when it answered. */
+    if (res->read_round > p->read_round &&
+        res->read_round <= node->read_round) {
+        p->read_round = res->read_round;
+        readindex_advance(node);
+    }
     if (res->success)
         on_success(node, p, res);
     else if (!on_reject(node, p, res))
         return 0;
-    replicate(node, p);
+    /* A commit may have ended this leader's term as a member. */
+    if (node->role == REFRAFT_LEADER)
+        replicate(node, p);
     return 0;
 }
 
@@ -678,6 +713,13 @@ static int check_voidable(refraft_node *node, refraft_index index)
     if (node->commit_policy != REFRAFT_COMMIT_DURABLE)
         return node_errorf(node, REFRAFT_EINVAL,
                            "VOIDs need the durable commit policy");
+    /* The caller counts absent answers of the voters of the configuration
+     * in effect.  An entry past the commit index can only have committed
+     * (elsewhere) under a configuration at most one change away from it:
+     * the committed one below the commit index, the one in effect, or one
+     * appended after the entry once the one in effect committed.  Single-
+     * server changes make majorities of neighbouring configurations
+     * overlap (thesis §4.2), so the proof holds under any of them. */
     if (index <= node->commit_index || index > node->last_index)
         return node_errorf(node, REFRAFT_EINVAL,
                            "index %llu is not an uncommitted entry (commit "

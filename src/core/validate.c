@@ -1,75 +1,44 @@
 /* validate.c - checks on configuration and incoming messages, before any
  * state changes, so that bad input is refused whole. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/node.h"
 
-static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *errbuf, size_t errbuf_len, int code, const char *fmt, ...)
-{
-    if (errbuf != NULL && errbuf_len > 0) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errbuf, errbuf_len, fmt, ap);
-        va_end(ap);
-    }
-    return code;
-}
-
-int validate_id(const char *id, const char *what, char *errbuf,
-                size_t errbuf_len)
-{
-    if (id == NULL)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL, "%s is NULL", what);
-    size_t len = 0;
-    while (len <= REFRAFT_ID_MAX && id[len] != '\0')
-        len++;
-    if (len == 0)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL, "%s is empty", what);
-    if (len > REFRAFT_ID_MAX)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "%s is longer than %d bytes", what, REFRAFT_ID_MAX);
-    return 0;
-}
-
-int validate_ref(const refraft_ref *ref, char *errbuf, size_t errbuf_len)
-{
-    if (ref->id == NULL || ref->id_len == 0)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "reference has no record id");
-    if (ref->id_len > REFRAFT_RECORD_ID_MAX)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "record id of %u bytes is longer than %d bytes",
-                    (unsigned)ref->id_len, REFRAFT_RECORD_ID_MAX);
-    return 0;
-}
-
 static int
 validate_peers(const refraft_config *config, char *errbuf, size_t errbuf_len)
 {
     if (config->n_peers > REFRAFT_MAX_PEERS - 1)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "%zu peers; at most %d are supported", config->n_peers,
-                    REFRAFT_MAX_PEERS - 1);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "%zu peers; at most %d are supported",
+                             config->n_peers, REFRAFT_MAX_PEERS - 1);
+    if (config->join && config->n_peers > 0)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "a joining node starts with no peers (it has %zu)",
+                             config->n_peers);
     if (config->n_peers > 0 && config->peers == NULL)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "n_peers is %zu but peers is NULL", config->n_peers);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "n_peers is %zu but peers is NULL",
+                             config->n_peers);
     for (size_t i = 0; i < config->n_peers; i++) {
         const char *p = config->peers[i];
         int rv = validate_id(p, "peer id", errbuf, errbuf_len);
         if (rv != 0)
             return rv;
+        const char *address =
+            config->peer_addresses != NULL ? config->peer_addresses[i] : NULL;
+        if (address != NULL && strlen(address) > REFRAFT_ADDRESS_MAX)
+            return validate_fail(
+                errbuf, errbuf_len, REFRAFT_EINVAL,
+                "peer \"%s\" has an address longer than %d bytes", p,
+                REFRAFT_ADDRESS_MAX);
         if (strcmp(p, config->id) == 0)
-            return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                        "peer \"%s\" is this node itself", p);
+            return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                                 "peer \"%s\" is this node itself", p);
         for (size_t j = 0; j < i; j++)
             if (strcmp(p, config->peers[j]) == 0)
-                return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                            "peer \"%s\" is listed twice", p);
+                return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                                     "peer \"%s\" is listed twice", p);
     }
     return 0;
 }
@@ -79,18 +48,18 @@ validate_hull(const refraft_hull *hull, char *errbuf, size_t errbuf_len)
 {
     if (hull->version < REFRAFT_HULL_VERSION_MIN ||
         hull->version > REFRAFT_HULL_VERSION)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "hull version %d is not supported (expected %d to %d)",
-                    hull->version, REFRAFT_HULL_VERSION_MIN,
-                    REFRAFT_HULL_VERSION);
+        return validate_fail(
+            errbuf, errbuf_len, REFRAFT_EINVAL,
+            "hull version %d is not supported (expected %d to %d)",
+            hull->version, REFRAFT_HULL_VERSION_MIN, REFRAFT_HULL_VERSION);
     const char *missing = hull->send == NULL     ? "send"
                           : hull->now_ms == NULL ? "now_ms"
                           : hull->random == NULL ? "random"
                           : hull->apply == NULL  ? "apply"
                                                  : NULL;
     if (missing != NULL)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "hull callback %s is NULL", missing);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "hull callback %s is NULL", missing);
     return 0;
 }
 
@@ -99,10 +68,10 @@ validate_log_api(const refraft_log_api *log, char *errbuf, size_t errbuf_len)
 {
     if (log->version < REFRAFT_LOG_API_VERSION_MIN ||
         log->version > REFRAFT_LOG_API_VERSION)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "log API version %d is not supported (expected %d to %d)",
-                    log->version, REFRAFT_LOG_API_VERSION_MIN,
-                    REFRAFT_LOG_API_VERSION);
+        return validate_fail(
+            errbuf, errbuf_len, REFRAFT_EINVAL,
+            "log API version %d is not supported (expected %d to %d)",
+            log->version, REFRAFT_LOG_API_VERSION_MIN, REFRAFT_LOG_API_VERSION);
     const char *missing = log->first_index == NULL       ? "first_index"
                           : log->last_index == NULL      ? "last_index"
                           : log->term_at == NULL         ? "term_at"
@@ -113,14 +82,15 @@ validate_log_api(const refraft_log_api *log, char *errbuf, size_t errbuf_len)
                           : log->load_hard_state == NULL ? "load_hard_state"
                                                          : NULL;
     if (missing != NULL)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "log API function %s is NULL", missing);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "log API function %s is NULL", missing);
     if (log->version >= 3 && (log->stage == NULL) != (log->sync == NULL))
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "log API function %s is NULL but %s is not: give both "
-                    "or neither",
-                    log->stage == NULL ? "stage" : "sync",
-                    log->stage == NULL ? "sync" : "stage");
+        return validate_fail(
+            errbuf, errbuf_len, REFRAFT_EINVAL,
+            "log API function %s is NULL but %s is not: give both "
+            "or neither",
+            log->stage == NULL ? "stage" : "sync",
+            log->stage == NULL ? "sync" : "stage");
     return 0;
 }
 
@@ -128,8 +98,8 @@ int validate_config(const refraft_config *config, const refraft_hull *hull,
                     const refraft_log_api *log, char *errbuf, size_t errbuf_len)
 {
     if (config == NULL || hull == NULL || log == NULL)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "config, hull and log must not be NULL");
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "config, hull and log must not be NULL");
     int rv = validate_id(config->id, "node id", errbuf, errbuf_len);
     if (rv == 0)
         rv = validate_peers(config, errbuf, errbuf_len);
@@ -142,28 +112,31 @@ int validate_config(const refraft_config *config, const refraft_hull *hull,
     uint32_t election =
         config->election_timeout_ms != 0 ? config->election_timeout_ms : 1000;
     if (config->heartbeat_ms >= election)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "heartbeat of %u ms is not below the election timeout "
-                    "of %u ms",
-                    config->heartbeat_ms, election);
+        return validate_fail(
+            errbuf, errbuf_len, REFRAFT_EINVAL,
+            "heartbeat of %u ms is not below the election timeout "
+            "of %u ms",
+            config->heartbeat_ms, election);
     if (election > UINT32_MAX / 2)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "election timeout of %u ms is too large", election);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "election timeout of %u ms is too large",
+                             election);
     if (config->max_inflight > REFRAFT_MAX_INFLIGHT)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "max_inflight of %u is above %d", config->max_inflight,
-                    REFRAFT_MAX_INFLIGHT);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "max_inflight of %u is above %d",
+                             config->max_inflight, REFRAFT_MAX_INFLIGHT);
     if (config->commit_policy != REFRAFT_COMMIT_DURABLE &&
         config->commit_policy != REFRAFT_COMMIT_REFERENCE)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "commit policy %u is neither durable (%d) nor "
-                    "reference (%d)",
-                    (unsigned)config->commit_policy, REFRAFT_COMMIT_DURABLE,
-                    REFRAFT_COMMIT_REFERENCE);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "commit policy %u is neither durable (%d) nor "
+                             "reference (%d)",
+                             (unsigned)config->commit_policy,
+                             REFRAFT_COMMIT_DURABLE, REFRAFT_COMMIT_REFERENCE);
     if (config->max_entries_per_msg > REFRAFT_MAX_ENTRIES_PER_MSG)
-        return fail(errbuf, errbuf_len, REFRAFT_EINVAL,
-                    "max_entries_per_msg of %u is above %d",
-                    config->max_entries_per_msg, REFRAFT_MAX_ENTRIES_PER_MSG);
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "max_entries_per_msg of %u is above %d",
+                             config->max_entries_per_msg,
+                             REFRAFT_MAX_ENTRIES_PER_MSG);
     return 0;
 }
 
@@ -178,6 +151,8 @@ const char *message_sender(const refraft_msg *msg)
         return msg->u.request_vote.candidate_id;
     case REFRAFT_MSG_REQUEST_VOTE_RESULT:
         return msg->u.request_vote_result.voter_id;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        return msg->u.timeout_now.leader_id;
     default:
         return NULL;
     }
@@ -199,7 +174,7 @@ validate_entries(refraft_node *node, const refraft_append_entries *ae)
     for (size_t i = 0; i < ae->n_entries; i++) {
         const refraft_entry *e = &ae->entries[i];
         if (e->type != REFRAFT_ENTRY_NOOP && e->type != REFRAFT_ENTRY_REF &&
-            e->type != REFRAFT_ENTRY_VOID)
+            e->type != REFRAFT_ENTRY_VOID && e->type != REFRAFT_ENTRY_CONFIG)
             return node_errorf(node, REFRAFT_EBADMSG,
                                "entry %zu has unknown type %u", i,
                                (unsigned)e->type);
@@ -219,6 +194,10 @@ validate_entries(refraft_node *node, const refraft_append_entries *ae)
                                (unsigned long long)ae->term);
         if (e->type == REFRAFT_ENTRY_REF &&
             validate_ref(&e->ref, node->errmsg, sizeof node->errmsg) != 0)
+            return REFRAFT_EBADMSG;
+        if (e->type == REFRAFT_ENTRY_CONFIG &&
+            refraft_check_members(e->members, e->n_members, node->errmsg,
+                                  sizeof node->errmsg) != 0)
             return REFRAFT_EBADMSG;
         prev = e->term;
     }
@@ -265,6 +244,8 @@ refraft_term message_term(const refraft_msg *msg)
         return msg->u.append_entries_result.term;
     case REFRAFT_MSG_REQUEST_VOTE:
         return msg->u.request_vote.term;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        return msg->u.timeout_now.term;
     default:
         return msg->u.request_vote_result.term;
     }
@@ -273,15 +254,25 @@ refraft_term message_term(const refraft_msg *msg)
 int validate_message(refraft_node *node, const refraft_msg *msg)
 {
     if (msg->type < REFRAFT_MSG_APPEND_ENTRIES ||
-        msg->type > REFRAFT_MSG_REQUEST_VOTE_RESULT)
+        msg->type > REFRAFT_MSG_TIMEOUT_NOW)
         return node_errorf(node, REFRAFT_EBADMSG, "unknown message type %u",
                            (unsigned)msg->type);
     const char *sender = message_sender(msg);
     if (validate_id(sender, "sender id", node->errmsg, sizeof node->errmsg))
         return REFRAFT_EBADMSG;
-    if (node_find_peer(node, sender) == NULL)
+    /* Requests are taken from anyone (thesis §4.1: servers process
+     * requests without consulting their configurations; a new server
+     * hears from a leader it has no entry for yet).  Results, and the
+     * TimeoutNow that starts an election, count only from members. */
+    bool request = msg->type == REFRAFT_MSG_APPEND_ENTRIES ||
+                   msg->type == REFRAFT_MSG_REQUEST_VOTE;
+    if (strcmp(sender, node->id) == 0)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "message from this node's own id \"%s\"", sender);
+    if (!request && node_find_peer(node, sender) == NULL)
         return node_errorf(node, REFRAFT_EUNKNOWNPEER,
-                           "message from \"%s\", which is not a peer", sender);
+                           "message from \"%s\", which is not a member",
+                           sender);
     refraft_term term = message_term(msg);
     if (term == 0 || term > REFRAFT_TERM_MAX)
         return node_errorf(

@@ -25,12 +25,15 @@ static const char node_usage[] =
     "                    [--commit durable|reference] [--no-push]\n"
     "                    [--tls-cert F --tls-key F --tls-ca F]\n"
     "                    [--log-level debug|info|warn|error]\n"
-    "                    [--fault-hook]\n"
+    "                    [--fault-hook] [--join]\n"
     "       refraft node --config FILE [flags]\n"
     "Runs one node of the record service.  --listen HOST:0 takes a free\n"
     "port; the node writes its URL to DIR/url once it listens.\n"
     "--fault-hook serves POST /raft/v1/fault, which cuts the node off\n"
-    "from chosen peers: a test hook for drills, never for production.\n";
+    "from chosen peers: a test hook for drills, never for production.\n"
+    "--join starts a server to be added to a running cluster (no --peer):\n"
+    "it waits until a leader adds it (POST /v1/members, refraft member\n"
+    "add); see docs/operations.md.\n";
 
 /* The token: the file's first line, trailing white space removed. */
 static int read_token(const char *path, char *buf, size_t cap)
@@ -96,6 +99,10 @@ static int run_node(int argc, char **argv)
             cfg.fault_hook = true;
             continue;
         }
+        if (strcmp(a, "--join") == 0) {
+            cfg.join = true;
+            continue;
+        }
         if (v == NULL) {
             fprintf(stderr, "refraft node: %s needs a value\n", a);
             return bad("see the usage");
@@ -156,6 +163,9 @@ static int run_node(int argc, char **argv)
     }
     if (cfg.id == NULL || cfg.data_dir == NULL || token_file == NULL)
         return bad("--id, --data and --token-file are required");
+    if (cfg.join && cfg.n_peers > 0)
+        return bad("--join and --peer do not go together: a joining node "
+                   "learns its peers from the leader that adds it");
     if (read_token(token_file, token, sizeof token) != 0)
         return 1;
     cfg.token = token;
@@ -201,7 +211,7 @@ static char *trim(char *s)
 
 /*
  * A configuration file holds the flags, one per line, as "name = value"
- * (or "name value"; "no-push" and "fault-hook" alone), with # comments:
+ * (or "name value"; "no-push", "fault-hook" and "join" alone), with # comments:
  * "id = n1", "peer = n2=http://127.0.0.1:7002" (repeated for each peer).
  * Its flags come first, so those given on the command line too win.
  */

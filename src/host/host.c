@@ -81,6 +81,16 @@ static void hull_event(void *ctx, const refraft_event *ev)
         host_log(h, HOST_LOG_INFO, "leader is %s",
                  ev->leader_id != NULL ? ev->leader_id : "unknown");
         break;
+    case REFRAFT_EVENT_CONFIG:
+        if (h->node == NULL) /* inside refraft_node_create: synced after */
+            break;
+        host_log(h, HOST_LOG_INFO, "configuration at index %llu (%s)",
+                 (unsigned long long)refraft_config_index(h->node),
+                 refraft_config_index(h->node) <= ev->commit_index
+                     ? "committed"
+                     : "not committed yet");
+        host_peers_sync(h);
+        break;
     default:
         break;
     }
@@ -153,6 +163,10 @@ static int load_peers(host *h, const host_config *cfg, char *errbuf, size_t len)
     if (cfg->n_peers > REFRAFT_MAX_PEERS - 1)
         return fail(errbuf, len, REFRAFT_EINVAL, "%zu peers; at most %d",
                     cfg->n_peers, REFRAFT_MAX_PEERS - 1);
+    if (cfg->join && cfg->n_peers > 0)
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "a joining node takes no peers: the leader that adds "
+                    "it tells it the configuration");
     for (size_t i = 0; i < cfg->n_peers; i++) {
         const host_peer_config *pc = &cfg->peers[i];
         if (pc->id == NULL || pc->url == NULL || !host_id_ok(pc->id) ||
@@ -206,9 +220,15 @@ static void handle(void *ctx, http_request *req)
 
 static int open_store(host *h, const host_config *cfg, char *errbuf, size_t len)
 {
-    refstore_options o = {
-        .path = cfg->data_dir, .cluster_id = h->cluster_id, .node_id = h->id};
+    /* The apply hook keeps which records clients may read (applied.c). */
+    refstore_options o = {.path = cfg->data_dir,
+                          .cluster_id = h->cluster_id,
+                          .node_id = h->id,
+                          .apply = host_applied_hook,
+                          .app_ctx = h};
     int rv = refstore_open(&o, &h->store, errbuf, len);
+    if (rv == 0)
+        rv = host_applied_open(h, errbuf, len);
     if (rv != 0)
         return rv;
     refraft_index lost = refstore_records_lost_upto(h->store);
@@ -223,13 +243,23 @@ static int open_store(host *h, const host_config *cfg, char *errbuf, size_t len)
 static int
 create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
 {
-    const char *ids[REFRAFT_MAX_PEERS];
-    for (size_t i = 0; i < h->n_peers; i++)
+    /* The peers' URLs go into the first CONFIG entry this node writes as
+     * leader, so that a server added later learns where they are. */
+    const char *ids[REFRAFT_MAX_PEERS], *addrs[REFRAFT_MAX_PEERS];
+    for (size_t i = 0; i < h->n_peers; i++) {
         ids[i] = h->peers[i].id;
+        addrs[i] = strlen(h->peers[i].url) <= REFRAFT_ADDRESS_MAX
+                       ? h->peers[i].url
+                       : NULL;
+    }
     refraft_config rc = {
         .id = h->id,
         .peers = ids,
-        .n_peers = h->n_peers,
+        .peer_addresses = addrs,
+        /* A joining server starts with no configuration: it waits to be
+         * added (docs/operations.md). */
+        .n_peers = cfg->join ? 0 : h->n_peers,
+        .join = cfg->join,
         .election_timeout_ms = cfg->election_timeout_ms,
         .max_inflight = 64,
         .applied_index = refstore_applied_index(h->store),
@@ -245,7 +275,8 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
                          .on_event = hull_event,
                          .have_records = hull_have,
                          .on_discard = hull_discard,
-                         .flush = hull_flush};
+                         .flush = hull_flush,
+                         .on_read = host_on_read};
     refraft_log_api log;
     refstore_log_api(h->store, &log);
     h->log = log; /* GET /v1/log reads through it */
@@ -256,17 +287,25 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
     int rv = refraft_node_create(&rc, &hull, &log, &h->node, errbuf, len);
     if (rv != 0)
         return rv;
+    /* The log's configuration, when it holds one, rules over --peer. */
+    host_peers_sync(h);
     refraft_sweeper_config sc = {
         .node = h->node,
         .log = log,
         .fetcher = {.ctx = h,
                     .start = host_fetch_start,
-                    .cancel = host_fetch_cancel},
+                    .cancel = host_fetch_cancel,
+                    .flush = host_fetch_flush},
         .clock_ctx = h,
         .now_ms = hull_now,
         .random = hull_random,
         .interval_ms = 500,
-        .max_in_flight = 64,
+        /* Fetches travel HOST_FETCH_BATCH_MAX to a request (fetcher.c):
+         * enough of them in flight, missing and scanned at once to fill
+         * two requests per pass, and the next ones queued behind. */
+        .max_in_flight = 2 * HOST_FETCH_BATCH_MAX,
+        .max_missing = 8 * HOST_FETCH_BATCH_MAX,
+        .scan_batch = HOST_FETCH_BATCH_MAX,
         /* Records travel with the entries, or are pushed right after: a
          * missing one usually has not arrived yet.  A few heartbeats. */
         .fetch_delay_ms =
@@ -380,6 +419,9 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
     h->on_turn = cfg->on_turn;
     h->turn_ctx = cfg->turn_ctx;
     h->started_ms = host_now_ms();
+    h->self_member = -1;
+    h->election_ms =
+        cfg->election_timeout_ms != 0 ? cfg->election_timeout_ms : 1000;
     h->batch = calloc(HOST_BATCH_MAX, sizeof *h->batch);
     h->prop_refs = calloc(HOST_BATCH_MAX, sizeof *h->prop_refs);
     h->prop_bytes = calloc(HOST_BATCH_MAX, sizeof *h->prop_bytes);
@@ -420,8 +462,7 @@ void host_destroy(host *h)
     refraft_sweeper_destroy(h->sw);
     http_client_destroy(h->msg_cli);
     http_client_destroy(h->cli);
-    for (size_t k = 0; k < h->n_fetches; k++)
-        free(h->fetches[k].ctx);
+    host_fetcher_free(h);
     if (h->store != NULL && h->node != NULL &&
         refstore_set_data_index(h->store, refraft_data_index(h->node)) != 0)
         host_log(h, HOST_LOG_WARN, "cannot save the data index: %s",
@@ -437,7 +478,6 @@ void host_destroy(host *h)
     free(h->prop_refs);
     free(h->prop_bytes);
     free(h->waiters);
-    free(h->fetches);
     free(h);
 }
 
@@ -491,6 +531,7 @@ static int turn(host *h)
     http_server_run(h->srv, &rd, &wr, &ex);
     http_client_run(h->msg_cli);
     http_client_run(h->cli);
+    host_fetch_run(h);
     if (h->on_turn != NULL)
         h->on_turn(h->turn_ctx, h);
     host_flush_writes(h);
@@ -506,6 +547,8 @@ static int turn(host *h)
             host_log(h, HOST_LOG_WARN, "sweeper: %s", refraft_strerror(srv));
     }
     host_expire_writes(h, false);
+    host_members_run(h, false);
+    host_peers_save(h);
     /* Applies ride along with the next durable write (an append, a
      * record); on their own they are committed every HOST_FLUSH_MS, so
      * that a busy node does not pay one more sync per turn for them.  A
@@ -532,5 +575,6 @@ int host_run(host *h, volatile sig_atomic_t *stop)
     host_log(h, HOST_LOG_INFO, "stopping");
     h->stopping = true;
     host_expire_writes(h, true);
+    host_members_run(h, true);
     return rv;
 }

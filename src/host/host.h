@@ -69,6 +69,10 @@ typedef struct host_config {
      * answered 503), so that a partition needs no root.  Off: that path
      * is unknown (404). */
     bool fault_hook;
+    /* A server being added to a running cluster: start with no
+     * configuration (no peers: REFRAFT_EINVAL with any) and wait for a
+     * leader to add it (refraft_config.join; docs/operations.md). */
+    bool join;
 } host_config;
 
 /* Open the store, create node and sweeper, start listening.  errbuf says

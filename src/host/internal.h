@@ -27,20 +27,60 @@
 /* Most record bytes that travel with one AppendEntries; the records past
  * it are left to the follower's sweeper. */
 #define HOST_BUNDLE_MAX (8u << 20)
+/* The sweeper's fetches to one peer travel HOST_FETCH_BATCH_MAX refs to a
+ * POST /raft/v1/fetch at most, and at most HOST_FETCH_BATCH_BYTES of
+ * records by their refs' sizes (a larger record goes alone), so that a
+ * response stays well under the body cap and its time-out. */
+#define HOST_FETCH_BATCH_MAX 1024
+#define HOST_FETCH_BATCH_BYTES (4u << 20)
+/* The record bytes a fetch response carries at most: the rest of the
+ * body cap is room for the framing of REFRAFT_WIRE_MAX_FETCH answers (a
+ * dozen bytes each) and the responder's id.  Records past it are
+ * answered FAILED, and asked for again. */
+#define HOST_FETCH_ANSWER_MAX (REFRAFT_WIRE_MAX_BODY - (1u << 20))
 /* Raft messages waiting for their peer's connection, at most. */
 #define HOST_MSG_QUEUE_MAX 4096
 /* Longest applies wait in refstore's open transaction for a commit. */
 #define HOST_FLUSH_MS 50
+/* Consistent reads (reads.c): how many may wait at once (more get 503),
+ * and how long one waits for its read index and for this node to apply
+ * up to it (then 504): a few default election time-outs. */
+#define HOST_READS_MAX 256
+#define HOST_READ_TIMEOUT_MS 5000
 
+/* Slots of the peer table: every other member of a configuration fits
+ * (REFRAFT_MAX_PEERS - 1); a sender outside it (a new leader not yet
+ * known, a removed node) takes a slot no member holds. */
+#define HOST_PEERS_MAX (REFRAFT_MAX_PEERS - 1)
+/* Membership changes and transfers waiting for their outcome, at most. */
+#define HOST_CHANGES_MAX 64
+
+/* A slot of the peer table.  Slots never move, so a message's completion
+ * can name its slot (struct host_peer_ctx); a slot is only reused for
+ * another id once no member holds it, and a late answer is checked
+ * against the id the slot holds then (msg_done). */
 struct host_peer {
     char id[REFRAFT_ID_MAX + 1];
-    char url[HOST_URL_MAX + 1];
+    char url[HOST_URL_MAX + 1]; /* "" while unknown: nothing is sent */
+    bool member;                /* of the configuration in effect */
+    bool voter;
 };
 
 /* What a message's completion needs: the host and the peer it went to. */
 struct host_peer_ctx {
     host *h;
     size_t peer;
+};
+
+/* A client waiting for a membership change to commit (index, appended in
+ * term) or for a leadership transfer to target to end (members.c). */
+struct host_change {
+    http_request *req;
+    refraft_index index;
+    refraft_term term;
+    uint64_t deadline;
+    bool transfer;
+    char target[REFRAFT_ID_MAX + 1];
 };
 
 /* Who waits for a write: a client over HTTP (req), or in-process code
@@ -68,11 +108,43 @@ struct host_waiter {
     uint8_t id[REFRAFT_RECORD_ID_MAX];
 };
 
-/* A sweeper fetch in flight: its token and the HTTP request carrying it. */
-struct host_fetch {
-    uint64_t token;
-    uint64_t http_id;
-    void *ctx; /* the completion's context, freed with the fetch */
+/* The sweeper's fetcher (fetcher.c): the fetches start() queued until
+ * the next flush() (or, when a flush could not send them, until the loop
+ * answers them FAILED), and the POST /raft/v1/fetch requests in flight,
+ * a list. */
+struct host_fetch_item;
+struct host_fetch_batch;
+struct host_fetcher {
+    struct host_fetch_item *pending;
+    size_t n_pending;
+    size_t cap_pending;
+    struct host_fetch_batch *in_flight;
+};
+
+/* A consistent read waiting (reads.c): for the node's read index
+ * (LEADER: hull.on_read will name read_id), for the leader's answer
+ * (REMOTE: POST /raft/v1/read-index in flight), or for this node to
+ * apply up to index (APPLY).  A client's read (CLIENT) is then served
+ * from the store; a peer's read-index request (PEER) gets the index.
+ * req is NULL once the request was answered (a time-out) while the slot
+ * still waits for the answer owed to it. */
+enum host_read_state {
+    HOST_READ_FREE = 0,
+    HOST_READ_LEADER,
+    HOST_READ_REMOTE,
+    HOST_READ_APPLY
+};
+enum host_read_kind { HOST_READ_CLIENT = 0, HOST_READ_PEER };
+struct host_read {
+    host *h;
+    uint8_t state; /* enum host_read_state */
+    uint8_t kind;  /* enum host_read_kind */
+    uint64_t read_id;
+    refraft_index index;
+    uint64_t deadline;
+    http_request *req;
+    uint8_t id[REFRAFT_RECORD_ID_MAX];
+    size_t id_len;
 };
 
 struct host {
@@ -87,14 +159,28 @@ struct host {
     /* --fault-hook: POST /raft/v1/fault serves; dropping[k] cuts this
      * node off from peers[k] both ways (fault.c). */
     bool fault_hook;
-    bool dropping[REFRAFT_MAX_PEERS - 1];
+    bool dropping[HOST_PEERS_MAX];
 
-    struct host_peer peers[REFRAFT_MAX_PEERS - 1];
-    struct host_peer_ctx peer_ctx[REFRAFT_MAX_PEERS - 1];
+    /* The peer table: peers[0 .. n_peers), following the configuration
+     * (host_peers_sync) and the addresses accepted requests give. */
+    struct host_peer peers[HOST_PEERS_MAX];
+    struct host_peer_ctx peer_ctx[HOST_PEERS_MAX];
     size_t n_peers;
+    bool peers_dirty; /* the cluster map is to be saved (host_peers_save) */
+    /* This node in the configuration in effect: -1 not looked at yet, 0
+     * not a member, 1 a learner, 2 a voter; each change is logged once
+     * (peers.c). */
+    int self_member;
+    uint32_t election_ms;
+    struct host_change changes[HOST_CHANGES_MAX];
+    size_t n_changes;
     bool stopping; /* new requests get 503 */
 
     refstore *store;
+    /* The application's database "applied" (applied.c): record id -> the
+     * entry that applied it.  Only its records are served to clients. */
+    MDB_dbi applied_dbi;
+    bool applied_ready;
     refraft_log_api log; /* the store's log, as the node uses it: reads */
     refraft_node *node;
     refraft_sweeper *sw;
@@ -115,9 +201,10 @@ struct host {
     size_t waiters_cap;
     void (*on_turn)(void *ctx, host *h);
     void *turn_ctx;
-    struct host_fetch *fetches;
-    size_t n_fetches;
-    size_t fetches_cap;
+    struct host_fetcher fetcher;
+    struct host_read reads[HOST_READS_MAX];
+    size_t n_reads;                 /* slots not FREE */
+    struct host_read *reads_asking; /* inside refraft_read_index */
 
     uint64_t started_ms;
     uint64_t flushed_ms; /* when the loop last committed pending applies */
@@ -130,6 +217,8 @@ struct host {
     uint64_t records_refused;  /* came with a message, not stored */
     uint64_t peer_requests_refused;
     uint64_t fault_dropped; /* messages and requests the fault hook cut */
+    uint64_t reads_ok;      /* consistent reads served (200 or 404) */
+    uint64_t reads_failed;  /* consistent reads answered 503 or 504 */
 };
 
 /* log.c */
@@ -139,6 +228,15 @@ uint64_t host_now_ms(void);
 
 /* peers.c: the peer protocol, both ways. */
 struct host_peer *host_peer_find(host *h, const char *id);
+/* Make the peer table follow the configuration in effect: members gain a
+ * slot (with the address the configuration gives, when the slot has none
+ * or held a non-member), others are marked non-members.  Memory only;
+ * safe inside the node's callbacks.  The cluster map follows in
+ * host_peers_save, from the loop. */
+void host_peers_sync(host *h);
+/* Save the members' addresses in the store's cluster map and forget the
+ * others there, when host_peers_sync changed something. */
+void host_peers_save(host *h);
 /* A URL peers can reach: http(s)://host[:port], no path, not a wildcard
  * address.  A node id: 1..REFRAFT_ID_MAX printable ASCII bytes, no
  * spaces (it travels in headers and logs). */
@@ -148,9 +246,26 @@ bool host_id_ok(const char *id);
 bool host_serve_peer(host *h, http_request *req);
 /* The hull's send(): msg to peer to_id over POST /raft/v1/msg. */
 int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg);
-/* The sweeper's fetcher over GET /raft/v1/records/{id}. */
+/* The headers every peer request carries (the token, Refraft-Node and
+ * Refraft-URL, written into node_hdr and url_hdr) and up to three more
+ * (NULL: none), into hdrs (8 slots), NULL-terminated. */
+void host_peer_headers(host *h, char node_hdr[], size_t node_len,
+                       char url_hdr[], size_t url_len, const char *hdrs[],
+                       const char *extra1, const char *extra2,
+                       const char *extra3);
+
+/* fetcher.c: the sweeper's fetcher (refraft_fetcher) over
+ * POST /raft/v1/fetch.  start() queues, flush() sends a request per peer
+ * (and per HOST_FETCH_BATCH_MAX refs), answers come from the loop. */
 int host_fetch_start(void *ctx, const refraft_fetch_request *req);
 void host_fetch_cancel(void *ctx, uint64_t token);
+void host_fetch_flush(void *ctx);
+/* Once a turn of the loop: answer FAILED the fetches a flush could not
+ * send (after one more try), so that the sweeper moves on. */
+void host_fetch_run(host *h);
+/* Free what the fetcher holds; after the HTTP client is gone (no
+ * callback runs any more). */
+void host_fetcher_free(host *h);
 
 /* service.c: the record service a client talks to. */
 bool host_serve_client(host *h, http_request *req);
@@ -161,8 +276,57 @@ void host_flush_writes(host *h);
 void host_write_applied(host *h, refraft_index index,
                         const refraft_entry *entry);
 void host_write_discarded(host *h, refraft_index index);
-/* Answer writes that waited too long; on stop, every one (503). */
+/* Answer writes that waited too long; on stop, every one (503).  Reads
+ * too (host_reads_expire). */
 void host_expire_writes(host *h, bool all);
+/* Serve the record id as GET /v1/records/{id} does: 200 with its bytes
+ * and Repr-Digest, or 404. */
+void host_serve_record(host *h, http_request *req, const uint8_t *id,
+                       size_t id_len);
+
+/* applied.c: the records clients may read, those whose REF entry this
+ * node applied (a record is stored before its entry commits, and that
+ * entry may still be truncated). */
+struct host_applied {
+    refraft_index index; /* the first REF entry applied for the id */
+    uint64_t size;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+};
+/* Open (create) the database in the store's environment; a store that
+ * applied entries before it existed gets it rebuilt from the log.  Before
+ * the node is created.  errbuf gets the cause of an error. */
+int host_applied_open(host *h, char *errbuf, size_t len);
+/* refstore's apply hook (refstore_options.apply, app_ctx the host). */
+int host_applied_hook(void *app_ctx, MDB_txn *txn, refraft_index index,
+                      const refraft_entry *entry);
+/* What applied the record id: 0, REFRAFT_ENOTFOUND (never applied here),
+ * or an error (REFRAFT_EINVAL for a bad id; the store's errors). */
+int host_applied_find(host *h, const uint8_t *id, size_t id_len,
+                      struct host_applied *out);
+
+/* reads.c: linearizable reads (ReadIndex, Raft thesis §6.4). */
+/* GET /v1/records/{id}?consistent=1, id decoded: served once this node
+ * has applied up to a read index the leader confirmed (503 without a
+ * leader or with too many reads pending, 504 past HOST_READ_TIMEOUT_MS). */
+void host_serve_consistent_read(host *h, http_request *req, const uint8_t *id,
+                                size_t id_len);
+/* POST /raft/v1/read-index (authenticated): 200 {"index":N} once the
+ * node confirmed the read index N; 503 when it does not lead. */
+void host_serve_read_index(host *h, http_request *req);
+/* The hull's on_read. */
+void host_on_read(void *ctx, uint64_t read_id, int status, refraft_index index);
+/* The node applied up to applied: serve the reads waiting for it. */
+void host_reads_applied(host *h, refraft_index applied);
+/* Answer reads that waited too long (504); on stop, every one (503). */
+void host_reads_expire(host *h, bool all);
+
+/* members.c: GET/POST /v1/members, POST /v1/members/{id}/promote,
+ * DELETE /v1/members/{id}, POST /v1/transfer; true when the path was one
+ * of them. */
+bool host_serve_members(host *h, http_request *req);
+/* Once a turn: answer the changes that committed or were lost, and the
+ * transfers that ended; with all (stopping), every one (503). */
+void host_members_run(host *h, bool all);
 
 /* status.c */
 void host_serve_status(host *h, http_request *req);

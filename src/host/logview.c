@@ -55,6 +55,26 @@ static bool write_entry(json_buf *b, refraft_index index,
                         ",\"type\":\"void\",\"voided\":%" PRIu64 "}",
                         sep, index, e->term, e->voided);
         return true;
+    case REFRAFT_ENTRY_CONFIG: {
+        json_buf_printf(b,
+                        "%s{\"index\":%" PRIu64 ",\"term\":%" PRIu64
+                        ",\"type\":\"config\",\"members\":[",
+                        sep, index, e->term);
+        for (size_t k = 0; k < e->n_members; k++) {
+            const refraft_member *m = &e->members[k];
+            char id[JSON_ESCAPED_MAX(REFRAFT_ID_MAX)];
+            char url[JSON_ESCAPED_MAX(REFRAFT_ADDRESS_MAX)];
+            json_escape_bytes((const uint8_t *)m->id, strlen(m->id), id,
+                              sizeof id);
+            json_escape_bytes((const uint8_t *)m->address, strlen(m->address),
+                              url, sizeof url);
+            json_buf_printf(b, "%s{\"id\":%s,\"url\":%s,\"voter\":%s}",
+                            k > 0 ? "," : "", id, url,
+                            m->voter ? "true" : "false");
+        }
+        json_buf_printf(b, "]}");
+        return true;
+    }
     case REFRAFT_ENTRY_REF: {
         /* Record ids are arbitrary bytes: escaped in full, never cut. */
         char id[JSON_ESCAPED_MAX(REFRAFT_RECORD_ID_MAX)];

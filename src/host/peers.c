@@ -1,6 +1,6 @@
-/* peers.c - the peer protocol: Raft messages, record pushes and record
- * fetches over HTTP, both the serving and the asking side. */
-#include <inttypes.h>
+/* peers.c - the peer protocol: Raft messages with the records they carry,
+ * both the serving and the asking side, and the serving side of the
+ * sweeper's fetches (fetcher.c asks). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,12 +17,169 @@ struct host_peer *host_peer_find(host *h, const char *id)
     return NULL;
 }
 
+/* A slot for id, not a member yet: a free one, else one no member holds
+ * (its old occupant's late answers no longer match: msg_done).  NULL
+ * when every slot holds a member, which cannot happen for a member of a
+ * configuration (at most REFRAFT_MAX_PEERS, this node included). */
+static struct host_peer *peer_slot(host *h, const char *id, const char *url)
+{
+    size_t k = h->n_peers;
+    if (k == HOST_PEERS_MAX) {
+        k = 0;
+        while (k < h->n_peers && h->peers[k].member)
+            k++;
+        if (k == h->n_peers)
+            return NULL;
+    } else {
+        h->n_peers++;
+    }
+    struct host_peer *p = &h->peers[k];
+    memset(p, 0, sizeof *p);
+    snprintf(p->id, sizeof p->id, "%s", id);
+    snprintf(p->url, sizeof p->url, "%s", url);
+    h->dropping[k] = false;
+    h->peer_ctx[k] = (struct host_peer_ctx){h, k};
+    return p;
+}
+
+/* Whether the table's view of p changes to member/voter with address
+ * addr from the configuration; updates it. */
+static bool
+follow_member(host *h, struct host_peer *p, const char *addr, bool voter)
+{
+    bool changed = !p->member || p->voter != voter;
+    /* A server that (re)joins comes with the address it was added at; a
+     * member keeps the one its accepted requests gave. */
+    if (addr[0] != '\0' && (!p->member || p->url[0] == '\0') &&
+        strcmp(p->url, addr) != 0 && host_url_ok(addr)) {
+        host_log(h, HOST_LOG_INFO, "peer %s is at %s", p->id, addr);
+        snprintf(p->url, sizeof p->url, "%s", addr);
+        changed = true;
+    }
+    p->member = true;
+    p->voter = voter;
+    return changed;
+}
+
+/* Log once each time this node's place in the configuration changes:
+ * added (as a learner or a voter), promoted, removed.  h->self_member is
+ * -1 before the first look, then 0 (not a member), 1 (learner) or 2
+ * (voter). */
+static void note_self(host *h, bool member, bool voter)
+{
+    int now = member ? (voter ? 2 : 1) : 0;
+    int was = h->self_member;
+    h->self_member = now;
+    if (now == was || (was == -1 && now == 2))
+        return;
+    unsigned long long at = (unsigned long long)refraft_config_index(h->node);
+    if (now > 0)
+        host_log(h, HOST_LOG_INFO,
+                 "the configuration at index %llu names this node a %s", at,
+                 now == 2 ? "voter" : "learner");
+    else if (was > 0)
+        host_log(h, HOST_LOG_WARN,
+                 "the configuration at index %llu no longer names this "
+                 "node: it takes no part in the cluster any more and "
+                 "serves reads of what it holds",
+                 at);
+    else
+        host_log(h, HOST_LOG_INFO,
+                 "not a member of the cluster: waiting to be added");
+}
+
+void host_peers_sync(host *h)
+{
+    if (h->node == NULL)
+        return;
+    bool seen[HOST_PEERS_MAX] = {false};
+    bool self = false, self_voter = false;
+    size_t n = refraft_n_members(h->node);
+    for (size_t i = 0; i < n; i++) {
+        refraft_member m;
+        if (refraft_member_get(h->node, i, &m) != 0)
+            continue;
+        if (strcmp(m.id, h->id) == 0) {
+            self = true;
+            self_voter = m.voter;
+            continue;
+        }
+        const char *addr = m.address != NULL ? m.address : "";
+        struct host_peer *p = host_peer_find(h, m.id);
+        if (p == NULL) {
+            p = peer_slot(h, m.id, host_url_ok(addr) ? addr : "");
+            if (p == NULL) {
+                host_log(h, HOST_LOG_ERROR, "no room for peer %s", m.id);
+                continue;
+            }
+            host_log(h, HOST_LOG_INFO, "peer %s joins%s%s", m.id,
+                     p->url[0] != '\0' ? " at " : " (address unknown)", p->url);
+            p->member = true;
+            p->voter = m.voter;
+            h->peers_dirty = true;
+        } else if (follow_member(h, p, addr, m.voter)) {
+            h->peers_dirty = true;
+        }
+        seen[p - h->peers] = true;
+    }
+    for (size_t k = 0; k < h->n_peers; k++) {
+        if (seen[k] || !h->peers[k].member)
+            continue;
+        /* Kept, so that answers in flight still find their slot; nothing
+         * more is sent to it (host_send_msg). */
+        host_log(h, HOST_LOG_INFO, "peer %s is no longer a member",
+                 h->peers[k].id);
+        h->peers[k].member = false;
+        h->peers[k].voter = false;
+        h->peers_dirty = true;
+    }
+    note_self(h, self, self_voter);
+}
+
+struct map_gone {
+    host *h;
+    char ids[4 * REFRAFT_MAX_PEERS][REFRAFT_ID_MAX + 1];
+    size_t n;
+};
+
+static int note_gone(void *ctx, const char *node_id, const char *url)
+{
+    (void)url;
+    struct map_gone *g = ctx;
+    const struct host_peer *p = host_peer_find(g->h, node_id);
+    if ((p == NULL || !p->member) && g->n < sizeof g->ids / sizeof g->ids[0])
+        snprintf(g->ids[g->n++], sizeof g->ids[0], "%s", node_id);
+    return 0;
+}
+
+void host_peers_save(host *h)
+{
+    if (!h->peers_dirty)
+        return;
+    h->peers_dirty = false;
+    int rv = 0;
+    for (size_t k = 0; rv == 0 && k < h->n_peers; k++)
+        if (h->peers[k].member && h->peers[k].url[0] != '\0')
+            rv = refstore_map_set(h->store, h->peers[k].id, h->peers[k].url);
+    struct map_gone *g = rv == 0 ? calloc(1, sizeof *g) : NULL;
+    if (g != NULL) {
+        g->h = h;
+        rv = refstore_map_list(h->store, note_gone, g);
+        for (size_t i = 0; rv == 0 && i < g->n; i++)
+            rv = refstore_map_delete(h->store, g->ids[i]);
+        free(g);
+    }
+    if (rv != 0)
+        host_log(h, HOST_LOG_WARN, "cannot update the cluster map: %s",
+                 refstore_errmsg(h->store));
+}
+
 /* The headers every peer request carries: the credential, and who sends
  * it from where (so a peer learns a new address after a restart). */
-static void peer_headers(host *h, char node_hdr[], size_t node_len,
-                         char url_hdr[], size_t url_len, const char *hdrs[],
-                         const char *extra1, const char *extra2,
-                         const char *extra3)
+void host_peer_headers(host *h, char node_hdr[], size_t node_len,
+                       char url_hdr[], size_t url_len, const char *hdrs[],
+                       const char *extra1, const char *extra2,
+                       const char *extra3)
 {
     snprintf(node_hdr, node_len, "Refraft-Node: %s", h->id);
     snprintf(url_hdr, url_len, "Refraft-URL: %s", h->url);
@@ -112,16 +269,31 @@ static void learn_address(host *h, const http_request *req, const char *sender)
     if (id == NULL || url == NULL || !host_url_ok(url) ||
         (sender != NULL && strcmp(sender, id) != 0))
         return;
-    struct host_peer *p = host_peer_find(h, id);
-    if (p == NULL || strcmp(p->url, url) == 0)
+    if (!host_id_ok(id) || strcmp(id, h->id) == 0)
         return;
-    int rv = refstore_map_set(h->store, id, url);
-    if (rv != 0) {
-        host_log(h, HOST_LOG_WARN, "cannot save %s's new address %s: %s", id,
-                 url, refstore_errmsg(h->store));
+    struct host_peer *p = host_peer_find(h, id);
+    if (p == NULL) {
+        /* A sender the table lacks (a leader this node has not seen in
+         * a configuration yet, a learner answering): the core took its
+         * request, so its answers must find their way back.  Kept in
+         * memory only: the cluster map holds members. */
+        p = peer_slot(h, id, url);
+        if (p != NULL)
+            host_log(h, HOST_LOG_INFO, "peer %s is at %s", id, url);
         return;
     }
-    host_log(h, HOST_LOG_INFO, "peer %s moved from %s to %s", id, p->url, url);
+    if (strcmp(p->url, url) == 0)
+        return;
+    if (p->member) {
+        int rv = refstore_map_set(h->store, id, url);
+        if (rv != 0) {
+            host_log(h, HOST_LOG_WARN, "cannot save %s's new address %s: %s",
+                     id, url, refstore_errmsg(h->store));
+            return;
+        }
+    }
+    host_log(h, HOST_LOG_INFO, "peer %s moved from %s to %s", id,
+             p->url[0] != '\0' ? p->url : "(unknown)", url);
     snprintf(p->url, sizeof p->url, "%s", url);
 }
 
@@ -289,6 +461,8 @@ static void serve_msg(host *h, http_request *req)
                                  ? m.msg.u.append_entries.leader_id
                              : m.msg.type == REFRAFT_MSG_REQUEST_VOTE
                                  ? m.msg.u.request_vote.candidate_id
+                             : m.msg.type == REFRAFT_MSG_TIMEOUT_NOW
+                                 ? m.msg.u.timeout_now.leader_id
                                  : NULL;
         if (sender != NULL)
             learn_address(h, req, sender);
@@ -315,87 +489,124 @@ static void serve_msg(host *h, http_request *req)
     refraft_wire_free(&r.buf);
 }
 
-struct record_out {
-    http_request *req;
-    const refraft_ref *ref;
-    refraft_index data_index;
-    const char *id; /* this node's */
+/* What a fetch response is built from: each answer, and the bytes of
+ * the OK ones one after the other (the answers point into it once it has
+ * stopped moving). */
+struct fetch_out {
+    refraft_wire_fetch_answer *answers;
+    uint8_t *bytes;
+    size_t len, cap;
+    bool copied; /* the last record read fitted and was copied */
 };
 
-static void send_record(void *ctx, const void *bytes, size_t len)
+static void copy_answer(void *ctx, const void *bytes, size_t len)
 {
-    struct record_out *o = ctx;
-    char digest[REFRAFT_WIRE_DIGEST_HEADER_LEN + 16];
-    char data[64], node_hdr[REFRAFT_ID_MAX + 32];
-    strcpy(digest, "Repr-Digest: ");
-    refraft_wire_format_digest(o->ref->digest, digest + strlen(digest));
-    snprintf(data, sizeof data, "Refraft-Data-Index: %" PRIu64, o->data_index);
-    snprintf(node_hdr, sizeof node_hdr, "Refraft-Node: %s", o->id);
-    const char *hdrs[] = {digest, data, node_hdr, NULL};
-    host_respond(o->req, 200, "application/octet-stream", bytes, len, hdrs);
+    struct fetch_out *o = ctx;
+    o->copied = false;
+    if (len > HOST_FETCH_ANSWER_MAX - o->len)
+        return;
+    if (o->len + len > o->cap) {
+        size_t cap = o->cap != 0 ? 2 * o->cap : 64 * 1024;
+        while (cap < o->len + len)
+            cap *= 2;
+        if (cap > HOST_FETCH_ANSWER_MAX)
+            cap = HOST_FETCH_ANSWER_MAX;
+        uint8_t *p = realloc(o->bytes, cap);
+        if (p == NULL)
+            return;
+        o->bytes = p;
+        o->cap = cap;
+    }
+    if (len > 0)
+        memcpy(o->bytes + o->len, bytes, len);
+    o->len += len;
+    o->copied = true;
 }
 
-/* GET /raft/v1/records/{id}: a peer's sweeper asks for a record, naming
- * its size, digest and its own term.  200 with the bytes; 404 saying
- * "absent" or "unknown" (refraft_sweeper_answer decides which). */
-static void serve_fetch(host *h, http_request *req, const char *enc_id)
+/* Answer each ref of fr as refraft_sweeper_answer says, reading the
+ * records this node holds.  Once the bytes would pass
+ * HOST_FETCH_ANSWER_MAX, the ref that does not fit and all after it are
+ * FAILED: the asker asks again. */
+static void
+answer_refs(host *h, const refraft_wire_fetch_request *fr, struct fetch_out *o)
 {
-    refraft_ref ref;
-    memset(&ref, 0, sizeof ref);
-    uint8_t id[REFRAFT_RECORD_ID_MAX];
-    size_t id_len = 0;
-    const char *size = http_request_header(req, "Refraft-Ref-Size");
-    const char *digest = http_request_header(req, "Refraft-Ref-Digest");
-    const char *term = http_request_header(req, "Refraft-Term");
-    if (refraft_wire_decode_id(enc_id, id, &id_len) != 0 || size == NULL ||
-        digest == NULL || term == NULL ||
-        refraft_wire_parse_digest(digest, ref.digest) != 0) {
-        h->peer_requests_refused++;
-        host_respond_error(req, 400,
-                           "a fetch needs a valid id and the headers "
-                           "Refraft-Ref-Size, Refraft-Ref-Digest and "
-                           "Refraft-Term");
+    bool full = false;
+    for (size_t i = 0; i < fr->n; i++) {
+        const refraft_ref *ref = &fr->refs[i];
+        refraft_wire_fetch_answer *a = &o->answers[i];
+        a->status = REFRAFT_FETCH_FAILED;
+        if (full)
+            continue;
+        if (ref->size > HOST_FETCH_ANSWER_MAX - o->len) {
+            full = true;
+            continue;
+        }
+        a->status = refraft_sweeper_answer(h->sw, ref, fr->term);
+        if (a->status != REFRAFT_FETCH_OK)
+            continue;
+        size_t at = o->len;
+        if (refstore_record_get(h->store, ref->id, ref->id_len, copy_answer,
+                                o) != 0 ||
+            !o->copied) {
+            o->len = at;
+            a->status = REFRAFT_FETCH_FAILED;
+            continue;
+        }
+        a->len = o->len - at;
+    }
+    /* The bytes stay where they are now. */
+    size_t at = 0;
+    for (size_t i = 0; i < fr->n; i++) {
+        if (o->answers[i].status != REFRAFT_FETCH_OK)
+            continue;
+        o->answers[i].bytes = o->bytes + at;
+        at += o->answers[i].len;
+    }
+}
+
+/* POST /raft/v1/fetch: a peer's sweeper asks for records it lacks, by
+ * reference, in its term.  200 with a FetchResponse answering each in
+ * order (OK with the bytes, ABSENT or UNKNOWN as refraft_sweeper_answer
+ * decides, FAILED when unread); 400 for a malformed request, which
+ * changes nothing. */
+static void serve_fetch(host *h, http_request *req)
+{
+    size_t len;
+    const uint8_t *body = http_request_body(req, &len);
+    refraft_wire_fetch_request fr;
+    char err[256];
+    int rv = refraft_wire_decode_fetch_request(body, len, &fr, err, sizeof err);
+    if (rv != 0) {
+        if (rv == REFRAFT_EBADMSG)
+            h->peer_requests_refused++;
+        host_respond_error(req, rv == REFRAFT_EBADMSG ? 400 : 500,
+                           "bad fetch: %s", err);
         return;
     }
-    refraft_term asker_term = 0;
-    if (!host_parse_u64(size, &ref.size) ||
-        !host_parse_u64(term, &asker_term)) {
-        h->peer_requests_refused++;
-        host_respond_error(req, 400,
-                           "Refraft-Ref-Size and Refraft-Term must be "
-                           "decimal numbers");
-        return;
+    learn_address(h, req, fr.sender_id);
+    struct fetch_out o = {.answers = calloc(fr.n, sizeof *o.answers)};
+    refraft_wire_buf out = {NULL, 0};
+    rv = o.answers != NULL ? 0 : REFRAFT_ENOMEM;
+    if (rv == 0) {
+        answer_refs(h, &fr, &o);
+        rv = refraft_wire_encode_fetch_response(
+            h->id, refraft_data_index(h->node), o.answers, fr.n, &out);
     }
-    learn_address(h, req, NULL);
-    ref.id = id;
-    ref.id_len = (uint16_t)id_len;
-    int answer = refraft_sweeper_answer(h->sw, &ref, asker_term);
-    char data[64], node_hdr[REFRAFT_ID_MAX + 32];
-    snprintf(data, sizeof data, "Refraft-Data-Index: %" PRIu64,
-             refraft_data_index(h->node));
-    snprintf(node_hdr, sizeof node_hdr, "Refraft-Node: %s", h->id);
-    if (answer == REFRAFT_FETCH_OK) {
-        struct record_out o = {req, &ref, refraft_data_index(h->node), h->id};
-        if (refstore_record_get(h->store, id, id_len, send_record, &o) == 0)
-            return;
-        answer = REFRAFT_FETCH_FAILED;
-    }
-    if (answer == REFRAFT_FETCH_FAILED) {
-        host_respond_error(req, 500, "the record store could not be read");
-        return;
-    }
-    const char *hdrs[] = {answer == REFRAFT_FETCH_ABSENT
-                              ? "Refraft-Answer: absent"
-                              : "Refraft-Answer: unknown",
-                          data, node_hdr, NULL};
-    static const char body[] = "{\"error\":\"no such record here\"}\n";
-    host_respond(req, 404, "application/json", body, sizeof body - 1, hdrs);
+    if (rv == 0)
+        host_respond(req, 200, "application/x-protobuf", out.data, out.len,
+                     NULL);
+    else
+        host_respond_error(req, 500, "cannot answer the fetch: %s",
+                           refraft_strerror(rv));
+    refraft_wire_free(&out);
+    free(o.answers);
+    free(o.bytes);
+    refraft_wire_fetch_request_free(&fr);
 }
 
 bool host_serve_peer(host *h, http_request *req)
 {
     const char *path = http_request_path(req);
-    static const char records[] = "/raft/v1/records/";
     if (strncmp(path, "/raft/", 6) != 0)
         return false;
     if (!authorized(h, req)) {
@@ -422,9 +633,11 @@ bool host_serve_peer(host *h, http_request *req)
     }
     if (strcmp(path, "/raft/v1/msg") == 0 && strcmp(method, "POST") == 0)
         serve_msg(h, req);
-    else if (strncmp(path, records, sizeof records - 1) == 0 &&
-             strcmp(method, "GET") == 0)
-        serve_fetch(h, req, path + sizeof records - 1);
+    else if (strcmp(path, "/raft/v1/fetch") == 0 && strcmp(method, "POST") == 0)
+        serve_fetch(h, req);
+    else if (strcmp(path, "/raft/v1/read-index") == 0 &&
+             strcmp(method, "POST") == 0)
+        host_serve_read_index(h, req); /* reads.c */
     else
         host_respond_error(req, 404, "no such peer endpoint: %s %s", method,
                            path);
@@ -582,8 +795,20 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
 {
     host *h = ctx;
     struct host_peer *p = host_peer_find(h, to_id);
-    if (p == NULL)
+    if (p == NULL || !p->member || p->url[0] == '\0') {
+        /* The configuration may have changed inside the call that sends
+         * (a change appended, its event not yet out): look again. */
+        host_peers_sync(h);
+        p = host_peer_find(h, to_id);
+    }
+    if (p == NULL || !p->member || p->url[0] == '\0') {
+        host_log(h, HOST_LOG_DEBUG, "no message to %s: %s", to_id,
+                 p == NULL    ? "not a peer"
+                 : !p->member ? "not a member any more"
+                              : "its address is not known yet");
+        h->msgs_failed++;
         return REFRAFT_EUNKNOWNPEER;
+    }
     if (host_fault_drops(h, to_id)) {
         /* Lost on the way (the fault hook): the core counts it lost. */
         h->fault_dropped++;
@@ -607,9 +832,9 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
     snprintf(url, sizeof url, "%s/raft/v1/msg", p->url);
     snprintf(len_hdr, sizeof len_hdr, "Refraft-Msg-Length: %zu", msg_len);
     const char *hdrs[8];
-    peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
-                 "Content-Type: application/x-protobuf",
-                 n_recs > 0 ? len_hdr : NULL, NULL);
+    host_peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr,
+                      hdrs, "Content-Type: application/x-protobuf",
+                      n_recs > 0 ? len_hdr : NULL, NULL);
     rv = http_client_request(h->msg_cli, "POST", url, hdrs, buf.data, buf.len,
                              HOST_MSG_TIMEOUT_MS, msg_done,
                              &h->peer_ctx[p - h->peers], NULL);
@@ -624,115 +849,4 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
     else
         h->msgs_failed++;
     return rv;
-}
-
-/* ---- the sweeper's fetcher -------------------------------------------- */
-
-struct fetch_ctx {
-    host *h;
-    uint64_t token;
-    char peer[REFRAFT_ID_MAX + 1];
-};
-
-static void fetch_forget(host *h, uint64_t token)
-{
-    for (size_t k = 0; k < h->n_fetches; k++)
-        if (h->fetches[k].token == token) {
-            h->fetches[k] = h->fetches[--h->n_fetches];
-            return;
-        }
-}
-
-static void fetch_done(void *ctx, const http_response *res)
-{
-    struct fetch_ctx fc = *(struct fetch_ctx *)ctx;
-    free(ctx);
-    host *h = fc.h;
-    fetch_forget(h, fc.token);
-    refraft_fetch_result r = {.token = fc.token,
-                              .status = REFRAFT_FETCH_FAILED};
-    const char *data = http_response_header(res, "Refraft-Data-Index");
-    if (data != NULL && !host_parse_u64(data, &r.peer_data_index))
-        r.peer_data_index = 0;
-    const char *answer = http_response_header(res, "Refraft-Answer");
-    const char *who = http_response_header(res, "Refraft-Node");
-    if (who == NULL || strcmp(who, fc.peer) != 0) {
-        /* Another process at the peer's address: its answer is not the
-         * peer's (an "absent" counted twice could void a record). */
-        r.status = REFRAFT_FETCH_FAILED;
-    } else if (res->status == 200) {
-        r.status = REFRAFT_FETCH_OK;
-        r.bytes = res->body;
-        r.len = res->len;
-    } else if (res->status == 404 && answer != NULL) {
-        r.status = strcmp(answer, "absent") == 0 ? REFRAFT_FETCH_ABSENT
-                                                 : REFRAFT_FETCH_UNKNOWN;
-    }
-    int rv = refraft_sweeper_on_fetch(h->sw, &r);
-    if (rv != 0)
-        host_log(h, HOST_LOG_WARN, "storing a fetched record failed: %s",
-                 refraft_strerror(rv));
-}
-
-int host_fetch_start(void *ctx, const refraft_fetch_request *req)
-{
-    host *h = ctx;
-    struct host_peer *p = host_peer_find(h, req->peer_id);
-    if (p == NULL)
-        return REFRAFT_EUNKNOWNPEER;
-    if (host_fault_drops(h, req->peer_id)) {
-        /* Cut off by the fault hook: the fetch fails at once (FAILED). */
-        h->fault_dropped++;
-        return REFRAFT_EIO;
-    }
-    if (h->n_fetches == h->fetches_cap) {
-        size_t cap = h->fetches_cap ? 2 * h->fetches_cap : 64;
-        void *f = realloc(h->fetches, cap * sizeof *h->fetches);
-        if (f == NULL)
-            return REFRAFT_ENOMEM;
-        h->fetches = f;
-        h->fetches_cap = cap;
-    }
-    struct fetch_ctx *fc = malloc(sizeof *fc);
-    if (fc == NULL)
-        return REFRAFT_ENOMEM;
-    fc->h = h;
-    fc->token = req->token;
-    snprintf(fc->peer, sizeof fc->peer, "%s", req->peer_id);
-    char enc[3 * REFRAFT_RECORD_ID_MAX + 1];
-    refraft_wire_encode_id(req->ref->id, req->ref->id_len, enc);
-    char url[HOST_URL_MAX + sizeof enc + 32];
-    snprintf(url, sizeof url, "%s/raft/v1/records/%s", p->url, enc);
-    char size[64], term[64], digest[REFRAFT_WIRE_DIGEST_HEADER_LEN + 32];
-    snprintf(size, sizeof size, "Refraft-Ref-Size: %" PRIu64, req->ref->size);
-    snprintf(term, sizeof term, "Refraft-Term: %" PRIu64, req->term);
-    strcpy(digest, "Refraft-Ref-Digest: ");
-    refraft_wire_format_digest(req->ref->digest, digest + strlen(digest));
-    char node_hdr[96], url_hdr[HOST_URL_MAX + 16];
-    const char *hdrs[8];
-    peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr, hdrs,
-                 size, term, digest);
-    uint64_t http_id = 0;
-    int rv =
-        http_client_request(h->cli, "GET", url, hdrs, NULL, 0,
-                            HOST_FETCH_TIMEOUT_MS, fetch_done, fc, &http_id);
-    if (rv != 0) {
-        free(fc);
-        return rv;
-    }
-    h->fetches[h->n_fetches++] = (struct host_fetch){req->token, http_id, fc};
-    return 0;
-}
-
-void host_fetch_cancel(void *ctx, uint64_t token)
-{
-    host *h = ctx;
-    for (size_t k = 0; k < h->n_fetches; k++)
-        if (h->fetches[k].token == token) {
-            /* The callback will not run: its context is ours to free. */
-            http_client_cancel(h->cli, h->fetches[k].http_id);
-            free(h->fetches[k].ctx);
-            h->fetches[k] = h->fetches[--h->n_fetches];
-            return;
-        }
 }

@@ -1,7 +1,8 @@
 /* service.c - the record service clients talk to: writes go to the
  * leader, which stores each record and proposes its reference (group
  * commit: the writes of one loop turn share one transaction and one sync)
- * and answers once the entry is applied; reads are served anywhere. */
+ * and answers once the entry is applied; reads are served anywhere, of
+ * the records whose entries were applied there. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ static void redirect(host *h, const struct host_client *c)
 {
     const char *leader = refraft_leader_id(h->node);
     struct host_peer *p = leader != NULL ? host_peer_find(h, leader) : NULL;
-    if (p == NULL) {
+    if (p == NULL || p->url[0] == '\0') {
         answer_error(c, 503, retry_later, "no leader is known; retry");
         return;
     }
@@ -213,6 +214,9 @@ fail_writes(host *h, struct host_write *ws, size_t n, int rv, bool was_leader)
         else if (rv == REFRAFT_EDIGEST)
             answer_error(c, 409, NULL,
                          "another record is stored under this id");
+        else if (rv == REFRAFT_EBUSY) /* a leadership transfer */
+            answer_error(c, 503, retry_later,
+                         "leadership is being handed over; retry");
         else
             answer_error(c, 500, NULL, "cannot store the record: %s",
                          refstore_errmsg(h->store));
@@ -320,6 +324,7 @@ static void waiter_remove(host *h, size_t pos)
 void host_write_applied(host *h, refraft_index index,
                         const refraft_entry *entry)
 {
+    host_reads_applied(h, index);
     size_t pos;
     struct host_waiter *w = waiter_find(h, index, &pos);
     if (w == NULL)
@@ -378,6 +383,7 @@ void host_write_discarded(host *h, refraft_index index)
 
 void host_expire_writes(host *h, bool all)
 {
+    host_reads_expire(h, all);
     uint64_t now = host_now_ms();
     size_t k = 0;
     while (k < h->n_waiters) {
@@ -423,6 +429,49 @@ static void send_bytes(void *ctx, const void *bytes, size_t len)
     host_respond(o->req, 200, "application/octet-stream", bytes, len, hdrs);
 }
 
+/* Only a record whose REF entry this node applied is served: a record is
+ * stored before its entry commits, and that entry may still be truncated
+ * (the write fails), so holding it proves nothing (applied.c).  A write
+ * applied here whose record is not here (records wiped or lost, not yet
+ * fetched back by the sweeper) is 503: it exists, just not here yet. */
+void host_serve_record(host *h, http_request *req, const uint8_t *id,
+                       size_t id_len)
+{
+    struct host_applied a;
+    int rv = host_applied_find(h, id, id_len, &a);
+    if (rv == REFRAFT_ENOTFOUND) {
+        host_respond_error(req, 404, "no such record here");
+        return;
+    }
+    if (rv != 0) {
+        host_respond_error(req, 500, "cannot read the record: %s",
+                           refraft_strerror(rv));
+        return;
+    }
+    /* The record held under the id must be the one applied: same size
+     * and digest (checked against the digest stored beside it). */
+    refraft_ref ref = {.id = id, .id_len = (uint16_t)id_len, .size = a.size};
+    memcpy(ref.digest, a.digest, REFRAFT_DIGEST_LEN);
+    bool present = false;
+    rv = refstore_record_has(h->store, &ref, 1, &present);
+    struct read_out o = {req};
+    if (rv == 0 && present)
+        rv = refstore_record_get(h->store, id, id_len, send_bytes, &o);
+    struct host_client c = {.req = req};
+    if ((rv == 0 && !present) || rv == REFRAFT_ENOTFOUND)
+        answer_error(&c, 503, retry_later,
+                     "the record's write was applied (index %" PRIu64
+                     ") but the record is not on this node yet: its "
+                     "sweeper fetches it; retry, or read it from another "
+                     "node",
+                     a.index);
+    else if (rv != 0)
+        host_respond_error(req, 500, "cannot read the record: %s",
+                           refstore_errmsg(h->store));
+}
+
+/* GET /v1/records/{id}: what this node holds, at once; with
+ * ?consistent=1 a linearizable read (reads.c). */
 static void serve_read(host *h, http_request *req, const char *enc_id)
 {
     uint8_t id[REFRAFT_RECORD_ID_MAX];
@@ -431,13 +480,15 @@ static void serve_read(host *h, http_request *req, const char *enc_id)
         host_respond_error(req, 400, "bad record id in the path");
         return;
     }
-    struct read_out o = {req};
-    int rv = refstore_record_get(h->store, id, id_len, send_bytes, &o);
-    if (rv == REFRAFT_ENOTFOUND)
-        host_respond_error(req, 404, "no such record here");
-    else if (rv != 0)
-        host_respond_error(req, 500, "cannot read the record: %s",
-                           refstore_errmsg(h->store));
+    const char *c = http_request_query(req, "consistent");
+    if (c != NULL && strcmp(c, "0") != 0 && strcmp(c, "1") != 0) {
+        host_respond_error(req, 400, "consistent must be 0 or 1");
+        return;
+    }
+    if (c != NULL && strcmp(c, "1") == 0)
+        host_serve_consistent_read(h, req, id, id_len);
+    else
+        host_serve_record(h, req, id, id_len);
 }
 
 bool host_serve_client(host *h, http_request *req)
@@ -445,6 +496,8 @@ bool host_serve_client(host *h, http_request *req)
     const char *path = http_request_path(req);
     const char *method = http_request_method(req);
     static const char records[] = "/v1/records/";
+    if (host_serve_members(h, req)) /* members.c */
+        return true;
     if (strcmp(path, "/v1/records") == 0 && strcmp(method, "POST") == 0)
         accept_write(h, req);
     else if (strncmp(path, records, sizeof records - 1) == 0 &&

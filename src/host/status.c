@@ -43,6 +43,18 @@ static const char *leader_url(host *h)
     return p != NULL ? p->url : NULL;
 }
 
+/* Whether the configuration in effect names this node. */
+static bool self_member(host *h)
+{
+    size_t count = refraft_n_members(h->node);
+    for (size_t i = 0; i < count; i++) {
+        refraft_member m;
+        if (refraft_member_get(h->node, i, &m) == 0 && strcmp(m.id, h->id) == 0)
+            return true;
+    }
+    return false;
+}
+
 void host_serve_status(host *h, http_request *req)
 {
     refraft_node *n = h->node;
@@ -73,7 +85,8 @@ void host_serve_status(host *h, http_request *req)
         ",\"bytes_fetched\":%" PRIu64 ",\"digest_failures\":%" PRIu64
         ",\"fetch_failures\":%" PRIu64 ",\"unrecoverable\":%" PRIu64
         ",\"voided\":%" PRIu64 ",\"orphans_collected\":%" PRIu64
-        ",\"lost_upto\":%" PRIu64 "},\"peers\":[",
+        ",\"lost_upto\":%" PRIu64 "},\"config_index\":%" PRIu64
+        ",\"member\":%s,\"voter\":%s,\"peers\":[",
         id, url, refraft_role_name(refraft_role(n)), refraft_current_term(n),
         leader, lurl, refraft_commit_index(n), refraft_applied_index(n),
         refraft_last_index(n), refraft_data_index(n),
@@ -81,17 +94,24 @@ void host_serve_status(host *h, http_request *req)
                                                               : "reference",
         n_records(h), s.missing, s.in_flight, s.fetched, s.bytes_fetched,
         s.digest_failures, s.fetch_failures, s.unrecoverable, s.voided,
-        s.orphans_collected, s.lost_upto);
-    /* The voters this node counts, with the addresses it reaches them
-     * at. */
+        s.orphans_collected, s.lost_upto, refraft_config_index(n),
+        self_member(h) ? "true" : "false",
+        refraft_is_voter(n, h->id) ? "true" : "false");
+    /* The other members of the configuration in effect, with the
+     * addresses this node reaches them at. */
+    bool first = true;
     for (size_t k = 0; k < h->n_peers && len > 0 && (size_t)len < sizeof body;
          k++) {
+        if (!h->peers[k].member)
+            continue;
         char pid[160], purl[2200];
         json_escape(h->peers[k].id, pid, sizeof pid);
         json_escape(h->peers[k].url, purl, sizeof purl);
         len +=
             snprintf(body + len, sizeof body - (size_t)len,
-                     "%s{\"id\":%s,\"url\":%s}", k > 0 ? "," : "", pid, purl);
+                     "%s{\"id\":%s,\"url\":%s,\"voter\":%s}", first ? "" : ",",
+                     pid, purl, h->peers[k].voter ? "true" : "false");
+        first = false;
     }
     /* With the fault hook on, the peers it cuts this node off from (the
      * member is absent without the hook). */

@@ -14,6 +14,12 @@
  * changes again until a truncate reaches it.  The log holds a growable
  * array of chunk pointers, 8 bytes per chunk.
  *
+ * CONFIG entries are rare (one per membership change) and large (up to
+ * REFRAFT_MAX_PEERS ids and addresses), so they do not go into the arena:
+ * each has a block of its own holding its members and their strings, and
+ * the log lists the blocks in index order, so that a truncation frees the
+ * ones it cuts off without looking at any other entry.
+ *
  * Sizes.  An entry takes 56 bytes, so a chunk of 2048 entries is 114,712
  * bytes, below glibc's default mmap threshold (128 KiB): chunks come from
  * the heap, where a freed chunk can serve the next allocation, rather
@@ -34,20 +40,37 @@
  * batch; past this, the arena grows by doubling. */
 #define MEMLOG_IDS_RESERVE_MAX ((size_t)64 * 1024)
 
-/* The fixed part of one entry; its record id lives in its chunk's arena
- * at id_off. */
+/* A CONFIG entry's members, in one block: the members array, then the
+ * strings it points to (every id and address NUL-terminated; a NULL
+ * address is stored as ""). */
+struct memlog_config {
+    size_t pos; /* 0-based position of its entry (index pos + 1) */
+    size_t n;
+    refraft_member members[];
+};
+
+/* The fixed part of one entry; what it carries depends on its type.  A
+ * REF's record id lives in its chunk's arena at id_off. */
 struct memlog_entry {
     refraft_term term;
-    uint64_t size; /* a REF's record size; a VOID's voided index */
-    uint8_t digest[REFRAFT_DIGEST_LEN];
-    /* Where the arena ended when the entry was written (NOOPs included),
-     * so truncate can cut the arena back at any entry. */
+    union {
+        struct {
+            uint64_t size;
+            uint8_t digest[REFRAFT_DIGEST_LEN];
+        } ref;                              /* REF */
+        refraft_index voided;               /* VOID */
+        const struct memlog_config *config; /* CONFIG */
+    } u;
+    /* Where the arena ended when the entry was written (every type), so
+     * truncate can cut the arena back at any entry. */
     uint32_t id_off;
-    uint8_t id_len; /* 0 for a NOOP or VOID */
+    uint8_t id_len; /* 0 unless a REF */
     uint8_t type;
 };
 
 _Static_assert(REFRAFT_RECORD_ID_MAX <= UINT8_MAX, "id_len is a uint8_t");
+_Static_assert(sizeof(struct memlog_entry) <= 56,
+               "the sizes above assume 56-byte entries");
 _Static_assert(MEMLOG_CHUNK_SHIFT >= 1 && MEMLOG_CHUNK_SHIFT <= 20,
                "chunk size out of range");
 _Static_assert(((size_t)REFRAFT_RECORD_ID_MAX << MEMLOG_CHUNK_SHIFT) <=
@@ -68,6 +91,10 @@ struct refraft_memlog {
     size_t n_chunks;
     size_t chunks_cap;
     size_t n_entries;
+    /* The blocks of the CONFIG entries in the log, in index order. */
+    struct memlog_config **configs;
+    size_t n_configs;
+    size_t configs_cap;
     refraft_term term;
     char voted_for[REFRAFT_ID_MAX + 1]; /* "" for no vote */
     int fail_code;                      /* see refraft_memlog_fail_writes */
@@ -105,7 +132,10 @@ void refraft_memlog_destroy(refraft_memlog *log)
         return;
     for (size_t c = 0; c < log->n_chunks; c++)
         chunk_free(log->chunks[c]);
+    for (size_t k = 0; k < log->n_configs; k++)
+        refraft_free(log->configs[k]);
     refraft_free(log->chunks);
+    refraft_free(log->configs);
     refraft_free(log);
 }
 
@@ -139,22 +169,32 @@ static int memlog_term_at(void *ctx, refraft_index index, refraft_term *term)
     return 0;
 }
 
-/* A NOOP or VOID carries no reference, so it reads back with an all-zero
- * ref; only a VOID has a voided index. */
+/* Each entry reads back with what its type carries and the rest zeroed:
+ * only a REF has a ref, only a VOID a voided index, only a CONFIG
+ * members (which point into its block). */
 static void read_entry(const struct memlog_chunk *c,
                        const struct memlog_entry *e, refraft_entry *out)
 {
     memset(out, 0, sizeof(*out));
     out->term = e->term;
     out->type = e->type;
-    if (e->type == REFRAFT_ENTRY_VOID)
-        out->voided = e->size;
-    if (e->type != REFRAFT_ENTRY_REF)
-        return;
-    out->ref.id = c->ids + e->id_off;
-    out->ref.id_len = e->id_len;
-    out->ref.size = e->size;
-    memcpy(out->ref.digest, e->digest, REFRAFT_DIGEST_LEN);
+    switch (e->type) {
+    case REFRAFT_ENTRY_REF:
+        out->ref.id = c->ids + e->id_off;
+        out->ref.id_len = e->id_len;
+        out->ref.size = e->u.ref.size;
+        memcpy(out->ref.digest, e->u.ref.digest, REFRAFT_DIGEST_LEN);
+        break;
+    case REFRAFT_ENTRY_VOID:
+        out->voided = e->u.voided;
+        break;
+    case REFRAFT_ENTRY_CONFIG:
+        out->members = e->u.config->members;
+        out->n_members = e->u.config->n;
+        break;
+    default:
+        break;
+    }
 }
 
 static int memlog_get(void *ctx, refraft_index from, size_t max,
@@ -201,6 +241,8 @@ check_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
     /* A VOID abandons an earlier entry, never itself or a later one. */
     if (e->type == REFRAFT_ENTRY_VOID)
         return e->voided >= 1 && e->voided < index ? 0 : REFRAFT_EINVAL;
+    if (e->type == REFRAFT_ENTRY_CONFIG)
+        return refraft_check_members(e->members, e->n_members, NULL, 0);
     if (e->type != REFRAFT_ENTRY_REF)
         return REFRAFT_EINVAL;
     if (e->ref.id == NULL || e->ref.id_len == 0 ||
@@ -282,16 +324,84 @@ static struct memlog_chunk *chunk_new(size_t ids_cap)
     return c;
 }
 
+/* A CONFIG entry's block, its members and strings copied from e
+ * (validated); NULL on failure. */
+static struct memlog_config *config_new(const refraft_entry *e, size_t pos)
+{
+    size_t strings = 0;
+    for (size_t i = 0; i < e->n_members; i++) {
+        const refraft_member *m = &e->members[i];
+        strings += strlen(m->id) + 1;
+        strings += (m->address != NULL ? strlen(m->address) : 0) + 1;
+    }
+    size_t head =
+        sizeof(struct memlog_config) + e->n_members * sizeof(refraft_member);
+    struct memlog_config *cfg = refraft_malloc(head + strings);
+    if (cfg == NULL)
+        return NULL;
+    cfg->pos = pos;
+    cfg->n = e->n_members;
+    char *tail = (char *)cfg + head;
+    for (size_t i = 0; i < e->n_members; i++) {
+        const refraft_member *m = &e->members[i];
+        const char *address = m->address != NULL ? m->address : "";
+        size_t id_len = strlen(m->id) + 1;
+        size_t address_len = strlen(address) + 1;
+        memcpy(tail, m->id, id_len);
+        cfg->members[i].id = tail;
+        tail += id_len;
+        memcpy(tail, address, address_len);
+        cfg->members[i].address = tail;
+        tail += address_len;
+        cfg->members[i].voter = m->voter;
+    }
+    return cfg;
+}
+
+/*
+ * Make the blocks of the CONFIG entries among entries[0..n) (to be
+ * appended at position first), in log->configs past n_configs, where they
+ * count only once the append is done; *count gets how many.  Returns 0, or
+ * REFRAFT_ENOMEM with none made.
+ */
+static int reserve_configs(refraft_memlog *log, const refraft_entry *entries,
+                           size_t n, size_t first, size_t *count)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++)
+        k += entries[i].type == REFRAFT_ENTRY_CONFIG;
+    *count = k;
+    if (k == 0)
+        return 0;
+    if (refraft_grow((void **)&log->configs, &log->configs_cap,
+                     log->n_configs + k, sizeof(*log->configs)) != 0)
+        return REFRAFT_ENOMEM;
+    size_t made = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (entries[i].type != REFRAFT_ENTRY_CONFIG)
+            continue;
+        struct memlog_config *cfg = config_new(&entries[i], first + i);
+        if (cfg == NULL)
+            goto err_after_blocks;
+        log->configs[log->n_configs + made++] = cfg;
+    }
+    return 0;
+err_after_blocks:
+    while (made-- > 0)
+        refraft_free(log->configs[log->n_configs + made]);
+    return REFRAFT_ENOMEM;
+}
+
 /*
  * Allocate everything entries[0..n) need, changing no content: the chunk
- * pointer array grows, new chunks are made past n_chunks (and become part
- * of the log only once everything succeeded), and the partly filled last
- * chunk's arena grows last of all, so that a failure never moves the ids
- * that get has handed out.  Returns 0 or REFRAFT_ENOMEM with every new
- * chunk freed.
+ * pointer array grows, new chunks are made past n_chunks and CONFIG blocks
+ * past n_configs (both become part of the log only once everything
+ * succeeded), and the partly filled last chunk's arena grows last of all,
+ * so that a failure never moves the ids that get has handed out.  Returns
+ * 0 or REFRAFT_ENOMEM with every new chunk and block freed.
  */
 static int reserve(refraft_memlog *log, const refraft_entry *entries, size_t n,
-                   size_t *end_chunks)
+                   size_t *end_chunks, size_t *n_configs)
 {
     size_t first = log->n_entries;
     if (n > SIZE_MAX - MEMLOG_CHUNK_ENTRIES - first)
@@ -313,8 +423,10 @@ static int reserve(refraft_memlog *log, const refraft_entry *entries, size_t n,
         size_t bytes = id_bytes(entries + (lo - first), hi - lo);
         log->chunks[c] = chunk_new(ids_cap_for(0, 0, bytes, hi - lo, room));
         if (log->chunks[c] == NULL)
-            goto fail;
+            goto err_after_chunks;
     }
+    if (reserve_configs(log, entries, n, first, n_configs) != 0)
+        goto err_after_chunks;
     /* The last chunk of the log, if it has free slots, takes the batch's
      * first entries. */
     if ((first & MEMLOG_CHUNK_MASK) != 0) {
@@ -329,14 +441,17 @@ static int reserve(refraft_memlog *log, const refraft_entry *entries, size_t n,
         if (cap > tail->ids_cap) {
             uint8_t *ids = refraft_realloc(tail->ids, cap);
             if (ids == NULL)
-                goto fail;
+                goto err_after_configs;
             tail->ids = ids;
             tail->ids_cap = cap;
         }
     }
     *end_chunks = chunks;
     return 0;
-fail:
+err_after_configs:
+    for (size_t k = 0; k < *n_configs; k++)
+        refraft_free(log->configs[log->n_configs + k]);
+err_after_chunks:
     while (c-- > log->n_chunks) {
         chunk_free(log->chunks[c]);
         log->chunks[c] = NULL;
@@ -344,25 +459,33 @@ fail:
     return REFRAFT_ENOMEM;
 }
 
-/* Copy one validated entry into slot of chunk c, whose arena has room. */
-static void
-write_entry(struct memlog_chunk *c, size_t slot, const refraft_entry *in)
+/* Copy one validated entry into slot of chunk c, whose arena has room; a
+ * CONFIG entry takes the next block reserved past log->n_configs. */
+static void write_entry(refraft_memlog *log, struct memlog_chunk *c,
+                        size_t slot, const refraft_entry *in)
 {
     struct memlog_entry *e = &c->e[slot];
     e->term = in->term;
     e->type = in->type;
     e->id_off = (uint32_t)c->ids_len;
-    if (in->type != REFRAFT_ENTRY_REF) {
-        e->size = in->type == REFRAFT_ENTRY_VOID ? in->voided : 0;
-        e->id_len = 0;
-        memset(e->digest, 0, REFRAFT_DIGEST_LEN);
-        return;
+    e->id_len = 0;
+    switch (in->type) {
+    case REFRAFT_ENTRY_REF:
+        e->id_len = (uint8_t)in->ref.id_len;
+        e->u.ref.size = in->ref.size;
+        memcpy(e->u.ref.digest, in->ref.digest, REFRAFT_DIGEST_LEN);
+        memcpy(c->ids + c->ids_len, in->ref.id, in->ref.id_len);
+        c->ids_len += in->ref.id_len;
+        break;
+    case REFRAFT_ENTRY_VOID:
+        e->u.voided = in->voided;
+        break;
+    case REFRAFT_ENTRY_CONFIG:
+        e->u.config = log->configs[log->n_configs++];
+        break;
+    default:
+        break;
     }
-    e->id_len = (uint8_t)in->ref.id_len;
-    e->size = in->ref.size;
-    memcpy(e->digest, in->ref.digest, REFRAFT_DIGEST_LEN);
-    memcpy(c->ids + c->ids_len, in->ref.id, in->ref.id_len);
-    c->ids_len += in->ref.id_len;
 }
 
 static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
@@ -377,8 +500,8 @@ static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
     int rv = check_batch(log, entries, n);
     if (rv != 0)
         return rv;
-    size_t end_chunks;
-    rv = reserve(log, entries, n, &end_chunks);
+    size_t end_chunks, n_configs;
+    rv = reserve(log, entries, n, &end_chunks, &n_configs);
     if (rv != 0)
         return rv;
     /* Nothing can fail from here on. */
@@ -391,7 +514,7 @@ static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
         if (run > n - done)
             run = n - done;
         for (size_t i = 0; i < run; i++)
-            write_entry(c, slot + i, &entries[done + i]);
+            write_entry(log, c, slot + i, &entries[done + i]);
         done += run;
         pos += run;
     }
@@ -399,8 +522,9 @@ static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
     return 0;
 }
 
-/* Truncation frees the chunks wholly past the cut and shortens the one it
- * falls in; it never allocates, so it cannot fail for lack of memory. */
+/* Truncation frees the chunks wholly past the cut and the blocks of the
+ * CONFIG entries it removes, and shortens the chunk it falls in; it never
+ * allocates, so it cannot fail for lack of memory. */
 static int memlog_truncate(void *ctx, refraft_index from)
 {
     refraft_memlog *log = ctx;
@@ -411,6 +535,8 @@ static int memlog_truncate(void *ctx, refraft_index from)
     size_t keep = (size_t)(from - 1);
     if (keep == log->n_entries)
         return 0;
+    while (log->n_configs > 0 && log->configs[log->n_configs - 1]->pos >= keep)
+        refraft_free(log->configs[--log->n_configs]);
     size_t chunks = (keep + MEMLOG_CHUNK_MASK) >> MEMLOG_CHUNK_SHIFT;
     while (log->n_chunks > chunks)
         chunk_free(log->chunks[--log->n_chunks]);

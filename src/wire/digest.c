@@ -1,5 +1,5 @@
 /* digest.c - the Repr-Digest header (RFC 9530) that carries a record's
- * SHA-256 on GET /raft/v1/records/{id}. */
+ * SHA-256 on the record service's GET /v1/records/{id}. */
 #include <stdbool.h>
 #include <string.h>
 

@@ -1,5 +1,6 @@
-/* id.c - record ids in URL paths (GET /raft/v1/records/{id}):
- * percent-encoding (RFC 3986 section 2.1) of opaque bytes. */
+/* id.c - record ids in URL paths (the record service's
+ * /v1/records/{id}): percent-encoding (RFC 3986 section 2.1) of opaque
+ * bytes. */
 #include <stdbool.h>
 #include <string.h>
 

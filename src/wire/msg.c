@@ -10,28 +10,29 @@
 
 /* Indexed by refraft_msg_type, which is also the number of the body's
  * field in the protobuf Message. */
-static const char *const type_names[] = {NULL, "AppendEntries",
-                                         "AppendEntriesResult", "RequestVote",
-                                         "RequestVoteResult"};
-static const char *const id_names[] = {NULL, "leader_id", "follower_id",
-                                       "candidate_id", "voter_id"};
+static const char *const type_names[] = {
+    NULL,          "AppendEntries",     "AppendEntriesResult",
+    "RequestVote", "RequestVoteResult", "TimeoutNow"};
+static const char *const id_names[] = {
+    NULL, "leader_id", "follower_id", "candidate_id", "voter_id", "leader_id"};
 
 static const char *entry_type_name(uint8_t type)
 {
-    return type == REFRAFT_ENTRY_NOOP  ? "NOOP"
-           : type == REFRAFT_ENTRY_REF ? "REF"
-                                       : "VOID";
+    return type == REFRAFT_ENTRY_NOOP   ? "NOOP"
+           : type == REFRAFT_ENTRY_REF  ? "REF"
+           : type == REFRAFT_ENTRY_VOID ? "VOID"
+                                        : "CONFIG";
 }
 
 static bool entry_type_known(int64_t type)
 {
     return type == REFRAFT_ENTRY_NOOP || type == REFRAFT_ENTRY_REF ||
-           type == REFRAFT_ENTRY_VOID;
+           type == REFRAFT_ENTRY_VOID || type == REFRAFT_ENTRY_CONFIG;
 }
 
-/* The ref of a NOOP or VOID and the voided index of a NOOP or REF are not
- * checked: the encoder leaves them out (as the log API ignores them) and
- * the decoder refuses them on the wire. */
+/* The fields a type does not use (the ref of a NOOP, the members of a
+ * REF, ...) are not checked: the encoder leaves them out (as the log API
+ * ignores them) and the decoder refuses them on the wire. */
 static int check_entry(const refraft_entry *e, size_t i, wire_err *err)
 {
     char where[32];
@@ -46,6 +47,11 @@ static int check_entry(const refraft_entry *e, size_t i, wire_err *err)
         return wire_check_ref(&e->ref, where, err);
     if (e->type == REFRAFT_ENTRY_VOID && e->voided == 0)
         return wire_bad(err, "%s: VOID entry has voided index 0", where);
+    if (e->type == REFRAFT_ENTRY_CONFIG) {
+        char why[REFRAFT_ERRMSG_LEN];
+        if (refraft_check_members(e->members, e->n_members, why, sizeof why))
+            return wire_bad(err, "%s: %s", where, why);
+    }
     return 0;
 }
 
@@ -88,6 +94,10 @@ static void head_of(const refraft_msg *msg, refraft_term *term, const char **id)
         *term = msg->u.request_vote.term;
         *id = msg->u.request_vote.candidate_id;
         break;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        *term = msg->u.timeout_now.term;
+        *id = msg->u.timeout_now.leader_id;
+        break;
     default:
         *term = msg->u.request_vote_result.term;
         *id = msg->u.request_vote_result.voter_id;
@@ -100,7 +110,7 @@ static void head_of(const refraft_msg *msg, refraft_term *term, const char **id)
 static int check_msg(const refraft_msg *msg, wire_err *err)
 {
     if (msg->type < REFRAFT_MSG_APPEND_ENTRIES ||
-        msg->type > REFRAFT_MSG_REQUEST_VOTE_RESULT)
+        msg->type > REFRAFT_MSG_TIMEOUT_NOW)
         return wire_bad(err, "unknown message type %u", (unsigned)msg->type);
     const char *name = type_names[msg->type];
     refraft_term term;
@@ -137,23 +147,47 @@ static ProtobufCBinaryData id_bytes(const char *id)
     return b;
 }
 
+/* The members of a CONFIG entry as protobuf, into pm (n_members of them)
+ * and their pointers into pp. */
+static void
+members_to_pb(const refraft_entry *e, Refraft__Member *pm, Refraft__Member **pp)
+{
+    for (size_t k = 0; k < e->n_members; k++) {
+        const refraft_member *m = &e->members[k];
+        refraft__member__init(&pm[k]);
+        wire_set_present(&pm[k].base);
+        pm[k].id = id_bytes(m->id);
+        const char *address = m->address != NULL ? m->address : "";
+        pm[k].address = id_bytes(address);
+        pm[k].voter = m->voter;
+        pp[k] = &pm[k];
+    }
+}
+
 /* The entries of ae as protobuf, in one allocation: the n pointers
- * protobuf-c wants, n Entry structs and a Ref struct per REF entry.  NULL
- * when out of memory; *scratch gets what to free. */
+ * protobuf-c wants, n Entry structs, a Ref struct per REF entry, and a
+ * Member struct and pointer per member of a CONFIG entry.  NULL when out
+ * of memory; *scratch gets what to free. */
 static Refraft__Entry **
 entries_to_pb(const refraft_append_entries *ae, void **scratch)
 {
-    size_t n = ae->n_entries, n_refs = 0;
-    for (size_t i = 0; i < n; i++)
+    size_t n = ae->n_entries, n_refs = 0, n_members = 0;
+    for (size_t i = 0; i < n; i++) {
         n_refs += ae->entries[i].type == REFRAFT_ENTRY_REF;
-    char *block =
-        refraft_malloc(n * (sizeof(Refraft__Entry *) + sizeof(Refraft__Entry)) +
-                       n_refs * sizeof(Refraft__Ref));
+        if (ae->entries[i].type == REFRAFT_ENTRY_CONFIG)
+            n_members += ae->entries[i].n_members;
+    }
+    char *block = refraft_malloc(
+        n * (sizeof(Refraft__Entry *) + sizeof(Refraft__Entry)) +
+        n_refs * sizeof(Refraft__Ref) +
+        n_members * (sizeof(Refraft__Member) + sizeof(Refraft__Member *)));
     if (block == NULL)
         return NULL;
     Refraft__Entry **ptrs = (Refraft__Entry **)(void *)block;
     Refraft__Entry *pe = (Refraft__Entry *)(void *)(ptrs + n);
     Refraft__Ref *pr = (Refraft__Ref *)(void *)(pe + n);
+    Refraft__Member *pm = (Refraft__Member *)(void *)(pr + n_refs);
+    Refraft__Member **pp = (Refraft__Member **)(void *)(pm + n_members);
     for (size_t i = 0; i < n; i++) {
         const refraft_entry *e = &ae->entries[i];
         refraft__entry__init(&pe[i]);
@@ -168,6 +202,13 @@ entries_to_pb(const refraft_append_entries *ae, void **scratch)
         if (e->type == REFRAFT_ENTRY_VOID) {
             pe[i].has_voided = 1;
             pe[i].voided = e->voided;
+        }
+        if (e->type == REFRAFT_ENTRY_CONFIG) {
+            members_to_pb(e, pm, pp);
+            pe[i].members = pp;
+            pe[i].n_members = e->n_members;
+            pm += e->n_members;
+            pp += e->n_members;
         }
         ptrs[i] = &pe[i];
     }
@@ -187,6 +228,7 @@ static int append_entries_to_pb(const refraft_append_entries *ae,
     pb->prev_log_index = ae->prev_log_index;
     pb->prev_log_term = ae->prev_log_term;
     pb->leader_commit = ae->leader_commit;
+    pb->read_round = ae->read_round;
     if (ae->n_entries > 0) {
         pb->entries = entries_to_pb(ae, scratch);
         if (pb->entries == NULL)
@@ -210,6 +252,16 @@ static void append_entries_result_to_pb(const refraft_append_entries_result *r,
     pb->conflict_index = r->conflict_index;
     pb->last_log_index = r->last_log_index;
     pb->data_index = r->data_index;
+    pb->read_round = r->read_round;
+}
+
+static void
+timeout_now_to_pb(const refraft_timeout_now *t, Refraft__TimeoutNow *pb)
+{
+    refraft__timeout_now__init(pb);
+    wire_set_present(&pb->base);
+    pb->term = t->term;
+    pb->leader_id = id_bytes(t->leader_id);
 }
 
 static void
@@ -222,6 +274,7 @@ request_vote_to_pb(const refraft_request_vote *v, Refraft__RequestVote *pb)
     pb->last_log_index = v->last_log_index;
     pb->last_log_term = v->last_log_term;
     pb->pre_vote = v->pre_vote;
+    pb->transfer = v->transfer;
 }
 
 static void request_vote_result_to_pb(const refraft_request_vote_result *v,
@@ -244,6 +297,7 @@ int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
         Refraft__AppendEntriesResult aer;
         Refraft__RequestVote rv;
         Refraft__RequestVoteResult rvr;
+        Refraft__TimeoutNow tn;
     } body;
     /* The body's field number in Message is the message type. */
     Refraft__Message m = REFRAFT__MESSAGE__INIT;
@@ -263,6 +317,10 @@ int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
         request_vote_to_pb(&msg->u.request_vote, &body.rv);
         m.request_vote = &body.rv;
         break;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        timeout_now_to_pb(&msg->u.timeout_now, &body.tn);
+        m.timeout_now = &body.tn;
+        break;
     default:
         request_vote_result_to_pb(&msg->u.request_vote_result, &body.rvr);
         m.request_vote_result = &body.rvr;
@@ -277,17 +335,62 @@ int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
 /* ---- decode ------------------------------------------------------------ */
 
 /* What a decoded message's priv holds: the wire_store, then the
- * entries. */
+ * entries, then the members of CONFIG entries and their strings (in the
+ * same allocation; members and strings are cursors while decoding). */
 typedef struct msg_store {
     wire_store head;
+    refraft_member *members;
+    char *strings;
     refraft_entry entries[];
 } msg_store;
 
+/* Copy len bytes into the store's strings as a C string. */
+static const char *store_string(msg_store *s, const uint8_t *data, size_t len)
+{
+    char *out = s->strings;
+    if (len > 0)
+        memcpy(out, data, len);
+    out[len] = '\0';
+    s->strings += len + 1;
+    return out;
+}
+
+/* The members of CONFIG entry i into the store; their count and rules
+ * are check_msg's (refraft_check_members). */
+static int members_from_pb(const Refraft__Entry *pb, const char *where,
+                           msg_store *s, refraft_entry *out, wire_err *err)
+{
+    out->members = s->members;
+    out->n_members = pb->n_members;
+    for (size_t k = 0; k < pb->n_members; k++) {
+        const Refraft__Member *m = pb->members[k];
+        char what[64];
+        snprintf(what, sizeof what, "%s member %zu", where, k);
+        int rv = wire_check_present(&m->base, what, err);
+        if (rv == 0)
+            rv = wire_check_node_id(m->id.data, m->id.len, what, err);
+        if (rv != 0)
+            return rv;
+        if (m->address.len > REFRAFT_ADDRESS_MAX ||
+            (m->address.len > 0 &&
+             memchr(m->address.data, '\0', m->address.len) != NULL))
+            return wire_bad(err,
+                            "%s: address of %zu bytes is over %d or holds "
+                            "a NUL",
+                            what, m->address.len, REFRAFT_ADDRESS_MAX);
+        refraft_member *dst = s->members++;
+        dst->id = store_string(s, m->id.data, m->id.len);
+        dst->address = store_string(s, m->address.data, m->address.len);
+        dst->voter = m->voter != 0;
+    }
+    return 0;
+}
+
 /* What the wire says about entry i that a refraft_entry cannot show:
- * missing fields, an unknown type before it is narrowed, a ref or voided
- * index where the type has none.  Fills *out. */
-static int entry_from_pb(const Refraft__Entry *pb, size_t i, refraft_entry *out,
-                         wire_err *err)
+ * missing fields, an unknown type before it is narrowed, a ref, voided
+ * index or members where the type has none.  Fills *out. */
+static int entry_from_pb(const Refraft__Entry *pb, size_t i, msg_store *s,
+                         refraft_entry *out, wire_err *err)
 {
     char where[32];
     snprintf(where, sizeof where, "entry %zu", i);
@@ -310,9 +413,13 @@ static int entry_from_pb(const Refraft__Entry *pb, size_t i, refraft_entry *out,
     if (type != REFRAFT_ENTRY_VOID && pb->has_voided)
         return wire_bad(err, "%s: %s entry carries a voided index", where,
                         name);
+    if (type != REFRAFT_ENTRY_CONFIG && pb->n_members > 0)
+        return wire_bad(err, "%s: %s entry carries members", where, name);
     out->voided = pb->voided;
     if (type == REFRAFT_ENTRY_REF)
         return wire_ref_from_pb(pb->ref, &out->ref, where, err);
+    if (type == REFRAFT_ENTRY_CONFIG)
+        return members_from_pb(pb, where, s, out, err);
     return 0;
 }
 
@@ -325,10 +432,11 @@ static int decode_append_entries(const Refraft__AppendEntries *pb, msg_store *s,
     ae->prev_log_index = pb->prev_log_index;
     ae->prev_log_term = pb->prev_log_term;
     ae->leader_commit = pb->leader_commit;
+    ae->read_round = pb->read_round;
     ae->entries = s->entries;
     ae->n_entries = pb->n_entries;
     for (size_t i = 0; i < pb->n_entries; i++) {
-        int rv = entry_from_pb(pb->entries[i], i, &s->entries[i], err);
+        int rv = entry_from_pb(pb->entries[i], i, s, &s->entries[i], err);
         if (rv != 0)
             return rv;
     }
@@ -359,6 +467,10 @@ static int body_of(const Refraft__Message *pb, const ProtobufCMessage **body,
     case REFRAFT__MESSAGE__BODY_REQUEST_VOTE_RESULT:
         *body = &pb->request_vote_result->base;
         *id = &pb->request_vote_result->voter_id;
+        break;
+    case REFRAFT__MESSAGE__BODY_TIMEOUT_NOW:
+        *body = &pb->timeout_now->base;
+        *id = &pb->timeout_now->leader_id;
         break;
     default:
         return wire_bad(err, "body holds no message");
@@ -394,6 +506,10 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
         r->conflict_index = p->conflict_index;
         r->last_log_index = p->last_log_index;
         r->data_index = p->data_index;
+        r->read_round = p->read_round;
+    } else if (pb->body_case == REFRAFT__MESSAGE__BODY_TIMEOUT_NOW) {
+        msg->u.timeout_now.term = pb->timeout_now->term;
+        msg->u.timeout_now.leader_id = id;
     } else if (pb->body_case == REFRAFT__MESSAGE__BODY_REQUEST_VOTE) {
         const Refraft__RequestVote *p = pb->request_vote;
         refraft_request_vote *v = &msg->u.request_vote;
@@ -402,6 +518,7 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
         v->last_log_index = p->last_log_index;
         v->last_log_term = p->last_log_term;
         v->pre_vote = p->pre_vote != 0;
+        v->transfer = p->transfer != 0;
     } else {
         const Refraft__RequestVoteResult *p = pb->request_vote_result;
         refraft_request_vote_result *v = &msg->u.request_vote_result;
@@ -423,9 +540,22 @@ static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
     int rv = body_of(pb, &body, &id, &n, err);
     if (rv != 0)
         return rv;
-    msg_store *s = refraft_malloc(sizeof *s + n * sizeof(refraft_entry));
+    /* Room for the members of CONFIG entries and their strings (each
+     * string with its NUL), counted before anything is checked: their
+     * lengths add up to less than the body's. */
+    size_t n_members = 0, n_bytes = 0;
+    for (size_t i = 0; i < n; i++) {
+        const Refraft__Entry *e = pb->append_entries->entries[i];
+        n_members += e->n_members;
+        for (size_t k = 0; k < e->n_members; k++)
+            n_bytes += e->members[k]->id.len + e->members[k]->address.len + 2;
+    }
+    msg_store *s = refraft_malloc(sizeof *s + n * sizeof(refraft_entry) +
+                                  n_members * sizeof(refraft_member) + n_bytes);
     if (s == NULL)
         return REFRAFT_ENOMEM;
+    s->members = (refraft_member *)(void *)(s->entries + n);
+    s->strings = (char *)(s->members + n_members);
     s->head.pb = unpacked;
     wire_copy_node_id(s->head.sender_id, id);
     refraft_msg msg;

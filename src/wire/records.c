@@ -1,5 +1,5 @@
-/* records.c - record push batches to protobuf and back: the bodies of
- * POST /raft/v1/records. */
+/* records.c - record push batches to protobuf and back: the records that
+ * follow an AppendEntries in the body of POST /raft/v1/msg. */
 #include <stdio.h>
 #include <string.h>
 

@@ -59,6 +59,37 @@ bool app_value_equal(const app_value *a, const app_value *b)
            memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
 }
 
+const char *app_member_address(const char *id)
+{
+    static const char *const known[][2] = {
+        {TORTURE_LEADER_ID, ""},
+        {TORTURE_LEARNER_ID, "http://n9.torture:7009"},
+        {"n1", "http://n1.torture:7001"},
+        {"n2", "http://n2.torture:7002"},
+        {"n3", "http://n3.torture:7003"},
+        {"n4", "http://n4.torture:7004"},
+        {"n5", "http://n5.torture:7005"},
+        {"n6", "http://n6.torture:7006"},
+    };
+    for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+        if (strcmp(id, known[i][0]) == 0)
+            return known[i][1];
+    return NULL;
+}
+
+bool app_members_known(const refraft_member *m, size_t n)
+{
+    if (refraft_check_members(m, n, NULL, 0) != 0)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        const char *address = app_member_address(m[i].id);
+        const char *got = m[i].address != NULL ? m[i].address : "";
+        if (address == NULL || (got[0] != '\0' && strcmp(got, address) != 0))
+            return false;
+    }
+    return true;
+}
+
 int app_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *out)
 {
     MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
@@ -132,6 +163,14 @@ static int app_apply(void *ctx, MDB_txn *txn, refraft_index index,
                     ID_ARGS(entry->ref.id, entry->ref.id_len),
                     rc != 0 ? "missing" : "does not match its reference");
     }
+    /* A configuration means nothing to the application's state (apply.c
+     * applies it like a NOOP), but its members must be whole. */
+    if (entry->type == REFRAFT_ENTRY_CONFIG &&
+        !app_members_known(entry->members, entry->n_members) && a->fail != NULL)
+        a->fail(a,
+                "apply hook: index %llu: a CONFIG entry with %zu members "
+                "the workload never wrote",
+                (unsigned long long)index, entry->n_members);
     app_value v;
     uint8_t key[8], buf[APP_VALUE_LEN];
     app_value_of(entry, &v);

@@ -49,6 +49,9 @@
  *  4. every REF entry's record is stored, with the size and SHA-256 of
  *     its reference; NOOPs read back zeroed: a reference is never durable
  *     without its record (refstore_propose; records first on followers).
+ *     CONFIG entries read back with whole members, ones the workload
+ *     writes, and nothing else; a store holding one is of format 2 (the
+ *     format moves in the transaction that writes the first).
  *  5. applied <= last and, on the follower, applied <= the commit bound;
  *     the commit bound <= last; the data index <= last: nothing is applied
  *     that was not committed, committed entries are never lost.
@@ -58,7 +61,8 @@
  *  7. every staged row matches the entry now at its index (none past the
  *     last): a truncation and its hook's undo are one transaction.
  *  8. across kills: the term, the applied index and the commit bound
- *     never go down, and the stable prefix (see above) never changes.
+ *     never go down, and the stable prefix (see above) never changes,
+ *     CONFIG entries' members included.
  *  9. the vote is one the workload cast, and the cluster map holds only
  *     what the workload wrote.
  * 10. refraft_node_create over the store loads the same term, vote and
@@ -89,7 +93,8 @@ typedef struct checker {
     refraft_term term;
     char vote[REFRAFT_ID_MAX + 1];
     refraft_index first, last, applied, commit;
-    centry *log; /* log[i - 1] is index i; first is 1 */
+    centry *log;     /* log[i - 1] is index i; first is 1 */
+    bool has_config; /* the log holds a CONFIG entry */
     check_summary *sum;
 } checker;
 
@@ -175,11 +180,45 @@ static void check_record(checker *k, refraft_index idx, const uint8_t *id,
               (ull)ref->size);
 }
 
-/* One entry, read at idx, after the one of term prev_term.  e and its id
- * are the caller's copies: the log's own live only until the next call
- * into the log API, and refstore_record_get may count as one. */
+/* What a CONFIG entry read at idx holds, checked, as a fingerprint (0
+ * for another type, whose members must be none).  Called on the entry as
+ * get returned it, before any other call into the store: its members
+ * live only until then. */
+static uint64_t
+check_members(checker *k, refraft_index idx, const refraft_entry *e)
+{
+    if (e->type != REFRAFT_ENTRY_CONFIG) {
+        if (e->members != NULL || e->n_members != 0)
+            failf(k, "entry %llu: type %u with %zu members", (ull)idx, e->type,
+                  e->n_members);
+        return 0;
+    }
+    k->has_config = true;
+    k->sum->configs++;
+    if (e->members == NULL || !app_members_known(e->members, e->n_members)) {
+        failf(k,
+              "entry %llu: a CONFIG entry whose %zu members are not "
+              "whole, or not ones the workload writes",
+              (ull)idx, e->n_members);
+        return 0;
+    }
+    uint64_t h = fnv(0xcbf29ce484222325ull, &e->n_members, sizeof(size_t));
+    for (size_t i = 0; i < e->n_members; i++) {
+        const refraft_member *m = &e->members[i];
+        uint8_t voter = m->voter;
+        h = fnv(h, m->id, strlen(m->id) + 1);
+        h = fnv(h, m->address, strlen(m->address) + 1);
+        h = fnv(h, &voter, 1);
+    }
+    return h;
+}
+
+/* One entry, read at idx, after the one of term prev_term; members_fp is
+ * check_members' fingerprint of it.  e and its id are the caller's
+ * copies: the log's own live only until the next call into the log API,
+ * and refstore_record_get may count as one. */
 static void check_entry(checker *k, refraft_index idx, const refraft_entry *e,
-                        refraft_term prev_term)
+                        refraft_term prev_term, uint64_t members_fp)
 {
     centry *c = &k->log[idx - 1];
     uint16_t id_len = e->type == REFRAFT_ENTRY_REF ? e->ref.id_len : 0;
@@ -188,6 +227,7 @@ static void check_entry(checker *k, refraft_index idx, const refraft_entry *e,
     app_value_of(e, &c->v);
     c->fp_ref = fp_ref(&c->v, id_ok ? e->ref.id : NULL, id_ok ? id_len : 0);
     c->fp = fnv(c->fp_ref, &c->term, sizeof(c->term));
+    c->fp = fnv(c->fp, &members_fp, sizeof(members_fp));
 
     refraft_term t = 0;
     int rv = k->api.term_at(k->api.ctx, idx, &t);
@@ -200,11 +240,12 @@ static void check_entry(checker *k, refraft_index idx, const refraft_entry *e,
     if (e->term > k->term)
         failf(k, "entry %llu: term %llu is above the current term %llu",
               (ull)idx, (ull)e->term, (ull)k->term);
-    if (e->type == REFRAFT_ENTRY_NOOP) {
+    if (e->type == REFRAFT_ENTRY_NOOP || e->type == REFRAFT_ENTRY_CONFIG) {
         static const uint8_t zero[REFRAFT_DIGEST_LEN];
-        if (e->ref.id_len != 0 || e->ref.size != 0 ||
+        if (e->ref.id_len != 0 || e->ref.size != 0 || e->voided != 0 ||
             memcmp(e->ref.digest, zero, sizeof(zero)) != 0)
-            failf(k, "entry %llu: a no-op whose ref is not zeroed", (ull)idx);
+            failf(k, "entry %llu: a %s whose ref is not zeroed", (ull)idx,
+                  e->type == REFRAFT_ENTRY_NOOP ? "no-op" : "CONFIG entry");
     } else if (e->type != REFRAFT_ENTRY_REF) {
         failf(k, "entry %llu: unknown type %u", (ull)idx, e->type);
     } else if (id_len == 0 || !id_ok) {
@@ -255,11 +296,15 @@ static void check_log(checker *k)
             k->last = from - 1;
             return;
         }
-        /* Copy the chunk before check_entry calls into the store. */
+        /* Copy the chunk before check_entry calls into the store; the
+         * members are checked now, and not kept. */
         refraft_entry es[CHECK_READ_CHUNK];
         uint8_t ids[CHECK_READ_CHUNK][REFRAFT_RECORD_ID_MAX];
+        uint64_t members_fp[CHECK_READ_CHUNK];
         for (size_t i = 0; i < n; i++) {
+            members_fp[i] = check_members(k, from + i, &buf[i]);
             es[i] = buf[i];
+            es[i].members = NULL;
             if (buf[i].type == REFRAFT_ENTRY_REF && buf[i].ref.id != NULL &&
                 buf[i].ref.id_len <= REFRAFT_RECORD_ID_MAX) {
                 memcpy(ids[i], buf[i].ref.id, buf[i].ref.id_len);
@@ -267,7 +312,7 @@ static void check_log(checker *k)
             }
         }
         for (size_t i = 0; i < n; i++) {
-            check_entry(k, from + i, &es[i], prev_term);
+            check_entry(k, from + i, &es[i], prev_term, members_fp[i]);
             prev_term = es[i].term;
         }
         from += n;
@@ -379,6 +424,31 @@ static void check_staged(checker *k, MDB_txn *txn, MDB_dbi dbi)
     mdb_cursor_close(cur);
 }
 
+/* The store's format: 1, or 2 (format 1 with CONFIG entries), which it
+ * must be once it holds a CONFIG entry: the format moves in the
+ * transaction that writes the first. */
+static void check_format(checker *k, MDB_txn *txn)
+{
+    MDB_dbi meta;
+    MDB_val key = {.mv_size = 14, .mv_data = "format_version"}, v;
+    int rc = mdb_dbi_open(txn, "meta", 0, &meta);
+    if (rc == 0)
+        rc = mdb_get(txn, meta, &key, &v);
+    if (rc != 0 || v.mv_size != 8) {
+        failf(k, "reading the store's format_version: %s",
+              rc != 0 ? mdb_strerror(rc) : "not 8 bytes");
+        return;
+    }
+    refraft_index format = app_key_index(&v);
+    if (format != 1 && format != 2)
+        failf(k, "the store has format %llu", (ull)format);
+    else if (k->has_config && format != 2)
+        failf(k,
+              "the log holds a CONFIG entry, but the store is of format "
+              "%llu, not 2",
+              (ull)format);
+}
+
 static void check_app(checker *k)
 {
     MDB_txn *txn;
@@ -408,6 +478,7 @@ static void check_app(checker *k)
         failf(k, "applied index %llu but no app database", (ull)k->applied);
     if (open_app_db(k, txn, TORTURE_DB_STAGED, &db_staged))
         check_staged(k, txn, db_staged);
+    check_format(k, txn);
     mdb_txn_abort(txn);
 }
 

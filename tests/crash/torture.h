@@ -36,6 +36,10 @@
 #define TORTURE_CLUSTER_ID "torture"
 #define TORTURE_LEADER_ID "leader"
 #define TORTURE_FOLLOWER_ID "follower"
+/* The learner the leader adds and removes again (workload.c): its CONFIG
+ * entries go through the log like proposals.  It never answers, and a
+ * learner never counts, so the lone voter still commits at once. */
+#define TORTURE_LEARNER_ID "n9"
 
 #define TORTURE_DB_APP "app"
 #define TORTURE_DB_META "app_meta"
@@ -136,6 +140,16 @@ void app_value_encode(const app_value *v, uint8_t out[APP_VALUE_LEN]);
 bool app_value_decode(const MDB_val *data, app_value *v);
 bool app_value_equal(const app_value *a, const app_value *b);
 
+/* The members CONFIG entries may name, and their addresses: the leader
+ * and the learner in the leader's log, n1..n6 in the follower's (given
+ * there by the workload as the follower's leaders would).  Returns the
+ * address the workload gives id (which may also be given as ""), or NULL
+ * for an id it never writes. */
+const char *app_member_address(const char *id);
+/* Whether the members of a CONFIG entry are ones the workload writes:
+ * refraft_check_members passes, and every id and address is known. */
+bool app_members_known(const refraft_member *m, size_t n);
+
 /* Read an 8-byte counter from app_meta (0 when absent): 0 or MDB error. */
 int app_meta_get(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t *out);
 int app_meta_put(MDB_txn *txn, MDB_dbi dbi, const char *key, uint64_t v);
@@ -206,6 +220,7 @@ typedef struct check_summary {
     refraft_index commit;
     refraft_index staged;
     refraft_index data;
+    refraft_index configs; /* CONFIG entries in the log */
     uint64_t record_bytes;
     size_t map_size;
 } check_summary;

@@ -224,6 +224,37 @@ static void leader_propose(child *c)
                    (unsigned long long)refraft_applied_index(c->node));
 }
 
+/* A membership change: the learner joins, or leaves again.  Its CONFIG
+ * entry goes through the log's stage and sync like a proposal, and a
+ * learner never counts, so the lone voter commits and applies it at once;
+ * a kill may land anywhere in that, the store's move to format 2
+ * included. */
+static void leader_change_membership(child *c)
+{
+    refraft_index before = refraft_last_index(c->node), index = 0;
+    bool join = refraft_n_members(c->node) == 1; /* the leader alone */
+    int rv = join ? refraft_add_learner(c->node, TORTURE_LEARNER_ID,
+                                        app_member_address(TORTURE_LEARNER_ID),
+                                        &index)
+                  : refraft_remove(c->node, TORTURE_LEARNER_ID, &index);
+    if (rv != 0)
+        die(&c->la, "%s %s: %s (%s)", join ? "adding" : "removing",
+            TORTURE_LEARNER_ID, refraft_strerror(rv), refraft_errmsg(c->node));
+    refraft_index last = refraft_last_index(c->node);
+    if (index != before + 1 || last != index ||
+        refraft_commit_index(c->node) != last ||
+        refraft_applied_index(c->node) != last ||
+        refraft_config_index(c->node) != index)
+        child_fail(&c->la,
+                   "%s the learner at %llu after %llu: last %llu, commit "
+                   "%llu, applied %llu, configuration at %llu",
+                   join ? "added" : "removed", (unsigned long long)index,
+                   (unsigned long long)before, (unsigned long long)last,
+                   (unsigned long long)refraft_commit_index(c->node),
+                   (unsigned long long)refraft_applied_index(c->node),
+                   (unsigned long long)refraft_config_index(c->node));
+}
+
 static void map_set(child *c, app *a)
 {
     char id[8], url[64];
@@ -237,8 +268,10 @@ static void map_set(child *c, app *a)
 static void leader_step(child *c)
 {
     uint64_t p = rng_below(&c->r, 100);
-    if (p < 70) {
+    if (p < 67) {
         leader_propose(c);
+    } else if (p < 70) {
+        leader_change_membership(c);
     } else if (p < 82) {
         /* The commit bound for the checker (see check.c). */
         CALL(&c->la, app_write_commit(&c->la, refraft_commit_index(c->node)));
@@ -292,17 +325,43 @@ static int stage_fn(void *ctx, MDB_txn *txn)
     return 0;
 }
 
+/* Members of a configuration the follower's leaders could send: 1..4 of
+ * n1..n6, the first a voter, each address known or "". */
+#define CONFIG_IDS 6
+#define CONFIG_MEMBERS_MAX 4
+
+static size_t make_members(child *c, refraft_member *m)
+{
+    static const char *const ids[CONFIG_IDS] = {"n1", "n2", "n3",
+                                                "n4", "n5", "n6"};
+    size_t n = 1 + (size_t)rng_below(&c->r, CONFIG_MEMBERS_MAX);
+    size_t first = (size_t)rng_below(&c->r, CONFIG_IDS);
+    for (size_t i = 0; i < n; i++) {
+        m[i].id = ids[(first + i) % CONFIG_IDS];
+        m[i].address = rng_pct(&c->r, 70) ? app_member_address(m[i].id) : "";
+        m[i].voter = i == 0 || rng_pct(&c->r, 50);
+    }
+    return n;
+}
+
 /* Store the records first (durable), then append their references, then
  * stage: a reference is never in the log without its record. */
 static void follower_append(child *c)
 {
     record recs[BATCH_MAX];
     refraft_entry entries[BATCH_MAX];
+    refraft_member members[BATCH_MAX][CONFIG_MEMBERS_MAX];
     size_t n = 1 + (size_t)rng_below(&c->r, BATCH_MAX);
     memset(entries, 0, sizeof(entries));
     for (size_t i = 0; i < n; i++) {
         entries[i].term = c->fterm;
         recs[i].bytes = NULL;
+        if (rng_pct(&c->r, 5)) {
+            entries[i].type = REFRAFT_ENTRY_CONFIG;
+            entries[i].members = members[i];
+            entries[i].n_members = make_members(c, members[i]);
+            continue;
+        }
         if (rng_pct(&c->r, 10)) {
             /* A NOOP's ref is ignored and reads back zeroed (refraft.h):
              * give it one that is not. */

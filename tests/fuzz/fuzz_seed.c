@@ -1,5 +1,6 @@
 /* fuzz_seed.c - writes the fuzzer's seed corpus: one valid body of each
- * kind, and a few digest headers and record id paths, one file each into
+ * kind (messages, a record batch, a fetch request and a fetch response),
+ * and a few digest headers and record id paths, one file each into
  * the directory named on the command line.  Generated at build time so
  * that no binary file is committed. */
 #include <stdio.h>
@@ -91,6 +92,31 @@ static void seed_records(void)
     refraft_wire_free(&buf);
 }
 
+static void seed_fetches(void)
+{
+    refraft_ref refs[3] = {ref_of("orders/17", 11), ref_of("empty", 0),
+                           ref_of("gone", 5)};
+    refraft_wire_buf buf;
+    if (refraft_wire_encode_fetch_request("n2", 3, refs, 3, &buf) != 0) {
+        fprintf(stderr, "fuzz_seed: the seed fetch request did not encode\n");
+        exit(1);
+    }
+    write_seed(buf.data, buf.len);
+    refraft_wire_free(&buf);
+    /* One answer of each status, and an OK of 0 bytes. */
+    refraft_wire_fetch_answer a[5] = {{0, (const uint8_t *)"hello world", 11},
+                                      {1, NULL, 0},
+                                      {2, NULL, 0},
+                                      {3, NULL, 0},
+                                      {0, NULL, 0}};
+    if (refraft_wire_encode_fetch_response("n1", 8, a, 5, &buf) != 0) {
+        fprintf(stderr, "fuzz_seed: the seed fetch response did not encode\n");
+        exit(1);
+    }
+    write_seed(buf.data, buf.len);
+    refraft_wire_free(&buf);
+}
+
 static void seed_strings(void)
 {
     uint8_t digest[REFRAFT_DIGEST_LEN];
@@ -116,6 +142,7 @@ int main(int argc, char **argv)
     dir = argv[1];
     seed_messages();
     seed_records();
+    seed_fetches();
     seed_strings();
     return 0;
 }

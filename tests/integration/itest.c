@@ -19,6 +19,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <lmdb.h>
+
+#include "refraft/sweeper.h"
 #include "refraft/wire.h"
 
 #include "cluster.h"
@@ -753,16 +756,14 @@ static int scenario_unauthorized(void)
     const char *basic[] = {bearer, NULL};
     s = post(f, "/raft/v1/msg", junk, sizeof(junk), basic);
     EXPECT(s == 401, "Basic scheme: %ld, not 401", s);
-    char url[CLI_URL_MAX];
-    snprintf(url, sizeof(url), "%s/raft/v1/records/x", cl.nodes[f].url);
-    cli_xfer_get(&x, url, 5000);
-    cli_xfer_perform(&x);
-    EXPECT(x.status == 401, "record resend without token: %ld", x.status);
+    const char *proto[] = {"Content-Type: application/x-protobuf", NULL};
+    s = post(f, "/raft/v1/fetch", junk, sizeof(junk), proto);
+    EXPECT(s == 401, "a record fetch without token: %ld, not 401", s);
     EXPECT(cli_cluster_status(&cl, f, &after) == 0, "status");
     EXPECT(after.term == before.term && after.last_index == before.last_index,
            "a refused request changed the node");
     note("POST /raft/v1/msg without, with a wrong or a non-Bearer token, "
-         "and GET /raft/v1/records without one: 401, nothing changed");
+         "and POST /raft/v1/fetch without one: 401, nothing changed");
     return 0;
 }
 
@@ -1064,6 +1065,234 @@ out:
     return rc;
 }
 
+/* ---- POST /raft/v1/fetch ---------------------------------------------- */
+
+/* A protobuf varint into out; returns its length. */
+static size_t pb_varint(uint8_t *out, uint64_t v)
+{
+    size_t n = 0;
+    do {
+        out[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        if (v != 0)
+            out[n] |= 0x80;
+        n++;
+    } while (v != 0);
+    return n;
+}
+
+/* A FetchRequest's refs field (number 3) holding a Ref the encoder would
+ * never write: an id of id_len bytes (all 'i') and a digest of
+ * digest_len bytes.  Into out (at least 600 bytes); returns its length. */
+static size_t bad_ref_field(uint8_t *out, size_t id_len, size_t digest_len)
+{
+    uint8_t sub[600];
+    size_t n = 0;
+    sub[n++] = 0x0a; /* id */
+    n += pb_varint(sub + n, id_len);
+    memset(sub + n, 'i', id_len);
+    n += id_len;
+    sub[n++] = 0x10; /* size */
+    n += pb_varint(sub + n, 5);
+    sub[n++] = 0x1a; /* digest */
+    n += pb_varint(sub + n, digest_len);
+    memset(sub + n, 0xd1, digest_len);
+    n += digest_len;
+    size_t m = 0;
+    out[m++] = 0x1a; /* refs */
+    m += pb_varint(out + m, n);
+    memcpy(out + m, sub, n);
+    return m + n;
+}
+
+/* POST body to node i's /raft/v1/fetch with the token, naming from
+ * (claiming url) as the sender. */
+static long post_fetch(size_t i, const char *bearer, const char *from,
+                       const char *url_claim, const uint8_t *body, size_t len)
+{
+    char who[160], where[CLI_URL_MAX + 16];
+    snprintf(who, sizeof(who), "Refraft-Node: %s", from);
+    snprintf(where, sizeof(where), "Refraft-URL: %s", url_claim);
+    const char *hdrs[] = {bearer, who, where,
+                          "Content-Type: application/x-protobuf", NULL};
+    return post(i, "/raft/v1/fetch", body, len, hdrs);
+}
+
+/* A sweeper's batched fetch: malformed requests (not protobuf, no refs,
+ * more than REFRAFT_WIRE_MAX_FETCH, a digest of 31 bytes, a record id of
+ * 256) each get 400 with the decoder's reason and change nothing on the
+ * follower, not even the address the request claims for its sender; a
+ * well-formed request for a record the node holds and one nobody has
+ * gets 200 with the record (OK) and ABSENT (or UNKNOWN), in order, from
+ * the node asked. */
+static int scenario_fetch_input(void)
+{
+    size_t leader;
+    record r;
+    cli_put p;
+    cli_status ls, fs;
+    node_state before, after;
+    char token[128], bearer[160];
+    static const char lie[] = "http://127.0.0.9:1";
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    const char *lid = cl.nodes[leader].id;
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    make_record(&r, 300);
+    EXPECT(put_record(cl.nodes[leader].url, &r, &p) == 0, "put");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(f, 1, ls.commit_index, &fs) == 0, "replication");
+
+    /* What the bodies are made of: a request of one ref and one of the
+     * same ref twice (the second ref field is what a ref adds); the
+     * well-formed request is two, the record and one nobody has. */
+    static const char unknown_id[] = "itest-nobody-has-this";
+    refraft_ref refs[2] = {{.id = (const uint8_t *)r.id,
+                            .id_len = CLI_SHA256_HEX - 1,
+                            .size = r.len},
+                           {.id = (const uint8_t *)unknown_id,
+                            .id_len = (uint16_t)strlen(unknown_id),
+                            .size = 7}};
+    memcpy(refs[0].digest, r.digest, sizeof(refs[0].digest));
+    memset(refs[1].digest, 0x42, sizeof(refs[1].digest));
+    refraft_wire_buf one = {0}, twice = {0}, two = {0};
+    refraft_ref same[2] = {refs[0], refs[0]};
+    uint8_t *body = NULL;
+    int rc = -1;
+    if (refraft_wire_encode_fetch_request(lid, fs.term, refs, 1, &one) != 0 ||
+        refraft_wire_encode_fetch_request(lid, fs.term, same, 2, &twice) != 0 ||
+        refraft_wire_encode_fetch_request(lid, fs.term, refs, 2, &two) != 0) {
+        fail_at(__LINE__, "encoding the requests failed");
+        goto out;
+    }
+    size_t ref_len = twice.len - one.len, head = one.len - ref_len;
+    size_t many = REFRAFT_WIRE_MAX_FETCH + 1;
+    body = malloc(head + many * ref_len + 600);
+    if (body == NULL) {
+        fail_at(__LINE__, "no memory");
+        goto out;
+    }
+    static const uint8_t junk[] = {0xff, 0xff, 0xff, 0xff, 0x0f, 0x07};
+    const struct {
+        const char *what;
+        size_t refs;       /* copies of the good ref after the head */
+        size_t bad_id;     /* then a bad ref: its id length (0: none) */
+        size_t bad_digest; /* and its digest length */
+        const char *word;  /* in the 400's message */
+    } bad[] = {
+        {"a body that is not protobuf", 0, 0, 0, "not a valid FetchRequest"},
+        {"no refs", 0, 0, 0, "FetchRequest has no refs"},
+        {"4097 refs", REFRAFT_WIRE_MAX_FETCH + 1, 0, 0,
+         "FetchRequest has 4097 refs, over the limit of 4096"},
+        {"a digest of 31 bytes", 1, 5, 31,
+         "record 1: digest of 31 bytes is not 32"},
+        {"a record id of 256 bytes", 1, 256, 32,
+         "record 1: record id of 256 bytes is over 255"},
+    };
+    if (node_state_of(f, &before) != 0) {
+        fail_at(__LINE__, "state of %s", cl.nodes[f].id);
+        goto out;
+    }
+    uint64_t refused0 = 0, refused1 = 0;
+    if (!metric_of(f, "refraft_peer_requests_refused_total", &refused0)) {
+        fail_at(__LINE__, "metrics of %s", cl.nodes[f].id);
+        goto out;
+    }
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        size_t len = 0;
+        if (k == 0) {
+            memcpy(body, junk, sizeof(junk));
+            len = sizeof(junk);
+        } else {
+            memcpy(body, one.data, head);
+            len = head;
+            for (size_t j = 0; j < bad[k].refs; j++, len += ref_len)
+                memcpy(body + len, one.data + head, ref_len);
+            if (bad[k].bad_id > 0)
+                len +=
+                    bad_ref_field(body + len, bad[k].bad_id, bad[k].bad_digest);
+        }
+        long s = post_fetch(f, bearer, lid, lie, body, len);
+        if (s != 400 || strstr(x.body, bad[k].word) == NULL) {
+            fail_at(__LINE__, "%s: %ld, not 400 saying \"%s\" (%s)",
+                    bad[k].what, s, bad[k].word, s != 0 ? x.body : x.error);
+            goto out;
+        }
+        note("%s: 400 %.*s", bad[k].what, (int)strcspn(x.body, "\n"), x.body);
+    }
+    if (node_state_of(f, &after) != 0 || !same_state(&before, &after)) {
+        fail_at(__LINE__, "a refused fetch changed %s", cl.nodes[f].id);
+        goto out;
+    }
+    if (!metric_of(f, "refraft_peer_requests_refused_total", &refused1) ||
+        refused1 != refused0 + sizeof(bad) / sizeof(bad[0])) {
+        fail_at(__LINE__, "%s counted %llu refused requests, not %zu",
+                cl.nodes[f].id, (unsigned long long)(refused1 - refused0),
+                sizeof(bad) / sizeof(bad[0]));
+        goto out;
+    }
+    char log[CLI_PATH_MAX + 8];
+    snprintf(log, sizeof(log), "%s/log", cl.nodes[f].dir);
+    if (file_holds(log, "127.0.0.9")) {
+        fail_at(__LINE__, "%s took the address %s from a refused fetch",
+                cl.nodes[f].id, lie);
+        goto out;
+    }
+    note("%zu malformed fetches: 400; term, log, records, record counters "
+         "and cluster map unchanged",
+         sizeof(bad) / sizeof(bad[0]));
+
+    /* Well formed: the record, and the one nobody has. */
+    long s =
+        post_fetch(f, bearer, lid, cl.nodes[leader].url, two.data, two.len);
+    refraft_wire_fetch_response res;
+    char err[256];
+    if (s != 200 ||
+        refraft_wire_decode_fetch_response((const uint8_t *)x.body, x.len, &res,
+                                           err, sizeof(err)) != 0) {
+        fail_at(__LINE__, "a well-formed fetch: %ld (%s)", s,
+                s == 200 ? err
+                : s != 0 ? x.body
+                         : x.error);
+        goto out;
+    }
+    bool good = strcmp(res.sender_id, cl.nodes[f].id) == 0 && res.n == 2 &&
+                res.answers[0].status == REFRAFT_FETCH_OK &&
+                res.answers[0].len == r.len &&
+                memcmp(res.answers[0].bytes, r.bytes, r.len) == 0 &&
+                (res.answers[1].status == REFRAFT_FETCH_ABSENT ||
+                 res.answers[1].status == REFRAFT_FETCH_UNKNOWN);
+    if (!good)
+        fail_at(__LINE__,
+                "the answer from %s with %zu answers (status %d, %zu bytes; "
+                "status %d), not %s's record and ABSENT or UNKNOWN",
+                res.sender_id, res.n, res.n > 0 ? res.answers[0].status : -1,
+                res.n > 0 ? res.answers[0].len : 0,
+                res.n > 1 ? res.answers[1].status : -1, cl.nodes[f].id);
+    else
+        note("a fetch of the record and an unknown one: 200 from %s, OK "
+             "with its %zu bytes, then %s (data index %llu)",
+             res.sender_id, res.answers[0].len,
+             res.answers[1].status == REFRAFT_FETCH_ABSENT ? "ABSENT"
+                                                           : "UNKNOWN",
+             (unsigned long long)res.data_index);
+    refraft_wire_fetch_response_free(&res);
+    if (!good)
+        goto out;
+    if (node_state_of(f, &after) != 0 || !same_state(&before, &after)) {
+        fail_at(__LINE__, "a fetch changed %s", cl.nodes[f].id);
+        goto out;
+    }
+    rc = 0;
+out:
+    free(body);
+    refraft_wire_free(&one);
+    refraft_wire_free(&twice);
+    refraft_wire_free(&two);
+    return rc;
+}
+
 /* Records travel with the AppendEntries that name them: after 20 writes
  * every follower has received each record with its entry and its sweeper
  * fetched none. */
@@ -1201,7 +1430,13 @@ static int scenario_cli(void)
            "put printed %s", out);
     char *get[] = {
         (char *)refraft_exe, "get", "--to", url, "-o", got, "r/1?x%", NULL};
-    EXPECT(run(get, out, sizeof(out)) == 0, "get");
+    /* A plain read serves only what the node applied: n1 may be a
+     * follower that has not applied the write the leader answered. */
+    uint64_t get_deadline = cli_now_ms() + CATCH_UP_MS;
+    while ((rc = run(get, out, sizeof(out))) != 0 &&
+           cli_now_ms() < get_deadline && !cli_interrupted)
+        cli_sleep_ms(100);
+    EXPECT(rc == 0, "get");
     uint8_t *bytes;
     size_t len;
     char err[256];
@@ -1566,6 +1801,631 @@ static int scenario_fault_hook(void)
     return 0;
 }
 
+/* GET node i's record r with ?consistent=1 (at most 15 s: a read waits
+ * up to 5 s on the node); the status, with x holding the answer. */
+static long consistent_get(size_t i, const record *r)
+{
+    char url[CLI_URL_MAX];
+    int n = snprintf(url, sizeof(url), "%s/v1/records/%s?consistent=1",
+                     cl.nodes[i].url, r->id);
+    if (n < 0 || (size_t)n >= sizeof(url))
+        return 0;
+    cli_xfer_get(&x, url, 15000);
+    cli_xfer_perform(&x);
+    return x.status;
+}
+
+/* x holds r exactly: its bytes and its Repr-Digest. */
+static bool holds_record(const record *r)
+{
+    return x.len == r->len && memcmp(x.body, r->bytes, r->len) == 0 &&
+           cli_repr_digest_check(x.repr_digest, r->digest) == 1;
+}
+
+/* Drop lists that cut node a off from node b, both ways (other links
+ * untouched: lists name every peer a node drops). */
+static int cut(const char *bearer, size_t a, const char *a_drops, size_t b,
+               const char *b_drops)
+{
+    if (fault(a, bearer, a_drops) != 204 || fault(b, bearer, b_drops) != 204)
+        return -1;
+    return 0;
+}
+
+/* Linearizable reads (ReadIndex, Raft thesis §6.4): a record written
+ * through the leader reads back with ?consistent=1 at once from every
+ * node, a follower waiting until it has applied the leader's read index
+ * (never a 404 for a write already answered 201); an absent record is
+ * 404.  A node cut off from the leader answers 503 or 504, never what it
+ * holds: an old leader cut off from the majority that elected another
+ * still answers a plain GET from its stale store (404 for a record
+ * written since), but not a consistent one. */
+static int scenario_consistent_read(void)
+{
+    size_t leader;
+    char token[128], bearer[160];
+    static record rs[8];
+    record r2, absent;
+    cli_put p;
+    if (cli_cluster_init(&cl, tmp, 3, NULL, refraft_exe, true) != 0)
+        return -1;
+    cl_ready = true;
+    cl.log_level = "debug";
+    cl.fault_hook = true;
+    EXPECT(cli_cluster_start(&cl, START_MS) == 0, "start");
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &leader) == 0, "leader");
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    size_t f1 = follower(leader, cl.n), f2 = follower(leader, f1);
+    const char *lid = cl.nodes[leader].id;
+    note("3 nodes up with --fault-hook; %s leads", lid);
+
+    /* Followers first: right after the 201 they may not have applied
+     * the entry yet, and must wait rather than answer 404. */
+    size_t order[3] = {f1, f2, leader};
+    for (size_t k = 0; k < sizeof(rs) / sizeof(rs[0]); k++) {
+        make_record(&rs[k], 64 + k);
+        EXPECT(put_record(cl.nodes[leader].url, &rs[k], &p) == 0, "put %zu", k);
+        for (size_t j = 0; j < 3; j++) {
+            size_t i = order[(j + k) % 3];
+            long s = consistent_get(i, &rs[k]);
+            EXPECT(s == 200, "%s: consistent GET of record %zu: %ld %s",
+                   cl.nodes[i].id, k, s, s != 0 ? x.body : x.error);
+            EXPECT(holds_record(&rs[k]), "%s: record %zu: wrong bytes",
+                   cl.nodes[i].id, k);
+        }
+    }
+    note("%zu records, each read back with ?consistent=1 from all three "
+         "nodes right after its 201",
+         sizeof(rs) / sizeof(rs[0]));
+
+    make_record(&absent, 32);
+    for (size_t i = 0; i < cl.n; i++) {
+        long s = consistent_get(i, &absent);
+        EXPECT(s == 404, "%s: consistent GET of an absent record: %ld %s",
+               cl.nodes[i].id, s, s != 0 ? x.body : x.error);
+    }
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/records/%s?consistent=yes",
+             cl.nodes[leader].url, rs[0].id);
+    EXPECT(get(url) == 400, "consistent=yes: %ld, not 400", x.status);
+    note("an absent record: 404 everywhere; consistent=yes: 400");
+
+    /* f1 alone cut off from the leader: it cannot get a read index. */
+    char drop_f1[64], drop_lead[64];
+    snprintf(drop_f1, sizeof(drop_f1), "%s", cl.nodes[f1].id);
+    snprintf(drop_lead, sizeof(drop_lead), "%s", lid);
+    EXPECT(cut(bearer, leader, drop_f1, f1, drop_lead) == 0, "cut %s",
+           cl.nodes[f1].id);
+    long s = consistent_get(f1, &rs[0]);
+    EXPECT(s == 503 || s == 504,
+           "%s, cut off from the leader: %ld, not "
+           "503/504",
+           cl.nodes[f1].id, s);
+    note("%s cut off from %s: consistent read %ld", cl.nodes[f1].id, lid, s);
+    EXPECT(cut(bearer, leader, "", f1, "") == 0, "heal");
+
+    /* The leader cut off from both: the followers elect another, which
+     * takes r2.  The old leader's store lacks r2. */
+    cli_status ls;
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "status");
+    size_t lo = f1 < f2 ? f1 : f2, hi = f1 < f2 ? f2 : f1;
+    char both[64];
+    snprintf(both, sizeof(both), "%s,%s", cl.nodes[lo].id, cl.nodes[hi].id);
+    EXPECT(fault(leader, bearer, both) == 204, "drop=%s", both);
+    EXPECT(fault(f1, bearer, lid) == 204 && fault(f2, bearer, lid) == 204,
+           "drop=%s on the followers", lid);
+    size_t nl = wait_leader_of(f1, f2, ls.term, 30000);
+    EXPECT(nl < cl.n, "no new leader among %s and %s", cl.nodes[f1].id,
+           cl.nodes[f2].id);
+    make_record(&r2, 100);
+    EXPECT(put_record(cl.nodes[nl].url, &r2, &p) == 0, "put via %s",
+           cl.nodes[nl].id);
+    size_t other = nl == f1 ? f2 : f1;
+    s = consistent_get(other, &r2);
+    EXPECT(s == 200 && holds_record(&r2), "%s: consistent GET of r2: %ld",
+           cl.nodes[other].id, s);
+    s = consistent_get(nl, &r2);
+    EXPECT(s == 200 && holds_record(&r2), "%s: consistent GET of r2: %ld",
+           cl.nodes[nl].id, s);
+    note("%s leads; r2 written through it reads back consistently there "
+         "and on %s",
+         cl.nodes[nl].id, cl.nodes[other].id);
+    snprintf(url, sizeof(url), "%s/v1/records/%s", cl.nodes[leader].url, r2.id);
+    EXPECT(get(url) == 404, "the cut-off old leader holds r2: %ld", x.status);
+    for (int k = 0; k < 3; k++) {
+        s = consistent_get(leader, &r2);
+        EXPECT(s == 503 || s == 504,
+               "the cut-off old leader answered a consistent read %ld, not "
+               "503/504",
+               s);
+        s = consistent_get(leader, &rs[0]);
+        EXPECT(s == 503 || s == 504,
+               "the cut-off old leader answered a consistent read of an "
+               "old record %ld, not 503/504",
+               s);
+    }
+    note("the cut-off %s: plain GET of r2 404 (stale), consistent 503/504",
+         lid);
+
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(fault(i, bearer, "") == 204, "%s: drop=", cl.nodes[i].id);
+    uint64_t deadline = cli_now_ms() + CATCH_UP_MS;
+    for (;;) {
+        s = consistent_get(leader, &r2);
+        if (s == 200)
+            break;
+        EXPECT(s == 503 || s == 504, "%s after healing: %ld", lid, s);
+        EXPECT(cli_now_ms() < deadline, "%s: still %ld after healing", lid, s);
+        cli_sleep_ms(100);
+    }
+    EXPECT(holds_record(&r2), "%s: r2: wrong bytes", lid);
+    note("healed: %s reads r2 consistently", lid);
+    return 0;
+}
+
+/* Whether node i's GET /v1/log (its first page) names the record id. */
+static bool log_names(size_t i, const char *id)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/log?max=10000", cl.nodes[i].url);
+    return get(url) == 200 && strstr(x.body, id) != NULL;
+}
+
+/* Plain GET of r from node i; the status. */
+static long plain_get(size_t i, const record *r)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/records/%s", cl.nodes[i].url, r->id);
+    return get(url);
+}
+
+/* Reads return only records whose entry the node applied: a record is
+ * stored before its entry commits (the leader stores it with the
+ * proposal), and that entry may never commit.  A leader cut off from
+ * both followers stores a write it cannot commit; a plain GET of it
+ * there is 404, not the record.  Once healed, the new leader's term
+ * truncates the entry: 404 everywhere, plain and consistent, while the
+ * writes that committed read back everywhere. */
+static int scenario_uncommitted_not_served(void)
+{
+    size_t leader;
+    char token[128], bearer[160];
+    record c1, c2, u;
+    cli_put p;
+    if (cli_cluster_init(&cl, tmp, 3, NULL, refraft_exe, true) != 0)
+        return -1;
+    cl_ready = true;
+    cl.log_level = "debug";
+    cl.fault_hook = true;
+    EXPECT(cli_cluster_start(&cl, START_MS) == 0, "start");
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &leader) == 0, "leader");
+    EXPECT(read_token(token, sizeof(token)) == 0, "token file");
+    snprintf(bearer, sizeof(bearer), "Authorization: Bearer %s", token);
+    size_t f1 = follower(leader, cl.n), f2 = follower(leader, f1);
+    const char *lid = cl.nodes[leader].id;
+    make_record(&c1, 200);
+    make_record(&c2, 200);
+    make_record(&u, 200);
+    EXPECT(put_record(cl.nodes[leader].url, &c1, &p) == 0, "put c1");
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(expect_record(i, &c1, CATCH_UP_MS) == 0, "c1 on %s",
+               cl.nodes[i].id);
+    note("3 nodes up with --fault-hook; %s leads; c1 committed, read "
+         "everywhere",
+         lid);
+
+    /* Cut the leader off first and write to it at once, before it can
+     * step down: it stores u and proposes it, and cannot commit it. */
+    cli_status ls;
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "status");
+    size_t lo = f1 < f2 ? f1 : f2, hi = f1 < f2 ? f2 : f1;
+    char both[64];
+    snprintf(both, sizeof(both), "%s,%s", cl.nodes[lo].id, cl.nodes[hi].id);
+    EXPECT(fault(leader, bearer, both) == 204, "drop=%s", both);
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/records", cl.nodes[leader].url);
+    cli_xfer_post(&x, url, u.bytes, u.len, NULL, 1500);
+    cli_xfer_perform(&x);
+    EXPECT(x.status != 201, "the cut-off leader answered 201");
+    long answer = x.status;
+    EXPECT(fault(f1, bearer, lid) == 204 && fault(f2, bearer, lid) == 204,
+           "drop=%s on the followers", lid);
+    EXPECT(log_names(leader, u.id),
+           "the cut-off %s did not take the write (answered %ld): its log "
+           "lacks u",
+           lid, answer);
+    cli_status os;
+    EXPECT(cli_cluster_status(&cl, leader, &os) == 0, "status");
+    EXPECT(os.records > ls.records, "%s does not hold u (%llu records)", lid,
+           (unsigned long long)os.records);
+    long s = plain_get(leader, &u);
+    EXPECT(s == 404, "%s served its uncommitted u: %ld, not 404", lid, s);
+    for (size_t i = 0; i < cl.n; i++) {
+        if (i == leader)
+            continue;
+        s = plain_get(i, &u);
+        EXPECT(s == 404, "%s: u: %ld, not 404", cl.nodes[i].id, s);
+    }
+    note("%s holds u in its log and store (write answered %ld, commit "
+         "%llu < last %llu): plain GET 404",
+         lid, answer, (unsigned long long)os.commit_index,
+         (unsigned long long)os.last_index);
+
+    size_t nl = wait_leader_of(f1, f2, ls.term, 30000);
+    EXPECT(nl < cl.n, "no new leader among %s and %s", cl.nodes[f1].id,
+           cl.nodes[f2].id);
+    EXPECT(put_record(cl.nodes[nl].url, &c2, &p) == 0, "put c2 via %s",
+           cl.nodes[nl].id);
+    cli_status ns;
+    EXPECT(cli_cluster_status(&cl, nl, &ns) == 0, "new leader's status");
+    s = plain_get(leader, &u);
+    EXPECT(s == 404, "%s served u after %s took over: %ld", lid,
+           cl.nodes[nl].id, s);
+    note("%s leads in term %llu and committed c2; %s still 404 for u",
+         cl.nodes[nl].id, (unsigned long long)ns.term, lid);
+
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(fault(i, bearer, "") == 204, "%s: drop=", cl.nodes[i].id);
+    EXPECT(wait_converged(ns.commit_index, 30000),
+           "the nodes did not converge");
+    EXPECT(!log_names(leader, u.id), "%s's log still names u after healing",
+           lid);
+    for (size_t i = 0; i < cl.n; i++) {
+        s = plain_get(i, &u);
+        EXPECT(s == 404, "%s: plain GET of u after healing: %ld, not 404",
+               cl.nodes[i].id, s);
+        s = consistent_get(i, &u);
+        EXPECT(s == 404, "%s: consistent GET of u after healing: %ld, not 404",
+               cl.nodes[i].id, s);
+        EXPECT(expect_record(i, &c1, CATCH_UP_MS) == 0 &&
+                   expect_record(i, &c2, CATCH_UP_MS) == 0,
+               "c1, c2 on %s", cl.nodes[i].id);
+        s = consistent_get(i, &c2);
+        EXPECT(s == 200 && holds_record(&c2), "%s: consistent GET of c2: %ld",
+               cl.nodes[i].id, s);
+    }
+    note("healed: u truncated from %s's log; u 404 everywhere (plain and "
+         "consistent), c1 and c2 served everywhere",
+         lid);
+    return 0;
+}
+
+/* Delete the database "applied" from the store in dir (its node
+ * stopped), as a store written before it existed lacks it. */
+static int drop_applied_db(const char *dir)
+{
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, 64);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "applied", 0, &dbi);
+    if (rc == 0)
+        rc = mdb_drop(txn, dbi, 1);
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (env != NULL)
+        mdb_env_close(env);
+    if (rc != 0)
+        fprintf(stderr, "dropping applied in %s: %s\n", dir, mdb_strerror(rc));
+    return rc == 0 ? 0 : -1;
+}
+
+/* A store whose "applied" database is missing (one written before the
+ * database existed) gets it rebuilt from the log at start: the records
+ * of every REF entry up to the applied index are served again. */
+static int scenario_applied_rebuild(void)
+{
+    size_t leader;
+    static record rs[20];
+    record absent;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    for (size_t i = 0; i < 20; i++)
+        make_record(&rs[i], 300);
+    make_record(&absent, 30);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 20) == 0, "puts");
+    EXPECT(expect_records(f, rs, 20, CATCH_UP_MS) == 0, "records on %s",
+           cl.nodes[f].id);
+    cli_cluster_signal(&cl, f, SIGTERM);
+    EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
+           cl.nodes[f].id);
+    EXPECT(drop_applied_db(cl.nodes[f].dir) == 0, "drop applied");
+    note("stopped %s and deleted its applied database", cl.nodes[f].id);
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    char path[CLI_PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/log", cl.nodes[f].dir);
+    EXPECT(file_holds(path, "rebuilt the applied records from the log: 20 "
+                            "REF entries"),
+           "%s's log does not tell of the rebuild", cl.nodes[f].id);
+    EXPECT(expect_records(f, rs, 20, 2000) == 0, "records on %s",
+           cl.nodes[f].id);
+    EXPECT(plain_get(f, &absent) == 404, "an absent record: %ld", x.status);
+    note("%s rebuilt applied from its log: its 20 records are served, an "
+         "absent one is 404",
+         cl.nodes[f].id);
+    return 0;
+}
+
+/* ---- membership changes and leadership transfer ----------------------- */
+
+/* A membership request to node i: method and path, with body (NULL:
+ * none); x has the answer.  Returns the status, 0 when none came. */
+static long
+member_req(size_t i, const char *method, const char *path, const char *body)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s%s", cl.nodes[i].url, path);
+    if (strcmp(method, "GET") == 0) {
+        cli_xfer_get(&x, url, 30000);
+    } else {
+        cli_xfer_post(&x, url, body != NULL ? body : "",
+                      body != NULL ? strlen(body) : 0, NULL, 30000);
+        if (strcmp(method, "POST") != 0)
+            cli_xfer_method(&x, method);
+    }
+    cli_xfer_perform(&x);
+    return x.status;
+}
+
+/* How many times needle occurs in the last answer's body. */
+static size_t occurrences(const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = x.body; p != NULL && (p = strstr(p, needle)) != NULL;
+         p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* Node i's configuration index (GET /v1/status), or UINT64_MAX. */
+static uint64_t config_index_of(size_t i)
+{
+    char url[CLI_URL_MAX];
+    uint64_t v;
+    snprintf(url, sizeof(url), "%s/v1/status", cl.nodes[i].url);
+    if (get(url) != 200 || !cli_json_u64(x.body, x.len, "config_index", &v))
+        return UINT64_MAX;
+    return v;
+}
+
+/* Promote id through the leader, retrying while it is behind (409). */
+static long promote_when_caught_up(size_t leader, const char *id)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/members/%s/promote", id);
+    uint64_t deadline = cli_now_ms() + CATCH_UP_MS;
+    for (;;) {
+        long status = member_req(leader, "POST", path, NULL);
+        if ((status != 409 && status != 503) || cli_now_ms() >= deadline ||
+            cli_interrupted)
+            return status;
+        cli_sleep_ms(100);
+    }
+}
+
+/* Thesis §4.1-§4.3: a server joins as a learner, catches up (records
+ * included, through its sweeper), is promoted, and counts; a follower
+ * removed gets nothing more while writes go on without it. */
+static int scenario_membership(void)
+{
+    size_t leader, j;
+    cli_status st, ls;
+    static record rs[35];
+    char body[512];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    for (size_t i = 0; i < 35; i++)
+        make_record(&rs[i], 500);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 20) == 0, "first puts");
+    EXPECT(cli_cluster_add_node(&cl, &j) == 0, "a fourth node");
+    EXPECT(cli_cluster_start_node(&cl, j, START_MS) == 0, "start %s --join",
+           cl.nodes[j].id);
+    EXPECT(get(strcat(strcpy(body, cl.nodes[j].url), "/v1/status")) == 200 &&
+               strstr(x.body, "\"member\":false") != NULL,
+           "a joining node is no member yet: %s", x.body);
+    note("%s started with --join at %s", cl.nodes[j].id, cl.nodes[j].url);
+
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"url\":\"%s\"}",
+             cl.nodes[j].id, cl.nodes[j].url);
+    long status = member_req(leader, "POST", "/v1/members", body);
+    EXPECT(status == 200, "add: %ld %s", status, x.body);
+    note("added %s as a learner: %s", cl.nodes[j].id, x.body);
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(j, 20, ls.commit_index, &st) == 0, "learner catch-up");
+    EXPECT(expect_records(j, rs, 20, CATCH_UP_MS) == 0, "learner records");
+    note("%s holds the 20 records", cl.nodes[j].id);
+
+    status = promote_when_caught_up(leader, cl.nodes[j].id);
+    EXPECT(status == 200, "promote: %ld %s", status, x.body);
+    EXPECT(member_req(leader, "GET", "/v1/members", NULL) == 200, "members");
+    EXPECT(occurrences("\"voter\":true") == 4 &&
+               occurrences("\"voter\":false") == 0,
+           "not 4 voters: %s", x.body);
+    EXPECT(strstr(x.body, cl.nodes[j].url) != NULL, "no URL for %s: %s",
+           cl.nodes[j].id, x.body);
+    note("promoted: %s", x.body);
+    EXPECT(get(strcat(strcpy(body, cl.nodes[j].url), "/v1/status")) == 200 &&
+               strstr(x.body, "\"member\":true") != NULL &&
+               strstr(x.body, "\"voter\":true") != NULL,
+           "%s does not know it votes: %s", cl.nodes[j].id, x.body);
+
+    size_t f = follower(leader, j);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/members/%s", cl.nodes[f].id);
+    status = member_req(leader, "DELETE", path, NULL);
+    EXPECT(status == 200, "remove: %ld %s", status, x.body);
+    note("removed %s: %s", cl.nodes[f].id, x.body);
+    cli_sleep_ms(500);
+    cli_status fs, fs2;
+    EXPECT(cli_cluster_status(&cl, f, &fs) == 0, "removed node's status");
+    EXPECT(put_many(cl.nodes[leader].url, rs + 20, 10) == 0,
+           "puts after the removal");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(j, 30, ls.commit_index, &st) == 0, "new voter");
+    EXPECT(expect_records(j, rs + 20, 10, CATCH_UP_MS) == 0, "new records");
+    EXPECT(cli_cluster_status(&cl, f, &fs2) == 0, "removed node's status");
+    EXPECT(fs2.last_index == fs.last_index,
+           "the removed %s got entries: last index %llu, then %llu",
+           cl.nodes[f].id, (unsigned long long)fs.last_index,
+           (unsigned long long)fs2.last_index);
+    EXPECT(member_req(leader, "GET", "/v1/members", NULL) == 200 &&
+               occurrences("\"voter\":true") == 3,
+           "not 3 voters: %s", x.body);
+    note("writes commit without %s, which stays at %llu", cl.nodes[f].id,
+         (unsigned long long)fs2.last_index);
+
+    /* Thesis §4.2.2: a leader that removes itself leads until the
+     * change commits, then steps down; the others elect a leader. */
+    snprintf(path, sizeof(path), "/v1/members/%s", cl.nodes[leader].id);
+    status = member_req(leader, "DELETE", path, NULL);
+    EXPECT(status == 200, "removing the leader: %ld %s", status, x.body);
+    snprintf(body, sizeof(body), "%s/v1/status", cl.nodes[leader].url);
+    EXPECT(get(body) == 200 && strstr(x.body, "\"member\":false") != NULL &&
+               strstr(x.body, "\"role\":\"leader\"") == NULL,
+           "the removed leader: %s", x.body);
+    note("%s removed itself and stepped down", cl.nodes[leader].id);
+    size_t gone[] = {f, leader};
+    for (size_t k = 0; k < 2; k++) {
+        cli_cluster_signal(&cl, gone[k], SIGTERM);
+        int ws = cli_cluster_reap(&cl, gone[k], 10000);
+        EXPECT(WIFEXITED(ws) && WEXITSTATUS(ws) == 0, "%s did not stop cleanly",
+               cl.nodes[gone[k]].id);
+    }
+    size_t nl;
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &nl) == 0,
+           "no leader among the two left");
+    EXPECT(put_many(cl.nodes[nl].url, rs + 30, 5) == 0, "puts under %s",
+           cl.nodes[nl].id);
+    EXPECT(expect_records(j, rs + 30, 5, CATCH_UP_MS) == 0, "records on %s",
+           cl.nodes[j].id);
+    note("%s leads the two voters left; writes go on", cl.nodes[nl].id);
+    return 0;
+}
+
+/* Thesis §3.10: the leader hands over to a named follower, which leads
+ * within a few election time-outs; writes go on through it. */
+static int scenario_transfer(void)
+{
+    size_t leader, now;
+    static record rs[10];
+    char body[128];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    for (size_t i = 0; i < 10; i++)
+        make_record(&rs[i], 300);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 5) == 0, "first puts");
+    size_t t = follower(leader, cl.n);
+    snprintf(body, sizeof(body), "{\"to\":\"%s\"}", cl.nodes[t].id);
+    uint64_t at = cli_now_ms();
+    long status = member_req(leader, "POST", "/v1/transfer", body);
+    EXPECT(status == 200, "transfer: %ld %s", status, x.body);
+    note("transfer answered after %llu ms: %s",
+         (unsigned long long)(cli_now_ms() - at), x.body);
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &now) == 0, "no leader");
+    EXPECT(now == t, "%s leads, not %s", cl.nodes[now].id, cl.nodes[t].id);
+    EXPECT(put_many(cl.nodes[leader].url, rs + 5, 5) == 0,
+           "puts through the old leader");
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(expect_records(i, rs, 10, CATCH_UP_MS) == 0, "records on %zu",
+               i);
+    /* A follower sends a transfer to the leader. */
+    status = member_req(leader, "POST", "/v1/transfer", body);
+    EXPECT(status == 307 && strcmp(x.leader, cl.nodes[t].id) == 0,
+           "a follower answered %ld (leader \"%s\")", status, x.leader);
+    note("%s leads and writes go on", cl.nodes[t].id);
+    /* And back with the CLI, through a follower. */
+    char out[4096];
+    char *back[] = {(char *)refraft_exe,  "transfer",
+                    cl.nodes[leader].id,  "--to",
+                    cl.nodes[leader].url, NULL};
+    EXPECT(run(back, out, sizeof(out)) == 0, "refraft transfer: %s", out);
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &now) == 0 && now == leader,
+           "%s does not lead again", cl.nodes[leader].id);
+    note("refraft transfer handed it back to %s: %s", cl.nodes[leader].id, out);
+    return 0;
+}
+
+/* Bad membership requests get 400 and change no configuration. */
+static int scenario_member_input(void)
+{
+    size_t leader;
+    record r;
+    cli_put p;
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    make_record(&r, 64);
+    EXPECT(put_record(cl.nodes[leader].url, &r, &p) == 0, "put");
+    uint64_t before = config_index_of(leader);
+    char existing[256], path[128];
+    size_t f = follower(leader, cl.n);
+    snprintf(existing, sizeof(existing),
+             "{\"id\":\"%s\",\"url\":\"http://127.0.0.1:1\"}", cl.nodes[f].id);
+    static const struct {
+        const char *method, *path, *body;
+    } bad[] = {
+        {"POST", "/v1/members", "{\"id\":\"n9\""},
+        {"POST", "/v1/members", "[\"n9\"]"},
+        {"POST", "/v1/members", "{\"id\":\"n9\",\"url\":\"ftp://x\"}"},
+        {"POST", "/v1/members", "{\"id\":\"n9\",\"url\":7}"},
+        {"POST", "/v1/members",
+         "{\"id\":\"n9\",\"url\":\"http://a:1\",\"x\":\"\"}"},
+        {"POST", "/v1/members", "{\"id\":\"\",\"url\":\"http://a:1\"}"},
+        {"DELETE", "/v1/members/n9", NULL},
+        {"POST", "/v1/members/n9/promote", NULL},
+        {"POST", "/v1/transfer", "{\"to\":\"n9\"}"},
+        {"POST", "/v1/transfer", "{}"},
+    };
+    for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+        long status =
+            member_req(leader, bad[k].method, bad[k].path, bad[k].body);
+        EXPECT(status == 400, "%s %s %s: %ld %s", bad[k].method, bad[k].path,
+               bad[k].body != NULL ? bad[k].body : "", status, x.body);
+    }
+    long status = member_req(leader, "POST", "/v1/members", existing);
+    EXPECT(status == 400, "adding %s again: %ld %s", cl.nodes[f].id, status,
+           x.body);
+    snprintf(path, sizeof(path), "/v1/members/%s/promote", cl.nodes[f].id);
+    status = member_req(leader, "POST", path, NULL);
+    EXPECT(status == 400, "promoting the voter %s: %ld %s", cl.nodes[f].id,
+           status, x.body);
+    note("every bad request: 400 (%s)", x.body);
+    EXPECT(config_index_of(leader) == before,
+           "the configuration moved from %llu", (unsigned long long)before);
+    status = member_req(f, "POST", "/v1/members", existing);
+    EXPECT(status == 307 && strcmp(x.leader, cl.nodes[leader].id) == 0,
+           "a follower answered %ld, not 307 to the leader", status);
+    EXPECT(member_req(f, "GET", "/v1/members", NULL) == 200 &&
+               occurrences("\"voter\":true") == 3,
+           "a follower's member list: %s", x.body);
+    /* The CLI: usage errors exit 2, refusals 1, a list 0. */
+    char out[4096];
+    char *list[] = {(char *)refraft_exe, "member", "list", "--to",
+                    cl.nodes[f].url,     NULL};
+    EXPECT(run(list, out, sizeof(out)) == 0 && strstr(out, "\"members\""),
+           "refraft member list: %s", out);
+    char *no_to[] = {(char *)refraft_exe, "member", "remove", "n9", NULL};
+    EXPECT(run(no_to, out, sizeof(out)) == 2, "member remove without --to");
+    char *extra[] = {(char *)refraft_exe, "member", "add", "n9", "--to",
+                     cl.nodes[f].url,     NULL};
+    EXPECT(run(extra, out, sizeof(out)) == 2, "member add without a URL");
+    char *unknown[] = {(char *)refraft_exe, "member", "remove", "n9", "--to",
+                       cl.nodes[f].url,     NULL};
+    EXPECT(run(unknown, out, sizeof(out)) == 1, "removing n9 succeeded");
+    EXPECT(config_index_of(leader) == before,
+           "the configuration moved from %llu", (unsigned long long)before);
+    note("refraft member: list 0, usage errors 2, a refusal 1");
+    return 0;
+}
+
 typedef struct scenario {
     const char *name;
     int (*run)(void);
@@ -1584,9 +2444,16 @@ static const scenario scenarios[] = {
     {"config", scenario_config},
     {"peer_input", scenario_peer_input},
     {"bundle_input", scenario_bundle_input},
+    {"fetch_input", scenario_fetch_input},
     {"with_entries", scenario_with_entries},
     {"log_endpoint", scenario_log_endpoint},
     {"fault_hook", scenario_fault_hook},
+    {"consistent_read", scenario_consistent_read},
+    {"uncommitted_not_served", scenario_uncommitted_not_served},
+    {"applied_rebuild", scenario_applied_rebuild},
+    {"membership", scenario_membership},
+    {"transfer", scenario_transfer},
+    {"member_input", scenario_member_input},
 };
 
 /* A sanitizer's report in a node's log: its first lines say what and

@@ -84,10 +84,64 @@ static void msg_copy(fx_msg *dst, const refraft_msg *msg, void *storage)
     dst->msg = *msgcopy_pack(msg, storage);
 }
 
+/* Bytes the members of e and their strings take. */
+static size_t members_size(const refraft_entry *e)
+{
+    size_t size = e->n_members * sizeof(refraft_member);
+    for (size_t j = 0; j < e->n_members; j++) {
+        const refraft_member *mb = &e->members[j];
+        size += strlen(mb->id) + 1;
+        size += strlen(mb->address != NULL ? mb->address : "") + 1;
+    }
+    return size;
+}
+
+/* Copy the members of the CONFIG entries of m's copy (still pointing into
+ * the sender's memory) into m->members_copy, and point the entries at
+ * them: the member arrays first, then every string. */
+static void copy_members(fx_msg *m)
+{
+    m->members_copy = NULL;
+    if (m->msg.type != REFRAFT_MSG_APPEND_ENTRIES)
+        return;
+    refraft_append_entries *ae = &m->msg.u.append_entries;
+    refraft_entry *entries = (refraft_entry *)(uintptr_t)ae->entries;
+    size_t arrays = 0, size = 0;
+    for (size_t i = 0; i < ae->n_entries; i++) {
+        if (entries[i].members == NULL)
+            continue;
+        arrays += entries[i].n_members;
+        size += members_size(&entries[i]);
+    }
+    if (size == 0)
+        return;
+    m->members_copy = xrealloc(NULL, size);
+    refraft_member *out = m->members_copy;
+    char *tail = (char *)(out + arrays);
+    for (size_t i = 0; i < ae->n_entries; i++) {
+        refraft_entry *e = &entries[i];
+        if (e->members == NULL)
+            continue;
+        for (size_t j = 0; j < e->n_members; j++) {
+            const refraft_member *src = &e->members[j];
+            const char *address = src->address != NULL ? src->address : "";
+            out[j].voter = src->voter;
+            out[j].id = strcpy(tail, src->id);
+            tail += strlen(src->id) + 1;
+            out[j].address = strcpy(tail, address);
+            tail += strlen(address) + 1;
+        }
+        e->members = out;
+        out += e->n_members;
+    }
+}
+
 static void msg_free(fx_msg *m)
 {
     free(m->copy);
+    free(m->members_copy);
     m->copy = NULL;
+    m->members_copy = NULL;
 }
 
 void fx_capture_reply(void *reply_ctx, const refraft_msg *result)
@@ -101,6 +155,7 @@ void fx_capture_reply(void *reply_ctx, const refraft_msg *result)
         fail_msg("fixture: a result too large to capture");
     cap->calls++;
     cap->last.copy = NULL;
+    cap->last.members_copy = NULL;
     msg_copy(&cap->last, result, cap->storage);
 }
 
@@ -119,6 +174,7 @@ static int hull_send(void *ctx, const char *to_id, const refraft_msg *msg)
     fx_msg *m = xrealloc(NULL, sizeof(*m));
     m->copy = xrealloc(NULL, msgcopy_size(msg));
     msg_copy(m, msg, m->copy);
+    copy_members(m);
     m->from = fn->num;
     m->to = to;
     copy_id(m->to_id, to_id);
@@ -147,6 +203,7 @@ record_entry(fx_record *r, refraft_index index, const refraft_entry *e)
     r->term = e->term;
     r->type = e->type;
     r->voided = e->type == REFRAFT_ENTRY_VOID ? e->voided : 0;
+    r->n_members = e->type == REFRAFT_ENTRY_CONFIG ? e->n_members : 0;
     if ((e->type == REFRAFT_ENTRY_REF || e->type == REFRAFT_ENTRY_ABANDONED) &&
         e->ref.id != NULL && e->ref.id_len <= REFRAFT_RECORD_ID_MAX)
         memcpy(r->record, e->ref.id, e->ref.id_len);
@@ -309,6 +366,25 @@ fixture *fx_new(int n)
         fn->config.peers = fn->peer_ids;
         fn->config.n_peers = k;
         fn->config.election_timeout_ms = FX_ELECTION_TIMEOUT;
+    }
+    return fx;
+}
+
+fixture *fx_new_joining(int n_members, int n_joining)
+{
+    if (n_members < 1 || n_joining < 0)
+        fail_msg("fixture: %d members and %d joining is not supported",
+                 n_members, n_joining);
+    fixture *fx = fx_new(n_members + n_joining);
+    for (int i = 0; i < fx->n; i++) {
+        fx_node *fn = &fx->nodes[i];
+        size_t k = 0;
+        for (int j = 0; j < n_members && i < n_members; j++) {
+            if (j != i)
+                fn->peer_ids[k++] = fx->nodes[j].id;
+        }
+        fn->config.n_peers = k;
+        fn->config.join = i >= n_members;
     }
     return fx;
 }
@@ -605,8 +681,14 @@ refraft_msg fx_append_entries(refraft_term term, const char *leader_id,
     refraft_msg m;
     memset(&m, 0, sizeof(m));
     m.type = REFRAFT_MSG_APPEND_ENTRIES;
-    m.u.append_entries = (refraft_append_entries){
-        term, leader_id, prev_index, prev_term, leader_commit, entries, n};
+    m.u.append_entries =
+        (refraft_append_entries){.term = term,
+                                 .leader_id = leader_id,
+                                 .prev_log_index = prev_index,
+                                 .prev_log_term = prev_term,
+                                 .leader_commit = leader_commit,
+                                 .entries = entries,
+                                 .n_entries = n};
     return m;
 }
 
@@ -631,8 +713,11 @@ refraft_msg fx_request_vote(refraft_term term, const char *candidate_id,
     refraft_msg m;
     memset(&m, 0, sizeof(m));
     m.type = REFRAFT_MSG_REQUEST_VOTE;
-    m.u.request_vote = (refraft_request_vote){term, candidate_id, last_index,
-                                              last_term, pre_vote};
+    m.u.request_vote = (refraft_request_vote){.term = term,
+                                              .candidate_id = candidate_id,
+                                              .last_log_index = last_index,
+                                              .last_log_term = last_term,
+                                              .pre_vote = pre_vote};
     return m;
 }
 
@@ -736,7 +821,7 @@ bool fx_logs_equal(fixture *fx, int a, int b)
         fx_record ra = fx_log_entry(fx, a, k);
         fx_record rb = fx_log_entry(fx, b, k);
         if (ra.term != rb.term || ra.type != rb.type ||
-            strcmp(ra.record, rb.record) != 0)
+            ra.n_members != rb.n_members || strcmp(ra.record, rb.record) != 0)
             return false;
     }
     return true;
@@ -761,6 +846,8 @@ void fx_state_get(fixture *fx, int i, fx_state *s)
     s->n_sent = fn->n_sent;
     s->n_queued = fx->n_queued;
     s->n_truncated = fn->n_truncated;
+    s->config_index = refraft_config_index(node);
+    s->n_members = refraft_n_members(node);
 }
 
 void fx_assert_state_unchanged(fixture *fx, int i, const fx_state *before)
@@ -779,6 +866,8 @@ void fx_assert_state_unchanged(fixture *fx, int i, const fx_state *before)
     assert_int_equal(now.n_sent, before->n_sent);
     assert_int_equal(now.n_queued, before->n_queued);
     assert_int_equal(now.n_truncated, before->n_truncated);
+    assert_int_equal(now.config_index, before->config_index);
+    assert_int_equal(now.n_members, before->n_members);
     refraft_term term;
     char vote[REFRAFT_ID_MAX + 1];
     fx_hard_state(fx, i, &term, vote);

@@ -47,6 +47,9 @@ typedef struct fx_msg {
      * an fx_capture's storage. */
     refraft_msg msg;
     void *copy;
+    /* The members of its CONFIG entries and their strings (NULL when it
+     * carries none): msgcopy does not copy them. */
+    void *members_copy;
 } fx_msg;
 
 /* One entry as apply() saw it, or as read from a log. */
@@ -56,6 +59,7 @@ typedef struct fx_record {
     uint8_t type;
     char record[REFRAFT_RECORD_ID_MAX + 1]; /* ref id as text, "" if NOOP */
     refraft_index voided;                   /* a VOID's voided index */
+    size_t n_members;                       /* a CONFIG's member count */
 } fx_record;
 
 /* One on_event() call, with the leader id copied. */
@@ -116,6 +120,11 @@ struct fixture {
  * timeout FX_ELECTION_TIMEOUT and random value (num - 1) * 10, so n1
  * times out first unless the test says otherwise. */
 fixture *fx_new(int n);
+/* n_members nodes n1..n<n_members> that form the initial configuration
+ * (each has the others as peers), plus n_joining nodes after them started
+ * with config.join and no peers: servers to be added with
+ * refraft_add_learner().  Not started. */
+fixture *fx_new_joining(int n_members, int n_joining);
 /* cmocka teardown: frees every fixture made by fx_new(). */
 int fx_cleanup(void **state);
 fx_node *fx_node_at(fixture *fx, int i);
@@ -231,7 +240,8 @@ refraft_index fx_log_last(fixture *fx, int i);
 /* Term of the entry at index in node i's log; fails the test if absent. */
 refraft_term fx_log_term(fixture *fx, int i, refraft_index index);
 fx_record fx_log_entry(fixture *fx, int i, refraft_index index);
-/* Same entries (term, type, ref) at every index of both logs. */
+/* Same entries (term, type, ref, member count) at every index of both
+ * logs. */
 bool fx_logs_equal(fixture *fx, int a, int b);
 
 /* ---- records ---------------------------------------------------------- */
@@ -263,6 +273,8 @@ typedef struct fx_state {
     size_t n_sent;
     size_t n_queued;
     size_t n_truncated;
+    refraft_index config_index;
+    size_t n_members;
 } fx_state;
 
 void fx_state_get(fixture *fx, int i, fx_state *s);

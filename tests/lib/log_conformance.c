@@ -111,8 +111,46 @@ static bool ref_is_zero(const refraft_ref *ref)
            memcmp(ref->digest, zero, REFRAFT_DIGEST_LEN) == 0;
 }
 
-/* Only what an entry's type carries must survive: a NOOP or VOID reads
- * back with a zeroed ref, a NOOP or REF with a voided index of 0. */
+/* An address as the log must give it back: NULL was stored as "". */
+static const char *address_of(const refraft_member *m)
+{
+    return m->address != NULL ? m->address : "";
+}
+
+/* A CONFIG entry reads back with its members, in order, each with its id,
+ * address and voter flag; any other entry with members NULL and
+ * n_members 0 ("The fields a type does not use are ignored and read back
+ * zeroed"). */
+static void assert_members(refraft_index index, const refraft_entry *want,
+                           const refraft_entry *got)
+{
+    if (want->type != REFRAFT_ENTRY_CONFIG) {
+        if (got->members != NULL || got->n_members != 0)
+            fail_msg("entry %" PRIu64 ": type %d with %zu members", index,
+                     got->type, got->n_members);
+        return;
+    }
+    if (got->n_members != want->n_members || got->members == NULL)
+        fail_msg("entry %" PRIu64 ": %zu members, want %zu", index,
+                 got->n_members, want->n_members);
+    for (size_t i = 0; i < want->n_members; i++) {
+        const refraft_member *w = &want->members[i], *g = &got->members[i];
+        if (g->id == NULL || strcmp(g->id, w->id) != 0)
+            fail_msg("entry %" PRIu64 ": member %zu is \"%s\", want \"%s\"",
+                     index, i, g->id != NULL ? g->id : "(null)", w->id);
+        if (strcmp(address_of(g), address_of(w)) != 0)
+            fail_msg("entry %" PRIu64 ": member %zu has address \"%s\", "
+                     "want \"%s\"",
+                     index, i, address_of(g), address_of(w));
+        if (g->voter != w->voter)
+            fail_msg("entry %" PRIu64 ": member %zu voter %d, want %d", index,
+                     i, g->voter, w->voter);
+    }
+}
+
+/* Only what an entry's type carries must survive: a NOOP, VOID or CONFIG
+ * reads back with a zeroed ref, any type but VOID with a voided index of
+ * 0, any type but CONFIG without members. */
 static void assert_entry(refraft_index index, const refraft_entry *want,
                          const refraft_entry *got)
 {
@@ -124,6 +162,7 @@ static void assert_entry(refraft_index index, const refraft_entry *want,
     if (got->voided != voided)
         fail_msg("entry %" PRIu64 ": voided index %" PRIu64 ", want %" PRIu64,
                  index, got->voided, voided);
+    assert_members(index, want, got);
     if (want->type != REFRAFT_ENTRY_REF) {
         if (!ref_is_zero(&got->ref))
             fail_msg("entry %" PRIu64 ": type %d with a ref that is not "
@@ -172,13 +211,23 @@ void log_assert_entries(const refraft_log_api *api, refraft_index from,
     }
 }
 
+/* One member's strings, as a snapshot keeps them. */
+struct member_strings {
+    char id[REFRAFT_ID_MAX + 1];
+    char address[REFRAFT_ADDRESS_MAX + 1];
+};
+
 struct log_snapshot {
     refraft_index first;
     refraft_index last;
     refraft_term term;
     char voted_for[REFRAFT_ID_MAX + 1];
-    refraft_entry *entries; /* their ids point into ids */
+    /* Their ids point into ids, their members into members, whose strings
+     * are in strings. */
+    refraft_entry *entries;
     uint8_t *ids;
+    refraft_member *members;
+    struct member_strings *strings;
     size_t n;
 };
 
@@ -194,6 +243,36 @@ static void snapshot_own_ids(log_snapshot *snap)
         if (ref->id_len > 0)
             memcpy(copy, ref->id, ref->id_len);
         ref->id = copy;
+    }
+}
+
+/* The same for the members of CONFIG entries and their strings. */
+static void snapshot_own_members(log_snapshot *snap)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < snap->n; i++)
+        if (snap->entries[i].type == REFRAFT_ENTRY_CONFIG)
+            total += snap->entries[i].n_members;
+    snap->members = calloc(total > 0 ? total : 1, sizeof(*snap->members));
+    snap->strings = calloc(total > 0 ? total : 1, sizeof(*snap->strings));
+    assert_non_null(snap->members);
+    assert_non_null(snap->strings);
+    size_t k = 0;
+    for (size_t i = 0; i < snap->n; i++) {
+        refraft_entry *e = &snap->entries[i];
+        if (e->type != REFRAFT_ENTRY_CONFIG)
+            continue;
+        assert_non_null(e->members);
+        refraft_member *copy = &snap->members[k];
+        for (size_t j = 0; j < e->n_members; j++, k++) {
+            struct member_strings *str = &snap->strings[k];
+            snprintf(str->id, sizeof(str->id), "%s", e->members[j].id);
+            snprintf(str->address, sizeof(str->address), "%s",
+                     address_of(&e->members[j]));
+            snap->members[k] =
+                (refraft_member){str->id, str->address, e->members[j].voter};
+        }
+        e->members = copy;
     }
 }
 
@@ -214,6 +293,7 @@ log_snapshot *log_snapshot_take(const refraft_log_api *api)
         api->get(api->ctx, snap->first, snap->n, snap->entries, &got), 0);
     assert_int_equal(got, snap->n);
     snapshot_own_ids(snap);
+    snapshot_own_members(snap);
     return snap;
 }
 
@@ -235,6 +315,8 @@ void log_snapshot_free(log_snapshot *snap)
         return;
     free(snap->entries);
     free(snap->ids);
+    free(snap->members);
+    free(snap->strings);
     free(snap);
 }
 
@@ -967,13 +1049,17 @@ static void append_null_entries_is_einval(void **state)
     log_batch_free(&b);
 }
 
-/* "REFRAFT_EINVAL for a type other than NOOP, REF and VOID": ABANDONED
- * (4) is never stored, only handed to hull.apply(). */
+/* "REFRAFT_EINVAL for a type other than NOOP, REF, VOID and (version 4)
+ * CONFIG": ABANDONED (4) is never stored, only handed to hull.apply().
+ * These entries carry no members, so a CONFIG among them is refused by
+ * every version: as an unknown type before 4, for its members from 4 on. */
 static void append_of_unknown_entry_type_is_einval(void **state)
 {
     refraft_log_api *api = api_of(state);
     log_batch b = fill_for_bad_input(api);
-    static const uint8_t bad_types[] = {0, REFRAFT_ENTRY_ABANDONED, 5, 255};
+    static const uint8_t bad_types[] = {0, REFRAFT_ENTRY_ABANDONED,
+                                        REFRAFT_ENTRY_CONFIG,
+                                        REFRAFT_ENTRY_CONFIG + 1, 255};
     for (size_t i = 0; i < sizeof(bad_types); i++) {
         log_batch e = log_batch_make(1, 50, 2);
         e.e[0].type = bad_types[i];
@@ -1268,6 +1354,377 @@ static void sync_with_nothing_staged_changes_nothing(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * CONFIG entries: version 4 logs store them, so these run only for a log
+ * whose API version is 4 or later.
+ * ------------------------------------------------------------------------ */
+
+/* The members of one CONFIG entry and the strings they point to, with
+ * room for one member too many and strings one byte too long, to make bad
+ * ones. */
+typedef struct members_buf {
+    refraft_member m[REFRAFT_MAX_PEERS + 1];
+    char ids[REFRAFT_MAX_PEERS + 1][REFRAFT_ID_MAX + 2];
+    char addresses[REFRAFT_MAX_PEERS + 1][REFRAFT_ADDRESS_MAX + 2];
+    size_t n;
+} members_buf;
+
+/* len printable bytes from a stream seeded by seed, NUL-terminated. */
+static void fill_text(char *out, size_t len, uint64_t seed)
+{
+    fill_bytes((uint8_t *)out, len, seed);
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)('a' + (uint8_t)out[i] % 26);
+    out[len] = '\0';
+}
+
+/* n members generated from key: distinct ids (member i's starts with
+ * 'A' + i) of 1..REFRAFT_ID_MAX bytes, addresses of 0..REFRAFT_ADDRESS_MAX
+ * bytes, the first a voter and the others voters or learners. */
+static void members_make(members_buf *mb, size_t n, uint64_t key)
+{
+    memset(mb, 0, sizeof(*mb));
+    mb->n = n;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t h = mix(key * 31 + i);
+        size_t id_len = 1 + h % REFRAFT_ID_MAX;
+        size_t address_len = (h >> 16) % (REFRAFT_ADDRESS_MAX + 1);
+        fill_text(mb->ids[i], id_len, h);
+        mb->ids[i][0] = (char)('A' + i);
+        fill_text(mb->addresses[i], address_len, ~h);
+        mb->m[i] = (refraft_member){mb->ids[i], mb->addresses[i],
+                                    i == 0 || ((h >> 40) & 1) != 0};
+    }
+}
+
+static refraft_entry config_of(refraft_term term, const members_buf *mb)
+{
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = term;
+    e.type = REFRAFT_ENTRY_CONFIG;
+    e.members = mb->m;
+    e.n_members = mb->n;
+    return e;
+}
+
+/* REFRAFT_ENTRY_CONFIG: "The cluster's whole new configuration (.members)":
+ * ids, addresses and voter flags read back as appended, in order. */
+static void config_entry_reads_back_with_its_members(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    const refraft_member members[] = {
+        {"n3", "http://10.0.0.3:7001", true},
+        {"n1", "", true},
+        {"learner-2", "http://[::1]:7002", false},
+    };
+    refraft_entry e[2] = {noop(1), noop(2)};
+    e[1].type = REFRAFT_ENTRY_CONFIG;
+    e[1].members = members;
+    e[1].n_members = 3;
+    append_ok(api, e, 2);
+    assert_int_equal(last_index(api), 2);
+    log_assert_entries(api, 1, e, 2);
+    refraft_entry got;
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 2, 1, &got, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(got.type, REFRAFT_ENTRY_CONFIG);
+    assert_int_equal(got.n_members, 3);
+    assert_string_equal(got.members[0].id, "n3");
+    assert_string_equal(got.members[2].address, "http://[::1]:7002");
+    assert_false(got.members[2].voter);
+    assert_true(ref_is_zero(&got.ref));
+    assert_int_equal(got.voided, 0);
+}
+
+/* "1..REFRAFT_MAX_PEERS members": every size, in one batch with REF,
+ * NOOP and VOID entries around them. */
+static void config_entries_of_1_to_max_peers_members_round_trip(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    static members_buf mb[REFRAFT_MAX_PEERS];
+    log_batch b = log_batch_make(2 * REFRAFT_MAX_PEERS + 2, 500, 1);
+    for (size_t k = 0; k < REFRAFT_MAX_PEERS; k++) {
+        members_make(&mb[k], k + 1, 700 + k);
+        b.e[2 * k + 1] = config_of(1 + k / 4, &mb[k]);
+        b.e[2 * k + 2].term = 1 + k / 4;
+    }
+    b.e[b.n - 1] = void_of(4, 3);
+    b.e[0] = noop(1);
+    append_ok(api, b.e, b.n);
+    log_assert_entries(api, 1, b.e, b.n);
+    log_batch_free(&b);
+}
+
+/* A member id of REFRAFT_ID_MAX bytes and an address of
+ * REFRAFT_ADDRESS_MAX are allowed, as are a 1-byte id and an empty or
+ * NULL address (read back as ""). */
+static void config_member_strings_at_their_limits_round_trip(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    members_buf mb;
+    members_make(&mb, 4, 1);
+    fill_text(mb.ids[0], REFRAFT_ID_MAX, 11);
+    fill_text(mb.addresses[0], REFRAFT_ADDRESS_MAX, 12);
+    fill_text(mb.ids[1], 1, 13);
+    mb.ids[1][0] = '1';
+    mb.addresses[1][0] = '\0';
+    mb.m[2].address = NULL;
+    refraft_entry e = config_of(1, &mb);
+    append_ok(api, &e, 1);
+    log_assert_entries(api, 1, &e, 1);
+    refraft_entry got;
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 1, 1, &got, &n), 0);
+    assert_int_equal(strlen(got.members[0].id), REFRAFT_ID_MAX);
+    assert_int_equal(strlen(got.members[0].address), REFRAFT_ADDRESS_MAX);
+    assert_string_equal(got.members[1].id, "1");
+    assert_true(got.members[2].address == NULL ||
+                got.members[2].address[0] == '\0');
+}
+
+/* "The log copies the entries, their ids and members; the caller keeps
+ * ownership of its arrays." */
+static void append_copies_config_members(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    members_buf mb, want;
+    members_make(&mb, 7, 42);
+    members_make(&want, 7, 42);
+    refraft_entry e = config_of(1, &mb);
+    append_ok(api, &e, 1);
+    members_make(&mb, 7, 43);
+    memset(mb.ids, 'x', sizeof(mb.ids));
+    memset(mb.addresses, 'y', sizeof(mb.addresses));
+    memset(mb.m, 0, sizeof(mb.m));
+    refraft_entry w = config_of(1, &want);
+    log_assert_entries(api, 1, &w, 1);
+}
+
+/* "The fields a type does not use are ignored and read back zeroed":
+ * members given with a NOOP, REF or VOID, even ones a CONFIG could not
+ * have, are neither checked nor kept. */
+static void other_entries_ignore_members_and_read_back_without(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    const refraft_member dup[] = {{"a", "", true}, {"a", "", true}};
+    log_batch b = log_batch_make(3, 900, 1);
+    b.e[0] = noop(1);
+    b.e[2] = void_of(1, 2);
+    for (size_t i = 0; i < 3; i++) {
+        b.e[i].members = dup;
+        b.e[i].n_members = 2 + i * REFRAFT_MAX_PEERS;
+    }
+    append_ok(api, b.e, b.n);
+    refraft_entry got[3];
+    memset(got, 0xee, sizeof(got));
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 1, 3, got, &n), 0);
+    assert_int_equal(n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_null(got[i].members);
+        assert_int_equal(got[i].n_members, 0);
+    }
+    log_batch_free(&b);
+}
+
+/* A CONFIG carries no ref and no voided index: they are ignored and read
+ * back zeroed. */
+static void config_entry_ignores_its_ref_and_voided_index(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    members_buf mb;
+    members_make(&mb, 2, 5);
+    uint8_t junk[300];
+    memset(junk, 'j', sizeof(junk));
+    refraft_entry e = config_of(1, &mb);
+    e.ref.id = junk;
+    e.ref.id_len = sizeof(junk);
+    e.ref.size = 777;
+    memset(e.ref.digest, 0xdd, REFRAFT_DIGEST_LEN);
+    e.voided = 99;
+    append_ok(api, &e, 1);
+    refraft_entry got;
+    memset(&got, 0xee, sizeof(got));
+    size_t n = 0;
+    assert_int_equal(api->get(api->ctx, 1, 1, &got, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(ref_is_zero(&got.ref));
+    assert_int_equal(got.voided, 0);
+    log_assert_entries(api, 1, &e, 1);
+}
+
+/* A configuration rolls back when truncated (Raft thesis §4.1): the log
+ * must drop a removed CONFIG entry for good, keep the ones before the
+ * cut, and take a new one at the same index; all of it survives a
+ * restart. */
+static void config_entries_survive_truncate_and_reopen(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    members_buf a, b, c, d;
+    members_make(&a, 3, 1);
+    members_make(&b, 4, 2);
+    members_make(&c, 2, 3);
+    members_make(&d, 5, 4);
+    log_batch refs = log_batch_make(2, 10, 2);
+    refraft_entry e[5] = {noop(1), config_of(1, &a), refs.e[0],
+                          config_of(2, &b), refs.e[1]};
+    append_ok(api, e, 5);
+    reopen(state);
+    api = api_of(state);
+    log_assert_entries(api, 1, e, 5);
+    /* The cut takes the CONFIG at 4 and what follows it. */
+    assert_int_equal(api->truncate(api->ctx, 4), 0);
+    refraft_entry next = config_of(3, &c);
+    append_ok(api, &next, 1);
+    log_assert_entries(api, 1, e, 3);
+    log_assert_entries(api, 4, &next, 1);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 4);
+    log_assert_entries(api, 1, e, 3);
+    log_assert_entries(api, 4, &next, 1);
+    /* A cut right at a CONFIG, then another in its place. */
+    assert_int_equal(api->truncate(api->ctx, 2), 0);
+    refraft_entry other = config_of(4, &d);
+    append_ok(api, &other, 1);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 2);
+    log_assert_entries(api, 1, e, 1);
+    log_assert_entries(api, 2, &other, 1);
+    log_batch_free(&refs);
+}
+
+/* Many CONFIG entries among many others, cut and refilled at several
+ * places: each keeps its own members. */
+static void many_config_entries_survive_truncate_and_reappend(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    enum { N = 5000, EVERY = 97 };
+    static members_buf mb[N / EVERY + 1], later[N / EVERY + 1];
+    log_batch b = log_batch_make(N, 3000, 1);
+    log_batch c = log_batch_make(N, 9000, 2);
+    for (size_t i = 0, k = 0; i < N; i += EVERY, k++) {
+        members_make(&mb[k], 1 + k % REFRAFT_MAX_PEERS, k);
+        members_make(&later[k], 1 + (k + 5) % REFRAFT_MAX_PEERS, 1000 + k);
+        b.e[i] = config_of(1, &mb[k]);
+        c.e[i] = config_of(2, &later[k]);
+    }
+    append_ok(api, b.e, b.n);
+    log_assert_entries(api, 1, b.e, b.n);
+    static const size_t cuts[] = {4097, 2049, 98, 1};
+    for (size_t j = 0; j < sizeof(cuts) / sizeof(cuts[0]); j++) {
+        size_t from = cuts[j];
+        assert_int_equal(api->truncate(api->ctx, from), 0);
+        append_ok(api, c.e, N - (from - 1));
+        assert_int_equal(last_index(api), N);
+        log_assert_entries(api, 1, b.e, from - 1);
+        log_assert_entries(api, from, c.e, N - (from - 1));
+        assert_int_equal(api->truncate(api->ctx, from), 0);
+        append_ok(api, b.e + from - 1, N - (from - 1));
+    }
+    log_assert_entries(api, 1, b.e, b.n);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* Append a CONFIG entry with mb's members (of term 2, after the log of
+ * fill_for_bad_input), alone and last of a batch after good entries, a
+ * good CONFIG among them, expecting EINVAL and nothing appended. */
+static void
+assert_config_rejected(const refraft_log_api *api, const members_buf *mb)
+{
+    refraft_entry bad = config_of(2, mb);
+    assert_append_rejected(api, &bad, 1);
+    members_buf good;
+    members_make(&good, 3, 77);
+    log_batch e = log_batch_make(4, 50, 2);
+    e.e[1] = config_of(2, &good);
+    e.e[3] = bad;
+    assert_append_rejected(api, e.e, e.n);
+    log_batch_free(&e);
+}
+
+/* "or a CONFIG entry whose members break refraft_entry's rules": 1..
+ * REFRAFT_MAX_PEERS members with distinct ids of 1..REFRAFT_ID_MAX bytes,
+ * at least one a voter, addresses of at most REFRAFT_ADDRESS_MAX bytes
+ * (refraft_check_members). */
+static void append_of_config_with_bad_members_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    members_buf mb;
+
+    members_make(&mb, 3, 1); /* no members */
+    mb.n = 0;
+    assert_config_rejected(api, &mb);
+    members_make(&mb, REFRAFT_MAX_PEERS + 1, 2); /* one too many */
+    assert_int_equal(mb.n, REFRAFT_MAX_PEERS + 1);
+    assert_config_rejected(api, &mb);
+    members_make(&mb, 4, 3); /* the same id twice */
+    snprintf(mb.ids[3], sizeof(mb.ids[3]), "%s", mb.ids[1]);
+    assert_config_rejected(api, &mb);
+    members_make(&mb, 3, 4); /* an empty id */
+    mb.ids[2][0] = '\0';
+    assert_config_rejected(api, &mb);
+    members_make(&mb, 3, 5); /* a NULL id */
+    mb.m[1].id = NULL;
+    assert_config_rejected(api, &mb);
+    members_make(&mb, 3, 6); /* an id one byte too long */
+    fill_text(mb.ids[1], REFRAFT_ID_MAX + 1, 6);
+    assert_config_rejected(api, &mb);
+    members_make(&mb, 3, 7); /* no voter */
+    for (size_t i = 0; i < mb.n; i++)
+        mb.m[i].voter = false;
+    assert_config_rejected(api, &mb);
+    members_make(&mb, 3, 8); /* an address one byte too long */
+    fill_text(mb.addresses[2], REFRAFT_ADDRESS_MAX + 1, 8);
+    assert_config_rejected(api, &mb);
+
+    /* members NULL, with or without a count. */
+    refraft_entry e = config_of(2, &mb);
+    e.members = NULL;
+    assert_append_rejected(api, &e, 1);
+    e.n_members = 0;
+    assert_append_rejected(api, &e, 1);
+    log_batch_free(&b);
+}
+
+/* A CONFIG takes part in the term rules like any entry (Raft §5.3). */
+static void append_of_config_with_term_0_or_going_down_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch b = fill_for_bad_input(api);
+    members_buf mb;
+    members_make(&mb, 3, 1);
+    refraft_entry e = config_of(0, &mb);
+    assert_append_rejected(api, &e, 1);
+    e.term = 1;
+    assert_append_rejected(api, &e, 1);
+    log_batch_free(&b);
+}
+
+/* "stage: like append": a leader stages its own CONFIG entries. */
+static void staged_config_entries_read_back_and_sync(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 2, 1, 1);
+    members_buf mb;
+    members_make(&mb, 6, 9);
+    refraft_entry e[2] = {noop(2), config_of(2, &mb)};
+    stage_ok(api, e, 2);
+    log_assert_entries(api, 3, e, 2);
+    sync_ok(api);
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(last_index(api), 4);
+    log_assert_entries(api, 1, a.e, a.n);
+    log_assert_entries(api, 3, e, 2);
+    log_batch_free(&a);
+}
+
+/* ------------------------------------------------------------------------
  * The group
  * ------------------------------------------------------------------------ */
 
@@ -1334,20 +1791,42 @@ static const struct CMUnitTest stage_suite[] = {
     T(sync_with_nothing_staged_changes_nothing),
 };
 
-#define N_TESTS (sizeof(suite) / sizeof(suite[0]))
-#define N_STAGE_TESTS (sizeof(stage_suite) / sizeof(stage_suite[0]))
+/* Only for a backend whose log API is of version 4 or later. */
+static const struct CMUnitTest config_suite[] = {
+    T(config_entry_reads_back_with_its_members),
+    T(config_entries_of_1_to_max_peers_members_round_trip),
+    T(config_member_strings_at_their_limits_round_trip),
+    T(append_copies_config_members),
+    T(other_entries_ignore_members_and_read_back_without),
+    T(config_entry_ignores_its_ref_and_voided_index),
+    T(config_entries_survive_truncate_and_reopen),
+    T(many_config_entries_survive_truncate_and_reappend),
+    T(append_of_config_with_bad_members_is_einval),
+    T(append_of_config_with_term_0_or_going_down_is_einval),
+};
 
-/* Whether backend's log API has stage (and so sync: both or neither). */
-static bool backend_stages(const log_backend *backend)
+/* Only for a backend that has both. */
+static const struct CMUnitTest config_stage_suite[] = {
+    T(staged_config_entries_read_back_and_sync),
+};
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Whether backend's log API has stage (and so sync: both or neither), and
+ * its version. */
+static void
+probe_backend(const log_backend *backend, bool *stages, int *version)
 {
     refraft_log_api api;
     void *handle = NULL;
     memset(&api, 0, sizeof(api));
+    *stages = false;
+    *version = REFRAFT_LOG_API_VERSION;
     if (backend->open(backend->ctx, &api, &handle) != 0)
-        return false; /* every test's setup fails and says so */
-    bool stages = api.stage != NULL;
+        return; /* every test's setup fails and says so */
+    *stages = api.stage != NULL;
+    *version = api.version;
     backend->close(handle);
-    return stages;
 }
 
 int log_conformance_run(const log_backend *backend)
@@ -1355,13 +1834,23 @@ int log_conformance_run(const log_backend *backend)
     /* Each test starts with the backend as its state (see setup); cmocka
      * wants a non-const pointer there, so the tests get a copy. */
     log_backend copy = *backend;
-    struct CMUnitTest tests[N_TESTS + N_STAGE_TESTS];
+    struct CMUnitTest tests[N_OF(suite) + N_OF(stage_suite) +
+                            N_OF(config_suite) + N_OF(config_stage_suite)];
     size_t n = 0;
-    for (size_t i = 0; i < N_TESTS; i++)
+    bool stages;
+    int version;
+    probe_backend(backend, &stages, &version);
+    for (size_t i = 0; i < N_OF(suite); i++)
         tests[n++] = suite[i];
-    if (backend_stages(backend))
-        for (size_t i = 0; i < N_STAGE_TESTS; i++)
+    if (stages)
+        for (size_t i = 0; i < N_OF(stage_suite); i++)
             tests[n++] = stage_suite[i];
+    if (version >= 4)
+        for (size_t i = 0; i < N_OF(config_suite); i++)
+            tests[n++] = config_suite[i];
+    if (stages && version >= 4)
+        for (size_t i = 0; i < N_OF(config_stage_suite); i++)
+            tests[n++] = config_stage_suite[i];
     for (size_t i = 0; i < n; i++)
         tests[i].initial_state = &copy;
     char name[128];

@@ -18,6 +18,8 @@ static const char **id_field(refraft_msg *msg)
         return &msg->u.request_vote.candidate_id;
     case REFRAFT_MSG_REQUEST_VOTE_RESULT:
         return &msg->u.request_vote_result.voter_id;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        return &msg->u.timeout_now.leader_id;
     default:
         return NULL;
     }

@@ -19,6 +19,18 @@ bool msgeq_entry(const refraft_entry *a, const refraft_entry *b)
         return msgeq_ref(&a->ref, &b->ref);
     if (a->type == REFRAFT_ENTRY_VOID)
         return a->voided == b->voided;
+    if (a->type == REFRAFT_ENTRY_CONFIG) {
+        if (a->n_members != b->n_members)
+            return false;
+        for (size_t k = 0; k < a->n_members; k++) {
+            const refraft_member *x = &a->members[k], *y = &b->members[k];
+            const char *xa = x->address != NULL ? x->address : "";
+            const char *ya = y->address != NULL ? y->address : "";
+            if (strcmp(x->id, y->id) != 0 || strcmp(xa, ya) != 0 ||
+                x->voter != y->voter)
+                return false;
+        }
+    }
     return true;
 }
 
@@ -28,7 +40,8 @@ static bool append_entries_equal(const refraft_append_entries *x,
     if (x->term != y->term || strcmp(x->leader_id, y->leader_id) != 0 ||
         x->prev_log_index != y->prev_log_index ||
         x->prev_log_term != y->prev_log_term ||
-        x->leader_commit != y->leader_commit || x->n_entries != y->n_entries)
+        x->leader_commit != y->leader_commit || x->n_entries != y->n_entries ||
+        x->read_round != y->read_round)
         return false;
     for (size_t i = 0; i < x->n_entries; i++)
         if (!msgeq_entry(&x->entries[i], &y->entries[i]))
@@ -45,7 +58,7 @@ static bool append_entries_result_equal(const refraft_append_entries_result *x,
            x->conflict_term == y->conflict_term &&
            x->conflict_index == y->conflict_index &&
            x->last_log_index == y->last_log_index &&
-           x->data_index == y->data_index;
+           x->data_index == y->data_index && x->read_round == y->read_round;
 }
 
 static bool
@@ -54,7 +67,8 @@ request_vote_equal(const refraft_request_vote *x, const refraft_request_vote *y)
     return x->term == y->term &&
            strcmp(x->candidate_id, y->candidate_id) == 0 &&
            x->last_log_index == y->last_log_index &&
-           x->last_log_term == y->last_log_term && x->pre_vote == y->pre_vote;
+           x->last_log_term == y->last_log_term && x->pre_vote == y->pre_vote &&
+           x->transfer == y->transfer;
 }
 
 static bool request_vote_result_equal(const refraft_request_vote_result *x,
@@ -79,6 +93,10 @@ bool msgeq_msg(const refraft_msg *a, const refraft_msg *b)
     case REFRAFT_MSG_REQUEST_VOTE_RESULT:
         return request_vote_result_equal(&a->u.request_vote_result,
                                          &b->u.request_vote_result);
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        return a->u.timeout_now.term == b->u.timeout_now.term &&
+               strcmp(a->u.timeout_now.leader_id, b->u.timeout_now.leader_id) ==
+                   0;
     default:
         return false;
     }

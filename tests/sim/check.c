@@ -26,6 +26,11 @@ void check_free(checker *c)
     free(c->applied);
     free(c->centries);
     free(c->pending);
+    for (int i = 0; i < NET_MAX_NODES; i++) {
+        free(c->logs[i].terms);
+        free(c->logs[i].confs);
+    }
+    free(c->committed_confs);
     memset(c, 0, sizeof(*c));
 }
 
@@ -69,4 +74,5 @@ void check_node_state(checker *c, int node, const refraft_node *rn,
         check_election(c, node, refraft_current_term(rn));
         check_leader(c, node, rn, log);
     }
+    check_membership(c, node, rn);
 }

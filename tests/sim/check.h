@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "entry.h"
+#include "members.h"
 #include "net.h"
 #include "records.h"
 #include "refraft/refraft.h"
@@ -68,6 +69,11 @@ typedef struct pending_check {
     refraft_term term;
     refraft_index from;
     refraft_index to;
+    /* PENDING_COMMIT: the voters of the leader's configuration then, as
+     * the slots of the servers that are still themselves (a bit each),
+     * and how many there are in all. */
+    uint32_t voters;
+    uint32_t n_voters;
     uint16_t id_len;
     uint8_t id[RECORD_ID_MAX];
 } pending_check;
@@ -79,6 +85,28 @@ typedef struct data_report {
     refraft_index data_index;
     uint64_t wipes; /* the follower's wipes when it sent the report */
 } data_report;
+
+/* A node's log as the membership checks see it, kept from the disk's
+ * hooks like the Log Matching map (check_member.c): the term of each of
+ * its entries, for Commit Quorum, and its CONFIG entries.  Like the disk,
+ * it outlives crashes. */
+typedef struct node_log {
+    refraft_term *terms; /* terms[k]: the term of entry k (1-based) */
+    size_t terms_cap;
+    refraft_index last;
+    sim_conf *confs; /* its CONFIG entries, in index order */
+    size_t n_confs;
+    size_t confs_cap;
+    size_t confs_checked; /* those compared with the committed ones */
+    /* What Configuration last compared for this node, to compare again
+     * only when the node, its configuration index or its log's last
+     * CONFIG entry changed (building a node's configuration at every step
+     * would cost a third of a run). */
+    const refraft_node *seen_rn;
+    refraft_index seen_index;
+    size_t seen_confs;
+    uint64_t seen_hash;
+} node_log;
 
 /* What the end-of-step checks may read of a node: NULL rn while down. */
 typedef struct check_view {
@@ -139,6 +167,18 @@ typedef struct checker {
     /* The highest client proposal number among the committed entries
      * that are kept (liveness.c). */
     uint64_t max_committed_seq;
+
+    /* Membership (check_member.c).  gen[i]: the generation of the server
+     * slot i runs (members.h); initial[i]: the configuration it starts
+     * with; cluster_initial: the cluster's, in effect until a CONFIG entry
+     * commits; committed_confs: the committed CONFIG entries, in order. */
+    uint32_t gen[NET_MAX_NODES];
+    sim_conf initial[NET_MAX_NODES];
+    sim_conf cluster_initial;
+    node_log logs[NET_MAX_NODES];
+    sim_conf *committed_confs;
+    size_t n_committed_confs;
+    size_t committed_confs_cap;
 } checker;
 
 void check_init(checker *c, int n_nodes);
@@ -210,10 +250,12 @@ void check_data_report(checker *c, int leader, int follower, refraft_term term,
 /* Node's record store was wiped. */
 void check_wiped(checker *c, int node);
 
-/* Durable Commit: node, leading term, moved its commit index from from
- * to to (checked at the end of the step, durable runs only). */
+/* Durable Commit: node, leading term with configuration conf, moved its
+ * commit index from from to to (checked at the end of the step, durable
+ * runs only). */
 void check_records_commit(checker *c, int node, refraft_term term,
-                          refraft_index from, refraft_index to);
+                          refraft_index from, refraft_index to,
+                          const sim_conf *conf);
 
 /* The end-of-step checks above, on what the nodes' logs now say. */
 void check_records_step(checker *c, const check_view *view);
@@ -225,6 +267,46 @@ void check_records_committed(checker *c, refraft_index after,
 /* Keep what the checker needs of committed entry e at index. */
 void check_records_note(checker *c, refraft_index index,
                         const refraft_entry *e);
+
+/*
+ * Membership (check_member.c).  The cluster names each node's initial
+ * configuration (its own is always the first, and the cluster's), and a
+ * node that lost its disk and came back as generation gen of its slot.
+ */
+void check_set_initial(checker *c, int node, const sim_conf *initial);
+void check_set_cluster_initial(checker *c, const sim_conf *initial);
+void check_renewed(checker *c, int node, uint32_t gen);
+
+/* The configuration node's log says it goes by (its last CONFIG entry, or
+ * its initial one), whether the node runs or not. */
+const sim_conf *check_conf_of(const checker *c, int node);
+/* The last committed configuration (the cluster's initial one before any
+ * CONFIG entry commits). */
+const sim_conf *check_committed_conf(const checker *c);
+/* The slots whose current server is a voter of conf, a bit each. */
+uint32_t check_voter_slots(const checker *c, const sim_conf *conf);
+
+/* After every step, for each running node: its configuration is its
+ * log's, at most one CONFIG entry of its log is uncommitted, its committed
+ * ones are the committed ones, and a leader that is no voter removed
+ * itself and the change has not committed. */
+void check_membership(checker *c, int node, const refraft_node *rn);
+/* Node rn took role (its ROLE event): only a voter campaigns or leads. */
+void check_member_role(checker *c, int node, const refraft_node *rn, int role);
+/* Node rn's configuration changed (its CONFIG event): a leader's new
+ * CONFIG entry follows a committed one and a commit of its own term. */
+void check_member_change(checker *c, int node, const refraft_node *rn);
+/* Commit Quorum: leader node, with configuration conf, moved its commit
+ * index to commit: a majority of conf's voters hold that entry. */
+void check_commit_quorum(checker *c, int node, const refraft_node *rn,
+                         const sim_conf *conf);
+
+/* Internal to the checker's files: the disk's hooks, seen by the
+ * membership checks; a committed entry at index. */
+void check_log_appended(checker *c, int node, refraft_index first,
+                        const refraft_entry *entries, size_t n);
+void check_log_truncated(checker *c, int node, refraft_index from);
+void check_member_note(checker *c, refraft_index index, const refraft_entry *e);
 
 /* Internal to the checker's files: Leader Completeness for one node. */
 void check_commit(checker *c, int node, const refraft_node *rn,

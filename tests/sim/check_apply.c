@@ -61,6 +61,8 @@ void check_applied(checker *c, int node, refraft_index index,
 void check_restarted(checker *c, int node, refraft_index applied_index)
 {
     c->nodes[node].applied = applied_index;
+    /* A new node: its configuration is compared afresh (check_member.c). */
+    c->logs[node].seen_rn = NULL;
 }
 
 /* DESIGN.md contract 7: applying an entry and recording that it was

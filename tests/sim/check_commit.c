@@ -103,6 +103,7 @@ static void extend_committed(checker *c, int node, const refraft_node *rn,
         }
         entry_sig_make(&c->committed[i], &e);
         check_records_note(c, i, &e);
+        check_member_note(c, i, &e);
         c->n_committed = i;
     }
     c->nodes[node].verified = upto;

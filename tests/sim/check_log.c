@@ -84,6 +84,7 @@ void check_appended(checker *c, int node, refraft_index first,
         check_one(c, node, first + i, prev_term, &entries[i]);
         prev_term = entries[i].term;
     }
+    check_log_appended(c, node, first, entries, n);
 }
 
 /* Only committed entries are ever verified (see check_commit.c), and a
@@ -92,6 +93,7 @@ void check_appended(checker *c, int node, refraft_index first,
 void check_truncated(checker *c, int node, refraft_index from)
 {
     check_node *cn = &c->nodes[node];
+    check_log_truncated(c, node, from);
     if (from == 0 || from > cn->verified)
         return;
     char what[64];

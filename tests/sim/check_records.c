@@ -19,11 +19,12 @@
  *   commit index.
  * - Durable Commit: "A committed record then exists on a majority": when a
  *   leader's commit index moves, each REF entry it newly covers has its
- *   record in a majority of the record stores (a crashed node's store
- *   counts, a wiped one has nothing to count), or a VOID at or below the
- *   new commit index abandons it.  A follower whose last report counted
- *   by the leader was sent before its store was wiped counts too, unless
- *   durable_strict (see holders()).
+ *   record in the record stores of a majority of the voters of the
+ *   leader's configuration then (a crashed node's store counts, a wiped
+ *   one has nothing to count, nor does a voter whose server is gone), or
+ *   a VOID at or below the new commit index abandons it.  A follower whose last
+ * report counted by the leader was sent before its store was wiped counts too,
+ * unless durable_strict (see holders()).
  * - Void Safety: a VOID abandons only an entry that was lost before it
  *   committed.  Each committed REF entry has one fate: kept (committed with
  *   no VOID for it at or below the commit index that covered it) or
@@ -139,14 +140,17 @@ void check_records_applied(checker *c, int node, refraft_index index,
 }
 
 void check_records_commit(checker *c, int node, refraft_term term,
-                          refraft_index from, refraft_index to)
+                          refraft_index from, refraft_index to,
+                          const sim_conf *conf)
 {
     if (c->durable && to > from)
         add_pending(c, (pending_check){.kind = PENDING_COMMIT,
                                        .node = node,
                                        .term = term,
                                        .from = from,
-                                       .to = to});
+                                       .to = to,
+                                       .voters = check_voter_slots(c, conf),
+                                       .n_voters = conf->n_voters});
 }
 
 /* ---- the committed prefix ----------------------------------------------- */
@@ -270,28 +274,30 @@ static void list_node(char *buf, size_t len, size_t *used, int i)
 }
 
 /*
- * Who holds ref's record (entry k) for the leader of term that counts it:
- * each store that holds it now (listed in who), and, unless
+ * Who holds ref's record (entry k) for the leader of p->term that counts
+ * it, among the voters of its configuration: each store that holds it now
+ * (listed in who), and, unless
  * durable_strict, a follower whose store lost it after it said so (listed
  * in gone).  The leader counts the last data index each follower
  * reported, and a report sent just before the follower's store was wiped
  * can be the last one it has when it commits: no leader can tell, and the
  * record was on a majority when the reports it counted were sent.
  */
-static int holders(const checker *c, int leader, refraft_term term,
-                   refraft_index k, const refraft_ref *ref, char *who,
-                   char *gone, size_t len)
+static int holders(const checker *c, const pending_check *p, refraft_index k,
+                   const refraft_ref *ref, char *who, char *gone, size_t len)
 {
-    int count = 0;
+    int count = 0, leader = p->node;
     size_t used = 0, gone_used = 0;
     who[0] = gone[0] = '\0';
     for (int i = 0; i < c->n_nodes; i++) {
         const data_report *r = &c->reports[leader][i];
+        if (!(p->voters & (1u << i)))
+            continue;
         if (rstore_has(c->stores[i], ref)) {
             count++;
             list_node(who, len, &used, i);
-        } else if (i != leader && r->wipes != c->wipes[i] && r->term == term &&
-                   r->data_index >= k) {
+        } else if (i != leader && r->wipes != c->wipes[i] &&
+                   r->term == p->term && r->data_index >= k) {
             count += !c->durable_strict;
             list_node(gone, len, &gone_used, i);
         }
@@ -322,7 +328,9 @@ check_durable(checker *c, const check_view *view, const pending_check *p)
         free(e);
         return;
     }
-    int quorum = c->n_nodes / 2 + 1;
+    /* A majority of the voters of the leader's configuration then: the
+     * ones whose server is no longer there hold nothing. */
+    int quorum = (int)p->n_voters / 2 + 1;
     for (size_t i = 0; i < n && !c->failed; i++) {
         if (e[i].type != REFRAFT_ENTRY_REF)
             continue;
@@ -331,19 +339,18 @@ check_durable(checker *c, const check_view *view, const pending_check *p)
             continue;
         char who[64], gone[64], id[RECORD_ID_MAX + 1];
         refraft_ref ref = kept_ref(&e[i]);
-        int count =
-            holders(c, p->node, p->term, k, &ref, who, gone, sizeof(who));
+        int count = holders(c, p, k, &ref, who, gone, sizeof(who));
         if (count >= quorum)
             continue;
         ref_str(&ref, id, sizeof(id));
         check_fail(c, "Durable Commit",
                    "n%d, leader of term %llu, committed index %llu (%s) "
-                   "with its record held by %s (%d of %d nodes, fewer than "
+                   "with its record held by %s (%d of %u voters, fewer than "
                    "a majority), and no VOID for it%s%s%s",
                    p->node + 1, (unsigned long long)p->term,
                    (unsigned long long)k, id, who[0] != '\0' ? who : "none",
-                   count, c->n_nodes, gone[0] != '\0' ? "; not counted: " : "",
-                   gone,
+                   count, (unsigned)p->n_voters,
+                   gone[0] != '\0' ? "; not counted: " : "", gone,
                    gone[0] != '\0' ? ", whose last report said it held the "
                                      "record, sent before its store was wiped"
                                    : "");

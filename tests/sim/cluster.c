@@ -13,24 +13,56 @@
 
 int cluster_node_index(const cluster *cl, const char *id)
 {
-    if (id == NULL || id[0] != 'n')
+    int slot = -1;
+    uint32_t gen = 0;
+    if (!sim_id_parse(id, &slot, &gen) || slot >= cl->params.n_nodes)
         return -1;
-    char *end = NULL;
-    long k = strtol(id + 1, &end, 10);
-    if (*end != '\0' || k < 1 || k > cl->params.n_nodes)
-        return -1;
-    return (int)k - 1;
+    if (gen == cl->nodes[slot].gen)
+        return slot;
+    return gen < cl->nodes[slot].gen ? CLUSTER_GONE(cl) : -1;
+}
+
+bool cluster_in_conf(const cluster *cl, int i, const sim_conf *conf)
+{
+    return sim_conf_has(conf, i, cl->nodes[i].gen);
+}
+
+bool cluster_votes_in(const cluster *cl, int i, const sim_conf *conf)
+{
+    return sim_conf_votes(conf, i, cl->nodes[i].gen);
+}
+
+/* The peers of an initial voter: the other initial voters, in slot order
+ * (every node when there are no membership changes).  A spare, or a new
+ * server, joins: it has none. */
+static size_t initial_peers(const cluster *cl, const sim_node *sn,
+                            const char **peers, const char **addresses)
+{
+    /* The servers first in the slots, whatever runs there now. */
+    static char ids[NET_MAX_NODES][SIM_ID_LEN];
+    static char addr[NET_MAX_NODES][SIM_ID_LEN + 8];
+    size_t n_peers = 0;
+    if (sn->join)
+        return 0;
+    int voters =
+        cl->params.membership ? cl->params.n_voters : cl->params.n_nodes;
+    for (int j = 0; j < voters; j++) {
+        if (j == sn->idx)
+            continue;
+        sim_id_format(ids[j], sizeof(ids[j]), j, 0);
+        sim_address_format(addr[j], sizeof(addr[j]), ids[j]);
+        addresses[n_peers] = addr[j];
+        peers[n_peers++] = ids[j];
+    }
+    return n_peers;
 }
 
 static void fill_config(const cluster *cl, const sim_node *sn,
-                        const char **peers, refraft_config *cfg)
+                        const char **peers, const char **addresses,
+                        refraft_config *cfg)
 {
     const cluster_params *p = &cl->params;
-    size_t n_peers = 0;
-    for (int j = 0; j < p->n_nodes; j++) {
-        if (j != sn->idx)
-            peers[n_peers++] = cl->nodes[j].id;
-    }
+    size_t n_peers = initial_peers(cl, sn, peers, addresses);
     *cfg = (refraft_config){
         .id = sn->id,
         .peers = peers,
@@ -47,7 +79,28 @@ static void fill_config(const cluster *cl, const sim_node *sn,
          * its whole log for records when it starts. */
         .data_index = 0,
         .inject_bugs = p->inject_bugs,
+        .peer_addresses = p->membership ? addresses : NULL,
+        .join = sn->join,
+        .promote_lag = p->promote_lag,
     };
+}
+
+/* The configuration a node starts with, as the core builds it from its
+ * refraft_config: itself first, then its peers, all voters. */
+static void note_initial(cluster *cl, const sim_node *sn)
+{
+    const char *peers[NET_MAX_NODES], *addresses[NET_MAX_NODES];
+    refraft_member m[NET_MAX_NODES];
+    size_t n = 0;
+    if (!sn->join)
+        m[n++] = (refraft_member){.id = sn->id, .address = "", .voter = true};
+    size_t n_peers = initial_peers(cl, sn, peers, addresses);
+    for (size_t k = 0; k < n_peers; k++)
+        m[n++] = (refraft_member){
+            .id = peers[k], .address = addresses[k], .voter = true};
+    sim_conf conf;
+    sim_conf_from(&conf, 0, 0, m, n);
+    check_set_initial(&cl->check, sn->idx, &conf);
 }
 
 /* A restart after a wipe: every record of an entry in the log may be
@@ -86,9 +139,9 @@ static int start(cluster *cl, int i)
         sn->sm_applied = 0;
     check_restarted(&cl->check, i, sn->sm_applied);
     note_lost(cl, sn);
-    const char *peers[NET_MAX_NODES];
+    const char *peers[NET_MAX_NODES], *addresses[NET_MAX_NODES];
     refraft_config cfg;
-    fill_config(cl, sn, peers, &cfg);
+    fill_config(cl, sn, peers, addresses, &cfg);
     refraft_hull hull;
     hull_fill(&hull, sn);
     char err[REFRAFT_ERRMSG_LEN] = "";
@@ -153,13 +206,22 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
         cl->dir[0] = '\0';
         return REFRAFT_EIO;
     }
+    int voters = params->membership ? params->n_voters : params->n_nodes;
+    refraft_member initial[NET_MAX_NODES];
     for (int i = 0; i < params->n_nodes; i++) {
         sim_node *sn = &cl->nodes[i];
         sn->cl = cl;
         sn->idx = i;
-        snprintf(sn->id, sizeof(sn->id), "n%d", i + 1);
+        sim_id_format(sn->id, sizeof(sn->id), i, 0);
+        sn->join = i >= voters;
         init_disk(cl, sn);
+        initial[i] = (refraft_member){.id = sn->id, .voter = true};
     }
+    sim_conf conf;
+    sim_conf_from(&conf, 0, 0, initial, (size_t)voters);
+    check_set_cluster_initial(&cl->check, &conf);
+    for (int i = 0; i < params->n_nodes; i++)
+        note_initial(cl, &cl->nodes[i]);
     for (int i = 0; i < params->n_nodes; i++) {
         int rv = start(cl, i);
         if (rv != 0)
@@ -200,6 +262,29 @@ int cluster_restart(cluster *cl, int i)
     return start(cl, i);
 }
 
+int cluster_renew(cluster *cl, int i)
+{
+    sim_node *sn = &cl->nodes[i];
+    if (disk_wipe(&sn->disk) != 0)
+        return REFRAFT_EIO;
+    rstore_wipe(&sn->records);
+    sn->wiped = false;
+    sn->lost_mark = 0;
+    sn->lost_upto = 0;
+    sn->wipes++;
+    check_wiped(&cl->check, i);
+    sn->sm_applied = 0;
+    if (!(cl->params.sim_inject & SIM_INJECT_REUSE_ID))
+        sn->gen++;
+    sim_id_format(sn->id, sizeof(sn->id), i, sn->gen);
+    sn->join = true;
+    sn->out = false;
+    check_renewed(&cl->check, i, sn->gen);
+    note_initial(cl, sn);
+    net_drop_to(&cl->net, i);
+    return start(cl, i);
+}
+
 void cluster_wipe_records(cluster *cl, int i)
 {
     sim_node *sn = &cl->nodes[i];
@@ -228,14 +313,31 @@ static void note_recovered(sim_node *sn)
         sn->lost_mark = 0;
 }
 
+/* The rule for one configuration, conf, that names i a voter. */
+static bool may_wipe_in(const cluster *cl, int i, const sim_conf *conf)
+{
+    int lost = 0;
+    for (int j = 0; j < cl->params.n_nodes; j++)
+        lost += j != i && cluster_votes_in(cl, j, conf) && cluster_lost(cl, j);
+    return lost + 1 <= (conf->n_voters - 1) / 2;
+}
+
 bool cluster_may_wipe(const cluster *cl, int i)
 {
     if (cl->params.commit_policy != REFRAFT_COMMIT_DURABLE)
         return false;
-    int lost = 0;
-    for (int j = 0; j < cl->params.n_nodes; j++)
-        lost += j != i && cluster_lost(cl, j);
-    return lost + 1 <= (cl->params.n_nodes - 1) / 2;
+    if (!cl->params.membership) {
+        int lost = 0;
+        for (int j = 0; j < cl->params.n_nodes; j++)
+            lost += j != i && cluster_lost(cl, j);
+        return lost + 1 <= (cl->params.n_nodes - 1) / 2;
+    }
+    for (int j = 0; j < cl->params.n_nodes; j++) {
+        const sim_conf *conf = check_conf_of(&cl->check, j);
+        if (cluster_votes_in(cl, i, conf) && !may_wipe_in(cl, i, conf))
+            return false;
+    }
+    return true;
 }
 
 bool cluster_alive(const cluster *cl, int i)
@@ -272,6 +374,39 @@ static void check_rv(cluster *cl, int i, const char *what, int rv)
         cluster_api_fail(cl, i, what, rv);
 }
 
+static const char *sender_of(const refraft_msg *m)
+{
+    switch (m->type) {
+    case REFRAFT_MSG_APPEND_ENTRIES:
+        return m->u.append_entries.leader_id;
+    case REFRAFT_MSG_APPEND_ENTRIES_RESULT:
+        return m->u.append_entries_result.follower_id;
+    case REFRAFT_MSG_REQUEST_VOTE:
+        return m->u.request_vote.candidate_id;
+    case REFRAFT_MSG_REQUEST_VOTE_RESULT:
+        return m->u.request_vote_result.voter_id;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        return m->u.timeout_now.leader_id;
+    default:
+        return NULL;
+    }
+}
+
+/* refraft_on_message: results (and TimeoutNow) count only from members;
+ * one from a server the receiver's configuration does not name (a
+ * removed one, or one not yet added there) is refused with
+ * REFRAFT_EUNKNOWNPEER, which is then no violation. */
+static bool from_stranger(const refraft_node *rn, const refraft_msg *m)
+{
+    if (m->type == REFRAFT_MSG_APPEND_ENTRIES ||
+        m->type == REFRAFT_MSG_REQUEST_VOTE)
+        return false;
+    const char *from = sender_of(m);
+    refraft_peer_progress pr;
+    return from != NULL &&
+           refraft_peer_progress_get(rn, from, &pr) == REFRAFT_EUNKNOWNPEER;
+}
+
 /* Records travel between the hosts, beside Raft. */
 static void deliver_record(cluster *cl, const net_packet *p)
 {
@@ -301,6 +436,9 @@ static void note_report(cluster *cl, const net_packet *p)
         !m->u.append_entries_result.success)
         return;
     const refraft_append_entries_result *r = &m->u.append_entries_result;
+    /* Not from a server gone for good, whose slot a new one runs now. */
+    if (cluster_node_index(cl, r->follower_id) != p->from)
+        return;
     check_data_report(&cl->check, p->to, p->from, r->term, r->match_index,
                       r->data_index, p->tag);
 }
@@ -312,11 +450,15 @@ void cluster_deliver(cluster *cl, net_packet *p)
         if (dst->rn != NULL && net_link_up(&cl->net, p->from, p->to))
             deliver_record(cl, p);
     } else if (dst->rn != NULL && net_link_up(&cl->net, p->from, p->to)) {
-        hull_reply_ctx rc = {cl, p->to, p->from};
+        /* A reply to a server gone for good since it asked is lost. */
+        int asker = cluster_node_index(cl, sender_of(p->msg));
+        hull_reply_ctx rc = {cl, p->to,
+                             asker == CLUSTER_GONE(cl) ? asker : p->from};
         refraft_reply_fn reply = cl->params.rpc_replies ? hull_reply : NULL;
         note_report(cl, p);
         int rv = refraft_on_message(dst->rn, p->msg, reply, &rc);
-        check_rv(cl, p->to, "on_message", rv);
+        if (rv != REFRAFT_EUNKNOWNPEER || !from_stranger(dst->rn, p->msg))
+            check_rv(cl, p->to, "on_message", rv);
     }
     net_packet_free(p);
 }

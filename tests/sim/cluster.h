@@ -7,6 +7,7 @@
 
 #include "check.h"
 #include "disk.h"
+#include "members.h"
 #include "net.h"
 #include "prng.h"
 #include "records.h"
@@ -14,7 +15,7 @@
 #include "refraft/sweeper.h"
 #include "tmpdir.h"
 
-#define NODE_ID_LEN 16
+#define NODE_ID_LEN SIM_ID_LEN
 
 /* Settings shared by every node of a run. */
 typedef struct cluster_params {
@@ -49,6 +50,13 @@ typedef struct cluster_params {
     uint32_t sync_fail_pm;
     uint32_t inject_bugs; /* refraft_inject: the core's */
     uint32_t sim_inject;  /* sim_inject: the simulated host's */
+    /* Membership changes (schedule.c): the nodes n1..n<n_voters> form the
+     * initial configuration, all voters; the others are spare servers,
+     * started with refraft_config.join and no peers, that the schedule
+     * adds.  Without membership every node is an initial voter. */
+    bool membership;
+    int n_voters;
+    uint32_t promote_lag; /* refraft_config.promote_lag (0: its default) */
 } cluster_params;
 
 /* Deliberate mistakes of the simulated host (--inject), to show that the
@@ -69,7 +77,12 @@ typedef enum sim_inject {
      * which the node no longer counts as its own: its log and what it
      * believes it holds part ways (Leader Completeness, State Machine
      * Safety, Log Matching). */
-    SIM_INJECT_KEEP_STAGED = 1u << 3
+    SIM_INJECT_KEEP_STAGED = 1u << 3,
+    /* A removed server that lost its disk comes back under its old id
+     * (members.h says why it must not): configurations in old entries,
+     * and stale leaders and candidates, count a voter that forgot its
+     * votes and entries.  Membership runs only. */
+    SIM_INJECT_REUSE_ID = 1u << 4
 } sim_inject;
 
 /* Faults of the records' own traffic, drawn per phase. */
@@ -118,8 +131,16 @@ typedef struct cluster cluster;
 typedef struct sim_node {
     cluster *cl;
     int idx;
-    char id[NODE_ID_LEN]; /* "n1", "n2", ... */
+    char id[NODE_ID_LEN]; /* "n1", "n2", ..., "n3.1" (members.h) */
+    uint32_t gen;         /* the generation of the server in the slot */
     refraft_node *rn;     /* NULL while crashed */
+    /* Started with an empty configuration (refraft_config.join): a spare
+     * server, or one that came back as a new server after losing its disk;
+     * otherwise one of the initial voters. */
+    bool join;
+    /* Removed from the cluster (its removal committed) and shut down by
+     * its host: nothing restarts it until the schedule adds it again. */
+    bool out;
     disk disk;
     refraft_index sm_applied; /* the simulated state machine */
     uint64_t crashes;
@@ -144,6 +165,7 @@ typedef struct sim_node {
     fetch_pending *fetches;
     size_t n_fetches;
     size_t fetches_cap;
+    struct fetch_hold *hold; /* fetch.c's: what its fetcher holds back */
     /* The node's commit index at its last COMMIT event (or its start):
      * what a leader's next commit newly covers. */
     refraft_index commit_seen;
@@ -193,7 +215,11 @@ void cluster_wipe_records(cluster *cl, int i);
 /* Whether node i's record store may be wiped without risking a committed
  * record: durable runs only, and only while fewer than (N - 1) / 2 other
  * nodes are still recovering from a wipe.  A committed record is then on
- * a majority, at most a minority of which has lost it. */
+ * a majority, at most a minority of which has lost it.  With membership
+ * changes N is the number of voters of a configuration, and the rule
+ * holds for the configuration of every node's log that names i a voter
+ * (a change keeps a majority of the new configuration's voters holding
+ * every committed record only once it commits). */
 bool cluster_may_wipe(const cluster *cl, int i);
 
 /* Node i lost its records and has not yet fetched them all back, or its
@@ -259,7 +285,21 @@ void cluster_api_fail(cluster *cl, int i, const char *what, int rv);
 /* Record that sweeper call what of node i returned rv. */
 void cluster_sweeper_fail(cluster *cl, int i, const char *what, int rv);
 
-/* Map "n3" to 2; -1 for an id outside the cluster. */
+/* Map "n3" to 2 (and "n3.2" to 2 when slot 2 runs generation 2); an id
+ * of a server that is gone for good (an older generation of its slot) to
+ * CLUSTER_GONE(cl), a node that never runs, where whatever is sent to it
+ * is lost; -1 for an id the simulator never gave out. */
 int cluster_node_index(const cluster *cl, const char *id);
+#define CLUSTER_GONE(cl) ((cl)->params.n_nodes)
+
+/* Whether slot i's current server is a member / a voter of conf. */
+bool cluster_in_conf(const cluster *cl, int i, const sim_conf *conf);
+bool cluster_votes_in(const cluster *cl, int i, const sim_conf *conf);
+
+/* Crashed node i lost its disk (log, hard state, state machine and record
+ * store) and comes back as a brand-new server: the next generation of its
+ * slot, with a new id, started with join and an empty log.  Whatever was
+ * in flight to it is lost.  Returns what the restart returned. */
+int cluster_renew(cluster *cl, int i);
 
 #endif /* REFRAFT_SIM_CLUSTER_H */

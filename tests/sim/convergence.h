@@ -20,6 +20,14 @@ typedef struct convergence {
     uint64_t deadline;  /* heal_time + the bound */
     uint64_t bound;     /* ms */
     refraft_index upto; /* the committed prefix at the heal */
+    uint32_t members;   /* the nodes that must converge, a bit each */
+    bool applies;       /* and apply everything committed at the heal */
+    /* Under the reference policy a committed record may have been on
+     * removed servers alone: such records are waived, and the applies
+     * stop short of the first. */
+    bool reference;
+    refraft_index apply_upto;
+    size_t waived;
     missing_record *missing;
     size_t n_missing;
     size_t missing_cap;
@@ -37,19 +45,28 @@ void convergence_init(convergence *cv);
 void convergence_free(convergence *cv);
 
 /*
- * A heal at now: every node must come to hold the record of every entry
- * committed so far and kept (an entry a committed VOID abandons has no
- * record to hold).  The bound: base ms, plus per_round ms for each round
+ * A heal at now: every node in members (a bit each: the members of the
+ * configuration, not removed servers or spares never added) must come to
+ * hold the record of every entry committed so far and kept (an entry a
+ * committed VOID abandons has no record to hold), and, when applies, apply
+ * every entry committed so far.  Under the reference policy (reference),
+ * where a committed record is the application's to keep, a record no
+ * member holds (it was on removed servers) is waived.  The bound: base
+ * ms, plus per_round ms for each round
  * of in_flight fetches that the node missing most records needs (a node
  * that lost its record store fetches the whole log again, and no faster
  * than its sweeper's concurrency allows).  Lists what each node lacks.
  */
 void convergence_start(convergence *cv, const checker *c, uint64_t now,
-                       uint64_t base, uint32_t in_flight, uint64_t per_round);
+                       uint64_t base, uint32_t in_flight, uint64_t per_round,
+                       uint32_t members, bool applies, bool reference);
 
-/* After every step: strike what the stores now hold; the test passes once
- * nothing is missing, and fails (Record Convergence, in c) past the
+/* After every step, with the nodes that must converge now (a removal may
+ * commit after the heal): strike what the stores now hold; the test
+ * passes once nothing is missing and every member applied the entries
+ * committed at the heal, and fails (Record Convergence, in c) past the
  * deadline. */
-void convergence_step(convergence *cv, checker *c, uint64_t now);
+void convergence_step(convergence *cv, checker *c, uint64_t now,
+                      uint32_t members);
 
 #endif /* REFRAFT_SIM_CONVERGENCE_H */

@@ -1,4 +1,5 @@
 /* disk.c - a node's simulated disk: the watched log API, and the memlog. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -243,6 +244,25 @@ void disk_crash(disk *d)
 {
     refstore_close_discard(d->store);
     d->store = NULL;
+}
+
+int disk_wipe(disk *d)
+{
+    d->staged = 0;
+    d->sync_fault = false;
+    if (d->kind == DISK_MEMLOG) {
+        refraft_memlog_destroy(d->log);
+        d->log = NULL;
+        return 0;
+    }
+    refstore_close_discard(d->store);
+    d->store = NULL;
+    if (tmpdir_remove(d->path) != 0 && errno != ENOENT) {
+        check_fail(d->check, "Storage", "n%d: removing %s: %s", d->node + 1,
+                   d->path, strerror(errno));
+        return -1;
+    }
+    return 0;
 }
 
 void disk_free(disk *d)

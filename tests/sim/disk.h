@@ -11,7 +11,8 @@
 #include "refraft/refstore.h"
 #include "tmpdir.h"
 
-#define DISK_PATH_MAX (TMPDIR_PATH_MAX + 16)
+/* The run's directory, "/" and a node id (members.h: SIM_ID_LEN). */
+#define DISK_PATH_MAX (TMPDIR_PATH_MAX + 32)
 #define DISK_ERRMSG_LEN 512
 
 typedef enum disk_kind {
@@ -124,6 +125,11 @@ void disk_flush(disk *d);
  * applies pending in its write transaction are lost with their applied
  * index, as in a crash. */
 void disk_crash(disk *d);
+
+/* The disk of a crashed node is lost for good: its memlog, or its
+ * refstore's directory, is gone, and the next disk_open() starts an empty
+ * one.  Returns 0, or -1 (recorded as a violation). */
+int disk_wipe(disk *d);
 
 /* Close and free everything; the directory is the caller's to remove. */
 void disk_free(disk *d);

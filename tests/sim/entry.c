@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "entry.h"
+#include "members.h"
 
 /* FNV-1a over the bytes, then a final avalanche (splitmix's mixer) so that
  * entries differing in one byte of the digest differ in every bit. */
@@ -30,6 +31,14 @@ static bool has_ref(const refraft_entry *e)
 
 static void make_label(char *label, const refraft_entry *e)
 {
+    if (e->type == REFRAFT_ENTRY_CONFIG) {
+        sim_conf c;
+        char who[ENTRY_LABEL_LEN - 4]; /* "cfg " and who fit */
+        sim_conf_from(&c, 0, e->term, e->members, e->n_members);
+        sim_conf_describe(&c, who, sizeof(who));
+        snprintf(label, ENTRY_LABEL_LEN, "cfg %s", who);
+        return;
+    }
     if (e->type == REFRAFT_ENTRY_VOID) {
         snprintf(label, ENTRY_LABEL_LEN, "void(%llu)",
                  (unsigned long long)e->voided);
@@ -63,6 +72,9 @@ void entry_sig_make(entry_sig *sig, const refraft_entry *e)
         h = hash_bytes(h, e->ref.digest, sizeof(e->ref.digest));
     } else if (e->type == REFRAFT_ENTRY_VOID) {
         h = hash_bytes(h, &e->voided, sizeof(e->voided));
+    } else if (e->type == REFRAFT_ENTRY_CONFIG) {
+        uint64_t m = members_hash(e->members, e->n_members);
+        h = hash_bytes(h, &m, sizeof(m));
     }
     sig->term = e->term;
     sig->type = e->type;

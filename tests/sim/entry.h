@@ -13,7 +13,8 @@
 /*
  * What the checker remembers of an entry: its term, a 64-bit hash of its
  * content (type; ref id bytes, size and digest of a REF or ABANDONED
- * entry; the voided index of a VOID) and a printable label.  An ABANDONED
+ * entry; the voided index of a VOID; the members of a CONFIG: ids,
+ * addresses and voter flags, in order) and a printable label.  An ABANDONED
  * entry differs from the REF entry it abandons: a node that applies the
  * one where another applied the other breaks State Machine Safety.  Two
  * entries are taken as equal when term and hash agree; a hash collision
@@ -24,7 +25,8 @@ typedef struct entry_sig {
     refraft_term term;
     uint64_t hash;
     uint8_t type; /* refraft_entry_type */
-    /* "noop", "void(12)", the ref id, or "abandoned r7", cut to fit */
+    /* "noop", "void(12)", the ref id, "abandoned r7", or "cfg n1 n2 n4~"
+     * (~: a learner), cut to fit */
     char label[ENTRY_LABEL_LEN];
 } entry_sig;
 

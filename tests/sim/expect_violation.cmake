@@ -4,16 +4,28 @@
 # in how many runs.
 # Usage: cmake -DSIM=<refraft-sim> -DBUG=<bug> -DRUNS=<n> -DNODES=<n>
 #              -DSTEPS=<k> -DSTORE=<mem|refstore|mixed>
+#              [-DEXTRA=<more options, ;-separated>] [-DEXPECT=<regex>]
 #              -P expect_violation.cmake
+# EXPECT: at least one of the invariants that caught it must match (a bug
+# that breaks safety must be caught by a safety invariant, not only by a
+# liveness test).
 execute_process(
   COMMAND ${SIM} --runs ${RUNS} --seed 1 --nodes ${NODES} --steps ${STEPS}
-          --inject ${BUG} --store ${STORE}
+          --inject ${BUG} --store ${STORE} ${EXTRA}
   OUTPUT_VARIABLE out
   RESULT_VARIABLE rv)
 string(REGEX MATCHALL "seed [0-9]+: [A-Za-z ]+ violated" hits "${out}")
 if(rv EQUAL 0 OR NOT hits)
   message(FATAL_ERROR
     "--inject ${BUG} was not caught (exit status ${rv}):\n${out}")
+endif()
+if(DEFINED EXPECT)
+  string(REGEX MATCH "seed [0-9]+: (${EXPECT}) violated" expected "${out}")
+  if(NOT expected)
+    message(FATAL_ERROR
+      "--inject ${BUG} was caught, but by no invariant matching "
+      "\"${EXPECT}\":\n${out}")
+  endif()
 endif()
 
 # Tally the runs caught by each invariant.

@@ -67,7 +67,7 @@ void fault_sync_failures(cluster *cl, bool on)
 
 void fault_restart(cluster *cl, int i)
 {
-    if (cluster_alive(cl, i))
+    if (cluster_alive(cl, i) || cl->nodes[i].out)
         return;
     if (cl->verbose)
         trace_note(cl->now, "fault: restart n%d", i + 1);

@@ -11,7 +11,8 @@
 /* The longest one-way message delay the schedule ever sets, in ms. */
 #define FAULTS_MAX_DELAY_MS 30
 
-/* Crash a running node / restart a crashed one; no-ops otherwise. */
+/* Crash a running node / restart a crashed one; no-ops otherwise (and
+ * for a removed node whose host was shut down: cluster.h, out). */
 void fault_crash(cluster *cl, int i);
 void fault_restart(cluster *cl, int i);
 
@@ -51,10 +52,10 @@ void fault_heal_links(cluster *cl);
 /* Draw new loss, duplication and delay rates for messages sent from now. */
 void fault_net_rates(cluster *cl, prng *p);
 
-/* Restart every node, bring every link up and stop message loss (delays
- * and duplicates remain: they never stop Raft from making progress); no
- * push is lost any more, some still arrive late or corrupted; no sync
- * fails. */
+/* Restart every node (but removed ones shut down), bring every link up
+ * and stop message loss (delays and duplicates remain: they never stop
+ * Raft from making progress); no push is lost any more, some still arrive
+ * late or corrupted; no sync fails. */
 void fault_heal_all(cluster *cl, prng *p);
 
 #endif /* REFRAFT_SIM_FAULTS_H */

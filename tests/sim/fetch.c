@@ -9,13 +9,84 @@
 #include "trace.h"
 #include "xalloc.h"
 
+/* prng streams (prng_seed) of the run mode and of each sweeper's holding
+ * draws: apart from every other draw of the run. */
+#define MODE_STREAM 17
+#define HOLD_STREAM 18
+/* Answers held back go over at most this many ms after the first... */
+#define HOLD_MAX_MS 5
+/* ...or once this many wait, in one refraft_sweeper_on_fetches(). */
+#define HOLD_MAX_ANSWERS 12
+
+/* A request or an answer held back: the peer it goes to or came from,
+ * and a copy of the message, bytes included. */
+typedef struct held {
+    int peer;
+    rec_wire *w;
+} held;
+
+/* What one sweeper's fetcher holds back (fetch_run_mode). */
+struct fetch_hold {
+    unsigned mode;
+    prng rng;
+    held *answers;
+    size_t n_answers, answers_cap;
+    uint64_t release_at; /* when the held answers go over */
+    held *requests;      /* until flush() */
+    size_t n_requests, requests_cap;
+    size_t started; /* fetches started since the last flush() */
+};
+
+unsigned fetch_run_mode(const cluster *cl)
+{
+    prng p;
+    prng_seed(&p, cl->seed, MODE_STREAM);
+    return (unsigned)(prng_next(&p) >> 61);
+}
+
+static void
+hold(held **list, size_t *n, size_t *cap, int peer, const rec_wire *w)
+{
+    size_t size = sizeof(*w) + w->len;
+    rec_wire *copy = xmalloc(size);
+    memcpy(copy, w, size);
+    *list = xgrow(*list, cap, *n + 1, sizeof(**list));
+    (*list)[(*n)++] = (held){.peer = peer, .w = copy};
+}
+
+static void free_held(held *list, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        free(list[k].w);
+    free(list);
+}
+
+static void send_request(cluster *cl, int from, int to, const rec_wire *w)
+{
+    if (!cl->rec_cut[to])
+        net_send_data(&cl->net, from, to, w, sizeof(*w), cl->now, 0);
+}
+
+/* Send the requests held back, in the order they were started. */
+static void send_held(sim_node *sn)
+{
+    struct fetch_hold *h = sn->hold;
+    for (size_t k = 0; k < h->n_requests; k++) {
+        send_request(sn->cl, sn->idx, h->requests[k].peer, h->requests[k].w);
+        free(h->requests[k].w);
+    }
+    h->n_requests = 0;
+    h->started = 0;
+}
+
 static const char *status_name(int status)
 {
     static const char *names[] = {"OK", "ABSENT", "UNKNOWN", "FAILED"};
     return status >= 0 && status <= 3 ? names[status] : "?";
 }
 
-/* The request goes out on the network (cuts, loss and delays apply) and
+/* The request goes out on the network (cuts, loss and delays apply), at
+ * once or, when the run holds requests, at the sweeper's flush(), and
  * waits for its answer until its time-out; start() never answers from
  * inside itself (refraft_fetcher's contract). */
 static int start(void *ctx, const refraft_fetch_request *req)
@@ -49,8 +120,13 @@ static int start(void *ctx, const refraft_fetch_request *req)
                    sn->idx + 1, to + 1, id, (unsigned long long)w.index,
                    (unsigned long long)w.token);
     }
-    if (!cl->rec_cut[to])
-        net_send_data(&cl->net, sn->idx, to, &w, sizeof(w), cl->now, 0);
+    struct fetch_hold *h = sn->hold;
+    if (h->mode & FETCH_MODE_HOLD_REQUESTS) {
+        hold(&h->requests, &h->n_requests, &h->requests_cap, to, &w);
+        h->started++;
+    } else {
+        send_request(cl, sn->idx, to, &w);
+    }
     return 0;
 }
 
@@ -68,17 +144,74 @@ static void drop(sim_node *sn, size_t k)
     sn->fetches[k] = sn->fetches[--sn->n_fetches];
 }
 
+/* A request still held back is not sent at all. */
 static void cancel(void *ctx, uint64_t token)
 {
     sim_node *sn = ctx;
     size_t k = find(sn, token);
     if (k < sn->n_fetches)
         drop(sn, k);
+    struct fetch_hold *h = sn->hold;
+    for (size_t r = 0; h != NULL && r < h->n_requests; r++) {
+        if (h->requests[r].w->token == token) {
+            free(h->requests[r].w);
+            memmove(&h->requests[r], &h->requests[r + 1],
+                    (h->n_requests - r - 1) * sizeof(*h->requests));
+            h->n_requests--;
+            return;
+        }
+    }
+}
+
+/* sweeper.h: flush() comes at the end of a call that started fetches,
+ * never of one that started none. */
+static void flush(void *ctx)
+{
+    sim_node *sn = ctx;
+    if (sn->hold->started == 0)
+        check_fail(&sn->cl->check, "API Contract",
+                   "n%d's sweeper flushed its fetcher with no fetch started",
+                   sn->idx + 1);
+    send_held(sn);
+}
+
+static void hold_free(sim_node *sn)
+{
+    struct fetch_hold *h = sn->hold;
+    if (h == NULL)
+        return;
+    free_held(h->answers, h->n_answers);
+    free_held(h->requests, h->n_requests);
+    free(h);
+    sn->hold = NULL;
 }
 
 void fetch_fill(refraft_fetcher *f, sim_node *sn)
 {
-    *f = (refraft_fetcher){.ctx = sn, .start = start, .cancel = cancel};
+    hold_free(sn);
+    struct fetch_hold *h = xcalloc(1, sizeof(*h));
+    h->mode = fetch_run_mode(sn->cl);
+    prng_seed(&h->rng,
+              sn->cl->seed ^ ((uint64_t)sn->idx << 48) ^ sn->incarnation,
+              HOLD_STREAM);
+    sn->hold = h;
+    *f = (refraft_fetcher){.ctx = sn,
+                           .start = start,
+                           .cancel = cancel,
+                           .flush = h->mode & FETCH_MODE_HOLD_REQUESTS ? flush
+                                                                       : NULL};
+}
+
+void fetch_check_flushed(cluster *cl, int i)
+{
+    sim_node *sn = &cl->nodes[i];
+    if (sn->hold == NULL || sn->hold->started == 0)
+        return;
+    check_fail(&cl->check, "API Contract",
+               "n%d's sweeper returned with %zu fetches started and its "
+               "fetcher not flushed",
+               i + 1, sn->hold->started);
+    send_held(sn);
 }
 
 uint64_t fetch_next_timeout(const sim_node *sn)
@@ -88,20 +221,95 @@ uint64_t fetch_next_timeout(const sim_node *sn)
         if (sn->fetches[k].deadline < t)
             t = sn->fetches[k].deadline;
     }
+    if (sn->hold != NULL && sn->hold->n_answers > 0 && sn->hold->release_at < t)
+        t = sn->hold->release_at;
     return t;
 }
 
-static void hand_over(cluster *cl, int i, const refraft_fetch_result *res)
+static void
+hand_over(cluster *cl, int i, const refraft_fetch_result *res, size_t n)
 {
-    int rv = refraft_sweeper_on_fetch(cl->nodes[i].sw, res);
+    sim_node *sn = &cl->nodes[i];
+    bool batch = sn->hold->mode & FETCH_MODE_BATCH_ANSWERS;
+    if (batch && cl->verbose && n > 1)
+        trace_note(cl->now, "n%d: %zu answers handed over at once", i + 1, n);
+    int rv = batch ? refraft_sweeper_on_fetches(sn->sw, res, n)
+                   : refraft_sweeper_on_fetch(sn->sw, res);
     if (rv != 0)
-        cluster_sweeper_fail(cl, i, "sweeper_on_fetch", rv);
+        cluster_sweeper_fail(
+            cl, i, batch ? "sweeper_on_fetches" : "sweeper_on_fetch", rv);
+    fetch_check_flushed(cl, i);
 }
 
-/* One at a time: handing a failure over may start new fetches. */
+static refraft_fetch_result result_of(const rec_wire *w)
+{
+    return (refraft_fetch_result){
+        .token = w->token,
+        .status = w->status,
+        .bytes = w->len > 0 ? w->bytes : NULL,
+        .len = w->len,
+        .peer_data_index = w->peer_data_index,
+    };
+}
+
+/* Hand node i's held answers over in one call, with a failure for each
+ * of the n_expired fetches whose time ran out.  The list is taken from
+ * the hold first: the call may start fetches, never answer one. */
+static void
+release(cluster *cl, int i, const uint64_t *expired, size_t n_expired)
+{
+    struct fetch_hold *h = cl->nodes[i].hold;
+    held *answers = h->answers;
+    size_t n = h->n_answers;
+    h->answers = NULL;
+    h->n_answers = h->answers_cap = 0;
+    if (n + n_expired > 0) {
+        refraft_fetch_result *res = xcalloc(n + n_expired, sizeof(*res));
+        for (size_t k = 0; k < n; k++)
+            res[k] = result_of(answers[k].w);
+        for (size_t k = 0; k < n_expired; k++)
+            res[n + k] = (refraft_fetch_result){.token = expired[k],
+                                                .status = REFRAFT_FETCH_FAILED};
+        hand_over(cl, i, res, n + n_expired);
+        free(res);
+    }
+    free_held(answers, n);
+}
+
+/* All at once, with the answers held back. */
+static void expire_together(cluster *cl, int i)
+{
+    sim_node *sn = &cl->nodes[i];
+    uint64_t *expired = xcalloc(sn->n_fetches + 1, sizeof(*expired));
+    size_t n_expired = 0;
+    for (size_t k = 0; k < sn->n_fetches;) {
+        if (sn->fetches[k].deadline > cl->now) {
+            k++;
+            continue;
+        }
+        uint64_t token = sn->fetches[k].token;
+        expired[n_expired++] = token;
+        cl->rstats.timeouts++;
+        drop(sn, k);
+        if (cl->verbose)
+            trace_note(cl->now, "n%d: fetch #%llu timed out", i + 1,
+                       (unsigned long long)token);
+    }
+    if (n_expired > 0 ||
+        (sn->hold->n_answers > 0 && sn->hold->release_at <= cl->now))
+        release(cl, i, expired, n_expired);
+    free(expired);
+}
+
+/* In runs that batch answers, all at once with the answers held back;
+ * else one at a time: handing a failure over may start new fetches. */
 void fetch_expire(cluster *cl, int i)
 {
     sim_node *sn = &cl->nodes[i];
+    if (sn->sw != NULL && sn->hold->mode & FETCH_MODE_BATCH_ANSWERS) {
+        expire_together(cl, i);
+        return;
+    }
     for (;;) {
         size_t k = 0;
         while (k < sn->n_fetches && sn->fetches[k].deadline > cl->now)
@@ -116,7 +324,7 @@ void fetch_expire(cluster *cl, int i)
                        (unsigned long long)token);
         refraft_fetch_result res = {.token = token,
                                     .status = REFRAFT_FETCH_FAILED};
-        hand_over(cl, i, &res);
+        hand_over(cl, i, &res, 1);
     }
 }
 
@@ -125,6 +333,7 @@ void fetch_forget(sim_node *sn)
     free(sn->fetches);
     sn->fetches = NULL;
     sn->n_fetches = sn->fetches_cap = 0;
+    hold_free(sn);
 }
 
 /* The peer's sweeper says how to answer; the bytes come from its store,
@@ -181,12 +390,17 @@ void fetch_answer(cluster *cl, int from, int to, const rec_wire *w)
                    to + 1, id, (unsigned long long)w->token,
                    status_name(w->status), w->corrupted ? " (corrupted)" : "");
     }
-    refraft_fetch_result res = {
-        .token = w->token,
-        .status = w->status,
-        .bytes = w->len > 0 ? w->bytes : NULL,
-        .len = w->len,
-        .peer_data_index = w->peer_data_index,
-    };
-    hand_over(cl, to, &res);
+    struct fetch_hold *h = sn->hold;
+    if (!(h->mode & FETCH_MODE_BATCH_ANSWERS)) {
+        refraft_fetch_result res = result_of(w);
+        hand_over(cl, to, &res, 1);
+        return;
+    }
+    /* Held back a few ms for company, or handed over now with those
+     * already held. */
+    if (h->n_answers == 0)
+        h->release_at = cl->now + prng_below(&h->rng, HOLD_MAX_MS + 1);
+    hold(&h->answers, &h->n_answers, &h->answers_cap, from, w);
+    if (h->n_answers >= HOLD_MAX_ANSWERS || prng_chance(&h->rng, 250))
+        release(cl, to, NULL, 0);
 }

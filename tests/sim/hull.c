@@ -17,6 +17,14 @@ static int send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
                    sn->idx + 1, to_id != NULL ? to_id : "(null)");
         return REFRAFT_EUNKNOWNPEER;
     }
+    /* A server gone for good (its slot runs a new one): no host answers
+     * at its address any more. */
+    if (to == CLUSTER_GONE(cl)) {
+        if (cl->verbose)
+            trace_note(cl->now, "n%d -> %s  lost: that server is gone",
+                       sn->idx + 1, to_id);
+        return 0;
+    }
     if (cl->verbose)
         trace_msg(cl->now, sn->idx, to, msg);
     if (cl->obs.on_send != NULL)
@@ -29,6 +37,8 @@ void hull_reply(void *reply_ctx, const refraft_msg *result)
 {
     hull_reply_ctx *rc = reply_ctx;
     cluster *cl = rc->cl;
+    if (rc->to == CLUSTER_GONE(cl))
+        return;
     if (cl->verbose)
         trace_msg(cl->now, rc->from, rc->to, result);
     if (cl->obs.on_send != NULL)
@@ -82,10 +92,22 @@ static void on_event(void *ctx, const refraft_event *ev)
         trace_event(cl->now, sn->idx, ev);
     if (ev->type == REFRAFT_EVENT_ROLE && ev->role == REFRAFT_LEADER)
         check_election(&cl->check, sn->idx, ev->term);
+    if (ev->type == REFRAFT_EVENT_ROLE && sn->rn != NULL)
+        check_member_role(&cl->check, sn->idx, sn->rn, ev->role);
+    if (ev->type == REFRAFT_EVENT_CONFIG && sn->rn != NULL) {
+        if (cl->verbose)
+            trace_config(cl->now, sn->idx, sn->rn);
+        check_member_change(&cl->check, sn->idx, sn->rn);
+    }
     if (ev->type == REFRAFT_EVENT_COMMIT) {
-        if (ev->role == REFRAFT_LEADER)
+        if (ev->role == REFRAFT_LEADER && sn->rn != NULL) {
+            /* The configuration the leader counted its majority in. */
+            sim_conf conf;
+            sim_conf_of_node(&conf, sn->rn);
+            check_commit_quorum(&cl->check, sn->idx, sn->rn, &conf);
             check_records_commit(&cl->check, sn->idx, ev->term, sn->commit_seen,
-                                 ev->commit_index);
+                                 ev->commit_index, &conf);
+        }
         sn->commit_seen = ev->commit_index;
     }
     /* The sweeper has work: an append left records missing, or the data

@@ -27,6 +27,7 @@ typedef struct cli_args {
     bool demo;
     bool durable_strict;
     uint64_t in_flight;
+    sim_membership membership;
 } cli_args;
 
 /* Rules broken on purpose: in the core (refraft_config.inject_bugs) or in
@@ -43,6 +44,7 @@ static const struct {
     {"lie-have", SIM_INJECT_LIE_HAVE, true},
     {"forget-lost", SIM_INJECT_FORGET_LOST, true},
     {"keep-staged", SIM_INJECT_KEEP_STAGED, true},
+    {"reuse-id", SIM_INJECT_REUSE_ID, true},
 };
 
 static void usage(FILE *out)
@@ -54,12 +56,13 @@ static void usage(FILE *out)
         "                   [--inject BUG[,BUG...]] "
         "[--store mem|refstore|mixed]\n"
         "                   [--map-kib M] [--fetches F] [--durable-strict]\n"
+        "                   [--membership | --no-membership]\n"
         "                   [--verbose] [--demo]\n"
         "Run i uses seed S+i: K steps of faults in phases, each phase\n"
         "ended by a heal and a liveness test, then a final heal.\n"
         "BUG: commit-old-term, vote-any-log, forget-vote (the core);\n"
-        "unverified-push, lie-have, forget-lost, keep-staged (the "
-        "simulated host).\n"
+        "unverified-push, lie-have, forget-lost, keep-staged, reuse-id\n"
+        "(the simulated host).\n"
         "--store: the nodes' logs in memory, in refstores under $TMPDIR,\n"
         "or (default) in refstores in about one run in %d.\n"
         "--map-kib: refstores start with an LMDB map of M KiB "
@@ -70,8 +73,11 @@ static void usage(FILE *out)
         "(default: drawn\nper run).\n"
         "--durable-strict: Durable Commit does not count a follower by\n"
         "a report it sent just before its record store was wiped.\n"
+        "--membership: every run changes its membership (servers added,\n"
+        "promoted, removed, added back; some nodes start as spares);\n"
+        "--no-membership: none does (default: about one run in %d).\n"
         "--demo: a narrated 3-node run (crash and recovery).\n",
-        SIM_REFSTORE_ONE_IN);
+        SIM_REFSTORE_ONE_IN, SIM_MEMBERSHIP_ONE_IN);
 }
 
 static int parse_inject(const char *list, uint32_t *bits, uint32_t *host)
@@ -142,7 +148,7 @@ static int parse_option(cli_args *a, const char *opt, const char *val)
         a->in_flight = n;
     else if (strcmp(opt, "--map-kib") == 0 && n >= 1 && n <= MAP_KIB_MAX)
         a->map_kib = n;
-    else if (strcmp(opt, "--nodes") == 0 && n >= 1 && n <= NET_MAX_NODES)
+    else if (strcmp(opt, "--nodes") == 0 && n >= 1 && n <= REFRAFT_MAX_PEERS)
         a->nodes = (int)n;
     else
         return -1;
@@ -162,6 +168,10 @@ static int parse_args(int argc, char **argv, cli_args *a)
             a->demo = true;
         } else if (strcmp(argv[i], "--durable-strict") == 0) {
             a->durable_strict = true;
+        } else if (strcmp(argv[i], "--membership") == 0) {
+            a->membership = SIM_MEMBERSHIP_ON;
+        } else if (strcmp(argv[i], "--no-membership") == 0) {
+            a->membership = SIM_MEMBERSHIP_OFF;
         } else if (i + 1 < argc && parse_option(a, argv[i], argv[i + 1]) == 0) {
             i++;
         } else {
@@ -177,10 +187,11 @@ static void report_failure(const char *prog, const cli_args *a,
 {
     printf("seed %llu: %s violated: %s [step %llu, t=%llu ms] -- "
            "reproduce: %s --runs 1 --seed %llu --nodes %d --steps %llu "
-           "--store %s",
+           "--store %s %s",
            (ull)opt->seed, res->v.invariant, res->v.detail, (ull)res->step,
            (ull)res->time, prog, (ull)opt->seed, a->nodes, (ull)a->steps,
-           res->refstore ? "refstore" : "mem");
+           res->refstore ? "refstore" : "mem",
+           res->membership ? "--membership" : "--no-membership");
     if (res->refstore && a->map_kib != 0)
         printf(" --map-kib %llu", (ull)a->map_kib);
     if (a->inject_names != NULL)
@@ -221,6 +232,16 @@ static void report_run(const sim_options *opt, const sim_result *res)
            "failed (injected), %llu of them followed by a crash\n",
            (ull)opt->seed, res->stage ? "stage/sync" : "no stage/sync",
            (ull)res->syncs, (ull)res->sync_failures, (ull)res->sync_crashes);
+    if (!res->membership)
+        return;
+    const change_stats *c = &res->changes;
+    printf("seed %llu: membership: %llu changes asked, %llu learners added "
+           "(%llu back with their disk, %llu as new servers), %llu "
+           "promoted, %llu removed (%llu leaders themselves), %llu shut "
+           "down; refused %llu times busy, %llu lagging; %llu given up\n",
+           (ull)opt->seed, (ull)c->asked, (ull)c->added, (ull)c->returned,
+           (ull)c->renewed, (ull)c->promoted, (ull)c->removed, (ull)c->self,
+           (ull)c->shut_down, (ull)c->busy, (ull)c->lagging, (ull)c->given_up);
 }
 
 /* Record convergence over all runs: heals that had records to fetch. */
@@ -236,6 +257,8 @@ typedef struct tally {
     uint64_t syncs;
     uint64_t sync_failures;
     uint64_t sync_crashes;
+    uint64_t member_runs;
+    change_stats changes;
 } tally;
 
 static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
@@ -253,6 +276,15 @@ static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
     t->syncs += res->syncs;
     t->sync_failures += res->sync_failures;
     t->sync_crashes += res->sync_crashes;
+    t->member_runs += res->membership;
+    const change_stats *c = &res->changes;
+    t->changes.added += c->added;
+    t->changes.promoted += c->promoted;
+    t->changes.removed += c->removed;
+    t->changes.self += c->self;
+    t->changes.renewed += c->renewed;
+    t->changes.returned += c->returned;
+    t->changes.given_up += c->given_up;
 }
 
 /*
@@ -294,6 +326,7 @@ int main(int argc, char **argv)
             .verbose = a.verbose,
             .durable_strict = a.durable_strict,
             .in_flight = (uint32_t)a.in_flight,
+            .membership = a.membership,
         };
         sim_result res;
         sim_run(&opt, &res);
@@ -325,6 +358,13 @@ int main(int argc, char **argv)
            "crash\n",
            (ull)t.staged_runs, (ull)t.syncs, (ull)t.sync_failures,
            (ull)t.sync_crashes);
+    printf("membership: %llu runs with changes: %llu learners added (%llu "
+           "back with their disk, %llu as new servers), %llu promoted, %llu "
+           "removed (%llu leaders themselves), %llu changes given up\n",
+           (ull)t.member_runs, (ull)t.changes.added, (ull)t.changes.returned,
+           (ull)t.changes.renewed, (ull)t.changes.promoted,
+           (ull)t.changes.removed, (ull)t.changes.self,
+           (ull)t.changes.given_up);
     printf("%llu passed, %llu failed\n", (ull)passed, (ull)failed);
     return failed == 0 ? 0 : 1;
 }

@@ -9,7 +9,10 @@
 #include "prng.h"
 #include "refraft/refraft.h"
 
-#define NET_MAX_NODES REFRAFT_MAX_PEERS
+/* The nodes of a cluster (at most REFRAFT_MAX_PEERS), and one more: the
+ * black hole where messages to the ids of servers gone for good go
+ * (cluster.h). */
+#define NET_MAX_NODES (REFRAFT_MAX_PEERS + 1)
 
 /* One message in flight: a Raft message (msg), or the application's own
  * traffic (data, len bytes: records pushed and fetched, records.h).  Either
@@ -57,9 +60,9 @@ void net_free(net *n);
 void net_set_faults(net *n, uint32_t drop_pm, uint32_t dup_pm,
                     uint64_t delay_min, uint64_t delay_max);
 
-/* Copy msg and put it in flight from node from to node to, unless the link
- * is cut or the drop dice say it is lost; maybe twice.  tag travels with
- * it. */
+/* Copy msg (deeply: entries, ids, members) and put it in flight from node from
+ * to node to, unless the link is cut or the drop dice say it is lost; maybe
+ * twice.  tag travels with it. */
 void net_send(net *n, int from, int to, const refraft_msg *msg, uint64_t now,
               uint64_t tag);
 
@@ -77,6 +80,11 @@ uint64_t net_next_time(const net *n);
 net_packet *net_pop(net *n);
 
 void net_packet_free(net_packet *p);
+
+/* Drop every packet in flight to node to (a server that lost its disk
+ * comes back as another one: what was sent to the old one is not for
+ * it). */
+void net_drop_to(net *n, int to);
 
 bool net_link_up(const net *n, int from, int to);
 

@@ -64,10 +64,16 @@ static void push_one(cluster *cl, int from, int to, const record *r)
     free(w);
 }
 
+/* To the leader's followers: the other members of its configuration,
+ * voters and learners (the initial configuration names every node in
+ * slot order, so runs without membership changes push to each other node
+ * in turn).  A server gone for good gets nothing. */
 static void push_records(cluster *cl, int leader, const record *recs, size_t n)
 {
-    for (int j = 0; j < cl->params.n_nodes; j++) {
-        if (j == leader)
+    const refraft_node *rn = cl->nodes[leader].rn;
+    for (size_t p = 0; p < refraft_n_peers(rn); p++) {
+        int j = cluster_node_index(cl, refraft_peer_id(rn, p));
+        if (j < 0 || j == leader || j == CLUSTER_GONE(cl))
             continue;
         for (size_t k = 0; k < n; k++)
             push_one(cl, leader, j, &recs[k]);

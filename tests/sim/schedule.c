@@ -14,6 +14,12 @@ void schedule_init(schedule *s, uint64_t seed, const cluster_params *p)
     s->durable = p->commit_policy == REFRAFT_COMMIT_DURABLE;
     s->forget_lost = (p->sim_inject & SIM_INJECT_FORGET_LOST) != 0;
     s->phase = PHASE_HEALED;
+    changes_init(s, seed, p);
+}
+
+void schedule_attach(schedule *s, const cluster *cl)
+{
+    s->cl = cl;
 }
 
 const char *schedule_phase_name(phase_kind kind)
@@ -34,9 +40,12 @@ static int random_node(schedule *s)
     return (int)prng_below(&s->rng, (uint64_t)s->n_nodes);
 }
 
-/* A minority that holds node i: i and (N - 1) / 2 - 1 others. */
+/* A minority that holds node i: i and (N - 1) / 2 - 1 others; with
+ * membership changes, of the voters of i's configuration. */
 static uint32_t minority_with(schedule *s, int i)
 {
+    if (s->membership && s->cl != NULL && s->cl->nodes[i].rn != NULL)
+        return changes_minority_with(s, s->cl, i);
     uint32_t group = 1u << i;
     for (int k = 1; k < (s->n_nodes - 1) / 2; k++)
         group |= 1u << random_node(s);
@@ -114,7 +123,7 @@ static bool may_lose_leader(const schedule *s, const cluster *cl, int leader)
         if (cluster_lost(cl, i))
             return false;
     }
-    return true;
+    return !s->membership || changes_may_lose_leader(s, cl, leader);
 }
 
 void schedule_begin_phase(schedule *s, cluster *cl)
@@ -138,6 +147,7 @@ void schedule_begin_phase(schedule *s, cluster *cl)
         set_camps(s, cl);
     if (s->phase == PHASE_LOST_LEADER)
         lose_leader(s, cl, leader);
+    changes_begin_phase(s, cl);
 }
 
 void schedule_end_phase(schedule *s, uint64_t now)
@@ -165,6 +175,8 @@ uint64_t schedule_next_time(const schedule *s)
         return t;
     if (s->phase_end < t)
         t = s->phase_end;
+    if (s->membership && changes_next_time(s) < t)
+        t = changes_next_time(s);
     return s->next_random < t ? s->next_random : t;
 }
 
@@ -277,7 +289,12 @@ act_result schedule_act(schedule *s, cluster *cl)
         fault_heal_all(cl, &s->rng);
         s->phase = PHASE_HEALED;
         s->n_plan = 0;
+        changes_stop(s);
         return ACT_HEALED;
+    }
+    if (changes_due(s, cl->now)) {
+        changes_act(s, cl);
+        return ACT_FAULT;
     }
     random_fault(s, cl);
     return ACT_FAULT;

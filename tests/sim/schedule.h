@@ -46,9 +46,16 @@
  * the leader then steps down, and in some of those failures it crashes
  * right after (at the same virtual instant) and restarts later.
  *
- * A heal restarts every node, brings every link up, stops message loss
- * and failed syncs; the schedule then stays quiet while the liveness test
- * runs.
+ * In runs with membership changes, every phase but lost-leader ones also
+ * asks whoever leads, every one to five election timeouts, to add a spare
+ * or removed server as a learner, promote a learner, or remove a member
+ * (now and then itself), retrying while the leader refuses for now
+ * (changes.c).  A server whose removal commits is shut down by its host;
+ * one added back returns with its disk or as a new server.
+ *
+ * A heal restarts every node (but removed ones shut down), brings every
+ * link up, stops message loss, failed syncs and membership changes; the
+ * schedule then stays quiet while the liveness test runs.
  */
 typedef enum phase_kind {
     PHASE_CHAOS,
@@ -81,6 +88,40 @@ typedef struct planned {
 
 #define SCHEDULE_PLANNED_MAX 64
 
+/* Membership changes (changes.c). */
+typedef enum change_kind {
+    CHANGE_ADD,
+    CHANGE_PROMOTE,
+    CHANGE_REMOVE
+} change_kind;
+
+/* The change the schedule asked for, retried with whichever node leads
+ * until one takes it (refraft_add_learner and the others refuse with
+ * REFRAFT_EBUSY while the last change is not committed, REFRAFT_ELAGGING
+ * while a learner is behind), until it no longer applies, or until it is
+ * given up. */
+typedef struct change {
+    bool active;
+    change_kind kind;
+    int node;     /* the server added, promoted or removed: its slot */
+    uint64_t due; /* the next attempt */
+    uint64_t give_up;
+} change;
+
+typedef struct change_stats {
+    uint64_t asked;     /* changes the schedule chose */
+    uint64_t added;     /* learners added (appended) */
+    uint64_t promoted;  /* learners promoted */
+    uint64_t removed;   /* members removed, the leader itself among them */
+    uint64_t self;      /* leaders that removed themselves */
+    uint64_t renewed;   /* removed servers back as new ones (disk lost) */
+    uint64_t returned;  /* removed servers added back with their disk */
+    uint64_t busy;      /* refused: REFRAFT_EBUSY */
+    uint64_t lagging;   /* refused: REFRAFT_ELAGGING */
+    uint64_t given_up;  /* changes never taken */
+    uint64_t shut_down; /* removed servers whose host shut down */
+} change_stats;
+
 typedef struct schedule {
     prng rng;
     int n_nodes;
@@ -95,9 +136,27 @@ typedef struct schedule {
     size_t n_plan;
     int fault_phases;
     uint64_t sync_crashes; /* crashes right after a failed sync */
+
+    /* Membership changes (changes.c), in runs with membership. */
+    bool membership;
+    bool pre_vote;
+    bool reuse_id;        /* --inject reuse-id: every removed server comes back
+                           * having lost its disk */
+    prng mrng;            /* their draws, apart from the faults' */
+    uint64_t next_change; /* the schedule asks for the next one then */
+    change ch;
+    change_stats cs;
+    refraft_index conf_seen;          /* the last committed CONFIG seen */
+    bool in_committed[NET_MAX_NODES]; /* slot's server in it */
+    bool was_member[NET_MAX_NODES];   /* in a committed one, ever */
+    const cluster *cl; /* the cluster, for reactions (schedule_attach) */
 } schedule;
 
 void schedule_init(schedule *s, uint64_t seed, const cluster_params *p);
+
+/* The cluster the schedule acts on, which its reactions (inside node
+ * callbacks) may read. */
+void schedule_attach(schedule *s, const cluster *cl);
 
 /* Start a fault phase of a random kind at cl->now. */
 void schedule_begin_phase(schedule *s, cluster *cl);
@@ -128,5 +187,25 @@ void schedule_on_proposal(schedule *s, int leader, uint64_t now);
 void schedule_on_sync_failed(schedule *s, int node, uint64_t now);
 
 const char *schedule_phase_name(phase_kind kind);
+
+/* After every step (the checks done): a server whose removal just
+ * committed is shut down by its host, as a removed server should be
+ * (thesis §4.2.2), now and then left running in runs with pre-vote. */
+void schedule_after_step(schedule *s, cluster *cl);
+
+/* Internal to the schedule's files: membership changes (changes.c). */
+void changes_init(schedule *s, uint64_t seed, const cluster_params *p);
+void changes_begin_phase(schedule *s, const cluster *cl);
+void changes_stop(schedule *s);
+uint64_t changes_next_time(const schedule *s);
+/* Whether a change is due at now; then changes_act() carries it out. */
+bool changes_due(const schedule *s, uint64_t now);
+void changes_act(schedule *s, cluster *cl);
+/* A minority of the voters of the leader's configuration that holds the
+ * leader, as a bit set of slots. */
+uint32_t changes_minority_with(schedule *s, const cluster *cl, int leader);
+/* Whether the leader's configuration allows a lost-leader phase: no change
+ * under way, at least three voters (so that the others are a majority). */
+bool changes_may_lose_leader(const schedule *s, const cluster *cl, int leader);
 
 #endif /* REFRAFT_SIM_SCHEDULE_H */

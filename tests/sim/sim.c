@@ -99,6 +99,29 @@ static void draw_disk(const sim_options *opt, cluster_params *cp)
         (uint32_t)prng_range(&p, SIM_SYNC_FAIL_MIN_PM, SIM_SYNC_FAIL_MAX_PM);
 }
 
+/* Whether the run changes its membership, how many of its nodes start as
+ * voters (the others are spares, at least one voter), and the promote
+ * lag, from a stream of their own: the draws shift no other.  A single
+ * node has nobody to add. */
+static void draw_membership(const sim_options *opt, cluster_params *cp)
+{
+    static const uint32_t lags[] = {0, 4, 32, 256};
+    prng p;
+    prng_seed(&p, opt->seed, 20);
+    bool chosen = prng_below(&p, SIM_MEMBERSHIP_ONE_IN) == 0;
+    int most =
+        opt->n_nodes - 1 < SIM_SPARES_MAX ? opt->n_nodes - 1 : SIM_SPARES_MAX;
+    int spares = most > 0 ? (int)prng_below(&p, (uint64_t)most + 1) : 0;
+    uint32_t lag = lags[prng_below(&p, 4)];
+    cp->membership = opt->membership == SIM_MEMBERSHIP_MIXED
+                         ? chosen
+                         : opt->membership == SIM_MEMBERSHIP_ON;
+    if (opt->n_nodes < 2)
+        cp->membership = false;
+    cp->n_voters = cp->membership ? opt->n_nodes - spares : opt->n_nodes;
+    cp->promote_lag = cp->membership ? lag : 0;
+}
+
 static void describe_params(const cluster_params *cp, char *buf, size_t len)
 {
     char store[48] = "memlog";
@@ -113,10 +136,20 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
     else if (cp->stage)
         snprintf(stage, sizeof(stage), "stage/sync, syncs fail %u/1000",
                  cp->sync_fail_pm);
+    char members[80] = "";
+    if (cp->membership && cp->promote_lag != 0)
+        snprintf(members, sizeof(members),
+                 ", membership changes from %d voters and %d spares, "
+                 "promote lag %u",
+                 cp->n_voters, cp->n_nodes - cp->n_voters, cp->promote_lag);
+    else if (cp->membership)
+        snprintf(members, sizeof(members),
+                 ", membership changes from %d voters and %d spares",
+                 cp->n_voters, cp->n_nodes - cp->n_voters);
     snprintf(buf, len,
              "timeout %u ms, heartbeat %u ms, %u entries/msg, inflight %u, "
              "pre-vote %s, check-quorum %s, %s replies, applied index %s, "
-             "commit %s, %u fetches in flight, on %s, %s",
+             "commit %s, %u fetches in flight, on %s, %s%s",
              cp->election_timeout_ms, cp->heartbeat_ms, cp->max_entries_per_msg,
              cp->max_inflight, cp->disable_pre_vote ? "off" : "on",
              cp->disable_check_quorum ? "off" : "on",
@@ -126,7 +159,7 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
                                    : "lost on crash",
              cp->commit_policy == REFRAFT_COMMIT_DURABLE ? "durable"
                                                          : "reference",
-             cp->sweeper_in_flight, store, stage);
+             cp->sweeper_in_flight, store, stage, members);
 }
 
 static void on_event(void *ctx, int node, const refraft_event *ev)
@@ -182,28 +215,55 @@ static uint64_t timeouts(const sim *s, uint64_t n)
     return n * s->cl.params.election_timeout_ms;
 }
 
-/* A heal opens two tests: a leader and a new commit (Liveness), and every
- * committed record everywhere (Record Convergence). */
-static void start_liveness(sim *s)
+/* The nodes that must converge (a bit each): every node, or with
+ * membership changes the members, voters and learners, of the leader's
+ * configuration (of the committed one while none leads).  Removed
+ * servers and spares not added are none of their business. */
+static uint32_t members(const sim *s)
 {
-    liveness_start(&s->live, "Liveness", "the heal", s->cl.now,
-                   timeouts(s, LIVENESS_TIMEOUTS), s->cli.next_seq);
-    uint32_t in_flight = s->cl.params.sweeper_in_flight;
-    convergence_start(&s->conv, &s->cl.check, s->cl.now,
-                      timeouts(s, CONVERGENCE_TIMEOUTS),
-                      in_flight != 0 ? in_flight : 16, CONVERGENCE_ROUND_MS);
-    s->cli.next_time = s->cl.now;
-    s->phase_test = false;
+    const cluster *cl = &s->cl;
+    if (!cl->params.membership)
+        return (1u << cl->params.n_nodes) - 1;
+    int leader = cluster_leader(cl);
+    sim_conf conf;
+    const sim_conf *c = check_committed_conf(&cl->check);
+    if (leader >= 0) {
+        sim_conf_of_node(&conf, cl->nodes[leader].rn);
+        c = &conf;
+    }
+    uint32_t mask = 0;
+    for (int i = 0; i < cl->params.n_nodes; i++) {
+        if (cluster_in_conf(cl, i, c))
+            mask |= 1u << i;
+    }
+    return mask;
 }
 
-/* Time for the survivors to catch up before they can commit: a survivor
+/* The members (voters) of any node's configuration, or the committed one:
+ * whom a bound on catching up must wait for, whichever leads next. */
+static uint32_t anyone(const sim *s, bool voters)
+{
+    const cluster *cl = &s->cl;
+    uint32_t mask = 0;
+    for (int j = -1; j < cl->params.n_nodes; j++) {
+        const sim_conf *c = j < 0 ? check_committed_conf(&cl->check)
+                                  : check_conf_of(&cl->check, j);
+        for (int i = 0; i < cl->params.n_nodes; i++) {
+            if (voters ? cluster_votes_in(cl, i, c) : cluster_in_conf(cl, i, c))
+                mask |= 1u << i;
+        }
+    }
+    return mask;
+}
+
+/* Time for the nodes in mask to catch up before they can commit: a node
  * that was behind must take every entry it lacks, at most max_entries
  * per message and max_inflight messages per round trip. */
-static uint64_t catch_up_ms(const sim *s)
+static uint64_t catch_up_ms(const sim *s, uint32_t mask)
 {
     refraft_index lo = UINT64_MAX, hi = 0;
     for (int i = 0; i < s->cl.params.n_nodes; i++) {
-        if (!cluster_alive(&s->cl, i))
+        if (!cluster_alive(&s->cl, i) || !(mask & (1u << i)))
             continue;
         refraft_index last = refraft_last_index(s->cl.nodes[i].rn);
         lo = last < lo ? last : lo;
@@ -216,6 +276,35 @@ static uint64_t catch_up_ms(const sim *s)
     return (hi - lo + per_round - 1) / per_round * CATCH_UP_ROUND_MS;
 }
 
+/* A heal opens two tests: a leader and a new commit (Liveness), and every
+ * committed record on every member, and, in runs with membership changes
+ * and at the end of every run, every committed entry applied there
+ * (Record Convergence); a node that is behind, a learner just added among
+ * them, first takes the entries it lacks. */
+static void start_liveness(sim *s)
+{
+    /* With membership changes a voter may be far behind: one promoted
+     * within the promote lag of the leader's log, one added back. */
+    uint64_t behind =
+        s->cl.params.membership ? catch_up_ms(s, anyone(s, true)) : 0;
+    liveness_start(&s->live, "Liveness", "the heal", s->cl.now,
+                   timeouts(s, LIVENESS_TIMEOUTS) + behind, s->cli.next_seq);
+    uint32_t in_flight = s->cl.params.sweeper_in_flight;
+    uint32_t mask = members(s);
+    /* Applies too after every heal of a run with membership changes, and
+     * after the final heal of every run. */
+    bool applies = s->cl.params.membership || s->steps >= s->opt->steps;
+    convergence_start(
+        &s->conv, &s->cl.check, s->cl.now,
+        timeouts(s, CONVERGENCE_TIMEOUTS) +
+            catch_up_ms(s, s->cl.params.membership ? anyone(s, false) : mask),
+        in_flight != 0 ? in_flight : 16, CONVERGENCE_ROUND_MS, mask, applies,
+        s->cl.params.membership &&
+            s->cl.params.commit_policy == REFRAFT_COMMIT_REFERENCE);
+    s->cli.next_time = s->cl.now;
+    s->phase_test = false;
+}
+
 /* The lost leader is gone: the survivors must void its entries and
  * commit anew within the same bound as after a heal, plus the time to
  * catch up a survivor that was behind. */
@@ -223,7 +312,10 @@ static void start_phase_test(sim *s)
 {
     liveness_start(&s->live, "Hole Filling Liveness",
                    "the loss of the leader holding the only records", s->cl.now,
-                   timeouts(s, LIVENESS_TIMEOUTS) + catch_up_ms(s),
+                   timeouts(s, LIVENESS_TIMEOUTS) +
+                       catch_up_ms(s, s->cl.params.membership
+                                          ? anyone(s, true)
+                                          : (1u << s->cl.params.n_nodes) - 1),
                    s->cli.next_seq);
     s->phase_test = true;
 }
@@ -309,17 +401,20 @@ static void step(sim *s)
     cluster_end_step(&s->cl);
     s->steps++;
     cluster_check(&s->cl);
+    schedule_after_step(&s->sched, &s->cl);
     bool live = s->live.waiting, conv = s->conv.waiting;
     liveness_step(&s->live, cluster_leader(&s->cl), s->cl.now, &s->cl.check);
-    convergence_step(&s->conv, &s->cl.check, s->cl.now);
+    if (s->conv.waiting)
+        convergence_step(&s->conv, &s->cl.check, s->cl.now, members(s));
     if (s->cl.verbose && live && !s->live.waiting && !s->cl.check.failed)
         trace_note(s->cl.now, "%s: passed, %llu ms after %s", s->live.name,
                    (unsigned long long)(s->cl.now - s->live.heal_time),
                    s->live.what);
     if (s->cl.verbose && conv && !s->conv.waiting && !s->cl.check.failed)
         trace_note(s->cl.now,
-                   "Record Convergence: every node holds the %zu records "
-                   "it lacked, %llu ms after the heal",
+                   "Record Convergence: every member holds the %zu "
+                   "records it lacked and applied all, %llu ms after the "
+                   "heal",
                    s->conv.initially_missing,
                    (unsigned long long)(s->cl.now - s->conv.heal_time));
     advance_phases(s);
@@ -337,6 +432,8 @@ static void fill_result(const sim *s, sim_result *res)
     res->committed = s->cl.check.n_committed;
     res->proposed = s->cli.accepted;
     res->messages = s->cl.net.stats;
+    res->membership = s->cl.params.membership;
+    res->changes = s->sched.cs;
     for (int i = 0; i < s->cl.params.n_nodes; i++) {
         res->crashes += s->cl.nodes[i].crashes;
         res->store_failures += s->cl.nodes[i].store_failures;
@@ -370,6 +467,7 @@ void sim_run(const sim_options *opt, sim_result *res)
     draw_params(&p, opt, &cp);
     draw_store(opt, &cp);
     draw_disk(opt, &cp);
+    draw_membership(opt, &cp);
     if (opt->in_flight != 0)
         cp.sweeper_in_flight = opt->in_flight;
     res->refstore = cp.refstore;
@@ -380,6 +478,7 @@ void sim_run(const sim_options *opt, sim_result *res)
     liveness_init(&s.live);
     convergence_init(&s.conv);
     cluster_observer obs = {&s, on_event, NULL, on_send, on_sync_failed};
+    schedule_attach(&s.sched, &s.cl);
     if (cluster_init(&s.cl, &cp, opt->seed, &obs, opt->verbose) == 0) {
         s.cl.check.durable_strict = opt->durable_strict;
         start_liveness(&s);

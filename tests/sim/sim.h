@@ -8,6 +8,7 @@
 #include "check.h"
 #include "cluster.h"
 #include "net.h"
+#include "schedule.h"
 
 /* Where the nodes keep their logs: refstore runs are slower (an LMDB
  * transaction per write), so by default only some runs use it. */
@@ -18,6 +19,19 @@ typedef enum sim_store {
 } sim_store;
 
 #define SIM_REFSTORE_ONE_IN 20
+
+/* Membership changes: in every run, in none, or (the default) in about
+ * one run in SIM_MEMBERSHIP_ONE_IN, drawn from the seed. */
+typedef enum sim_membership {
+    SIM_MEMBERSHIP_MIXED,
+    SIM_MEMBERSHIP_ON,
+    SIM_MEMBERSHIP_OFF
+} sim_membership;
+
+#define SIM_MEMBERSHIP_ONE_IN 4
+/* The most spare servers a run with membership starts with (never all of
+ * its nodes: at least one is an initial voter). */
+#define SIM_SPARES_MAX 3
 /* The disks offer stage and sync in all runs but about one in
  * SIM_STAGE_ONE_IN, so that both of the leader's ways to append are
  * covered; on a memlog a sync then fails with a chance drawn per run
@@ -41,6 +55,7 @@ typedef struct sim_options {
      * its record store was wiped (check_records.c). */
     bool durable_strict;
     uint32_t in_flight; /* the sweepers' fetches in flight; 0: drawn */
+    sim_membership membership;
     bool verbose;
 } sim_options;
 
@@ -60,8 +75,10 @@ typedef struct sim_result {
     uint64_t sync_failures;  /* injected: failed syncs */
     uint64_t sync_crashes;   /* crashes right after one */
     net_stats messages;
-    bool refstore;    /* the nodes ran on refstore */
-    char config[352]; /* the run's randomized settings, readable */
+    bool membership;      /* the run changed its membership */
+    change_stats changes; /* schedule.h */
+    bool refstore;        /* the nodes ran on refstore */
+    char config[448];     /* the run's randomized settings, readable */
 
     /* Records. */
     record_stats records;

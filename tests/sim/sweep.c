@@ -33,10 +33,25 @@ on_unrecoverable(void *ctx, refraft_index index, const refraft_ref *ref)
                sn->idx + 1, id, (unsigned long long)index);
 }
 
+/* put_batch, in the runs that offer it (fetch_run_mode): the records go
+ * in as put puts them, each checked by the checker; the simulated store
+ * does not fail. */
+static int put_batch(void *ctx, const refraft_ref *refs,
+                     const void *const *bytes, size_t n, int *results)
+{
+    sim_node *sn = ctx;
+    for (size_t k = 0; k < n; k++) {
+        nodestore_put(sn, &refs[k], bytes[k], (size_t)refs[k].size);
+        results[k] = 0;
+    }
+    return 0;
+}
+
 /*
  * Scans as often as the leader sends heartbeats, backs off 10..500 ms,
  * and keeps orphans for a few election timeouts.  lost_upto is what the
- * host kept with its record store since the wipe (cluster.c).
+ * host kept with its record store since the wipe (cluster.c).  The run's
+ * mode (fetch.h) says whether the store offers put_batch.
  */
 int sweep_start(cluster *cl, int i)
 {
@@ -58,6 +73,15 @@ int sweep_start(cluster *cl, int i)
         .on_unrecoverable = on_unrecoverable,
     };
     nodestore_api(sn, &cfg.store);
+    unsigned mode = fetch_run_mode(cl);
+    if (mode & FETCH_MODE_PUT_BATCH)
+        cfg.store.put_batch = put_batch;
+    if (cl->verbose && i == 0 && sn->incarnation == 1)
+        trace_note(cl->now, "sweepers: answers %s, requests %s, %s",
+                   mode & FETCH_MODE_BATCH_ANSWERS ? "batched" : "one by one",
+                   mode & FETCH_MODE_HOLD_REQUESTS ? "held until flush"
+                                                   : "sent at once",
+                   mode & FETCH_MODE_PUT_BATCH ? "put_batch" : "put only");
     fetch_fill(&cfg.fetcher, sn);
     char err[REFRAFT_ERRMSG_LEN] = "";
     int rv = refraft_sweeper_create(&cfg, &sn->sw, err, sizeof(err));
@@ -118,4 +142,5 @@ void sweep_tick(cluster *cl, int i)
     int rv = refraft_sweeper_tick(cl->nodes[i].sw);
     if (rv != 0)
         cluster_sweeper_fail(cl, i, "sweeper_tick", rv);
+    fetch_check_flushed(cl, i);
 }

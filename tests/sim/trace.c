@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "entry.h"
+#include "members.h"
 #include "trace.h"
 
 typedef unsigned long long ull;
@@ -65,6 +66,9 @@ void trace_msg(uint64_t now, int from, int to, const refraft_msg *msg)
                (ull)msg->u.request_vote_result.term,
                msg->u.request_vote_result.vote_granted ? "granted" : "refused");
         break;
+    case REFRAFT_MSG_TIMEOUT_NOW:
+        printf("TimeoutNow term %llu", (ull)msg->u.timeout_now.term);
+        break;
     default:
         printf("message of unknown type %u", msg->type);
         break;
@@ -93,10 +97,25 @@ void trace_event(uint64_t now, int node, const refraft_event *ev)
         printf("data index %llu (last index %llu)\n", (ull)ev->data_index,
                (ull)ev->last_index);
         break;
+    case REFRAFT_EVENT_CONFIG:
+        printf("configuration changed (commit %llu, last index %llu)\n",
+               (ull)ev->commit_index, (ull)ev->last_index);
+        break;
     default:
         printf("event of unknown type %u\n", ev->type);
         break;
     }
+}
+
+void trace_config(uint64_t now, int node, const refraft_node *rn)
+{
+    sim_conf c;
+    char who[160];
+    sim_conf_of_node(&c, rn);
+    sim_conf_describe(&c, who, sizeof(who));
+    printf("%8llu  n%d  goes by the configuration at index %llu: %s%s\n",
+           (ull)now, node + 1, (ull)c.index, who,
+           c.index > refraft_commit_index(rn) ? " (uncommitted)" : "");
 }
 
 void trace_note(uint64_t now, const char *fmt, ...)

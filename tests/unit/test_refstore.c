@@ -147,6 +147,10 @@ struct app {
     uint8_t types[APP_TYPES];
     int type_changes;
     int abandoned_reapplies;
+    /* CONFIG entries the apply hook saw, and those whose members broke
+     * refraft_entry's rules (refraft_check_members). */
+    int configs;
+    int bad_configs;
 };
 
 static MDB_val index_key(uint8_t buf[8], refraft_index index)
@@ -200,6 +204,12 @@ static int apply_hook(void *ctx, MDB_txn *txn, refraft_index index,
             entry->type == REFRAFT_ENTRY_ABANDONED)
             a->abandoned_reapplies++;
         a->types[index] = entry->type;
+    }
+    if (entry->type == REFRAFT_ENTRY_CONFIG) {
+        a->configs++;
+        if (refraft_check_members(entry->members, entry->n_members, NULL, 0) !=
+            0)
+            a->bad_configs++;
     }
     find_record(a, txn, entry);
     uint8_t buf[8];
@@ -577,13 +587,14 @@ static void store_of_another_cluster_or_node_is_ewrongstore(void **state)
     log_batch_free(&b);
 }
 
-/* A store written by another format version is refused, not read. */
+/* A store written by another format version is refused, not read.  (This
+ * library reads formats 1 and 2: 2 is 1 with CONFIG entries.) */
 static void store_of_another_format_version_is_ewrongstore(void **state)
 {
     struct fx *f = *state;
     refstore_close(f->store);
     f->store = NULL;
-    /* Rewrite "format_version" (8 bytes big-endian) as format 2 would. */
+    /* Rewrite "format_version" (8 bytes big-endian) as format 3 would. */
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta;
@@ -592,12 +603,13 @@ static void store_of_another_format_version_is_ewrongstore(void **state)
     assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    uint8_t two[8] = {0, 0, 0, 0, 0, 0, 0, 2};
-    MDB_val k = {14, "format_version"}, v = {8, two};
+    uint8_t three[8] = {0, 0, 0, 0, 0, 0, 0, 3};
+    MDB_val k = {14, "format_version"}, v = {8, three};
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
-    assert_wrong_store(f, CLUSTER, NODE, "format version 2", "version 1");
+    assert_wrong_store(f, CLUSTER, NODE, "format version 3",
+                       "versions 1 and 2");
 }
 
 /* The relaxed sync settings lose nothing to a process restart, and map
@@ -2959,6 +2971,9 @@ static void receive_of_a_request_vote_stores_no_record(void **state)
     m.u.request_vote.candidate_id = LEADER;
     m.u.request_vote.last_log_index = 5;
     m.u.request_vote.last_log_term = 1;
+    /* A transfer's: the node heard from LEADER just now and would ignore
+     * a plain one (thesis §4.2.3). */
+    m.u.request_vote.transfer = true;
     struct replies rep = {0};
     bool stored = true;
 
@@ -3291,7 +3306,7 @@ static void abandoned_apply_must_name_the_ref_the_log_holds(void **state)
     assert_int_equal(refstore_apply(f->store, 2, &e), REFRAFT_EINVAL);
     assert_int_equal(apply_as(f, 2, &other.e[0], REFRAFT_ENTRY_ABANDONED),
                      REFRAFT_EINVAL);
-    static const uint8_t bad_types[] = {0, 5, 255};
+    static const uint8_t bad_types[] = {0, 6, 255};
     for (size_t i = 0; i < sizeof(bad_types); i++)
         assert_int_equal(apply_as(f, 2, &b.e[0], bad_types[i]), REFRAFT_EINVAL);
     assert_int_equal(f->app.applies, 1);
@@ -3700,6 +3715,586 @@ static void store_without_record_digests_gets_it_and_counts_a_loss(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * CONFIG entries (log API version 4)
+ * ------------------------------------------------------------------------ */
+
+/* A CONFIG entry of term over members m[0..n), with junk in the fields a
+ * CONFIG entry does not use: "The fields a type does not use are ignored
+ * and read back zeroed." */
+static refraft_entry
+config_entry(refraft_term term, const refraft_member *m, size_t n)
+{
+    static const uint8_t junk[] = "not a record";
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = term;
+    e.type = REFRAFT_ENTRY_CONFIG;
+    e.members = m;
+    e.n_members = n;
+    e.ref.id = junk;
+    e.ref.id_len = (uint16_t)(sizeof(junk) - 1);
+    e.ref.size = 77;
+    memset(e.ref.digest, 0xa5, sizeof(e.ref.digest));
+    e.voided = 3;
+    return e;
+}
+
+/* got is want as a log returns it: the same members, in order, with their
+ * own copies of the strings (an address of NULL reads back as ""), and
+ * everything a CONFIG entry does not use zeroed. */
+static void assert_config_equal(const refraft_entry *got,
+                                const refraft_entry *want, refraft_index index)
+{
+    static const uint8_t zero[REFRAFT_DIGEST_LEN];
+    if (got->type != REFRAFT_ENTRY_CONFIG || got->term != want->term ||
+        got->n_members != want->n_members)
+        fail_msg("entry %llu: type %u, term %llu, %zu members; expected a "
+                 "CONFIG of term %llu with %zu",
+                 (unsigned long long)index, got->type,
+                 (unsigned long long)got->term, got->n_members,
+                 (unsigned long long)want->term, want->n_members);
+    assert_non_null(got->members);
+    assert_ptr_not_equal(got->members, want->members);
+    for (size_t i = 0; i < want->n_members; i++) {
+        const refraft_member *g = &got->members[i], *w = &want->members[i];
+        assert_non_null(g->id);
+        assert_non_null(g->address);
+        assert_ptr_not_equal(g->id, w->id);
+        assert_string_equal(g->id, w->id);
+        assert_string_equal(g->address, w->address ? w->address : "");
+        assert_int_equal(g->voter, w->voter);
+    }
+    assert_null(got->ref.id);
+    assert_int_equal(got->ref.id_len, 0);
+    assert_int_equal(got->ref.size, 0);
+    assert_memory_equal(got->ref.digest, zero, sizeof(zero));
+    assert_int_equal(got->voided, 0);
+}
+
+/* Check the CONFIG entries want[i] at indexes at[i] (i < n), each read
+ * alone and all in one get from the first, and their terms. */
+static void assert_configs(struct fx *f, const refraft_entry *want,
+                           const refraft_index *at, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        refraft_entry e;
+        size_t got = 0;
+        assert_int_equal(f->api.get(f->api.ctx, at[i], 1, &e, &got), 0);
+        assert_int_equal(got, 1);
+        assert_config_equal(&e, &want[i], at[i]);
+        refraft_term term = 0;
+        assert_int_equal(f->api.term_at(f->api.ctx, at[i], &term), 0);
+        assert_int_equal(term, want[i].term);
+    }
+    size_t span = (size_t)(at[n - 1] - at[0] + 1);
+    refraft_entry *all = calloc(span, sizeof(*all));
+    assert_non_null(all);
+    size_t got = 0;
+    assert_int_equal(f->api.get(f->api.ctx, at[0], span, all, &got), 0);
+    assert_int_equal(got, span);
+    for (size_t i = 0; i < n; i++)
+        assert_config_equal(&all[at[i] - at[0]], &want[i], at[i]);
+    free(all);
+}
+
+/* Fifteen members with ids of REFRAFT_ID_MAX bytes and addresses of
+ * REFRAFT_ADDRESS_MAX, the largest CONFIG entry there can be.  The
+ * strings live in big, which the caller provides. */
+struct big_config {
+    char ids[REFRAFT_MAX_PEERS][REFRAFT_ID_MAX + 1];
+    char addresses[REFRAFT_MAX_PEERS][REFRAFT_ADDRESS_MAX + 1];
+    refraft_member m[REFRAFT_MAX_PEERS];
+};
+
+static void big_config_make(struct big_config *big)
+{
+    for (size_t i = 0; i < REFRAFT_MAX_PEERS; i++) {
+        memset(big->ids[i], 'a' + (int)i, REFRAFT_ID_MAX);
+        big->ids[i][REFRAFT_ID_MAX] = '\0';
+        memset(big->addresses[i], '0' + (int)(i % 10), REFRAFT_ADDRESS_MAX);
+        big->addresses[i][REFRAFT_ADDRESS_MAX] = '\0';
+        big->m[i].id = big->ids[i];
+        big->m[i].address = big->addresses[i];
+        big->m[i].voter = i % 3 != 2;
+    }
+}
+
+/* "version 4 logs store CONFIG entries": a CONFIG entry reads back with
+ * the same members, through get and term_at, before and after the store
+ * is closed and opened again and after a crash; the entries around it are
+ * untouched. */
+static void config_entries_survive_reopen_with_identical_members(void **state)
+{
+    struct fx *f = *state;
+    static const refraft_member three[] = {
+        {"n1", "http://n1.example:8080", true},
+        {"n2", "", true},
+        {"n3", NULL, false},
+    };
+    static const refraft_member one[] = {{"n1", "x", true}};
+    static struct big_config big;
+    big_config_make(&big);
+    log_batch a = append(f, 2, 1, 1);
+    refraft_entry configs[3] = {
+        config_entry(1, three, 3),
+        config_entry(2, big.m, REFRAFT_MAX_PEERS),
+        config_entry(2, one, 1),
+    };
+    assert_int_equal(f->api.append(f->api.ctx, configs, 2), 0);
+    log_batch b = append(f, 3, 2, 2);
+    assert_int_equal(f->api.append(f->api.ctx, &configs[2], 1), 0);
+    const refraft_index at[3] = {3, 4, 8};
+    assert_int_equal(f->api.last_index(f->api.ctx), 8);
+    assert_configs(f, configs, at, 3);
+    fx_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 8);
+    assert_configs(f, configs, at, 3);
+    crash_and_reopen(f);
+    assert_configs(f, configs, at, 3);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    log_assert_entries(&f->api, 5, b.e, b.n);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+static uint64_t raw_format(struct raw *r)
+{
+    MDB_val k = {14, "format_version"}, v;
+    assert_int_equal(mdb_get(r->txn, raw_dbi(r, "meta"), &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    uint64_t version = 0;
+    for (size_t i = 0; i < 8; i++)
+        version = version << 8 | ((const uint8_t *)v.mv_data)[i];
+    return version;
+}
+
+/* The layout log.c and docs/storage.md give: term, type 5, layout 1, the
+ * member count, then per member flags (1: voter), id length, address
+ * length, id, address.  The store is format 1 until its first CONFIG
+ * entry, and format 2 from the commit that writes it. */
+static void
+config_is_stored_compactly_and_moves_the_store_to_format_2(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 1, 1, 1);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 1);
+    raw_end(&r);
+    fx_open(f);
+    static const refraft_member m[] = {{"n1", "a", true}, {"n2", NULL, false}};
+    refraft_entry e = config_entry(258, m, 2);
+    assert_int_equal(f->api.append(f->api.ctx, &e, 1), 0);
+    r = raw_begin(f);
+    static const uint8_t want[] = {0, 0, 0, 0,   0,   0,   1, 2, /* term */
+                                   5, 1, 2,                      /* head */
+                                   1, 2, 1, 'n', '1', 'a',       /* n1 */
+                                   0, 2, 0, 'n', '2'};           /* n2 */
+    uint8_t kb[8];
+    MDB_val k = index_key(kb, 2), got;
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "log"), &k, &got), 0);
+    assert_int_equal(got.mv_size, sizeof(want));
+    assert_memory_equal(got.mv_data, want, sizeof(want));
+    assert_int_equal(raw_format(&r), 2);
+    raw_end(&r);
+    fx_open(f);
+    refraft_index at = 2;
+    assert_configs(f, &e, &at, 1);
+    /* Removing the entry leaves the store at format 2. */
+    assert_int_equal(f->api.truncate(f->api.ctx, 2), 0);
+    r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 2);
+    raw_end(&r);
+    fx_open(f);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    log_batch_free(&a);
+}
+
+/* The same through stage and sync: the format moves with the sync, and
+ * not at all when the staged CONFIG entry is lost. */
+static void staged_config_moves_the_store_to_format_2_at_its_sync(void **state)
+{
+    struct fx *f = *state;
+    static const refraft_member m[] = {{"n1", "a", true}};
+    refraft_entry e = config_entry(1, m, 1);
+    assert_int_equal(f->api.stage(f->api.ctx, &e, 1), 0);
+    crash_and_reopen(f);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 1);
+    raw_end(&r);
+    fx_open(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 0);
+    assert_int_equal(f->api.stage(f->api.ctx, &e, 1), 0);
+    sync_ok(f);
+    crash_and_reopen(f);
+    refraft_index at = 1;
+    assert_configs(f, &e, &at, 1);
+    r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 2);
+    raw_end(&r);
+    fx_open(f);
+}
+
+/* append and stage: "REFRAFT_EINVAL for ... a CONFIG entry whose members
+ * break refraft_entry's rules", all or none: nothing is written, nothing
+ * committed, and the message says what was wrong. */
+static void config_with_bad_members_is_einval_and_writes_nothing(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 1);
+    static char long_id[REFRAFT_ID_MAX + 2],
+        long_address[REFRAFT_ADDRESS_MAX + 2];
+    memset(long_id, 'i', sizeof(long_id) - 1);
+    memset(long_address, 'a', sizeof(long_address) - 1);
+    static const refraft_member twice[] = {{"n1", "", true}, {"n1", "", false}};
+    static const refraft_member learners[] = {{"n1", "", false}};
+    static const refraft_member empty_id[] = {{"", "", true}};
+    static const refraft_member null_id[] = {{NULL, "", true}};
+    const refraft_member too_long_id[] = {{long_id, "", true}};
+    const refraft_member too_long_address[] = {{"n1", long_address, true}};
+    static struct big_config big;
+    big_config_make(&big);
+    refraft_member sixteen[REFRAFT_MAX_PEERS + 1];
+    memcpy(sixteen, big.m, sizeof(big.m));
+    sixteen[REFRAFT_MAX_PEERS] = (refraft_member){"p", "", true};
+    struct {
+        const refraft_member *m;
+        size_t n;
+        const char *cause;
+    } bad[] = {
+        {twice, 2, "listed twice"},
+        {learners, 1, "voter"},
+        {empty_id, 1, "empty"},
+        {null_id, 1, "NULL"},
+        {too_long_id, 1, "longer"},
+        {too_long_address, 1, "address"},
+        {sixteen, REFRAFT_MAX_PEERS + 1, "members"},
+        {learners, 0, "members"},
+        {NULL, 1, "NULL"},
+    };
+    log_snapshot *snap = log_snapshot_take(&f->api);
+    uint64_t before = commits(f->store);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        /* A good entry before the bad one: the batch goes in whole or not
+         * at all. */
+        static const refraft_member good[] = {{"n1", "", true}};
+        refraft_entry batch[2] = {config_entry(1, good, 1),
+                                  config_entry(1, bad[i].m, bad[i].n)};
+        for (int staged = 0; staged < 2; staged++) {
+            int rv = staged ? f->api.stage(f->api.ctx, batch, 2)
+                            : f->api.append(f->api.ctx, batch, 2);
+            if (rv != REFRAFT_EINVAL)
+                fail_msg("bad members %zu (%s): %s %s", i, bad[i].cause,
+                         staged ? "stage" : "append", refraft_strerror(rv));
+            const char *msg = refstore_errmsg(f->store);
+            if (strstr(msg, "entry 1") == NULL ||
+                strstr(msg, "CONFIG") == NULL ||
+                strstr(msg, bad[i].cause) == NULL)
+                fail_msg("\"%s\" should name entry 1, CONFIG and \"%s\"", msg,
+                         bad[i].cause);
+            assert_int_equal(f->api.last_index(f->api.ctx), 2);
+        }
+    }
+    sync_ok(f); /* nothing was staged */
+    assert_int_equal(commits(f->store), before);
+    log_assert_snapshot(&f->api, snap);
+    crash_and_reopen(f);
+    log_assert_snapshot(&f->api, snap);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 1);
+    raw_end(&r);
+    fx_open(f);
+    log_snapshot_free(snap);
+    log_batch_free(&a);
+}
+
+/* A CONFIG value of term 1 into buf with the members' bytes as given
+ * (flags, id length, address length, then the strings), for the
+ * corruptions below; returns its length. */
+static size_t config_value(uint8_t *buf, uint8_t layout, uint8_t n,
+                           const uint8_t *members, size_t members_len)
+{
+    memset(buf, 0, 8);
+    buf[7] = 1; /* term 1 */
+    buf[8] = REFRAFT_ENTRY_CONFIG;
+    buf[9] = layout;
+    buf[10] = n;
+    if (members_len > 0)
+        memcpy(buf + 11, members, members_len);
+    return 11 + members_len;
+}
+
+/* "a corrupt value gives REFRAFT_ECORRUPT with a message saying which
+ * index, never a crash or overread": every prefix of a good CONFIG value,
+ * and values that break the layout or refraft_entry's rules, are refused
+ * at open when they are the last entry and by get and term_at otherwise. */
+static void stored_config_cut_short_or_malformed_is_ecorrupt(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 1);
+    static const refraft_member m[] = {{"n1", "ab", true}, {"n22", "", false}};
+    refraft_entry e = config_entry(1, m, 2);
+    assert_int_equal(f->api.append(f->api.ctx, &e, 1), 0);
+    struct raw r = raw_begin(f);
+    uint8_t kb[8], good[64];
+    MDB_val k = index_key(kb, 3), v;
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "log"), &k, &v), 0);
+    assert_true(v.mv_size <= sizeof(good));
+    size_t good_len = v.mv_size;
+    memcpy(good, v.mv_data, good_len);
+    raw_end(&r);
+    /* Cut short anywhere, the last entry is refused at open. */
+    for (size_t len = 0; len < good_len; len++) {
+        raw_put_log(f, 3, good, len);
+        assert_open_corrupt(f, "log entry 3");
+    }
+    static const uint8_t voter_n1[] = {1, 2, 0, 'n', '1'};
+    static const uint8_t learner_n2[] = {0, 2, 0, 'n', '2'};
+    static const uint8_t flags_2[] = {3, 2, 0, 'n', '1'};
+    static const uint8_t id_0[] = {1, 0, 0};
+    static const uint8_t id_65[3] = {1, REFRAFT_ID_MAX + 1, 0};
+    static const uint8_t nul_id[] = {1, 2, 0, 'n', 0};
+    static const uint8_t nul_address[] = {1, 2, 2, 'n', '1', 'a', 0};
+    static const uint8_t trailing[] = {1, 2, 0, 'n', '1', 'x'};
+    static const uint8_t twice[] = {1, 2, 0, 'n', '1', 0, 2, 0, 'n', '1'};
+    struct {
+        uint8_t layout, n;
+        const uint8_t *members;
+        size_t len;
+        const char *why;
+    } bad[] = {
+        {2, 1, voter_n1, sizeof(voter_n1), "layout 2"},
+        {1, 0, NULL, 0, "0 members"},
+        {1, REFRAFT_MAX_PEERS + 1, voter_n1, sizeof(voter_n1), "16 members"},
+        {1, 2, voter_n1, sizeof(voter_n1), "cut short in member 1"},
+        {1, 1, flags_2, sizeof(flags_2), "flags"},
+        {1, 1, id_0, sizeof(id_0), "an id of 0 bytes"},
+        {1, 1, id_65, sizeof(id_65), "an id of 65 bytes"},
+        {1, 1, nul_id, sizeof(nul_id), "NUL"},
+        {1, 1, nul_address, sizeof(nul_address), "NUL"},
+        {1, 1, trailing, sizeof(trailing), "after its last member"},
+        {1, 2, twice, sizeof(twice), "listed twice"},
+        {1, 1, learner_n2, sizeof(learner_n2), "voter"},
+    };
+    uint8_t buf[64];
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        size_t len = config_value(buf, bad[i].layout, bad[i].n, bad[i].members,
+                                  bad[i].len);
+        raw_put_log(f, 3, buf, len);
+        refstore *store = NULL;
+        char err[REFRAFT_ERRMSG_LEN] = "";
+        assert_int_equal(refstore_open(&f->opts, &store, err, sizeof(err)),
+                         REFRAFT_ECORRUPT);
+        if (strstr(err, "log entry 3") == NULL ||
+            strstr(err, bad[i].why) == NULL)
+            fail_msg("\"%s\" should name log entry 3 and \"%s\"", err,
+                     bad[i].why);
+    }
+    /* Not the last entry: open reads only the last, get and term_at read
+     * it. */
+    size_t len = config_value(buf, 1, 1, learner_n2, sizeof(learner_n2));
+    raw_put_log(f, 2, buf, len);
+    raw_put_log(f, 3, good, good_len);
+    fx_open(f);
+    refraft_entry out[3];
+    memset(out, 0xa5, sizeof(out));
+    size_t n = 99;
+    assert_int_equal(f->api.get(f->api.ctx, 1, 3, out, &n), REFRAFT_ECORRUPT);
+    assert_non_null(strstr(refstore_errmsg(f->store), "log entry 2"));
+    assert_int_equal(n, 99);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(((const uint8_t *)out)[i], 0xa5);
+    refraft_term term = 0;
+    assert_int_equal(f->api.term_at(f->api.ctx, 2, &term), REFRAFT_ECORRUPT);
+    assert_non_null(strstr(refstore_errmsg(f->store), "log entry 2"));
+    refraft_index at = 3;
+    assert_configs(f, &e, &at, 1);
+    log_batch_free(&a);
+}
+
+/* A staged CONFIG entry whose sync's commit runs out of map is written
+ * again once the map has grown (log_restage), and round-trips: the churn
+ * of sync_whose_commit_fills_the_map_grows_it with a CONFIG entry staged
+ * at each step, its members changing from step to step, and applied from
+ * what get returned. */
+static void staged_config_synced_after_map_growth_round_trips(void **state)
+{
+    struct fx *f = *state;
+    churn_open(f);
+    enum { STEPS = 120 };
+    static char ids[STEPS][16], addresses[STEPS][64];
+    static refraft_member members[STEPS][3];
+    static refraft_entry want[STEPS];
+    static refraft_index at[STEPS];
+    int grows_in_sync = 0;
+    for (size_t i = 0; i < STEPS; i++) {
+        snprintf(ids[i], sizeof(ids[i]), "s%zu", i);
+        snprintf(addresses[i], sizeof(addresses[i]), "http://s%zu.test:%zu", i,
+                 1000 + i);
+        members[i][0] = (refraft_member){"n1", "http://n1.test", true};
+        members[i][1] = (refraft_member){ids[i], addresses[i], i % 2 == 0};
+        members[i][2] = (refraft_member){"n3", NULL, true};
+        want[i] = config_entry(1, members[i], 1 + i % 3);
+        at[i] = i + 1;
+        int rv = f->api.stage(f->api.ctx, &want[i], 1);
+        if (rv != 0)
+            fail_msg("stage %zu: %s (%s)", i, refraft_strerror(rv),
+                     refstore_errmsg(f->store));
+        uint64_t grows = stats(f->store).map_grows;
+        sync_ok(f);
+        grows_in_sync += stats(f->store).map_grows > grows;
+        churn_records(f, i + 1);
+        refraft_entry e;
+        size_t n = 0;
+        assert_int_equal(f->api.get(f->api.ctx, i + 1, 1, &e, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(refstore_apply(f->store, i + 1, &e), 0);
+        assert_config_equal(&e, &want[i], i + 1);
+    }
+    if (grows_in_sync == 0)
+        fail_msg("no sync grew the map (%llu growths in all)",
+                 (unsigned long long)stats(f->store).map_grows);
+    assert_true(f->app.reapplies > 0);
+    assert_int_equal(f->app.bad_configs, 0);
+    assert_true(f->app.configs >= STEPS);
+    assert_int_equal(refstore_flush(f->store), 0);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), STEPS);
+    assert_int_equal(refstore_applied_index(f->store), STEPS);
+    assert_configs(f, want, at, STEPS);
+}
+
+/* A stage that fills the map grows it and stages again: a CONFIG entry in
+ * the middle of a large staged batch round-trips. */
+static void config_in_a_stage_that_grows_the_map_round_trips(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 64 * 1024 * KIB);
+    log_batch a = log_batch_make(1500, 1, 1);
+    log_batch b = log_batch_make(1500, 2, 1);
+    static struct big_config big;
+    big_config_make(&big);
+    refraft_entry *batch = calloc(3001, sizeof(*batch));
+    assert_non_null(batch);
+    memcpy(batch, a.e, 1500 * sizeof(*batch));
+    batch[1500] = config_entry(1, big.m, REFRAFT_MAX_PEERS);
+    memcpy(batch + 1501, b.e, 1500 * sizeof(*batch));
+    assert_int_equal(f->api.stage(f->api.ctx, batch, 3001), 0);
+    assert_true(stats(f->store).map_grows >= 1);
+    refraft_index at = 1501;
+    assert_configs(f, &batch[1500], &at, 1);
+    sync_ok(f);
+    crash_and_reopen(f);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3001);
+    log_assert_entries(&f->api, 1, a.e, a.n);
+    assert_configs(f, &batch[1500], &at, 1);
+    log_assert_entries(&f->api, 1502, b.e, b.n);
+    free(batch);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* "a CONFIG entry is applied like a NOOP": the hook sees it, with its
+ * members, and its applied index commits with the rest; the members get
+ * returned stay valid across the applies (the node reads, then applies),
+ * and applies lost to a commit out of map run again with the members
+ * (apply_again reads the entry back from the log). */
+static void config_entries_apply_as_noops_and_run_again(void **state)
+{
+    struct fx *f = *state;
+    churn_open(f);
+    static const refraft_member m[] = {{"n1", "http://n1", true},
+                                       {"n2", "http://n2", false}};
+    refraft_entry e = config_entry(1, m, 2);
+    refraft_index n = 120;
+    for (refraft_index i = 1; i <= n; i++) {
+        assert_int_equal(f->api.append(f->api.ctx, &e, 1), 0);
+        refraft_entry got;
+        size_t k = 0;
+        assert_int_equal(f->api.get(f->api.ctx, i, 1, &got, &k), 0);
+        apply_ok(f, i); /* the kind of call a node makes in between */
+        assert_config_equal(&got, &e, i);
+        churn_records(f, i);
+    }
+    assert_true(f->app.reapplies > 0);
+    assert_int_equal(f->app.bad_configs, 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), n);
+    /* apply_ok hands NOOPs; the replays read CONFIG entries back. */
+    assert_true(f->app.configs > 0);
+    assert_true(f->app.configs <= f->app.reapplies);
+    fx_reopen(f);
+    for (refraft_index i = 1; i <= n; i++)
+        assert_true(app_has_row(&f->app, i));
+    /* And the hook gets a CONFIG entry as it was handed over. */
+    assert_int_equal(f->api.append(f->api.ctx, &e, 1), 0);
+    int before = f->app.configs;
+    assert_int_equal(refstore_apply(f->store, n + 1, &e), 0);
+    assert_int_equal(f->app.configs, before + 1);
+    assert_int_equal(f->app.types[n + 1], REFRAFT_ENTRY_CONFIG);
+}
+
+/* get copies members into memory of the store's: when that cannot grow,
+ * the call fails with nothing written to out. */
+static void
+get_of_config_entries_under_enomem_leaves_out_untouched(void **state)
+{
+    struct fx *f = *state;
+    static struct big_config big;
+    big_config_make(&big);
+    refraft_entry e = config_entry(1, big.m, REFRAFT_MAX_PEERS);
+    assert_int_equal(f->api.append(f->api.ctx, &e, 1), 0);
+    refraft_entry out[1];
+    memset(out, 0xa5, sizeof(out));
+    size_t n = 77;
+    failalloc_at(&fault, 1);
+    int rv = f->api.get(f->api.ctx, 1, 1, out, &n);
+    failalloc_off();
+    assert_int_equal(rv, REFRAFT_ENOMEM);
+    assert_int_equal(n, 77);
+    for (size_t i = 0; i < sizeof(out); i++)
+        assert_int_equal(((const uint8_t *)out)[i], 0xa5);
+    refraft_index at = 1;
+    assert_configs(f, &e, &at, 1);
+}
+
+/* A node alone on the store adds a learner: the CONFIG entry goes through
+ * stage and sync, commits and applies; restarted over the reopened store,
+ * the node goes by it again (refraft.h: "A node goes by the last CONFIG
+ * entry in its log"). */
+static void node_keeps_its_configuration_across_a_restart(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    refraft_index index = 0;
+    int rv = refraft_add_learner(node, "n2", "http://n2.test:7000", &index);
+    if (rv != 0)
+        fail_msg("refraft_add_learner: %s (%s)", refraft_strerror(rv),
+                 refraft_errmsg(node));
+    assert_int_equal(refraft_commit_index(node), index);
+    assert_int_equal(h.applied, index);
+    assert_int_equal(f->app.types[index], REFRAFT_ENTRY_CONFIG);
+    assert_int_equal(refstore_flush(f->store), 0);
+    refraft_node_destroy(node);
+    fx_reopen(f);
+    struct host h2 = {0};
+    node = node_start(f, &h2, NULL, 0);
+    assert_int_equal(refraft_config_index(node), index);
+    assert_int_equal(refraft_n_members(node), 2);
+    assert_false(refraft_is_voter(node, "n2"));
+    assert_true(refraft_is_voter(node, NODE));
+    refraft_member m;
+    for (size_t i = 0; i < 2; i++) {
+        assert_int_equal(refraft_member_get(node, i, &m), 0);
+        if (strcmp(m.id, "n2") == 0)
+            assert_string_equal(m.address, "http://n2.test:7000");
+    }
+    elect(node, &h2);
+    refraft_node_destroy(node);
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -3799,6 +4394,18 @@ int main(void)
         T(wipe_removes_the_digests_with_the_records),
         T(record_without_a_digest_is_absent_until_put_again),
         T(store_without_record_digests_gets_it_and_counts_a_loss),
+        T(config_entries_survive_reopen_with_identical_members),
+        T(config_is_stored_compactly_and_moves_the_store_to_format_2),
+        T(staged_config_moves_the_store_to_format_2_at_its_sync),
+        T(config_with_bad_members_is_einval_and_writes_nothing),
+        T(stored_config_cut_short_or_malformed_is_ecorrupt),
+        T_CLOSED(staged_config_synced_after_map_growth_round_trips),
+        T_CLOSED(config_in_a_stage_that_grows_the_map_round_trips),
+        T_CLOSED(config_entries_apply_as_noops_and_run_again),
+        cmocka_unit_test_setup_teardown(
+            get_of_config_entries_under_enomem_leaves_out_untouched, setup_open,
+            restore_allocator),
+        T(node_keeps_its_configuration_across_a_restart),
     };
     int failed = log_conformance_run(&refstore_backend);
     failed += cmocka_run_group_tests_name("refstore", tests, NULL, NULL);

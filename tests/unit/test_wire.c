@@ -16,6 +16,7 @@
 #include "failalloc.h"
 #include "mentions.h"
 #include "msgeq.h"
+#include "refraft/sweeper.h"
 #include "refraft/wire.h"
 #include "wire_samples.h"
 
@@ -128,22 +129,26 @@ static const field ae_fields[] = {{1, "term", 7, NULL, 0},
                                   {2, "leader_id", BYTES("n1")},
                                   {3, "prev_log_index", 10, NULL, 0},
                                   {4, "prev_log_term", 6, NULL, 0},
-                                  {5, "leader_commit", 9, NULL, 0}};
+                                  {5, "leader_commit", 9, NULL, 0},
+                                  {7, "read_round", 3, NULL, 0}};
 static const field aer_fields[] = {
     {1, "term", 7, NULL, 0},           {2, "follower_id", BYTES("n2")},
     {3, "success", 1, NULL, 0},        {4, "match_index", 12, NULL, 0},
     {5, "rejected_index", 0, NULL, 0}, {6, "conflict_term", 0, NULL, 0},
     {7, "conflict_index", 0, NULL, 0}, {8, "last_log_index", 12, NULL, 0},
-    {9, "data_index", 11, NULL, 0}};
+    {9, "data_index", 11, NULL, 0},    {10, "read_round", 3, NULL, 0}};
 static const field rv_fields[] = {{1, "term", 8, NULL, 0},
                                   {2, "candidate_id", BYTES("n3")},
                                   {3, "last_log_index", 12, NULL, 0},
                                   {4, "last_log_term", 7, NULL, 0},
-                                  {5, "pre_vote", 1, NULL, 0}};
+                                  {5, "pre_vote", 1, NULL, 0},
+                                  {6, "transfer", 0, NULL, 0}};
 static const field rvr_fields[] = {{1, "term", 8, NULL, 0},
                                    {2, "voter_id", BYTES("n1")},
                                    {3, "vote_granted", 1, NULL, 0},
                                    {4, "pre_vote", 0, NULL, 0}};
+static const field tn_fields[] = {{1, "term", 8, NULL, 0},
+                                  {2, "leader_id", BYTES("n1")}};
 
 typedef struct msg_fields {
     const char *name;
@@ -156,7 +161,8 @@ static const msg_fields all_msgs[] = {
     {"AppendEntries", ae_fields, COUNT(ae_fields)},
     {"AppendEntriesResult", aer_fields, COUNT(aer_fields)},
     {"RequestVote", rv_fields, COUNT(rv_fields)},
-    {"RequestVoteResult", rvr_fields, COUNT(rvr_fields)}};
+    {"RequestVoteResult", rvr_fields, COUNT(rvr_fields)},
+    {"TimeoutNow", tn_fields, COUNT(tn_fields)}};
 
 /* A Ref with field omit left out; id and digest as given. */
 static pb pb_ref(const void *id, size_t id_len, uint64_t size,
@@ -249,6 +255,33 @@ static void expect_msg_refused(pb *b, const char *word)
 static void expect_records_refused(pb *b, const char *word)
 {
     expect_refused(b, true, word);
+}
+
+/* A Member with field omit left out. */
+static pb pb_member(const char *id, const void *address, size_t address_len,
+                    bool voter, unsigned omit)
+{
+    pb m = {0};
+    field f[] = {{1, "id", 0, id, strlen(id)},
+                 {2, "address", 0, address, address_len},
+                 {3, "voter", voter, NULL, 0}};
+    pb_fields(&m, f, COUNT(f), omit);
+    return m;
+}
+
+/* An entry of type with the given members (n of them, consumed). */
+static pb pb_with_members(uint64_t type, pb *members, size_t n)
+{
+    pb e = {0};
+    pb_u64(&e, 1, 7);
+    pb_u64(&e, 2, type);
+    if (type == REFRAFT_ENTRY_REF) {
+        pb r = pb_ref("r", 1, 100, digest_a, 32, 0);
+        pb_sub(&e, 3, &r);
+    }
+    for (size_t i = 0; i < n; i++)
+        pb_sub(&e, 5, &members[i]);
+    return e;
 }
 
 /* Encode msg, decode the bytes, and expect the same message back. */
@@ -531,6 +564,8 @@ static void test_free_functions_accept_null_and_repeats(void **state)
     refraft_wire_free(NULL);
     refraft_wire_msg_free(NULL);
     refraft_wire_records_free(NULL);
+    refraft_wire_fetch_request_free(NULL);
+    refraft_wire_fetch_response_free(NULL);
     refraft_wire_buf buf = {NULL, 0};
     refraft_wire_free(&buf);
     refraft_msg m = wire_sample_heartbeat();
@@ -541,6 +576,25 @@ static void test_free_functions_accept_null_and_repeats(void **state)
     refraft_wire_msg_free(&out);
     refraft_wire_msg_free(&out);
     refraft_wire_free(&buf);
+    refraft_wire_free(&buf);
+
+    refraft_ref ref = wire_sample_ref("a", 1, 1);
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, &ref, 1, &buf),
+                     0);
+    refraft_wire_fetch_request req;
+    assert_int_equal(
+        refraft_wire_decode_fetch_request(buf.data, buf.len, &req, NULL, 0), 0);
+    refraft_wire_fetch_request_free(&req);
+    refraft_wire_fetch_request_free(&req);
+    refraft_wire_free(&buf);
+    assert_int_equal(refraft_wire_encode_fetch_response("n1", 1, NULL, 0, &buf),
+                     0);
+    refraft_wire_fetch_response res;
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(buf.data, buf.len, &res, NULL, 0),
+        0);
+    refraft_wire_fetch_response_free(&res);
+    refraft_wire_fetch_response_free(&res);
     refraft_wire_free(&buf);
 }
 
@@ -640,10 +694,9 @@ static void test_unknown_fields_are_refused_at_any_depth(void **state)
     (void)state;
     pb v = {0};
     pb_fields(&v, rv_fields, COUNT(rv_fields), 0);
-    pb noop = pb_noop(1);
-    pb_sub(&v, 6, &noop); /* AppendEntries.entries, on a vote */
+    pb_u64(&v, 7, 1); /* AppendEntries.read_round, on a vote */
     pb body = pb_message(REFRAFT_MSG_REQUEST_VOTE, &v);
-    expect_msg_refused(&body, "unknown field 6 in RequestVote");
+    expect_msg_refused(&body, "unknown field 7 in RequestVote");
 
     pb e = pb_noop(7);
     pb_u64(&e, 9, 1);
@@ -743,13 +796,183 @@ static void test_terms_out_of_range_are_refused_by_name(void **state)
 /* wire.h: "an unknown ... entry type", "a REF entry without a record id,
  * a VOID without its voided index"; and a record id over
  * REFRAFT_RECORD_ID_MAX, a digest not 32 bytes. */
+/* refraft.proto: a CONFIG entry needs 1 to 15 members with distinct ids,
+ * at least one a voter, each with all its fields, an id of 1 to 64 bytes
+ * and an address of at most 255 bytes without NUL; members are refused on
+ * the other types. */
+static void test_config_entries_are_refused_by_member(void **state)
+{
+    (void)state;
+    struct {
+        uint64_t type;
+        const char *id[2];
+        const char *address;
+        size_t address_len;
+        bool voter[2];
+        unsigned omit; /* a field left out of member 0 */
+        const char *want;
+    } cases[] = {
+        {REFRAFT_ENTRY_CONFIG,
+         {NULL, NULL},
+         "",
+         0,
+         {true, true},
+         0,
+         "entry 3: a configuration has 0 members"},
+        {REFRAFT_ENTRY_REF,
+         {"n1", NULL},
+         "",
+         0,
+         {true, true},
+         0,
+         "entry 3: REF entry carries members"},
+        {REFRAFT_ENTRY_NOOP,
+         {"n1", NULL},
+         "",
+         0,
+         {true, true},
+         0,
+         "entry 3: NOOP entry carries members"},
+        {REFRAFT_ENTRY_CONFIG,
+         {"n1", NULL},
+         "",
+         0,
+         {true, true},
+         3,
+         "entry 3 member 0: missing voter"},
+        {REFRAFT_ENTRY_CONFIG,
+         {"n1", NULL},
+         "",
+         0,
+         {true, true},
+         1,
+         "entry 3 member 0: missing id"},
+        {REFRAFT_ENTRY_CONFIG,
+         {"", NULL},
+         "",
+         0,
+         {true, true},
+         0,
+         "entry 3 member 0 is empty"},
+        {REFRAFT_ENTRY_CONFIG,
+         {"n1", NULL},
+         "http://a\0b",
+         10,
+         {true, true},
+         0,
+         "holds a NUL"},
+        {REFRAFT_ENTRY_CONFIG,
+         {"n1", "n1"},
+         "",
+         0,
+         {true, true},
+         0,
+         "entry 3: member \"n1\" is listed twice"},
+        {REFRAFT_ENTRY_CONFIG,
+         {"n1", "n2"},
+         "",
+         0,
+         {false, false},
+         0,
+         "entry 3: a configuration needs at least one voter"},
+    };
+    for (size_t c = 0; c < COUNT(cases); c++) {
+        pb members[2];
+        size_t n = 0;
+        for (size_t k = 0; k < 2 && cases[c].id[k] != NULL; k++)
+            members[n++] = pb_member(cases[c].id[k], cases[c].address,
+                                     cases[c].address_len, cases[c].voter[k],
+                                     k == 0 ? cases[c].omit : 0);
+        pb e = pb_with_members(cases[c].type, members, n);
+        pb body = ae_with_entry(&e);
+        expect_msg_refused(&body, cases[c].want);
+    }
+    char address[REFRAFT_ADDRESS_MAX + 2];
+    memset(address, 'a', sizeof address);
+    pb m = pb_member("n1", address, sizeof address, true, 0);
+    pb e = pb_with_members(REFRAFT_ENTRY_CONFIG, &m, 1);
+    pb body = ae_with_entry(&e);
+    expect_msg_refused(&body, "address of 257 bytes is over 255");
+}
+
+/* CONFIG entries, read rounds and TimeoutNow come back as they went. */
+static void test_config_read_round_and_timeout_now_round_trip(void **state)
+{
+    (void)state;
+    char long_address[REFRAFT_ADDRESS_MAX + 1];
+    memset(long_address, 'u', REFRAFT_ADDRESS_MAX);
+    long_address[REFRAFT_ADDRESS_MAX] = '\0';
+    refraft_member members[REFRAFT_MAX_PEERS];
+    char ids[REFRAFT_MAX_PEERS][8];
+    for (size_t k = 0; k < REFRAFT_MAX_PEERS; k++) {
+        snprintf(ids[k], sizeof ids[k], "n%zu", k);
+        members[k].id = ids[k];
+        members[k].address = k == 0 ? long_address : k == 1 ? "" : "http://x";
+        members[k].voter = k % 2 == 0;
+    }
+    refraft_entry entries[3];
+    memset(entries, 0, sizeof entries);
+    entries[0].term = 4;
+    entries[0].type = REFRAFT_ENTRY_CONFIG;
+    entries[0].members = members;
+    entries[0].n_members = 1;
+    entries[1].term = 4;
+    entries[1].type = REFRAFT_ENTRY_NOOP;
+    entries[2].term = 5;
+    entries[2].type = REFRAFT_ENTRY_CONFIG;
+    entries[2].members = members;
+    entries[2].n_members = REFRAFT_MAX_PEERS;
+    refraft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES;
+    m.u.append_entries = (refraft_append_entries){.term = 5,
+                                                  .leader_id = "n0",
+                                                  .prev_log_index = 3,
+                                                  .prev_log_term = 2,
+                                                  .leader_commit = 3,
+                                                  .entries = entries,
+                                                  .n_entries = 3,
+                                                  .read_round = UINT64_MAX};
+    assert_round_trip(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_APPEND_ENTRIES_RESULT;
+    m.u.append_entries_result.term = 5;
+    m.u.append_entries_result.follower_id = "n2";
+    m.u.append_entries_result.success = true;
+    m.u.append_entries_result.match_index = 6;
+    m.u.append_entries_result.read_round = 42;
+    assert_round_trip(&m);
+
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_TIMEOUT_NOW;
+    m.u.timeout_now.term = 9;
+    m.u.timeout_now.leader_id = "n0";
+    assert_round_trip(&m);
+
+    /* The encoder refuses what the decoder would. */
+    entries[0].n_members = 0;
+    m.type = REFRAFT_MSG_APPEND_ENTRIES;
+    memset(&m.u, 0, sizeof m.u);
+    m.u.append_entries.term = 5;
+    m.u.append_entries.leader_id = "n0";
+    m.u.append_entries.entries = entries;
+    m.u.append_entries.n_entries = 1;
+    expect_encode_refused(&m);
+    memset(&m, 0, sizeof m);
+    m.type = REFRAFT_MSG_TIMEOUT_NOW;
+    m.u.timeout_now.term = 0;
+    m.u.timeout_now.leader_id = "n0";
+    expect_encode_refused(&m);
+}
+
 static void test_bad_entries_are_refused_by_position_and_field(void **state)
 {
     (void)state;
     uint8_t id300[300];
     memset(id300, 'r', sizeof id300);
     for (int type = -1; type <= 7; type++) {
-        if (type >= 1 && type <= 3)
+        if ((type >= 1 && type <= 3) || type == REFRAFT_ENTRY_CONFIG)
             continue;
         pb e = {0};
         pb_u64(&e, 1, 7);
@@ -1024,7 +1247,7 @@ static void test_encode_refuses_bad_messages(void **state)
 
     m.type = 0;
     expect_encode_refused(&m);
-    m.type = 5;
+    m.type = 6;
     expect_encode_refused(&m);
 
     const char *bad_ids[] = {NULL, "", ID_65};
@@ -1162,6 +1385,529 @@ static void test_encode_refuses_bad_record_batches(void **state)
     free(big);
 }
 
+/* ---- fetches ------------------------------------------------------------
+ *
+ * POST /raft/v1/fetch (wire.h): a FetchRequest of 1 to
+ * REFRAFT_WIRE_MAX_FETCH refs, answered by a FetchResponse of 0 to
+ * REFRAFT_WIRE_MAX_FETCH answers, each a status and, on OK only, bytes.
+ */
+
+/* Decode b as a fetch request (or, when response, a fetch response) and
+ * expect a refusal mentioning word; the output stays untouched.  Frees
+ * b. */
+static void expect_fetch_refused(pb *b, bool response, const char *word)
+{
+    union {
+        refraft_wire_fetch_request req;
+        refraft_wire_fetch_response res;
+    } out, before;
+    memset(&out, 0xa5, sizeof out);
+    before = out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv = response
+                 ? refraft_wire_decode_fetch_response(b->data, b->len, &out.res,
+                                                      err, sizeof err)
+                 : refraft_wire_decode_fetch_request(b->data, b->len, &out.req,
+                                                     err, sizeof err);
+    if (rv != REFRAFT_EBADMSG)
+        fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
+                 refraft_strerror(rv), word);
+    assert_memory_equal(&out, &before, sizeof out);
+    assert_mentions(err, word);
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+static void expect_request_refused(pb *b, const char *word)
+{
+    expect_fetch_refused(b, false, word);
+}
+
+static void expect_response_refused(pb *b, const char *word)
+{
+    expect_fetch_refused(b, true, word);
+}
+
+static refraft_wire_fetch_answer
+answer_of(int status, const void *bytes, size_t len)
+{
+    refraft_wire_fetch_answer a = {status, bytes, len};
+    return a;
+}
+
+/* A request's refs come back whole and in order: the longest id, a
+ * record of 0 bytes and one of the largest size, from the longest
+ * sender id in the largest term; and REFRAFT_WIRE_MAX_FETCH refs fit. */
+static void test_fetch_request_round_trips(void **state)
+{
+    (void)state;
+    refraft_ref refs[3] = {wire_sample_ref(long_id, sizeof long_id, 1000),
+                           wire_sample_ref("empty", 5, 0),
+                           wire_sample_ref("huge", 4, UINT64_MAX)};
+    refraft_wire_buf buf;
+    assert_int_equal(refraft_wire_encode_fetch_request(ID_64, REFRAFT_TERM_MAX,
+                                                       refs, 3, &buf),
+                     0);
+    refraft_wire_fetch_request out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv = refraft_wire_decode_fetch_request(buf.data, buf.len, &out, err,
+                                               sizeof err);
+    if (rv != 0)
+        fail_msg("%s: %s", refraft_strerror(rv), err);
+    assert_string_equal(out.sender_id, ID_64);
+    assert_int_equal(out.term, REFRAFT_TERM_MAX);
+    assert_int_equal(out.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(msgeq_ref(&out.refs[i], &refs[i]));
+    refraft_wire_fetch_request_free(&out);
+    assert_null(out.priv);
+    refraft_wire_free(&buf);
+
+    refraft_ref *many = calloc(REFRAFT_WIRE_MAX_FETCH, sizeof *many);
+    assert_non_null(many);
+    for (size_t i = 0; i < REFRAFT_WIRE_MAX_FETCH; i++)
+        many[i] = wire_sample_ref(long_id + i % 200, 1 + i % 50, i);
+    assert_int_equal(refraft_wire_encode_fetch_request(
+                         "n", 1, many, REFRAFT_WIRE_MAX_FETCH, &buf),
+                     0);
+    assert_int_equal(
+        refraft_wire_decode_fetch_request(buf.data, buf.len, &out, NULL, 0), 0);
+    assert_int_equal(out.n, REFRAFT_WIRE_MAX_FETCH);
+    for (size_t i = 0; i < REFRAFT_WIRE_MAX_FETCH; i++)
+        assert_true(msgeq_ref(&out.refs[i], &many[i]));
+    refraft_wire_fetch_request_free(&out);
+    refraft_wire_free(&buf);
+    free(many);
+}
+
+/* Every status, an OK answer of 0 bytes and a large one, no answers at
+ * all, and REFRAFT_WIRE_MAX_FETCH of them. */
+static void test_fetch_response_round_trips(void **state)
+{
+    (void)state;
+    size_t big = REFRAFT_WIRE_MAX_RECORD;
+    uint8_t *bytes = malloc(big);
+    assert_non_null(bytes);
+    for (size_t i = 0; i < big; i++)
+        bytes[i] = (uint8_t)(i * 13);
+    refraft_wire_fetch_answer in[6] = {
+        answer_of(REFRAFT_FETCH_OK, "abc", 3),
+        answer_of(REFRAFT_FETCH_ABSENT, NULL, 0),
+        answer_of(REFRAFT_FETCH_OK, NULL, 0),
+        answer_of(REFRAFT_FETCH_UNKNOWN, NULL, 0),
+        answer_of(REFRAFT_FETCH_FAILED, "ignored", 0),
+        answer_of(REFRAFT_FETCH_OK, bytes, big)};
+    refraft_wire_buf buf;
+    assert_int_equal(
+        refraft_wire_encode_fetch_response(ID_64, UINT64_MAX, in, 6, &buf), 0);
+    refraft_wire_fetch_response out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    int rv = refraft_wire_decode_fetch_response(buf.data, buf.len, &out, err,
+                                                sizeof err);
+    if (rv != 0)
+        fail_msg("%s: %s", refraft_strerror(rv), err);
+    assert_string_equal(out.sender_id, ID_64);
+    assert_true(out.data_index == UINT64_MAX);
+    assert_int_equal(out.n, 6);
+    for (size_t i = 0; i < 6; i++) {
+        const refraft_wire_fetch_answer *a = &out.answers[i];
+        assert_int_equal(a->status, in[i].status);
+        if (a->status != REFRAFT_FETCH_OK) {
+            assert_null(a->bytes);
+            assert_int_equal(a->len, 0);
+            continue;
+        }
+        assert_non_null(a->bytes); /* also for 0 bytes */
+        assert_int_equal(a->len, in[i].len);
+        if (a->len > 0)
+            assert_memory_equal(a->bytes, in[i].bytes, a->len);
+    }
+    refraft_wire_fetch_response_free(&out);
+    assert_null(out.priv);
+    refraft_wire_free(&buf);
+    free(bytes);
+
+    assert_int_equal(refraft_wire_encode_fetch_response("n2", 0, NULL, 0, &buf),
+                     0);
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(buf.data, buf.len, &out, NULL, 0),
+        0);
+    assert_string_equal(out.sender_id, "n2");
+    assert_int_equal(out.data_index, 0);
+    assert_int_equal(out.n, 0);
+    refraft_wire_fetch_response_free(&out);
+    refraft_wire_free(&buf);
+
+    refraft_wire_fetch_answer *many =
+        calloc(REFRAFT_WIRE_MAX_FETCH, sizeof *many);
+    assert_non_null(many);
+    for (size_t i = 0; i < REFRAFT_WIRE_MAX_FETCH; i++)
+        many[i] = i % 2 == 0 ? answer_of(REFRAFT_FETCH_OK, long_id, i % 256)
+                             : answer_of((int)(i % 4), NULL, 0);
+    assert_int_equal(refraft_wire_encode_fetch_response(
+                         "n3", 7, many, REFRAFT_WIRE_MAX_FETCH, &buf),
+                     0);
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(buf.data, buf.len, &out, NULL, 0),
+        0);
+    assert_int_equal(out.n, REFRAFT_WIRE_MAX_FETCH);
+    for (size_t i = 0; i < REFRAFT_WIRE_MAX_FETCH; i++) {
+        assert_int_equal(out.answers[i].status, many[i].status);
+        assert_int_equal(out.answers[i].len, many[i].len);
+    }
+    refraft_wire_fetch_response_free(&out);
+    refraft_wire_free(&buf);
+    free(many);
+}
+
+/* A request from n1 in term 3 with one good ref and then `last` (none
+ * when NULL). */
+static pb request_with(pb *last)
+{
+    pb b = {0};
+    pb_str(&b, 1, "n1");
+    pb_u64(&b, 2, 3);
+    pb good = pb_ref("a", 1, 3, digest_a, 32, 0);
+    pb_sub(&b, 3, &good);
+    if (last != NULL)
+        pb_sub(&b, 3, last);
+    return b;
+}
+
+/* wire.h: a request names 1 to REFRAFT_WIRE_MAX_FETCH refs "with the
+ * asker's id and term"; decoding is strict. */
+static void test_bad_fetch_requests_are_refused_by_name(void **state)
+{
+    (void)state;
+    pb b = {0};
+    pb_str(&b, 1, "n1");
+    pb_u64(&b, 2, 3);
+    expect_request_refused(&b, "FetchRequest has no refs");
+
+    b = (pb){0};
+    pb_str(&b, 1, "n1");
+    pb_u64(&b, 2, 3);
+    for (size_t i = 0; i <= REFRAFT_WIRE_MAX_FETCH; i++) {
+        pb r = pb_ref("a", 1, 3, digest_a, 32, 0);
+        pb_sub(&b, 3, &r);
+    }
+    expect_request_refused(
+        &b, "FetchRequest has 4097 refs, over the limit of 4096");
+
+    const struct {
+        const char *sender; /* NULL: left out */
+        size_t sender_len;
+        bool has_term;
+        uint64_t term;
+        const char *word;
+    } heads[] = {
+        {NULL, 0, true, 3, "FetchRequest: missing sender_id"},
+        {"n1", 2, false, 0, "FetchRequest: missing term"},
+        {"", 0, true, 3, "FetchRequest sender_id is empty"},
+        {ID_65, 65, true, 3, "FetchRequest sender_id of 65 bytes is over 64"},
+        {"n\0"
+         "1",
+         3, true, 3, "FetchRequest sender_id contains a NUL byte"},
+        {"n1", 2, true, 0, "FetchRequest term 0 is outside [1, "},
+        {"n1", 2, true, REFRAFT_TERM_MAX + 1,
+         "FetchRequest term 9223372036854775808 is outside"},
+    };
+    for (size_t k = 0; k < COUNT(heads); k++) {
+        b = (pb){0};
+        if (heads[k].sender != NULL)
+            pb_bytes(&b, 1, heads[k].sender, heads[k].sender_len);
+        if (heads[k].has_term)
+            pb_u64(&b, 2, heads[k].term);
+        pb r = pb_ref("a", 1, 3, digest_a, 32, 0);
+        pb_sub(&b, 3, &r);
+        expect_request_refused(&b, heads[k].word);
+    }
+
+    static const char *const ref_fields[] = {NULL, "id", "size", "digest"};
+    for (unsigned omit = 1; omit <= 3; omit++) {
+        char word[64];
+        snprintf(word, sizeof word, "record 1 ref: missing %s",
+                 ref_fields[omit]);
+        pb r = pb_ref("a", 1, 3, digest_a, 32, omit);
+        b = request_with(&r);
+        expect_request_refused(&b, word);
+    }
+    pb r = pb_ref("", 0, 3, digest_a, 32, 0);
+    b = request_with(&r);
+    expect_request_refused(&b, "record 1: record id is empty");
+    static uint8_t id256[256];
+    r = pb_ref(id256, sizeof id256, 3, digest_a, 32, 0);
+    b = request_with(&r);
+    expect_request_refused(&b, "record 1: record id of 256 bytes is over 255");
+    r = pb_ref("a", 1, 3, digest_a, 31, 0);
+    b = request_with(&r);
+    expect_request_refused(&b, "record 1: digest of 31 bytes is not 32");
+    r = pb_ref("a", 1, 3, digest_a, 32, 0);
+    pb_u64(&r, 4, 1);
+    b = request_with(&r);
+    expect_request_refused(&b, "unknown field 4 in Ref");
+    b = request_with(NULL);
+    pb_u64(&b, 4, 1);
+    expect_request_refused(&b, "unknown field 4 in FetchRequest");
+    b = request_with(NULL);
+    pb_u64(&b, 2, 3); /* the term twice */
+    expect_request_refused(&b, "a field given twice");
+    b = request_with(NULL);
+    b.len--;
+    expect_request_refused(&b, "not a valid FetchRequest");
+
+    /* And the good part alone decodes. */
+    b = request_with(NULL);
+    refraft_wire_fetch_request out;
+    assert_int_equal(
+        refraft_wire_decode_fetch_request(b.data, b.len, &out, NULL, 0), 0);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.term, 3);
+    refraft_wire_fetch_request_free(&out);
+    free(b.data);
+}
+
+static pb
+pb_answer(bool has_status, uint64_t status, const void *bytes, size_t n)
+{
+    pb a = {0};
+    if (has_status)
+        pb_u64(&a, 1, status);
+    if (bytes != NULL)
+        pb_bytes(&a, 2, bytes, n);
+    return a;
+}
+
+/* A response from n2 with data index 9, one good answer and then `last`
+ * (none when NULL). */
+static pb response_with(pb *last)
+{
+    pb b = {0};
+    pb_str(&b, 1, "n2");
+    pb_u64(&b, 2, 9);
+    pb good = pb_answer(true, REFRAFT_FETCH_OK, "abc", 3);
+    pb_sub(&b, 3, &good);
+    if (last != NULL)
+        pb_sub(&b, 3, last);
+    return b;
+}
+
+/* wire.h: "only OK carries bytes"; status 0..3; at most
+ * REFRAFT_WIRE_MAX_FETCH answers. */
+static void test_bad_fetch_responses_are_refused_by_name(void **state)
+{
+    (void)state;
+    pb b = {0};
+    pb_u64(&b, 2, 9);
+    expect_response_refused(&b, "FetchResponse: missing sender_id");
+    b = (pb){0};
+    pb_str(&b, 1, "n2");
+    expect_response_refused(&b, "FetchResponse: missing data_index");
+    b = (pb){0};
+    pb_str(&b, 1, ID_65);
+    pb_u64(&b, 2, 9);
+    expect_response_refused(&b,
+                            "FetchResponse sender_id of 65 bytes is over 64");
+    b = (pb){0};
+    pb_str(&b, 1, "");
+    pb_u64(&b, 2, 9);
+    expect_response_refused(&b, "FetchResponse sender_id is empty");
+
+    b = (pb){0};
+    pb_str(&b, 1, "n2");
+    pb_u64(&b, 2, 9);
+    for (size_t i = 0; i <= REFRAFT_WIRE_MAX_FETCH; i++) {
+        pb a = pb_answer(true, REFRAFT_FETCH_ABSENT, NULL, 0);
+        pb_sub(&b, 3, &a);
+    }
+    expect_response_refused(
+        &b, "FetchResponse has 4097 answers, over the limit of 4096");
+
+    pb a = pb_answer(false, 0, NULL, 0);
+    b = response_with(&a);
+    expect_response_refused(&b, "answer 1: missing status");
+    a = pb_answer(false, 0, "abc", 3);
+    b = response_with(&a);
+    expect_response_refused(&b, "answer 1: missing status");
+    a = pb_answer(true, 4, NULL, 0);
+    b = response_with(&a);
+    expect_response_refused(&b, "answer 1: unknown status 4");
+    a = pb_answer(true, UINT64_MAX, NULL, 0); /* -1 as an enum */
+    b = response_with(&a);
+    expect_response_refused(&b, "answer 1: unknown status -1");
+    a = pb_answer(true, REFRAFT_FETCH_OK, NULL, 0);
+    b = response_with(&a);
+    expect_response_refused(&b, "answer 1: OK answer has no bytes");
+    static const char *const names[] = {NULL, "ABSENT", "UNKNOWN", "FAILED"};
+    for (int s = REFRAFT_FETCH_ABSENT; s <= REFRAFT_FETCH_FAILED; s++) {
+        char word[64];
+        snprintf(word, sizeof word, "answer 1: %s answer carries bytes",
+                 names[s]);
+        a = pb_answer(true, (uint64_t)s, "abc", 3);
+        b = response_with(&a);
+        expect_response_refused(&b, word);
+        a = pb_answer(true, (uint64_t)s, "", 0); /* even none */
+        b = response_with(&a);
+        expect_response_refused(&b, word);
+    }
+    a = pb_answer(true, REFRAFT_FETCH_OK, "abc", 3);
+    pb_u64(&a, 3, 1);
+    b = response_with(&a);
+    expect_response_refused(&b, "unknown field 3 in FetchAnswer");
+    b = response_with(NULL);
+    pb_u64(&b, 2, 9); /* data_index twice */
+    expect_response_refused(&b, "a field given twice");
+
+    /* The good part alone decodes; an OK answer's bytes are whatever was
+     * sent (the codec has no ref to hold them against). */
+    b = response_with(NULL);
+    refraft_wire_fetch_response out;
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(b.data, b.len, &out, NULL, 0), 0);
+    assert_int_equal(out.n, 1);
+    assert_int_equal(out.data_index, 9);
+    assert_int_equal(out.answers[0].status, REFRAFT_FETCH_OK);
+    assert_int_equal(out.answers[0].len, 3);
+    assert_memory_equal(out.answers[0].bytes, "abc", 3);
+    refraft_wire_fetch_response_free(&out);
+    free(b.data);
+}
+
+/* The encoders refuse what the decoders would, and leave out alone. */
+static void test_encode_refuses_bad_fetches(void **state)
+{
+    (void)state;
+    refraft_ref ref = wire_sample_ref("a", 1, 1);
+    refraft_wire_buf buf = {NULL, 0};
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, &ref, 1, NULL),
+                     REFRAFT_EINVAL);
+    const char *bad_ids[] = {NULL, "", ID_65};
+    for (size_t k = 0; k < COUNT(bad_ids); k++)
+        assert_int_equal(
+            refraft_wire_encode_fetch_request(bad_ids[k], 1, &ref, 1, &buf),
+            REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 0, &ref, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_fetch_request(
+                         "n1", REFRAFT_TERM_MAX + 1, &ref, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, &ref, 0, &buf),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, NULL, 1, &buf),
+                     REFRAFT_EINVAL);
+    refraft_ref *many = calloc(REFRAFT_WIRE_MAX_FETCH + 1, sizeof *many);
+    assert_non_null(many);
+    for (size_t i = 0; i <= REFRAFT_WIRE_MAX_FETCH; i++)
+        many[i] = ref;
+    assert_int_equal(refraft_wire_encode_fetch_request(
+                         "n1", 1, many, REFRAFT_WIRE_MAX_FETCH + 1, &buf),
+                     REFRAFT_EINVAL);
+    free(many);
+    refraft_ref bad = ref;
+    bad.id = NULL;
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    bad = ref;
+    bad.id_len = 0;
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    bad = ref;
+    bad.id = long_id;
+    bad.id_len = REFRAFT_RECORD_ID_MAX + 1; /* refused before it is read */
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 1, &bad, 1, &buf),
+                     REFRAFT_EINVAL);
+    assert_null(buf.data);
+
+    refraft_wire_fetch_answer ok = answer_of(REFRAFT_FETCH_OK, "x", 1);
+    assert_int_equal(refraft_wire_encode_fetch_response("n1", 1, &ok, 1, NULL),
+                     REFRAFT_EINVAL);
+    for (size_t k = 0; k < COUNT(bad_ids); k++)
+        assert_int_equal(
+            refraft_wire_encode_fetch_response(bad_ids[k], 1, &ok, 1, &buf),
+            REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_encode_fetch_response("n1", 1, NULL, 1, &buf),
+                     REFRAFT_EINVAL);
+    refraft_wire_fetch_answer *answers =
+        calloc(REFRAFT_WIRE_MAX_FETCH + 1, sizeof *answers);
+    assert_non_null(answers);
+    for (size_t i = 0; i <= REFRAFT_WIRE_MAX_FETCH; i++)
+        answers[i] = answer_of(REFRAFT_FETCH_ABSENT, NULL, 0);
+    assert_int_equal(refraft_wire_encode_fetch_response(
+                         "n1", 1, answers, REFRAFT_WIRE_MAX_FETCH + 1, &buf),
+                     REFRAFT_EINVAL);
+    free(answers);
+    const refraft_wire_fetch_answer bad_answers[] = {
+        answer_of(-1, NULL, 0),
+        answer_of(4, NULL, 0),
+        answer_of(REFRAFT_FETCH_ABSENT, "x", 1),
+        answer_of(REFRAFT_FETCH_UNKNOWN, "x", 1),
+        answer_of(REFRAFT_FETCH_FAILED, "x", 1),
+        answer_of(REFRAFT_FETCH_OK, NULL, 1),
+    };
+    for (size_t k = 0; k < COUNT(bad_answers); k++)
+        assert_int_equal(refraft_wire_encode_fetch_response(
+                             "n1", 1, &bad_answers[k], 1, &buf),
+                         REFRAFT_EINVAL);
+    assert_null(buf.data);
+
+    /* Over the body cap: four answers of 16 MiB fit in 64 MiB only
+     * without their framing. */
+    uint8_t *big = calloc(1, REFRAFT_WIRE_MAX_RECORD);
+    assert_non_null(big);
+    refraft_wire_fetch_answer four[4];
+    for (size_t i = 0; i < 4; i++)
+        four[i] = answer_of(REFRAFT_FETCH_OK, big, REFRAFT_WIRE_MAX_RECORD);
+    assert_int_equal(refraft_wire_encode_fetch_response("n1", 1, four, 3, &buf),
+                     0);
+    refraft_wire_free(&buf);
+    assert_int_equal(refraft_wire_encode_fetch_response("n1", 1, four, 4, &buf),
+                     REFRAFT_EINVAL);
+    assert_null(buf.data);
+    free(big);
+}
+
+/* The four record exchanges do not read one another's bodies. */
+static void test_fetch_bodies_do_not_decode_as_other_kinds(void **state)
+{
+    (void)state;
+    refraft_ref ref = wire_sample_ref("a", 1, 1);
+    refraft_wire_fetch_answer ans = answer_of(REFRAFT_FETCH_OK, "x", 1);
+    refraft_wire_record rec = {ref, (const uint8_t *)"x"};
+    refraft_wire_buf req, res, batch;
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 2, &ref, 1, &req),
+                     0);
+    assert_int_equal(refraft_wire_encode_fetch_response("n1", 2, &ans, 1, &res),
+                     0);
+    assert_int_equal(refraft_wire_encode_records("n1", 2, &rec, 1, &batch), 0);
+    refraft_wire_fetch_request oq;
+    refraft_wire_fetch_response os;
+    refraft_wire_records orr;
+    refraft_wire_msg om;
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(req.data, req.len, &os, NULL, 0),
+        REFRAFT_EBADMSG);
+    assert_int_equal(
+        refraft_wire_decode_records(req.data, req.len, &orr, NULL, 0),
+        REFRAFT_EBADMSG);
+    assert_int_equal(refraft_wire_decode_msg(req.data, req.len, &om, NULL, 0),
+                     REFRAFT_EBADMSG);
+    assert_int_equal(
+        refraft_wire_decode_fetch_request(res.data, res.len, &oq, NULL, 0),
+        REFRAFT_EBADMSG);
+    assert_int_equal(
+        refraft_wire_decode_records(res.data, res.len, &orr, NULL, 0),
+        REFRAFT_EBADMSG);
+    assert_int_equal(
+        refraft_wire_decode_fetch_request(batch.data, batch.len, &oq, NULL, 0),
+        REFRAFT_EBADMSG);
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(batch.data, batch.len, &os, NULL, 0),
+        REFRAFT_EBADMSG);
+    refraft_wire_free(&req);
+    refraft_wire_free(&res);
+    refraft_wire_free(&batch);
+}
+
 /* ---- truncation -------------------------------------------------------- */
 
 /* Every prefix of a valid encoding is refused or, when it happens to be
@@ -1223,6 +1969,50 @@ static void test_every_prefix_decodes_cleanly(void **state)
     }
     assert_int_equal(decoded, 3); /* after record 1, 2 and 3 */
     refraft_wire_free(&buf);
+
+    /* So are a fetch request and a fetch response: a request after each
+     * of its refs, a response also before its first answer. */
+    refraft_ref refs[3];
+    refraft_wire_fetch_answer answers[3];
+    for (size_t i = 0; i < 3; i++) {
+        refs[i] = recs[i].ref;
+        answers[i] = (refraft_wire_fetch_answer){
+            (int)i, i == 0 ? (const uint8_t *)"hello" : NULL, i == 0 ? 5 : 0};
+    }
+    refraft_wire_buf rq, rs;
+    assert_int_equal(refraft_wire_encode_fetch_request("n1", 4, refs, 3, &rq),
+                     0);
+    assert_int_equal(
+        refraft_wire_encode_fetch_response("n1", 4, answers, 3, &rs), 0);
+    size_t requests = 0, responses = 0;
+    for (size_t len = 0; len <= rs.len || len <= rq.len; len++) {
+        uint8_t *copy = malloc(len + 1);
+        refraft_wire_fetch_request q;
+        refraft_wire_fetch_response r;
+        if (len <= rq.len) {
+            memcpy(copy, rq.data, len);
+            int rv = refraft_wire_decode_fetch_request(copy, len, &q, NULL, 0);
+            assert_true(rv == 0 || rv == REFRAFT_EBADMSG);
+            if (rv == 0) {
+                requests++;
+                refraft_wire_fetch_request_free(&q);
+            }
+        }
+        if (len <= rs.len) {
+            memcpy(copy, rs.data, len);
+            int rv = refraft_wire_decode_fetch_response(copy, len, &r, NULL, 0);
+            assert_true(rv == 0 || rv == REFRAFT_EBADMSG);
+            if (rv == 0) {
+                responses++;
+                refraft_wire_fetch_response_free(&r);
+            }
+        }
+        free(copy);
+    }
+    assert_int_equal(requests, 3);
+    assert_int_equal(responses, 4);
+    refraft_wire_free(&rq);
+    refraft_wire_free(&rs);
 }
 
 /* ---- errbuf ------------------------------------------------------------ */
@@ -1253,6 +2043,20 @@ static void test_errbuf_is_optional_and_bounded(void **state)
     refraft_wire_records r;
     assert_int_equal(refraft_wire_decode_records(NULL, 5, &r, err, sizeof err),
                      REFRAFT_EINVAL);
+    refraft_wire_fetch_request fq;
+    refraft_wire_fetch_response fs;
+    assert_int_equal(
+        refraft_wire_decode_fetch_request(NULL, 5, &fq, err, sizeof err),
+        REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_decode_fetch_request((const uint8_t *)"", 0,
+                                                       NULL, err, sizeof err),
+                     REFRAFT_EINVAL);
+    assert_int_equal(
+        refraft_wire_decode_fetch_response(NULL, 5, &fs, err, sizeof err),
+        REFRAFT_EINVAL);
+    assert_int_equal(refraft_wire_decode_fetch_response((const uint8_t *)"", 0,
+                                                        NULL, err, sizeof err),
+                     REFRAFT_EINVAL);
 }
 
 /* ---- allocation faults ------------------------------------------------- */
@@ -1264,9 +2068,65 @@ static int restore_allocator(void **state)
     return 0;
 }
 
+/* The fetch exchange under the sweep: a request of 20 refs and a
+ * response of 20 answers, encoded and decoded. */
+static void fetch_scenario(void)
+{
+    refraft_ref refs[20];
+    refraft_wire_fetch_answer answers[20];
+    for (size_t i = 0; i < COUNT(refs); i++) {
+        refs[i] = wire_sample_ref(long_id + i, 8, i);
+        answers[i] = i % 2 == 0 ? answer_of(REFRAFT_FETCH_OK, long_id, i)
+                                : answer_of(REFRAFT_FETCH_UNKNOWN, NULL, 0);
+    }
+    refraft_wire_buf buf = {NULL, 0};
+    int rv =
+        refraft_wire_encode_fetch_request("n1", 2, refs, COUNT(refs), &buf);
+    if (rv != 0) {
+        assert_int_equal(rv, REFRAFT_ENOMEM);
+        assert_null(buf.data);
+    } else {
+        refraft_wire_fetch_request out;
+        memset(&out, 0xa5, sizeof out);
+        refraft_wire_fetch_request before = out;
+        rv =
+            refraft_wire_decode_fetch_request(buf.data, buf.len, &out, NULL, 0);
+        if (rv != 0) {
+            assert_int_equal(rv, REFRAFT_ENOMEM);
+            assert_memory_equal(&out, &before, sizeof out);
+        } else {
+            assert_int_equal(out.n, COUNT(refs));
+            refraft_wire_fetch_request_free(&out);
+        }
+        refraft_wire_free(&buf);
+    }
+    rv = refraft_wire_encode_fetch_response("n2", 5, answers, COUNT(answers),
+                                            &buf);
+    if (rv != 0) {
+        assert_int_equal(rv, REFRAFT_ENOMEM);
+        assert_null(buf.data);
+        return;
+    }
+    refraft_wire_fetch_response out;
+    memset(&out, 0xa5, sizeof out);
+    refraft_wire_fetch_response before = out;
+    char err[REFRAFT_ERRMSG_LEN] = "";
+    rv = refraft_wire_decode_fetch_response(buf.data, buf.len, &out, err,
+                                            sizeof err);
+    if (rv != 0) {
+        assert_int_equal(rv, REFRAFT_ENOMEM);
+        assert_memory_equal(&out, &before, sizeof out);
+        assert_mentions(err, "out of memory");
+    } else {
+        assert_int_equal(out.n, COUNT(answers));
+        refraft_wire_fetch_response_free(&out);
+    }
+    refraft_wire_free(&buf);
+}
+
 /* What the sweep runs once per failure point: encode and decode a
- * message and a batch.  Each step succeeds or returns REFRAFT_ENOMEM
- * with its output untouched. */
+ * message, a batch and a fetch exchange.  Each step succeeds or returns
+ * REFRAFT_ENOMEM with its output untouched. */
 static void codec_scenario(void *arg)
 {
     (void)arg;
@@ -1308,6 +2168,7 @@ static void codec_scenario(void *arg)
         recs[i].ref = wire_sample_ref(long_id + i, 8, 5);
         recs[i].bytes = (const uint8_t *)"bytes";
     }
+    fetch_scenario();
     rv = refraft_wire_encode_records("n1", 2, recs, COUNT(recs), &buf);
     if (rv != 0) {
         assert_int_equal(rv, REFRAFT_ENOMEM);
@@ -1556,12 +2417,20 @@ int main(void)
         cmocka_unit_test(test_bad_node_ids_are_refused_by_name),
         cmocka_unit_test(test_terms_out_of_range_are_refused_by_name),
         cmocka_unit_test(test_bad_entries_are_refused_by_position_and_field),
+        cmocka_unit_test(test_config_entries_are_refused_by_member),
+        cmocka_unit_test(test_config_read_round_and_timeout_now_round_trip),
         cmocka_unit_test(
             test_a_body_of_empty_entries_is_refused_before_it_costs),
         cmocka_unit_test(test_bad_record_batches_are_refused_by_name),
         cmocka_unit_test(test_bodies_do_not_decode_as_the_other_kind),
         cmocka_unit_test(test_encode_refuses_bad_messages),
         cmocka_unit_test(test_encode_refuses_bad_record_batches),
+        cmocka_unit_test(test_fetch_request_round_trips),
+        cmocka_unit_test(test_fetch_response_round_trips),
+        cmocka_unit_test(test_bad_fetch_requests_are_refused_by_name),
+        cmocka_unit_test(test_bad_fetch_responses_are_refused_by_name),
+        cmocka_unit_test(test_encode_refuses_bad_fetches),
+        cmocka_unit_test(test_fetch_bodies_do_not_decode_as_other_kinds),
         cmocka_unit_test(test_every_prefix_decodes_cleanly),
         cmocka_unit_test(test_errbuf_is_optional_and_bounded),
         cmocka_unit_test_teardown(test_every_allocation_failure_is_clean,
