@@ -62,7 +62,7 @@ extern "C" {
     X(EFAILED, 13, "node has failed and must be recreated")                    \
     X(EDIGEST, 14, "record does not match its reference")                      \
     X(EWRONGSTORE, 15, "store belongs to another cluster, node or format")   \
-    X(EBUSY, 16, "a membership change is under way; retry later")            \
+    X(EBUSY, 16, "a membership change or leadership transfer is under way")            \
     X(ELAGGING, 17, "the server has not caught up yet")
 
 enum refraft_error {
@@ -265,8 +265,10 @@ typedef struct refraft_msg {
  * The log API: where the node's entries and hard state live
  * ------------------------------------------------------------------------ */
 
-/* Version 4 logs store CONFIG entries; a node on an older log cannot
- * change its membership (refraft_add_learner and the others refuse). */
+/* Version 4 logs store CONFIG entries.  A leader on an older log refuses
+ * membership changes, and a follower on one cannot append a CONFIG entry
+ * (its log refuses it, so it stops following): every node of a cluster
+ * needs a version 4 log before the first change. */
 #define REFRAFT_LOG_API_VERSION 4
 /* The oldest version the node still takes (without stage and sync). */
 #define REFRAFT_LOG_API_VERSION_MIN 2
@@ -337,7 +339,7 @@ typedef struct refraft_log_api {
      * log is what it was before stage.
      *
      * The node stages only as leader, for the entries it creates (its
-     * no-op, proposals, VOIDs), and calls sync before it returns to the
+     * no-op, proposals, VOIDs, CONFIG entries), and calls sync before it returns to the
      * application, with only get, term_at and last_index and the hull's
      * send, flush, have_records and on_event in between.  It counts its own
      * copy of the entries toward a commit only once sync has returned 0.  If
@@ -583,7 +585,9 @@ refraft_node_create(const refraft_config *config, const refraft_hull *hull,
                     const refraft_log_api *log, refraft_node **out,
                     char *errbuf, size_t errbuf_len);
 
-/* Free the node.  Does not touch the log.  NULL is allowed. */
+/* Free the node.  Does not touch the log.  Reads still pending
+ * (refraft_read_index) are dropped without an on_read call.  NULL is
+ * allowed. */
 REFRAFT_API void refraft_node_destroy(refraft_node *node);
 
 /*
@@ -643,8 +647,9 @@ REFRAFT_API uint64_t refraft_next_deadline(const refraft_node *node);
  *
  * Errors (nothing appended): REFRAFT_ENOTLEADER when another node leads
  * (refraft_leader_id() names it), REFRAFT_ENOLEADER when no leader is
- * known, REFRAFT_EINVAL for an empty batch or a bad ref (id NULL, empty,
- * or longer than REFRAFT_RECORD_ID_MAX), REFRAFT_EIO etc. from the log.
+ * known, REFRAFT_EBUSY during a leadership transfer (refraft_transfer),
+ * REFRAFT_EINVAL for an empty batch or a bad ref (id NULL, empty, or
+ * longer than REFRAFT_RECORD_ID_MAX), REFRAFT_EIO etc. from the log.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_propose(refraft_node *node, const refraft_ref *refs, size_t n,

@@ -355,7 +355,7 @@ static int dispatch(refraft_node *node, const refraft_msg *msg,
     }
     switch (msg->type) {
     case REFRAFT_MSG_TIMEOUT_NOW:
-        return transfer_on_timeout_now(node);
+        return transfer_on_timeout_now(node, &msg->u.timeout_now);
     case REFRAFT_MSG_APPEND_ENTRIES:
         return replication_on_append_entries(node, msg, reply, reply_ctx);
     case REFRAFT_MSG_APPEND_ENTRIES_RESULT:

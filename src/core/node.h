@@ -251,7 +251,7 @@ void transfer_on_progress(refraft_node *node, const struct peer *p);
 /* Tick: a transfer that timed out ends. */
 void transfer_tick(refraft_node *node, uint64_t now);
 void transfer_clear(refraft_node *node);
-int transfer_on_timeout_now(refraft_node *node);
+int transfer_on_timeout_now(refraft_node *node, const refraft_timeout_now *t);
 
 /* readindex.c */
 int readindex_request(refraft_node *node, uint64_t *read_id);
@@ -269,8 +269,8 @@ int replication_start_term(refraft_node *node);
 int replication_append_leader(refraft_node *node, const refraft_entry *entries,
                               size_t n);
 void replication_heartbeat(refraft_node *node);
-/* One AppendEntries without entries to p, where its log is known to
- * match (it carries the current read round). */
+/* One AppendEntries without entries to p, at its match index (pipeline)
+ * or its probe (it carries the current read round). */
 void replication_send_heartbeat(refraft_node *node, struct peer *p);
 int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
                                   refraft_reply_fn reply, void *reply_ctx);

@@ -714,12 +714,14 @@ static int check_voidable(refraft_node *node, refraft_index index)
         return node_errorf(node, REFRAFT_EINVAL,
                            "VOIDs need the durable commit policy");
     /* The caller counts absent answers of the voters of the configuration
-     * in effect.  An entry past the commit index can only have committed
-     * (elsewhere) under a configuration at most one change away from it:
-     * the committed one below the commit index, the one in effect, or one
-     * appended after the entry once the one in effect committed.  Single-
-     * server changes make majorities of neighbouring configurations
-     * overlap (thesis §4.2), so the proof holds under any of them. */
+     * in effect.  Any CONFIG entry appended after an entry e was appended
+     * by a leader that had first committed, durably, an entry of its own
+     * term past e (check_may_change's term_first_index rule), unless that
+     * leader appended e itself; so e can only have committed under a
+     * configuration at most one change away from the one in effect, and
+     * single-server changes make majorities of neighbouring
+     * configurations overlap (thesis §4.2).  This proof leans on that
+     * rule and on the durable policy: relax neither without it. */
     if (index <= node->commit_index || index > node->last_index)
         return node_errorf(node, REFRAFT_EINVAL,
                            "index %llu is not an uncommitted entry (commit "

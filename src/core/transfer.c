@@ -19,6 +19,13 @@ int transfer_start(refraft_node *node, const char *target_id)
         return node_errorf(node, REFRAFT_EINVAL,
                            "\"%s\" is this node, which leads already",
                            target_id);
+    /* The target goes by a configuration without this node, so it would
+     * not take TimeoutNow from it; the removal's commit ends this
+     * leadership anyway. */
+    if (!node->self_member)
+        return node_errorf(node, REFRAFT_EINVAL,
+                           "this leader is being removed; it steps down "
+                           "once the removal commits");
     struct peer *p = node_find_peer(node, target_id);
     if (p == NULL || !p->voter)
         return node_errorf(node, REFRAFT_EINVAL,
@@ -78,10 +85,12 @@ void transfer_clear(refraft_node *node)
 }
 
 /* The leader chose this node: campaign now, skipping the pre-vote, which
- * the leader's followers would refuse while they hear from it. */
-int transfer_on_timeout_now(refraft_node *node)
+ * the leader's followers would refuse while they hear from it.  Only the
+ * leader this node follows in this term may ask. */
+int transfer_on_timeout_now(refraft_node *node, const refraft_timeout_now *t)
 {
-    if (node->role == REFRAFT_LEADER || !node->self_voter)
+    if (node->role == REFRAFT_LEADER || !node->self_voter ||
+        t->term != node->term || strcmp(t->leader_id, node->leader_id) != 0)
         return 0;
     return election_campaign(node);
 }

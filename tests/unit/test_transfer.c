@@ -276,6 +276,57 @@ static void test_second_transfer_busy(void **state)
                      REFRAFT_ENOTLEADER);
 }
 
+/* Only the leader this node follows, in this term, may make it campaign
+ * out of turn: a stray TimeoutNow (another member's, or a late one from
+ * a past term) changes nothing. */
+static void test_timeout_now_only_from_the_leader(void **state)
+{
+    fixture *fx = cluster(3);
+    *state = fx;
+    refraft_node *n2 = fx_raft(fx, 2);
+    refraft_term term = refraft_current_term(n2);
+    refraft_msg m;
+    memset(&m, 0, sizeof(m));
+    m.type = REFRAFT_MSG_TIMEOUT_NOW;
+    m.u.timeout_now.term = term;
+    m.u.timeout_now.leader_id = "n3";
+    assert_int_equal(refraft_on_message(n2, &m, NULL, NULL), 0);
+    assert_int_equal(refraft_role(n2), REFRAFT_FOLLOWER);
+    assert_int_equal(refraft_current_term(n2), term);
+    assert_int_equal(fx_count(fx, 2, FX_ANY, REFRAFT_MSG_REQUEST_VOTE), 0);
+
+    /* The leader named, of the term n2 is in: it campaigns. */
+    m.u.timeout_now.leader_id = "n1";
+    assert_int_equal(refraft_on_message(n2, &m, NULL, NULL), 0);
+    assert_int_equal(refraft_role(n2), REFRAFT_CANDIDATE);
+    assert_int_equal(refraft_current_term(n2), term + 1);
+
+    /* One of a term n3 has not seen: n3 takes the term (the term rule)
+     * but follows no leader in it, so it does not campaign. */
+    refraft_node *n3 = fx_raft(fx, 3);
+    fx_drop_matching(fx, FX_ANY, FX_ANY, FX_ANY);
+    m.u.timeout_now.term = term + 5;
+    assert_int_equal(refraft_on_message(n3, &m, NULL, NULL), 0);
+    assert_int_equal(refraft_role(n3), REFRAFT_FOLLOWER);
+    assert_int_equal(refraft_current_term(n3), term + 5);
+    assert_int_equal(fx_count(fx, 3, FX_ANY, REFRAFT_MSG_REQUEST_VOTE), 0);
+}
+
+/* A leader that removed itself cannot hand over: its target goes by a
+ * configuration without it and would refuse its TimeoutNow; the removal's
+ * commit ends its leadership instead (thesis §4.2.2). */
+static void test_leader_being_removed_cannot_transfer(void **state)
+{
+    fixture *fx = cluster(3);
+    *state = fx;
+    refraft_node *n1 = fx_raft(fx, 1);
+    refraft_index at = 0;
+    assert_int_equal(refraft_remove(n1, "n1", &at), 0);
+    assert_int_equal(refraft_transfer(n1, "n2"), REFRAFT_EINVAL);
+    assert_non_null(strstr(refraft_errmsg(n1), "being removed"));
+    assert_null(refraft_transfer_target(n1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -288,6 +339,10 @@ int main(void)
         cmocka_unit_test_teardown(test_transfer_times_out, fx_cleanup),
         cmocka_unit_test_teardown(test_transfer_bad_target_einval, fx_cleanup),
         cmocka_unit_test_teardown(test_second_transfer_busy, fx_cleanup),
+        cmocka_unit_test_teardown(test_timeout_now_only_from_the_leader,
+                                  fx_cleanup),
+        cmocka_unit_test_teardown(test_leader_being_removed_cannot_transfer,
+                                  fx_cleanup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
