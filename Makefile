@@ -127,6 +127,8 @@ bench: build
 	$(BIN)/refraft-bench limit
 	$(BIN)/refraft-bench cluster
 	$(BIN)/refraft-bench cluster --inflight 1,1024 --append-before-send
+	$(BIN)/refraft-bench cluster --client-http
+	$(BIN)/refraft-bench recover
 
 # Installing into a prefix we cannot write (the default /usr/local for a
 # normal user) goes through sudo; the build itself never runs as root.

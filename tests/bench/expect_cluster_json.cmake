@@ -1,14 +1,36 @@
-# expect_cluster_json.cmake - bench.cluster_smoke and bench.limit_smoke:
-# refraft-bench cluster and limit run briefly, exit 0 and print their JSON
-# lines with every key; no timing is asserted.
-# Usage: cmake -DBENCH=<path to refraft-bench> -DWHAT=cluster|limit
-#        -P expect_cluster_json.cmake
+# expect_cluster_json.cmake - bench.cluster_smoke, bench.client_http_smoke,
+# bench.limit_smoke and bench.recover_smoke: refraft-bench cluster (with
+# and without --client-http), limit and recover run briefly, exit 0 and
+# print their JSON lines with every key; no timing is asserted.
+# Usage: cmake -DBENCH=<path to refraft-bench>
+#        -DWHAT=cluster|client-http|limit|recover -P expect_cluster_json.cmake
 set(num "[0-9][0-9.]*")
 if(WHAT STREQUAL "limit")
   set(args limit --seconds 0.3 --repeat 1)
   set(line "{\"bench\":\"limit\",\"puts_per_txn\":(1|1024),\"runs\":1,"
            "\"txns_per_s\":${num},\"puts_per_s\":${num},\"p50_us\":${num},"
            "\"p99_us\":${num},\"max_us\":${num}}\n")
+  set(lines 2)
+elseif(WHAT STREQUAL "recover")
+  set(args recover --records 2000 --size 256 --seconds-limit 60)
+  set(line "{\"bench\":\"recover\",\"nodes\":3,\"records\":2000,"
+           "\"record_bytes\":256,\"seconds\":${num},\"start_seconds\":${num},"
+           "\"records_per_s\":${num},\"recover_mb_per_s\":${num},"
+           "\"fetched\":${num},\"download_batch\":${num},"
+           "\"download_runs\":3,\"download_requests\":${num},\"download_seconds\":${num},"
+           "\"download_mb_per_s\":${num},"
+           "\"ratio_recover_to_download\":${num}}\n")
+  set(lines 1)
+elseif(WHAT STREQUAL "client-http")
+  set(args cluster --client-http --inflight 1,16 --seconds 1 --repeat 1
+           --no-limit)
+  set(line "{\"bench\":\"cluster\",\"mode\":\"client-http\",\"nodes\":3,"
+           "\"inflight\":(1|16),\"connections\":(1|16),"
+           "\"record_bytes\":256,\"seconds\":1\\.0,\"runs\":1,"
+           "\"ids\":\"sequence\",\"parallel_append\":true,"
+           "\"commits_per_s\":${num},\"p50_us\":${num},\"p99_us\":${num},"
+           "\"max_us\":${num},\"leader_rss_anon_kib\":${num},"
+           "\"failed\":0}\n")
   set(lines 2)
 else()
   set(args cluster --inflight 1,16 --seconds 1 --repeat 1)

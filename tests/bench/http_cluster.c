@@ -1,44 +1,18 @@
 /* http_cluster.c - refraft-bench cluster: commits per second and
  * propose-to-commit latency of a 3-node cluster of real processes on
- * loopback, over HTTP, on refstore with sync on. */
-#define _GNU_SOURCE /* getline, strdup */
+ * loopback, over HTTP, on refstore with sync on.  This process leads and
+ * writes through host_write(); --client-http (client_http.c) writes
+ * through POST /v1/records instead. */
+#define _GNU_SOURCE /* strdup */
 
-#include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
-#include "bench.h"
-#include "cluster.h"
-#include "host.h"
-#include "util.h"
-
-#define WINDOWS_MAX 16
-#define RUNS_MAX 100
-#define SIZE_MAX_BYTES (1u << 20)
-#define WARMUP_S 1.0
-/* The followers' election time-out is long, the leader's short: the
- * process that generates the load is the one that leads. */
-#define LEADER_ELECTION_MS 1000
-#define FOLLOWER_ELECTION_MS "5000"
-#define START_TIMEOUT_MS 20000
-#define LEADER_TIMEOUT_MS 20000
-
-typedef struct cluster_args {
-    unsigned windows[WINDOWS_MAX];
-    size_t n_windows;
-    unsigned size;
-    double seconds;
-    unsigned repeat;
-    bool append_before_send;
-    bool limit;      /* also measure the disk (bench_limit) for the ratios */
-    bool random_ids; /* ids: the records' SHA-256, not a sequence */
-} cluster_args;
+#include "http_cluster.h"
 
 typedef enum phase { WAIT_LEADER, WARMUP, MEASURE, DRAIN, DONE } phase;
 
@@ -54,6 +28,7 @@ typedef struct slot {
 
 struct load {
     const cluster_args *a;
+    const proc_cluster *p;
     phase ph;
     size_t w;     /* which window size */
     unsigned run; /* which repeat */
@@ -64,37 +39,14 @@ struct load {
     size_t *free_slots;
     size_t n_free;
     size_t inflight;
-    /* The measured window. */
     uint64_t measure_start_us;
-    uint64_t committed;
-    double *lat;
-    size_t n_lat, lat_cap;
+    cluster_runs runs;
     uint64_t failed;
     char first_failure[256];
-    /* Medians over the runs of the current window size. */
-    double rate[RUNS_MAX], p50[RUNS_MAX], p99[RUNS_MAX], max[RUNS_MAX];
-    disk_limit limit_one, limit_batch;
-    bool have_limit;
+    const disk_limit *limit_one, *limit_batch; /* NULL: not measured */
     int status;
     volatile sig_atomic_t stop;
 };
-
-/* Resident anonymous memory of a process, in KiB: the heap and stacks,
- * not LMDB's file-backed map.  0 when unknown. */
-static uint64_t rss_anon_kib(const char *pid)
-{
-    char path[64], line[256];
-    snprintf(path, sizeof path, "/proc/%s/status", pid);
-    FILE *f = fopen(path, "r");
-    uint64_t kib = 0;
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "RssAnon:", 8) == 0)
-            kib = strtoull(line + 8, NULL, 10);
-    fclose(f);
-    return kib;
-}
 
 static void
 on_done(void *ctx, unsigned status, refraft_index index, const char *why)
@@ -107,17 +59,7 @@ on_done(void *ctx, unsigned status, refraft_index index, const char *why)
             snprintf(l->first_failure, sizeof l->first_failure, "%u %s", status,
                      why);
     } else if (s->measured && l->ph == MEASURE) {
-        if (l->n_lat == l->lat_cap) {
-            size_t cap = l->lat_cap ? 2 * l->lat_cap : 65536;
-            double *p = realloc(l->lat, cap * sizeof *p);
-            if (p != NULL) {
-                l->lat = p;
-                l->lat_cap = cap;
-            }
-        }
-        if (l->n_lat < l->lat_cap)
-            l->lat[l->n_lat++] = (double)(bench_now_us() - s->t0_us);
-        l->committed++;
+        cluster_runs_add(&l->runs, (double)(bench_now_us() - s->t0_us));
     }
     l->free_slots[l->n_free++] = (size_t)(s - l->slots);
     l->inflight--;
@@ -129,17 +71,13 @@ static void fill(load *l, host *h)
     while (l->inflight < window && l->n_free > 0) {
         slot *s = &l->slots[l->free_slots[l->n_free - 1]];
         uint64_t seq = ++l->seq;
-        memcpy(s->bytes, &seq,
-               sizeof seq < l->a->size ? sizeof seq : l->a->size);
+        proc_record_bytes(seq, s->bytes, l->a->size);
         s->t0_us = bench_now_us();
         s->measured = l->ph == MEASURE;
-        /* A log's records have ids in order (offsets, sequence numbers):
-         * new ones go to the end of the store's tree. */
-        char id[32];
-        int id_len =
-            l->a->random_ids ? 0 : snprintf(id, sizeof id, "r%016" PRIx64, seq);
-        if (host_write(h, (const uint8_t *)id, (size_t)id_len, s->bytes,
-                       l->a->size, on_done, s) != 0)
+        char id[PROC_ID_CAP];
+        size_t id_len = l->a->random_ids ? 0 : proc_record_id(seq, id);
+        if (host_write(h, (const uint8_t *)id, id_len, s->bytes, l->a->size,
+                       on_done, s) != 0)
             return; /* this turn's batch is full */
         l->n_free--;
         l->inflight++;
@@ -148,28 +86,12 @@ static void fill(load *l, host *h)
 
 static void print_window(load *l)
 {
-    unsigned n = l->a->repeat;
-    double rate = bench_median(l->rate, n), p50 = bench_median(l->p50, n);
-    double p99 = bench_median(l->p99, n), max = bench_median(l->max, n);
-    printf("{\"bench\":\"cluster\",\"nodes\":3,\"inflight\":%u,"
-           "\"record_bytes\":%u,\"seconds\":%.1f,\"runs\":%u,"
-           "\"ids\":\"%s\",\"parallel_append\":%s,\"commits_per_s\":%.0f,\"p50_"
-           "us\":%.0f,"
-           "\"p99_us\":%.0f,\"max_us\":%.0f,\"leader_rss_anon_kib\":%" PRIu64,
-           l->a->windows[l->w], l->a->size, l->a->seconds, n,
-           l->a->random_ids ? "sha256" : "sequence",
-           l->a->append_before_send ? "false" : "true", rate, p50, p99, max,
-           rss_anon_kib("self"));
-    if (l->have_limit)
-        printf(",\"disk_txns_per_s\":%.0f,\"disk_sync_p50_us\":%.0f,"
-               "\"disk_puts_per_s_batch1024\":%.0f,"
-               "\"ratio_to_disk_batch1024\":%.3f,"
-               "\"p99_over_disk_sync_p50\":%.2f",
-               l->limit_one.txns_per_s, l->limit_one.p50_us,
-               l->limit_batch.puts_per_s, rate / l->limit_batch.puts_per_s,
-               p99 / l->limit_one.p50_us);
-    printf(",\"failed\":%" PRIu64 "}\n", l->failed);
-    fflush(stdout);
+    cluster_line ln = {.inflight = l->a->windows[l->w],
+                       .leader_kib = proc_rss_anon_kib(0),
+                       .failed = l->failed,
+                       .one = l->limit_one,
+                       .batch = l->limit_batch};
+    cluster_print_window(l->a, &l->runs, &ln);
 }
 
 /* The end of a measured window: its figures, then the next run, the
@@ -177,15 +99,7 @@ static void print_window(load *l)
 static void end_run(load *l)
 {
     double secs = (double)(bench_now_us() - l->measure_start_us) / 1e6;
-    unsigned r = l->run;
-    l->rate[r] = (double)l->committed / secs;
-    if (l->n_lat > 0) {
-        l->p50[r] = bench_median(l->lat, l->n_lat);
-        l->p99[r] = l->lat[(size_t)((double)(l->n_lat - 1) * 0.99)];
-        l->max[r] = l->lat[l->n_lat - 1];
-    } else {
-        l->p50[r] = l->p99[r] = l->max[r] = 0;
-    }
+    cluster_runs_end(&l->runs, l->run, secs);
     l->ph = DRAIN;
 }
 
@@ -201,34 +115,30 @@ static void next_after_drain(load *l)
         }
     }
     l->ph = WARMUP;
-    l->phase_end_us = bench_now_us() + (uint64_t)(WARMUP_S * 1e6);
+    l->phase_end_us = bench_now_us() + (uint64_t)(CLUSTER_WARMUP_S * 1e6);
 }
 
 static void on_turn(void *ctx, host *h)
 {
     load *l = ctx;
     uint64_t now = bench_now_us();
-    const refraft_node *node = host_node(h);
     switch (l->ph) {
-    case WAIT_LEADER:
-        if (refraft_role(node) == REFRAFT_LEADER &&
-            refraft_commit_index(node) >= refraft_last_index(node)) {
+    case WAIT_LEADER: {
+        int ready = proc_leader_ready(l->p, h, &l->leader_deadline_us);
+        if (ready > 0) {
             l->ph = WARMUP;
-            l->phase_end_us = now + (uint64_t)(WARMUP_S * 1e6);
-        } else if (now > l->leader_deadline_us) {
-            fprintf(stderr, "refraft-bench cluster: the load's node did "
-                            "not become leader\n");
+            l->phase_end_us = now + (uint64_t)(CLUSTER_WARMUP_S * 1e6);
+        } else if (ready < 0) {
             l->status = 1;
             l->stop = 1;
         }
         return;
+    }
     case WARMUP:
         if (now >= l->phase_end_us) {
             l->ph = MEASURE;
             l->measure_start_us = now;
             l->phase_end_us = now + (uint64_t)(l->a->seconds * 1e6);
-            l->committed = 0;
-            l->n_lat = 0;
         }
         break;
     case MEASURE:
@@ -244,7 +154,7 @@ static void on_turn(void *ctx, host *h)
     case DONE:
         return;
     }
-    if (refraft_role(node) != REFRAFT_LEADER) {
+    if (refraft_role(host_node(h)) != REFRAFT_LEADER) {
         fprintf(stderr, "refraft-bench cluster: the leader lost its "
                         "leadership\n");
         l->status = 1;
@@ -261,14 +171,38 @@ static int usage(void)
             "[--seconds T]\n"
             "                             [--repeat R] [--append-before-send] "
             "[--no-limit]\n"
-            "                             [--random-ids]\n"
+            "                             [--random-ids] [--client-http]\n"
             "  3 nodes on 127.0.0.1: this process leads and writes through "
             "host_write();\n"
             "  two `refraft node` processes follow.  One JSON line per W "
             "(default 1,16,256,1024).\n"
             "  Record ids run in sequence, as a log's do; --random-ids uses "
-            "their SHA-256.\n");
+            "their SHA-256.\n"
+            "  --client-http: three `refraft node` processes; this process "
+            "is their client,\n"
+            "  keeping W POST /v1/records in flight to the leader over "
+            "HTTP/1.1 keep-alive\n"
+            "  (no --append-before-send).\n");
     return 2;
+}
+
+static int parse_windows(const char *v, cluster_args *a)
+{
+    a->n_windows = 0;
+    char *copy = strdup(v), *save = NULL;
+    if (copy == NULL)
+        return -1;
+    for (char *t = strtok_r(copy, ",", &save); t != NULL;
+         t = strtok_r(NULL, ",", &save)) {
+        unsigned w = (unsigned)strtoul(t, NULL, 10);
+        if (w < 1 || w > 1024 || a->n_windows == CLUSTER_WINDOWS_MAX) {
+            free(copy);
+            return -1;
+        }
+        a->windows[a->n_windows++] = w;
+    }
+    free(copy);
+    return 0;
 }
 
 static int parse(int argc, char **argv, cluster_args *a)
@@ -283,34 +217,25 @@ static int parse(int argc, char **argv, cluster_args *a)
     a->limit = true;
     for (int i = 2; i < argc; i++) {
         const char *o = argv[i];
-        if (strcmp(o, "--append-before-send") == 0) {
-            a->append_before_send = true;
+        bool *flag = strcmp(o, "--append-before-send") == 0
+                         ? &a->append_before_send
+                     : strcmp(o, "--random-ids") == 0  ? &a->random_ids
+                     : strcmp(o, "--client-http") == 0 ? &a->client_http
+                                                       : NULL;
+        if (flag != NULL) {
+            *flag = true;
             continue;
         }
         if (strcmp(o, "--no-limit") == 0) {
             a->limit = false;
             continue;
         }
-        if (strcmp(o, "--random-ids") == 0) {
-            a->random_ids = true;
-            continue;
-        }
         if (i + 1 >= argc)
             return -1;
         const char *v = argv[++i];
         if (strcmp(o, "--inflight") == 0) {
-            a->n_windows = 0;
-            char *copy = strdup(v), *save = NULL;
-            for (char *t = strtok_r(copy, ",", &save); t != NULL;
-                 t = strtok_r(NULL, ",", &save)) {
-                unsigned w = (unsigned)strtoul(t, NULL, 10);
-                if (w < 1 || w > 1024 || a->n_windows == WINDOWS_MAX) {
-                    free(copy);
-                    return -1;
-                }
-                a->windows[a->n_windows++] = w;
-            }
-            free(copy);
+            if (parse_windows(v, a) != 0)
+                return -1;
         } else if (strcmp(o, "--size") == 0) {
             a->size = (unsigned)strtoul(v, NULL, 10);
         } else if (strcmp(o, "--seconds") == 0) {
@@ -321,75 +246,18 @@ static int parse(int argc, char **argv, cluster_args *a)
             return -1;
         }
     }
-    bool ok = a->n_windows > 0 && a->size >= 8 && a->size <= SIZE_MAX_BYTES &&
+    bool ok = a->n_windows > 0 && a->size >= 8 && a->size <= (1u << 20) &&
               a->seconds > 0 && a->seconds <= 3600 && a->repeat >= 1 &&
-              a->repeat <= RUNS_MAX;
+              a->repeat <= CLUSTER_RUNS_MAX &&
+              !(a->client_http && a->append_before_send);
     return ok ? 0 : -1;
 }
 
-/* The token cli_cluster_init wrote, without its newline. */
-static int read_token(const char *path, char *out, size_t cap)
-{
-    FILE *f = fopen(path, "r");
-    if (f == NULL || fgets(out, (int)cap, f) == NULL) {
-        if (f != NULL)
-            fclose(f);
-        fprintf(stderr, "refraft-bench cluster: cannot read %s\n", path);
-        return -1;
-    }
-    fclose(f);
-    out[strcspn(out, "\r\n")] = '\0';
-    return 0;
-}
-
-static int run_leader(load *l, cli_cluster *c)
-{
-    char token[256];
-    if (read_token(c->token_file, token, sizeof token) != 0)
-        return -1;
-    host_peer_config peers[2];
-    for (size_t i = 1; i < 3; i++)
-        peers[i - 1] = (host_peer_config){c->nodes[i].id, c->nodes[i].url};
-    host_config cfg = {
-        .id = c->nodes[0].id,
-        .listen_port = c->nodes[0].port,
-        .url = c->nodes[0].url,
-        .data_dir = c->nodes[0].dir,
-        .peers = peers,
-        .n_peers = 2,
-        .token = token,
-        .election_timeout_ms = LEADER_ELECTION_MS,
-        .log_level = HOST_LOG_WARN,
-        .on_turn = on_turn,
-        .turn_ctx = l,
-        .append_before_send = l->a->append_before_send,
-    };
-    host *h = NULL;
-    char err[512];
-    if (host_create(&cfg, &h, err, sizeof err) != 0) {
-        fprintf(stderr, "refraft-bench cluster: %s\n", err);
-        return -1;
-    }
-    int rv = 0;
-    for (size_t i = 1; i < 3 && rv == 0; i++)
-        rv = cli_cluster_start_node(c, i, START_TIMEOUT_MS);
-    if (rv == 0) {
-        l->leader_deadline_us = bench_now_us() + LEADER_TIMEOUT_MS * 1000u;
-        rv = host_run(h, &l->stop);
-    }
-    host_destroy(h);
-    if (l->failed > 0)
-        fprintf(stderr,
-                "refraft-bench cluster: %" PRIu64 " writes failed; the "
-                "first: %s\n",
-                l->failed, l->first_failure);
-    return rv == 0 ? l->status : -1;
-}
-
-static int load_init(load *l, const cluster_args *a)
+static int load_init(load *l, const cluster_args *a, const proc_cluster *p)
 {
     memset(l, 0, sizeof *l);
     l->a = a;
+    l->p = p;
     unsigned most = 0;
     for (size_t i = 0; i < a->n_windows; i++)
         most = a->windows[i] > most ? a->windows[i] : most;
@@ -402,7 +270,6 @@ static int load_init(load *l, const cluster_args *a)
         l->slots[i].bytes = malloc(a->size);
         if (l->slots[i].bytes == NULL)
             return -1;
-        memset(l->slots[i].bytes, 0x5a, a->size);
         l->free_slots[l->n_free++] = most - 1 - i;
     }
     return 0;
@@ -415,23 +282,39 @@ static void load_free(load *l)
             free(l->slots[i].bytes);
     free(l->slots);
     free(l->free_slots);
-    free(l->lat);
+    cluster_runs_free(&l->runs);
 }
 
-/* Where `refraft` is: beside this executable. */
-static int find_refraft(char *out, size_t cap)
+/* The in-process mode: node 0 leads in this process and writes. */
+static int run_in_process(const cluster_args *a, proc_cluster *p,
+                          const disk_limit *one, const disk_limit *batch)
 {
-    char self[4096];
-    if (cli_self_exe(self, sizeof self) != 0)
-        return -1;
-    snprintf(out, cap, "%s/refraft", dirname(self));
-    struct stat st;
-    if (stat(out, &st) != 0) {
-        fprintf(stderr, "refraft-bench cluster: %s: %s\n", out,
-                strerror(errno));
-        return -1;
+    load l;
+    int rv = load_init(&l, a, p);
+    if (rv == 0) {
+        l.limit_one = one;
+        l.limit_batch = batch;
+        rv = proc_cluster_run_leader(p, on_turn, &l, a->append_before_send,
+                                     &l.stop);
     }
-    return 0;
+    if (l.failed > 0)
+        fprintf(stderr,
+                "refraft-bench cluster: %" PRIu64 " writes failed; the "
+                "first: %s\n",
+                l.failed, l.first_failure);
+    uint64_t follower_kib = 0;
+    for (size_t i = 1; i < PROC_NODES; i++) {
+        pid_t pid = p->c.nodes[i].pid;
+        uint64_t k = pid > 0 ? proc_rss_anon_kib(pid) : 0;
+        follower_kib = k > follower_kib ? k : follower_kib;
+    }
+    if (rv == 0 && l.status == 0)
+        fprintf(stderr,
+                "refraft-bench cluster: followers' resident anonymous "
+                "memory at the end: at most %" PRIu64 " KiB\n",
+                follower_kib);
+    load_free(&l);
+    return rv == 0 ? l.status : 1;
 }
 
 int bench_http_cluster(int argc, char **argv)
@@ -439,53 +322,90 @@ int bench_http_cluster(int argc, char **argv)
     cluster_args a;
     if (parse(argc, argv, &a) != 0)
         return usage();
-    char exe[4096], dir[4096];
-    if (find_refraft(exe, sizeof exe) != 0)
+    proc_cluster p;
+    if (proc_cluster_init(&p, "cluster") != 0)
         return 1;
-    const char *base = getenv("TMPDIR");
-    snprintf(dir, sizeof dir, "%s/refraft-bench-cluster-XXXXXX",
-             base != NULL && base[0] != '\0' ? base : "/tmp");
-    if (mkdtemp(dir) == NULL) {
-        perror("refraft-bench cluster: mkdtemp");
-        return 1;
-    }
-    load l;
-    cli_cluster c;
-    int rv = load_init(&l, &a);
-    if (rv == 0 && a.limit)
-        rv = bench_limit_repeat(dir, 1, 1.0, 3, &l.limit_one) == 0 &&
-                     bench_limit_repeat(dir, 1024, 1.0, 3, &l.limit_batch) == 0
+    disk_limit one, batch;
+    int rv = 0;
+    bool limit = a.limit;
+    if (limit)
+        rv = bench_limit_repeat(p.dir, 1, 1.0, 3, &one) == 0 &&
+                     bench_limit_repeat(p.dir, 1024, 1.0, 3, &batch) == 0
                  ? 0
-                 : -1;
-    l.have_limit = a.limit && rv == 0;
-    if (rv == 0)
-        rv = cli_cluster_init(&c, dir, 3, NULL, exe, true);
-    if (rv == 0) {
-        c.log_level = "warn";
-        c.election_ms = FOLLOWER_ELECTION_MS;
-        for (size_t i = 0; i < 3 && rv == 0; i++)
-            rv = cli_cluster_new_port(&c, i);
-        if (rv == 0)
-            rv = mkdir(c.nodes[0].dir, 0700) == 0 || errno == EEXIST ? 0 : -1;
-        if (rv == 0)
-            rv = run_leader(&l, &c);
-        uint64_t follower_kib = 0;
-        for (size_t i = 1; i < 3; i++) {
-            char pid[32];
-            snprintf(pid, sizeof pid, "%d", (int)c.nodes[i].pid);
-            uint64_t k = c.nodes[i].pid > 0 ? rss_anon_kib(pid) : 0;
-            follower_kib = k > follower_kib ? k : follower_kib;
-        }
-        if (rv == 0)
-            fprintf(stderr,
-                    "refraft-bench cluster: followers' resident anonymous "
-                    "memory at the end: at most %" PRIu64 " KiB\n",
-                    follower_kib);
-        if (cli_cluster_stop_all(&c, 10000) != 0)
-            rv = -1;
-        cli_cluster_free(&c);
+                 : 1;
+    if (rv == 0 && a.client_http)
+        rv = cluster_client_http(&a, &p, limit ? &one : NULL,
+                                 limit ? &batch : NULL);
+    else if (rv == 0)
+        rv = run_in_process(&a, &p, limit ? &one : NULL, limit ? &batch : NULL);
+    if (proc_cluster_free(&p) != 0)
+        rv = 1;
+    return rv;
+}
+
+/* ---- the figures both modes report ------------------------------------ */
+
+void cluster_runs_add(cluster_runs *r, double us)
+{
+    r->committed++;
+    if (r->n_lat == r->lat_cap) {
+        size_t cap = r->lat_cap ? 2 * r->lat_cap : 65536;
+        double *p = realloc(r->lat, cap * sizeof *p);
+        if (p == NULL)
+            return;
+        r->lat = p;
+        r->lat_cap = cap;
     }
-    load_free(&l);
-    cli_rmtree(dir);
-    return rv == 0 ? 0 : 1;
+    r->lat[r->n_lat++] = us;
+}
+
+void cluster_runs_end(cluster_runs *r, unsigned run, double secs)
+{
+    r->rate[run] = (double)r->committed / secs;
+    if (r->n_lat > 0) {
+        r->p50[run] = bench_median(r->lat, r->n_lat);
+        r->p99[run] = r->lat[(size_t)((double)(r->n_lat - 1) * 0.99)];
+        r->max[run] = r->lat[r->n_lat - 1];
+    } else {
+        r->p50[run] = r->p99[run] = r->max[run] = 0;
+    }
+    r->n_lat = 0;
+    r->committed = 0;
+}
+
+void cluster_runs_free(cluster_runs *r)
+{
+    free(r->lat);
+    r->lat = NULL;
+    r->n_lat = r->lat_cap = 0;
+}
+
+void cluster_print_window(const cluster_args *a, cluster_runs *r,
+                          const cluster_line *ln)
+{
+    unsigned n = a->repeat;
+    double rate = bench_median(r->rate, n), p50 = bench_median(r->p50, n);
+    double p99 = bench_median(r->p99, n), max = bench_median(r->max, n);
+    printf("{\"bench\":\"cluster\"");
+    if (ln->mode != NULL)
+        printf(",\"mode\":\"%s\"", ln->mode);
+    printf(",\"nodes\":3,\"inflight\":%u", ln->inflight);
+    if (ln->conns > 0)
+        printf(",\"connections\":%u", ln->conns);
+    printf(",\"record_bytes\":%u,\"seconds\":%.1f,\"runs\":%u,"
+           "\"ids\":\"%s\",\"parallel_append\":%s,\"commits_per_s\":%.0f,"
+           "\"p50_us\":%.0f,\"p99_us\":%.0f,\"max_us\":%.0f,"
+           "\"leader_rss_anon_kib\":%" PRIu64,
+           a->size, a->seconds, n, a->random_ids ? "sha256" : "sequence",
+           a->append_before_send ? "false" : "true", rate, p50, p99, max,
+           ln->leader_kib);
+    if (ln->one != NULL && ln->batch != NULL)
+        printf(",\"disk_txns_per_s\":%.0f,\"disk_sync_p50_us\":%.0f,"
+               "\"disk_puts_per_s_batch1024\":%.0f,"
+               "\"ratio_to_disk_batch1024\":%.3f,"
+               "\"p99_over_disk_sync_p50\":%.2f",
+               ln->one->txns_per_s, ln->one->p50_us, ln->batch->puts_per_s,
+               rate / ln->batch->puts_per_s, p99 / ln->one->p50_us);
+    printf(",\"failed\":%" PRIu64 "}\n", ln->failed);
+    fflush(stdout);
 }

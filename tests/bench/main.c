@@ -16,8 +16,10 @@ int main(int argc, char **argv)
         return bench_limit(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "cluster") == 0)
         return bench_http_cluster(argc, argv);
-    fprintf(stderr, "usage: refraft-bench core|store|sweep|limit|cluster "
-                    "[options]\n"
+    if (argc >= 2 && strcmp(argv[1], "recover") == 0)
+        return bench_recover(argc, argv);
+    fprintf(stderr, "usage: refraft-bench "
+                    "core|store|sweep|limit|cluster|recover [options]\n"
                     "  core   commits per second of a 3-node cluster\n"
                     "  store  refstore appends per second against plain "
                     "LMDB puts\n"
@@ -26,6 +28,11 @@ int main(int argc, char **argv)
                     "  limit  synced LMDB transactions per second of the "
                     "disk\n"
                     "  cluster  commits per second and latency of 3 node "
-                    "processes over HTTP\n");
+                    "processes over HTTP\n"
+                    "           (--client-http: through POST /v1/records "
+                    "from concurrent clients)\n"
+                    "  recover  MB/s a follower with wiped records gets "
+                    "them back at, against\n"
+                    "           a plain download of the same bytes\n");
     return 2;
 }
