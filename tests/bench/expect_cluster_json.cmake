@@ -3,7 +3,8 @@
 # and without --client-http), limit and recover run briefly, exit 0 and
 # print their JSON lines with every key; no timing is asserted.
 # Usage: cmake -DBENCH=<path to refraft-bench>
-#        -DWHAT=cluster|client-http|limit|recover -P expect_cluster_json.cmake
+#        -DWHAT=cluster|client-http|limit|recover [-DRECORDS=N (recover)]
+#        -P expect_cluster_json.cmake
 set(num "[0-9][0-9.]*")
 if(WHAT STREQUAL "limit")
   set(args limit --seconds 0.3 --repeat 1)
@@ -12,8 +13,11 @@ if(WHAT STREQUAL "limit")
            "\"p99_us\":${num},\"max_us\":${num}}\n")
   set(lines 2)
 elseif(WHAT STREQUAL "recover")
-  set(args recover --records 2000 --size 256 --seconds-limit 60)
-  set(line "{\"bench\":\"recover\",\"nodes\":3,\"records\":2000,"
+  if(NOT DEFINED RECORDS)
+    set(RECORDS 2000)
+  endif()
+  set(args recover --records ${RECORDS} --size 256 --seconds-limit 60)
+  set(line "{\"bench\":\"recover\",\"nodes\":3,\"records\":${RECORDS},"
            "\"record_bytes\":256,\"seconds\":${num},\"start_seconds\":${num},"
            "\"records_per_s\":${num},\"recover_mb_per_s\":${num},"
            "\"fetched\":${num},\"download_batch\":${num},"
