@@ -61,8 +61,8 @@ extern "C" {
     X(ENOTFOUND, 12, "not found")                                              \
     X(EFAILED, 13, "node has failed and must be recreated")                    \
     X(EDIGEST, 14, "record does not match its reference")                      \
-    X(EWRONGSTORE, 15, "store belongs to another cluster, node or format")   \
-    X(EBUSY, 16, "a membership change or leadership transfer is under way")            \
+    X(EWRONGSTORE, 15, "store belongs to another cluster, node or format")     \
+    X(EBUSY, 16, "a membership change or leadership transfer is under way")    \
     X(ELAGGING, 17, "the server has not caught up yet")
 
 enum refraft_error {
@@ -339,10 +339,10 @@ typedef struct refraft_log_api {
      * log is what it was before stage.
      *
      * The node stages only as leader, for the entries it creates (its
-     * no-op, proposals, VOIDs, CONFIG entries), and calls sync before it returns to the
-     * application, with only get, term_at and last_index and the hull's
-     * send, flush, have_records and on_event in between.  It counts its own
-     * copy of the entries toward a commit only once sync has returned 0.  If
+     * no-op, proposals, VOIDs, CONFIG entries), and calls sync before it
+     * returns to the application, with only get, term_at and last_index and the
+     * hull's send, flush, have_records and on_event in between.  It counts its
+     * own copy of the entries toward a commit only once sync has returned 0. If
      * sync fails it steps down: its followers may hold entries its log no
      * longer has, and no other entry may take their indexes in this term.
      */
@@ -731,8 +731,8 @@ REFRAFT_API int refraft_check_members(const refraft_member *members, size_t n,
  * target_id is this node, not a member or a learner; REFRAFT_EBUSY when a
  * transfer is under way already.
  */
-REFRAFT_API REFRAFT_WARN_UNUSED int refraft_transfer(refraft_node *node,
-                                                     const char *target_id);
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_transfer(refraft_node *node, const char *target_id);
 /* The target of the transfer under way, or NULL. */
 REFRAFT_API const char *refraft_transfer_target(const refraft_node *node);
 
@@ -748,8 +748,8 @@ REFRAFT_API const char *refraft_transfer_target(const refraft_node *node);
  * Errors: REFRAFT_ENOTLEADER / REFRAFT_ENOLEADER; REFRAFT_EINVAL without
  * hull.on_read; REFRAFT_ENOMEM.
  */
-REFRAFT_API REFRAFT_WARN_UNUSED int refraft_read_index(refraft_node *node,
-                                                       uint64_t *read_id);
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_read_index(refraft_node *node, uint64_t *read_id);
 
 /* The index of the CONFIG entry in effect (0: the initial configuration
  * from refraft_config). */
@@ -758,8 +758,8 @@ REFRAFT_API refraft_index refraft_config_index(const refraft_node *node);
  * is one; i = 0..n - 1.  REFRAFT_EINVAL past the end.  The strings are
  * the node's, valid until the configuration changes. */
 REFRAFT_API size_t refraft_n_members(const refraft_node *node);
-REFRAFT_API int refraft_member_get(const refraft_node *node, size_t i,
-                                   refraft_member *out);
+REFRAFT_API int
+refraft_member_get(const refraft_node *node, size_t i, refraft_member *out);
 /* Whether id is a voter of the configuration in effect. */
 REFRAFT_API bool refraft_is_voter(const refraft_node *node, const char *id);
 

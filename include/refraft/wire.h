@@ -137,10 +137,9 @@ typedef struct refraft_wire_fetch_request {
  * REFRAFT_ENOMEM. */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_wire_decode_fetch_request(const uint8_t *data, size_t len,
-                                  refraft_wire_fetch_request *out,
-                                  char *errbuf, size_t errbuf_len);
-REFRAFT_API void
-refraft_wire_fetch_request_free(refraft_wire_fetch_request *r);
+                                  refraft_wire_fetch_request *out, char *errbuf,
+                                  size_t errbuf_len);
+REFRAFT_API void refraft_wire_fetch_request_free(refraft_wire_fetch_request *r);
 
 typedef struct refraft_wire_fetch_answer {
     int status; /* refraft_fetch_status */
