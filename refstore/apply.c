@@ -19,13 +19,24 @@ static int call_apply_hook(void *arg, MDB_txn *txn)
     return a->store->apply(a->store->app_ctx, txn, a->index, a->entry);
 }
 
-/* The hook's writes and the applied index share one child transaction:
- * both reach the disk, or neither does (exactly-once apply). */
+/*
+ * The hook's writes and the applied index share one child transaction:
+ * both reach the disk, or neither does (exactly-once apply).  The hook
+ * runs in that child itself, not in one more level of nesting as
+ * txn_call_app() would give it: LMDB allocates a 2 MiB dirty list for
+ * every nested transaction, and two per applied entry made the heap of a
+ * busy node grow to hundreds of MiB.  The child still keeps a failure
+ * away from the pending applies: should the hook ignore an LMDB error and
+ * return 0, LMDB refuses the applied index's put in the failed
+ * transaction, and txn_pending() aborts the child rather than commit it.
+ */
 static int apply_op(refstore *store, MDB_txn *txn, void *arg)
 {
     if (store->apply != NULL) {
-        int rv =
-            txn_call_app(store, txn, call_apply_hook, arg, "the apply hook");
+        store->in_callback = true;
+        int rv = call_apply_hook(arg, txn);
+        store->in_callback = false;
+        rv = txn_app_result(store, rv, "the apply hook");
         if (rv != 0)
             return rv;
     }

@@ -2040,6 +2040,44 @@ static void write_fn_ignoring_an_lmdb_error_keeps_pending_applies(void **state)
     log_batch_free(&b);
 }
 
+/* The same for the apply hook, which runs in the apply's own child
+ * transaction: the apply fails, its index is not applied, and the
+ * applies pending before it still commit. */
+static int apply_hook_ignoring_map_full(void *ctx, MDB_txn *txn,
+                                        refraft_index index,
+                                        const refraft_entry *entry)
+{
+    struct app *a = ctx;
+    (void)entry;
+    uint8_t key[8];
+    MDB_val k = index_key(key, index);
+    if (index == 2)
+        assert_int_equal(app_put(a, txn, &k, 2 * 1024 * KIB), REFRAFT_ENOSPC);
+    else
+        assert_int_equal(app_put(a, txn, &k, 1), 0);
+    return 0;
+}
+
+static void
+apply_hook_ignoring_an_lmdb_error_keeps_pending_applies(void **state)
+{
+    struct fx *f = *state;
+    f->opts.apply = apply_hook_ignoring_map_full;
+    tiny_map(f, 1024 * KIB, 1024 * KIB);
+    log_batch b = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = 1;
+    e.type = REFRAFT_ENTRY_NOOP;
+    assert_int_not_equal(refstore_apply(f->store, 2, &e), 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 1);
+    assert_true(app_has_row(&f->app, 1));
+    assert_false(app_has_row(&f->app, 2));
+    log_batch_free(&b);
+}
+
 /* ------------------------------------------------------------------------
  * Stage and sync: the leader's append in two steps (refraft.h).  The
  * conformance suite checks what any log that stages must do; here is
@@ -4334,6 +4372,7 @@ int main(void)
         T_CLOSED(open_grows_a_map_too_small_for_the_identity),
         T_CLOSED(propose_into_a_map_full_at_its_maximum_is_enospc),
         T_CLOSED(write_fn_ignoring_an_lmdb_error_keeps_pending_applies),
+        T_CLOSED(apply_hook_ignoring_an_lmdb_error_keeps_pending_applies),
         T_CLOSED(map_growth_commits_pending_applies),
         T_CLOSED(apply_hook_that_fills_the_map_runs_again),
         T_CLOSED(applies_lost_by_a_commit_out_of_map_run_again),
