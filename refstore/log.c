@@ -169,10 +169,8 @@ static int decode_config(refstore *store, refraft_index index, const uint8_t *p,
     return 0;
 }
 
-/* Decode a stored entry; its id or members go into buf.  Whatever a type
- * does not carry reads back zeroed. */
-static int decode(refstore *store, refraft_index index, const MDB_val *v,
-                  refraft_entry *e, log_entry_buf *buf)
+int log_decode(refstore *store, refraft_index index, const MDB_val *v,
+               refraft_entry *e, log_entry_buf *buf)
 {
     const uint8_t *p = v->mv_data;
     if (v->mv_size < 9)
@@ -241,9 +239,7 @@ static size_t encode_config(const refraft_entry *e, uint8_t *buf)
     return at;
 }
 
-/* Encode a validated entry into buf (encoded_len(e) bytes, at most
- * LOG_VALUE_MAX); returns its length. */
-static size_t encode(const refraft_entry *e, uint8_t *buf)
+size_t log_encode(const refraft_entry *e, uint8_t *buf)
 {
     store_put_u64(buf, e->term);
     buf[8] = e->type;
@@ -260,8 +256,16 @@ static size_t encode(const refraft_entry *e, uint8_t *buf)
     return LOG_HEAD_LEN + e->ref.id_len;
 }
 
+/* The log holds exactly the indexes base + 1..last: checked at open, so
+ * that reads need not look for holes. */
 int log_load(refstore *store, MDB_txn *txn)
 {
+    int rv = base_load(store, txn);
+    if (rv != 0)
+        return rv;
+    refraft_index base = store->base.last_index;
+    store->last_index = base;
+    store->last_term = store->base.last_term;
     MDB_cursor *cur;
     MDB_val k, v;
     MDB_stat st;
@@ -273,12 +277,11 @@ int log_load(refstore *store, MDB_txn *txn)
         mdb_cursor_close(cur);
         return 0;
     }
-    int rv = 0;
     if (rc == 0 && k.mv_size == 8) {
         refraft_entry e;
         log_entry_buf buf;
         store->last_index = store_get_u64(k.mv_data);
-        rv = decode(store, store->last_index, &v, &e, &buf);
+        rv = log_decode(store, store->last_index, &v, &e, &buf);
         store->last_term = rv == 0 ? e.term : 0;
     }
     if (rc == 0)
@@ -290,22 +293,23 @@ int log_load(refstore *store, MDB_txn *txn)
         return rv;
     if (rc != 0)
         return store_mdb_error(store, rc, "reading the log");
-    if (k.mv_size != 8 || store_get_u64(k.mv_data) != 1 ||
-        st.ms_entries != store->last_index)
+    if (k.mv_size != 8 || store_get_u64(k.mv_data) != base + 1 ||
+        store->last_index <= base || st.ms_entries != store->last_index - base)
         return store_errorf(store, REFRAFT_ECORRUPT,
                             "store %s: the log does not hold exactly the "
-                            "indexes 1..%llu",
-                            store->path, (unsigned long long)store->last_index);
+                            "indexes %llu..%llu",
+                            store->path, (unsigned long long)base + 1,
+                            (unsigned long long)store->last_index);
     return 0;
 }
 
 /* ---- Reads ------------------------------------------------------------ */
 
-/* The log never compacts. */
+/* The first entry follows the base (1 for a log that never compacted). */
 static refraft_index log_first_index(void *ctx)
 {
-    (void)ctx;
-    return 1;
+    const refstore *store = ctx;
+    return store->base.last_index + 1;
 }
 
 static refraft_index log_last_index(void *ctx)
@@ -331,7 +335,7 @@ static int entry_op(refstore *store, MDB_txn *txn, void *arg)
         return corrupt(store, a->index, "is missing");
     if (rc != 0)
         return store_mdb_error(store, rc, "reading the log");
-    return decode(store, a->index, &v, a->entry, a->buf);
+    return log_decode(store, a->index, &v, a->entry, a->buf);
 }
 
 int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
@@ -370,9 +374,18 @@ static int log_term_at(void *ctx, refraft_index index, refraft_term *term)
         return store_errorf(
             store, REFRAFT_ENOTFOUND, "index %llu is past the last index %llu",
             (unsigned long long)index, (unsigned long long)store->last_index);
-    /* Index 0 lies just before the first entry; Raft gives it term 0. */
-    if (index == 0 || index == store->last_index) {
-        *term = index == 0 ? 0 : store->last_term;
+    refraft_index base = store->base.last_index;
+    if (index < base)
+        return store_errorf(store, REFRAFT_ENOTFOUND,
+                            "index %llu was compacted away (the log starts "
+                            "after %llu)",
+                            (unsigned long long)index,
+                            (unsigned long long)base);
+    /* The base lies just before the first entry: index 0 with term 0 for
+     * a log that never compacted, else the snapshot's last entry (Raft
+     * §7: its index and term stay known for the consistency check). */
+    if (index == base || index == store->last_index) {
+        *term = index == base ? store->base.last_term : store->last_term;
         return 0;
     }
     term_arg a = {index, 0};
@@ -473,7 +486,7 @@ static int walk(refstore *store, MDB_txn *txn, const get_arg *a,
         else if (rc != 0)
             rv = store_mdb_error(store, rc, "reading the log");
         else
-            rv = decode(store, index, &v, &e, &buf);
+            rv = log_decode(store, index, &v, &e, &buf);
         if (rv != 0)
             break;
         if (out == NULL) {
@@ -515,9 +528,11 @@ static int log_get(void *ctx, refraft_index from, size_t max,
         return rv;
     if (n == NULL || (out == NULL && max > 0))
         return store_errorf(store, REFRAFT_EINVAL, "n or out is NULL");
-    if (from == 0)
+    if (from <= store->base.last_index)
         return store_errorf(store, REFRAFT_ENOTFOUND,
-                            "index 0 is before the first index 1");
+                            "index %llu is before the first index %llu",
+                            (unsigned long long)from,
+                            (unsigned long long)store->base.last_index + 1);
     if (from > store->last_index || max == 0) {
         *n = 0;
         return 0;
@@ -564,13 +579,17 @@ typedef struct append_arg {
     bool config; /* a CONFIG entry is among them */
 } append_arg;
 
-/* The store's first CONFIG entry moves it to format 2, in the transaction
- * that writes the entry (STORE_FORMAT_CONFIG). */
-static int note_format(refstore *store, MDB_txn *txn)
+int log_note_format(refstore *store, MDB_txn *txn, uint64_t format)
 {
-    if (store->format >= STORE_FORMAT_CONFIG)
+    if (store->format >= format)
         return 0;
-    return store_meta_put_u64(store, txn, META_FORMAT, STORE_FORMAT_CONFIG);
+    return store_meta_put_u64(store, txn, META_FORMAT, format);
+}
+
+void log_raise_format(refstore *store, uint64_t format)
+{
+    if (store->format < format)
+        store->format = format;
 }
 
 static int append_op(refstore *store, MDB_txn *txn, void *arg)
@@ -584,13 +603,13 @@ static int append_op(refstore *store, MDB_txn *txn, void *arg)
         uint8_t buf[LOG_VALUE_MAX];
         log_key k;
         key_init(&k, store->last_index + 1 + i);
-        MDB_val v = {encode(&a->entries[i], buf), buf};
+        MDB_val v = {log_encode(&a->entries[i], buf), buf};
         rc = mdb_cursor_put(cur, &k.val, &v, MDB_APPEND);
     }
     mdb_cursor_close(cur);
     if (rc != 0)
         return store_mdb_error(store, rc, "appending to the log");
-    return a->config ? note_format(store, txn) : 0;
+    return a->config ? log_note_format(store, txn, STORE_FORMAT_CONFIG) : 0;
 }
 
 /* What append and stage check before writing; *config tells whether the
@@ -639,7 +658,7 @@ static int log_append(void *ctx, const refraft_entry *entries, size_t n)
         store->last_index += n;
         store->last_term = entries[n - 1].term;
         if (config)
-            store->format = STORE_FORMAT_CONFIG;
+            log_raise_format(store, STORE_FORMAT_CONFIG);
     }
     return rv;
 }
@@ -658,7 +677,7 @@ static int keep_staged(refstore *store, const refraft_entry *entries, size_t n,
                             "no memory to keep %zu staged entries", n);
     size_t at = 0;
     for (size_t i = 0; i < n; i++) {
-        size_t len = encode(&entries[i], store->staged_buf + at + 2);
+        size_t len = log_encode(&entries[i], store->staged_buf + at + 2);
         store->staged_buf[at] = (uint8_t)(len >> 8);
         store->staged_buf[at + 1] = (uint8_t)len;
         at += 2 + len;
@@ -691,7 +710,9 @@ int log_restage(refstore *store, MDB_txn *txn)
     mdb_cursor_close(cur);
     if (rc != 0)
         return store_mdb_error(store, rc, "staging log entries");
-    return store->staged_config ? note_format(store, txn) : 0;
+    return store->staged_config
+               ? log_note_format(store, txn, STORE_FORMAT_CONFIG)
+               : 0;
 }
 
 static int restage_op(refstore *store, MDB_txn *txn, void *arg)
@@ -747,7 +768,7 @@ static int log_sync(void *ctx)
     }
     store->staged = 0;
     if (store->staged_config)
-        store->format = STORE_FORMAT_CONFIG;
+        log_raise_format(store, STORE_FORMAT_CONFIG);
     store->staged_config = false;
     return 0;
 }
@@ -801,8 +822,9 @@ static int truncate_op(refstore *store, MDB_txn *txn, void *arg)
 {
     truncate_arg *a = arg;
     int rv = delete_from(store, txn, a->from);
-    a->term = 0;
-    if (rv == 0 && a->from > 1) {
+    /* The new last entry, or the base when none is left. */
+    a->term = store->base.last_term;
+    if (rv == 0 && a->from - 1 > store->base.last_index) {
         term_arg t = {a->from - 1, 0};
         rv = term_op(store, txn, &t);
         a->term = t.term;
@@ -823,10 +845,11 @@ static int log_truncate(void *ctx, refraft_index from)
     int rv = store_enter(store);
     if (rv != 0)
         return rv;
-    if (from == 0 || from > store->last_index + 1)
+    if (from <= store->base.last_index || from > store->last_index + 1)
         return store_errorf(store, REFRAFT_EINVAL,
-                            "truncating from %llu, outside 1..%llu",
+                            "truncating from %llu, outside %llu..%llu",
                             (unsigned long long)from,
+                            (unsigned long long)store->base.last_index + 1,
                             (unsigned long long)store->last_index + 1);
     /* Applied entries are committed, and committed entries are never
      * truncated (Raft §5.4): a request to is a bug above us. */
@@ -943,4 +966,7 @@ void refstore_log_api(refstore *store, refraft_log_api *api)
     api->load_hard_state = log_load_hard_state;
     api->stage = log_stage;
     api->sync = log_sync;
+    api->compact = log_compact;
+    api->install = log_install;
+    api->base = log_base;
 }

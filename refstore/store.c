@@ -215,6 +215,7 @@ static refstore *store_new(const refstore_options *o)
         store->map_size_max = store->map_size;
     store->apply = o->apply;
     store->on_truncate = o->on_truncate;
+    store->on_install = o->on_install;
     store->app_ctx = o->app_ctx;
     return store;
 }
@@ -384,13 +385,14 @@ check_identity(refstore *store, MDB_txn *txn, const refstore_options *o)
     if (version == 0)
         return store_errorf(store, REFRAFT_ECORRUPT,
                             "store %s has no format version", store->path);
-    /* Format 2 adds CONFIG entries to format 1 (STORE_FORMAT_CONFIG). */
-    if (version != REFSTORE_FORMAT_VERSION && version != STORE_FORMAT_CONFIG)
+    /* Format 2 adds CONFIG entries to format 1 (STORE_FORMAT_CONFIG),
+     * format 3 a base to format 2 (STORE_FORMAT_BASE). */
+    if (version < REFSTORE_FORMAT_VERSION || version > STORE_FORMAT_BASE)
         return store_errorf(store, REFRAFT_EWRONGSTORE,
                             "store %s has format version %llu; this library "
-                            "reads versions %d and %d",
+                            "reads versions %d to %d",
                             store->path, (unsigned long long)version,
-                            REFSTORE_FORMAT_VERSION, STORE_FORMAT_CONFIG);
+                            REFSTORE_FORMAT_VERSION, STORE_FORMAT_BASE);
     store->format = version;
     rv = check_string(store, txn, META_CLUSTER, o->cluster_id, "cluster");
     if (rv == 0)
@@ -399,7 +401,11 @@ check_identity(refstore *store, MDB_txn *txn, const refstore_options *o)
 }
 
 /* Neither index can pass the end of the log: truncation never removes an
- * applied entry and lowers the data index with the entries it removes. */
+ * applied entry and lowers the data index with the entries it removes.
+ * Nor can the applied index lie below the base: a compaction commits the
+ * applies of the entries it drops, and an install sets the applied index
+ * to its base.  (The data index may: the records of a compacted log's
+ * references can be lost, or never fetched after an install.) */
 static int load_indexes(refstore *store, MDB_txn *txn)
 {
     uint64_t applied = 0, data = 0;
@@ -415,6 +421,12 @@ static int load_indexes(refstore *store, MDB_txn *txn)
                             store->path, (unsigned long long)applied,
                             (unsigned long long)data,
                             (unsigned long long)store->last_index);
+    if (applied < store->base.last_index)
+        return store_errorf(store, REFRAFT_ECORRUPT,
+                            "store %s: applied index %llu is below the log's "
+                            "base %llu",
+                            store->path, (unsigned long long)applied,
+                            (unsigned long long)store->base.last_index);
     store->applied = store->applied_pending = applied;
     store->data_index = data;
     return 0;

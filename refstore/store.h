@@ -23,6 +23,7 @@
 #define META_DATA "data_index"
 #define META_RECORDS_IDENTITY "records_identity"
 #define META_RECORDS_LOST "records_lost_upto"
+#define META_BASE "log_base"
 
 /* The records database's identity (lost.c): RECORDS_IDENTITY_LEN random
  * bytes, kept in meta, in the records database and in record_digests,
@@ -44,6 +45,12 @@
  * store at open rather than running on a log whose configuration it
  * cannot read. */
 #define STORE_FORMAT_CONFIG 2
+/* Format 3 is format 2 with a base in meta (META_BASE): the log starts
+ * after it, not at index 1.  The transaction that writes a store's first
+ * base (a compaction or an install: snapshot.c) moves it to 3, so that a
+ * library that reads formats 1 and 2 refuses the store at open rather
+ * than finding its log corrupt, or running without the entries it lost. */
+#define STORE_FORMAT_BASE 3
 
 /* A log value (log.c): term (8), type (1), then what the type carries.
  * NOOP, REF and VOID: size (8), digest (32), then the record id. */
@@ -100,10 +107,16 @@ struct refstore {
     bool in_callback;  /* application code is running (hooks, callbacks) */
     bool failed;       /* applies lost, or LMDB gave up: refuse all calls */
 
-    /* The log's tail, kept in memory (loaded at open).  The log never
-     * compacts, so it always starts at index 1. */
+    /* The log's tail, kept in memory (loaded at open).  The log holds
+     * the indexes base.last_index + 1..last_index; when it is empty,
+     * last_index and last_term are the base's. */
     refraft_index last_index;
     refraft_term last_term;
+    /* The log's base (snapshot.c), committed: the snapshot its first
+     * entry follows, all zero for a log that never compacted.  Its
+     * members point into base_buf. */
+    refraft_snapshot_meta base;
+    log_entry_buf base_buf;
     /* Entries staged (the log API's stage) and not yet synced: the last
      * staged ones of the tail above, written into propose or top but not
      * committed; the term before the first of them; and their encoded
@@ -125,8 +138,9 @@ struct refstore {
      * the last get's alone, and grows to the largest. */
     uint8_t *arena;
     size_t arena_cap;
-    /* The store's format, committed: REFSTORE_FORMAT_VERSION, or
-     * STORE_FORMAT_CONFIG once a CONFIG entry was stored. */
+    /* The store's format, committed: REFSTORE_FORMAT_VERSION, then
+     * STORE_FORMAT_CONFIG once a CONFIG entry was stored and
+     * STORE_FORMAT_BASE once a base was; never lower. */
     uint64_t format;
 
     refraft_index applied;         /* applied index, committed */
@@ -153,6 +167,7 @@ struct refstore {
 
     refstore_apply_fn apply;
     refstore_truncate_fn on_truncate;
+    refstore_install_fn on_install;
     void *app_ctx;
 
     char *path;
@@ -251,9 +266,24 @@ void txn_release(refstore *store, bool commit);
 
 /* ---- log.c ---------------------------------------------------------- */
 
-/* Load the log's tail into memory, checking that the log holds exactly
- * the indexes 1..last. */
+/* Load the log's base and tail into memory, checking that the log holds
+ * exactly the indexes base + 1..last.  After the format is known. */
 int log_load(refstore *store, MDB_txn *txn);
+
+/* Encode a validated entry into buf (at most LOG_VALUE_MAX bytes);
+ * returns its length. */
+size_t log_encode(const refraft_entry *e, uint8_t *buf);
+/* Decode a stored entry, checking it (REFRAFT_ECORRUPT with a message
+ * naming index); its id or members go into buf.  Whatever a type does
+ * not carry reads back zeroed. */
+int log_decode(refstore *store, refraft_index index, const MDB_val *v,
+               refraft_entry *e, log_entry_buf *buf);
+
+/* Move the store to format (when it is below) inside txn, the
+ * transaction that writes what needs it; once that commits,
+ * log_raise_format() moves the in-memory copy.  Formats never go back. */
+int log_note_format(refstore *store, MDB_txn *txn, uint64_t format);
+void log_raise_format(refstore *store, uint64_t format);
 
 /* Read the entry at index (in the log) into *entry; its id or members
  * point into buf. */
@@ -265,6 +295,18 @@ int log_read_entry(refstore *store, refraft_index index, refraft_entry *entry,
 void log_unstage(refstore *store);
 /* Write the staged entries into txn again, at the same indexes. */
 int log_restage(refstore *store, MDB_txn *txn);
+
+/* ---- snapshot.c ----------------------------------------------------- */
+
+/* Load the base from meta into store->base (zero when there is none);
+ * log_load() calls it first. */
+int base_load(refstore *store, MDB_txn *txn);
+
+/* The log API's version 5 members (refraft_log_api.compact, install,
+ * base). */
+int log_compact(void *ctx, const refraft_snapshot_meta *meta);
+int log_install(void *ctx, const refraft_snapshot_meta *meta);
+int log_base(void *ctx, refraft_snapshot_meta *out);
 
 /* ---- apply.c -------------------------------------------------------- */
 

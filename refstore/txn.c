@@ -30,8 +30,10 @@
  * The commit of top itself can run out of map (LMDB allocates pages for
  * its free list then), and it takes the pending applies with it although
  * the node counts them as applied.  Their entries are still in the log,
- * which is never truncated at or below the applied index, so once the map
- * has grown the store runs the apply hook for each of them again (replay).
+ * which is never truncated at or below the applied index, nor compacted
+ * past the committed one (a compaction commits the applies of the entries
+ * it drops, snapshot.c), so once the map has grown the store runs the
+ * apply hook for each of them again (replay).
  * If that is impossible (the map is at its maximum, the hook now fails),
  * or the commit failed otherwise (an I/O error), the store is failed and
  * refuses every later call: reopening it and recreating the node applies

@@ -112,8 +112,61 @@ find_ripe(const refraft_sweeper *sw, size_t n, const uint8_t *id, size_t id_len)
     return -1;
 }
 
-/* Read the whole log and mark done[k] for each of the first n candidates
- * (sorted) that some entry names: it is no orphan. */
+/* Mark done[k] for each of the first n candidates (sorted) that ref
+ * names: it is no orphan. */
+static void
+mark_ref(refraft_sweeper *sw, size_t n, uint8_t *done, const refraft_ref *ref)
+{
+    long k = find_ripe(sw, n, ref->id, ref->id_len);
+    if (k < 0)
+        return;
+    /* Named only by a ref that names that very record: a ref naming
+     * another record under the id wants this one gone. */
+    size_t lo = (size_t)k, hi = (size_t)k + 1;
+    while (lo > 0 && id_cmp(sw->orphans[lo - 1].id, sw->orphans[lo - 1].id_len,
+                            ref->id, ref->id_len) == 0)
+        lo--;
+    while (hi < n && id_cmp(sw->orphans[hi].id, sw->orphans[hi].id_len, ref->id,
+                            ref->id_len) == 0)
+        hi++;
+    for (size_t m = lo; m < hi; m++)
+        if (names(ref, &sw->orphans[m]))
+            done[m] = 1;
+}
+
+/* Read the reference state up to the log's base (the references of
+ * entries compacted away, or of an installed snapshot) and mark the
+ * candidates it names.  A reference of a bad shape is skipped: it names
+ * nothing a candidate could be. */
+static int mark_named_in_state(refraft_sweeper *sw, refraft_index base,
+                               size_t n, uint8_t *done)
+{
+    refraft_index after = 0;
+    for (;;) {
+        size_t got = 0;
+        int rv = sw->cfg.snapshot_read(sw->cfg.snapshot_ctx, base, after,
+                                       sw->snap_refs, sw->cfg.scan_batch, &got);
+        if (rv != 0)
+            return rv;
+        if (got > sw->cfg.scan_batch)
+            return REFRAFT_ECORRUPT;
+        for (size_t t = 0; t < got; t++) {
+            const refraft_snapshot_ref *r = &sw->snap_refs[t];
+            if (r->index <= after)
+                return REFRAFT_ECORRUPT; /* would read forever */
+            after = r->index;
+            if (r->ref.id != NULL && r->ref.id_len > 0 &&
+                r->ref.id_len <= REFRAFT_RECORD_ID_MAX)
+                mark_ref(sw, n, done, &r->ref);
+        }
+        if (got < sw->cfg.scan_batch)
+            return 0;
+    }
+}
+
+/* Read the whole log, and below it the reference state, and mark
+ * done[k] for each of the first n candidates (sorted) that some entry
+ * or reference names: it is no orphan. */
 static int mark_named(refraft_sweeper *sw, size_t n, uint8_t *done)
 {
     const refraft_log_api *log = &sw->cfg.log;
@@ -131,29 +184,13 @@ static int mark_named(refraft_sweeper *sw, size_t n, uint8_t *done)
             break;
         for (size_t j = 0; j < got; j++) {
             const refraft_entry *e = &sw->entries[j];
-            if (e->type != REFRAFT_ENTRY_REF)
-                continue;
-            long k = find_ripe(sw, n, e->ref.id, e->ref.id_len);
-            if (k < 0)
-                continue;
-            /* Named only by an entry that names that very record: an
-             * entry naming another record under the id wants this one
-             * gone. */
-            size_t lo = (size_t)k, hi = (size_t)k + 1;
-            while (lo > 0 &&
-                   id_cmp(sw->orphans[lo - 1].id, sw->orphans[lo - 1].id_len,
-                          e->ref.id, e->ref.id_len) == 0)
-                lo--;
-            while (hi < n && id_cmp(sw->orphans[hi].id, sw->orphans[hi].id_len,
-                                    e->ref.id, e->ref.id_len) == 0)
-                hi++;
-            for (size_t m = lo; m < hi; m++)
-                if (names(&e->ref, &sw->orphans[m]))
-                    done[m] = 1;
+            if (e->type == REFRAFT_ENTRY_REF)
+                mark_ref(sw, n, done, &e->ref);
         }
         index += got;
     }
-    return 0;
+    refraft_index base = sw_log_base(sw);
+    return base > 0 ? mark_named_in_state(sw, base, n, done) : 0;
 }
 
 /* Delete the first n candidates' records unless done[k] (named); a
@@ -182,15 +219,22 @@ static int delete_unnamed(refraft_sweeper *sw, size_t n, uint8_t *done)
 }
 
 /*
- * Once the oldest candidate's grace has passed, read the whole log once
- * for every candidate whose grace has passed: those no entry names are
- * deleted.  On error the candidates not yet handled stay and the next
- * attempt waits interval_ms.
+ * Once the oldest candidate's grace has passed, read the whole log (and
+ * the reference state below it) once for every candidate whose grace has
+ * passed: those nothing names are deleted.  On error the candidates not yet
+ * handled stay and the next attempt waits interval_ms.
  */
 int sw_orphans_collect(refraft_sweeper *sw, uint64_t now)
 {
     if (sw->n_orphans == 0 || now < sw->orphan_gc_at)
         return 0;
+    /* Below a compacted log only the reference state names records:
+     * without a way to read it, no candidate can be shown unnamed, so
+     * all are kept (sweeper.h, snapshot_read). */
+    if (sw->cfg.snapshot_read == NULL && sw_log_base(sw) > 0) {
+        sw->orphan_gc_at = now + sw->cfg.interval_ms;
+        return 0;
+    }
     /* Not before the commit index passes the discarded index: until then
      * the entry may still commit elsewhere (Raft's Figure 8), and under
      * the reference policy this copy may be its only one.  Once it has,

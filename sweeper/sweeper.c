@@ -119,6 +119,7 @@ static void sweeper_free(refraft_sweeper *sw)
     refraft_free(sw->ref_index);
     refraft_free(sw->present);
     refraft_free(sw->ids);
+    refraft_free(sw->snap_refs);
     refraft_free(sw->orphans);
     refraft_free(sw);
 }
@@ -152,6 +153,11 @@ int refraft_sweeper_create(const refraft_sweeper_config *config,
     sw->ref_index = refraft_calloc(batch, sizeof(*sw->ref_index));
     sw->present = refraft_calloc(batch, sizeof(*sw->present));
     sw->ids = refraft_calloc(batch, REFRAFT_RECORD_ID_MAX);
+    if (c.snapshot_read != NULL) {
+        sw->snap_refs = refraft_calloc(batch, sizeof(*sw->snap_refs));
+        if (sw->snap_refs == NULL)
+            goto err_after_sweeper;
+    }
     if (sw->fetches == NULL || sw->taken == NULL || sw->put_refs == NULL ||
         sw->put_bytes == NULL || sw->put_results == NULL ||
         sw->put_taken == NULL || sw->entries == NULL || sw->refs == NULL ||
@@ -216,18 +222,23 @@ bool sw_abandoned(const refraft_sweeper *sw, refraft_index index)
 
 /*
  * Lost mode ends once every entry up to lost_upto is settled here (its
- * record is back, or a VOID abandons it) and applied.  The data index is
- * the test that matters: an application whose state survived the loss
- * restarts with applied_index already past lost_upto, while the records
- * are still missing, and an "absent" from it then could void a record a
- * majority holds.
+ * record is back, or a VOID abandons it) and applied, and every record
+ * the reference state names below the log's first index is back too
+ * (sw_snapshot_settled).  The data index is the test that matters for
+ * the log: an application whose state survived the loss restarts with
+ * applied_index already past lost_upto, while the records are still
+ * missing, and an "absent" from it then could void a record a majority
+ * holds.  Below the log the data index says nothing (an installed
+ * snapshot sets it to its last index with no record here): only the
+ * snapshot part's pass can.
  */
 static int end_lost_mode(refraft_sweeper *sw)
 {
     refraft_node *node = sw->cfg.node;
     if (sw->cfg.lost_upto == 0 ||
         refraft_data_index(node) < sw->cfg.lost_upto ||
-        refraft_applied_index(node) < sw->cfg.lost_upto)
+        refraft_applied_index(node) < sw->cfg.lost_upto ||
+        !sw_snapshot_settled(sw))
         return 0;
     if (sw->cfg.store.clear_lost != NULL) {
         int rv = sw->cfg.store.clear_lost(sw->cfg.store.ctx);
@@ -268,6 +279,11 @@ int refraft_sweeper_tick(refraft_sweeper *sw)
         if (first_rv == 0)
             first_rv = rv;
     }
+    /* After the log's scan: its records gate the data index and so
+     * commits and applies; the snapshot part takes what room is left. */
+    int snap_rv = sw_snapshot_scan(sw, now);
+    if (first_rv == 0)
+        first_rv = snap_rv;
     sw_want_dispatch(sw, now);
     int rv = sw_orphans_collect(sw, now);
     sw_want_flush(sw, started);
@@ -279,7 +295,7 @@ uint64_t refraft_sweeper_next_deadline(const refraft_sweeper *sw)
     if (sw == NULL)
         return UINT64_MAX;
     uint64_t now = sw_now(sw);
-    if (sw->kicked || scan_resumable(sw))
+    if (sw->kicked || scan_resumable(sw) || sw_snapshot_due(sw, now))
         return now;
     uint64_t next = sw->rescan_at;
     uint64_t retry = sw_want_next_retry(sw);
@@ -294,6 +310,21 @@ void refraft_sweeper_kick(refraft_sweeper *sw)
 {
     if (sw != NULL)
         sw->kicked = true;
+}
+
+int refraft_sweeper_snapshot_installed(refraft_sweeper *sw,
+                                       refraft_index last_index)
+{
+    if (sw == NULL || last_index == 0)
+        return REFRAFT_EINVAL;
+    if (last_index > sw->cfg.lost_upto) {
+        sw->cfg.lost_upto = last_index;
+        sw->stats.lost_upto = last_index;
+    }
+    /* A new state: its pass starts over at once. */
+    sw_snapshot_restart(sw);
+    sw->kicked = true;
+    return 0;
 }
 
 int refraft_sweeper_on_discard(refraft_sweeper *sw, refraft_index index,

@@ -150,6 +150,25 @@ struct refraft_sweeper {
     bool *present;
     uint8_t *ids;
 
+    /*
+     * The snapshot part of lost mode: the records named by the
+     * application's reference state below the log's first index (read
+     * through cfg.snapshot_read), checked a batch at a time and the
+     * missing ones wanted like log entries' (keyed by their entries'
+     * indexes, all below the log's).  snap_last is the state the pass
+     * reads (min(lost_upto, log base) when it last looked; 0: none);
+     * every reference at or below snap_cursor was examined; snap_scanned
+     * once the pass reached snap_last; snap_more when it stopped on a
+     * full want table; snap_retry_at after a failed read.  snap_refs
+     * (scan_batch of them) receives what snapshot_read hands out.
+     */
+    refraft_snapshot_ref *snap_refs;
+    refraft_index snap_last;
+    refraft_index snap_cursor;
+    bool snap_scanned;
+    bool snap_more;
+    uint64_t snap_retry_at;
+
     struct sw_orphan *orphans;
     size_t n_orphans;
     size_t orphans_cap;
@@ -201,6 +220,26 @@ void sw_want_flush(refraft_sweeper *sw, uint64_t started_before);
 /* scan.c: one scan step; restart makes it a full pass from sw_floor()
  * + 1. */
 int sw_scan(refraft_sweeper *sw, bool restart);
+/* The log's base: the last index below its first (0: never compacted). */
+refraft_index sw_log_base(const refraft_sweeper *sw);
+/* Wants at or below this index are the snapshot part's: min(lost_upto,
+ * log base) in lost mode with snapshot_read, else 0. */
+refraft_index sw_snapshot_keep(const refraft_sweeper *sw);
+/* Whether the snapshot part has work this tick. */
+bool sw_snapshot_due(const refraft_sweeper *sw, uint64_t now);
+/* One step of the snapshot part's pass (at most max_missing references,
+ * fewer when the want table fills up).  0 or the hook's or the store's
+ * error (REFRAFT_ECORRUPT for references out of order or range, or with
+ * a bad id); the step is then retried after interval_ms. */
+int sw_snapshot_scan(refraft_sweeper *sw, uint64_t now);
+/* Whether every record the lost references below the log name is here:
+ * true when lost mode reaches no index below the log; false without
+ * snapshot_read (they cannot be checked); else once a whole pass over
+ * the state up to min(lost_upto, log base) wanted each missing one and
+ * no want below the log is left. */
+bool sw_snapshot_settled(const refraft_sweeper *sw);
+/* Start the snapshot part's pass over (a new snapshot was installed). */
+void sw_snapshot_restart(refraft_sweeper *sw);
 
 /* orphans.c */
 int sw_orphan_add(refraft_sweeper *sw, const refraft_ref *ref,

@@ -66,8 +66,13 @@ int sw_want_add(refraft_sweeper *sw, refraft_index index,
     memcpy(w->digest, ref->digest, REFRAFT_DIGEST_LEN);
     w->id_len = ref->id_len;
     memcpy(w->id, ref->id, ref->id_len);
-    /* The first round waits for the record to arrive on its own. */
-    w->retry_at = sw_now(sw) + sw->cfg.fetch_delay_ms;
+    /* The first round waits for the record to arrive on its own, unless
+     * it is known lost (lost mode covers it): nothing is bringing it, and
+     * the wait would pace a whole recovery (max_missing records per
+     * delay). */
+    w->retry_at = sw_now(sw);
+    if (index > sw->cfg.lost_upto)
+        w->retry_at += sw->cfg.fetch_delay_ms;
     memmove(&sw->order[pos + 1], &sw->order[pos],
             (sw->n_want - pos) * sizeof(*sw->order));
     sw->order[pos] = slot;
@@ -555,17 +560,27 @@ static int take_answer(refraft_sweeper *sw, const refraft_fetch_result *r,
 }
 
 /*
- * Whether the log still wants w's record, whose bytes verified: the entry
- * at its index may have been truncated and replaced, or abandoned by a
- * VOID meanwhile (a late copy is ignored), or the record may have
- * arrived another way.  A want no longer wanted is dropped; one whose
- * entry could not be read is asked for again (the error is returned).
+ * Whether the log (or, below it, the reference state in lost mode) still
+ * wants w's record, whose bytes verified: the entry at its index may
+ * have been truncated and replaced, or abandoned by a VOID meanwhile (a
+ * late copy is ignored), or the record may have arrived another way.  A want no
+ * longer wanted is dropped; one whose entry could not be read is asked for
+ * again (the error is returned).
  */
 static int
 still_wanted(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *wanted)
 {
     *wanted = false;
     refraft_index index = w->index;
+    /* Below the log: the snapshot part's want, named by the reference
+     * state, which never drops a reference it holds. */
+    if (index <= sw_log_base(sw)) {
+        if (index <= sw_snapshot_keep(sw))
+            *wanted = true;
+        else
+            sw_want_drop(sw, index);
+        return 0;
+    }
     refraft_entry e;
     size_t n = 0;
     int rv = sw->cfg.log.get(sw->cfg.log.ctx, index, 1, &e, &n);
@@ -659,6 +674,10 @@ static int store_taken(refraft_sweeper *sw, size_t n_taken, uint64_t now)
             first_rv = rv;
     }
     if (stored > 0) {
+        /* One of them may be the last lost record: the next tick, due at
+         * once, ends lost mode then. */
+        if (sw->cfg.lost_upto != 0)
+            sw->kicked = true;
         int rv = refraft_records_stored(sw->cfg.node);
         if (first_rv == 0)
             first_rv = rv;

@@ -161,6 +161,37 @@ typedef struct refraft_entry {
 } refraft_entry;
 
 /* ------------------------------------------------------------------------
+ * Reference snapshots (Raft §7, thesis §5)
+ * ------------------------------------------------------------------------ */
+
+/*
+ * A snapshot stands for every entry up to last_index.  Its state is the
+ * application's reference state at last_index: the references of the REF
+ * entries up to there that were applied as REF (not ABANDONED), each with
+ * the index of its entry, in index order.  Never the records themselves:
+ * a node that installs a snapshot fetches the records it lacks through
+ * its sweeper, as it does after losing them.
+ */
+typedef struct refraft_snapshot_meta {
+    refraft_index last_index; /* the last entry the snapshot covers */
+    refraft_term last_term;   /* that entry's term */
+    /* The configuration in effect at last_index: its CONFIG entry's
+     * index and members, or 0, NULL and 0 for the initial configuration
+     * (refraft_config's; a node that installs such a snapshot goes by
+     * its own, which for a server that joined is empty until the CONFIG
+     * entry that added it arrives). */
+    refraft_index config_index;
+    const refraft_member *members;
+    size_t n_members;
+} refraft_snapshot_meta;
+
+/* A reference of a snapshot's state and the index of its REF entry. */
+typedef struct refraft_snapshot_ref {
+    refraft_index index;
+    refraft_ref ref;
+} refraft_snapshot_ref;
+
+/* ------------------------------------------------------------------------
  * Messages (DESIGN.md contract 1: Raft fields only, no envelope)
  * ------------------------------------------------------------------------ */
 
@@ -171,7 +202,11 @@ typedef enum refraft_msg_type {
     REFRAFT_MSG_REQUEST_VOTE_RESULT = 4,
     /* A leader handing over leadership tells its target to campaign now
      * (thesis §3.10).  It has no result. */
-    REFRAFT_MSG_TIMEOUT_NOW = 5
+    REFRAFT_MSG_TIMEOUT_NOW = 5,
+    /* A chunk of a reference snapshot, for a follower that needs entries
+     * the leader compacted away (Raft §7), and its answer. */
+    REFRAFT_MSG_INSTALL_SNAPSHOT = 6,
+    REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT = 7
 } refraft_msg_type;
 
 /* Strings in messages are NUL-terminated node ids of 1..REFRAFT_ID_MAX
@@ -250,6 +285,38 @@ typedef struct refraft_timeout_now {
     const char *leader_id;
 } refraft_timeout_now;
 
+/*
+ * One chunk of the snapshot meta describes.  A snapshot travels as a
+ * sequence of chunks, one at a time: the first has after 0, and each
+ * next one starts after the last index the one before carried (its
+ * refs[n_refs - 1].index; after again when it carried none).  refs are
+ * in index order, each index in (after, meta.last_index].  done marks
+ * the last chunk: the follower then installs the snapshot.
+ */
+typedef struct refraft_install_snapshot {
+    refraft_term term;
+    const char *leader_id;
+    refraft_snapshot_meta meta;
+    refraft_index after;
+    const refraft_snapshot_ref *refs;
+    size_t n_refs;
+    bool done;
+} refraft_install_snapshot;
+
+typedef struct refraft_install_snapshot_result {
+    refraft_term term;
+    const char *follower_id;
+    /* The snapshot answered (meta.last_index of the request). */
+    refraft_index last_index;
+    /* The follower has stored the chunks up to here and wants the one
+     * that starts after it: 0 to start over.  Once installed, or when its
+     * log already held the snapshot's last entry, it equals last_index
+     * and installed is set; the follower's log then matches the leader's
+     * up to last_index. */
+    refraft_index after;
+    bool installed;
+} refraft_install_snapshot_result;
+
 typedef struct refraft_msg {
     uint8_t type; /* refraft_msg_type */
     union {
@@ -258,6 +325,8 @@ typedef struct refraft_msg {
         refraft_request_vote request_vote;
         refraft_request_vote_result request_vote_result;
         refraft_timeout_now timeout_now;
+        refraft_install_snapshot install_snapshot;
+        refraft_install_snapshot_result install_snapshot_result;
     } u;
 } refraft_msg;
 
@@ -268,8 +337,10 @@ typedef struct refraft_msg {
 /* Version 4 logs store CONFIG entries.  A leader on an older log refuses
  * membership changes, and a follower on one cannot append a CONFIG entry
  * (its log refuses it, so it stops following): every node of a cluster
- * needs a version 4 log before the first change. */
-#define REFRAFT_LOG_API_VERSION 4
+ * needs a version 4 log before the first change.  Version 5 adds
+ * compaction (compact, install, base): a node on an older log never
+ * compacts and cannot install a snapshot. */
+#define REFRAFT_LOG_API_VERSION 5
 /* The oldest version the node still takes (without stage and sync). */
 #define REFRAFT_LOG_API_VERSION_MIN 2
 
@@ -348,6 +419,39 @@ typedef struct refraft_log_api {
      */
     int (*stage)(void *ctx, const refraft_entry *entries, size_t n);
     int (*sync)(void *ctx);
+    /*
+     * Version 5: compaction.  The log's base is the snapshot its first
+     * entry follows: first_index is base.last_index + 1, and term_at
+     * answers for base.last_index with base.last_term.  A log that never
+     * compacted has base.last_index 0.
+     *
+     * compact: drop the entries up to meta->last_index (first_index <=
+     * meta->last_index <= last_index; REFRAFT_EINVAL otherwise, or when
+     * meta->last_term is not that entry's term), and make meta the base.
+     * The node compacts only applied entries; a log that holds the
+     * application's state beside it (refstore) makes that state durable
+     * with the compaction, since the entries can no longer be applied
+     * again.
+     *
+     * install: drop every entry and make meta the base: the log is then
+     * empty, first_index meta->last_index + 1.  The node installs after
+     * the application took the snapshot's state (hull.snapshot_install).
+     * The hard state is unchanged.
+     *
+     * base: fill *out with the base; the members belong to the log, valid
+     * until the next call into it.
+     *
+     * All three, or none.  Durable on return, like append.
+     *
+     * compact and install also refuse (REFRAFT_EINVAL, nothing changed)
+     * a meta that describes no snapshot: last_index or last_term 0,
+     * config_index above last_index, no members with a config_index
+     * other than 0, or members refraft_check_members() refuses; install
+     * refuses a last_index below the base's.
+     */
+    int (*compact)(void *ctx, const refraft_snapshot_meta *meta);
+    int (*install)(void *ctx, const refraft_snapshot_meta *meta);
+    int (*base)(void *ctx, refraft_snapshot_meta *out);
 } refraft_log_api;
 
 /* ------------------------------------------------------------------------
@@ -387,8 +491,8 @@ typedef struct refraft_event {
     refraft_index last_index;
 } refraft_event;
 
-/* Version 4 adds on_read. */
-#define REFRAFT_HULL_VERSION 4
+/* Version 4 adds on_read, version 5 the snapshot hooks. */
+#define REFRAFT_HULL_VERSION 5
 /* The oldest version the node still takes (without flush). */
 #define REFRAFT_HULL_VERSION_MIN 2
 
@@ -476,6 +580,47 @@ typedef struct refraft_hull {
      */
     void (*on_read)(void *ctx, uint64_t read_id, int status,
                     refraft_index index);
+    /*
+     * Snapshots of the reference state (refraft_snapshot_meta).  All
+     * three, or none: without them (or with a log API older than version
+     * 5) the node never compacts and cannot install a snapshot.
+     *
+     * snapshot_read (leader): fill out[] with up to max references of the
+     * reference state at last (an index the node has applied), those
+     * whose index is in (after, last], in index order; *n gets the count.
+     * Fewer than max only when no more follow.  The state at last must
+     * stay readable while later entries are applied: an application whose
+     * state is its references by index reads a prefix of it.  The ids
+     * belong to the application, valid until the next call of this hook.
+     *
+     * snapshot_write (follower): keep a chunk of the snapshot meta
+     * describes, aside from the application's state; after 0 starts a
+     * new snapshot, dropping any earlier one not installed.  The node
+     * hands the chunks in order, each after the one before.  A chunk may
+     * belong to a later snapshot than the chunks before it (the leader
+     * compacted meanwhile, or a new leader sends its own base): the
+     * reference state up to a committed index is the same in every later
+     * snapshot, so the chunks kept are a prefix of the new one and the
+     * snapshot is the one the last chunk's meta describes.
+     *
+     * snapshot_install (follower): the chunks of meta's snapshot are all
+     * written: make them the application's state, as if every entry up to
+     * meta->last_index had been applied (and nothing after it), durably
+     * and atomically with the log's install: should the log's install
+     * fail after this hook took the state, the node fails
+     * (REFRAFT_EFAILED), since its log and the application's state then
+     * disagree (refstore commits both in one transaction).  The records
+     * its references name are the sweeper's to fetch
+     * (refraft_sweeper_snapshot_installed).
+     *
+     * Non-zero returns: the read or chunk is tried again later.
+     */
+    int (*snapshot_read)(void *ctx, refraft_index last, refraft_index after,
+                         refraft_snapshot_ref *out, size_t max, size_t *n);
+    int (*snapshot_write)(void *ctx, const refraft_snapshot_meta *meta,
+                          refraft_index after, const refraft_snapshot_ref *refs,
+                          size_t n);
+    int (*snapshot_install)(void *ctx, const refraft_snapshot_meta *meta);
 } refraft_hull;
 
 /* ------------------------------------------------------------------------
@@ -554,6 +699,19 @@ typedef struct refraft_config {
      * or data index is more than this many entries behind the leader's
      * last index.  Default max_entries_per_msg. */
     uint32_t promote_lag;
+    /* Compaction (needs the log's and the hull's snapshot members): once
+     * more than compact_entries applied entries are in the log, the node
+     * compacts it up to compact_keep entries behind its applied index
+     * (the entries kept let a follower that lags a little catch up
+     * without a snapshot).  compact_entries 0: never (the default).
+     * compact_keep must be below compact_entries (REFRAFT_EINVAL);
+     * it defaults to max_entries_per_msg or compact_entries / 2,
+     * whichever is less. */
+    uint32_t compact_entries;
+    uint32_t compact_keep;
+    /* Most references per InstallSnapshot chunk.  Default
+     * max_entries_per_msg. */
+    uint32_t snapshot_chunk;
 } refraft_config;
 
 /* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs).
@@ -751,6 +909,19 @@ REFRAFT_API const char *refraft_transfer_target(const refraft_node *node);
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_read_index(refraft_node *node, uint64_t *read_id);
 
+/*
+ * Compact the log now, up to upto (at most the applied index; 0: up to
+ * compact_keep behind it), whatever compact_entries says.  Returns 0
+ * (also when there was nothing to compact), REFRAFT_EINVAL without the
+ * snapshot members of the log and hull or for upto above the applied
+ * index, or the log's error.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_compact(refraft_node *node, refraft_index upto);
+/* The index the log's base snapshot ends at (0: never compacted or
+ * installed).  Entries up to it are no longer in the log. */
+REFRAFT_API refraft_index refraft_snapshot_index(const refraft_node *node);
+
 /* The index of the CONFIG entry in effect (0: the initial configuration
  * from refraft_config). */
 REFRAFT_API refraft_index refraft_config_index(const refraft_node *node);
@@ -775,6 +946,9 @@ typedef struct refraft_peer_progress {
     refraft_index data_index; /* as last reported in this term */
     bool recent_contact;      /* answered during this check-quorum period */
     bool voter;               /* false: a learner */
+    /* Leader: the last index of the snapshot being sent to it, 0 when
+     * none. */
+    refraft_index snapshot_index;
 } refraft_peer_progress;
 
 /* Fill *out for the peer named id.  REFRAFT_EUNKNOWNPEER for an id that

@@ -18,7 +18,7 @@ extern "C" {
  *   log      index -> term, type, reference or members (the Raft log)
  *   meta     current term, voted-for, applied index, data index, format
  *            version, cluster id, node id, records identity, index up to
- *            which records were lost
+ *            which records were lost, the log's base (see Snapshots)
  *   records  record id -> bytes                   (the application's records)
  *   record_digests
  *            record id -> SHA-256 digest and size  (of the record under it)
@@ -33,12 +33,12 @@ extern "C" {
  * Threads: a store is used from one thread, the one that drives its node.
  *
  * Transactions.  The store keeps at most one write transaction open.  Writes
- * that must be durable before refstore returns (log append and truncate,
- * hard state, records, cluster map, data index, lost records,
- * refstore_write) commit it, synced as the sync setting says; application
- * writes made in the apply hook stay in it until the next durable write or
- * refstore_flush(), so applying a batch of entries costs no sync of its
- * own.  Appending K entries in one call is one commit and one sync (group
+ * that must be durable before refstore returns (log append, truncate,
+ * compact and install, hard state, records, cluster map, data index, lost
+ * records, refstore_write) commit it, synced as the sync setting says;
+ * application writes made in the apply hook stay in it until the next durable
+ * write or refstore_flush(), so applying a batch of entries costs no sync of
+ * its own.  Appending K entries in one call is one commit and one sync (group
  * commit).  A crash loses only applies that were not yet committed,
  * together with their applied index: they are applied again on restart.
  * Each operation runs in a nested transaction of its own, so one that
@@ -78,7 +78,7 @@ extern "C" {
  * failed write of its commit record LMDB refuses every transaction) fails
  * the store the same way.
  *
- * On disk (formats 1 and 2; integers are 8-byte big-endian):
+ * On disk (formats 1 to 3; integers are 8-byte big-endian):
  *
  *   log      key: index.  value: term, type (1 byte), size, SHA-256
  *            digest (32 bytes), then the record id (1..255 bytes).  A REF
@@ -97,10 +97,22 @@ extern "C" {
  *            CONFIG that is cut short, of another layout, or whose
  *            members break refraft_entry's rules is REFRAFT_ECORRUPT
  *            when read, with a message naming the entry's index.
- *   meta     "format_version" (1, or 2 once a CONFIG entry was
- *            stored: see REFSTORE_FORMAT_VERSION), "applied_index",
- *            "data_index",
+ *   meta     "format_version" (1, 2 once a CONFIG entry was stored, 3
+ *            once a base was: see REFSTORE_FORMAT_VERSION),
+ *            "applied_index", "data_index",
  *            "records_lost_upto" (0 or absent: nothing lost): integers;
+ *            "log_base" (format 3 only; absent: the log never compacted
+ *            and starts at index 1): the base's last index (1 or more),
+ *            its configuration index (at most the last index), then a
+ *            log value as above whose term is the base's last term: a
+ *            CONFIG entry holding the members of the configuration in
+ *            effect at the last index, or a NOOP when the base has no
+ *            members (only with configuration index 0, the initial
+ *            configuration, which may also come with its members).  The log
+ *            then holds exactly the indexes after the last index, and
+ *            "applied_index" is at least the last index.  A base that is
+ *            cut short or breaks these rules, or one in a store of format
+ *            1 or 2, is REFRAFT_ECORRUPT at open;
  *            "cluster_id", "node_id": the strings without NUL;
  *            "hard_state": the term, then the voted-for id (may be empty);
  *            "records_identity": 16 random bytes naming the records
@@ -153,8 +165,13 @@ typedef struct refstore refstore;
  * entry also moves it to format 2, and it stays there (also when a
  * truncation removes the entry), so that a library that reads only format
  * 1 refuses it rather than running on a log whose configuration it cannot
- * read.  This library reads formats 1 and 2; a store of another version
- * is refused with REFRAFT_EWRONGSTORE. */
+ * read.  Format 3 is format 2 with a base ("log_base" in meta): the
+ * transaction that writes a store's first base (its first compaction or
+ * install) moves it to format 3, from 1 or 2, and it stays there, so that
+ * a library that reads formats 1 and 2 refuses it rather than taking a
+ * log that starts after its base for a corrupt one.  This library reads
+ * formats 1 to 3; a store of another version is refused with
+ * REFRAFT_EWRONGSTORE. */
 #define REFSTORE_FORMAT_VERSION 1
 
 typedef enum refstore_sync {
@@ -203,7 +220,7 @@ typedef enum refstore_sync {
  * other than the inspection ones (refstore_record_dbi, refstore_env,
  * refstore_path, refstore_errmsg, refstore_applied_index,
  * refstore_data_index, refstore_records_lost_upto, refstore_get_stats):
- * others return REFRAFT_EINVAL.
+ * others return REFRAFT_EINVAL (so do the log API's calls).
  * entry, its id and its members are valid during the call only.
  */
 typedef int (*refstore_apply_fn)(void *app_ctx, MDB_txn *txn,
@@ -223,6 +240,29 @@ typedef int (*refstore_apply_fn)(void *app_ctx, MDB_txn *txn,
 typedef int (*refstore_truncate_fn)(void *app_ctx, MDB_txn *txn,
                                     refraft_index from);
 
+/*
+ * Install hook: the node installs the snapshot meta describes (the log
+ * API's install; see Snapshots below).  Make, inside txn, the
+ * application's state what it is once every entry up to
+ * meta->last_index has been applied and nothing after it: typically
+ * replace its reference state with the snapshot's chunks, which it
+ * staged with refstore_write() as hull.snapshot_write handed them over.
+ * txn is nested in the transaction that also empties the log, makes meta
+ * its base and sets the applied index and the data index to
+ * meta->last_index and records_lost_upto to at least meta->last_index:
+ * all of it commits together, durably, or none of it.  The log's entries
+ * go without the truncate hook: what the application did when they were
+ * appended (or applied) is this hook's to undo.  A non-zero return
+ * aborts the install, which the node tries again later (REFRAFT_ENOSPC or
+ * MDB_MAP_FULL: the map grows and the hook runs again, in a fresh
+ * transaction).  The rules of the apply hook hold for txn and for calls
+ * into the store; meta and its members are valid during the call only.
+ * Optional: without it the install changes the log and the indexes
+ * alone.
+ */
+typedef int (*refstore_install_fn)(void *app_ctx, MDB_txn *txn,
+                                   const refraft_snapshot_meta *meta);
+
 typedef struct refstore_options {
     const char *path;       /* directory, created if missing: required */
     const char *cluster_id; /* 1..REFRAFT_ID_MAX bytes: required */
@@ -240,6 +280,7 @@ typedef struct refstore_options {
     unsigned int app_dbs;
     refstore_apply_fn apply;          /* optional */
     refstore_truncate_fn on_truncate; /* optional */
+    refstore_install_fn on_install;   /* optional */
     void *app_ctx;                    /* passed to the hooks */
 } refstore_options;
 
@@ -273,18 +314,72 @@ REFRAFT_API void refstore_close_discard(refstore *store);
 
 /*
  * Fill *api with the log API over store, for refraft_node_create().  The
- * store must outlive every node created with it.  Besides the contract in
- * refraft.h: the log never compacts (first_index is always 1); truncate
- * refuses, with REFRAFT_EINVAL, to remove an entry at or below the applied
- * index (committed entries are never truncated); it lowers the data index
- * to from - 1 when the data index was at or past from, and runs the
- * truncate hook.  The log API is of version 4: it stores CONFIG entries
- * (their members checked with refraft_check_members; an address of NULL
- * reads back as "").  The ids and members get returns, and the members'
- * strings, are owned by the store and valid until the next call into the
- * log API; refstore_apply() and the record calls do not invalidate them.
- * The store keeps them in one buffer that holds the last get's alone.
- * Calls on a failed store return REFRAFT_EFAILED.
+ * store must outlive every node created with it.  The log API is of
+ * version 5: it stores CONFIG entries (their members checked with
+ * refraft_check_members; an address of NULL reads back as "") and
+ * compacts (compact, install, base; see Snapshots below).  Besides the
+ * contract in refraft.h: truncate refuses, with REFRAFT_EINVAL, to remove
+ * an entry at or below the applied index (committed entries are never
+ * truncated) or below first_index; it lowers the data index to from - 1
+ * when the data index was at or past from, and runs the truncate hook.
+ * get below first_index is REFRAFT_ENOTFOUND, and so is term_at below the
+ * base's last index.  The ids and members get and base return, and the
+ * members' strings, are owned by the store and valid until the next call
+ * into the log API; refstore_apply() and the record calls do not
+ * invalidate them.  The store keeps get's in one buffer that holds the
+ * last get's alone.  Calls on a failed store return REFRAFT_EFAILED.
+ *
+ * Snapshots (Raft §7, thesis §5).  The log's base is the snapshot its
+ * first entry follows, kept in meta ("log_base"); first_index is its last
+ * index + 1 (1 while the log never compacted), and term_at answers for
+ * the base's last index with its last term.  base() copies it out (all
+ * zero without one).  Every call below is one durable write that also
+ * commits the pending applies; on error nothing changed.
+ *
+ *   compact(meta) drops the entries up to meta->last_index and makes meta
+ *   the base.  The compacted entries can never be applied again, so their
+ *   pending applies commit with it.  REFRAFT_EINVAL (nothing changed)
+ *   when meta->last_index is below first_index, past the last index or
+ *   past the applied index (committed or pending), when meta->last_term
+ *   is not the term of the entry there, or when meta is bad (below).
+ *
+ *   install(meta) runs the install hook, drops every entry, makes meta
+ *   the base, sets the applied index and the data index to
+ *   meta->last_index and raises records_lost_upto to it (the snapshot's
+ *   references name records this node may not have: the sweeper fetches
+ *   them, see refraft_sweeper_snapshot_installed), all in one transaction.
+ *   Afterwards refstore_applied_index(), refstore_data_index() and
+ *   refstore_records_lost_upto() say so, and the next refstore_apply() is
+ *   for meta->last_index + 1.  REFRAFT_EINVAL (nothing changed) unless
+ *   meta->last_index is past the applied index (committed or pending):
+ *   an install never takes the application's state back.  The hook's
+ *   error aborts it all.  The hard state stays.
+ *
+ * meta is bad (REFRAFT_EINVAL) when it is NULL, its last index or term is
+ * 0, its config_index is past its last index, it has no members with a
+ * config_index of 1 or more, or members that break refraft_entry's rules
+ * (refraft_check_members).  The initial configuration (config_index 0)
+ * may come with its members or without (NULL and 0); base() hands back
+ * what was stored.
+ *
+ * The hull's snapshot members over a store (refraft.h, refraft_hull):
+ *
+ *   snapshot_read: the application reads its reference state from its
+ *   own databases through refstore_read() (which sees the pending
+ *   applies); the store adds nothing.  Its state at an index the node has
+ *   applied must stay readable while later entries apply (keep it by
+ *   entry index, say).
+ *
+ *   snapshot_write: the application stages each chunk in databases of
+ *   its own through refstore_write(), aside from its state.
+ *
+ *   snapshot_install may simply return 0: the node calls the log's
+ *   install right after it, and the install hook does the application's
+ *   work there, in the transaction that empties the log and moves the
+ *   indexes.  That transaction is what makes the install durable and
+ *   atomic: a crash before it commits leaves the application's state,
+ *   the log and the indexes as they were, and one after leaves all of
+ *   them installed.
  */
 REFRAFT_API void refstore_log_api(refstore *store, refraft_log_api *api);
 
@@ -326,7 +421,9 @@ REFRAFT_API refraft_index refstore_applied_index(const refstore *store);
 REFRAFT_API refraft_index refstore_data_index(const refstore *store);
 
 /* Save index as the data index: every entry up to it has its record here.
- * Durable on return.  REFRAFT_EINVAL past the log's last index. */
+ * Durable on return.  REFRAFT_EINVAL past the log's last index.  An index
+ * below the log's first index is allowed: the records of the references
+ * in a compacted or installed snapshot can go missing too. */
 REFRAFT_API REFRAFT_WARN_UNUSED int
 refstore_set_data_index(refstore *store, refraft_index index);
 

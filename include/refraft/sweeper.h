@@ -163,12 +163,14 @@ typedef struct refraft_sweeper_config {
      * found its record store replaced: its identity differs from the one
      * the log recorded, and it persisted this index before starting).
      * Until every entry up to it is settled here again (the node's data
-     * index reached it) and applied, the sweeper answers UNKNOWN, never
-     * ABSENT, for a record it lacks, and as leader does not count itself
-     * among the nodes that lack a record; then it calls
-     * store.clear_lost.  The data index is what counts: an application
-     * whose state survived restarts with everything applied while the
-     * records are still missing.  0: nothing lost. */
+     * index reached it) and applied, and every record the reference
+     * state names below the log's first index is back (snapshot_read),
+     * the sweeper answers UNKNOWN, never ABSENT, for a record it lacks,
+     * and as leader does not count itself among the nodes that lack a
+     * record; then it calls store.clear_lost.  The data index is what
+     * counts: an application whose state survived restarts with
+     * everything applied while the records are still missing.  0:
+     * nothing lost. */
     refraft_index lost_upto;
     /* A committed entry's record is missing on every node that answered
      * (reported once per index; see refraft_sweeper_stats).  Optional. */
@@ -179,9 +181,46 @@ typedef struct refraft_sweeper_config {
      * fetch: where the application sends records along with (or just
      * ahead of) the entries naming them, a record found missing has
      * usually only not arrived yet, and fetching it would copy it twice.
-     * A record that arrives meanwhile is never fetched.  Default 0: at
-     * once. */
+     * A record that arrives meanwhile is never fetched.  Records of
+     * entries up to lost_upto are known lost: they are fetched at once.
+     * Default 0: at once. */
     uint32_t fetch_delay_ms;
+    /*
+     * The application's reference state, read as refraft_hull's
+     * snapshot_read reads it (same contract: references in (after, last]
+     * in index order, fewer than max only at the end, ids valid until the
+     * next call).  Records named only by references below the log's
+     * first index (compacted, or from an installed snapshot) are found
+     * through it:
+     *
+     *  - while lost_upto reaches below the log (after
+     *    refraft_sweeper_snapshot_installed, or a lost record store in a
+     *    compacted log), the sweeper reads the state at min(lost_upto,
+     *    log base) in chunks of scan_batch, from a cursor kept across
+     *    ticks (at most max_missing references per tick), checks which
+     *    records are here (store.have) and fetches the others as it does
+     *    a committed entry's (fetch_request.index is the reference's
+     *    entry index; leader first, then peers; never voided; reported
+     *    unrecoverable when no peer has it).  Missing records wait in the
+     *    same bounded table as log entries' (max_missing), the log's
+     *    first.  Lost mode ends only once the log's entries up to
+     *    lost_upto are settled and applied and one whole pass over the
+     *    state wanted every missing record and all of them are back;
+     *  - orphan collection counts the names in the state at the log's
+     *    base as well as the log's entries.
+     *
+     * References out of order or range, or with a bad id, are refused
+     * (REFRAFT_ECORRUPT from the tick); a failed read is retried after
+     * interval_ms.  Optional, but without it, once the log's base is
+     * above 0: lost mode cannot end while lost_upto reaches below the
+     * log (those records cannot be checked, so the node keeps answering
+     * UNKNOWN), and orphans are never deleted (none can be shown
+     * unnamed).
+     */
+    void *snapshot_ctx;
+    int (*snapshot_read)(void *snapshot_ctx, refraft_index last,
+                         refraft_index after, refraft_snapshot_ref *out,
+                         size_t max, size_t *n);
 } refraft_sweeper_config;
 
 /*
@@ -213,6 +252,22 @@ REFRAFT_API uint64_t refraft_sweeper_next_deadline(const refraft_sweeper *sw);
 /* Make the next tick due now.  Changes nothing else, so it may be called
  * from inside the node's callbacks (on REFRAFT_EVENT_DATA). */
 REFRAFT_API void refraft_sweeper_kick(refraft_sweeper *sw);
+
+/*
+ * The node installed a snapshot up to last_index (hull.snapshot_install):
+ * the records its references name may be missing here.  The sweeper
+ * enters lost mode up to last_index (lost_upto, raised, never lowered):
+ * it answers UNKNOWN for records it lacks and fetches them through
+ * snapshot_read, as after a lost record store; its pass over the state
+ * starts over at the next tick (which this makes due).  The host persists
+ * the index with the install (refstore raises records_lost_upto in the
+ * same transaction), and passes it as lost_upto when it starts again
+ * before the records are all back; store.clear_lost ends it.  May be
+ * called from inside the node's callbacks.  REFRAFT_EINVAL for a NULL
+ * sweeper or last_index 0 (nothing changes).
+ */
+REFRAFT_API int refraft_sweeper_snapshot_installed(refraft_sweeper *sw,
+                                                   refraft_index last_index);
 
 /*
  * The answer to a fetch the sweeper started.  Unknown or cancelled tokens

@@ -23,9 +23,13 @@ extern "C" {
  * carries an unknown message or entry type, a field out of range (a node
  * id empty or over REFRAFT_ID_MAX bytes, a record id over
  * REFRAFT_RECORD_ID_MAX, a digest not 32 bytes, a term over
- * REFRAFT_TERM_MAX, more entries than REFRAFT_MAX_ENTRIES_PER_MSG), or
- * fields that contradict each other (a REF entry without a record id, a
- * VOID without its voided index, an AppendEntries field on a vote) is
+ * REFRAFT_TERM_MAX, more entries than REFRAFT_MAX_ENTRIES_PER_MSG, more
+ * snapshot refs than REFRAFT_WIRE_MAX_SNAPSHOT_REFS), or fields that
+ * contradict each other (a REF entry without a record id, a VOID without
+ * its voided index, an AppendEntries field on a vote, a snapshot ref
+ * outside (after, last_index] or out of index order, members with a
+ * config_index of 0, an installed result whose after is not its
+ * last_index) is
  * refused with REFRAFT_EBADMSG and a message naming what was wrong.  The
  * core validates what it receives too; the codec's checks keep anything
  * malformed from reaching it at all.
@@ -40,6 +44,12 @@ extern "C" {
 #define REFRAFT_WIRE_MAX_BODY (64u << 20)
 /* Largest record a push batch may carry. */
 #define REFRAFT_WIRE_MAX_RECORD (16u << 20)
+
+/* Most references an InstallSnapshot chunk may carry.  A reference with
+ * the longest id takes about 320 bytes on the wire, so a full chunk stays
+ * near 42 MiB, under REFRAFT_WIRE_MAX_BODY with its meta: a node whose
+ * snapshot_chunk is at most this always gets its chunks through. */
+#define REFRAFT_WIRE_MAX_SNAPSHOT_REFS (1u << 17)
 
 /* Bytes the codec allocated: free with refraft_wire_free(). */
 typedef struct refraft_wire_buf {

@@ -59,8 +59,11 @@ int data_init(refraft_node *node, refraft_index hint, char *errbuf,
         index += n;
     }
     /* A saved data index can vouch for entries a truncation replaced
-     * before the node stopped; applied entries cannot be replaced. */
+     * before the node stopped; applied entries cannot be replaced.  The
+     * entries up to the log's base were applied (snapshot_load). */
     node->data_index = hint < node->applied_index ? hint : node->applied_index;
+    if (node->data_index < node->base_index)
+        node->data_index = node->base_index;
     (void)data_advance(node);
     return 0;
 }
@@ -109,6 +112,36 @@ void data_on_truncate(refraft_node *node, refraft_index from)
         if (node->data_index >= s->voided)
             node->data_index = s->voided - 1;
     }
+}
+
+/* A compaction never ends inside a VOID's span (snapshot.c), so the VOIDs
+ * at or below upto abandon entries below it too: both are gone. */
+void data_on_compact(refraft_node *node, refraft_index upto)
+{
+    size_t gone = 0;
+    while (gone < node->n_voids && node->voids[gone].at <= upto)
+        gone++;
+    if (gone > 0 && gone < node->n_voids)
+        memmove(node->voids, node->voids + gone,
+                (node->n_voids - gone) * sizeof *node->voids);
+    node->n_voids -= gone;
+    /* The data index counts entries of the log, and these are gone.  A
+     * node applies entries whose records it lost (its state survived, its
+     * record store did not), and may compact them: their records are the
+     * sweeper's to find through the reference state (lost mode), and
+     * every entry up to upto is committed, so durable commit no longer
+     * asks about them. */
+    if (node->data_index < upto)
+        node->data_index = upto;
+}
+
+/* The snapshot settles every entry up to last, and the log holds no
+ * entry, so no VOID. */
+void data_on_install(refraft_node *node, refraft_index last)
+{
+    node->n_voids = 0;
+    node->data_index = last;
+    node->data_retry = false;
 }
 
 refraft_index data_void_of(const refraft_node *node, refraft_index index)

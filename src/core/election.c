@@ -98,6 +98,9 @@ static int become_leader(refraft_node *node)
         p->acked_since_heartbeat = false;
         p->recent_contact = false;
         p->read_round = 0;
+        /* A snapshot sent in an earlier term is not this term's. */
+        p->snap_index = 0;
+        p->snap_after = 0;
     }
     transfer_clear(node);
     set_role(node, REFRAFT_LEADER);

@@ -127,6 +127,37 @@ void membership_init(refraft_node *node, const refraft_config *config)
     apply_config(node);
 }
 
+void membership_from_base(refraft_node *node, const refraft_snapshot_meta *base)
+{
+    if (base->config_index != 0)
+        config_from_members(&node->config, base->config_index, base->members,
+                            base->n_members);
+    else
+        node->config = node->initial;
+    /* The configuration before it was compacted away with its entry. */
+    node->prev_valid = false;
+    apply_config(node);
+}
+
+int membership_at(const refraft_node *node, refraft_index index,
+                  refraft_index *config_index, refraft_member *members,
+                  size_t *n)
+{
+    const struct configuration *c = NULL;
+    if (node->config.index <= index)
+        c = &node->config;
+    else if (node->prev_valid && node->prev_config.index <= index)
+        c = &node->prev_config;
+    if (c == NULL)
+        return REFRAFT_ENOTFOUND;
+    /* The initial configuration travels as index 0 alone (each node
+     * knows its own). */
+    *config_index = c->index;
+    *n = c->index != 0 ? c->n : 0;
+    config_members(c, members);
+    return 0;
+}
+
 /* Take note of the CONFIG entries among entries (the entries at first),
  * as they join the log; true when there was one. */
 static bool note_configs(refraft_node *node, refraft_index first,

@@ -122,6 +122,17 @@ static void apply_defaults(refraft_node *node, const refraft_config *config)
     node->check_quorum = !config->disable_check_quorum;
     node->commit_policy = config->commit_policy;
     node->inject_bugs = config->inject_bugs;
+    node->compact_entries = config->compact_entries;
+    /* The default keeps a message's worth, within the bound. */
+    node->compact_keep = config->compact_keep;
+    if (node->compact_keep == 0)
+        node->compact_keep =
+            node->max_entries_per_msg < config->compact_entries / 2
+                ? node->max_entries_per_msg
+                : config->compact_entries / 2;
+    node->snapshot_chunk = config->snapshot_chunk != 0
+                               ? config->snapshot_chunk
+                               : node->max_entries_per_msg;
 }
 
 /* A ring for every peer a configuration can have, so that a membership
@@ -208,17 +219,22 @@ int refraft_node_create(const refraft_config *config, const refraft_hull *hull,
     /* A host built against an older header gave shorter structs: the
      * members it does not know of stay NULL. */
     memcpy(&node->hull, hull,
-           hull->version >= 4   ? sizeof *hull
+           hull->version >= 5   ? sizeof *hull
+           : hull->version == 4 ? offsetof(refraft_hull, snapshot_read)
            : hull->version == 3 ? offsetof(refraft_hull, on_read)
                                 : offsetof(refraft_hull, flush));
     memcpy(&node->log, log,
-           log->version >= 3 ? sizeof *log : offsetof(refraft_log_api, stage));
+           log->version >= 5   ? sizeof *log
+           : log->version >= 3 ? offsetof(refraft_log_api, compact)
+                               : offsetof(refraft_log_api, stage));
     apply_defaults(node, config);
     rv = alloc_inflight(node, errbuf, errbuf_len);
     if (rv == 0)
         rv = load_state(node, config->applied_index, errbuf, errbuf_len);
     if (rv == 0)
         membership_init(node, config);
+    if (rv == 0)
+        rv = snapshot_load(node, config->applied_index, errbuf, errbuf_len);
     if (rv == 0)
         rv = data_init(node, config->data_index, errbuf, errbuf_len);
     if (rv != 0) {
@@ -238,6 +254,7 @@ void refraft_node_destroy(refraft_node *node)
     refraft_free(node->scratch);
     refraft_free(node->inflight_slots);
     readindex_free(node);
+    snapshot_free(node);
     data_free(node);
     refraft_free(node);
 }
@@ -282,6 +299,11 @@ static int reject_stale(refraft_node *node, const refraft_msg *msg,
         refraft_append_entries_result *r = replication_result_init(node, &res);
         r->rejected_index = msg->u.append_entries.prev_log_index;
         r->conflict_index = node->commit_index + 1;
+    } else if (msg->type == REFRAFT_MSG_INSTALL_SNAPSHOT) {
+        /* after 0, not installed: a leader of this term that sent it
+         * earlier at worst starts its send over. */
+        snapshot_result_init(node, &res,
+                             msg->u.install_snapshot.meta.last_index);
     } else {
         res.type = REFRAFT_MSG_REQUEST_VOTE_RESULT;
         res.u.request_vote_result.term = node->term;
@@ -336,10 +358,13 @@ static int dispatch(refraft_node *node, const refraft_msg *msg,
         return 0;
     refraft_term term = message_term(msg);
     bool request = msg->type == REFRAFT_MSG_APPEND_ENTRIES ||
-                   msg->type == REFRAFT_MSG_REQUEST_VOTE;
+                   msg->type == REFRAFT_MSG_REQUEST_VOTE ||
+                   msg->type == REFRAFT_MSG_INSTALL_SNAPSHOT;
     if (term > node->term && raises_term(msg)) {
         const char *leader = msg->type == REFRAFT_MSG_APPEND_ENTRIES
                                  ? msg->u.append_entries.leader_id
+                             : msg->type == REFRAFT_MSG_INSTALL_SNAPSHOT
+                                 ? msg->u.install_snapshot.leader_id
                                  : NULL;
         int rv = election_become_follower(node, term, leader);
         if (rv != 0)
@@ -363,6 +388,10 @@ static int dispatch(refraft_node *node, const refraft_msg *msg,
             node, &msg->u.append_entries_result);
     case REFRAFT_MSG_REQUEST_VOTE:
         return election_on_request_vote(node, msg, reply, reply_ctx);
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        return snapshot_on_install(node, msg, reply, reply_ctx);
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return snapshot_on_result(node, &msg->u.install_snapshot_result);
     default:
         return election_on_request_vote_result(node,
                                                &msg->u.request_vote_result);
@@ -614,6 +643,21 @@ int refraft_read_index(refraft_node *node, uint64_t *read_id)
     return leader_call(node, &c);
 }
 
+int refraft_compact(refraft_node *node, refraft_index upto)
+{
+    if (node == NULL)
+        return REFRAFT_EINVAL;
+    int rv = enter(node);
+    if (rv != 0)
+        return rv;
+    return leave(node, snapshot_compact_now(node, upto));
+}
+
+refraft_index refraft_snapshot_index(const refraft_node *node)
+{
+    return node != NULL ? node->base_index : 0;
+}
+
 const char *refraft_transfer_target(const refraft_node *node)
 {
     return node != NULL && node->transfer_target[0] != '\0'
@@ -640,6 +684,7 @@ int refraft_peer_progress_get(const refraft_node *node, const char *id,
         out->data_index = leader ? p->data_index : 0;
         out->recent_contact = leader && p->recent_contact;
         out->voter = p->voter;
+        out->snapshot_index = leader ? p->snap_index : 0;
         return 0;
     }
     return REFRAFT_EUNKNOWNPEER;

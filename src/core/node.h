@@ -33,6 +33,18 @@ struct peer {
     bool vote_granted;   /* in the (pre-)election under way */
     bool voter;          /* false: a learner */
     uint64_t read_round; /* the highest read round it echoed, this term */
+    /* Snapshot sending (snapshot.c, Raft §7): the last index of the
+     * snapshot it is being sent (0: none) and the index the chunk in
+     * flight starts after.  While snap_index is set, AppendEntries with
+     * entries wait: one chunk is in flight at a time. */
+    refraft_index snap_index;
+    refraft_index snap_after;
+};
+
+/* Follower: the snapshot whose chunks it is receiving (snapshot.c). */
+struct incoming_snapshot {
+    bool active;
+    refraft_index after; /* the chunks up to here are written */
 };
 
 /* A read waiting for its confirmation (readindex.c). */
@@ -84,6 +96,19 @@ struct refraft_node {
      * it to commit. */
     refraft_index term_first_index;
     uint32_t promote_lag;
+
+    /* Snapshots (snapshot.c).  The log's base: entries up to base_index
+     * are compacted away (0: never).  can_snapshot: the log and the hull
+     * have the snapshot members. */
+    refraft_index base_index;
+    refraft_term base_term;
+    bool can_snapshot;
+    uint32_t compact_entries;
+    uint32_t compact_keep;
+    uint32_t snapshot_chunk;
+    struct incoming_snapshot incoming;
+    /* The leader's buffer for a chunk's refs (snapshot_chunk of them). */
+    refraft_snapshot_ref *snap_refs;
 
     /* Leader: a leadership transfer under way (transfer.c); target ""
      * when none. */
@@ -200,6 +225,30 @@ int election_campaign(refraft_node *node);
 /* It leads, or heard from its leader within the election timeout. */
 bool election_leader_is_alive(refraft_node *node);
 
+/* snapshot.c */
+/* At creation: take the log's base (its configuration, its index as the
+ * lowest applied index). */
+int snapshot_load(refraft_node *node, refraft_index applied_index, char *errbuf,
+                  size_t errbuf_len);
+void snapshot_free(refraft_node *node);
+/* After entries were applied: compact when compact_entries says so. */
+void snapshot_after_apply(refraft_node *node);
+/* refraft_compact(). */
+int snapshot_compact_now(refraft_node *node, refraft_index upto);
+/* Leader: start sending p the log's base snapshot. */
+void snapshot_start(refraft_node *node, struct peer *p);
+/* Leader: (re)send p the chunk of its snapshot after p->snap_after (of
+ * the snapshot at the log's base, which may have moved since the last
+ * chunk); false when no chunk could be sent. */
+bool snapshot_send(refraft_node *node, struct peer *p);
+int snapshot_on_install(refraft_node *node, const refraft_msg *msg,
+                        refraft_reply_fn reply, void *reply_ctx);
+int snapshot_on_result(refraft_node *node,
+                       const refraft_install_snapshot_result *res);
+/* The result refusing a stale InstallSnapshot, in this node's term. */
+void snapshot_result_init(refraft_node *node, refraft_msg *out,
+                          refraft_index last_index);
+
 /* data.c */
 int data_init(refraft_node *node, refraft_index hint, char *errbuf,
               size_t errbuf_len);
@@ -218,6 +267,10 @@ void data_on_truncate(refraft_node *node, refraft_index from);
 bool data_advance(refraft_node *node);
 refraft_index data_void_of(const refraft_node *node, refraft_index index);
 refraft_index data_clip(const refraft_node *node, refraft_index n);
+/* The log was compacted up to upto: forget the VOIDs at or below it. */
+void data_on_compact(refraft_node *node, refraft_index upto);
+/* The log was emptied by an installed snapshot ending at last. */
+void data_on_install(refraft_node *node, refraft_index last);
 
 /* membership.c */
 void membership_init(refraft_node *node, const refraft_config *config);
@@ -232,6 +285,16 @@ void membership_after_append(refraft_node *node, refraft_index first,
 int membership_on_truncate(refraft_node *node, refraft_index from);
 /* The commit index moved up from old_commit. */
 void membership_after_commit(refraft_node *node, refraft_index old_commit);
+/* The configuration in the log's base, before the log's CONFIG entries
+ * are loaded (start) or in place of them (install). */
+void membership_from_base(refraft_node *node,
+                          const refraft_snapshot_meta *base);
+/* The configuration in effect at index (at most the last index): its
+ * index and members (pointing into the node).  REFRAFT_ENOTFOUND when
+ * the node no longer knows it. */
+int membership_at(const refraft_node *node, refraft_index index,
+                  refraft_index *config_index, refraft_member *members,
+                  size_t *n);
 /* Whether this node may start an election (membership.c). */
 bool membership_may_campaign(const refraft_node *node);
 /* Voters of the configuration in effect, this node included if one. */
@@ -272,6 +335,11 @@ void replication_heartbeat(refraft_node *node);
 /* One AppendEntries without entries to p, at its match index (pipeline)
  * or its probe (it carries the current read round). */
 void replication_send_heartbeat(refraft_node *node, struct peer *p);
+/* Keep p's pipe full (or start its snapshot). */
+void replication_replicate(refraft_node *node, struct peer *p);
+/* Tell the host about the entries from index on before they leave the
+ * log (on_discard). */
+int replication_discard(refraft_node *node, refraft_index index);
 int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
                                   refraft_reply_fn reply, void *reply_ctx);
 int replication_on_append_entries_result(

@@ -42,9 +42,13 @@ static int append_with(refraft_node *node, append_fn write,
     return 0;
 }
 
+/* What send_append returns when the log has compacted the entries p needs
+ * (REFRAFT_ENOTFOUND): p needs the snapshot. */
+#define SEND_COMPACTED (-2)
+
 /* Send one AppendEntries to p whose entries follow prev; with_entries false
- * makes it a heartbeat.  Returns how many entries it carried, or -1 when
- * nothing could be sent (the log could not be read). */
+ * makes it a heartbeat.  Returns how many entries it carried, -1 when
+ * nothing could be sent (the log could not be read), or SEND_COMPACTED. */
 static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
                         bool with_entries)
 {
@@ -56,19 +60,20 @@ static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
     ae->leader_id = node->id;
     ae->prev_log_index = prev;
     ae->read_round = node->read_round;
-    if (term_at(node, prev, &ae->prev_log_term) != 0)
-        return -1;
-    if (with_entries && prev < node->last_index) {
+    int rv = term_at(node, prev, &ae->prev_log_term);
+    if (rv == 0 && with_entries && prev < node->last_index) {
         refraft_index left = node->last_index - prev;
         size_t want = left < node->max_entries_per_msg
                           ? (size_t)left
                           : node->max_entries_per_msg;
-        if (node_reserve_scratch(node, want) != 0 ||
-            node->log.get(node->log.ctx, prev + 1, want, node->scratch,
-                          &ae->n_entries) != 0)
-            return -1;
+        rv = node_reserve_scratch(node, want);
+        if (rv == 0)
+            rv = node->log.get(node->log.ctx, prev + 1, want, node->scratch,
+                               &ae->n_entries);
         ae->entries = node->scratch;
     }
+    if (rv != 0)
+        return rv == REFRAFT_ENOTFOUND ? SEND_COMPACTED : -1;
     /* The follower commits up to the last entry this message leaves it
      * with; that must not fall inside a VOID's span (data_clip). */
     refraft_index end = prev + ae->n_entries;
@@ -116,18 +121,37 @@ static void enter_probe(struct peer *p, refraft_index next)
  */
 static void replicate(refraft_node *node, struct peer *p)
 {
+    /* A follower that needs entries compacted away gets the snapshot
+     * first (Raft §7); its chunks move on answers and heartbeats. */
+    if (p->snap_index != 0)
+        return;
+    if (p->next_index <= node->base_index) {
+        snapshot_start(node, p);
+        return;
+    }
     if (!p->pipeline) {
-        if (!p->paused && send_append(node, p, p->next_index - 1, true) >= 0)
+        long sent =
+            p->paused ? 0 : send_append(node, p, p->next_index - 1, true);
+        if (sent == SEND_COMPACTED)
+            snapshot_start(node, p);
+        else if (!p->paused && sent >= 0)
             p->paused = true;
         return;
     }
     while (p->next_index <= node->last_index && !inflight_full(node, p)) {
         long n = send_append(node, p, p->next_index - 1, true);
+        if (n == SEND_COMPACTED)
+            snapshot_start(node, p);
         if (n <= 0)
             return;
         p->next_index += (refraft_index)n;
         inflight_add(node, p, p->next_index - 1);
     }
+}
+
+void replication_replicate(refraft_node *node, struct peer *p)
+{
+    replicate(node, p);
 }
 
 static void send_all(refraft_node *node)
@@ -217,10 +241,20 @@ int replication_start_term(refraft_node *node)
     return rv;
 }
 
+/* A heartbeat's prev: where p's log is known or probed to match, but never
+ * below the log's base, the oldest entry whose term the leader knows.  A
+ * follower being sent a snapshot may refuse it; its answer still shows
+ * that it follows (check-quorum, read rounds). */
+static refraft_index
+heartbeat_prev(const refraft_node *node, const struct peer *p)
+{
+    refraft_index prev = p->pipeline ? p->match_index : p->next_index - 1;
+    return prev > node->base_index ? prev : node->base_index;
+}
+
 void replication_send_heartbeat(refraft_node *node, struct peer *p)
 {
-    (void)send_append(node, p, p->pipeline ? p->match_index : p->next_index - 1,
-                      false);
+    (void)send_append(node, p, heartbeat_prev(node, p), false);
 }
 
 /* Heartbeats (Raft §5.2) also restart replication that stalled: a
@@ -233,10 +267,20 @@ void replication_heartbeat(refraft_node *node)
         struct peer *p = &node->peers[i];
         if (p->pipeline && p->inflight_count > 0 && !p->acked_since_heartbeat)
             enter_probe(p, p->match_index + 1);
-        if (p->pipeline)
-            (void)send_append(node, p, p->match_index, false);
-        else if (p->paused)
-            (void)send_append(node, p, p->next_index - 1, false);
+        /* A chunk unanswered since the last heartbeat is sent again
+         * (lost); one that cannot be read leaves an AppendEntries at the
+         * base instead, so that the follower still hears from its leader.
+         * A follower probed below the base (the log was compacted past
+         * it meanwhile) cannot match any AppendEntries: the heartbeat's
+         * answer would be taken for a stale one, so it gets the
+         * snapshot. */
+        if (p->snap_index != 0) {
+            if (!p->acked_since_heartbeat && !snapshot_send(node, p))
+                replication_send_heartbeat(node, p);
+        } else if (p->next_index <= node->base_index)
+            snapshot_start(node, p);
+        else if (p->pipeline || p->paused)
+            replication_send_heartbeat(node, p);
         else
             replicate(node, p);
         p->acked_since_heartbeat = false;
@@ -351,7 +395,7 @@ void replication_apply(refraft_node *node)
                                   ? node->commit_index
                                   : node->data_index;
         if (node->applied_index >= limit)
-            return;
+            break;
         refraft_index left = limit - node->applied_index;
         size_t want = left < APPLY_CHUNK ? (size_t)left : APPLY_CHUNK;
         size_t n = 0;
@@ -363,8 +407,10 @@ void replication_apply(refraft_node *node)
             rv = REFRAFT_ENOTFOUND;
         for (size_t i = 0; rv == 0 && i < n; i++) {
             refraft_index index = node->applied_index + 1;
-            if (!apply_form(node, index, &node->scratch[i]))
+            if (!apply_form(node, index, &node->scratch[i])) {
+                snapshot_after_apply(node);
                 return;
+            }
             rv = node->hull.apply(node->hull.ctx, index, &node->scratch[i]);
             if (rv == 0)
                 node->applied_index++;
@@ -374,9 +420,10 @@ void replication_apply(refraft_node *node)
             node_errorf(node, rv, "applying index %llu failed: %s",
                         (unsigned long long)node->applied_index + 1,
                         refraft_strerror(rv));
-            return;
+            break;
         }
     }
+    snapshot_after_apply(node);
 }
 
 /* ---- Follower side ---------------------------------------------------- */
@@ -403,6 +450,11 @@ static bool consistency_check(refraft_node *node,
                               refraft_append_entries_result *res)
 {
     res->rejected_index = ae->prev_log_index;
+    /* Entries up to the base were applied here, so they are committed,
+     * and every leader holds the committed entries (Leader Completeness,
+     * §5.4): the leader's entry at prev_log_index matches ours. */
+    if (ae->prev_log_index < node->base_index)
+        return true;
     if (ae->prev_log_index > node->last_index) {
         res->conflict_term = 0;
         res->conflict_index = node->last_index + 1;
@@ -425,7 +477,7 @@ static bool consistency_check(refraft_node *node,
 /* Tell the host, entry by entry, what a truncation from index removes (its
  * records may become orphans); before the log changes, so the entries can
  * still be read. */
-static int discard(refraft_node *node, refraft_index index)
+int replication_discard(refraft_node *node, refraft_index index)
 {
     if (node->hull.on_discard == NULL)
         return 0;
@@ -458,6 +510,12 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
 {
     size_t i = 0;
     refraft_index index = ae->prev_log_index + 1;
+    /* Entries this node compacted are committed and match (see
+     * consistency_check). */
+    while (i < ae->n_entries && index <= node->base_index) {
+        i++;
+        index++;
+    }
     while (i < ae->n_entries && index <= node->last_index) {
         refraft_term t;
         int rv = term_at(node, index, &t);
@@ -481,7 +539,7 @@ static int merge_entries(refraft_node *node, const refraft_append_entries *ae)
         /* Room for the VOIDs to come, before anything changes. */
         int rv = data_reserve_voids(node, ae->entries + i, ae->n_entries - i);
         if (rv == 0)
-            rv = discard(node, index);
+            rv = replication_discard(node, index);
         if (rv == 0)
             rv = node->log.truncate(node->log.ctx, index);
         if (rv != 0)
@@ -645,6 +703,10 @@ static void on_success(refraft_node *node, struct peer *p,
         p->next_index = p->match_index + 1;
     }
     p->paused = false;
+    /* The follower's log reaches the snapshot's last entry after all
+     * (a heartbeat found it): it needs the snapshot no more. */
+    if (p->snap_index != 0 && res->match_index >= p->snap_index)
+        p->snap_index = 0;
     replication_advance_commit(node);
     transfer_on_progress(node, p);
 }

@@ -91,6 +91,56 @@ validate_log_api(const refraft_log_api *log, char *errbuf, size_t errbuf_len)
             "or neither",
             log->stage == NULL ? "stage" : "sync",
             log->stage == NULL ? "sync" : "stage");
+    int given = log->version >= 5
+                    ? (log->compact != NULL) + (log->install != NULL) +
+                          (log->base != NULL)
+                    : 0;
+    if (given != 0 && given != 3)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "log API functions compact, install and base: "
+                             "give all three or none");
+    return 0;
+}
+
+/* The snapshot hooks of a version 5 hull: all three or none. */
+static int validate_hull_snapshot(const refraft_hull *hull, char *errbuf,
+                                  size_t errbuf_len)
+{
+    int given = hull->version >= 5 ? (hull->snapshot_read != NULL) +
+                                         (hull->snapshot_write != NULL) +
+                                         (hull->snapshot_install != NULL)
+                                   : 0;
+    if (given != 0 && given != 3)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "hull callbacks snapshot_read, snapshot_write "
+                             "and snapshot_install: give all three or none");
+    return 0;
+}
+
+static int
+validate_compaction(const refraft_config *config, const refraft_hull *hull,
+                    const refraft_log_api *log, char *errbuf, size_t errbuf_len)
+{
+    if (config->snapshot_chunk > REFRAFT_MAX_ENTRIES_PER_MSG)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "snapshot_chunk of %u is above %d",
+                             config->snapshot_chunk,
+                             REFRAFT_MAX_ENTRIES_PER_MSG);
+    bool can = log->version >= 5 && log->compact != NULL &&
+               hull->version >= 5 && hull->snapshot_read != NULL;
+    if (config->compact_entries != 0 && !can)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "compact_entries is set, but compaction needs "
+                             "log API version 5 with compact, install and "
+                             "base, and the hull's snapshot hooks");
+    /* Else every apply would compact again, the log being past the bound
+     * right after a compaction. */
+    if (config->compact_entries != 0 &&
+        config->compact_keep >= config->compact_entries)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "compact_keep (%u) must be below "
+                             "compact_entries (%u)",
+                             config->compact_keep, config->compact_entries);
     return 0;
 }
 
@@ -106,7 +156,11 @@ int validate_config(const refraft_config *config, const refraft_hull *hull,
     if (rv == 0)
         rv = validate_hull(hull, errbuf, errbuf_len);
     if (rv == 0)
+        rv = validate_hull_snapshot(hull, errbuf, errbuf_len);
+    if (rv == 0)
         rv = validate_log_api(log, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = validate_compaction(config, hull, log, errbuf, errbuf_len);
     if (rv != 0)
         return rv;
     uint32_t election =
@@ -153,6 +207,10 @@ const char *message_sender(const refraft_msg *msg)
         return msg->u.request_vote_result.voter_id;
     case REFRAFT_MSG_TIMEOUT_NOW:
         return msg->u.timeout_now.leader_id;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        return msg->u.install_snapshot.leader_id;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return msg->u.install_snapshot_result.follower_id;
     default:
         return NULL;
     }
@@ -235,6 +293,86 @@ validate_request_vote(refraft_node *node, const refraft_request_vote *rv)
     return 0;
 }
 
+/* A snapshot's meta: its last entry (index and term 1 or more, the term
+ * not above the message's) and the configuration in effect there. */
+static int validate_meta(refraft_node *node, const refraft_snapshot_meta *m,
+                         refraft_term term)
+{
+    if (m->last_index == 0 || m->last_term == 0 || m->last_term > term)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "snapshot ends at index %llu of term %llu, "
+                           "outside [1, %llu]",
+                           (unsigned long long)m->last_index,
+                           (unsigned long long)m->last_term,
+                           (unsigned long long)term);
+    if (m->config_index > m->last_index)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "snapshot configuration at %llu is past its last "
+                           "index %llu",
+                           (unsigned long long)m->config_index,
+                           (unsigned long long)m->last_index);
+    if ((m->n_members == 0) != (m->config_index == 0))
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "snapshot configuration at %llu has %zu members "
+                           "(the initial one, at 0, has none)",
+                           (unsigned long long)m->config_index, m->n_members);
+    if (m->n_members > 0 &&
+        refraft_check_members(m->members, m->n_members, node->errmsg,
+                              sizeof node->errmsg) != 0)
+        return REFRAFT_EBADMSG;
+    return 0;
+}
+
+/* A chunk: refs in index order, each in (after, last_index], each a valid
+ * reference. */
+static int validate_install_snapshot(refraft_node *node,
+                                     const refraft_install_snapshot *is)
+{
+    int rv = validate_meta(node, &is->meta, is->term);
+    if (rv != 0)
+        return rv;
+    if (is->after > is->meta.last_index)
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "snapshot chunk starts after %llu, past its last "
+                           "index %llu",
+                           (unsigned long long)is->after,
+                           (unsigned long long)is->meta.last_index);
+    if (is->n_refs > REFRAFT_MAX_ENTRIES_PER_MSG ||
+        (is->n_refs > 0 && is->refs == NULL))
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "snapshot chunk has %zu refs%s", is->n_refs,
+                           is->refs == NULL ? " but no array" : ", too many");
+    refraft_index prev = is->after;
+    for (size_t i = 0; i < is->n_refs; i++) {
+        const refraft_snapshot_ref *r = &is->refs[i];
+        if (r->index <= prev || r->index > is->meta.last_index)
+            return node_errorf(node, REFRAFT_EBADMSG,
+                               "snapshot ref %zu is at index %llu, outside "
+                               "(%llu, %llu]",
+                               i, (unsigned long long)r->index,
+                               (unsigned long long)prev,
+                               (unsigned long long)is->meta.last_index);
+        if (validate_ref(&r->ref, node->errmsg, sizeof node->errmsg) != 0)
+            return REFRAFT_EBADMSG;
+        prev = r->index;
+    }
+    return 0;
+}
+
+static int validate_install_result(refraft_node *node,
+                                   const refraft_install_snapshot_result *res)
+{
+    if (res->last_index == 0 || res->after > res->last_index ||
+        (res->installed && res->after != res->last_index))
+        return node_errorf(node, REFRAFT_EBADMSG,
+                           "InstallSnapshot result for index %llu stands "
+                           "after %llu%s",
+                           (unsigned long long)res->last_index,
+                           (unsigned long long)res->after,
+                           res->installed ? ", installed" : "");
+    return 0;
+}
+
 refraft_term message_term(const refraft_msg *msg)
 {
     switch (msg->type) {
@@ -246,6 +384,10 @@ refraft_term message_term(const refraft_msg *msg)
         return msg->u.request_vote.term;
     case REFRAFT_MSG_TIMEOUT_NOW:
         return msg->u.timeout_now.term;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        return msg->u.install_snapshot.term;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return msg->u.install_snapshot_result.term;
     default:
         return msg->u.request_vote_result.term;
     }
@@ -254,7 +396,7 @@ refraft_term message_term(const refraft_msg *msg)
 int validate_message(refraft_node *node, const refraft_msg *msg)
 {
     if (msg->type < REFRAFT_MSG_APPEND_ENTRIES ||
-        msg->type > REFRAFT_MSG_TIMEOUT_NOW)
+        msg->type > REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT)
         return node_errorf(node, REFRAFT_EBADMSG, "unknown message type %u",
                            (unsigned)msg->type);
     const char *sender = message_sender(msg);
@@ -265,7 +407,8 @@ int validate_message(refraft_node *node, const refraft_msg *msg)
      * hears from a leader it has no entry for yet).  Results, and the
      * TimeoutNow that starts an election, count only from members. */
     bool request = msg->type == REFRAFT_MSG_APPEND_ENTRIES ||
-                   msg->type == REFRAFT_MSG_REQUEST_VOTE;
+                   msg->type == REFRAFT_MSG_REQUEST_VOTE ||
+                   msg->type == REFRAFT_MSG_INSTALL_SNAPSHOT;
     if (strcmp(sender, node->id) == 0)
         return node_errorf(node, REFRAFT_EBADMSG,
                            "message from this node's own id \"%s\"", sender);
@@ -282,5 +425,9 @@ int validate_message(refraft_node *node, const refraft_msg *msg)
         return validate_append_entries(node, &msg->u.append_entries);
     if (msg->type == REFRAFT_MSG_REQUEST_VOTE)
         return validate_request_vote(node, &msg->u.request_vote);
+    if (msg->type == REFRAFT_MSG_INSTALL_SNAPSHOT)
+        return validate_install_snapshot(node, &msg->u.install_snapshot);
+    if (msg->type == REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT)
+        return validate_install_result(node, &msg->u.install_snapshot_result);
     return 0;
 }

@@ -6,19 +6,24 @@
 
 /*
  * Layout.  Entries live in fixed-size chunks of MEMLOG_CHUNK_ENTRIES: the
- * entry at index i (1-based) is slot (i - 1) % MEMLOG_CHUNK_ENTRIES of
- * chunk (i - 1) / MEMLOG_CHUNK_ENTRIES, so reads are O(1) and an append
- * never moves an entry already written.  Each chunk keeps the record ids
- * of its own entries in its own arena, which grows (by realloc, copying
- * only that chunk's ids) while the chunk fills; a full chunk never
- * changes again until a truncate reaches it.  The log holds a growable
- * array of chunk pointers, 8 bytes per chunk.
+ * entry at index i has position p = i - 1 - origin, and is slot
+ * p % MEMLOG_CHUNK_ENTRIES of chunk p / MEMLOG_CHUNK_ENTRIES, so reads are
+ * O(1) and an append never moves an entry already written.  origin is 0
+ * until the log is compacted: a compaction frees the chunks whose entries
+ * are all gone and moves origin past them (the entries of a chunk it cuts
+ * into stay in memory, unreadable, until the chunk is freed), and an
+ * install frees every chunk and sets origin to the snapshot's index.  Each
+ * chunk keeps the record ids of its own entries in its own arena, which grows
+ * (by realloc, copying only that chunk's ids) while the chunk fills; a full
+ * chunk never changes again until a truncate reaches it.  The log holds a
+ * growable array of chunk pointers, 8 bytes per chunk.
  *
  * CONFIG entries are rare (one per membership change) and large (up to
  * REFRAFT_MAX_PEERS ids and addresses), so they do not go into the arena:
  * each has a block of its own holding its members and their strings, and
  * the log lists the blocks in index order, so that a truncation frees the
- * ones it cuts off without looking at any other entry.
+ * ones it cuts off without looking at any other entry.  The base
+ * snapshot's members have a block of the same kind.
  *
  * Sizes.  An entry takes 56 bytes, so a chunk of 2048 entries is 114,712
  * bytes, below glibc's default mmap threshold (128 KiB): chunks come from
@@ -44,7 +49,7 @@
  * strings it points to (every id and address NUL-terminated; a NULL
  * address is stored as ""). */
 struct memlog_config {
-    size_t pos; /* 0-based position of its entry (index pos + 1) */
+    refraft_index index; /* its entry's index (unused for the base) */
     size_t n;
     refraft_member members[];
 };
@@ -85,12 +90,21 @@ struct memlog_chunk {
 };
 
 struct refraft_memlog {
-    /* chunks[c] holds the entries of indexes c * MEMLOG_CHUNK_ENTRIES + 1
-     * on; exactly ceil(n_entries / MEMLOG_CHUNK_ENTRIES) are allocated. */
+    /* chunks[c] holds the entries of positions c * MEMLOG_CHUNK_ENTRIES
+     * on; exactly ceil(n_entries / MEMLOG_CHUNK_ENTRIES) are allocated.
+     * n_entries counts positions, the unreadable ones before the base
+     * included: the last index is origin + n_entries. */
     struct memlog_chunk **chunks;
     size_t n_chunks;
     size_t chunks_cap;
     size_t n_entries;
+    refraft_index origin;
+    /* The base snapshot (refraft_log_api.base); members NULL when it
+     * carries none. */
+    refraft_index base_index;
+    refraft_term base_term;
+    refraft_index base_config_index;
+    struct memlog_config *base_members;
     /* The blocks of the CONFIG entries in the log, in index order. */
     struct memlog_config **configs;
     size_t n_configs;
@@ -134,6 +148,7 @@ void refraft_memlog_destroy(refraft_memlog *log)
         chunk_free(log->chunks[c]);
     for (size_t k = 0; k < log->n_configs; k++)
         refraft_free(log->configs[k]);
+    refraft_free(log->base_members);
     refraft_free(log->chunks);
     refraft_free(log->configs);
     refraft_free(log);
@@ -144,17 +159,33 @@ void refraft_memlog_fail_writes(refraft_memlog *log, int code)
     log->fail_code = code;
 }
 
-/* The memlog never compacts, so its first index is always 1. */
+/* The entry at index, base_index < index <= the last index. */
+static const struct memlog_entry *
+entry_of(const refraft_memlog *log, refraft_index index)
+{
+    return entry_at(log, (size_t)(index - 1 - log->origin));
+}
+
+static refraft_index last_of(const refraft_memlog *log)
+{
+    return log->origin + (refraft_index)log->n_entries;
+}
+
+static refraft_term last_term_of(const refraft_memlog *log)
+{
+    refraft_index last = last_of(log);
+    return last > log->base_index ? entry_of(log, last)->term : log->base_term;
+}
+
 static refraft_index memlog_first_index(void *ctx)
 {
-    (void)ctx;
-    return 1;
+    const refraft_memlog *log = ctx;
+    return log->base_index + 1;
 }
 
 static refraft_index memlog_last_index(void *ctx)
 {
-    const refraft_memlog *log = ctx;
-    return (refraft_index)log->n_entries;
+    return last_of(ctx);
 }
 
 static int memlog_term_at(void *ctx, refraft_index index, refraft_term *term)
@@ -162,10 +193,12 @@ static int memlog_term_at(void *ctx, refraft_index index, refraft_term *term)
     const refraft_memlog *log = ctx;
     if (term == NULL)
         return REFRAFT_EINVAL;
-    if (index > log->n_entries)
+    if (index < log->base_index || index > last_of(log))
         return REFRAFT_ENOTFOUND;
-    /* Index 0 lies just before the first entry; Raft gives it term 0. */
-    *term = index == 0 ? 0 : entry_at(log, (size_t)(index - 1))->term;
+    /* The base lies just before the first entry (index 0 with term 0 in
+     * a log never compacted). */
+    *term =
+        index == log->base_index ? log->base_term : entry_of(log, index)->term;
     return 0;
 }
 
@@ -203,12 +236,12 @@ static int memlog_get(void *ctx, refraft_index from, size_t max,
     const refraft_memlog *log = ctx;
     if (n == NULL || (out == NULL && max > 0))
         return REFRAFT_EINVAL;
-    if (from == 0)
+    if (from <= log->base_index)
         return REFRAFT_ENOTFOUND;
     *n = 0;
-    if (from > log->n_entries)
+    if (from > last_of(log))
         return 0;
-    size_t pos = (size_t)(from - 1);
+    size_t pos = (size_t)(from - 1 - log->origin);
     size_t count = log->n_entries - pos;
     if (count > max)
         count = max;
@@ -256,10 +289,9 @@ check_entry(const refraft_entry *e, refraft_index index, refraft_term prev_term)
 static int
 check_batch(const refraft_memlog *log, const refraft_entry *entries, size_t n)
 {
-    refraft_term prev_term =
-        log->n_entries > 0 ? entry_at(log, log->n_entries - 1)->term : 0;
+    refraft_term prev_term = last_term_of(log);
     for (size_t i = 0; i < n; i++) {
-        refraft_index index = (refraft_index)log->n_entries + 1 + i;
+        refraft_index index = last_of(log) + 1 + i;
         int rv = check_entry(&entries[i], index, prev_term);
         if (rv != 0)
             return rv;
@@ -326,24 +358,24 @@ static struct memlog_chunk *chunk_new(size_t ids_cap)
 
 /* A CONFIG entry's block, its members and strings copied from e
  * (validated); NULL on failure. */
-static struct memlog_config *config_new(const refraft_entry *e, size_t pos)
+static struct memlog_config *
+config_new(const refraft_member *members, size_t n, refraft_index index)
 {
     size_t strings = 0;
-    for (size_t i = 0; i < e->n_members; i++) {
-        const refraft_member *m = &e->members[i];
+    for (size_t i = 0; i < n; i++) {
+        const refraft_member *m = &members[i];
         strings += strlen(m->id) + 1;
         strings += (m->address != NULL ? strlen(m->address) : 0) + 1;
     }
-    size_t head =
-        sizeof(struct memlog_config) + e->n_members * sizeof(refraft_member);
+    size_t head = sizeof(struct memlog_config) + n * sizeof(refraft_member);
     struct memlog_config *cfg = refraft_malloc(head + strings);
     if (cfg == NULL)
         return NULL;
-    cfg->pos = pos;
-    cfg->n = e->n_members;
+    cfg->index = index;
+    cfg->n = n;
     char *tail = (char *)cfg + head;
-    for (size_t i = 0; i < e->n_members; i++) {
-        const refraft_member *m = &e->members[i];
+    for (size_t i = 0; i < n; i++) {
+        const refraft_member *m = &members[i];
         const char *address = m->address != NULL ? m->address : "";
         size_t id_len = strlen(m->id) + 1;
         size_t address_len = strlen(address) + 1;
@@ -380,7 +412,9 @@ static int reserve_configs(refraft_memlog *log, const refraft_entry *entries,
     for (size_t i = 0; i < n; i++) {
         if (entries[i].type != REFRAFT_ENTRY_CONFIG)
             continue;
-        struct memlog_config *cfg = config_new(&entries[i], first + i);
+        struct memlog_config *cfg =
+            config_new(entries[i].members, entries[i].n_members,
+                       log->origin + first + i + 1);
         if (cfg == NULL)
             goto err_after_blocks;
         log->configs[log->n_configs + made++] = cfg;
@@ -530,12 +564,13 @@ static int memlog_truncate(void *ctx, refraft_index from)
     refraft_memlog *log = ctx;
     if (log->fail_code != 0)
         return log->fail_code;
-    if (from == 0 || from > (refraft_index)log->n_entries + 1)
+    if (from <= log->base_index || from > last_of(log) + 1)
         return REFRAFT_EINVAL;
-    size_t keep = (size_t)(from - 1);
+    size_t keep = (size_t)(from - 1 - log->origin);
     if (keep == log->n_entries)
         return 0;
-    while (log->n_configs > 0 && log->configs[log->n_configs - 1]->pos >= keep)
+    while (log->n_configs > 0 &&
+           log->configs[log->n_configs - 1]->index >= from)
         refraft_free(log->configs[--log->n_configs]);
     size_t chunks = (keep + MEMLOG_CHUNK_MASK) >> MEMLOG_CHUNK_SHIFT;
     while (log->n_chunks > chunks)
@@ -584,6 +619,119 @@ memlog_load_hard_state(void *ctx, refraft_term *term, char *voted_for)
     return 0;
 }
 
+/* ---- compaction (log API version 5) ----------------------------------- */
+
+/* Whether meta describes a snapshot: an entry of index and term 1 or
+ * more, and a configuration at or before it: the initial one (index 0, no
+ * members) or a CONFIG entry's, with valid members. */
+static bool meta_ok(const refraft_snapshot_meta *meta)
+{
+    if (meta->last_index == 0 || meta->last_term == 0 ||
+        meta->config_index > meta->last_index)
+        return false;
+    if (meta->config_index == 0 || meta->n_members == 0)
+        return meta->config_index == 0 && meta->n_members == 0;
+    return refraft_check_members(meta->members, meta->n_members, NULL, 0) == 0;
+}
+
+/* Make meta the base, its members in members (made by the caller). */
+static void set_base(refraft_memlog *log, const refraft_snapshot_meta *meta,
+                     struct memlog_config *members)
+{
+    refraft_free(log->base_members);
+    log->base_members = members;
+    log->base_index = meta->last_index;
+    log->base_term = meta->last_term;
+    log->base_config_index = meta->config_index;
+}
+
+/* A block for meta's members; *out NULL when it has none.  Returns 0 or
+ * REFRAFT_ENOMEM. */
+static int
+base_members_new(const refraft_snapshot_meta *meta, struct memlog_config **out)
+{
+    *out = NULL;
+    if (meta->n_members == 0)
+        return 0;
+    *out = config_new(meta->members, meta->n_members, meta->config_index);
+    return *out != NULL ? 0 : REFRAFT_ENOMEM;
+}
+
+/* Entries up to meta->last_index go; the chunks that held only such
+ * entries are freed, the CONFIG blocks of those entries too.  Nothing is
+ * allocated after the members block, so a failure changes nothing. */
+static int memlog_compact(void *ctx, const refraft_snapshot_meta *meta)
+{
+    refraft_memlog *log = ctx;
+    if (log->fail_code != 0)
+        return log->fail_code;
+    if (meta == NULL || !meta_ok(meta) || meta->last_index <= log->base_index ||
+        meta->last_index > last_of(log) ||
+        entry_of(log, meta->last_index)->term != meta->last_term)
+        return REFRAFT_EINVAL;
+    struct memlog_config *members;
+    if (base_members_new(meta, &members) != 0)
+        return REFRAFT_ENOMEM;
+    size_t gone = 0;
+    while (gone < log->n_configs &&
+           log->configs[gone]->index <= meta->last_index)
+        refraft_free(log->configs[gone++]);
+    if (gone > 0 && gone < log->n_configs)
+        memmove(log->configs, log->configs + gone,
+                (log->n_configs - gone) * sizeof(*log->configs));
+    log->n_configs -= gone;
+    size_t dead = (size_t)(meta->last_index - log->origin);
+    size_t chunks = dead >> MEMLOG_CHUNK_SHIFT;
+    for (size_t c = 0; c < chunks; c++)
+        chunk_free(log->chunks[c]);
+    if (chunks > 0 && chunks < log->n_chunks)
+        memmove(log->chunks, log->chunks + chunks,
+                (log->n_chunks - chunks) * sizeof(*log->chunks));
+    log->n_chunks -= chunks;
+    log->n_entries -= chunks << MEMLOG_CHUNK_SHIFT;
+    log->origin += (refraft_index)(chunks << MEMLOG_CHUNK_SHIFT);
+    set_base(log, meta, members);
+    return 0;
+}
+
+/* Every entry goes; the next append lands at meta->last_index + 1, in a
+ * new chunk's first slot. */
+static int memlog_install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    refraft_memlog *log = ctx;
+    if (log->fail_code != 0)
+        return log->fail_code;
+    if (meta == NULL || !meta_ok(meta) || meta->last_index < log->base_index)
+        return REFRAFT_EINVAL;
+    struct memlog_config *members;
+    if (base_members_new(meta, &members) != 0)
+        return REFRAFT_ENOMEM;
+    while (log->n_configs > 0)
+        refraft_free(log->configs[--log->n_configs]);
+    while (log->n_chunks > 0)
+        chunk_free(log->chunks[--log->n_chunks]);
+    log->n_entries = 0;
+    log->origin = meta->last_index;
+    set_base(log, meta, members);
+    return 0;
+}
+
+static int memlog_base(void *ctx, refraft_snapshot_meta *out)
+{
+    const refraft_memlog *log = ctx;
+    if (out == NULL)
+        return REFRAFT_EINVAL;
+    memset(out, 0, sizeof(*out));
+    out->last_index = log->base_index;
+    out->last_term = log->base_term;
+    out->config_index = log->base_config_index;
+    if (log->base_members != NULL) {
+        out->members = log->base_members->members;
+        out->n_members = log->base_members->n;
+    }
+    return 0;
+}
+
 void refraft_memlog_api(refraft_memlog *log, refraft_log_api *api)
 {
     memset(api, 0, sizeof(*api));
@@ -597,4 +745,7 @@ void refraft_memlog_api(refraft_memlog *log, refraft_log_api *api)
     api->truncate = memlog_truncate;
     api->save_hard_state = memlog_save_hard_state;
     api->load_hard_state = memlog_load_hard_state;
+    api->compact = memlog_compact;
+    api->install = memlog_install;
+    api->base = memlog_base;
 }

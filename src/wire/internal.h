@@ -102,6 +102,60 @@ int wire_ref_from_pb(const Refraft__Ref *pb, refraft_ref *out,
 /* Fill pb from ref; pb points into ref (its id and digest). */
 void wire_ref_to_pb(const refraft_ref *ref, Refraft__Ref *pb);
 
+/* A node id (or any C string) as protobuf bytes; they point into id
+ * (packing only reads them). */
+ProtobufCBinaryData wire_id_bytes(const char *id);
+
+/* members.c: the n members at m as protobuf, into pm and their pointers
+ * into pp; pm points into m's strings (a NULL address goes as ""). */
+void wire_members_to_pb(const refraft_member *m, size_t n, Refraft__Member *pm,
+                        Refraft__Member **pp);
+/* The bytes the strings of n members off the wire take as C strings. */
+size_t wire_members_string_bytes(Refraft__Member *const *pb, size_t n);
+/* n members off the wire into out: each with all its fields, an id as
+ * wire_check_node_id() wants it and an address of at most
+ * REFRAFT_ADDRESS_MAX bytes without NUL ("<where> member <k>: ...").
+ * Their strings are copied to the cursor *strings, which advances (room
+ * for wire_members_string_bytes()).  The rules of a configuration (how
+ * many, distinct ids, a voter) are refraft_check_members()'s. */
+int wire_members_from_pb(Refraft__Member *const *pb, size_t n,
+                         const char *where, refraft_member *out, char **strings,
+                         wire_err *err);
+
+/*
+ * snapshot.c: InstallSnapshot and its result.  check_* refuse what the
+ * decoder refuses that the structs can express (after the term and id,
+ * which msg.c checks for every message).  to_pb fills pb, pointing into
+ * the message; *scratch gets what to free (NULL when nothing), and
+ * REFRAFT_ENOMEM leaves nothing to free.  from_pb turns a present,
+ * checked-id body into the struct, refusing what only the wire can say
+ * (a ref's missing field, a member's); the refs go to room->refs
+ * (pb->n_refs of them), the members to room->members and their strings
+ * to the cursor room->strings.
+ */
+typedef struct wire_snapshot_room {
+    refraft_snapshot_ref *refs;
+    refraft_member *members;
+    char *strings;
+} wire_snapshot_room;
+
+int wire_check_install_snapshot(const refraft_install_snapshot *is,
+                                wire_err *err);
+int wire_check_install_snapshot_result(const refraft_install_snapshot_result *r,
+                                       wire_err *err);
+int wire_install_snapshot_to_pb(const refraft_install_snapshot *is,
+                                Refraft__InstallSnapshot *pb, void **scratch);
+void wire_install_snapshot_result_to_pb(
+    const refraft_install_snapshot_result *r,
+    Refraft__InstallSnapshotResult *pb);
+int wire_install_snapshot_from_pb(const Refraft__InstallSnapshot *pb,
+                                  const char *leader_id,
+                                  wire_snapshot_room *room,
+                                  refraft_install_snapshot *out, wire_err *err);
+void wire_install_snapshot_result_from_pb(
+    const Refraft__InstallSnapshotResult *pb, const char *follower_id,
+    refraft_install_snapshot_result *out);
+
 /* Pack m into a buffer from the library's allocator.  REFRAFT_EINVAL
  * when it would be over REFRAFT_WIRE_MAX_BODY, REFRAFT_ENOMEM. */
 int wire_pack(const ProtobufCMessage *m, refraft_wire_buf *out);

@@ -10,11 +10,17 @@
 
 /* Indexed by refraft_msg_type, which is also the number of the body's
  * field in the protobuf Message. */
-static const char *const type_names[] = {
-    NULL,          "AppendEntries",     "AppendEntriesResult",
-    "RequestVote", "RequestVoteResult", "TimeoutNow"};
+static const char *const type_names[] = {NULL,
+                                         "AppendEntries",
+                                         "AppendEntriesResult",
+                                         "RequestVote",
+                                         "RequestVoteResult",
+                                         "TimeoutNow",
+                                         "InstallSnapshot",
+                                         "InstallSnapshotResult"};
 static const char *const id_names[] = {
-    NULL, "leader_id", "follower_id", "candidate_id", "voter_id", "leader_id"};
+    NULL,       "leader_id", "follower_id", "candidate_id",
+    "voter_id", "leader_id", "leader_id",   "follower_id"};
 
 static const char *entry_type_name(uint8_t type)
 {
@@ -98,6 +104,14 @@ static void head_of(const refraft_msg *msg, refraft_term *term, const char **id)
         *term = msg->u.timeout_now.term;
         *id = msg->u.timeout_now.leader_id;
         break;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        *term = msg->u.install_snapshot.term;
+        *id = msg->u.install_snapshot.leader_id;
+        break;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        *term = msg->u.install_snapshot_result.term;
+        *id = msg->u.install_snapshot_result.follower_id;
+        break;
     default:
         *term = msg->u.request_vote_result.term;
         *id = msg->u.request_vote_result.voter_id;
@@ -110,7 +124,7 @@ static void head_of(const refraft_msg *msg, refraft_term *term, const char **id)
 static int check_msg(const refraft_msg *msg, wire_err *err)
 {
     if (msg->type < REFRAFT_MSG_APPEND_ENTRIES ||
-        msg->type > REFRAFT_MSG_TIMEOUT_NOW)
+        msg->type > REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT)
         return wire_bad(err, "unknown message type %u", (unsigned)msg->type);
     const char *name = type_names[msg->type];
     refraft_term term;
@@ -134,35 +148,17 @@ static int check_msg(const refraft_msg *msg, wire_err *err)
     case REFRAFT_MSG_REQUEST_VOTE:
         return wire_check_term(msg->u.request_vote.last_log_term, true,
                                "RequestVote last_log_term", err);
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        return wire_check_install_snapshot(&msg->u.install_snapshot, err);
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return wire_check_install_snapshot_result(
+            &msg->u.install_snapshot_result, err);
     default:
         return 0;
     }
 }
 
 /* ---- encode ------------------------------------------------------------ */
-
-static ProtobufCBinaryData id_bytes(const char *id)
-{
-    ProtobufCBinaryData b = {strlen(id), (uint8_t *)id};
-    return b;
-}
-
-/* The members of a CONFIG entry as protobuf, into pm (n_members of them)
- * and their pointers into pp. */
-static void
-members_to_pb(const refraft_entry *e, Refraft__Member *pm, Refraft__Member **pp)
-{
-    for (size_t k = 0; k < e->n_members; k++) {
-        const refraft_member *m = &e->members[k];
-        refraft__member__init(&pm[k]);
-        wire_set_present(&pm[k].base);
-        pm[k].id = id_bytes(m->id);
-        const char *address = m->address != NULL ? m->address : "";
-        pm[k].address = id_bytes(address);
-        pm[k].voter = m->voter;
-        pp[k] = &pm[k];
-    }
-}
 
 /* The entries of ae as protobuf, in one allocation: the n pointers
  * protobuf-c wants, n Entry structs, a Ref struct per REF entry, and a
@@ -204,7 +200,7 @@ entries_to_pb(const refraft_append_entries *ae, void **scratch)
             pe[i].voided = e->voided;
         }
         if (e->type == REFRAFT_ENTRY_CONFIG) {
-            members_to_pb(e, pm, pp);
+            wire_members_to_pb(e->members, e->n_members, pm, pp);
             pe[i].members = pp;
             pe[i].n_members = e->n_members;
             pm += e->n_members;
@@ -224,7 +220,7 @@ static int append_entries_to_pb(const refraft_append_entries *ae,
     refraft__append_entries__init(pb);
     wire_set_present(&pb->base);
     pb->term = ae->term;
-    pb->leader_id = id_bytes(ae->leader_id);
+    pb->leader_id = wire_id_bytes(ae->leader_id);
     pb->prev_log_index = ae->prev_log_index;
     pb->prev_log_term = ae->prev_log_term;
     pb->leader_commit = ae->leader_commit;
@@ -244,7 +240,7 @@ static void append_entries_result_to_pb(const refraft_append_entries_result *r,
     refraft__append_entries_result__init(pb);
     wire_set_present(&pb->base);
     pb->term = r->term;
-    pb->follower_id = id_bytes(r->follower_id);
+    pb->follower_id = wire_id_bytes(r->follower_id);
     pb->success = r->success;
     pb->match_index = r->match_index;
     pb->rejected_index = r->rejected_index;
@@ -261,7 +257,7 @@ timeout_now_to_pb(const refraft_timeout_now *t, Refraft__TimeoutNow *pb)
     refraft__timeout_now__init(pb);
     wire_set_present(&pb->base);
     pb->term = t->term;
-    pb->leader_id = id_bytes(t->leader_id);
+    pb->leader_id = wire_id_bytes(t->leader_id);
 }
 
 static void
@@ -270,7 +266,7 @@ request_vote_to_pb(const refraft_request_vote *v, Refraft__RequestVote *pb)
     refraft__request_vote__init(pb);
     wire_set_present(&pb->base);
     pb->term = v->term;
-    pb->candidate_id = id_bytes(v->candidate_id);
+    pb->candidate_id = wire_id_bytes(v->candidate_id);
     pb->last_log_index = v->last_log_index;
     pb->last_log_term = v->last_log_term;
     pb->pre_vote = v->pre_vote;
@@ -283,7 +279,7 @@ static void request_vote_result_to_pb(const refraft_request_vote_result *v,
     refraft__request_vote_result__init(pb);
     wire_set_present(&pb->base);
     pb->term = v->term;
-    pb->voter_id = id_bytes(v->voter_id);
+    pb->voter_id = wire_id_bytes(v->voter_id);
     pb->vote_granted = v->vote_granted;
     pb->pre_vote = v->pre_vote;
 }
@@ -298,6 +294,8 @@ int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
         Refraft__RequestVote rv;
         Refraft__RequestVoteResult rvr;
         Refraft__TimeoutNow tn;
+        Refraft__InstallSnapshot is;
+        Refraft__InstallSnapshotResult isr;
     } body;
     /* The body's field number in Message is the message type. */
     Refraft__Message m = REFRAFT__MESSAGE__INIT;
@@ -321,6 +319,16 @@ int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
         timeout_now_to_pb(&msg->u.timeout_now, &body.tn);
         m.timeout_now = &body.tn;
         break;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        rv = wire_install_snapshot_to_pb(&msg->u.install_snapshot, &body.is,
+                                         &scratch);
+        m.install_snapshot = &body.is;
+        break;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        wire_install_snapshot_result_to_pb(&msg->u.install_snapshot_result,
+                                           &body.isr);
+        m.install_snapshot_result = &body.isr;
+        break;
     default:
         request_vote_result_to_pb(&msg->u.request_vote_result, &body.rvr);
         m.request_vote_result = &body.rvr;
@@ -335,25 +343,16 @@ int refraft_wire_encode_msg(const refraft_msg *msg, refraft_wire_buf *out)
 /* ---- decode ------------------------------------------------------------ */
 
 /* What a decoded message's priv holds: the wire_store, then the
- * entries, then the members of CONFIG entries and their strings (in the
- * same allocation; members and strings are cursors while decoding). */
+ * entries, the refs of an InstallSnapshot, the members (of CONFIG
+ * entries or of the snapshot's meta) and their strings, in the same
+ * allocation (members and strings are cursors while decoding). */
 typedef struct msg_store {
     wire_store head;
+    refraft_snapshot_ref *refs;
     refraft_member *members;
     char *strings;
     refraft_entry entries[];
 } msg_store;
-
-/* Copy len bytes into the store's strings as a C string. */
-static const char *store_string(msg_store *s, const uint8_t *data, size_t len)
-{
-    char *out = s->strings;
-    if (len > 0)
-        memcpy(out, data, len);
-    out[len] = '\0';
-    s->strings += len + 1;
-    return out;
-}
 
 /* The members of CONFIG entry i into the store; their count and rules
  * are check_msg's (refraft_check_members). */
@@ -362,28 +361,10 @@ static int members_from_pb(const Refraft__Entry *pb, const char *where,
 {
     out->members = s->members;
     out->n_members = pb->n_members;
-    for (size_t k = 0; k < pb->n_members; k++) {
-        const Refraft__Member *m = pb->members[k];
-        char what[64];
-        snprintf(what, sizeof what, "%s member %zu", where, k);
-        int rv = wire_check_present(&m->base, what, err);
-        if (rv == 0)
-            rv = wire_check_node_id(m->id.data, m->id.len, what, err);
-        if (rv != 0)
-            return rv;
-        if (m->address.len > REFRAFT_ADDRESS_MAX ||
-            (m->address.len > 0 &&
-             memchr(m->address.data, '\0', m->address.len) != NULL))
-            return wire_bad(err,
-                            "%s: address of %zu bytes is over %d or holds "
-                            "a NUL",
-                            what, m->address.len, REFRAFT_ADDRESS_MAX);
-        refraft_member *dst = s->members++;
-        dst->id = store_string(s, m->id.data, m->id.len);
-        dst->address = store_string(s, m->address.data, m->address.len);
-        dst->voter = m->voter != 0;
-    }
-    return 0;
+    int rv = wire_members_from_pb(pb->members, pb->n_members, where, s->members,
+                                  &s->strings, err);
+    s->members += pb->n_members;
+    return rv;
 }
 
 /* What the wire says about entry i that a refraft_entry cannot show:
@@ -443,13 +424,15 @@ static int decode_append_entries(const Refraft__AppendEntries *pb, msg_store *s,
     return 0;
 }
 
-/* The body's one message, its sender's id and its entry count; refuses a
- * body with no message or a message with a field missing. */
+/* The body's one message, its sender's id and its entry and ref counts;
+ * refuses a body with no message, a message with a field missing or more
+ * entries or refs than a message may carry. */
 static int body_of(const Refraft__Message *pb, const ProtobufCMessage **body,
                    const ProtobufCBinaryData **id, size_t *n_entries,
-                   wire_err *err)
+                   size_t *n_refs, wire_err *err)
 {
     *n_entries = 0;
+    *n_refs = 0;
     switch (pb->body_case) {
     case REFRAFT__MESSAGE__BODY_APPEND_ENTRIES:
         *body = &pb->append_entries->base;
@@ -472,6 +455,15 @@ static int body_of(const Refraft__Message *pb, const ProtobufCMessage **body,
         *body = &pb->timeout_now->base;
         *id = &pb->timeout_now->leader_id;
         break;
+    case REFRAFT__MESSAGE__BODY_INSTALL_SNAPSHOT:
+        *body = &pb->install_snapshot->base;
+        *id = &pb->install_snapshot->leader_id;
+        *n_refs = pb->install_snapshot->n_refs;
+        break;
+    case REFRAFT__MESSAGE__BODY_INSTALL_SNAPSHOT_RESULT:
+        *body = &pb->install_snapshot_result->base;
+        *id = &pb->install_snapshot_result->follower_id;
+        break;
     default:
         return wire_bad(err, "body holds no message");
     }
@@ -486,11 +478,15 @@ static int body_of(const Refraft__Message *pb, const ProtobufCMessage **body,
         rv =
             wire_bad(err, "AppendEntries has %zu entries, over the limit of %d",
                      *n_entries, REFRAFT_MAX_ENTRIES_PER_MSG);
+    if (rv == 0 && *n_refs > REFRAFT_WIRE_MAX_SNAPSHOT_REFS)
+        rv = wire_bad(err, "InstallSnapshot has %zu refs, over the limit of %u",
+                      *n_refs, REFRAFT_WIRE_MAX_SNAPSHOT_REFS);
     return rv;
 }
 
-/* Fill msg from the fields of the results and votes (AppendEntries has
- * its own function: it has entries). */
+/* Fill msg from the fields of the results, votes and TimeoutNow
+ * (AppendEntries and InstallSnapshot have their own functions: they carry
+ * entries, refs and members). */
 static void
 decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
 {
@@ -519,6 +515,10 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
         v->last_log_term = p->last_log_term;
         v->pre_vote = p->pre_vote != 0;
         v->transfer = p->transfer != 0;
+    } else if (pb->body_case ==
+               REFRAFT__MESSAGE__BODY_INSTALL_SNAPSHOT_RESULT) {
+        wire_install_snapshot_result_from_pb(pb->install_snapshot_result, id,
+                                             &msg->u.install_snapshot_result);
     } else {
         const Refraft__RequestVoteResult *p = pb->request_vote_result;
         refraft_request_vote_result *v = &msg->u.request_vote_result;
@@ -536,35 +536,48 @@ static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
     Refraft__Message *pb = (Refraft__Message *)unpacked;
     const ProtobufCMessage *body = NULL;
     const ProtobufCBinaryData *id = NULL;
-    size_t n;
-    int rv = body_of(pb, &body, &id, &n, err);
+    size_t n, n_refs;
+    int rv = body_of(pb, &body, &id, &n, &n_refs, err);
     if (rv != 0)
         return rv;
-    /* Room for the members of CONFIG entries and their strings (each
-     * string with its NUL), counted before anything is checked: their
-     * lengths add up to less than the body's. */
+    /* Room for the members (of CONFIG entries, or of a snapshot's meta)
+     * and their strings (each string with its NUL), counted before
+     * anything is checked: their lengths add up to less than the
+     * body's. */
     size_t n_members = 0, n_bytes = 0;
     for (size_t i = 0; i < n; i++) {
         const Refraft__Entry *e = pb->append_entries->entries[i];
         n_members += e->n_members;
-        for (size_t k = 0; k < e->n_members; k++)
-            n_bytes += e->members[k]->id.len + e->members[k]->address.len + 2;
+        n_bytes += wire_members_string_bytes(e->members, e->n_members);
+    }
+    if (pb->body_case == REFRAFT__MESSAGE__BODY_INSTALL_SNAPSHOT) {
+        const Refraft__InstallSnapshot *is = pb->install_snapshot;
+        n_members = is->n_members;
+        n_bytes = wire_members_string_bytes(is->members, is->n_members);
     }
     msg_store *s = refraft_malloc(sizeof *s + n * sizeof(refraft_entry) +
+                                  n_refs * sizeof(refraft_snapshot_ref) +
                                   n_members * sizeof(refraft_member) + n_bytes);
     if (s == NULL)
         return REFRAFT_ENOMEM;
-    s->members = (refraft_member *)(void *)(s->entries + n);
+    s->refs = (refraft_snapshot_ref *)(void *)(s->entries + n);
+    s->members = (refraft_member *)(void *)(s->refs + n_refs);
     s->strings = (char *)(s->members + n_members);
     s->head.pb = unpacked;
     wire_copy_node_id(s->head.sender_id, id);
     refraft_msg msg;
     memset(&msg, 0, sizeof msg);
     msg.type = (uint8_t)pb->body_case;
-    if (pb->body_case == REFRAFT__MESSAGE__BODY_APPEND_ENTRIES)
+    if (pb->body_case == REFRAFT__MESSAGE__BODY_APPEND_ENTRIES) {
         rv = decode_append_entries(pb->append_entries, s, &msg, err);
-    else
+    } else if (pb->body_case == REFRAFT__MESSAGE__BODY_INSTALL_SNAPSHOT) {
+        wire_snapshot_room room = {s->refs, s->members, s->strings};
+        rv = wire_install_snapshot_from_pb(pb->install_snapshot,
+                                           s->head.sender_id, &room,
+                                           &msg.u.install_snapshot, err);
+    } else {
         decode_other(pb, s->head.sender_id, &msg);
+    }
     if (rv == 0)
         rv = check_msg(&msg, err);
     if (rv != 0) {

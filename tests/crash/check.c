@@ -41,23 +41,30 @@
  *
  *  1. refstore_open succeeds with the same options: a crash at any point
  *     leaves a store that opens (no ECORRUPT, no EWRONGSTORE).
- *  2. the log holds every index 1..last, through get() in chunks and
- *     through term_at(), and nothing past last: appends and truncations
- *     are all or nothing.
+ *  2. the log holds every index first..last, through get() in chunks and
+ *     through term_at(), and nothing past last nor below first; term_at
+ *     answers for first - 1 with the base's term (0 for index 0): appends,
+ *     truncations and compactions are all or nothing.  The leader's log
+ *     starts at 1 (it never compacts); the follower's first index never
+ *     goes down, its base's members are ones the workload writes, and the
+ *     base is at or below the applied index (a compaction commits the
+ *     applies of the entries it drops).
  *  3. terms are >= 1 and never go down along the log, and none is above
  *     the stored current term: hard state and log agree (Raft Figure 2).
  *  4. every REF entry's record is stored, with the size and SHA-256 of
  *     its reference; NOOPs read back zeroed: a reference is never durable
  *     without its record (refstore_propose; records first on followers).
  *     CONFIG entries read back with whole members, ones the workload
- *     writes, and nothing else; a store holding one is of format 2 (the
- *     format moves in the transaction that writes the first).
+ *     writes, and nothing else; a store holding one is of format 2 or 3,
+ *     and a compacted one of format 3 (the format moves in the
+ *     transaction that writes the first CONFIG entry, or base).
  *  5. applied <= last and, on the follower, applied <= the commit bound;
  *     the commit bound <= last; the data index <= last: nothing is applied
  *     that was not committed, committed entries are never lost.
  *  6. the app's own "applied" equals refstore_applied_index, and the app
  *     holds a row for exactly 1..applied, each equal to the entry at its
- *     index: exactly-once apply, hook writes and applied index atomic.
+ *     index (when that was not compacted away): exactly-once apply, hook
+ *     writes and applied index atomic.
  *  7. every staged row matches the entry now at its index (none past the
  *     last): a truncation and its hook's undo are one transaction.
  *  8. across kills: the term, the applied index and the commit bound
@@ -93,7 +100,8 @@ typedef struct checker {
     refraft_term term;
     char vote[REFRAFT_ID_MAX + 1];
     refraft_index first, last, applied, commit;
-    centry *log;     /* log[i - 1] is index i; first is 1 */
+    centry *log; /* log[i - 1] is index i, known from first on */
+    refraft_snapshot_meta base;
     bool has_config; /* the log holds a CONFIG entry */
     check_summary *sum;
 } checker;
@@ -256,22 +264,51 @@ static void check_entry(checker *k, refraft_index idx, const refraft_entry *e,
     }
 }
 
+/* The log's base: where the log starts, the term before it, and a
+ * configuration the workload wrote.  Only the follower compacts. */
+static void check_base(checker *k)
+{
+    int rv = k->api.base(k->api.ctx, &k->base);
+    if (rv != 0) {
+        failf(k, "base: %s", refraft_strerror(rv));
+        memset(&k->base, 0, sizeof(k->base));
+    }
+    refraft_index base = k->base.last_index;
+    if (k->first != base + 1 || (k->leader && base != 0))
+        failf(k, "log starts at %llu after a base at %llu", (ull)k->first,
+              (ull)base);
+    if (k->base.n_members > 0 &&
+        !app_members_known(k->base.members, k->base.n_members))
+        failf(k, "the base's %zu members are not ones the workload writes",
+              k->base.n_members);
+    if (base > k->applied)
+        failf(k,
+              "the base %llu is past the applied index %llu: compacted "
+              "entries were never applied",
+              (ull)base, (ull)k->applied);
+    refraft_term t = 99;
+    if (k->api.term_at(k->api.ctx, base, &t) != 0 || t != k->base.last_term)
+        failf(k, "term_at(%llu) is %llu, not the base's term %llu", (ull)base,
+              (ull)t, (ull)k->base.last_term);
+    if (base > 0 &&
+        k->api.term_at(k->api.ctx, base - 1, &t) != REFRAFT_ENOTFOUND)
+        failf(k, "term_at(%llu), below the base, is not ENOTFOUND",
+              (ull)base - 1);
+}
+
 /* The log is contiguous: every index first..last reads back, through get
  * in chunks and through term_at, and nothing beyond last does. */
 static void check_log(checker *k)
 {
     k->first = k->api.first_index(k->api.ctx);
     k->last = k->api.last_index(k->api.ctx);
-    if (k->first != 1 || k->last + 1 < k->first) {
-        /* Nothing here compacts the log: it starts at 1. */
-        failf(k, "log spans %llu..%llu; expected 1..", (ull)k->first,
-              (ull)k->last);
+    if (k->first == 0 || k->last + 1 < k->first) {
+        failf(k, "log spans %llu..%llu", (ull)k->first, (ull)k->last);
         k->last = 0;
         return;
     }
+    check_base(k);
     refraft_term t;
-    if (k->api.term_at(k->api.ctx, 0, &t) != 0 || t != 0)
-        failf(k, "term_at(0) is not 0");
     if (k->api.term_at(k->api.ctx, k->last + 1, &t) != REFRAFT_ENOTFOUND)
         failf(k, "term_at(last + 1 = %llu) is not ENOTFOUND", (ull)k->last + 1);
     k->log = calloc(k->last > 0 ? (size_t)k->last : 1, sizeof(*k->log));
@@ -281,8 +318,8 @@ static void check_log(checker *k)
         return;
     }
     refraft_entry buf[CHECK_READ_CHUNK];
-    refraft_term prev_term = 0;
-    for (refraft_index from = 1; from <= k->last;) {
+    refraft_term prev_term = k->base.last_term;
+    for (refraft_index from = k->first; from <= k->last;) {
         size_t want = k->last - from + 1 < CHECK_READ_CHUNK
                           ? (size_t)(k->last - from + 1)
                           : CHECK_READ_CHUNK;
@@ -371,7 +408,7 @@ static void check_app_rows(checker *k, MDB_txn *txn, MDB_dbi dbi)
         }
         app_value v;
         if (idx > k->last || !app_value_decode(&data, &v) ||
-            !app_value_equal(&v, &k->log[idx - 1].v))
+            (idx >= k->first && !app_value_equal(&v, &k->log[idx - 1].v)))
             failf(k, "app row %llu is not the entry at %llu", (ull)idx,
                   (ull)idx);
     }
@@ -412,7 +449,8 @@ static void check_staged(checker *k, MDB_txn *txn, MDB_dbi dbi)
                   (ull)idx, (ull)k->last);
             continue;
         }
-        if (fp_ref(&v, (const uint8_t *)data.mv_data + APP_VALUE_LEN,
+        if (idx >= k->first &&
+            fp_ref(&v, (const uint8_t *)data.mv_data + APP_VALUE_LEN,
                    data.mv_size - APP_VALUE_LEN) != k->log[idx - 1].fp_ref)
             failf(k,
                   "staged row for %llu belongs to another entry: the "
@@ -424,9 +462,11 @@ static void check_staged(checker *k, MDB_txn *txn, MDB_dbi dbi)
     mdb_cursor_close(cur);
 }
 
-/* The store's format: 1, or 2 (format 1 with CONFIG entries), which it
- * must be once it holds a CONFIG entry: the format moves in the
- * transaction that writes the first. */
+/* The store's format: 1, 2 (format 1 with CONFIG entries), which it must
+ * be at least once it holds a CONFIG entry, or 3 (format 2 with a base),
+ * which it must be once compacted: the format moves in the transaction
+ * that writes the first CONFIG entry, or base.  (The CONFIG entries a
+ * compaction dropped are not seen here: format 3 covers them.) */
 static void check_format(checker *k, MDB_txn *txn)
 {
     MDB_dbi meta;
@@ -440,12 +480,15 @@ static void check_format(checker *k, MDB_txn *txn)
         return;
     }
     refraft_index format = app_key_index(&v);
-    if (format != 1 && format != 2)
+    if (format < 1 || format > 3)
         failf(k, "the store has format %llu", (ull)format);
-    else if (k->has_config && format != 2)
+    else if (k->has_config && format < 2)
         failf(k,
               "the log holds a CONFIG entry, but the store is of format "
-              "%llu, not 2",
+              "%llu, not 2 or 3",
+              (ull)format);
+    else if (k->first > 1 && format != 3)
+        failf(k, "the log is compacted, but the store is of format %llu",
               (ull)format);
 }
 
@@ -529,8 +572,12 @@ static void check_against_history(checker *k, check_history *h)
     if (k->leader && k->last < h->last)
         failf(k, "the leader's log shrank from %llu to %llu", (ull)h->last,
               (ull)k->last);
+    if (k->first < h->first)
+        failf(k, "the log's first index went down from %llu to %llu",
+              (ull)h->first, (ull)k->first);
+    /* Entries compacted away are no longer read: the rest are compared. */
     size_t same = h->n_fp < k->last ? h->n_fp : (size_t)k->last;
-    for (size_t i = 0; i < same; i++) {
+    for (size_t i = (size_t)k->first - 1; i < same; i++) {
         if (h->fp[i] != k->log[i].fp) {
             failf(k,
                   "entry %zu changed since the last kill, though it was "
@@ -555,9 +602,12 @@ static void check_against_history(checker *k, check_history *h)
         h->fp = fp;
         h->fp_cap = cap;
     }
+    /* Below the first index nothing is compared again (it never goes
+     * down): those fingerprints are not kept. */
     for (size_t i = 0; i < keep; i++)
-        h->fp[i] = k->log[i].fp;
+        h->fp[i] = i + 1 >= k->first ? k->log[i].fp : 0;
     h->n_fp = keep;
+    h->first = k->first;
     h->term = k->term;
     h->applied = k->applied;
     h->commit = k->commit;
@@ -590,6 +640,31 @@ static int node_apply(void *ctx, refraft_index index, const refraft_entry *e)
     return REFRAFT_EINVAL;
 }
 
+/* The snapshot hooks a node on a compacted log must have.  The check
+ * only loads the node, which never sends or takes a snapshot here. */
+static int node_snapshot_read(void *ctx, refraft_index last,
+                              refraft_index after, refraft_snapshot_ref *out,
+                              size_t max, size_t *n)
+{
+    (void)ctx, (void)last, (void)after, (void)out, (void)max;
+    *n = 0;
+    return 0;
+}
+
+static int node_snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
+                               refraft_index after,
+                               const refraft_snapshot_ref *refs, size_t n)
+{
+    (void)ctx, (void)meta, (void)after, (void)refs, (void)n;
+    return REFRAFT_EINVAL;
+}
+
+static int node_snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    (void)ctx, (void)meta;
+    return REFRAFT_EINVAL;
+}
+
 /* A node loads the store as a restarted node would: term, vote and log,
  * without REFRAFT_ECORRUPT (hard state behind the log). */
 static void check_node(checker *k)
@@ -607,6 +682,9 @@ static void check_node(checker *k)
         .now_ms = node_now,
         .random = node_random,
         .apply = node_apply,
+        .snapshot_read = node_snapshot_read,
+        .snapshot_write = node_snapshot_write,
+        .snapshot_install = node_snapshot_install,
     };
     refraft_node *node = NULL;
     char err[REFRAFT_ERRMSG_LEN];
@@ -717,6 +795,7 @@ int check_store(const char *dir, bool leader, const torture_opts *opts,
         failf(&k, "refstore_map_list: %s", refraft_strerror(rv));
     check_node(&k);
     sum->term = k.term;
+    sum->first = k.first;
     sum->last = k.last;
     sum->applied = k.applied;
     sum->commit = k.commit;

@@ -323,11 +323,12 @@ static void print_round(const char *where, const check_summary sum[2])
 {
     printf("%s:", where);
     for (int i = 0; i < 2; i++)
-        printf(" %s term %llu last %llu applied %llu commit %llu data "
-               "%llu configs %llu map %zu KiB;",
+        printf(" %s term %llu first %llu last %llu applied %llu commit %llu "
+               "data %llu configs %llu map %zu KiB;",
                i == 0 ? "leader" : "follower", (ull)sum[i].term,
-               (ull)sum[i].last, (ull)sum[i].applied, (ull)sum[i].commit,
-               (ull)sum[i].data, (ull)sum[i].configs, sum[i].map_size / 1024);
+               (ull)sum[i].first, (ull)sum[i].last, (ull)sum[i].applied,
+               (ull)sum[i].commit, (ull)sum[i].data, (ull)sum[i].configs,
+               sum[i].map_size / 1024);
     printf(" staged %llu; %.1f MB of records\n", (ull)sum[1].staged,
            (double)(sum[0].record_bytes + sum[1].record_bytes) / 1e6);
 }

@@ -18,7 +18,8 @@
  *   follower/  the log API driven directly, as a follower's core would:
  *              records stored ahead of their references, batches appended,
  *              uncommitted suffixes truncated by "new leaders" with higher
- *              terms, hard state saved, committed entries applied.
+ *              terms, hard state saved, committed entries applied, the
+ *              log compacted up to applied entries (log API version 5).
  *
  * Both carry the same application, whose state lives in three databases
  * of the store's environment:
@@ -205,8 +206,10 @@ typedef struct check_history {
     refraft_index applied;
     refraft_index commit;
     refraft_index last;
+    refraft_index first; /* the log's first index: compactions last */
     /* Fingerprints of the entries that can never change again: the whole
-     * leader log, the follower's log up to its commit bound. */
+     * leader log, the follower's log up to its commit bound (those below
+     * the log's first index are no longer read). */
     uint64_t *fp;
     size_t n_fp;
     size_t fp_cap;
@@ -215,6 +218,7 @@ typedef struct check_history {
 /* A summary of one store, for the verbose line. */
 typedef struct check_summary {
     refraft_term term;
+    refraft_index first;
     refraft_index last;
     refraft_index applied;
     refraft_index commit;

@@ -430,6 +430,76 @@ static void follower_commit_apply(child *c)
         CALL(&c->fa, refstore_flush(c->fa.store));
 }
 
+/* A configuration copied out of the log, whose strings live only until
+ * its next call. */
+typedef struct config_copy {
+    refraft_index index;
+    size_t n;
+    refraft_member m[REFRAFT_MAX_PEERS];
+    char ids[REFRAFT_MAX_PEERS][REFRAFT_ID_MAX + 1];
+    char addresses[REFRAFT_MAX_PEERS][REFRAFT_ADDRESS_MAX + 1];
+} config_copy;
+
+static void config_keep(config_copy *k, refraft_index index,
+                        const refraft_member *m, size_t n)
+{
+    k->index = index;
+    k->n = n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(k->ids[i], sizeof(k->ids[i]), "%s", m[i].id);
+        snprintf(k->addresses[i], sizeof(k->addresses[i]), "%s",
+                 m[i].address != NULL ? m[i].address : "");
+        k->m[i] = (refraft_member){k->ids[i], k->addresses[i], m[i].voter};
+    }
+}
+
+/*
+ * Compact up to an applied index, as a node does after applying (Raft
+ * §7), with the configuration in effect there: the last CONFIG entry up
+ * to it, else the base's.  The compaction commits the pending applies
+ * with it (the entries it drops can never be applied again), so the
+ * store's applied index must be the follower's once it returns.
+ */
+static void follower_compact(child *c)
+{
+    refraft_snapshot_meta base;
+    CALL(&c->fa, c->fapi.base(c->fapi.ctx, &base));
+    if (c->fapplied <= base.last_index)
+        return;
+    refraft_index upto =
+        base.last_index + 1 + rng_below(&c->r, c->fapplied - base.last_index);
+    config_copy cfg;
+    config_keep(&cfg, base.config_index, base.members, base.n_members);
+    for (refraft_index from = base.last_index + 1; from <= upto;) {
+        refraft_entry es[APPLY_CHUNK];
+        size_t n = 0;
+        size_t want = upto - from + 1 < APPLY_CHUNK ? (size_t)(upto - from + 1)
+                                                    : APPLY_CHUNK;
+        CALL(&c->fa, c->fapi.get(c->fapi.ctx, from, want, es, &n));
+        if (n != want)
+            child_fail(&c->fa, "get(%llu, %zu) returned %zu entries",
+                       (unsigned long long)from, want, n);
+        for (size_t i = 0; i < n; i++)
+            if (es[i].type == REFRAFT_ENTRY_CONFIG)
+                config_keep(&cfg, from + i, es[i].members, es[i].n_members);
+        from += n;
+    }
+    refraft_snapshot_meta meta = {.last_index = upto,
+                                  .config_index = cfg.index,
+                                  .members = cfg.n > 0 ? cfg.m : NULL,
+                                  .n_members = cfg.n};
+    CALL(&c->fa, c->fapi.term_at(c->fapi.ctx, upto, &meta.last_term));
+    CALL(&c->fa, c->fapi.compact(c->fapi.ctx, &meta));
+    if (c->fapi.first_index(c->fapi.ctx) != upto + 1 ||
+        refstore_applied_index(c->fa.store) != c->fapplied)
+        child_fail(&c->fa,
+                   "compacted up to %llu with %llu applied: first index "
+                   "%llu, applied index %llu",
+                   (unsigned long long)upto, (unsigned long long)c->fapplied,
+                   (unsigned long long)c->fapi.first_index(c->fapi.ctx),
+                   (unsigned long long)refstore_applied_index(c->fa.store));
+}
+
 /* A new leader: a higher term (and perhaps a vote) saved first, then its
  * log overrides our uncommitted suffix (Raft §5.3), never a committed
  * entry. */
@@ -503,8 +573,10 @@ static void follower_step(child *c)
         }
     } else if (p < 88) {
         follower_orphan(c);
-    } else if (p < 93) {
+    } else if (p < 91) {
         CALL(&c->fa, refstore_set_data_index(c->fa.store, c->flast));
+    } else if (p < 93) {
+        follower_compact(c);
     } else if (p < 95) {
         map_set(c, &c->fa);
     } else if (p < 99) {

@@ -1,7 +1,8 @@
 /* fuzz_seed.c - writes the fuzzer's seed corpus: one valid body of each
- * kind (messages, a record batch, a fetch request and a fetch response),
- * and a few digest headers and record id paths, one file each into
- * the directory named on the command line.  Generated at build time so
+ * kind (messages, snapshot chunks and their answer, a record batch, a
+ * fetch request and a fetch response), and a few digest headers and
+ * record id paths, one file each into the directory named on the
+ * command line.  Generated at build time so
  * that no binary file is committed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +77,27 @@ static void seed_messages(void)
     seed_msg(&m);
 }
 
+/* A snapshot chunk with refs and a configuration, one of the initial
+ * configuration without refs, and an answer. */
+static void seed_snapshots(void)
+{
+    refraft_snapshot_ref refs[3] = {{3, ref_of("orders/17", 120)},
+                                    {9, ref_of("x", 0)},
+                                    {40, ref_of("last", 7)}};
+    refraft_member members[2] = {{"n1", "http://127.0.0.1:7001", true},
+                                 {"n4", "", false}};
+    refraft_msg m = wire_sample_install_snapshot(refs, 3, members, 2);
+    seed_msg(&m);
+    m = wire_sample_install_snapshot(NULL, 0, NULL, 0);
+    m.u.install_snapshot.after = 40;
+    seed_msg(&m);
+
+    m = (refraft_msg){.type = REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT};
+    m.u.install_snapshot_result = (refraft_install_snapshot_result){
+        .term = 3, .follower_id = "n2", .last_index = 40, .after = 9};
+    seed_msg(&m);
+}
+
 static void seed_records(void)
 {
     refraft_wire_record r[2];
@@ -141,6 +163,7 @@ int main(int argc, char **argv)
     }
     dir = argv[1];
     seed_messages();
+    seed_snapshots();
     seed_records();
     seed_fetches();
     seed_strings();

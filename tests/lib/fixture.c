@@ -84,78 +84,24 @@ static void msg_copy(fx_msg *dst, const refraft_msg *msg, void *storage)
     dst->msg = *msgcopy_pack(msg, storage);
 }
 
-/* Bytes the members of e and their strings take. */
-static size_t members_size(const refraft_entry *e)
-{
-    size_t size = e->n_members * sizeof(refraft_member);
-    for (size_t j = 0; j < e->n_members; j++) {
-        const refraft_member *mb = &e->members[j];
-        size += strlen(mb->id) + 1;
-        size += strlen(mb->address != NULL ? mb->address : "") + 1;
-    }
-    return size;
-}
-
-/* Copy the members of the CONFIG entries of m's copy (still pointing into
- * the sender's memory) into m->members_copy, and point the entries at
- * them: the member arrays first, then every string. */
-static void copy_members(fx_msg *m)
-{
-    m->members_copy = NULL;
-    if (m->msg.type != REFRAFT_MSG_APPEND_ENTRIES)
-        return;
-    refraft_append_entries *ae = &m->msg.u.append_entries;
-    refraft_entry *entries = (refraft_entry *)(uintptr_t)ae->entries;
-    size_t arrays = 0, size = 0;
-    for (size_t i = 0; i < ae->n_entries; i++) {
-        if (entries[i].members == NULL)
-            continue;
-        arrays += entries[i].n_members;
-        size += members_size(&entries[i]);
-    }
-    if (size == 0)
-        return;
-    m->members_copy = xrealloc(NULL, size);
-    refraft_member *out = m->members_copy;
-    char *tail = (char *)(out + arrays);
-    for (size_t i = 0; i < ae->n_entries; i++) {
-        refraft_entry *e = &entries[i];
-        if (e->members == NULL)
-            continue;
-        for (size_t j = 0; j < e->n_members; j++) {
-            const refraft_member *src = &e->members[j];
-            const char *address = src->address != NULL ? src->address : "";
-            out[j].voter = src->voter;
-            out[j].id = strcpy(tail, src->id);
-            tail += strlen(src->id) + 1;
-            out[j].address = strcpy(tail, address);
-            tail += strlen(address) + 1;
-        }
-        e->members = out;
-        out += e->n_members;
-    }
-}
-
 static void msg_free(fx_msg *m)
 {
     free(m->copy);
-    free(m->members_copy);
     m->copy = NULL;
-    m->members_copy = NULL;
 }
 
 void fx_capture_reply(void *reply_ctx, const refraft_msg *result)
 {
     fx_capture *cap = reply_ctx;
     if (result->type != REFRAFT_MSG_APPEND_ENTRIES_RESULT &&
-        result->type != REFRAFT_MSG_REQUEST_VOTE_RESULT)
+        result->type != REFRAFT_MSG_REQUEST_VOTE_RESULT &&
+        result->type != REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT)
         fail_msg("fixture: reply callback got a non-result (type %d)",
                  result->type);
     if (msgcopy_size(result) > sizeof(cap->storage))
         fail_msg("fixture: a result too large to capture");
     cap->calls++;
     cap->last.copy = NULL;
-    cap->last.members_copy = NULL;
     msg_copy(&cap->last, result, cap->storage);
 }
 
@@ -174,7 +120,6 @@ static int hull_send(void *ctx, const char *to_id, const refraft_msg *msg)
     fx_msg *m = xrealloc(NULL, sizeof(*m));
     m->copy = xrealloc(NULL, msgcopy_size(msg));
     msg_copy(m, msg, m->copy);
-    copy_members(m);
     m->from = fn->num;
     m->to = to;
     copy_id(m->to_id, to_id);
@@ -209,12 +154,94 @@ record_entry(fx_record *r, refraft_index index, const refraft_entry *e)
         memcpy(r->record, e->ref.id, e->ref.id_len);
 }
 
+/* Append (index, ref) to a reference state. */
+static void state_add(fx_state_ref **state, size_t *n, refraft_index index,
+                      const refraft_ref *ref)
+{
+    if (ref->id_len > REFRAFT_RECORD_ID_MAX)
+        fail_msg("fixture: a ref id of %u bytes", (unsigned)ref->id_len);
+    *state = grow(*state, *n, sizeof(**state));
+    fx_state_ref *r = &(*state)[(*n)++];
+    memset(r, 0, sizeof(*r));
+    r->index = index;
+    memcpy(r->record, ref->id, ref->id_len);
+    r->ref = *ref;
+    r->ref.id = (const uint8_t *)r->record;
+}
+
+/* State pointers into records move when the array grows: point them
+ * back before handing them out. */
+static void state_fix_ids(fx_state_ref *state, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        state[k].ref.id = (const uint8_t *)state[k].record;
+}
+
 static int
 hull_apply(void *ctx, refraft_index index, const refraft_entry *entry)
 {
     fx_node *fn = ctx;
     fn->applied = grow(fn->applied, fn->n_applied, sizeof(*fn->applied));
     record_entry(&fn->applied[fn->n_applied++], index, entry);
+    if (entry->type == REFRAFT_ENTRY_REF)
+        state_add(&fn->state, &fn->n_state, index, &entry->ref);
+    fn->app_applied = index;
+    return 0;
+}
+
+/* The reference state at last is the prefix of the state up to it. */
+static int hull_snapshot_read(void *ctx, refraft_index last,
+                              refraft_index after, refraft_snapshot_ref *out,
+                              size_t max, size_t *n)
+{
+    fx_node *fn = ctx;
+    if (last > fn->app_applied)
+        fail_msg("fixture: n%d asked for its state at %llu, past what it "
+                 "applied (%llu)",
+                 fn->num, (unsigned long long)last,
+                 (unsigned long long)fn->app_applied);
+    state_fix_ids(fn->state, fn->n_state);
+    *n = 0;
+    for (size_t k = 0; k < fn->n_state && *n < max; k++) {
+        const fx_state_ref *r = &fn->state[k];
+        if (r->index > after && r->index <= last) {
+            out[*n].index = r->index;
+            out[*n].ref = r->ref;
+            (*n)++;
+        }
+    }
+    return 0;
+}
+
+static int hull_snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
+                               refraft_index after,
+                               const refraft_snapshot_ref *refs, size_t n)
+{
+    fx_node *fn = ctx;
+    (void)meta;
+    if (fn->snapshot_write_fails)
+        return 1;
+    fn->n_snapshot_writes++;
+    if (after == 0)
+        fn->n_staged = 0;
+    for (size_t k = 0; k < n; k++)
+        state_add(&fn->staged, &fn->n_staged, refs[k].index, &refs[k].ref);
+    return 0;
+}
+
+static int hull_snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    fx_node *fn = ctx;
+    fn->n_state = 0;
+    state_fix_ids(fn->staged, fn->n_staged);
+    for (size_t k = 0; k < fn->n_staged; k++)
+        state_add(&fn->state, &fn->n_state, fn->staged[k].index,
+                  &fn->staged[k].ref);
+    fn->n_staged = 0;
+    fn->app_applied = meta->last_index;
+    fn->n_installs++;
+    fn->installed = *meta;
+    fn->installed.members = NULL;
     return 0;
 }
 
@@ -329,7 +356,10 @@ void fx_hull(fixture *fx, int i, refraft_hull *hull)
                            .apply = hull_apply,
                            .on_truncate = hull_on_truncate,
                            .on_event = hull_on_event,
-                           .on_discard = hull_on_discard};
+                           .on_discard = hull_on_discard,
+                           .snapshot_read = hull_snapshot_read,
+                           .snapshot_write = hull_snapshot_write,
+                           .snapshot_install = hull_snapshot_install};
     if (fn->track_records)
         hull->have_records = hull_have_records;
 }
@@ -409,6 +439,8 @@ static void fx_free(fixture *fx)
         free(fn->events);
         free(fn->records);
         free(fn->discarded);
+        free(fn->state);
+        free(fn->staged);
     }
     free_queue(fx);
     free(fx);
@@ -456,8 +488,7 @@ void fx_crash(fixture *fx, int i)
 void fx_restart(fixture *fx, int i)
 {
     fx_node *fn = fx_node_at(fx, i);
-    fn->config.applied_index =
-        fn->n_applied > 0 ? fn->applied[fn->n_applied - 1].index : 0;
+    fn->config.applied_index = fn->app_applied;
     start_node(fx, i);
 }
 
@@ -812,12 +843,22 @@ fx_record fx_log_entry(fixture *fx, int i, refraft_index index)
     return r;
 }
 
+refraft_index fx_log_first(fixture *fx, int i)
+{
+    fx_node *fn = fx_node_at(fx, i);
+    return fn->log.first_index(fn->log.ctx);
+}
+
+/* Over the indexes both logs still hold. */
 bool fx_logs_equal(fixture *fx, int a, int b)
 {
     refraft_index last = fx_log_last(fx, a);
     if (fx_log_last(fx, b) != last)
         return false;
-    for (refraft_index k = 1; k <= last; k++) {
+    refraft_index first = fx_log_first(fx, a);
+    if (fx_log_first(fx, b) > first)
+        first = fx_log_first(fx, b);
+    for (refraft_index k = first; k <= last; k++) {
         fx_record ra = fx_log_entry(fx, a, k);
         fx_record rb = fx_log_entry(fx, b, k);
         if (ra.term != rb.term || ra.type != rb.type ||
@@ -825,6 +866,36 @@ bool fx_logs_equal(fixture *fx, int a, int b)
             return false;
     }
     return true;
+}
+
+/* ---- snapshots -------------------------------------------------------- */
+
+bool fx_state_has(fixture *fx, int i, refraft_index index, const char *record)
+{
+    fx_node *fn = fx_node_at(fx, i);
+    for (size_t k = 0; k < fn->n_state; k++)
+        if (fn->state[k].index == index &&
+            strcmp(fn->state[k].record, record) == 0)
+            return true;
+    return false;
+}
+
+bool fx_states_equal(fixture *fx, int a, int b, refraft_index upto)
+{
+    const fx_node *x = fx_node_at(fx, a), *y = fx_node_at(fx, b);
+    size_t i = 0, j = 0;
+    for (;;) {
+        bool xi = i < x->n_state && x->state[i].index <= upto;
+        bool yj = j < y->n_state && y->state[j].index <= upto;
+        if (!xi || !yj)
+            return xi == yj;
+        if (x->state[i].index != y->state[j].index ||
+            strcmp(x->state[i].record, y->state[j].record) != 0 ||
+            x->state[i].ref.size != y->state[j].ref.size)
+            return false;
+        i++;
+        j++;
+    }
 }
 
 /* ---- state snapshots -------------------------------------------------- */
@@ -841,7 +912,7 @@ void fx_state_get(fixture *fx, int i, fx_state *s)
     s->commit = refraft_commit_index(node);
     s->applied = refraft_applied_index(node);
     s->last = refraft_last_index(node);
-    for (refraft_index k = 1; k <= s->last && k <= 64; k++)
+    for (refraft_index k = fx_log_first(fx, i); k <= s->last && k <= 64; k++)
         s->log_terms[k - 1] = fx_log_term(fx, i, k);
     s->n_sent = fn->n_sent;
     s->n_queued = fx->n_queued;

@@ -43,13 +43,10 @@ typedef struct fx_msg {
     int from; /* sender's node number */
     int to;   /* addressee's node number, 0 when no node has to_id */
     char to_id[REFRAFT_ID_MAX + 1];
-    /* A deep copy: its entries and strings live in copy (msgcopy.h), or in
-     * an fx_capture's storage. */
+    /* A deep copy: its entries, refs, members and strings live in copy
+     * (msgcopy.h), or in an fx_capture's storage. */
     refraft_msg msg;
     void *copy;
-    /* The members of its CONFIG entries and their strings (NULL when it
-     * carries none): msgcopy does not copy them. */
-    void *members_copy;
 } fx_msg;
 
 /* One entry as apply() saw it, or as read from a log. */
@@ -71,6 +68,14 @@ typedef struct fx_event {
     refraft_index commit_index;
     refraft_index data_index;
 } fx_event;
+
+/* One reference of an application's reference state (the snapshot
+ * hooks): a REF entry applied as REF, with its index. */
+typedef struct fx_state_ref {
+    refraft_index index;
+    char record[REFRAFT_RECORD_ID_MAX + 1];
+    refraft_ref ref; /* ref.id points at record */
+} fx_state_ref;
 
 typedef struct fixture fixture;
 
@@ -103,6 +108,19 @@ typedef struct fx_node {
     size_t n_have_calls;
     fx_record *discarded; /* on_discard() calls, in order */
     size_t n_discarded;
+    /* The application (durable, like the memlog): its applied index, by
+     * apply() and by installed snapshots, and its reference state, which
+     * the snapshot hooks read and replace.  staged holds the chunks
+     * snapshot_write() kept, not yet installed. */
+    refraft_index app_applied;
+    fx_state_ref *state;
+    size_t n_state;
+    fx_state_ref *staged;
+    size_t n_staged;
+    size_t n_snapshot_writes;
+    size_t n_installs;
+    refraft_snapshot_meta installed; /* the last install's (members NULL) */
+    bool snapshot_write_fails;       /* snapshot_write returns 1 */
 } fx_node;
 
 struct fixture {
@@ -245,6 +263,15 @@ fx_record fx_log_entry(fixture *fx, int i, refraft_index index);
 bool fx_logs_equal(fixture *fx, int a, int b);
 
 /* ---- records ---------------------------------------------------------- */
+
+/* ---- snapshots -------------------------------------------------------- */
+
+/* Whether node i's reference state holds record at index. */
+bool fx_state_has(fixture *fx, int i, refraft_index index, const char *record);
+/* Same reference state on both nodes up to index upto. */
+bool fx_states_equal(fixture *fx, int a, int b, refraft_index upto);
+/* First index node i's log holds (its base + 1). */
+refraft_index fx_log_first(fixture *fx, int i);
 
 /* Give every node a have_records hook answering from its own set of record
  * ids (call before fx_start).  Without it nodes have no have_records and

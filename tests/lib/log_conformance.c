@@ -229,7 +229,48 @@ struct log_snapshot {
     refraft_member *members;
     struct member_strings *strings;
     size_t n;
+    /* The base (version 5 logs), its members' strings copied. */
+    refraft_snapshot_meta base;
+    struct member_strings base_strings[REFRAFT_MAX_PEERS];
+    bool base_voter[REFRAFT_MAX_PEERS];
 };
+
+/* Copy the log's base into snap (a log without compaction has none). */
+static void snapshot_base(const refraft_log_api *api, log_snapshot *snap)
+{
+    if (api->version < 5 || api->base == NULL)
+        return;
+    assert_int_equal(api->base(api->ctx, &snap->base), 0);
+    assert_true(snap->base.n_members <= REFRAFT_MAX_PEERS);
+    for (size_t k = 0; k < snap->base.n_members; k++) {
+        const refraft_member *m = &snap->base.members[k];
+        snprintf(snap->base_strings[k].id, sizeof(snap->base_strings[k].id),
+                 "%s", m->id);
+        snprintf(snap->base_strings[k].address,
+                 sizeof(snap->base_strings[k].address), "%s", address_of(m));
+        snap->base_voter[k] = m->voter;
+    }
+    snap->base.members = NULL;
+}
+
+/* The log's base is what snap recorded. */
+static void assert_base(const refraft_log_api *api, const log_snapshot *snap)
+{
+    if (api->version < 5 || api->base == NULL)
+        return;
+    refraft_snapshot_meta base;
+    assert_int_equal(api->base(api->ctx, &base), 0);
+    assert_int_equal(base.last_index, snap->base.last_index);
+    assert_int_equal(base.last_term, snap->base.last_term);
+    assert_int_equal(base.config_index, snap->base.config_index);
+    assert_int_equal(base.n_members, snap->base.n_members);
+    for (size_t k = 0; k < base.n_members; k++) {
+        assert_string_equal(base.members[k].id, snap->base_strings[k].id);
+        assert_string_equal(address_of(&base.members[k]),
+                            snap->base_strings[k].address);
+        assert_int_equal(base.members[k].voter, snap->base_voter[k]);
+    }
+}
 
 /* Move the ids of snap's entries into memory the snapshot owns, since the
  * log's own copies are only valid until its next change. */
@@ -294,6 +335,7 @@ log_snapshot *log_snapshot_take(const refraft_log_api *api)
     assert_int_equal(got, snap->n);
     snapshot_own_ids(snap);
     snapshot_own_members(snap);
+    snapshot_base(api, snap);
     return snap;
 }
 
@@ -307,6 +349,7 @@ void log_assert_snapshot(const refraft_log_api *api, const log_snapshot *snap)
     assert_int_equal(term, snap->term);
     assert_string_equal(voted_for, snap->voted_for);
     log_assert_entries(api, snap->first, snap->entries, snap->n);
+    assert_base(api, snap);
 }
 
 void log_snapshot_free(log_snapshot *snap)
@@ -1725,6 +1768,302 @@ static void staged_config_entries_read_back_and_sync(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Compaction: version 5 logs with compact, install and base
+ * ------------------------------------------------------------------------ */
+
+/* A meta ending at last (of term) with the configuration mb at
+ * config_index (none: mb NULL, index 0). */
+static refraft_snapshot_meta meta_of(refraft_index last, refraft_term term,
+                                     refraft_index config_index,
+                                     const members_buf *mb)
+{
+    refraft_snapshot_meta m;
+    memset(&m, 0, sizeof(m));
+    m.last_index = last;
+    m.last_term = term;
+    m.config_index = config_index;
+    if (mb != NULL) {
+        m.members = mb->m;
+        m.n_members = mb->n;
+    }
+    return m;
+}
+
+/* The base is meta, its members compared by value. */
+static void
+assert_base_is(const refraft_log_api *api, const refraft_snapshot_meta *meta)
+{
+    refraft_snapshot_meta base;
+    assert_int_equal(api->base(api->ctx, &base), 0);
+    assert_int_equal(base.last_index, meta->last_index);
+    assert_int_equal(base.last_term, meta->last_term);
+    assert_int_equal(base.config_index, meta->config_index);
+    assert_int_equal(base.n_members, meta->n_members);
+    for (size_t k = 0; k < base.n_members; k++) {
+        assert_string_equal(base.members[k].id, meta->members[k].id);
+        assert_string_equal(address_of(&base.members[k]),
+                            address_of(&meta->members[k]));
+        assert_int_equal(base.members[k].voter, meta->members[k].voter);
+    }
+}
+
+/* Entries below first are gone: get says ENOTFOUND, and term_at too,
+ * except for the base itself. */
+static void assert_gone_below(const refraft_log_api *api, refraft_index first)
+{
+    refraft_entry e;
+    size_t n = 0;
+    refraft_term t = 0;
+    assert_int_equal(api->first_index(api->ctx), first);
+    assert_int_equal(api->get(api->ctx, first - 1, 1, &e, &n),
+                     REFRAFT_ENOTFOUND);
+    if (first >= 2)
+        assert_int_equal(api->term_at(api->ctx, first - 2, &t),
+                         REFRAFT_ENOTFOUND);
+}
+
+/* "A log that never compacted has base.last_index 0." */
+static void uncompacted_log_has_base_0(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    refraft_snapshot_meta zero = meta_of(0, 0, 0, NULL);
+    assert_base_is(api, &zero);
+    log_batch b = append_batch(api, 3, 1, 1);
+    assert_base_is(api, &zero);
+    log_batch_free(&b);
+}
+
+/* compact: "drop the entries up to meta->last_index ... and make meta
+ * the base": first_index is base.last_index + 1, "and term_at answers
+ * for base.last_index with base.last_term". */
+static void compact_drops_entries_and_keeps_the_meta(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 6, 10, 1);
+    log_batch b = append_batch(api, 4, 20, 2);
+    members_buf mb;
+    members_make(&mb, 3, 7);
+    refraft_snapshot_meta meta = meta_of(7, 2, 5, &mb);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    assert_gone_below(api, 8);
+    assert_int_equal(last_index(api), 10);
+    assert_int_equal(term_at(api, 7), 2);
+    log_assert_entries(api, 8, b.e + 1, 3);
+    /* The members were copied: the caller's buffer may change. */
+    members_buf copy;
+    members_make(&copy, 3, 7);
+    memset(&mb, 'x', sizeof(mb));
+    meta.members = copy.m;
+    assert_base_is(api, &meta);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* Durable on return, like append. */
+static void compacted_log_survives_reopen(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 9, 30, 3);
+    assert_int_equal(api->save_hard_state(api->ctx, 4, "node-b"), 0);
+    members_buf mb;
+    members_make(&mb, 5, 8);
+    refraft_snapshot_meta meta = meta_of(4, 3, 2, &mb);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    log_snapshot *snap = log_snapshot_take(api);
+    reopen(state);
+    api = api_of(state);
+    log_assert_snapshot(api, snap);
+    log_assert_entries(api, 5, a.e + 4, 5);
+    assert_base_is(api, &meta);
+    log_snapshot_free(snap);
+    log_batch_free(&a);
+}
+
+/* A compacted log goes on: appends at last_index + 1 (no term below the
+ * last one, the base's when it is empty), truncation down to its first
+ * index but not below, a second compaction further on. */
+static void compacted_log_appends_truncates_and_compacts_again(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 5, 40, 2);
+    refraft_snapshot_meta meta = meta_of(5, 2, 0, NULL);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    assert_int_equal(last_index(api), 5);
+    assert_int_equal(term_at(api, 5), 2);
+    refraft_entry low = noop(1);
+    assert_append_rejected(api, &low, 1);
+    log_batch b = append_batch(api, 6, 50, 3);
+    log_assert_entries(api, 6, b.e, 6);
+    assert_int_equal(api->truncate(api->ctx, 5), REFRAFT_EINVAL);
+    assert_int_equal(api->truncate(api->ctx, 9), 0);
+    assert_int_equal(last_index(api), 8);
+    assert_int_equal(api->truncate(api->ctx, 6), 0);
+    assert_int_equal(last_index(api), 5);
+    assert_int_equal(term_at(api, 5), 2);
+    log_batch c = append_batch(api, 4, 60, 4);
+    meta = meta_of(8, 4, 0, NULL);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    assert_gone_below(api, 9);
+    log_assert_entries(api, 9, c.e + 3, 1);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* Compaction across many thousands of entries, in steps, with CONFIG
+ * entries on both sides of each step, then the whole log. */
+static void compaction_of_a_long_log_keeps_the_rest_readable(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    members_buf mb;
+    members_make(&mb, 4, 9);
+    log_batch a = append_batch(api, 4000, 70, 1);
+    refraft_entry cfg = config_of(1, &mb);
+    append_ok(api, &cfg, 1); /* at 4001 */
+    log_batch b = append_batch(api, 3000, 80, 2);
+    refraft_snapshot_meta meta = meta_of(2500, 1, 0, NULL);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    log_assert_entries(api, 2501, a.e + 2500, 1500);
+    log_assert_entries(api, 4002, b.e, 3000);
+    meta = meta_of(4100, 2, 4001, &mb);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    assert_gone_below(api, 4101);
+    log_assert_entries(api, 4101, b.e + 99, 2901);
+    assert_int_equal(api->truncate(api->ctx, 5000), 0);
+    reopen(state);
+    api = api_of(state);
+    log_assert_entries(api, 4101, b.e + 99, 899);
+    meta = meta_of(4999, 2, 4001, &mb);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    assert_int_equal(api->first_index(api->ctx), 5000);
+    assert_int_equal(last_index(api), 4999);
+    log_batch c = append_batch(api, 3, 90, 2);
+    log_assert_entries(api, 5000, c.e, 3);
+    assert_base_is(api, &meta);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* compact refuses, changing nothing: an index outside [first_index,
+ * last_index], a term that is not that entry's, or a meta that describes
+ * no snapshot. */
+static void compact_of_a_bad_meta_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 6, 100, 2);
+    refraft_snapshot_meta ok = meta_of(3, 2, 0, NULL);
+    assert_int_equal(api->compact(api->ctx, &ok), 0);
+    members_buf good, bad;
+    members_make(&good, 2, 11);
+    members_make(&bad, 2, 11);
+    snprintf(bad.ids[1], sizeof(bad.ids[1]), "%s", bad.ids[0]);
+    refraft_snapshot_meta metas[] = {
+        meta_of(3, 2, 0, NULL),  /* the base already */
+        meta_of(2, 2, 0, NULL),  /* below it */
+        meta_of(7, 2, 0, NULL),  /* past the last index */
+        meta_of(5, 1, 0, NULL),  /* another term */
+        meta_of(5, 0, 0, NULL),  /* term 0 */
+        meta_of(5, 2, 6, &good), /* configuration past last_index */
+        meta_of(5, 2, 4, NULL),  /* a CONFIG index without members */
+        meta_of(5, 2, 4, &bad),  /* members listed twice */
+    };
+    for (size_t k = 0; k < sizeof(metas) / sizeof(metas[0]); k++) {
+        log_snapshot *snap = log_snapshot_take(api);
+        assert_int_equal(api->compact(api->ctx, &metas[k]), REFRAFT_EINVAL);
+        log_assert_snapshot(api, snap);
+        log_snapshot_free(snap);
+    }
+    log_batch_free(&a);
+}
+
+/* install: "drop every entry and make meta the base: the log is then
+ * empty, first_index meta->last_index + 1 ... The hard state is
+ * unchanged." */
+static void install_empties_the_log_at_the_meta(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 8, 110, 2);
+    assert_int_equal(api->save_hard_state(api->ctx, 9, "node-c"), 0);
+    members_buf mb;
+    members_make(&mb, 3, 12);
+    refraft_snapshot_meta meta = meta_of(100, 7, 90, &mb);
+    assert_int_equal(api->install(api->ctx, &meta), 0);
+    assert_int_equal(api->first_index(api->ctx), 101);
+    assert_int_equal(last_index(api), 100);
+    assert_int_equal(term_at(api, 100), 7);
+    assert_gone_below(api, 101);
+    refraft_entry e;
+    size_t n = SIZE_MAX;
+    assert_int_equal(api->get(api->ctx, 101, 1, &e, &n), 0);
+    assert_int_equal(n, 0);
+    assert_hard_state(api, 9, "node-c");
+    assert_base_is(api, &meta);
+    refraft_entry low = noop(6);
+    assert_append_rejected(api, &low, 1);
+    log_batch b = append_batch(api, 3, 120, 7);
+    log_assert_entries(api, 101, b.e, 3);
+    reopen(state);
+    api = api_of(state);
+    log_assert_entries(api, 101, b.e, 3);
+    assert_base_is(api, &meta);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* An install may land inside the log (its entries all go all the same),
+ * not below the base; a bad meta is refused; nothing changes then. */
+static void install_below_the_base_or_of_a_bad_meta_is_einval(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    log_batch a = append_batch(api, 10, 130, 3);
+    refraft_snapshot_meta meta = meta_of(6, 3, 0, NULL);
+    assert_int_equal(api->install(api->ctx, &meta), 0);
+    assert_int_equal(api->first_index(api->ctx), 7);
+    assert_int_equal(last_index(api), 6);
+    members_buf good;
+    members_make(&good, 2, 13);
+    refraft_snapshot_meta metas[] = {
+        meta_of(5, 3, 0, NULL),   /* below the base */
+        meta_of(0, 0, 0, NULL),   /* no entry */
+        meta_of(9, 0, 0, NULL),   /* term 0 */
+        meta_of(9, 3, 10, &good), /* configuration past it */
+        meta_of(9, 3, 8, NULL),   /* CONFIG index without members */
+    };
+    for (size_t k = 0; k < sizeof(metas) / sizeof(metas[0]); k++) {
+        log_snapshot *snap = log_snapshot_take(api);
+        assert_int_equal(api->install(api->ctx, &metas[k]), REFRAFT_EINVAL);
+        log_assert_snapshot(api, snap);
+        log_snapshot_free(snap);
+    }
+    log_batch_free(&a);
+}
+
+/* CONFIG entries after the base read back with their members; those the
+ * compaction dropped are gone, and a truncation of the rest works. */
+static void config_entries_after_the_base_stay(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    members_buf m1, m2;
+    members_make(&m1, 2, 14);
+    members_make(&m2, 3, 15);
+    refraft_entry e[] = {noop(1), config_of(1, &m1), noop(1),
+                         noop(2), config_of(2, &m2), noop(2)};
+    append_ok(api, e, 6);
+    refraft_snapshot_meta meta = meta_of(3, 1, 2, &m1);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    log_assert_entries(api, 4, e + 3, 3);
+    reopen(state);
+    api = api_of(state);
+    log_assert_entries(api, 4, e + 3, 3);
+    assert_int_equal(api->truncate(api->ctx, 5), 0);
+    log_assert_entries(api, 4, e + 3, 1);
+    append_ok(api, &e[4], 1);
+    log_assert_entries(api, 4, e + 3, 2);
+    assert_base_is(api, &meta);
+}
+
+/* ------------------------------------------------------------------------
  * The group
  * ------------------------------------------------------------------------ */
 
@@ -1810,21 +2149,36 @@ static const struct CMUnitTest config_stage_suite[] = {
     T(staged_config_entries_read_back_and_sync),
 };
 
+/* Only for a backend of version 5 with compact, install and base. */
+static const struct CMUnitTest compact_suite[] = {
+    T(uncompacted_log_has_base_0),
+    T(compact_drops_entries_and_keeps_the_meta),
+    T(compacted_log_survives_reopen),
+    T(compacted_log_appends_truncates_and_compacts_again),
+    T(compaction_of_a_long_log_keeps_the_rest_readable),
+    T(compact_of_a_bad_meta_is_einval),
+    T(install_empties_the_log_at_the_meta),
+    T(install_below_the_base_or_of_a_bad_meta_is_einval),
+    T(config_entries_after_the_base_stay),
+};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Whether backend's log API has stage (and so sync: both or neither), and
  * its version. */
-static void
-probe_backend(const log_backend *backend, bool *stages, int *version)
+static void probe_backend(const log_backend *backend, bool *stages,
+                          bool *compacts, int *version)
 {
     refraft_log_api api;
     void *handle = NULL;
     memset(&api, 0, sizeof(api));
     *stages = false;
+    *compacts = false;
     *version = REFRAFT_LOG_API_VERSION;
     if (backend->open(backend->ctx, &api, &handle) != 0)
         return; /* every test's setup fails and says so */
     *stages = api.stage != NULL;
+    *compacts = api.version >= 5 && api.compact != NULL;
     *version = api.version;
     backend->close(handle);
 }
@@ -1835,11 +2189,12 @@ int log_conformance_run(const log_backend *backend)
      * wants a non-const pointer there, so the tests get a copy. */
     log_backend copy = *backend;
     struct CMUnitTest tests[N_OF(suite) + N_OF(stage_suite) +
-                            N_OF(config_suite) + N_OF(config_stage_suite)];
+                            N_OF(config_suite) + N_OF(config_stage_suite) +
+                            N_OF(compact_suite)];
     size_t n = 0;
-    bool stages;
+    bool stages, compacts;
     int version;
-    probe_backend(backend, &stages, &version);
+    probe_backend(backend, &stages, &compacts, &version);
     for (size_t i = 0; i < N_OF(suite); i++)
         tests[n++] = suite[i];
     if (stages)
@@ -1851,6 +2206,9 @@ int log_conformance_run(const log_backend *backend)
     if (stages && version >= 4)
         for (size_t i = 0; i < N_OF(config_stage_suite); i++)
             tests[n++] = config_stage_suite[i];
+    if (compacts)
+        for (size_t i = 0; i < N_OF(compact_suite); i++)
+            tests[n++] = compact_suite[i];
     for (size_t i = 0; i < n; i++)
         tests[i].initial_state = &copy;
     char name[128];

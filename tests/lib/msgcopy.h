@@ -9,10 +9,11 @@
 /*
  * A message handed to the hull's send() or to a reply callback is valid only
  * during that call.  A simulated network (or the benchmark's queue) keeps it
- * longer, so it copies the message, its entries, the bytes of each ref id
- * and its node id string.  Packing all of that into one buffer costs one
- * allocation per message (none when the caller reuses buffers) and frees
- * with one free().
+ * longer, so it copies the message, its entries (with the members of
+ * CONFIG entries), an InstallSnapshot's refs and meta members, the bytes
+ * of each ref id and its node id string.  Packing all of that into one buffer
+ * costs one allocation per message (none when the caller reuses buffers) and
+ * frees with one free().
  */
 
 /* Bytes msgcopy_pack() needs for msg. */

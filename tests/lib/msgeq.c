@@ -11,6 +11,21 @@ bool msgeq_ref(const refraft_ref *a, const refraft_ref *b)
            memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
 }
 
+/* Same members in the same order; a NULL address is "" on the wire. */
+static bool
+members_equal(const refraft_member *a, const refraft_member *b, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        const refraft_member *x = &a[k], *y = &b[k];
+        const char *xa = x->address != NULL ? x->address : "";
+        const char *ya = y->address != NULL ? y->address : "";
+        if (strcmp(x->id, y->id) != 0 || strcmp(xa, ya) != 0 ||
+            x->voter != y->voter)
+            return false;
+    }
+    return true;
+}
+
 bool msgeq_entry(const refraft_entry *a, const refraft_entry *b)
 {
     if (a->term != b->term || a->type != b->type)
@@ -19,18 +34,9 @@ bool msgeq_entry(const refraft_entry *a, const refraft_entry *b)
         return msgeq_ref(&a->ref, &b->ref);
     if (a->type == REFRAFT_ENTRY_VOID)
         return a->voided == b->voided;
-    if (a->type == REFRAFT_ENTRY_CONFIG) {
-        if (a->n_members != b->n_members)
-            return false;
-        for (size_t k = 0; k < a->n_members; k++) {
-            const refraft_member *x = &a->members[k], *y = &b->members[k];
-            const char *xa = x->address != NULL ? x->address : "";
-            const char *ya = y->address != NULL ? y->address : "";
-            if (strcmp(x->id, y->id) != 0 || strcmp(xa, ya) != 0 ||
-                x->voter != y->voter)
-                return false;
-        }
-    }
+    if (a->type == REFRAFT_ENTRY_CONFIG)
+        return a->n_members == b->n_members &&
+               members_equal(a->members, b->members, a->n_members);
     return true;
 }
 
@@ -78,6 +84,33 @@ static bool request_vote_result_equal(const refraft_request_vote_result *x,
            x->vote_granted == y->vote_granted && x->pre_vote == y->pre_vote;
 }
 
+static bool install_snapshot_equal(const refraft_install_snapshot *x,
+                                   const refraft_install_snapshot *y)
+{
+    const refraft_snapshot_meta *mx = &x->meta, *my = &y->meta;
+    if (x->term != y->term || strcmp(x->leader_id, y->leader_id) != 0 ||
+        mx->last_index != my->last_index || mx->last_term != my->last_term ||
+        mx->config_index != my->config_index ||
+        mx->n_members != my->n_members ||
+        !members_equal(mx->members, my->members, mx->n_members) ||
+        x->after != y->after || x->n_refs != y->n_refs || x->done != y->done)
+        return false;
+    for (size_t i = 0; i < x->n_refs; i++)
+        if (x->refs[i].index != y->refs[i].index ||
+            !msgeq_ref(&x->refs[i].ref, &y->refs[i].ref))
+            return false;
+    return true;
+}
+
+static bool
+install_snapshot_result_equal(const refraft_install_snapshot_result *x,
+                              const refraft_install_snapshot_result *y)
+{
+    return x->term == y->term && strcmp(x->follower_id, y->follower_id) == 0 &&
+           x->last_index == y->last_index && x->after == y->after &&
+           x->installed == y->installed;
+}
+
 bool msgeq_msg(const refraft_msg *a, const refraft_msg *b)
 {
     if (a->type != b->type)
@@ -97,6 +130,12 @@ bool msgeq_msg(const refraft_msg *a, const refraft_msg *b)
         return a->u.timeout_now.term == b->u.timeout_now.term &&
                strcmp(a->u.timeout_now.leader_id, b->u.timeout_now.leader_id) ==
                    0;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        return install_snapshot_equal(&a->u.install_snapshot,
+                                      &b->u.install_snapshot);
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return install_snapshot_result_equal(&a->u.install_snapshot_result,
+                                             &b->u.install_snapshot_result);
     default:
         return false;
     }

@@ -30,3 +30,23 @@ refraft_msg wire_sample_append_entries(const refraft_entry *e, size_t n)
                                                   .n_entries = n};
     return m;
 }
+
+refraft_msg
+wire_sample_install_snapshot(const refraft_snapshot_ref *refs, size_t n,
+                             const refraft_member *members, size_t n_members)
+{
+    refraft_msg m = {.type = REFRAFT_MSG_INSTALL_SNAPSHOT};
+    m.u.install_snapshot = (refraft_install_snapshot){
+        .term = 3,
+        .leader_id = "n1",
+        .meta = {.last_index = 40,
+                 .last_term = 2,
+                 .config_index = n_members > 0 ? 7 : 0,
+                 .members = members,
+                 .n_members = n_members},
+        .after = 0,
+        .refs = refs,
+        .n_refs = n,
+        .done = true};
+    return m;
+}

@@ -462,7 +462,7 @@ static void test_on_message_rejects_unknown_type(void **state)
 
     m.type = 0;
     expect_rejected(fx, &m, REFRAFT_EBADMSG, "type");
-    m.type = 6;
+    m.type = 8; /* one past REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT */
     expect_rejected(fx, &m, REFRAFT_EBADMSG, "type");
     m.type = 255;
     expect_rejected(fx, &m, REFRAFT_EBADMSG, "type");

@@ -469,6 +469,24 @@ static void test_entries_differ_in_ref_or_void(void **state)
                          "VOID(1)"));
 }
 
+/* Membership changes are log entries too: two nodes that committed
+ * different members at one index break the rule. */
+static void test_entries_differ_in_members(void **state)
+{
+    drill_result *r = fx_state(state, 3, 6);
+    drill_entry c = noop(2);
+    c.type = DRILL_CONFIG;
+    cli_sha256("[n1 n2 n3]", 10, c.digest);
+    for (size_t i = 0; i < 3; i++)
+        append(r, i, c); /* at 8 */
+    commit_all(r, 8);
+    assert_int_equal(check(r), 0);
+    cli_sha256("[n1 n2 n4]", 10, r->nodes[1].log[7].digest);
+    expect_only(r, OE, 1);
+    assert_true(said(OE, "index 8 (committed on both): member list differs: "
+                         "n1 holds term 2 CONFIG, n2 holds term 2 CONFIG"));
+}
+
 static void test_one_violation_per_index_among_five(void **state)
 {
     drill_result *r = fx_state(state, 5, 4);
@@ -1102,6 +1120,7 @@ int main(void)
         cmocka_unit_test_teardown(test_entries_differ_above_one_commit_index,
                                   teardown),
         cmocka_unit_test_teardown(test_entries_differ_in_ref_or_void, teardown),
+        cmocka_unit_test_teardown(test_entries_differ_in_members, teardown),
         cmocka_unit_test_teardown(test_one_violation_per_index_among_five,
                                   teardown),
         cmocka_unit_test_teardown(test_failed_op_committed_vs_not, teardown),

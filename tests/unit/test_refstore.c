@@ -82,6 +82,50 @@ static int open_at(const char *dir, refstore **out)
     return rv;
 }
 
+/*
+ * The node compacts only entries it has applied (refraft.h), and refstore
+ * refuses to compact past its applied index.  The suite's compactions
+ * stand for the node's, so the backend's compact first applies, as the
+ * node would have, the entries up to the index a compaction names, when
+ * that compaction can succeed (an entry of the log with that term): a
+ * compaction the suite expects to fail applies nothing, so that it leaves
+ * the entries it names as truncatable as they were.
+ */
+static int (*store_compact)(void *ctx, const refraft_snapshot_meta *meta);
+
+static void apply_for_compaction(refstore *store, const refraft_log_api *api,
+                                 const refraft_snapshot_meta *meta)
+{
+    refraft_term term = 0;
+    if (meta == NULL || meta->last_index < api->first_index(api->ctx) ||
+        api->term_at(api->ctx, meta->last_index, &term) != 0 ||
+        term != meta->last_term)
+        return;
+    refraft_entry noop;
+    memset(&noop, 0, sizeof(noop));
+    noop.term = term;
+    noop.type = REFRAFT_ENTRY_NOOP;
+    for (refraft_index i = refstore_applied_index(store) + 1;
+         i <= meta->last_index; i++)
+        assert_int_equal(refstore_apply(store, i, &noop), 0);
+    assert_int_equal(refstore_flush(store), 0);
+}
+
+static int backend_compact(void *ctx, const refraft_snapshot_meta *meta)
+{
+    refraft_log_api api;
+    refstore_log_api(ctx, &api);
+    apply_for_compaction(ctx, &api, meta);
+    return store_compact(ctx, meta);
+}
+
+static void backend_api(refstore *store, refraft_log_api *api)
+{
+    refstore_log_api(store, api);
+    store_compact = api->compact;
+    api->compact = backend_compact;
+}
+
 static int backend_open(void *ctx, refraft_log_api *api, void **handle)
 {
     (void)ctx;
@@ -95,7 +139,7 @@ static int backend_open(void *ctx, refraft_log_api *api, void **handle)
         free(h);
         return rv;
     }
-    refstore_log_api(h->store, api);
+    backend_api(h->store, api);
     *handle = h;
     return 0;
 }
@@ -107,7 +151,7 @@ static int backend_reopen(void *handle, refraft_log_api *api)
     h->store = NULL;
     int rv = open_at(h->dir, &h->store);
     if (rv == 0)
-        refstore_log_api(h->store, api);
+        backend_api(h->store, api);
     return rv;
 }
 
@@ -151,6 +195,14 @@ struct app {
      * refraft_entry's rules (refraft_check_members). */
     int configs;
     int bad_configs;
+    /* The install hook: its calls, whether it fails (after writing), the
+     * extra bytes it writes, and the last meta it saw. */
+    int installs;
+    bool fail_install;
+    size_t install_value_len;
+    refraft_snapshot_meta installed;
+    size_t installed_members_ok; /* members that matched want_members */
+    const refraft_member *want_members;
 };
 
 static MDB_val index_key(uint8_t buf[8], refraft_index index)
@@ -233,6 +285,33 @@ static int truncate_hook(void *ctx, MDB_txn *txn, refraft_index from)
     return rv == 0 && a->fail_truncate ? REFRAFT_EIO : rv;
 }
 
+/* Writes "installed" -> the snapshot's last index (and, when told,
+ * install_value_len bytes under "install-bulk"), then fails when told
+ * to: the failure must take the writes back. */
+static int
+install_hook(void *ctx, MDB_txn *txn, const refraft_snapshot_meta *meta)
+{
+    struct app *a = ctx;
+    a->installs++;
+    a->installed = *meta;
+    a->installed.members = NULL;
+    a->installed_members_ok = 0;
+    for (size_t i = 0; a->want_members != NULL && i < meta->n_members; i++)
+        if (strcmp(meta->members[i].id, a->want_members[i].id) == 0 &&
+            strcmp(meta->members[i].address, a->want_members[i].address) == 0 &&
+            meta->members[i].voter == a->want_members[i].voter)
+            a->installed_members_ok++;
+    MDB_val k = {9, "installed"};
+    uint8_t buf[8];
+    MDB_val v = index_key(buf, meta->last_index);
+    int rv = from_mdb(mdb_put(txn, a->db, &k, &v, 0));
+    if (rv == 0 && a->install_value_len > 0) {
+        MDB_val bulk = {12, "install-bulk"};
+        rv = app_put(a, txn, &bulk, a->install_value_len);
+    }
+    return rv == 0 && a->fail_install ? REFRAFT_EIO : rv;
+}
+
 static int open_app_db(void *ctx, MDB_txn *txn)
 {
     struct app *a = ctx;
@@ -265,6 +344,14 @@ static bool app_has_row(struct app *a, refraft_index index)
     struct lookup l = {a, index_key(buf, index), false, 0};
     assert_int_equal(refstore_read(a->store, lookup_fn, &l), 0);
     return l.found;
+}
+
+/* The install hook's marker: the last index it saw, 0 if none. */
+static refraft_index app_installed(struct app *a)
+{
+    struct lookup l = {a, {9, "installed"}, false, 0};
+    assert_int_equal(refstore_read(a->store, lookup_fn, &l), 0);
+    return l.value;
 }
 
 /* The truncate hook's marker: the from it saw, 0 if none. */
@@ -316,6 +403,7 @@ static int setup(void **state)
     f->opts.node_id = NODE;
     f->opts.apply = apply_hook;
     f->opts.on_truncate = truncate_hook;
+    f->opts.on_install = install_hook;
     f->opts.app_ctx = &f->app;
     f->opts.map_size = TEST_MAP_SIZE;
     f->app.apply_value_len = 8;
@@ -588,13 +676,14 @@ static void store_of_another_cluster_or_node_is_ewrongstore(void **state)
 }
 
 /* A store written by another format version is refused, not read.  (This
- * library reads formats 1 and 2: 2 is 1 with CONFIG entries.) */
+ * library reads formats 1 to 3: 2 is 1 with CONFIG entries, 3 is 2 with a
+ * base.) */
 static void store_of_another_format_version_is_ewrongstore(void **state)
 {
     struct fx *f = *state;
     refstore_close(f->store);
     f->store = NULL;
-    /* Rewrite "format_version" (8 bytes big-endian) as format 3 would. */
+    /* Rewrite "format_version" (8 bytes big-endian) as format 4 would. */
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta;
@@ -603,13 +692,12 @@ static void store_of_another_format_version_is_ewrongstore(void **state)
     assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    uint8_t three[8] = {0, 0, 0, 0, 0, 0, 0, 3};
-    MDB_val k = {14, "format_version"}, v = {8, three};
+    uint8_t four[8] = {0, 0, 0, 0, 0, 0, 0, 4};
+    MDB_val k = {14, "format_version"}, v = {8, four};
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
-    assert_wrong_store(f, CLUSTER, NODE, "format version 3",
-                       "versions 1 and 2");
+    assert_wrong_store(f, CLUSTER, NODE, "format version 4", "versions 1 to 3");
 }
 
 /* The relaxed sync settings lose nothing to a process restart, and map
@@ -1625,6 +1713,32 @@ static void host_flush(void *ctx)
         h->watch_present_at_flush = record_present(h->store, h->watch);
 }
 
+/* The node's snapshot hooks: the test application keeps no reference
+ * state of its own, so its snapshots are empty (a node on a compacted log
+ * must be able to send one; these tests never need to). */
+static int host_snapshot_read(void *ctx, refraft_index last,
+                              refraft_index after, refraft_snapshot_ref *out,
+                              size_t max, size_t *n)
+{
+    (void)ctx, (void)last, (void)after, (void)out, (void)max;
+    *n = 0;
+    return 0;
+}
+
+static int host_snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
+                               refraft_index after,
+                               const refraft_snapshot_ref *refs, size_t n)
+{
+    (void)ctx, (void)meta, (void)after, (void)refs, (void)n;
+    return 0;
+}
+
+static int host_snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    (void)ctx, (void)meta;
+    return 0;
+}
+
 static refraft_node *node_start(struct fx *f, struct host *h,
                                 const char *const *peers, size_t n_peers)
 {
@@ -1638,7 +1752,10 @@ static refraft_node *node_start(struct fx *f, struct host *h,
                          .apply = host_apply,
                          .have_records =
                              h->check_records ? host_have_records : NULL,
-                         .flush = host_flush};
+                         .flush = host_flush,
+                         .snapshot_read = host_snapshot_read,
+                         .snapshot_write = host_snapshot_write,
+                         .snapshot_install = host_snapshot_install};
     refraft_config config = {.id = NODE,
                              .peers = peers,
                              .n_peers = n_peers,
@@ -4333,6 +4450,655 @@ static void node_keeps_its_configuration_across_a_restart(void **state)
 }
 
 /* ------------------------------------------------------------------------
+ * Snapshots: compaction, install and the log's base (refstore.h,
+ * Snapshots; Raft §7)
+ * ------------------------------------------------------------------------ */
+
+static const refraft_member snap_members[] = {
+    {"n1", "http://n1.test:7001", true},
+    {"n2", "http://n2.test:7002", true},
+    {"n3", "", false},
+};
+#define SNAP_N_MEMBERS (sizeof(snap_members) / sizeof(snap_members[0]))
+
+static refraft_snapshot_meta
+snap_meta(refraft_index last, refraft_term term, refraft_index config_index)
+{
+    refraft_snapshot_meta m;
+    memset(&m, 0, sizeof(m));
+    m.last_index = last;
+    m.last_term = term;
+    m.config_index = config_index;
+    if (config_index > 0) {
+        m.members = snap_members;
+        m.n_members = SNAP_N_MEMBERS;
+    }
+    return m;
+}
+
+static refraft_snapshot_meta base_of(struct fx *f)
+{
+    refraft_snapshot_meta b;
+    memset(&b, 0xff, sizeof(b));
+    assert_int_equal(f->api.base(f->api.ctx, &b), 0);
+    return b;
+}
+
+/* got is the base want describes, members and all. */
+static void assert_base(struct fx *f, const refraft_snapshot_meta *want)
+{
+    refraft_snapshot_meta got = base_of(f);
+    assert_int_equal(got.last_index, want->last_index);
+    assert_int_equal(got.last_term, want->last_term);
+    assert_int_equal(got.config_index, want->config_index);
+    assert_int_equal(got.n_members, want->n_members);
+    if (want->n_members == 0)
+        assert_null(got.members);
+    for (size_t i = 0; i < want->n_members; i++) {
+        assert_string_equal(got.members[i].id, want->members[i].id);
+        assert_string_equal(got.members[i].address, want->members[i].address);
+        assert_int_equal(got.members[i].voter, want->members[i].voter);
+    }
+    assert_int_equal(f->api.first_index(f->api.ctx), want->last_index + 1);
+    refraft_term term = 0;
+    assert_int_equal(f->api.term_at(f->api.ctx, want->last_index, &term), 0);
+    assert_int_equal(term, want->last_term);
+}
+
+static int compact(struct fx *f, refraft_index last, refraft_term term,
+                   refraft_index config_index)
+{
+    refraft_snapshot_meta m = snap_meta(last, term, config_index);
+    return f->api.compact(f->api.ctx, &m);
+}
+
+static int install(struct fx *f, refraft_index last, refraft_term term,
+                   refraft_index config_index)
+{
+    refraft_snapshot_meta m = snap_meta(last, term, config_index);
+    return f->api.install(f->api.ctx, &m);
+}
+
+static void apply_upto(struct fx *f, refraft_index from, refraft_index to)
+{
+    for (refraft_index i = from; i <= to; i++)
+        apply_ok(f, i);
+}
+
+static void assert_get_enotfound(struct fx *f, refraft_index from)
+{
+    refraft_entry e;
+    size_t n = 77;
+    assert_int_equal(f->api.get(f->api.ctx, from, 1, &e, &n),
+                     REFRAFT_ENOTFOUND);
+    assert_int_equal(n, 77);
+}
+
+/* "compact(meta) drops the entries up to meta->last_index and makes meta
+ * the base": first_index moves past it, term_at answers for it, the
+ * entries before it are gone and those after it stay. */
+static void compact_drops_entries_and_keeps_the_base(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 4, 1, 1), b = append(f, 3, 2, 2);
+    apply_upto(f, 1, 5);
+    /* "The log API is of version 5" */
+    assert_int_equal(f->api.version, 5);
+    assert_non_null(f->api.compact);
+    assert_non_null(f->api.install);
+    assert_non_null(f->api.base);
+    refraft_snapshot_meta none = base_of(f);
+    assert_int_equal(none.last_index, 0);
+    assert_int_equal(none.n_members, 0);
+    assert_int_equal(compact(f, 5, 2, 0), 0);
+    refraft_snapshot_meta want = snap_meta(5, 2, 0);
+    assert_base(f, &want);
+    assert_int_equal(f->api.last_index(f->api.ctx), 7);
+    log_assert_entries(&f->api, 6, b.e + 1, 2);
+    assert_get_enotfound(f, 5);
+    assert_get_enotfound(f, 1);
+    refraft_term term = 99;
+    assert_int_equal(f->api.term_at(f->api.ctx, 4, &term), REFRAFT_ENOTFOUND);
+    assert_int_equal(f->api.term_at(f->api.ctx, 0, &term), REFRAFT_ENOTFOUND);
+    assert_int_equal(term, 99);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* "The compacted entries can never be applied again, so their pending
+ * applies commit with it": a crash right after loses none of them. */
+static void compaction_commits_pending_applies(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 5, 1, 1);
+    apply_upto(f, 1, 4);
+    assert_int_equal(refstore_applied_index(f->store), 0);
+    uint64_t before = commits(f->store);
+    assert_int_equal(compact(f, 2, 1, 0), 0);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    refstore_close_discard(f->store);
+    f->store = NULL;
+    fx_open(f);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    for (refraft_index i = 1; i <= 4; i++)
+        assert_true(app_has_row(&f->app, i));
+    log_assert_entries(&f->api, 3, b.e + 2, 3);
+    log_batch_free(&b);
+}
+
+/* "REFRAFT_EINVAL (nothing changed) when meta->last_index is below
+ * first_index, past the last index or past the applied index (committed
+ * or pending), when meta->last_term is not the term of the entry there,
+ * or when meta is bad". */
+static void compaction_out_of_bounds_or_of_a_bad_meta_is_einval(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 3, 1, 1), b = append(f, 3, 2, 2);
+    apply_upto(f, 1, 4);
+    assert_int_equal(compact(f, 2, 1, 0), 0);
+    log_snapshot *snap = log_snapshot_take(&f->api);
+    uint64_t before = commits(f->store);
+    /* At or below the base, past the applied index (4, pending) or the
+     * last index, or with another term. */
+    assert_int_equal(compact(f, 2, 1, 0), REFRAFT_EINVAL);
+    assert_int_equal(compact(f, 1, 1, 0), REFRAFT_EINVAL);
+    assert_int_equal(compact(f, 5, 2, 0), REFRAFT_EINVAL);
+    if (strstr(refstore_errmsg(f->store), "applied index 4") == NULL)
+        fail_msg("\"%s\" should name the applied index 4",
+                 refstore_errmsg(f->store));
+    assert_int_equal(compact(f, 9, 2, 0), REFRAFT_EINVAL);
+    assert_int_equal(compact(f, 4, 1, 0), REFRAFT_EINVAL);
+    assert_int_equal(compact(f, 3, 2, 0), REFRAFT_EINVAL);
+    /* Bad metas: NULL, term 0, a configuration past the last index, none
+     * (or bad ones) with a configuration of 1 or more. */
+    assert_int_equal(f->api.compact(f->api.ctx, NULL), REFRAFT_EINVAL);
+    assert_int_equal(compact(f, 3, 0, 0), REFRAFT_EINVAL);
+    assert_int_equal(compact(f, 3, 1, 4), REFRAFT_EINVAL);
+    refraft_snapshot_meta m = snap_meta(3, 1, 2);
+    m.n_members = 0;
+    assert_int_equal(f->api.compact(f->api.ctx, &m), REFRAFT_EINVAL);
+    refraft_member twice[] = {{"n1", "", true}, {"n1", "", true}};
+    m.members = twice;
+    m.n_members = 2;
+    assert_int_equal(f->api.compact(f->api.ctx, &m), REFRAFT_EINVAL);
+    /* Nothing changed, nothing was written. */
+    assert_int_equal(commits(f->store), before);
+    log_assert_snapshot(&f->api, snap);
+    refraft_snapshot_meta want = snap_meta(2, 1, 0);
+    assert_base(f, &want);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    log_snapshot_free(snap);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* A compacted log reopens as it was: its base (members and all), term_at
+ * at the base, first_index, and the entries after it. */
+static void compaction_survives_reopen(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 2, 1, 1);
+    refraft_entry c = config_entry(2, snap_members, SNAP_N_MEMBERS);
+    assert_int_equal(f->api.append(f->api.ctx, &c, 1), 0);
+    log_batch b = append(f, 3, 3, 3);
+    apply_upto(f, 1, 4);
+    assert_int_equal(compact(f, 4, 3, 3), 0);
+    refraft_snapshot_meta want = snap_meta(4, 3, 3);
+    assert_base(f, &want);
+    fx_reopen(f);
+    assert_base(f, &want);
+    assert_int_equal(f->api.last_index(f->api.ctx), 6);
+    log_assert_entries(&f->api, 5, b.e + 1, 2);
+    assert_get_enotfound(f, 4);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    /* The base handed out may go back in: compacting further with it. */
+    apply_upto(f, 5, 5);
+    refraft_snapshot_meta again = base_of(f);
+    again.last_index = 5;
+    assert_int_equal(f->api.compact(f->api.ctx, &again), 0);
+    want.last_index = 5;
+    assert_base(f, &want);
+    fx_reopen(f);
+    assert_base(f, &want);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* "The initial configuration (config_index 0) may come with its members
+ * or without": with them, they are kept (a CONFIG value under
+ * configuration 0) and handed back, across a reopen too. */
+static void initial_configuration_keeps_the_members_given(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 3, 1, 2);
+    apply_upto(f, 1, 2);
+    refraft_snapshot_meta m = snap_meta(2, 2, 0);
+    m.members = snap_members;
+    m.n_members = SNAP_N_MEMBERS;
+    assert_int_equal(f->api.compact(f->api.ctx, &m), 0);
+    assert_base(f, &m);
+    fx_reopen(f);
+    assert_base(f, &m);
+    log_batch_free(&a);
+}
+
+/* The first base moves the store to format 3 (refstore.h: "so that a
+ * library that reads formats 1 and 2 refuses it"), from format 1 as from
+ * format 2, and it stays there. */
+static void first_base_moves_the_store_to_format_3(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 3, 1, 1);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 1);
+    raw_end(&r);
+    fx_open(f);
+    apply_upto(f, 1, 2);
+    assert_int_equal(compact(f, 1, 1, 0), 0);
+    r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 3);
+    raw_end(&r);
+    fx_open(f);
+    /* A CONFIG entry afterwards leaves it at 3. */
+    refraft_entry c = config_entry(2, snap_members, SNAP_N_MEMBERS);
+    assert_int_equal(f->api.append(f->api.ctx, &c, 1), 0);
+    r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 3);
+    raw_end(&r);
+    fx_open(f);
+    log_batch_free(&a);
+}
+
+static void install_moves_a_format_2_store_to_format_3(void **state)
+{
+    struct fx *f = *state;
+    refraft_entry c = config_entry(1, snap_members, SNAP_N_MEMBERS);
+    assert_int_equal(f->api.append(f->api.ctx, &c, 1), 0);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 2);
+    raw_end(&r);
+    fx_open(f);
+    assert_int_equal(install(f, 5, 2, 1), 0);
+    r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 3);
+    raw_end(&r);
+    fx_open(f);
+}
+
+/* "log_base ... as refstore.h describes it: the base's last index, its
+ * configuration index, then a log value ... a NOOP when that is the
+ * initial configuration"; and "one in a store of format 1 or 2 is
+ * REFRAFT_ECORRUPT at open". */
+static void base_is_stored_as_documented_and_needs_format_3(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 3, 1, 4);
+    apply_upto(f, 1, 2);
+    assert_int_equal(compact(f, 2, 4, 0), 0);
+    struct raw r = raw_begin(f);
+    MDB_dbi meta = raw_dbi(&r, "meta");
+    MDB_val k = {8, "log_base"}, v;
+    assert_int_equal(mdb_get(r.txn, meta, &k, &v), 0);
+    uint8_t want[16 + 8 + 1 + 8 + REFRAFT_DIGEST_LEN];
+    uint8_t kb[8];
+    memcpy(want, index_key(kb, 2).mv_data, 8);
+    memcpy(want + 8, index_key(kb, 0).mv_data, 8);
+    size_t len = 16 + log_value(want + 16, 4, REFRAFT_ENTRY_NOOP, 0, NULL);
+    assert_int_equal(v.mv_size, len);
+    assert_memory_equal(v.mv_data, want, len);
+    /* Format 2 with a base: refused. */
+    uint8_t two[8] = {0, 0, 0, 0, 0, 0, 0, 2};
+    MDB_val fk = {14, "format_version"}, fv = {8, two};
+    assert_int_equal(mdb_put(r.txn, meta, &fk, &fv, 0), 0);
+    raw_end(&r);
+    assert_open_corrupt(f, "log_base");
+    log_batch_free(&a);
+}
+
+/* "The log then holds exactly the indexes after the last index, and
+ * "applied_index" is at least the last index": an entry left at or below
+ * the base, or an applied index below it, is REFRAFT_ECORRUPT at open. */
+static void entries_or_applies_below_the_base_are_ecorrupt(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 5, 1, 2);
+    apply_upto(f, 1, 3);
+    assert_int_equal(compact(f, 3, 2, 0), 0);
+    uint8_t v[8 + 1 + 8 + REFRAFT_DIGEST_LEN];
+    raw_put_log(f, 3, v, log_value(v, 2, REFRAFT_ENTRY_NOOP, 0, NULL));
+    assert_open_corrupt(f, "indexes 4..5");
+    struct raw r = raw_begin(f);
+    uint8_t kb[8];
+    MDB_val k = index_key(kb, 3);
+    assert_int_equal(mdb_del(r.txn, raw_dbi(&r, "log"), &k, NULL), 0);
+    MDB_val ak = {13, "applied_index"}, av = index_key(kb, 2);
+    assert_int_equal(mdb_put(r.txn, raw_dbi(&r, "meta"), &ak, &av, 0), 0);
+    raw_end(&r);
+    assert_open_corrupt(f, "below the log's base 3");
+    log_batch_free(&a);
+}
+
+/* "get below first_index is REFRAFT_ENOTFOUND"; truncate "refuses ...
+ * below first_index"; truncating down to the base empties the log, whose
+ * last entry is then the base's. */
+static void truncate_and_get_below_first_index_are_refused(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 6, 1, 2);
+    apply_upto(f, 1, 3);
+    assert_int_equal(compact(f, 3, 2, 0), 0);
+    assert_get_enotfound(f, 3);
+    assert_get_enotfound(f, 0);
+    assert_int_equal(f->api.truncate(f->api.ctx, 3), REFRAFT_EINVAL);
+    assert_int_equal(f->api.truncate(f->api.ctx, 1), REFRAFT_EINVAL);
+    assert_int_equal(f->api.truncate(f->api.ctx, 4), 0);
+    assert_int_equal(f->api.last_index(f->api.ctx), 3);
+    assert_int_equal(f->api.first_index(f->api.ctx), 4);
+    refraft_term term = 0;
+    assert_int_equal(f->api.term_at(f->api.ctx, 3, &term), 0);
+    assert_int_equal(term, 2);
+    size_t n = 9;
+    refraft_entry e;
+    assert_int_equal(f->api.get(f->api.ctx, 4, 1, &e, &n), 0);
+    assert_int_equal(n, 0);
+    /* Appends go on after the base, whose term they may not go below. */
+    log_batch low = log_batch_make(1, 9, 1);
+    assert_int_equal(f->api.append(f->api.ctx, low.e, 1), REFRAFT_EINVAL);
+    log_batch b = append(f, 2, 7, 3);
+    log_assert_entries(&f->api, 4, b.e, b.n);
+    fx_reopen(f);
+    log_assert_entries(&f->api, 4, b.e, b.n);
+    assert_int_equal(f->api.first_index(f->api.ctx), 4);
+    log_batch_free(&low);
+    log_batch_free(&b);
+    log_batch_free(&a);
+}
+
+/* "refstore_close_discard ... exactly as in a crash": after a compaction
+ * the crash loses the applies made since, never the compaction or the
+ * applies it committed. */
+static void close_discard_after_compact_keeps_the_compaction(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 6, 1, 1);
+    apply_upto(f, 1, 3);
+    assert_int_equal(compact(f, 2, 1, 0), 0);
+    apply_upto(f, 4, 5);
+    refstore_close_discard(f->store);
+    f->store = NULL;
+    fx_open(f);
+    refraft_snapshot_meta want = snap_meta(2, 1, 0);
+    assert_base(f, &want);
+    assert_int_equal(refstore_applied_index(f->store), 3);
+    assert_false(app_has_row(&f->app, 4));
+    log_assert_entries(&f->api, 3, a.e + 2, 4);
+    /* The lost applies run again from the log. */
+    apply_upto(f, 4, 6);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 6);
+    log_batch_free(&a);
+}
+
+/* "install(meta) runs the install hook, drops every entry, makes meta the
+ * base, sets the applied index and the data index to meta->last_index and
+ * raises records_lost_upto to it ... all in one transaction", which also
+ * commits the pending applies. */
+static void install_runs_the_hook_and_moves_the_indexes(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 4, 1, 1);
+    apply_upto(f, 1, 2);
+    assert_int_equal(refstore_set_data_index(f->store, 1), 0);
+    apply_ok(f, 3); /* pending */
+    f->app.want_members = snap_members;
+    uint64_t before = commits(f->store);
+    assert_int_equal(install(f, 10, 3, 7), 0);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_int_equal(f->app.installs, 1);
+    assert_int_equal(f->app.installed.last_index, 10);
+    assert_int_equal(f->app.installed.last_term, 3);
+    assert_int_equal(f->app.installed.config_index, 7);
+    assert_int_equal(f->app.installed.n_members, SNAP_N_MEMBERS);
+    assert_int_equal(f->app.installed_members_ok, SNAP_N_MEMBERS);
+    refraft_snapshot_meta want = snap_meta(10, 3, 7);
+    for (int round = 0; round < 2; round++) {
+        assert_base(f, &want);
+        assert_int_equal(f->api.last_index(f->api.ctx), 10);
+        assert_get_enotfound(f, 4);
+        assert_int_equal(refstore_applied_index(f->store), 10);
+        assert_int_equal(refstore_data_index(f->store), 10);
+        assert_int_equal(refstore_records_lost_upto(f->store), 10);
+        assert_int_equal(app_installed(&f->app), 10);
+        assert_true(app_has_row(&f->app, 3));
+        /* A crash loses nothing of it. */
+        refstore_close_discard(f->store);
+        f->store = NULL;
+        fx_open(f);
+    }
+    /* The log goes on after the snapshot, and so do the applies. */
+    log_batch b = append(f, 1, 5, 3);
+    log_assert_entries(&f->api, 11, b.e, 1);
+    refraft_entry noop;
+    memset(&noop, 0, sizeof(noop));
+    noop.term = 3;
+    noop.type = REFRAFT_ENTRY_NOOP;
+    assert_int_equal(refstore_apply(f->store, 10, &noop), REFRAFT_EINVAL);
+    apply_ok(f, 11);
+    log_batch_free(&a);
+    log_batch_free(&b);
+}
+
+/* A failing install hook aborts the install: the log, its base, the
+ * indexes, the hook's own writes and the format are as they were, and
+ * the pending applies are still pending. */
+static void failing_install_hook_leaves_everything_as_it_was(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 4, 1, 1);
+    apply_upto(f, 1, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    apply_ok(f, 3);
+    log_snapshot *snap = log_snapshot_take(&f->api);
+    uint64_t before = commits(f->store);
+    f->app.fail_install = true;
+    assert_int_equal(install(f, 10, 3, 0), REFRAFT_EIO);
+    assert_int_equal(f->app.installs, 1);
+    assert_int_equal(commits(f->store), before);
+    log_assert_snapshot(&f->api, snap);
+    refraft_snapshot_meta none = base_of(f);
+    assert_int_equal(none.last_index, 0);
+    assert_int_equal(refstore_applied_index(f->store), 2);
+    assert_int_equal(refstore_data_index(f->store), 0);
+    assert_int_equal(refstore_records_lost_upto(f->store), 0);
+    assert_int_equal(app_installed(&f->app), 0);
+    assert_true(app_has_row(&f->app, 3));
+    apply_ok(f, 4);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 1);
+    raw_end(&r);
+    fx_open(f);
+    log_assert_snapshot(&f->api, snap);
+    log_snapshot_free(snap);
+    log_batch_free(&a);
+}
+
+/* "REFRAFT_EINVAL (nothing changed) unless meta->last_index is past the
+ * applied index (committed or pending): an install never takes the
+ * application's state back." */
+static void install_not_past_the_applied_index_is_einval(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 5, 1, 1);
+    apply_upto(f, 1, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    apply_ok(f, 3);
+    log_snapshot *snap = log_snapshot_take(&f->api);
+    uint64_t before = commits(f->store);
+    assert_int_equal(install(f, 3, 1, 0), REFRAFT_EINVAL);
+    assert_int_equal(install(f, 2, 1, 0), REFRAFT_EINVAL);
+    assert_int_equal(f->api.install(f->api.ctx, NULL), REFRAFT_EINVAL);
+    assert_int_equal(install(f, 8, 0, 0), REFRAFT_EINVAL);
+    assert_int_equal(install(f, 8, 2, 9), REFRAFT_EINVAL);
+    assert_int_equal(f->app.installs, 0);
+    assert_int_equal(commits(f->store), before);
+    log_assert_snapshot(&f->api, snap);
+    assert_int_equal(refstore_applied_index(f->store), 2);
+    /* Past the pending applies it goes, the log's own last entry
+     * included. */
+    assert_int_equal(install(f, 4, 1, 0), 0);
+    assert_int_equal(f->api.last_index(f->api.ctx), 4);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    log_snapshot_free(snap);
+    log_batch_free(&a);
+}
+
+/* records_lost_upto rises to the snapshot's last index, never falls. */
+static void install_never_lowers_records_lost_upto(void **state)
+{
+    struct fx *f = *state;
+    log_batch a = append(f, 9, 1, 1);
+    assert_int_equal(refstore_records_wipe(f->store), 0);
+    assert_int_equal(refstore_records_lost_upto(f->store), 9);
+    assert_int_equal(install(f, 5, 2, 0), 0);
+    assert_int_equal(refstore_records_lost_upto(f->store), 9);
+    assert_int_equal(refstore_data_index(f->store), 5);
+    fx_reopen(f);
+    assert_int_equal(refstore_records_lost_upto(f->store), 9);
+    assert_int_equal(refstore_clear_records_lost(f->store), 0);
+    assert_int_equal(install(f, 7, 2, 0), 0);
+    assert_int_equal(refstore_records_lost_upto(f->store), 7);
+    log_batch_free(&a);
+}
+
+/* An install hook that fills the map: "the map grows and the hook runs
+ * again, in a fresh transaction", and the install completes once. */
+static void install_hook_that_fills_the_map_runs_again(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 4096 * KIB);
+    log_batch a = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    f->app.install_value_len = 600 * KIB;
+    assert_int_equal(install(f, 6, 2, 0), 0);
+    assert_true(stats(f->store).map_grows >= 1);
+    assert_true(f->app.installs >= 2);
+    assert_int_equal(refstore_applied_index(f->store), 6);
+    fx_reopen(f);
+    assert_int_equal(refstore_applied_index(f->store), 6);
+    assert_int_equal(app_installed(&f->app), 6);
+    assert_true(app_has_row(&f->app, 1));
+    log_batch_free(&a);
+}
+
+/*
+ * Compactions in a tiny map, each with applies pending: each step appends
+ * an entry with a long record id, applies it (a row of 3000 bytes,
+ * pending) and compacts up to the entry before.  The compactions that run
+ * out of map (in their own write or in the commit that carries the
+ * applies) grow it and complete, the applies they carry included (those
+ * a failed commit lost run again).  LMDB is deterministic here: the same
+ * steps run out of map in the same calls on every run.
+ */
+static void compaction_that_fills_the_map_grows_it(void **state)
+{
+    struct fx *f = *state;
+    churn_open(f);
+    char id[REFRAFT_RECORD_ID_MAX];
+    memset(id, 'x', sizeof(id));
+    refraft_entry e;
+    memset(&e, 0, sizeof(e));
+    e.term = 1;
+    e.type = REFRAFT_ENTRY_REF;
+    e.ref.id = (const uint8_t *)id;
+    e.ref.id_len = sizeof(id);
+    uint64_t grows_in_compact = 0;
+    refraft_index i = 0;
+    while (grows_in_compact == 0 || i < 50) {
+        i++;
+        assert_true(i < 3000);
+        assert_int_equal(f->api.append(f->api.ctx, &e, 1), 0);
+        apply_ok(f, i);
+        if (i == 1)
+            continue;
+        uint64_t grows = stats(f->store).map_grows;
+        int rv = compact(f, i - 1, 1, 0);
+        if (rv != 0)
+            fail_msg("compact %llu: %s (%s)", (unsigned long long)i - 1,
+                     refraft_strerror(rv), refstore_errmsg(f->store));
+        grows_in_compact += stats(f->store).map_grows - grows;
+        assert_int_equal(refstore_applied_index(f->store), i);
+        assert_int_equal(f->api.first_index(f->api.ctx), i);
+    }
+    refstore_close_discard(f->store);
+    f->store = NULL;
+    fx_open(f);
+    assert_int_equal(refstore_applied_index(f->store), i);
+    assert_int_equal(f->api.first_index(f->api.ctx), i);
+    assert_int_equal(f->api.last_index(f->api.ctx), i);
+    for (refraft_index j = 1; j <= i; j++)
+        assert_true(app_has_row(&f->app, j));
+}
+
+/* "The hook must not call refstore functions other than the inspection
+ * ones ... (so do the log API's calls)": compacting from inside the apply
+ * hook is refused. */
+static refraft_log_api nested_api;
+
+static int compacting_apply_hook(void *ctx, MDB_txn *txn, refraft_index index,
+                                 const refraft_entry *entry)
+{
+    struct app *a = ctx;
+    (void)txn, (void)entry;
+    if (index > 1) {
+        refraft_snapshot_meta m = snap_meta(index - 1, 1, 0);
+        a->nested_rv = nested_api.compact(nested_api.ctx, &m);
+    }
+    return 0;
+}
+
+static void compaction_from_inside_a_hook_is_einval(void **state)
+{
+    struct fx *f = *state;
+    f->opts.apply = compacting_apply_hook;
+    fx_open(f);
+    refstore_log_api(f->store, &nested_api);
+    log_batch a = append(f, 2, 1, 1);
+    apply_ok(f, 1);
+    apply_ok(f, 2);
+    assert_int_equal(f->app.nested_rv, REFRAFT_EINVAL);
+    assert_int_equal(f->api.first_index(f->api.ctx), 1);
+    log_batch_free(&a);
+}
+
+/* The base survives a restart of a node on the store: the node starts
+ * from the log's base (its first index, its term for the consistency
+ * check) and is elected and commits on top of it. */
+static void node_runs_on_a_compacted_store(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    refraft_index last = refraft_last_index(node);
+    assert_int_equal(h.applied, last);
+    assert_int_equal(refstore_flush(f->store), 0);
+    refraft_term term = refraft_current_term(node);
+    refraft_node_destroy(node);
+    assert_int_equal(compact(f, last, term, 0), 0);
+    fx_reopen(f);
+    struct host h2 = {0};
+    node = node_start(f, &h2, NULL, 0);
+    elect(node, &h2);
+    assert_int_equal(refraft_commit_index(node), last + 1);
+    assert_int_equal(h2.applied, last + 1);
+    assert_int_equal(f->api.first_index(f->api.ctx), last + 1);
+    refraft_node_destroy(node);
+}
+
+/* ------------------------------------------------------------------------
  * main
  * ------------------------------------------------------------------------ */
 
@@ -4445,6 +5211,25 @@ int main(void)
             get_of_config_entries_under_enomem_leaves_out_untouched, setup_open,
             restore_allocator),
         T(node_keeps_its_configuration_across_a_restart),
+        T(compact_drops_entries_and_keeps_the_base),
+        T(compaction_commits_pending_applies),
+        T(compaction_out_of_bounds_or_of_a_bad_meta_is_einval),
+        T(compaction_survives_reopen),
+        T(initial_configuration_keeps_the_members_given),
+        T(first_base_moves_the_store_to_format_3),
+        T(install_moves_a_format_2_store_to_format_3),
+        T(base_is_stored_as_documented_and_needs_format_3),
+        T(entries_or_applies_below_the_base_are_ecorrupt),
+        T(truncate_and_get_below_first_index_are_refused),
+        T(close_discard_after_compact_keeps_the_compaction),
+        T(install_runs_the_hook_and_moves_the_indexes),
+        T(failing_install_hook_leaves_everything_as_it_was),
+        T(install_not_past_the_applied_index_is_einval),
+        T(install_never_lowers_records_lost_upto),
+        T_CLOSED(install_hook_that_fills_the_map_runs_again),
+        T_CLOSED(compaction_that_fills_the_map_grows_it),
+        T_CLOSED(compaction_from_inside_a_hook_is_einval),
+        T(node_runs_on_a_compacted_store),
     };
     int failed = log_conformance_run(&refstore_backend);
     failed += cmocka_run_group_tests_name("refstore", tests, NULL, NULL);

@@ -17,6 +17,7 @@
 #include "refraft/sweeper.h"
 
 #define T FX_ELECTION_TIMEOUT
+#define COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
 
 /*
  * The harness.  Real nodes on memlogs, built by the fixture (its message
@@ -91,6 +92,16 @@ typedef struct h_node {
     bool rnd_fixed;
     uint64_t rnd_value;
     uint64_t rnd_state;
+    /* The log as the sweeper sees it has been compacted up to base (its
+     * first index is base + 1), and the application's reference state
+     * (the REF entries it applied) is read through the sweeper's
+     * snapshot_read; state_fail makes that read fail, state_disorder
+     * hands out the references of a batch in reverse order. */
+    refraft_index base;
+    refraft_log_api real_log;
+    int state_fail;
+    bool state_disorder;
+    size_t state_reads;
 } h_node;
 
 static struct {
@@ -307,6 +318,63 @@ static void hull_event(void *ctx, const refraft_event *event)
         refraft_sweeper_kick(h->sw);
 }
 
+/* ---- a compacted log and the reference state -------------------------- */
+
+/* The node's memlog keeps every entry; the sweeper is shown a log whose
+ * entries up to base are gone, as after refraft_compact or an installed
+ * snapshot.  Only the members the sweeper calls are wrapped. */
+static refraft_index view_first(void *ctx)
+{
+    h_node *h = ctx;
+    refraft_index first = h->real_log.first_index(h->real_log.ctx);
+    return first > h->base ? first : h->base + 1;
+}
+
+static refraft_index view_last(void *ctx)
+{
+    h_node *h = ctx;
+    refraft_index last = h->real_log.last_index(h->real_log.ctx);
+    return last > h->base ? last : h->base;
+}
+
+static int view_get(void *ctx, refraft_index from, size_t max,
+                    refraft_entry *out, size_t *n)
+{
+    h_node *h = ctx;
+    if (from <= h->base)
+        return REFRAFT_ENOTFOUND;
+    return h->real_log.get(h->real_log.ctx, from, max, out, n);
+}
+
+/* sweeper.h snapshot_read: the REF entries node i applied (its
+ * application's state), those in (after, last], in index order. */
+static int state_read(void *ctx, refraft_index last, refraft_index after,
+                      refraft_snapshot_ref *out, size_t max, size_t *n)
+{
+    h_node *h = ctx;
+    h->state_reads++;
+    if (h->state_fail != 0)
+        return h->state_fail;
+    fx_node *fn = fx_node_at(H.fx, h->num);
+    size_t m = 0;
+    for (size_t k = 0; k < fn->n_applied && m < max; k++) {
+        const fx_record *a = &fn->applied[k];
+        if (a->type != REFRAFT_ENTRY_REF || a->index <= after ||
+            a->index > last)
+            continue;
+        out[m].index = a->index;
+        out[m].ref = h_ref(a->record);
+        m++;
+    }
+    for (size_t k = 0; h->state_disorder && k < m / 2; k++) {
+        refraft_snapshot_ref t = out[k];
+        out[k] = out[m - 1 - k];
+        out[m - 1 - k] = t;
+    }
+    *n = m;
+    return 0;
+}
+
 /* ---- the fetcher and the clock ---------------------------------------- */
 
 static int fetch_start(void *ctx, const refraft_fetch_request *req)
@@ -397,7 +465,12 @@ static void sweeper_config(int i, refraft_sweeper_config *c)
     fx_node *fn = fx_node_at(H.fx, i);
     *c = h->knobs;
     c->node = fn->node;
+    h->real_log = fn->log;
     c->log = fn->log;
+    c->log.ctx = h;
+    c->log.first_index = view_first;
+    c->log.last_index = view_last;
+    c->log.get = view_get;
     c->store = (refraft_record_store){
         .ctx = &h->store,
         .have = store_have,
@@ -463,6 +536,8 @@ static void h_new(int n)
         h->knobs.orphan_grace_ms = 1000;
         h->knobs.app_ctx = h;
         h->knobs.on_unrecoverable = on_unrecoverable;
+        h->knobs.snapshot_ctx = h;
+        h->knobs.snapshot_read = state_read;
     }
 }
 
@@ -1625,6 +1700,32 @@ static void test_fetch_delay_holds_the_first_fetch(void **state)
 }
 
 /*
+ * sweeper.h, fetch_delay_ms: "Records of entries up to lost_upto are
+ * known lost: they are fetched at once."  n3 restarts with a wiped record
+ * store and a fetch delay far longer than the test: it still fetches the
+ * record in the first tick that finds it missing.
+ */
+static void test_lost_records_are_fetched_without_the_delay(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    refraft_index idx = h_propose(1, "w", true);
+    h_run(2 * T);
+    assert_true(has_record(3, "w"));
+    h_crash(3);
+    store_wipe(&hn(3)->store);
+    hn(3)->knobs.lost_upto = fx_log_last(H.fx, 3);
+    hn(3)->knobs.fetch_delay_ms = 1000000;
+    h_restart(3);
+    h_tick_sweeper(3);
+    if (n_requests(3) == 0)
+        fail_msg("n3 waited the fetch delay for a record it knows it lost");
+    long k = h_next(3);
+    assert_int_equal(h_req_at(3, k)->index, idx);
+}
+
+/*
  * sweeper.h, fetch_delay_ms: "A record that arrives meanwhile is never
  * fetched."  The followers find the record missing, the application's
  * own replication delivers it within the delay, the cluster runs on:
@@ -1944,6 +2045,258 @@ static void test_flush_ends_each_call_that_started_fetches(void **state)
                      REFRAFT_EINVAL);
 }
 
+/* ---- reference snapshots ------------------------------------------------ */
+
+/* Records r1..r<n> proposed through n1 and stored on every node, all
+ * applied everywhere; the last index. */
+static refraft_index h_applied_everywhere(size_t n)
+{
+    static const char *const ids[] = {"r1", "r2", "r3", "r4", "r5",
+                                      "r6", "r7", "r8", "r9", "r10"};
+    assert_true(n <= COUNT_OF(ids));
+    for (size_t k = 0; k < n; k++) {
+        for (int i = 2; i <= H.n; i++)
+            h_push(i, ids[k]);
+        h_propose(1, ids[k], true);
+    }
+    h_run(T);
+    refraft_index last = fx_log_last(H.fx, 1);
+    for (int i = 1; i <= H.n; i++)
+        assert_int_equal(refraft_applied_index(fx_raft(H.fx, i)), last);
+    return last;
+}
+
+/* Node i installs a snapshot up to its last index, as its host would
+ * after hull.snapshot_install: its log ends at the snapshot, and its
+ * record store holds none of the snapshot's records yet. */
+static refraft_index h_install(int i)
+{
+    refraft_index s = fx_log_last(H.fx, i);
+    hn(i)->base = s;
+    store_wipe(&hn(i)->store);
+    assert_int_equal(refraft_sweeper_snapshot_installed(sw_of(i), s), 0);
+    return s;
+}
+
+/*
+ * sweeper.h: after refraft_sweeper_snapshot_installed the sweeper
+ * "enters lost mode up to last_index ...: it answers UNKNOWN for records
+ * it lacks and fetches them through snapshot_read", asking for each as
+ * for a committed entry's record (the leader first, by the reference's
+ * entry index); lost mode ends once they are all back.
+ */
+static void test_installed_snapshot_records_are_fetched(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    refraft_index last = h_applied_everywhere(5);
+    assert_int_equal(refraft_sweeper_snapshot_installed(sw_of(2), 0),
+                     REFRAFT_EINVAL);
+    assert_int_equal(refraft_sweeper_snapshot_installed(NULL, 3),
+                     REFRAFT_EINVAL);
+    assert_int_equal(stats_of(2).lost_upto, 0);
+    refraft_index s = h_install(2);
+    assert_int_equal(stats_of(2).lost_upto, s);
+    /* Raised, never lowered. */
+    assert_int_equal(refraft_sweeper_snapshot_installed(sw_of(2), s - 2), 0);
+    assert_int_equal(stats_of(2).lost_upto, s);
+    assert_int_equal(refraft_sweeper_next_deadline(sw_of(2)), H.fx->now);
+    refraft_term term = refraft_current_term(fx_raft(H.fx, 2));
+    refraft_ref r1 = h_ref("r1");
+    assert_int_equal(refraft_sweeper_answer(sw_of(2), &r1, term),
+                     REFRAFT_FETCH_UNKNOWN);
+
+    h_tick_sweeper(2);
+    assert_int_equal(stats_of(2).missing, 5);
+    assert_int_equal(n_requests(2), 5);
+    for (size_t k = 0; k < 5; k++) {
+        const h_req *q = h_req_at(2, (long)k);
+        assert_int_equal(q->to, 1); /* the leader first */
+        assert_int_equal(q->index, last - 4 + k);
+        char id[8];
+        snprintf(id, sizeof id, "r%zu", k + 1);
+        assert_int_equal(q->id_len, strlen(id));
+        assert_memory_equal(q->id, id, q->id_len);
+    }
+    h_run(2 * T);
+    assert_int_equal(stats_of(2).fetched, 5);
+    assert_int_equal(stats_of(2).missing, 0);
+    for (size_t k = 1; k <= 5; k++) {
+        char id[8];
+        snprintf(id, sizeof id, "r%zu", k);
+        assert_true(has_record(2, id));
+    }
+    assert_int_equal(stats_of(2).lost_upto, 0);
+    assert_int_equal(hn(2)->store.clear_calls, 1);
+    term = refraft_current_term(fx_raft(H.fx, 2));
+    refraft_ref other = h_ref("never-proposed");
+    assert_int_equal(refraft_sweeper_answer(sw_of(2), &other, term),
+                     REFRAFT_FETCH_ABSENT);
+}
+
+/* sweeper.h: the state is read "from a cursor kept across ticks (at most
+ * max_missing references per tick)", and missing records "wait in the
+ * same bounded table as log entries' (max_missing)". */
+static void test_snapshot_scan_resumes_within_max_missing(void **state)
+{
+    (void)state;
+    h_new(3);
+    hn(2)->knobs.max_in_flight = 2;
+    hn(2)->knobs.max_missing = 4;
+    hn(2)->knobs.scan_batch = 3;
+    h_cluster();
+    h_applied_everywhere(10);
+    h_install(2);
+    h_tick_sweeper(2);
+    assert_int_equal(stats_of(2).missing, 4);
+    assert_int_equal(hn(2)->outstanding, 2);
+    size_t reads = hn(2)->state_reads;
+    assert_true(reads >= 2 && reads <= 3);
+
+    /* Each answer frees room; the scan resumes once half the table is
+     * free, and never holds more than max_missing. */
+    for (int round = 0; stats_of(2).lost_upto != 0; round++) {
+        assert_true(round < 100);
+        assert_true(stats_of(2).missing <= 4);
+        h_pump();
+        H.fx->now++;
+    }
+    assert_int_equal(stats_of(2).fetched, 10);
+    assert_true(hn(2)->max_outstanding <= 2);
+    assert_true(hn(2)->state_reads > reads);
+}
+
+/*
+ * The records a snapshot names are committed entries': "never voided",
+ * and "reported as unrecoverable with its index" when no node has one;
+ * lost mode lasts until it turns up.
+ */
+static void test_snapshot_record_missing_everywhere_is_unrecoverable(void **s)
+{
+    (void)s;
+    h_new(3);
+    h_cluster();
+    refraft_index last = h_applied_everywhere(3);
+    for (int i = 1; i <= 3; i++)
+        assert_int_equal(store_remove(&hn(i)->store, (const uint8_t *)"r2", 2),
+                         0);
+    h_install(2);
+    h_run(500);
+    assert_int_equal(stats_of(2).fetched, 2);
+    assert_int_equal(stats_of(2).missing, 1);
+    assert_int_equal(stats_of(2).unrecoverable, 1);
+    assert_int_equal(hn(2)->n_unrecoverable, 1);
+    assert_int_equal(hn(2)->unrecoverable[0], last - 1);
+    assert_int_equal(stats_of(2).voided, 0);
+    assert_int_equal(stats_of(1).voided, 0);
+    assert_int_equal(stats_of(2).lost_upto, last);
+    assert_int_equal(hn(2)->store.clear_calls, 0);
+
+    h_push(3, "r2");
+    h_run(200);
+    assert_true(has_record(2, "r2"));
+    assert_int_equal(stats_of(2).unrecoverable, 0);
+    assert_int_equal(stats_of(2).lost_upto, 0);
+    assert_int_equal(hn(2)->store.clear_calls, 1);
+}
+
+/* sweeper.h lost_upto: with a record store lost under a compacted log,
+ * the records below the log come back through the state, those past
+ * its first index through the log's scan, and lost mode ends once both
+ * are back. */
+static void test_lost_store_under_a_compacted_log(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    refraft_index last = h_applied_everywhere(6);
+    h_crash(2);
+    store_wipe(&hn(2)->store);
+    hn(2)->knobs.lost_upto = last;
+    hn(2)->base = last - 3; /* r1..r3 compacted away */
+    h_restart(2);
+    h_tick_sweeper(2);
+    assert_int_equal(stats_of(2).missing, 6);
+    h_run(2 * T);
+    assert_int_equal(stats_of(2).fetched, 6);
+    assert_int_equal(refraft_data_index(fx_raft(H.fx, 2)), last);
+    assert_int_equal(stats_of(2).lost_upto, 0);
+    assert_int_equal(hn(2)->store.clear_calls, 1);
+}
+
+/* sweeper.h snapshot_read: "without it ... lost mode cannot end while
+ * lost_upto reaches below the log ..., and orphans are never
+ * deleted". */
+static void test_without_snapshot_read_below_the_log_nothing_ends(void **s)
+{
+    (void)s;
+    h_new(3);
+    hn(2)->knobs.snapshot_read = NULL;
+    h_cluster();
+    refraft_index last = h_applied_everywhere(3);
+    h_push(2, "z"); /* stored, named by nothing */
+    refraft_entry e = {.term = 1, .type = REFRAFT_ENTRY_REF, .ref = h_ref("z")};
+    assert_int_equal(refraft_sweeper_on_discard(sw_of(2), 1, &e), 0);
+    h_install(2);
+    h_push(2, "z");
+    h_run(1000 + 2 * T);
+    assert_int_equal(n_requests(2), 0);
+    assert_int_equal(stats_of(2).lost_upto, last);
+    assert_int_equal(hn(2)->store.clear_calls, 0);
+    assert_true(has_record(2, "z"));
+    assert_int_equal(stats_of(2).orphans_collected, 0);
+}
+
+/* Orphan collection counts "the names in the state at the log's base as
+ * well as the log's entries": a discarded record that a reference below
+ * the log still names is kept; one nothing names goes. */
+static void test_orphan_named_below_the_log_is_kept(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_applied_everywhere(3);
+    h_push(2, "z");
+    refraft_entry z = {.term = 1, .type = REFRAFT_ENTRY_REF, .ref = h_ref("z")};
+    refraft_entry r2 = {
+        .term = 1, .type = REFRAFT_ENTRY_REF, .ref = h_ref("r2")};
+    assert_int_equal(refraft_sweeper_on_discard(sw_of(2), 1, &z), 0);
+    assert_int_equal(refraft_sweeper_on_discard(sw_of(2), 1, &r2), 0);
+    hn(2)->base = fx_log_last(H.fx, 2); /* compacted: r2 is in the state */
+    size_t reads = hn(2)->state_reads;
+    h_run(1000 + 2 * T);
+    assert_true(hn(2)->state_reads > reads);
+    assert_false(has_record(2, "z"));
+    assert_true(has_record(2, "r2"));
+    assert_int_equal(stats_of(2).orphans_collected, 1);
+}
+
+/* sweeper.h snapshot_read: "References out of order or range ... are
+ * refused (REFRAFT_ECORRUPT from the tick); a failed read is retried
+ * after interval_ms". */
+static void test_bad_state_reads_are_refused_and_retried(void **state)
+{
+    (void)state;
+    h_new(3);
+    h_cluster();
+    h_applied_everywhere(4);
+    hn(2)->state_fail = REFRAFT_EIO;
+    h_install(2);
+    assert_int_equal(refraft_sweeper_tick(sw_of(2)), REFRAFT_EIO);
+    assert_int_equal(refraft_sweeper_next_deadline(sw_of(2)),
+                     H.fx->now + 100); /* interval_ms, no spinning */
+    hn(2)->state_fail = 0;
+    hn(2)->state_disorder = true;
+    H.fx->now += 100;
+    assert_int_equal(refraft_sweeper_tick(sw_of(2)), REFRAFT_ECORRUPT);
+    assert_int_equal(n_requests(2), 0);
+    hn(2)->state_disorder = false;
+    h_run(2 * T);
+    assert_int_equal(stats_of(2).fetched, 4);
+    assert_int_equal(stats_of(2).lost_upto, 0);
+}
+
 #define TEST(fn) cmocka_unit_test_teardown(fn, h_teardown)
 
 int main(void)
@@ -1972,6 +2325,7 @@ int main(void)
         TEST(test_allocation_failures_are_clean),
         TEST(test_bad_config_is_refused_with_a_reason),
         TEST(test_fetch_delay_holds_the_first_fetch),
+        TEST(test_lost_records_are_fetched_without_the_delay),
         TEST(test_record_arriving_within_the_fetch_delay_is_not_fetched),
         TEST(test_record_arriving_before_its_commit_is_not_fetched),
         TEST(test_answers_in_one_call_are_stored_in_one_write),
@@ -1979,6 +2333,13 @@ int main(void)
         TEST(test_failed_batch_write_retries_every_record),
         TEST(test_answers_in_one_call_without_put_batch),
         TEST(test_flush_ends_each_call_that_started_fetches),
+        TEST(test_installed_snapshot_records_are_fetched),
+        TEST(test_snapshot_scan_resumes_within_max_missing),
+        TEST(test_snapshot_record_missing_everywhere_is_unrecoverable),
+        TEST(test_lost_store_under_a_compacted_log),
+        TEST(test_without_snapshot_read_below_the_log_nothing_ends),
+        TEST(test_orphan_named_below_the_log_is_kept),
+        TEST(test_bad_state_reads_are_refused_and_retried),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -149,6 +149,17 @@ static const field rvr_fields[] = {{1, "term", 8, NULL, 0},
                                    {4, "pre_vote", 0, NULL, 0}};
 static const field tn_fields[] = {{1, "term", 8, NULL, 0},
                                   {2, "leader_id", BYTES("n1")}};
+/* A chunk of the initial configuration without refs, and an answer. */
+static const field is_fields[] = {
+    {1, "term", 7, NULL, 0},         {2, "leader_id", BYTES("n1")},
+    {3, "last_index", 40, NULL, 0},  {4, "last_term", 6, NULL, 0},
+    {5, "config_index", 0, NULL, 0}, {7, "after", 5, NULL, 0},
+    {9, "done", 0, NULL, 0}};
+static const field isr_fields[] = {{1, "term", 7, NULL, 0},
+                                   {2, "follower_id", BYTES("n2")},
+                                   {3, "last_index", 40, NULL, 0},
+                                   {4, "after", 12, NULL, 0},
+                                   {5, "installed", 0, NULL, 0}};
 
 typedef struct msg_fields {
     const char *name;
@@ -162,7 +173,9 @@ static const msg_fields all_msgs[] = {
     {"AppendEntriesResult", aer_fields, COUNT(aer_fields)},
     {"RequestVote", rv_fields, COUNT(rv_fields)},
     {"RequestVoteResult", rvr_fields, COUNT(rvr_fields)},
-    {"TimeoutNow", tn_fields, COUNT(tn_fields)}};
+    {"TimeoutNow", tn_fields, COUNT(tn_fields)},
+    {"InstallSnapshot", is_fields, COUNT(is_fields)},
+    {"InstallSnapshotResult", isr_fields, COUNT(isr_fields)}};
 
 /* A Ref with field omit left out; id and digest as given. */
 static pb pb_ref(const void *id, size_t id_len, uint64_t size,
@@ -652,8 +665,8 @@ static void test_empty_body_and_unknown_message_type_are_refused(void **state)
     expect_msg_refused(&empty, "no message");
     pb sub = {0};
     pb_fields(&sub, rv_fields, COUNT(rv_fields), 0);
-    pb body = pb_message(7, &sub);
-    expect_msg_refused(&body, "unknown field 7 in Message");
+    pb body = pb_message(8, &sub);
+    expect_msg_refused(&body, "unknown field 8 in Message");
 }
 
 /* A body is exactly one message: protobuf would keep the last of two. */
@@ -776,6 +789,10 @@ static void test_terms_out_of_range_are_refused_by_name(void **state)
         {3, 1, 0, "RequestVote term 0"},
         {3, 4, REFRAFT_TERM_MAX + 1, "last_log_term"},
         {4, 1, REFRAFT_TERM_MAX + 1, "RequestVoteResult term"},
+        {6, 1, 0, "InstallSnapshot term 0"},
+        {6, 4, 0, "InstallSnapshot last_term 0"},
+        {6, 4, REFRAFT_TERM_MAX + 1, "last_term 9223372036854775808"},
+        {7, 1, REFRAFT_TERM_MAX + 1, "InstallSnapshotResult term"},
     };
     for (size_t k = 0; k < COUNT(bad); k++) {
         const msg_fields *mf = &all_msgs[bad[k].type];
@@ -963,6 +980,329 @@ static void test_config_read_round_and_timeout_now_round_trip(void **state)
     m.type = REFRAFT_MSG_TIMEOUT_NOW;
     m.u.timeout_now.term = 0;
     m.u.timeout_now.leader_id = "n0";
+    expect_encode_refused(&m);
+}
+
+/* ---- InstallSnapshot ---------------------------------------------------- */
+
+/* A SnapshotRef of index with a good Ref (id "rec"), leaving out field
+ * omit. */
+static pb pb_snapshot_ref(uint64_t index, unsigned omit)
+{
+    pb s = {0};
+    if (omit != 1)
+        pb_u64(&s, 1, index);
+    if (omit != 2) {
+        pb r = pb_ref("rec", 3, 100, digest_a, 32, 0);
+        pb_sub(&s, 2, &r);
+    }
+    return s;
+}
+
+/* An InstallSnapshot body: is_fields (after 5, up to 40) with field
+ * replace given the value v instead (0: none), the n members, then the
+ * good refs at 6 and 9 and finally `last` (when not NULL). */
+static pb is_with(unsigned replace, uint64_t v, pb *members, size_t n, pb *last)
+{
+    pb is = {0};
+    for (size_t i = 0; i < COUNT(is_fields); i++) {
+        if (is_fields[i].num == replace)
+            pb_u64(&is, replace, v);
+        else
+            pb_fields(&is, &is_fields[i], 1, 0);
+    }
+    for (size_t k = 0; k < n; k++)
+        pb_sub(&is, 6, &members[k]);
+    pb r6 = pb_snapshot_ref(6, 0), r9 = pb_snapshot_ref(9, 0);
+    pb_sub(&is, 8, &r6);
+    pb_sub(&is, 8, &r9);
+    if (last != NULL)
+        pb_sub(&is, 8, last);
+    return pb_message(REFRAFT_MSG_INSTALL_SNAPSHOT, &is);
+}
+
+/* Raft section 7: a snapshot chunk carries the meta (last included index
+ * and term, the configuration) and a piece of the state; every field
+ * survives the trip, at its largest and at its smallest. */
+static void test_install_snapshot_round_trips_with_edge_values(void **state)
+{
+    (void)state;
+    refraft_msg m = wire_sample_install_snapshot(NULL, 0, NULL, 0);
+    assert_round_trip(&m); /* an empty state, the initial configuration */
+
+    char long_address[REFRAFT_ADDRESS_MAX + 1];
+    memset(long_address, 'u', REFRAFT_ADDRESS_MAX);
+    long_address[REFRAFT_ADDRESS_MAX] = '\0';
+    refraft_member members[REFRAFT_MAX_PEERS];
+    char ids[REFRAFT_MAX_PEERS][8];
+    for (size_t k = 0; k < REFRAFT_MAX_PEERS; k++) {
+        snprintf(ids[k], sizeof ids[k], "n%zu", k);
+        members[k].id = k == 0 ? ID_64 : ids[k];
+        members[k].address = k == 0 ? long_address : k == 1 ? NULL : "http://x";
+        members[k].voter = k % 2 == 0;
+    }
+    refraft_snapshot_ref refs[] = {
+        {1, wire_sample_ref("\0", 1, 0)},
+        {2, wire_sample_ref(long_id, sizeof long_id, UINT64_MAX)},
+        {UINT64_MAX, wire_sample_ref("last", 4, 7)}};
+    m = wire_sample_install_snapshot(refs, COUNT(refs), members,
+                                     REFRAFT_MAX_PEERS);
+    m.u.install_snapshot.term = REFRAFT_TERM_MAX;
+    m.u.install_snapshot.leader_id = ID_64;
+    m.u.install_snapshot.meta.last_index = UINT64_MAX;
+    m.u.install_snapshot.meta.last_term = REFRAFT_TERM_MAX;
+    m.u.install_snapshot.meta.config_index = UINT64_MAX;
+    m.u.install_snapshot.done = false;
+    assert_round_trip(&m);
+
+    /* A later chunk: refs after its after; an empty last chunk after
+     * the last ref. */
+    m = wire_sample_install_snapshot(&refs[0], 1, members, 1);
+    m.u.install_snapshot.meta.last_index = 1;
+    m.u.install_snapshot.meta.config_index = 1;
+    assert_round_trip(&m);
+    m = wire_sample_install_snapshot(NULL, 0, NULL, 0);
+    m.u.install_snapshot.after = m.u.install_snapshot.meta.last_index;
+    assert_round_trip(&m);
+
+    m = (refraft_msg){.type = REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT};
+    m.u.install_snapshot_result = (refraft_install_snapshot_result){
+        .term = 3, .follower_id = "n2", .last_index = 40, .after = 0};
+    assert_round_trip(&m); /* start over */
+    m.u.install_snapshot_result.after = 17;
+    assert_round_trip(&m);
+    m.u.install_snapshot_result =
+        (refraft_install_snapshot_result){.term = REFRAFT_TERM_MAX,
+                                          .follower_id = ID_64,
+                                          .last_index = UINT64_MAX,
+                                          .after = UINT64_MAX,
+                                          .installed = true};
+    assert_round_trip(&m);
+}
+
+/* wire.h: REFRAFT_WIRE_MAX_SNAPSHOT_REFS refs of the longest ids, at the
+ * largest numbers, fit under the body cap; one more is refused in either
+ * direction. */
+static void test_snapshot_ref_count_is_capped_at_the_limit(void **state)
+{
+    (void)state;
+    size_t n = REFRAFT_WIRE_MAX_SNAPSHOT_REFS;
+    refraft_snapshot_ref *refs = calloc(n + 1, sizeof *refs);
+    assert_non_null(refs);
+    for (size_t i = 0; i <= n; i++) {
+        refs[i].index = UINT64_MAX - n + i;
+        refs[i].ref = wire_sample_ref(long_id, sizeof long_id, UINT64_MAX);
+    }
+    refraft_member member = {ID_64, NULL, true};
+    refraft_msg m = wire_sample_install_snapshot(refs, n, &member, 1);
+    m.u.install_snapshot.term = REFRAFT_TERM_MAX;
+    m.u.install_snapshot.meta.last_index = UINT64_MAX;
+    m.u.install_snapshot.meta.last_term = REFRAFT_TERM_MAX;
+    m.u.install_snapshot.meta.config_index = UINT64_MAX;
+    m.u.install_snapshot.after = UINT64_MAX - n - 1;
+    assert_round_trip(&m);
+    m.u.install_snapshot.n_refs = n + 1; /* at increasing indexes still */
+    expect_encode_refused(&m);
+    free(refs);
+
+    /* The same count, hand-built: refused before it is looked at. */
+    pb is = {0};
+    pb_fields(&is, is_fields, COUNT(is_fields), 0);
+    pb r = pb_snapshot_ref(7, 0);
+    for (size_t i = 0; i <= n; i++)
+        pb_bytes(&is, 8, r.data, r.len);
+    free(r.data);
+    pb body = pb_message(REFRAFT_MSG_INSTALL_SNAPSHOT, &is);
+    expect_msg_refused(&body, "InstallSnapshot has 131073 refs, over the "
+                              "limit of 131072");
+}
+
+/* refraft.proto: every InstallSnapshot field in its range, refs after
+ * `after` in index order up to last_index, each with a whole Ref, and
+ * the configuration either the initial one (config_index 0, no members)
+ * or a CONFIG entry's at or before last_index. */
+static void test_bad_install_snapshots_are_refused_by_name(void **state)
+{
+    (void)state;
+    pb body = is_with(3, 0, NULL, 0, NULL);
+    expect_msg_refused(&body, "InstallSnapshot last_index is 0");
+    body = is_with(5, 41, NULL, 0, NULL);
+    expect_msg_refused(&body, "config_index 41 is past last_index 40");
+    body = is_with(7, 41, NULL, 0, NULL);
+    expect_msg_refused(&body, "InstallSnapshot after 41 is past last_index 40");
+    body = is_with(5, 3, NULL, 0, NULL);
+    expect_msg_refused(&body, "InstallSnapshot: a configuration has 0 members");
+
+    pb members[2] = {pb_member("n1", "", 0, true, 0),
+                     pb_member("n2", "", 0, false, 0)};
+    body = is_with(0, 0, members, 2, NULL);
+    expect_msg_refused(&body, "has 2 members but config_index 0");
+    members[0] = pb_member("n1", "", 0, true, 3);
+    body = is_with(5, 3, members, 1, NULL);
+    expect_msg_refused(&body, "InstallSnapshot member 0: missing voter");
+    members[0] = pb_member("", "", 0, true, 0);
+    body = is_with(5, 3, members, 1, NULL);
+    expect_msg_refused(&body, "InstallSnapshot member 0 is empty");
+    members[0] = pb_member("n1", "a\0b", 3, true, 0);
+    body = is_with(5, 3, members, 1, NULL);
+    expect_msg_refused(&body, "member 0: address of 3 bytes");
+    members[0] = pb_member("n1", "", 0, false, 0);
+    members[1] = pb_member("n1", "", 0, true, 0);
+    body = is_with(5, 3, members, 2, NULL);
+    expect_msg_refused(&body, "member \"n1\" is listed twice");
+    members[0] = pb_member("n1", "", 0, false, 0);
+    body = is_with(5, 3, members, 1, NULL);
+    expect_msg_refused(&body, "voter");
+
+    /* Refs: the good ones are at 6 and 9, after 5. */
+    const struct {
+        uint64_t index;
+        const char *want;
+    } order[] = {{9, "ref 2: index 9 is not in (9, 40]"},
+                 {3, "ref 2: index 3 is not in (9, 40]"},
+                 {41, "ref 2: index 41 is not in (9, 40]"}};
+    for (size_t k = 0; k < COUNT(order); k++) {
+        pb r = pb_snapshot_ref(order[k].index, 0);
+        body = is_with(0, 0, NULL, 0, &r);
+        expect_msg_refused(&body, order[k].want);
+    }
+    body = is_with(7, 6, NULL, 0, NULL); /* after 6: the ref at 6 is old */
+    expect_msg_refused(&body, "ref 0: index 6 is not in (6, 40]");
+    pb bad = pb_snapshot_ref(12, 1);
+    body = is_with(0, 0, NULL, 0, &bad);
+    expect_msg_refused(&body, "InstallSnapshot ref 2: missing index");
+    bad = pb_snapshot_ref(12, 2);
+    body = is_with(0, 0, NULL, 0, &bad);
+    expect_msg_refused(&body, "InstallSnapshot ref 2: missing ref");
+
+    uint8_t id256[256];
+    memset(id256, 'r', sizeof id256);
+    const struct {
+        const void *id;
+        size_t id_len;
+        size_t digest_len;
+        unsigned omit;
+        const char *want;
+    } refs[] = {
+        {"rec", 3, 32, 3, "ref 2 ref: missing digest"},
+        {"rec", 3, 32, 2, "ref 2 ref: missing size"},
+        {"", 0, 32, 0, "ref 2: record id is empty"},
+        {id256, 256, 32, 0, "ref 2: record id of 256 bytes is over 255"},
+        {"rec", 3, 31, 0, "ref 2: digest of 31 bytes is not 32"},
+    };
+    for (size_t k = 0; k < COUNT(refs); k++) {
+        pb s = {0};
+        pb_u64(&s, 1, 12);
+        pb r = pb_ref(refs[k].id, refs[k].id_len, 1, digest_a,
+                      refs[k].digest_len, refs[k].omit);
+        pb_sub(&s, 2, &r);
+        body = is_with(0, 0, NULL, 0, &s);
+        expect_msg_refused(&body, refs[k].want);
+    }
+    pb s = pb_snapshot_ref(12, 0);
+    pb_u64(&s, 3, 1);
+    body = is_with(0, 0, NULL, 0, &s);
+    expect_msg_refused(&body, "unknown field 3 in SnapshotRef");
+}
+
+/* refraft.proto: a result's after is at most its last_index, and is its
+ * last_index once installed. */
+static void test_bad_install_snapshot_results_are_refused_by_name(void **s)
+{
+    (void)s;
+    const struct {
+        uint64_t last_index, after, installed;
+        const char *want;
+    } bad[] = {
+        {0, 0, 0, "InstallSnapshotResult last_index is 0"},
+        {40, 41, 0, "after 41 is past last_index 40"},
+        {40, 12, 1, "is installed but after 12 is not last_index 40"},
+    };
+    for (size_t k = 0; k < COUNT(bad); k++) {
+        pb r = {0};
+        pb_u64(&r, 1, 7);
+        pb_str(&r, 2, "n2");
+        pb_u64(&r, 3, bad[k].last_index);
+        pb_u64(&r, 4, bad[k].after);
+        pb_u64(&r, 5, bad[k].installed);
+        pb body = pb_message(REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT, &r);
+        expect_msg_refused(&body, bad[k].want);
+    }
+}
+
+/* The encoder refuses every InstallSnapshot the decoder would. */
+static void test_encode_refuses_bad_install_snapshots(void **state)
+{
+    (void)state;
+    refraft_member members[2] = {{"n1", "", true}, {"n1", "", true}};
+    refraft_snapshot_ref refs[2] = {{3, wire_sample_ref("a", 1, 1)},
+                                    {5, wire_sample_ref("b", 1, 1)}};
+    refraft_msg good = wire_sample_install_snapshot(refs, 2, members, 1);
+    assert_round_trip(&good);
+
+    refraft_msg m = good;
+    m.u.install_snapshot.leader_id = NULL;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.term = 0;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.meta.last_index = 0;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.meta.last_term = REFRAFT_TERM_MAX + 1;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.meta.config_index = 41;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.meta.config_index = 0; /* with a member */
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.meta.n_members = 2; /* n1 twice */
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.meta.members = NULL;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.after = 41;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.after = 3; /* the ref at 3 is not after it */
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.refs = NULL;
+    expect_encode_refused(&m);
+    m = good;
+    m.u.install_snapshot.n_refs = REFRAFT_WIRE_MAX_SNAPSHOT_REFS + 1;
+    expect_encode_refused(&m);
+    m = good;
+    refs[1].index = 3; /* not increasing */
+    expect_encode_refused(&m);
+    refs[1].index = 41; /* past last_index */
+    expect_encode_refused(&m);
+    refs[1].index = 5;
+    refs[1].ref.id_len = 0;
+    expect_encode_refused(&m);
+    refs[1].ref.id = NULL;
+    refs[1].ref.id_len = 1;
+    expect_encode_refused(&m);
+
+    m = (refraft_msg){.type = REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT};
+    m.u.install_snapshot_result = (refraft_install_snapshot_result){
+        .term = 3, .follower_id = "n2", .last_index = 40, .after = 40};
+    assert_round_trip(&m);
+    m.u.install_snapshot_result.after = 41;
+    expect_encode_refused(&m);
+    m.u.install_snapshot_result.after = 39;
+    m.u.install_snapshot_result.installed = true;
+    expect_encode_refused(&m);
+    m.u.install_snapshot_result.after = 0;
+    m.u.install_snapshot_result.last_index = 0;
+    m.u.install_snapshot_result.installed = false;
+    expect_encode_refused(&m);
+    m.u.install_snapshot_result.last_index = 40;
+    m.u.install_snapshot_result.follower_id = ID_65;
     expect_encode_refused(&m);
 }
 
@@ -1247,7 +1587,7 @@ static void test_encode_refuses_bad_messages(void **state)
 
     m.type = 0;
     expect_encode_refused(&m);
-    m.type = 6;
+    m.type = 8;
     expect_encode_refused(&m);
 
     const char *bad_ids[] = {NULL, "", ID_65};
@@ -2124,25 +2464,12 @@ static void fetch_scenario(void)
     refraft_wire_free(&buf);
 }
 
-/* What the sweep runs once per failure point: encode and decode a
- * message, a batch and a fetch exchange.  Each step succeeds or returns
- * REFRAFT_ENOMEM with its output untouched. */
-static void codec_scenario(void *arg)
+/* Encode and decode m: each step succeeds or returns REFRAFT_ENOMEM
+ * with its output untouched. */
+static void msg_scenario(const refraft_msg *m)
 {
-    (void)arg;
-    refraft_entry e[20];
-    memset(e, 0, sizeof e);
-    for (size_t i = 0; i < COUNT(e); i++) {
-        e[i].term = 2;
-        e[i].type = i % 3 == 0   ? REFRAFT_ENTRY_NOOP
-                    : i % 3 == 1 ? REFRAFT_ENTRY_REF
-                                 : REFRAFT_ENTRY_VOID;
-        e[i].ref = wire_sample_ref(long_id + i, 8, i);
-        e[i].voided = i;
-    }
-    refraft_msg m = wire_sample_append_entries(e, COUNT(e));
     refraft_wire_buf buf = {NULL, 0};
-    int rv = refraft_wire_encode_msg(&m, &buf);
+    int rv = refraft_wire_encode_msg(m, &buf);
     if (rv != 0) {
         assert_int_equal(rv, REFRAFT_ENOMEM);
         assert_null(buf.data);
@@ -2157,12 +2484,43 @@ static void codec_scenario(void *arg)
             assert_memory_equal(&out, &before, sizeof out);
             assert_mentions(err, "out of memory");
         } else {
-            assert_true(msgeq_msg(&m, &out.msg));
+            assert_true(msgeq_msg(m, &out.msg));
             refraft_wire_msg_free(&out);
         }
         refraft_wire_free(&buf);
     }
+}
 
+/* What the sweep runs once per failure point: encode and decode two
+ * messages (entries; a snapshot chunk's refs and members), a batch and
+ * a fetch exchange.  Each step succeeds or returns REFRAFT_ENOMEM with
+ * its output untouched. */
+static void codec_scenario(void *arg)
+{
+    (void)arg;
+    refraft_entry e[20];
+    memset(e, 0, sizeof e);
+    for (size_t i = 0; i < COUNT(e); i++) {
+        e[i].term = 2;
+        e[i].type = i % 3 == 0   ? REFRAFT_ENTRY_NOOP
+                    : i % 3 == 1 ? REFRAFT_ENTRY_REF
+                                 : REFRAFT_ENTRY_VOID;
+        e[i].ref = wire_sample_ref(long_id + i, 8, i);
+        e[i].voided = i;
+    }
+    refraft_msg m = wire_sample_append_entries(e, COUNT(e));
+    msg_scenario(&m);
+    refraft_snapshot_ref refs[10];
+    for (size_t i = 0; i < COUNT(refs); i++)
+        refs[i] = (refraft_snapshot_ref){i * 3 + 1,
+                                         wire_sample_ref(long_id + i, 8, i)};
+    refraft_member members[3] = {
+        {"n1", "http://a", true}, {"n2", "", true}, {"n3", NULL, false}};
+    m = wire_sample_install_snapshot(refs, COUNT(refs), members, 3);
+    msg_scenario(&m);
+
+    refraft_wire_buf buf = {NULL, 0};
+    int rv;
     refraft_wire_record recs[20];
     for (size_t i = 0; i < COUNT(recs); i++) {
         recs[i].ref = wire_sample_ref(long_id + i, 8, 5);
@@ -2417,6 +2775,11 @@ int main(void)
         cmocka_unit_test(test_bad_node_ids_are_refused_by_name),
         cmocka_unit_test(test_terms_out_of_range_are_refused_by_name),
         cmocka_unit_test(test_bad_entries_are_refused_by_position_and_field),
+        cmocka_unit_test(test_install_snapshot_round_trips_with_edge_values),
+        cmocka_unit_test(test_snapshot_ref_count_is_capped_at_the_limit),
+        cmocka_unit_test(test_bad_install_snapshots_are_refused_by_name),
+        cmocka_unit_test(test_bad_install_snapshot_results_are_refused_by_name),
+        cmocka_unit_test(test_encode_refuses_bad_install_snapshots),
         cmocka_unit_test(test_config_entries_are_refused_by_member),
         cmocka_unit_test(test_config_read_round_and_timeout_now_round_trip),
         cmocka_unit_test(
