@@ -336,6 +336,8 @@ static void on_removed(schedule *s, cluster *cl, int i)
 
 void schedule_after_step(schedule *s, cluster *cl)
 {
+    if (!cl->check.failed)
+        transfers_after_step(s, cl);
     if (!s->membership || cl->check.failed)
         return;
     const sim_conf *committed = check_committed_conf(&cl->check);

@@ -11,6 +11,7 @@
 #include "net.h"
 #include "records.h"
 #include "refraft/refraft.h"
+#include "refstate.h"
 
 #define CHECK_DETAIL_LEN 400
 
@@ -112,6 +113,7 @@ typedef struct node_log {
 typedef struct check_view {
     const refraft_node *rn[NET_MAX_NODES];
     const refraft_log_api *log[NET_MAX_NODES];
+    const refstate *state[NET_MAX_NODES]; /* the application's refs */
 } check_view;
 
 typedef struct checker {
@@ -205,10 +207,11 @@ void check_restarted(checker *c, int node, refraft_index applied_index);
 
 /* A node's store keeps its state machine next to its applied index
  * (refstore): on reopening, the state machine's last row (index last,
- * entry hash hash; last 0 when empty) must be the applied index, and the
- * entry every node applied there. */
+ * entry hash *hash; last 0 when empty) must be the applied index, and the
+ * entry every node applied there (hash NULL: the row an install wrote,
+ * where this node applied nothing). */
 void check_stored_state(checker *c, int node, refraft_index applied_index,
-                        refraft_index last, uint64_t hash);
+                        refraft_index last, const uint64_t *hash);
 
 /* After every step, for each running node: Election Safety, the commit
  * index against the committed prefix, and Leader Completeness. */
@@ -229,8 +232,9 @@ void check_record_put(checker *c, int node, const refraft_ref *ref,
                       const void *bytes, size_t len);
 
 /* Orphan Safety: node's sweeper removes the record stored under id as
- * an orphan: no entry of its log may name it (checked at the end of the
- * step). */
+ * an orphan: no entry of its log, and no ref of its application's
+ * reference state (which names records below a compacted log's first
+ * index), may name it (checked at the end of the step). */
 void check_record_removed(checker *c, int node, const uint8_t *id,
                           size_t id_len);
 
@@ -307,6 +311,30 @@ void check_log_appended(checker *c, int node, refraft_index first,
                         const refraft_entry *entries, size_t n);
 void check_log_truncated(checker *c, int node, refraft_index from);
 void check_member_note(checker *c, refraft_index index, const refraft_entry *e);
+
+/*
+ * Snapshots (check_snapshot.c; Raft §7).  A node's log is about to drop
+ * the entries up to meta->last_index (log.compact): they must be applied
+ * and the committed ones, and meta must name the committed entry's term
+ * and the configuration in effect there.  A node's log installed meta's
+ * snapshot (log.install): the log now stands for the committed prefix up
+ * to there.  A node's application installed the snapshot up to last
+ * (hull.snapshot_install) and now holds state: Snapshot State, it must be
+ * the committed reference state at last (the refs of the committed REF
+ * entries up to there that no committed VOID abandons), and the node
+ * resumes applying after last.
+ */
+void check_compacting(checker *c, int node, const refraft_log_api *log,
+                      const refraft_snapshot_meta *meta);
+void check_log_installed(checker *c, int node,
+                         const refraft_snapshot_meta *meta);
+void check_snapshot_state(checker *c, int node, refraft_index last,
+                          const refstate *state);
+/* Internal to the checker's files: meta names the committed term at its
+ * last index and the committed configuration in effect there (what names
+ * the check, "compacted" or "installed"). */
+void check_snapshot_meta(checker *c, int node, const char *what,
+                         const refraft_snapshot_meta *meta);
 
 /* Internal to the checker's files: Leader Completeness for one node. */
 void check_commit(checker *c, int node, const refraft_node *rn,

@@ -25,7 +25,8 @@
 
 typedef enum why {
     WHY_COMMIT, /* the node's commit index covers the index */
-    WHY_LEADER  /* the node leads a term that must hold the index */
+    WHY_LEADER, /* the node leads a term that must hold the index */
+    WHY_COMPACT /* the node compacts its log past the index */
 } why;
 
 /* Read the entry at index from a node's log; false when it has none. */
@@ -47,6 +48,13 @@ static void report(checker *c, int node, const refraft_node *rn, why reason,
     entry_sig_describe(&c->committed[index], want, sizeof(want));
     if (has != NULL)
         entry_sig_describe(has, got, sizeof(got));
+    if (reason == WHY_COMPACT) {
+        check_fail(c, "State Machine Safety",
+                   "n%d compacts its log past index %llu, where it holds %s "
+                   "but %s was committed",
+                   node + 1, (unsigned long long)index, got, want);
+        return;
+    }
     unsigned long long term = refraft_current_term(rn);
     if (reason == WHY_LEADER) {
         check_fail(c, "Leader Completeness",
@@ -94,11 +102,13 @@ static void extend_committed(checker *c, int node, const refraft_node *rn,
         refraft_entry e;
         size_t n = 0;
         if (log->get(log->ctx, i, 1, &e, &n) != 0 || n != 1) {
-            check_fail(c, "Leader Completeness",
-                       "n%d has commit index %llu but its log ends before "
-                       "index %llu",
-                       node + 1, (unsigned long long)refraft_commit_index(rn),
-                       (unsigned long long)i);
+            check_fail(
+                c, "Leader Completeness",
+                "n%d has %s %llu but its log does not hold index %llu",
+                node + 1, rn != NULL ? "commit index" : "applied (compacting)",
+                (unsigned long long)(rn != NULL ? refraft_commit_index(rn)
+                                                : upto),
+                (unsigned long long)i);
             return;
         }
         entry_sig_make(&c->committed[i], &e);
@@ -139,6 +149,32 @@ void check_commit(checker *c, int node, const refraft_node *rn,
     if (commit > c->n_committed && !c->failed)
         extend_committed(c, node, rn, log, commit);
     note_committed_by(c, refraft_current_term(rn), commit);
+}
+
+/* Compaction drops applied entries only: the checker reads them one last
+ * time, as the committed prefix (extending it when this node's commit ran
+ * ahead of the others within the step), so that no later check needs to
+ * read below the log's first index. */
+void check_compacting(checker *c, int node, const refraft_log_api *log,
+                      const refraft_snapshot_meta *meta)
+{
+    refraft_index last = meta->last_index;
+    if (c->failed)
+        return;
+    if (last > c->nodes[node].applied) {
+        check_fail(c, "State Machine Safety",
+                   "n%d compacts its log up to index %llu, beyond its "
+                   "applied index %llu",
+                   node + 1, (unsigned long long)last,
+                   (unsigned long long)c->nodes[node].applied);
+        return;
+    }
+    refraft_index known = last < c->n_committed ? last : c->n_committed;
+    verify(c, node, NULL, log, known, WHY_COMPACT);
+    if (last > c->n_committed && !c->failed)
+        extend_committed(c, node, NULL, log, last);
+    if (!c->failed)
+        check_snapshot_meta(c, node, "compacts its log", meta);
 }
 
 void check_leader(checker *c, int node, const refraft_node *rn,

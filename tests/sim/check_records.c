@@ -246,12 +246,18 @@ void check_records_committed(checker *c, refraft_index after,
 
 /* ---- checks at the end of a step ---------------------------------------- */
 
-/* Read the entries (from, to] of log into out (to - from of them). */
-static bool read_range(const refraft_log_api *log, refraft_index from,
-                       refraft_index to, committed_entry *out)
+/* Read the entries (from, to] into out (to - from of them): those of the
+ * committed prefix from the checker's copy (Leader Completeness holds the
+ * node's log to it, and its log may have compacted them away), the others
+ * from log. */
+static bool read_range(const checker *c, const refraft_log_api *log,
+                       refraft_index from, refraft_index to,
+                       committed_entry *out)
 {
     refraft_entry e[64];
     refraft_index at = from + 1;
+    for (; at <= to && at <= c->n_committed; at++)
+        out[at - from - 1] = c->centries[at];
     while (at <= to) {
         size_t want = to - at + 1 < 64 ? (size_t)(to - at + 1) : 64;
         size_t n = 0;
@@ -320,7 +326,7 @@ check_durable(checker *c, const check_view *view, const pending_check *p)
     const refraft_log_api *log = view->log[p->node];
     size_t n = (size_t)(p->to - p->from);
     committed_entry *e = xmalloc(n * sizeof(*e));
-    if (!read_range(log, p->from, p->to, e)) {
+    if (!read_range(c, log, p->from, p->to, e)) {
         check_fail(c, "Durable Commit",
                    "n%d committed up to index %llu but cannot read its log "
                    "there",
@@ -370,7 +376,7 @@ check_abandoned(checker *c, const check_view *view, const pending_check *p)
     refraft_index commit = refraft_commit_index(rn);
     size_t n = commit > k ? (size_t)(commit - k) : 0;
     committed_entry *e = xmalloc((n > 0 ? n : 1) * sizeof(*e));
-    bool ok = n > 0 && read_range(view->log[p->node], k, commit, e) &&
+    bool ok = n > 0 && read_range(c, view->log[p->node], k, commit, e) &&
               voided_in(e, n, k);
     free(e);
     if (!ok)
@@ -381,15 +387,37 @@ check_abandoned(checker *c, const check_view *view, const pending_check *p)
                    (unsigned long long)commit);
 }
 
+/* The record p names is in node's reference state: which index. */
+static refraft_index in_state(const refstate *state, const pending_check *p)
+{
+    for (size_t k = 0; k < state->n; k++) {
+        const refstate_item *it = &state->items[k];
+        if (it->id_len == p->id_len && memcmp(it->id, p->id, p->id_len) == 0)
+            return it->index;
+    }
+    return 0;
+}
+
 /* The node's sweeper removed a record as an orphan: no entry of the
- * node's log may name it.  The step that removed it appended no REF
- * entry, so the log is as it was then. */
+ * node's log, and no ref of its reference state, may name it.  The step
+ * that removed it appended no REF entry and applied none (the record
+ * would not be an orphan candidate then), so both are as they were. */
 static void
 check_removed(checker *c, const check_view *view, const pending_check *p)
 {
     const refraft_log_api *log = view->log[p->node];
     if (view->rn[p->node] == NULL)
         return;
+    refraft_index named = in_state(view->state[p->node], p);
+    if (named != 0) {
+        char name[RECORD_ID_MAX + 1];
+        record_id_str(p->id, p->id_len, name, sizeof(name));
+        check_fail(c, "Orphan Safety",
+                   "n%d removed record %s as an orphan, but its reference "
+                   "state names it (index %llu)",
+                   p->node + 1, name, (unsigned long long)named);
+        return;
+    }
     refraft_index last = log->last_index(log->ctx);
     refraft_entry e[64];
     for (refraft_index at = log->first_index(log->ctx); at <= last;) {

@@ -20,9 +20,11 @@ void client_init(client *c, uint64_t seed)
     c->next_seq = 1;
 }
 
+/* Not leading, or handing its leadership over (refraft_transfer). */
 static bool acceptable(int rv)
 {
-    return rv == REFRAFT_ENOTLEADER || rv == REFRAFT_ENOLEADER;
+    return rv == REFRAFT_ENOTLEADER || rv == REFRAFT_ENOLEADER ||
+           rv == REFRAFT_EBUSY;
 }
 
 /* Returns 0 when accepted, -1 when the leader is too far behind on

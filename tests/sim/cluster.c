@@ -82,6 +82,9 @@ static void fill_config(const cluster *cl, const sim_node *sn,
         .peer_addresses = p->membership ? addresses : NULL,
         .join = sn->join,
         .promote_lag = p->promote_lag,
+        .compact_entries = p->compact_entries,
+        .compact_keep = p->compact_keep,
+        .snapshot_chunk = p->snapshot_chunk,
     };
 }
 
@@ -136,7 +139,10 @@ static int start(cluster *cl, int i)
     if (cl->params.refstore)
         sn->sm_applied = disk_applied_index(&sn->disk);
     else if (!cl->params.persist_applied)
-        sn->sm_applied = 0;
+        sn->sm_applied = disk_base(&sn->disk);
+    /* The state machine kept its state at least up to the log's base:
+     * the entries below it cannot be applied again. */
+    refstate_rollback(&sn->state, sn->sm_applied);
     check_restarted(&cl->check, i, sn->sm_applied);
     note_lost(cl, sn);
     const char *peers[NET_MAX_NODES], *addresses[NET_MAX_NODES];
@@ -168,6 +174,7 @@ static void init_disk(cluster *cl, sim_node *sn)
     disk_init(&sn->disk, kind, path, sn->idx, &cl->check,
               hull_state_machine_apply, sn);
     sn->disk.map_size = cl->params.map_size;
+    sn->disk.state = &sn->state;
     disk_set_stage(&sn->disk, cl->params.stage, &cl->disk_rng);
     sn->disk.keep_staged =
         (cl->params.sim_inject & SIM_INJECT_KEEP_STAGED) != 0;
@@ -194,6 +201,7 @@ int cluster_init(cluster *cl, const cluster_params *params, uint64_t seed,
     const rstore *stores[NET_MAX_NODES];
     for (int i = 0; i < params->n_nodes; i++) {
         rstore_init(&cl->nodes[i].records);
+        refstate_init(&cl->nodes[i].state);
         stores[i] = &cl->nodes[i].records;
     }
     check_records_init(&cl->check,
@@ -238,6 +246,7 @@ void cluster_free(cluster *cl)
         cl->nodes[i].rn = NULL;
         disk_free(&cl->nodes[i].disk);
         rstore_free(&cl->nodes[i].records);
+        refstate_free(&cl->nodes[i].state);
     }
     if (cl->dir[0] != '\0' && tmpdir_remove(cl->dir) != 0)
         fprintf(stderr, "refraft-sim: could not remove %s: %s\n", cl->dir,
@@ -268,6 +277,7 @@ int cluster_renew(cluster *cl, int i)
     if (disk_wipe(&sn->disk) != 0)
         return REFRAFT_EIO;
     rstore_wipe(&sn->records);
+    refstate_clear(&sn->state);
     sn->wiped = false;
     sn->lost_mark = 0;
     sn->lost_upto = 0;
@@ -387,6 +397,10 @@ static const char *sender_of(const refraft_msg *m)
         return m->u.request_vote_result.voter_id;
     case REFRAFT_MSG_TIMEOUT_NOW:
         return m->u.timeout_now.leader_id;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT:
+        return m->u.install_snapshot.leader_id;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT:
+        return m->u.install_snapshot_result.follower_id;
     default:
         return NULL;
     }
@@ -399,7 +413,8 @@ static const char *sender_of(const refraft_msg *m)
 static bool from_stranger(const refraft_node *rn, const refraft_msg *m)
 {
     if (m->type == REFRAFT_MSG_APPEND_ENTRIES ||
-        m->type == REFRAFT_MSG_REQUEST_VOTE)
+        m->type == REFRAFT_MSG_REQUEST_VOTE ||
+        m->type == REFRAFT_MSG_INSTALL_SNAPSHOT)
         return false;
     const char *from = sender_of(m);
     refraft_peer_progress pr;
@@ -531,6 +546,7 @@ void cluster_check(cluster *cl)
         const sim_node *sn = &cl->nodes[i];
         view.rn[i] = sn->rn;
         view.log[i] = &sn->disk.api;
+        view.state[i] = &sn->state;
         if (sn->rn != NULL && !cl->check.failed)
             check_node_state(&cl->check, i, sn->rn, &sn->disk.api);
     }

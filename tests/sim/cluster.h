@@ -12,6 +12,7 @@
 #include "prng.h"
 #include "records.h"
 #include "refraft/refraft.h"
+#include "refstate.h"
 #include "refraft/sweeper.h"
 #include "tmpdir.h"
 
@@ -57,6 +58,13 @@ typedef struct cluster_params {
     bool membership;
     int n_voters;
     uint32_t promote_lag; /* refraft_config.promote_lag (0: its default) */
+    /* Log compaction (refraft_config): compact_entries 0 never compacts;
+     * otherwise small enough that compactions and snapshot installs are
+     * frequent.  The schedule also compacts at random (compaction). */
+    bool compaction;
+    uint32_t compact_entries;
+    uint32_t compact_keep;
+    uint32_t snapshot_chunk;
 } cluster_params;
 
 /* Deliberate mistakes of the simulated host (--inject), to show that the
@@ -82,7 +90,10 @@ typedef enum sim_inject {
      * (members.h says why it must not): configurations in old entries,
      * and stale leaders and candidates, count a voter that forgot its
      * votes and entries.  Membership runs only. */
-    SIM_INJECT_REUSE_ID = 1u << 4
+    SIM_INJECT_REUSE_ID = 1u << 4,
+    /* A follower's application loses the first reference of a snapshot
+     * when it installs it (Snapshot State).  Compaction runs only. */
+    SIM_INJECT_DROP_SNAPSHOT_REF = 1u << 5
 } sim_inject;
 
 /* Faults of the records' own traffic, drawn per phase. */
@@ -143,6 +154,12 @@ typedef struct sim_node {
     bool out;
     disk disk;
     refraft_index sm_applied; /* the simulated state machine */
+    /* Its reference state (refstate.h): on a memlog it survives a crash
+     * when its applied index does, and otherwise only up to the log's
+     * base (an application keeps its state at least up to where the log
+     * it can replay from begins); on refstore up to the store's applied
+     * index. */
+    refstate state;
     uint64_t crashes;
     uint64_t store_failures; /* refstore failed and was reopened */
 

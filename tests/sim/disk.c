@@ -166,6 +166,65 @@ static int load_hard_state(void *ctx, refraft_term *term, char *voted_for)
     return note(d, d->inner.load_hard_state(d->inner.ctx, term, voted_for));
 }
 
+/* The entries compact drops were applied: the checker compares them with
+ * the committed ones while they are still there. */
+static int compact(void *ctx, const refraft_snapshot_meta *meta)
+{
+    disk *d = ctx;
+    check_not_staged(d, "compact");
+    check_compacting(d->check, d->node, &d->api, meta);
+    int rv = d->inner.compact(d->inner.ctx, meta);
+    if (rv == 0) {
+        d->compactions++;
+        if (d->verbose)
+            trace_note(*d->clock, "n%d compacts its log up to %llu (term %llu)",
+                       d->node + 1, (unsigned long long)meta->last_index,
+                       (unsigned long long)meta->last_term);
+    }
+    return note(d, rv);
+}
+
+static int install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    disk *d = ctx;
+    check_not_staged(d, "install");
+    int rv = d->inner.install(d->inner.ctx, meta);
+    if (rv == 0) {
+        d->installs++;
+        check_log_installed(d->check, d->node, meta);
+        if (d->verbose)
+            trace_note(*d->clock,
+                       "n%d installs the snapshot up to %llu (term %llu); its "
+                       "log is empty",
+                       d->node + 1, (unsigned long long)meta->last_index,
+                       (unsigned long long)meta->last_term);
+    }
+    return note(d, rv);
+}
+
+static int base(void *ctx, refraft_snapshot_meta *out)
+{
+    disk *d = ctx;
+    return note(d, d->inner.base(d->inner.ctx, out));
+}
+
+void disk_offer_compaction(disk *d)
+{
+    bool has = d->inner.version >= 5 && d->inner.compact != NULL &&
+               d->inner.install != NULL && d->inner.base != NULL;
+    d->api.compact = has ? compact : NULL;
+    d->api.install = has ? install : NULL;
+    d->api.base = has ? base : NULL;
+}
+
+refraft_index disk_base(disk *d)
+{
+    refraft_snapshot_meta meta = {0};
+    if (d->api.base == NULL || d->api.base(d->api.ctx, &meta) != 0)
+        return 0;
+    return meta.last_index;
+}
+
 void disk_init(disk *d, disk_kind kind, const char *path, int node,
                checker *check, disk_apply_fn on_apply, void *apply_ctx)
 {
@@ -213,6 +272,7 @@ int disk_open(disk *d)
         return rv;
     }
     refraft_memlog_api(d->log, &d->inner);
+    disk_offer_compaction(d);
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "refraft/memlog.h"
 #include "refraft/refraft.h"
 #include "refraft/refstore.h"
+#include "refstate.h"
 #include "tmpdir.h"
 
 /* The run's directory, "/" and a node id (members.h: SIM_ID_LEN). */
@@ -54,6 +55,11 @@ typedef void (*disk_apply_fn)(void *ctx, refraft_index index,
  * the store, reopens it and recreates the node.  The disk notices
  * (failed) and the cluster does that after the step.
  *
+ * A version 5 log's compact and install are forwarded too: before a
+ * compaction the checker reads the entries it drops (they must be the
+ * committed ones), and after an install it takes the snapshot's base as
+ * the log's committed prefix (check_snapshot.c).
+ *
  * Between a stage and its sync the node may only read the log
  * (refraft_log_api): an append, stage, truncate or hard-state call then
  * is an API Contract violation, and so is a call into the node that
@@ -64,6 +70,7 @@ typedef struct disk {
     refraft_memlog *log;      /* DISK_MEMLOG */
     refstore *store;          /* DISK_REFSTORE: NULL while the node is down */
     MDB_dbi state_dbi;        /* DISK_REFSTORE: the state machine's database */
+    MDB_dbi refs_dbi;         /* DISK_REFSTORE: its reference state */
     bool failed;              /* DISK_REFSTORE: the store failed, as above */
     size_t map_size;          /* DISK_REFSTORE: refstore's first map; 0: its
                                * default */
@@ -71,6 +78,10 @@ typedef struct disk {
     char errmsg[DISK_ERRMSG_LEN]; /* the store's last error message */
     disk_apply_fn on_apply;
     void *apply_ctx;
+    /* The application's reference state (the node's): on refstore it is
+     * kept in the store too, read back on open and replaced by the
+     * install hook. */
+    refstate *state;
     refraft_log_api inner; /* the store's own API, while it is open */
     refraft_log_api api;   /* what the node is given */
     checker *check;
@@ -88,6 +99,9 @@ typedef struct disk {
     /* --inject keep-staged: a failed memlog sync leaves the staged entries
      * in the log (the log API says they are gone). */
     bool keep_staged;
+    /* Version 5 logs: compactions and snapshot installs that succeeded. */
+    uint64_t compactions;
+    uint64_t installs;
     /* For --verbose: the cluster's virtual clock. */
     const uint64_t *clock;
     bool verbose;
@@ -111,6 +125,10 @@ int disk_open(disk *d);
 /* The state machine's applied index kept on the disk: what the store
  * committed on refstore; 0 on a memlog, which keeps no state machine. */
 refraft_index disk_applied_index(const disk *d);
+
+/* The index the log's base snapshot ends at: 0 when it never compacted
+ * or installed. */
+refraft_index disk_base(disk *d);
 
 /* Apply a committed entry (the hull's apply): through refstore_apply() on
  * refstore, which runs the state machine's hook; straight to on_apply on
@@ -141,7 +159,10 @@ const char *disk_errmsg(const disk *d);
  * failed store, or record a violation.  Returns rv. */
 int disk_check_rv(disk *d, const char *what, int rv);
 
-/* Internal to the disk's files: the refstore side of the calls above. */
+/* Internal to the disk's files: offer compaction when the store's log
+ * does (version 5, all three members); the refstore side of the calls
+ * above. */
+void disk_offer_compaction(disk *d);
 int refdisk_open(disk *d);
 int refdisk_apply(disk *d, refraft_index index, const refraft_entry *entry);
 bool refdisk_failed(disk *d);

@@ -71,6 +71,8 @@ void hull_state_machine_apply(void *ctx, refraft_index index,
         sn->rn != NULL ? refraft_commit_index(sn->rn) : index;
     check_records_applied(&cl->check, sn->idx, index, entry);
     check_applied(&cl->check, sn->idx, index, entry, commit);
+    if (entry->type == REFRAFT_ENTRY_REF)
+        refstate_apply(&sn->state, index, &entry->ref);
     sn->sm_applied = index;
     if (cl->obs.on_apply != NULL)
         cl->obs.on_apply(cl->obs.ctx, sn->idx, index, entry);
@@ -142,6 +144,75 @@ static void flush(void *ctx)
                    sn->idx + 1);
 }
 
+/* The leader reads its state at an index it applied: a prefix of it
+ * (refstate.h). */
+static int snapshot_read(void *ctx, refraft_index last, refraft_index after,
+                         refraft_snapshot_ref *out, size_t max, size_t *n)
+{
+    sim_node *sn = ctx;
+    if (last > sn->sm_applied)
+        check_fail(&sn->cl->check, "API Contract",
+                   "n%d read its reference state at index %llu, beyond its "
+                   "applied index %llu",
+                   sn->idx + 1, (unsigned long long)last,
+                   (unsigned long long)sn->sm_applied);
+    refstate_read(&sn->state, last, after, out, max, n);
+    return 0;
+}
+
+static int snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
+                          refraft_index after, const refraft_snapshot_ref *refs,
+                          size_t n)
+{
+    sim_node *sn = ctx;
+    char why[192];
+    if (refstate_stage(&sn->state, meta, after, refs, n, why, sizeof(why)))
+        return 0;
+    check_fail(&sn->cl->check, "API Contract", "n%d was handed %s", sn->idx + 1,
+               why);
+    return REFRAFT_EINVAL;
+}
+
+/*
+ * The chunks become the state, as if every entry up to the snapshot's
+ * last index had been applied: Snapshot State compares it with the
+ * committed one.  The records its refs name may be missing here: the
+ * host keeps that with its record store (lost_upto, as after a wipe)
+ * and tells the sweeper, which fetches them.  On a memlog the state
+ * is durable as the memlog is; on refstore the install hook (refdisk.c)
+ * writes it into the store in the log's install, which comes next.
+ */
+static int snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    sim_node *sn = ctx;
+    cluster *cl = sn->cl;
+    refraft_index last = meta->last_index;
+    bool drop = (cl->params.sim_inject & SIM_INJECT_DROP_SNAPSHOT_REF) != 0;
+    if (!refstate_install(&sn->state, meta, drop)) {
+        check_fail(&cl->check, "API Contract",
+                   "n%d installs the snapshot up to index %llu, which it "
+                   "was not handed",
+                   sn->idx + 1, (unsigned long long)last);
+        return REFRAFT_EINVAL;
+    }
+    sn->sm_applied = last;
+    check_snapshot_state(&cl->check, sn->idx, last, &sn->state);
+    if (last > sn->lost_upto)
+        sn->lost_upto = last;
+    if (cl->verbose)
+        trace_note(cl->now,
+                   "n%d: its application installs the snapshot up to %llu "
+                   "(%zu refs)%s",
+                   sn->idx + 1, (unsigned long long)last, sn->state.n,
+                   drop ? ", losing one (--inject drop-snapshot-ref)" : "");
+    if (sn->sw != NULL) {
+        int rv = refraft_sweeper_snapshot_installed(sn->sw, last);
+        if (rv != 0)
+            cluster_sweeper_fail(cl, sn->idx, "sweeper_snapshot_installed", rv);
+    }
+    return 0;
+}
+
 void hull_fill(refraft_hull *hull, sim_node *sn)
 {
     *hull = (refraft_hull){
@@ -156,5 +227,8 @@ void hull_fill(refraft_hull *hull, sim_node *sn)
         .have_records = nodestore_hull_have,
         .on_discard = on_discard,
         .flush = flush,
+        .snapshot_read = snapshot_read,
+        .snapshot_write = snapshot_write,
+        .snapshot_install = snapshot_install,
     };
 }

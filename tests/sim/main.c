@@ -28,6 +28,7 @@ typedef struct cli_args {
     bool durable_strict;
     uint64_t in_flight;
     sim_membership membership;
+    sim_compaction compaction;
 } cli_args;
 
 /* Rules broken on purpose: in the core (refraft_config.inject_bugs) or in
@@ -45,6 +46,7 @@ static const struct {
     {"forget-lost", SIM_INJECT_FORGET_LOST, true},
     {"keep-staged", SIM_INJECT_KEEP_STAGED, true},
     {"reuse-id", SIM_INJECT_REUSE_ID, true},
+    {"drop-snapshot-ref", SIM_INJECT_DROP_SNAPSHOT_REF, true},
 };
 
 static void usage(FILE *out)
@@ -57,12 +59,13 @@ static void usage(FILE *out)
         "[--store mem|refstore|mixed]\n"
         "                   [--map-kib M] [--fetches F] [--durable-strict]\n"
         "                   [--membership | --no-membership]\n"
+        "                   [--compaction | --no-compaction]\n"
         "                   [--verbose] [--demo]\n"
         "Run i uses seed S+i: K steps of faults in phases, each phase\n"
         "ended by a heal and a liveness test, then a final heal.\n"
         "BUG: commit-old-term, vote-any-log, forget-vote (the core);\n"
-        "unverified-push, lie-have, forget-lost, keep-staged, reuse-id\n"
-        "(the simulated host).\n"
+        "unverified-push, lie-have, forget-lost, keep-staged, reuse-id,\n"
+        "drop-snapshot-ref (the simulated host).\n"
         "--store: the nodes' logs in memory, in refstores under $TMPDIR,\n"
         "or (default) in refstores in about one run in %d.\n"
         "--map-kib: refstores start with an LMDB map of M KiB "
@@ -76,8 +79,11 @@ static void usage(FILE *out)
         "--membership: every run changes its membership (servers added,\n"
         "promoted, removed, added back; some nodes start as spares);\n"
         "--no-membership: none does (default: about one run in %d).\n"
+        "--compaction: every memlog run compacts its logs (small\n"
+        "thresholds, snapshots sent in small chunks); --no-compaction:\n"
+        "none does (default: about one run in %d).\n"
         "--demo: a narrated 3-node run (crash and recovery).\n",
-        SIM_REFSTORE_ONE_IN, SIM_MEMBERSHIP_ONE_IN);
+        SIM_REFSTORE_ONE_IN, SIM_MEMBERSHIP_ONE_IN, SIM_COMPACTION_ONE_IN);
 }
 
 static int parse_inject(const char *list, uint32_t *bits, uint32_t *host)
@@ -172,6 +178,10 @@ static int parse_args(int argc, char **argv, cli_args *a)
             a->membership = SIM_MEMBERSHIP_ON;
         } else if (strcmp(argv[i], "--no-membership") == 0) {
             a->membership = SIM_MEMBERSHIP_OFF;
+        } else if (strcmp(argv[i], "--compaction") == 0) {
+            a->compaction = SIM_COMPACTION_ON;
+        } else if (strcmp(argv[i], "--no-compaction") == 0) {
+            a->compaction = SIM_COMPACTION_OFF;
         } else if (i + 1 < argc && parse_option(a, argv[i], argv[i + 1]) == 0) {
             i++;
         } else {
@@ -192,6 +202,7 @@ static void report_failure(const char *prog, const cli_args *a,
            (ull)res->time, prog, (ull)opt->seed, a->nodes, (ull)a->steps,
            res->refstore ? "refstore" : "mem",
            res->membership ? "--membership" : "--no-membership");
+    printf(" %s", res->compaction ? "--compaction" : "--no-compaction");
     if (res->refstore && a->map_kib != 0)
         printf(" --map-kib %llu", (ull)a->map_kib);
     if (a->inject_names != NULL)
@@ -232,6 +243,13 @@ static void report_run(const sim_options *opt, const sim_result *res)
            "failed (injected), %llu of them followed by a crash\n",
            (ull)opt->seed, res->stage ? "stage/sync" : "no stage/sync",
            (ull)res->syncs, (ull)res->sync_failures, (ull)res->sync_crashes);
+    printf("seed %llu: snapshots: %s; %llu compactions (%llu asked by the "
+           "schedule), %llu installs; transfers: %llu asked, %llu under way "
+           "(%llu refused busy), %llu ended\n",
+           (ull)opt->seed, res->compaction ? "compaction" : "no compaction",
+           (ull)res->compactions, (ull)res->compacts, (ull)res->installs,
+           (ull)res->transfers.asked, (ull)res->transfers.started,
+           (ull)res->transfers.busy, (ull)res->transfers.ended);
     if (!res->membership)
         return;
     const change_stats *c = &res->changes;
@@ -259,6 +277,12 @@ typedef struct tally {
     uint64_t sync_crashes;
     uint64_t member_runs;
     change_stats changes;
+    uint64_t compaction_runs;
+    uint64_t compacted_runs; /* with at least one compaction */
+    uint64_t installed_runs; /* with at least one install */
+    uint64_t compactions;
+    uint64_t installs;
+    transfer_stats transfers;
 } tally;
 
 static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
@@ -285,6 +309,15 @@ static void tally_run(tally *t, const sim_options *opt, const sim_result *res)
     t->changes.renewed += c->renewed;
     t->changes.returned += c->returned;
     t->changes.given_up += c->given_up;
+    t->compaction_runs += res->compaction;
+    t->compacted_runs += res->compactions > 0;
+    t->installed_runs += res->installs > 0;
+    t->compactions += res->compactions;
+    t->installs += res->installs;
+    t->transfers.asked += res->transfers.asked;
+    t->transfers.started += res->transfers.started;
+    t->transfers.busy += res->transfers.busy;
+    t->transfers.ended += res->transfers.ended;
 }
 
 /*
@@ -327,6 +360,7 @@ int main(int argc, char **argv)
             .durable_strict = a.durable_strict,
             .in_flight = (uint32_t)a.in_flight,
             .membership = a.membership,
+            .compaction = a.compaction,
         };
         sim_result res;
         sim_run(&opt, &res);
@@ -365,6 +399,14 @@ int main(int argc, char **argv)
            (ull)t.changes.renewed, (ull)t.changes.promoted,
            (ull)t.changes.removed, (ull)t.changes.self,
            (ull)t.changes.given_up);
+    printf("snapshots: %llu runs with compaction, %llu of them compacted "
+           "(%llu compactions), %llu installed snapshots (%llu installs); "
+           "transfers: %llu asked, %llu under way, %llu refused busy, %llu "
+           "ended\n",
+           (ull)t.compaction_runs, (ull)t.compacted_runs, (ull)t.compactions,
+           (ull)t.installed_runs, (ull)t.installs, (ull)t.transfers.asked,
+           (ull)t.transfers.started, (ull)t.transfers.busy,
+           (ull)t.transfers.ended);
     printf("%llu passed, %llu failed\n", (ull)passed, (ull)failed);
     return failed == 0 ? 0 : 1;
 }

@@ -82,97 +82,6 @@ static size_t header_size(void)
     return (sizeof(net_packet) + align - 1) / align * align;
 }
 
-/*
- * msgcopy (tests/lib) copies a message with its entries and the ids of
- * their refs; what it leaves pointing at the sender's memory is copied
- * here, behind its copy: the members of CONFIG entries (the array and
- * their strings) and the leader id of a TimeoutNow.  A message in flight
- * must own all it points to: its sender may crash and free everything
- * before it arrives.
- */
-static size_t align_up(size_t n, size_t a)
-{
-    return (n + a - 1) / a * a;
-}
-
-static bool is_config(const refraft_entry *e)
-{
-    return e->type == REFRAFT_ENTRY_CONFIG && e->members != NULL &&
-           e->n_members > 0;
-}
-
-static size_t str_size(const char *s)
-{
-    return s != NULL ? strlen(s) + 1 : 0;
-}
-
-static size_t extra_size(const refraft_msg *msg)
-{
-    size_t size = alignof(refraft_member);
-    if (msg->type == REFRAFT_MSG_TIMEOUT_NOW)
-        return size + str_size(msg->u.timeout_now.leader_id);
-    if (msg->type != REFRAFT_MSG_APPEND_ENTRIES)
-        return size;
-    const refraft_append_entries *ae = &msg->u.append_entries;
-    for (size_t i = 0; i < ae->n_entries; i++) {
-        const refraft_entry *e = &ae->entries[i];
-        if (!is_config(e))
-            continue;
-        size += e->n_members * sizeof(refraft_member);
-        for (size_t k = 0; k < e->n_members; k++)
-            size +=
-                str_size(e->members[k].id) + str_size(e->members[k].address);
-    }
-    return size;
-}
-
-static const char *put_str(char **tail, const char *s)
-{
-    if (s == NULL)
-        return NULL;
-    size_t n = strlen(s) + 1;
-    memcpy(*tail, s, n);
-    const char *copy = *tail;
-    *tail += n;
-    return copy;
-}
-
-/* Fill in what msgcopy left out, from src into copy, at extra (which
- * holds extra_size(src) bytes). */
-static void copy_extra(const refraft_msg *src, refraft_msg *copy, char *extra)
-{
-    char *at = (char *)align_up((size_t)extra, alignof(refraft_member));
-    if (src->type == REFRAFT_MSG_TIMEOUT_NOW) {
-        copy->u.timeout_now.leader_id =
-            put_str(&at, src->u.timeout_now.leader_id);
-        return;
-    }
-    if (src->type != REFRAFT_MSG_APPEND_ENTRIES)
-        return;
-    const refraft_append_entries *ae = &src->u.append_entries;
-    refraft_member *members = (refraft_member *)(void *)at;
-    size_t n_all = 0;
-    for (size_t i = 0; i < ae->n_entries; i++)
-        n_all += is_config(&ae->entries[i]) ? ae->entries[i].n_members : 0;
-    char *tail = at + n_all * sizeof(refraft_member);
-    refraft_entry *dst = (refraft_entry *)copy->u.append_entries.entries;
-    for (size_t i = 0; i < ae->n_entries; i++) {
-        const refraft_entry *e = &ae->entries[i];
-        if (!is_config(e)) {
-            dst[i].members = NULL;
-            dst[i].n_members = 0;
-            continue;
-        }
-        for (size_t k = 0; k < e->n_members; k++) {
-            members[k] = e->members[k];
-            members[k].id = put_str(&tail, e->members[k].id);
-            members[k].address = put_str(&tail, e->members[k].address);
-        }
-        dst[i].members = members;
-        members += e->n_members;
-    }
-}
-
 /* What a packet carries: a Raft message to copy, or bytes. */
 typedef struct payload {
     const refraft_msg *msg;
@@ -182,10 +91,13 @@ typedef struct payload {
     uint64_t tag;
 } payload;
 
+/* msgcopy (tests/lib) copies a message deeply, everything it points to
+ * included (entries, ids, members, snapshot refs): a message in flight
+ * must own all of it, since its sender may crash and free everything
+ * before it arrives. */
 static void enqueue(net *n, int from, int to, const payload *pl, uint64_t now)
 {
-    size_t copy = pl->msg != NULL ? msgcopy_size(pl->msg) : 0;
-    size_t body = pl->msg != NULL ? copy + extra_size(pl->msg) : pl->len;
+    size_t body = pl->msg != NULL ? msgcopy_size(pl->msg) : pl->len;
     net_packet *p = xmalloc(header_size() + body);
     char *at = (char *)p + header_size();
     p->msg = NULL;
@@ -193,7 +105,6 @@ static void enqueue(net *n, int from, int to, const payload *pl, uint64_t now)
     p->len = 0;
     if (pl->msg != NULL) {
         p->msg = msgcopy_pack(pl->msg, at);
-        copy_extra(pl->msg, p->msg, at + copy);
     } else {
         memcpy(at, pl->data, pl->len);
         p->data = at;

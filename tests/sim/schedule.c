@@ -15,6 +15,8 @@ void schedule_init(schedule *s, uint64_t seed, const cluster_params *p)
     s->forget_lost = (p->sim_inject & SIM_INJECT_FORGET_LOST) != 0;
     s->phase = PHASE_HEALED;
     changes_init(s, seed, p);
+    compactions_init(s, seed, p);
+    transfers_init(s, seed, p);
 }
 
 void schedule_attach(schedule *s, const cluster *cl)
@@ -148,6 +150,8 @@ void schedule_begin_phase(schedule *s, cluster *cl)
     if (s->phase == PHASE_LOST_LEADER)
         lose_leader(s, cl, leader);
     changes_begin_phase(s, cl);
+    compactions_begin_phase(s, cl);
+    transfers_begin_phase(s, cl);
 }
 
 void schedule_end_phase(schedule *s, uint64_t now)
@@ -177,6 +181,10 @@ uint64_t schedule_next_time(const schedule *s)
         t = s->phase_end;
     if (s->membership && changes_next_time(s) < t)
         t = changes_next_time(s);
+    if (s->next_compact < t)
+        t = s->next_compact;
+    if (s->next_transfer < t)
+        t = s->next_transfer;
     return s->next_random < t ? s->next_random : t;
 }
 
@@ -289,11 +297,20 @@ act_result schedule_act(schedule *s, cluster *cl)
         fault_heal_all(cl, &s->rng);
         s->phase = PHASE_HEALED;
         s->n_plan = 0;
+        s->next_compact = s->next_transfer = UINT64_MAX;
         changes_stop(s);
         return ACT_HEALED;
     }
     if (changes_due(s, cl->now)) {
         changes_act(s, cl);
+        return ACT_FAULT;
+    }
+    if (s->next_compact <= cl->now) {
+        compactions_act(s, cl);
+        return ACT_FAULT;
+    }
+    if (s->next_transfer <= cl->now) {
+        transfers_act(s, cl);
         return ACT_FAULT;
     }
     random_fault(s, cl);

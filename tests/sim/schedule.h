@@ -53,6 +53,11 @@
  * (changes.c).  A server whose removal commits is shut down by its host;
  * one added back returns with its disk or as a new server.
  *
+ * In runs with compaction, every phase also has a random node compact its
+ * log now and then (refraft_compact, compactions.c), and in every phase
+ * but lost-leader ones whoever leads is asked now and then to hand its
+ * leadership to a random voter (refraft_transfer, transfers.c).
+ *
  * A heal restarts every node (but removed ones shut down), brings every
  * link up, stops message loss, failed syncs and membership changes; the
  * schedule then stays quiet while the liveness test runs.
@@ -122,6 +127,14 @@ typedef struct change_stats {
     uint64_t shut_down; /* removed servers whose host shut down */
 } change_stats;
 
+/* Leadership transfers the schedule asked for (transfers.c). */
+typedef struct transfer_stats {
+    uint64_t asked;   /* refraft_transfer calls */
+    uint64_t started; /* taken (0) */
+    uint64_t busy;    /* refused: REFRAFT_EBUSY */
+    uint64_t ended;   /* transfers seen under way, then over */
+} transfer_stats;
+
 typedef struct schedule {
     prng rng;
     int n_nodes;
@@ -150,6 +163,21 @@ typedef struct schedule {
     bool in_committed[NET_MAX_NODES]; /* slot's server in it */
     bool was_member[NET_MAX_NODES];   /* in a committed one, ever */
     const cluster *cl; /* the cluster, for reactions (schedule_attach) */
+
+    /* Random compactions (compactions.c), in runs with compaction. */
+    bool compaction;
+    prng crng;
+    uint64_t next_compact;
+    uint64_t compacts; /* refraft_compact calls */
+
+    /* Leadership transfers (transfers.c), in runs of two nodes or more. */
+    prng trng;
+    uint64_t next_transfer;
+    transfer_stats ts;
+    /* Each node's transfer under way, as last seen after a step: its
+     * target's slot (-1: none) and since when. */
+    int transfer_to[NET_MAX_NODES];
+    uint64_t transfer_since[NET_MAX_NODES];
 } schedule;
 
 void schedule_init(schedule *s, uint64_t seed, const cluster_params *p);
@@ -188,10 +216,23 @@ void schedule_on_sync_failed(schedule *s, int node, uint64_t now);
 
 const char *schedule_phase_name(phase_kind kind);
 
-/* After every step (the checks done): a server whose removal just
- * committed is shut down by its host, as a removed server should be
+/* After every step (the checks done): every transfer under way ends in
+ * time (Transfer Liveness); a server whose removal just committed is
+ * shut down by its host, as a removed server should be
  * (thesis §4.2.2), now and then left running in runs with pre-vote. */
 void schedule_after_step(schedule *s, cluster *cl);
+
+/* Internal to the schedule's files: random compactions (compactions.c)
+ * and leadership transfers (transfers.c), each on a timer of its own
+ * during fault phases; transfers_after_step checks that every transfer
+ * ends (Transfer Liveness). */
+void compactions_init(schedule *s, uint64_t seed, const cluster_params *p);
+void compactions_begin_phase(schedule *s, const cluster *cl);
+void compactions_act(schedule *s, cluster *cl);
+void transfers_init(schedule *s, uint64_t seed, const cluster_params *p);
+void transfers_begin_phase(schedule *s, const cluster *cl);
+void transfers_act(schedule *s, cluster *cl);
+void transfers_after_step(schedule *s, cluster *cl);
 
 /* Internal to the schedule's files: membership changes (changes.c). */
 void changes_init(schedule *s, uint64_t seed, const cluster_params *p);

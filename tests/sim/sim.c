@@ -122,6 +122,37 @@ static void draw_membership(const sim_options *opt, cluster_params *cp)
     cp->promote_lag = cp->membership ? lag : 0;
 }
 
+/* Whether the run compacts, and how eagerly, from a stream of its own:
+ * the draws shift no other.  Small thresholds, so that logs compact
+ * every few dozen entries and lagging followers (a crash, a partition)
+ * need a snapshot; compact_keep below compact_entries (at or above it
+ * the log would compact at every apply).  Snapshots go in chunks of 1 to
+ * 16 refs, but no fewer than four times what the leader replicates in a
+ * round trip (max_entries_per_msg times max_inflight): a send goes on
+ * across compactions, and one that gains on the log's growth only
+ * slowly could take longer than the liveness bound, with no bug in the
+ * core. */
+static void draw_compaction(const sim_options *opt, cluster_params *cp)
+{
+    prng p;
+    prng_seed(&p, opt->seed, 23);
+    bool chosen = prng_below(&p, SIM_COMPACTION_ONE_IN) == 0;
+    uint32_t entries = (uint32_t)prng_range(&p, 20, 200);
+    uint32_t keep =
+        (uint32_t)prng_range(&p, 0, entries / 2 < 50 ? entries / 2 : 50);
+    uint32_t chunk = (uint32_t)prng_range(&p, 1, 16);
+    uint32_t round = cp->max_entries_per_msg * cp->max_inflight;
+    cp->compaction = opt->compaction == SIM_COMPACTION_MIXED
+                         ? chosen
+                         : opt->compaction == SIM_COMPACTION_ON;
+    if (!cp->compaction)
+        return;
+    cp->compact_entries = entries;
+    /* compact_keep 0 would mean "the default": keep at least one. */
+    cp->compact_keep = keep > 0 ? keep : 1;
+    cp->snapshot_chunk = chunk > 4 * round ? chunk : 4 * round;
+}
+
 static void describe_params(const cluster_params *cp, char *buf, size_t len)
 {
     char store[48] = "memlog";
@@ -146,10 +177,15 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
         snprintf(members, sizeof(members),
                  ", membership changes from %d voters and %d spares",
                  cp->n_voters, cp->n_nodes - cp->n_voters);
+    char compact[96] = "";
+    if (cp->compaction)
+        snprintf(compact, sizeof(compact),
+                 ", compaction past %u entries keeping %u, %u refs/chunk",
+                 cp->compact_entries, cp->compact_keep, cp->snapshot_chunk);
     snprintf(buf, len,
              "timeout %u ms, heartbeat %u ms, %u entries/msg, inflight %u, "
              "pre-vote %s, check-quorum %s, %s replies, applied index %s, "
-             "commit %s, %u fetches in flight, on %s, %s%s",
+             "commit %s, %u fetches in flight, on %s, %s%s%s",
              cp->election_timeout_ms, cp->heartbeat_ms, cp->max_entries_per_msg,
              cp->max_inflight, cp->disable_pre_vote ? "off" : "on",
              cp->disable_check_quorum ? "off" : "on",
@@ -159,7 +195,7 @@ static void describe_params(const cluster_params *cp, char *buf, size_t len)
                                    : "lost on crash",
              cp->commit_policy == REFRAFT_COMMIT_DURABLE ? "durable"
                                                          : "reference",
-             cp->sweeper_in_flight, store, stage, members);
+             cp->sweeper_in_flight, store, stage, members, compact);
 }
 
 static void on_event(void *ctx, int node, const refraft_event *ev)
@@ -276,6 +312,19 @@ static uint64_t catch_up_ms(const sim *s, uint32_t mask)
     return (hi - lo + per_round - 1) / per_round * CATCH_UP_ROUND_MS;
 }
 
+/* A node behind the leader's log base first takes a snapshot of the
+ * leader's reference state: one chunk per round trip. */
+static uint64_t snapshot_ms(const sim *s)
+{
+    const cluster_params *p = &s->cl.params;
+    if (!p->compaction)
+        return 0;
+    size_t most = 0;
+    for (int i = 0; i < p->n_nodes; i++)
+        most = s->cl.nodes[i].state.n > most ? s->cl.nodes[i].state.n : most;
+    return (most / p->snapshot_chunk + 1) * CATCH_UP_ROUND_MS;
+}
+
 /* A heal opens two tests: a leader and a new commit (Liveness), and every
  * committed record on every member, and, in runs with membership changes
  * and at the end of every run, every committed entry applied there
@@ -286,7 +335,8 @@ static void start_liveness(sim *s)
     /* With membership changes a voter may be far behind: one promoted
      * within the promote lag of the leader's log, one added back. */
     uint64_t behind =
-        s->cl.params.membership ? catch_up_ms(s, anyone(s, true)) : 0;
+        (s->cl.params.membership ? catch_up_ms(s, anyone(s, true)) : 0) +
+        snapshot_ms(s);
     liveness_start(&s->live, "Liveness", "the heal", s->cl.now,
                    timeouts(s, LIVENESS_TIMEOUTS) + behind, s->cli.next_seq);
     uint32_t in_flight = s->cl.params.sweeper_in_flight;
@@ -296,7 +346,7 @@ static void start_liveness(sim *s)
     bool applies = s->cl.params.membership || s->steps >= s->opt->steps;
     convergence_start(
         &s->conv, &s->cl.check, s->cl.now,
-        timeouts(s, CONVERGENCE_TIMEOUTS) +
+        timeouts(s, CONVERGENCE_TIMEOUTS) + snapshot_ms(s) +
             catch_up_ms(s, s->cl.params.membership ? anyone(s, false) : mask),
         in_flight != 0 ? in_flight : 16, CONVERGENCE_ROUND_MS, mask, applies,
         s->cl.params.membership &&
@@ -312,7 +362,7 @@ static void start_phase_test(sim *s)
 {
     liveness_start(&s->live, "Hole Filling Liveness",
                    "the loss of the leader holding the only records", s->cl.now,
-                   timeouts(s, LIVENESS_TIMEOUTS) +
+                   timeouts(s, LIVENESS_TIMEOUTS) + snapshot_ms(s) +
                        catch_up_ms(s, s->cl.params.membership
                                           ? anyone(s, true)
                                           : (1u << s->cl.params.n_nodes) - 1),
@@ -434,11 +484,16 @@ static void fill_result(const sim *s, sim_result *res)
     res->messages = s->cl.net.stats;
     res->membership = s->cl.params.membership;
     res->changes = s->sched.cs;
+    res->compaction = s->cl.params.compaction;
+    res->compacts = s->sched.compacts;
+    res->transfers = s->sched.ts;
     for (int i = 0; i < s->cl.params.n_nodes; i++) {
         res->crashes += s->cl.nodes[i].crashes;
         res->store_failures += s->cl.nodes[i].store_failures;
         res->syncs += s->cl.nodes[i].disk.syncs;
         res->sync_failures += s->cl.nodes[i].disk.sync_failures;
+        res->compactions += s->cl.nodes[i].disk.compactions;
+        res->installs += s->cl.nodes[i].disk.installs;
         refraft_sweeper_stats st;
         sweep_stats(&s->cl.nodes[i], &st);
         res->sweepers.fetched += st.fetched;
@@ -468,6 +523,7 @@ void sim_run(const sim_options *opt, sim_result *res)
     draw_store(opt, &cp);
     draw_disk(opt, &cp);
     draw_membership(opt, &cp);
+    draw_compaction(opt, &cp);
     if (opt->in_flight != 0)
         cp.sweeper_in_flight = opt->in_flight;
     res->refstore = cp.refstore;

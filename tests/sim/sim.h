@@ -29,6 +29,16 @@ typedef enum sim_membership {
 } sim_membership;
 
 #define SIM_MEMBERSHIP_ONE_IN 4
+
+/* Log compaction: in every run, in none, or (the default) in about one
+ * run in SIM_COMPACTION_ONE_IN, drawn from the seed. */
+typedef enum sim_compaction {
+    SIM_COMPACTION_MIXED,
+    SIM_COMPACTION_ON,
+    SIM_COMPACTION_OFF
+} sim_compaction;
+
+#define SIM_COMPACTION_ONE_IN 2
 /* The most spare servers a run with membership starts with (never all of
  * its nodes: at least one is an initial voter). */
 #define SIM_SPARES_MAX 3
@@ -56,6 +66,7 @@ typedef struct sim_options {
     bool durable_strict;
     uint32_t in_flight; /* the sweepers' fetches in flight; 0: drawn */
     sim_membership membership;
+    sim_compaction compaction;
     bool verbose;
 } sim_options;
 
@@ -78,7 +89,12 @@ typedef struct sim_result {
     bool membership;      /* the run changed its membership */
     change_stats changes; /* schedule.h */
     bool refstore;        /* the nodes ran on refstore */
-    char config[448];     /* the run's randomized settings, readable */
+    bool compaction;      /* the run compacted (its settings did) */
+    uint64_t compactions; /* logs compacted, all nodes */
+    uint64_t installs;    /* snapshots installed, all nodes */
+    uint64_t compacts;    /* refraft_compact calls of the schedule */
+    transfer_stats transfers;
+    char config[560]; /* the run's randomized settings, readable */
 
     /* Records. */
     record_stats records;

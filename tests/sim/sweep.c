@@ -47,10 +47,22 @@ static int put_batch(void *ctx, const refraft_ref *refs,
     return 0;
 }
 
+/* The sweeper reads the application's reference state as the node's
+ * snapshot_read does (refstate.h), for the records named below the log's
+ * first index. */
+static int snapshot_read(void *ctx, refraft_index last, refraft_index after,
+                         refraft_snapshot_ref *out, size_t max, size_t *n)
+{
+    sim_node *sn = ctx;
+    refstate_read(&sn->state, last, after, out, max, n);
+    return 0;
+}
+
 /*
  * Scans as often as the leader sends heartbeats, backs off 10..500 ms,
  * and keeps orphans for a few election timeouts.  lost_upto is what the
- * host kept with its record store since the wipe (cluster.c).  The run's
+ * host kept with its record store since the wipe (cluster.c) or the
+ * last snapshot install (hull.c), whichever is higher.  The run's
  * mode (fetch.h) says whether the store offers put_batch.
  */
 int sweep_start(cluster *cl, int i)
@@ -71,6 +83,8 @@ int sweep_start(cluster *cl, int i)
         .lost_upto = sn->lost_upto,
         .app_ctx = sn,
         .on_unrecoverable = on_unrecoverable,
+        .snapshot_ctx = sn,
+        .snapshot_read = snapshot_read,
     };
     nodestore_api(sn, &cfg.store);
     unsigned mode = fetch_run_mode(cl);

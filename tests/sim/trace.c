@@ -69,6 +69,23 @@ void trace_msg(uint64_t now, int from, int to, const refraft_msg *msg)
     case REFRAFT_MSG_TIMEOUT_NOW:
         printf("TimeoutNow term %llu", (ull)msg->u.timeout_now.term);
         break;
+    case REFRAFT_MSG_INSTALL_SNAPSHOT: {
+        const refraft_install_snapshot *is = &msg->u.install_snapshot;
+        printf("InstallSnapshot term %llu up to %llu/%llu config %llu after "
+               "%llu, %zu refs%s",
+               (ull)is->term, (ull)is->meta.last_index, (ull)is->meta.last_term,
+               (ull)is->meta.config_index, (ull)is->after, is->n_refs,
+               is->done ? ", done" : "");
+        break;
+    }
+    case REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT: {
+        const refraft_install_snapshot_result *r =
+            &msg->u.install_snapshot_result;
+        printf("InstallSnapshotResult term %llu up to %llu: after %llu%s",
+               (ull)r->term, (ull)r->last_index, (ull)r->after,
+               r->installed ? ", installed" : "");
+        break;
+    }
     default:
         printf("message of unknown type %u", msg->type);
         break;
