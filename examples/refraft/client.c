@@ -119,11 +119,16 @@ out_after_body:
 
 static void get_usage(FILE *f)
 {
-    fprintf(f, "usage: refraft get --to URL [-o FILE] [--timeout S] ID\n"
+    fprintf(f, "usage: refraft get --to URL [-o FILE] [--timeout S] "
+               "[--consistent] ID\n"
                "Fetch record ID from the node at URL, check its bytes against "
                "the\nnode's Repr-Digest (SHA-256), and write them to FILE or "
-               "standard output.\nExit 1 when the record is missing or its "
-               "digest does not match.\n");
+               "standard output.\nWith --consistent the node answers once it "
+               "has applied every write\nacknowledged before the request (a "
+               "linearizable read, confirmed by the\nleader: ReadIndex); "
+               "without it, from what it has applied so far.\nExit 1 when "
+               "the record is missing, its digest does not match, or\nno "
+               "leader confirmed a consistent read in time (503, 504).\n");
 }
 
 /* base + "/v1/records/" + id, percent-encoded. */
@@ -174,19 +179,24 @@ int cli_cmd_get(int argc, char **argv)
         {"to", required_argument, NULL, 't'},
         {"output", required_argument, NULL, 'o'},
         {"timeout", required_argument, NULL, 'T'},
+        {"consistent", no_argument, NULL, 'c'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     const char *to = NULL, *out = NULL;
+    bool consistent = false;
     unsigned long timeout_s = DEFAULT_TIMEOUT_S;
     int c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "t:o:T:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "t:o:T:ch", opts, NULL)) != -1) {
         switch (c) {
         case 't':
             to = optarg;
             break;
         case 'o':
             out = optarg;
+            break;
+        case 'c':
+            consistent = true;
             break;
         case 'T':
             if (cli_parse_uint("--timeout", optarg, 1, MAX_TIMEOUT_S,
@@ -213,10 +223,15 @@ int cli_cmd_get(int argc, char **argv)
         fprintf(stderr, "refraft get: libcurl failed to start\n");
         return CLI_EXIT_FAIL;
     }
-    if (record_url(x.easy, to, id, url, sizeof(url)) != 0) {
+    /* GET /v1/records/{id}?consistent=1: any node serves it, a follower
+     * after asking its leader for the read index (docs/http.md). */
+    if (record_url(x.easy, to, id, url, sizeof(url)) != 0 ||
+        (consistent && strlen(url) + sizeof "?consistent=1" > sizeof(url))) {
         fprintf(stderr, "refraft get: URL too long\n");
         goto out;
     }
+    if (consistent)
+        strcat(url, "?consistent=1");
     if (get_following(&x, url, (long)timeout_s * 1000, "get") != 0)
         goto out;
     if (x.status != 200) {

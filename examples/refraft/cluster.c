@@ -2,6 +2,7 @@
  * ports, token, starting, stopping, status. */
 #define _GNU_SOURCE /* prctl, realpath */
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -265,14 +266,22 @@ static int wait_ready(cli_cluster *c, size_t i, uint64_t timeout_ms)
     return -1;
 }
 
-int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
-{
-    cli_node *nd = &c->nodes[i];
+/* The words that start node i: room for them and the strings they point
+ * to, filled by node_argv. */
+struct node_args {
     char listen[64];
     char peers[CLI_MAX_NODES][96];
-    char *argv[24 + 2 * CLI_MAX_NODES];
+    char *argv[24 + 2 * CLI_MAX_NODES + CLI_NODE_FLAGS_MAX];
+};
+
+static void node_argv(cli_cluster *c, size_t i, struct node_args *na)
+{
+    cli_node *nd = &c->nodes[i];
+    char *listen = na->listen;
+    char(*peers)[96] = na->peers;
+    char **argv = na->argv;
     size_t a = 0;
-    snprintf(listen, sizeof(listen), "%s:%u", host_of(nd), nd->port);
+    snprintf(listen, sizeof(na->listen), "%s:%u", host_of(nd), nd->port);
     if (nd->netns[0] != '\0') {
         /* ip netns exec enters the namespace and execs the node: its pid
          * is the node's. */
@@ -298,7 +307,7 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
     for (size_t j = 0; j < c->n && !nd->join; j++) {
         if (j == i)
             continue;
-        snprintf(peers[j], sizeof(peers[j]), "%s=%s", c->nodes[j].id,
+        snprintf(peers[j], sizeof(na->peers[j]), "%s=%s", c->nodes[j].id,
                  c->nodes[j].url);
         argv[a++] = "--peer";
         argv[a++] = peers[j];
@@ -313,9 +322,19 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
     }
     if (c->fault_hook)
         argv[a++] = "--fault-hook";
+    for (size_t k = 0; c->node_flags != NULL && k < CLI_NODE_FLAGS_MAX &&
+                       c->node_flags[k] != NULL;
+         k++)
+        argv[a++] = (char *)c->node_flags[k];
     argv[a] = NULL;
+}
 
-    nd->pid = spawn(c, i, argv);
+int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
+{
+    cli_node *nd = &c->nodes[i];
+    struct node_args na;
+    node_argv(c, i, &na);
+    nd->pid = spawn(c, i, na.argv);
     if (nd->pid < 0) {
         nd->pid = 0;
         return -1;
@@ -330,6 +349,77 @@ int cli_cluster_start_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
     return 0;
 }
 
+int cli_cluster_run_node(cli_cluster *c, size_t i, uint64_t timeout_ms)
+{
+    cli_node *nd = &c->nodes[i];
+    struct node_args na;
+    node_argv(c, i, &na);
+    pid_t pid = spawn(c, i, na.argv);
+    if (pid < 0)
+        return -1;
+    uint64_t deadline = cli_now_ms() + timeout_ms;
+    int status;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR) {
+            fprintf(stderr, "refraft: waitpid: %s\n", strerror(errno));
+            return -1;
+        }
+        if (cli_now_ms() >= deadline || cli_interrupted) {
+            fprintf(stderr,
+                    "refraft: %s (pid %ld) still runs after %llu ms; "
+                    "SIGKILL\n",
+                    nd->id, (long)pid, (unsigned long long)timeout_ms);
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            return -1;
+        }
+        cli_sleep_ms(POLL_MS);
+    }
+}
+
+/* Remove what dir holds but its "log", depth first. */
+static int wipe_tree(const char *dir, bool top)
+{
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return -1;
+    int rv = 0;
+    struct dirent *e;
+    while (rv == 0 && (e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (top && strcmp(e->d_name, "log") == 0))
+            continue;
+        char path[CLI_PATH_MAX];
+        int w = snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        struct stat st;
+        if (w < 0 || (size_t)w >= sizeof(path) || lstat(path, &st) != 0)
+            rv = -1;
+        else if (S_ISDIR(st.st_mode))
+            rv = wipe_tree(path, false) == 0 && rmdir(path) == 0 ? 0 : -1;
+        else
+            rv = unlink(path);
+    }
+    closedir(d);
+    return rv;
+}
+
+int cli_cluster_wipe_dir(cli_cluster *c, size_t i)
+{
+    cli_node *nd = &c->nodes[i];
+    if (nd->pid > 0) {
+        fprintf(stderr, "refraft: %s runs: stop it before wiping it\n", nd->id);
+        return -1;
+    }
+    if (wipe_tree(nd->dir, true) != 0) {
+        fprintf(stderr, "refraft: wiping %s: %s\n", nd->dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 int cli_cluster_add_node(cli_cluster *c, size_t *i)
 {
     if (c->n == CLI_MAX_NODES) {
@@ -339,13 +429,26 @@ int cli_cluster_add_node(cli_cluster *c, size_t *i)
     }
     cli_node *nd = &c->nodes[c->n];
     char dir[CLI_PATH_MAX];
-    int w = snprintf(dir, sizeof(dir), "%s/n%zu", c->dir, c->n + 1);
-    if (w < 0 || (size_t)w >= sizeof(dir)) {
-        fprintf(stderr, "refraft: %s: path too long\n", c->dir);
-        return -1;
+    /* The first nK from c->n + 1 that no node and no directory holds: a
+     * node retired from c (a drill replaces voters) keeps its id and its
+     * directory. */
+    size_t k = c->n + 1;
+    for (;; k++) {
+        int w = snprintf(dir, sizeof(dir), "%s/n%zu", c->dir, k);
+        if (w < 0 || (size_t)w >= sizeof(dir)) {
+            fprintf(stderr, "refraft: %s: path too long\n", c->dir);
+            return -1;
+        }
+        char id[16];
+        snprintf(id, sizeof(id), "n%zu", k);
+        bool taken = access(dir, F_OK) == 0;
+        for (size_t j = 0; j < c->n && !taken; j++)
+            taken = strcmp(c->nodes[j].id, id) == 0;
+        if (!taken)
+            break;
     }
     memset(nd, 0, sizeof(*nd));
-    snprintf(nd->id, sizeof(nd->id), "n%zu", c->n + 1);
+    snprintf(nd->id, sizeof(nd->id), "n%zu", k);
     memcpy(nd->dir, dir, sizeof(dir));
     if (mkdir(nd->dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "refraft: %s: %s\n", nd->dir, strerror(errno));

@@ -13,6 +13,8 @@
 
 #define CLI_MAX_NODES 9
 #define CLI_PATH_MAX 4096
+/* Most words cli_cluster.node_flags passes on. */
+#define CLI_NODE_FLAGS_MAX 16
 
 /* The fields of GET /v1/status the CLI reads. */
 typedef struct cli_status {
@@ -66,6 +68,10 @@ typedef struct cli_cluster {
     /* --fault-hook for the nodes started from now on (POST
      * /raft/v1/fault: partitions without root; a test hook). */
     bool fault_hook;
+    /* More flags for the nodes started from now on, NULL-terminated (at
+     * most CLI_NODE_FLAGS_MAX words; NULL: none), e.g. the compaction
+     * settings. */
+    const char *const *node_flags;
     bool tie_to_parent;
     size_t n;
     cli_node nodes[CLI_MAX_NODES];
@@ -95,9 +101,20 @@ int cli_cluster_new_port(cli_cluster *c, size_t i);
  * if the first fails.  Prints what fails. */
 int cli_cluster_start_elsewhere(cli_cluster *c, size_t i, uint64_t timeout_ms);
 
-/* One more node, n<K> with K = c->n + 1, on a free port, to be started
- * with --join (cli_cluster_start_node): a server the running cluster
- * adds.  *i gets its index.  Returns 0 or -1 (printed; the cluster is
+/* Start node i as cli_cluster_start_node would, then wait for it to
+ * exit, at most timeout_ms (then SIGKILL): for a start that must be
+ * refused.  Returns its wait status, or -1 (printed) when it could not
+ * start or did not exit in time. */
+int cli_cluster_run_node(cli_cluster *c, size_t i, uint64_t timeout_ms);
+/* Delete everything in the stopped node i's directory but its "log" (the
+ * harness's capture of its output, no data of the node's): a lost data
+ * directory.  Returns 0 or -1 (printed). */
+int cli_cluster_wipe_dir(cli_cluster *c, size_t i);
+
+/* One more node, n<K> with K the first number from c->n + 1 that no
+ * node of c and no directory under c->dir holds, on a free port, to be
+ * started with --join (cli_cluster_start_node): a server the running
+ * cluster adds.  *i gets its index.  Returns 0 or -1 (printed; the cluster is
  * full at CLI_MAX_NODES). */
 int cli_cluster_add_node(cli_cluster *c, size_t *i);
 

@@ -40,10 +40,15 @@
 #define CONVERGE_TIMEOUT_MS 60000u
 #define STOP_TIMEOUT_MS 10000u
 #define LOG_PAGE 5000u
+/* How long a membership request is retried while it cannot be answered
+ * yet (no leader, a learner still behind), and how long a node whose
+ * data directory was wiped may take to refuse to start. */
+#define MEMBER_TIMEOUT_MS 30000u
+#define REFUSE_TIMEOUT_MS 20000u
 
 static const char *const all_scenarios[] = {
-    "follower-kill", "leader-kill", "wipe-records",
-    "new-port",      "partition",   "slow-follower",
+    "follower-kill", "leader-kill",   "wipe-records", "new-port",
+    "partition",     "slow-follower", "wipe-node",    "membership",
 };
 #define N_SCENARIOS (sizeof(all_scenarios) / sizeof(all_scenarios[0]))
 
@@ -96,6 +101,8 @@ typedef struct drill {
     long pending_fault;
     uint64_t recovery_target;
     size_t leader;
+    /* A learner to promote once it recovered (wipe-node), or -1. */
+    long promote_after;
 } drill;
 
 static uint64_t rand64(uint64_t *s)
@@ -514,6 +521,195 @@ static int partition(drill *d, drill_fault *f, bool heal)
     return rv;
 }
 
+/* ---- membership ------------------------------------------------------ */
+
+/* A membership request (method, path, body NULL: none) to the node that
+ * leads as the last sample saw it, following redirects, retried while it
+ * cannot be answered yet: no answer, 503 (no leader), 409 (a learner
+ * still behind, a change under way).  Returns the last status; d->x has
+ * the answer. */
+static long member_call(drill *d, const char *method, const char *path,
+                        const char *body, const char *scenario)
+{
+    uint64_t deadline = cli_now_ms() + MEMBER_TIMEOUT_MS;
+    char at[CLI_URL_MAX + 128];
+    snprintf(at, sizeof at, "%s%s", d->cl.nodes[d->leader].url, path);
+    for (;;) {
+        cli_xfer_post(&d->x, at, body != NULL ? body : "",
+                      body != NULL ? strlen(body) : 0, NULL, 10000);
+        if (strcmp(method, "POST") != 0)
+            cli_xfer_method(&d->x, method);
+        cli_xfer_perform(&d->x);
+        long st = d->x.status;
+        if (st == 307 && d->x.location[0] != '\0') {
+            snprintf(at, sizeof at, "%s", d->x.location);
+            continue;
+        }
+        if ((st != 0 && st != 409 && st != 503) || cli_now_ms() >= deadline ||
+            cli_interrupted)
+            return st;
+        watch(d, 200, scenario);
+        snprintf(at, sizeof at, "%s%s", d->cl.nodes[d->leader].url, path);
+    }
+}
+
+/* Check a membership answer: 200, else say what came and return -1. */
+static int member_ok(drill *d, long status, const char *what)
+{
+    if (status == 200)
+        return 0;
+    char msg[256];
+    say(d, "%s: %ld %s", what, status,
+        cli_xfer_errtext(&d->x, msg, sizeof msg));
+    return -1;
+}
+
+/* Add node i (started with --join) as a learner (thesis §4.2.1). */
+static int add_learner(drill *d, size_t i, const char *scenario)
+{
+    const cli_node *nd = &d->cl.nodes[i];
+    char body[256];
+    snprintf(body, sizeof body, "{\"id\":\"%s\",\"url\":\"%s\"}", nd->id,
+             nd->url);
+    return member_ok(d, member_call(d, "POST", "/v1/members", body, scenario),
+                     "adding a learner");
+}
+
+/* Promote the learner i, retried until it caught up. */
+static int promote(drill *d, size_t i, const char *scenario)
+{
+    const cli_node *nd = &d->cl.nodes[i];
+    char path[64];
+    snprintf(path, sizeof path, "/v1/members/%s/promote", nd->id);
+    if (member_ok(d, member_call(d, "POST", path, NULL, scenario),
+                  "promoting it") != 0)
+        return -1;
+    say(d, "%s promoted", nd->id);
+    return 0;
+}
+
+static int add_and_promote(drill *d, size_t i, const char *scenario)
+{
+    return add_learner(d, i, scenario) == 0 && promote(d, i, scenario) == 0
+               ? 0
+               : -1;
+}
+
+static int remove_member(drill *d, size_t i, const char *scenario)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/v1/members/%s", d->cl.nodes[i].id);
+    if (member_ok(d, member_call(d, "DELETE", path, NULL, scenario),
+                  "removing a member") != 0)
+        return -1;
+    say(d, "%s removed", d->cl.nodes[i].id);
+    return 0;
+}
+
+/* Start a new server with --join (in old's network namespace, if any)
+ * to take old's place: a server that lost its disk, or that is replaced,
+ * comes back under a new id (docs/operations.md).  *x gets its index. */
+static int start_new_server(drill *d, size_t old, size_t *x)
+{
+    if (cli_cluster_add_node(&d->cl, x) != 0)
+        return -1;
+    cli_node *nx = &d->cl.nodes[*x];
+    if (d->use_netns) {
+        memcpy(nx->host, d->cl.nodes[old].host, sizeof nx->host);
+        memcpy(nx->netns, d->cl.nodes[old].netns, sizeof nx->netns);
+        if (cli_cluster_new_port(&d->cl, *x) != 0)
+            return -1;
+    }
+    if (cli_cluster_start_node(&d->cl, *x, START_TIMEOUT_MS) != 0)
+        return -1;
+    say(d, "%s started with --join at %s", nx->id, nx->url);
+    return 0;
+}
+
+/* The new server x takes the place of old, stopped and no member any
+ * more, in the drill: old's index (and namespace) from now on, so that
+ * the workload, the samples and the checks follow it.  x is the last
+ * node of the cluster (cli_cluster_add_node). */
+static void take_place(drill *d, size_t old, size_t x)
+{
+    say(d, "%s takes the place of %s", d->cl.nodes[x].id, d->cl.nodes[old].id);
+    pthread_mutex_lock(&d->mu);
+    d->cl.nodes[old] = d->cl.nodes[x];
+    d->cl.n--;
+    pthread_mutex_unlock(&d->mu);
+    set_url(d, old);
+}
+
+/* Node i lost its whole data directory: started with its old arguments
+ * it must refuse (exit 2: the start guard, docs/operations.md).  Then it
+ * is replaced as an operator would: removed, a new server started with
+ * --join and added as a learner, and promoted once it recovered
+ * (run_scenario), so that the recovery time is its catching up with the
+ * whole log. */
+static int wiped_rejoin(drill *d, size_t i, const char *scenario)
+{
+    uint64_t at = cli_now_ms();
+    int ws = cli_cluster_run_node(&d->cl, i, REFUSE_TIMEOUT_MS);
+    if (ws == -1 || !WIFEXITED(ws) || WEXITSTATUS(ws) != 2) {
+        problem(d, "wiped-refused",
+                "%s, restarted with a wiped data directory and its old "
+                "arguments, was not refused (wait status %d); its log: %s/log",
+                d->cl.nodes[i].id, ws, d->cl.nodes[i].dir);
+        d->keep = true;
+    } else {
+        say(d, "%s refused to start (exit 2) after %" PRIu64 " ms",
+            d->cl.nodes[i].id, cli_now_ms() - at);
+    }
+    size_t x;
+    if (remove_member(d, i, scenario) != 0 || start_new_server(d, i, &x) != 0 ||
+        add_learner(d, x, scenario) != 0)
+        return -1;
+    take_place(d, i, x);
+    d->promote_after = (long)i;
+    return 0;
+}
+
+/* Hand leadership to node x (thesis §3.10).  A transfer that did not
+ * end in time (504: the target was still catching up, under a slow
+ * build) is asked again, as an operator would, unless x leads by then. */
+static int transfer_to(drill *d, size_t x, const char *scenario)
+{
+    char body[64];
+    snprintf(body, sizeof body, "{\"to\":\"%s\"}", d->cl.nodes[x].id);
+    for (int attempt = 1;; attempt++) {
+        long st = member_call(d, "POST", "/v1/transfer", body, scenario);
+        cli_status now;
+        if (st == 504 && cli_cluster_status(&d->cl, x, &now) == 0 &&
+            strcmp(now.role, "leader") == 0)
+            return 0;
+        if (st != 504 || attempt == 3)
+            return member_ok(d, st, "the transfer");
+        say(d, "the transfer to %s did not end in time: again",
+            d->cl.nodes[x].id);
+    }
+}
+
+/* Replace the voter old by a new server: start it with --join, add it as
+ * a learner, promote it, hand it leadership (thesis §3.10), remove old
+ * and stop it; the new server takes old's place. */
+static int replace_voter(drill *d, size_t old, const char *scenario)
+{
+    size_t x;
+    if (start_new_server(d, old, &x) != 0 ||
+        add_and_promote(d, x, scenario) != 0)
+        return -1;
+    if (transfer_to(d, x, scenario) != 0)
+        return -1;
+    say(d, "%s leads", d->cl.nodes[x].id);
+    if (remove_member(d, old, scenario) != 0)
+        return -1;
+    cli_cluster_signal(&d->cl, old, SIGTERM);
+    (void)cli_cluster_reap(&d->cl, old, STOP_TIMEOUT_MS);
+    take_place(d, old, x);
+    d->leader = old;
+    return 0;
+}
+
 static int run_fault(drill *d, const char *name)
 {
     uint64_t pause = between(&d->rng, 500, 2500);
@@ -563,6 +759,22 @@ static int run_fault(drill *d, const char *name)
         watch(d, pause + 1000, name);
         if (partition(d, f, true) != 0)
             rv = -1;
+    } else if (strcmp(name, "wipe-node") == 0) {
+        f = fault_begin(d, name, (int)v,
+                        "SIGKILL %s, wipe its data dir, restart after %" PRIu64
+                        " ms: refused; replace by a learner",
+                        d->cl.nodes[v].id, pause);
+        kill_node(d, v);
+        rv = cli_cluster_wipe_dir(&d->cl, v);
+        watch(d, pause, name);
+        if (rv == 0)
+            rv = wiped_rejoin(d, v, name);
+    } else if (strcmp(name, "membership") == 0) {
+        f = fault_begin(d, name, (int)leader,
+                        "replace %s (the leader): add a learner, promote it, "
+                        "transfer to it, remove %s",
+                        d->cl.nodes[leader].id, d->cl.nodes[leader].id);
+        rv = replace_voter(d, leader, name);
     } else { /* slow-follower */
         f = fault_begin(d, name, (int)v,
                         "freeze %s 200 ms in every 300 for %" PRIu64 " ms",
@@ -608,6 +820,9 @@ static int run_scenario(drill *d, const char *name)
             f->node >= 0 ? d->cl.nodes[f->node].id : "",
             f->recovered_ms - f->end_ms);
     }
+    if (d->promote_after >= 0 && rv == 0)
+        rv = promote(d, (size_t)d->promote_after, name);
+    d->promote_after = -1;
     if (cli_now_ms() < end)
         watch(d, end - cli_now_ms(), name);
     s = &d->r.scenarios[d->r.n_scenarios - 1];
@@ -689,6 +904,16 @@ static int parse_entry(const char *o, size_t len, drill_entry *e)
         e->type = DRILL_VOID;
         if (!cli_json_u64(o, len, "voided", &e->voided))
             return -1;
+    } else if (strcmp(type, "config") == 0) {
+        /* Nodes must agree on the members too: the checker compares the
+         * SHA-256 of their list, as written (no nested array in it). */
+        e->type = DRILL_CONFIG;
+        const char *m = memmem(o, len, "\"members\":[", 11);
+        const char *end =
+            m != NULL ? memchr(m, ']', len - (size_t)(m - o)) : NULL;
+        if (end == NULL)
+            return -1;
+        cli_sha256(m, (size_t)(end - m), e->digest);
     } else if (strcmp(type, "ref") == 0) {
         e->type = DRILL_REF;
         if (!cli_json_u64(o, len, "size", &e->size) ||
@@ -964,8 +1189,9 @@ static void drill_usage(FILE *f)
             "Run a cluster of node processes on 127.0.0.1 under a client "
             "workload, inject\neach scenario's fault, then check that every "
             "acknowledged write is on every\nnode.  Scenarios: follower-kill "
-            "leader-kill wipe-records new-port partition\nslow-follower, or "
-            "all (the default).  --duration is per scenario (10 s).\n"
+            "leader-kill wipe-records new-port partition\nslow-follower "
+            "wipe-node membership, or all (the default).  --duration is\n"
+            "per scenario (10 s).\n"
             "Exit 0 when every check held, 1 when one did not (the seed and "
             "command\nthat reproduce it are printed), 2 for a bad command "
             "line.  See docs/drills.md.\n");
@@ -1145,6 +1371,7 @@ int cli_cmd_drill(int argc, char **argv)
     d->size = 256;
     d->partition_opt = "auto";
     d->pending_fault = -1;
+    d->promote_after = -1;
     uint64_t now = cli_now_ms();
     d->seed = now;
     if (parse(d, argc, argv) != 0) {

@@ -38,7 +38,9 @@ typedef struct drill_op {
 typedef enum drill_entry_type {
     DRILL_NOOP = 1,
     DRILL_REF = 2,
-    DRILL_VOID = 3
+    DRILL_VOID = 3,
+    DRILL_CONFIG = 5 /* a membership change: digest is the SHA-256 of
+                      * its members as GET /v1/log lists them */
 } drill_entry_type;
 
 typedef struct drill_entry {
@@ -47,8 +49,8 @@ typedef struct drill_entry {
     char id[DRILL_ID_MAX]; /* DRILL_REF; ids the workload did not make
                             * are kept as they come, cut to fit */
     uint64_t size;
-    uint8_t digest[CLI_SHA256_LEN];
-    uint64_t voided; /* DRILL_VOID: the index it abandons */
+    uint8_t digest[CLI_SHA256_LEN]; /* DRILL_REF, DRILL_CONFIG */
+    uint64_t voided;                /* DRILL_VOID: the index it abandons */
 } drill_entry;
 
 /* What the drill read from one node at the end. */
@@ -124,7 +126,8 @@ typedef struct drill_violation {
  *    names a record some op wrote (its id and digest), unless a VOID at
  *    or below the commit index abandons it.
  *  - "one-entry-per-index": no index at or below both nodes' commit
- *    indexes holds different entries (term, type, ref) on two nodes.
+ *    indexes holds different entries (term, type, ref, voided index,
+ *    members) on two nodes.
  *  - "failed-absent": no DRILL_FAILED op's record is named by a
  *    committed REF entry.
  *  - "real-time-order": if op A was acknowledged before op B started,

@@ -95,6 +95,8 @@ static const char *type_name(drill_entry_type t)
         return "REF";
     case DRILL_VOID:
         return "VOID";
+    case DRILL_CONFIG:
+        return "CONFIG";
     }
     return "entry of unknown type";
 }
@@ -255,6 +257,9 @@ static const char *entry_diff(const drill_entry *a, const drill_entry *b)
     }
     if (a->type == DRILL_VOID && a->voided != b->voided)
         return "voided index";
+    if (a->type == DRILL_CONFIG &&
+        memcmp(a->digest, b->digest, CLI_SHA256_LEN) != 0)
+        return "member list";
     return NULL;
 }
 

@@ -34,23 +34,7 @@ static const uint8_t built_key[BUILT_KEY_LEN] = "refraft:applied-built";
  * next call) and REF entries recorded per transaction in the rebuild. */
 #define REBUILD_CHUNK 256
 
-static void put_u64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-/* An LMDB code as the hooks must return it: MDB_MAP_FULL is
- * REFRAFT_ENOSPC, so that refstore grows the map and runs us again. */
-static int mdb_code(int rc)
+int host_mdb_code(int rc)
 {
     switch (rc) {
     case 0:
@@ -66,21 +50,21 @@ static int mdb_code(int rc)
     }
 }
 
-/* Record that the entry at index applied ref.  A record written again
- * under the same id (a second REF entry) keeps the first index: the
- * record was readable from then on.  So running this twice for one
- * index changes nothing (the hook may run again: refstore.h). */
-static int record_applied(MDB_txn *txn, MDB_dbi dbi, refraft_index index,
-                          const refraft_ref *ref)
+/* A record written again under the same id (a second REF entry) keeps
+ * the first index: the record was readable from then on.  So running
+ * this twice for one index changes nothing (the hook may run again:
+ * refstore.h). */
+int host_applied_record(MDB_txn *txn, MDB_dbi dbi, refraft_index index,
+                        const refraft_ref *ref)
 {
     uint8_t value[APPLIED_VALUE_LEN];
-    put_u64(value, index);
-    put_u64(value + 8, ref->size);
+    host_put_u64(value, index);
+    host_put_u64(value + 8, ref->size);
     memcpy(value + 16, ref->digest, REFRAFT_DIGEST_LEN);
     MDB_val k = {ref->id_len, (void *)ref->id};
     MDB_val v = {sizeof value, value};
     int rc = mdb_put(txn, dbi, &k, &v, MDB_NOOVERWRITE);
-    return rc == MDB_KEYEXIST ? 0 : mdb_code(rc);
+    return rc == MDB_KEYEXIST ? 0 : host_mdb_code(rc);
 }
 
 /* ---- the apply hook ----------------------------------------------------- */
@@ -97,7 +81,10 @@ int host_applied_hook(void *app_ctx, MDB_txn *txn, refraft_index index,
         return 0;
     if (!h->applied_ready)
         return REFRAFT_EINVAL; /* host_applied_open comes first */
-    int rv = record_applied(txn, h->applied_dbi, index, &entry->ref);
+    int rv = host_applied_record(txn, h->applied_dbi, index, &entry->ref);
+    /* The same entry by index: the reference state snapshots read. */
+    if (rv == 0)
+        rv = host_index_put(h, txn, index, &entry->ref);
     if (rv != 0 && rv != REFRAFT_ENOSPC)
         host_log(h, HOST_LOG_ERROR, "recording entry %llu as applied: %s",
                  (unsigned long long)index, refraft_strerror(rv));
@@ -107,25 +94,36 @@ int host_applied_hook(void *app_ctx, MDB_txn *txn, refraft_index index,
 /* ---- opening and the rebuild -------------------------------------------- */
 
 struct open_ctx {
+    host *h;
     MDB_dbi dbi;
     bool built;
-    bool mark; /* write the built key (nothing to rebuild) */
+    bool index_built; /* the reference state by index (snapshot.c) */
+    bool mark;        /* write the built keys (nothing to rebuild) */
 };
 
-static int write_built(MDB_txn *txn, MDB_dbi dbi)
+int host_applied_mark_built(MDB_txn *txn, MDB_dbi dbi)
 {
     MDB_val k = {BUILT_KEY_LEN, (void *)built_key};
     MDB_val v = {0, (void *)""};
-    return mdb_code(mdb_put(txn, dbi, &k, &v, 0));
+    return host_mdb_code(mdb_put(txn, dbi, &k, &v, 0));
 }
 
-/* Open (create) the database and see whether it is complete. */
+int host_applied_clear(MDB_txn *txn, MDB_dbi dbi)
+{
+    int rv = host_mdb_code(mdb_drop(txn, dbi, 0));
+    return rv != 0 ? rv : host_applied_mark_built(txn, dbi);
+}
+
+/* Open (create) the databases and see whether they are complete. */
 static int open_db(void *ctx, MDB_txn *txn)
 {
     struct open_ctx *o = ctx;
     int rc = mdb_dbi_open(txn, APPLIED_DB, MDB_CREATE, &o->dbi);
     if (rc != 0)
-        return mdb_code(rc);
+        return host_mdb_code(rc);
+    int rv = host_index_open(o->h, txn, o->mark, &o->index_built);
+    if (rv != 0)
+        return rv;
     MDB_val k = {BUILT_KEY_LEN, (void *)built_key}, v;
     rc = mdb_get(txn, o->dbi, &k, &v);
     if (rc == 0) {
@@ -133,15 +131,16 @@ static int open_db(void *ctx, MDB_txn *txn)
         return 0;
     }
     if (rc != MDB_NOTFOUND)
-        return mdb_code(rc);
+        return host_mdb_code(rc);
     if (!o->mark)
         return 0;
     o->built = true;
-    return write_built(txn, o->dbi);
+    return host_applied_mark_built(txn, o->dbi);
 }
 
-/* One rebuild transaction: n REF entries, and the built key when last. */
+/* One rebuild transaction: n REF entries, and the built keys when last. */
 struct rebuild_batch {
+    host *h;
     MDB_dbi dbi;
     size_t n;
     bool last;
@@ -154,11 +153,16 @@ static int write_batch(void *ctx, MDB_txn *txn)
 {
     struct rebuild_batch *b = ctx;
     for (size_t i = 0; i < b->n; i++) {
-        int rv = record_applied(txn, b->dbi, b->index[i], &b->ref[i]);
+        int rv = host_applied_record(txn, b->dbi, b->index[i], &b->ref[i]);
+        if (rv == 0)
+            rv = host_index_put(b->h, txn, b->index[i], &b->ref[i]);
         if (rv != 0)
             return rv;
     }
-    return b->last ? write_built(txn, b->dbi) : 0;
+    if (!b->last)
+        return 0;
+    int rv = host_applied_mark_built(txn, b->dbi);
+    return rv != 0 ? rv : host_index_mark_built(b->h, txn);
 }
 
 static int cmp_index(const void *a, const void *b)
@@ -210,17 +214,17 @@ static int collect_voided(const refraft_log_api *log, refraft_entry *ents,
 }
 
 /*
- * A store from before "applied" existed (or whose rebuild was cut short)
- * has applied entries the database does not name.  Walk the log from its
- * first index up to the applied index and record every REF entry, as the
- * hook did, except those a VOID in the log abandons: a committed VOID
- * (at or below the applied index) made the node apply them as ABANDONED,
- * and for one above it whether it commits is not known yet, so the write
- * is taken as failed (never serve a write that may have failed; the
- * record stays readable through any node that applied it otherwise).
- * Each chunk is a transaction of its own; the built key comes with the
- * last, so a crash halfway means a rebuild from the start at the next
- * start, which records nothing twice.
+ * A store from before "applied" (or "applied_by_index") existed, or whose
+ * rebuild was cut short, has applied entries the databases do not name.
+ * Walk the log from its first index (1: it never compacted) up to the
+ * applied index and record every REF entry in both, as the hook did, except
+ * those a VOID in the log abandons: a committed VOID (at or below the applied
+ * index) made the node apply them as ABANDONED, and for one above it whether it
+ * commits is not known yet, so the write is taken as failed (never serve a
+ * write that may have failed; the record stays readable through any node that
+ * applied it otherwise). Each chunk is a transaction of its own; the built key
+ * comes with the last, so a crash halfway means a rebuild from the start at the
+ * next start, which records nothing twice.
  */
 static int rebuild(host *h, MDB_dbi dbi)
 {
@@ -236,8 +240,10 @@ static int rebuild(host *h, MDB_dbi dbi)
     refraft_index upto = refstore_applied_index(h->store);
     refraft_index at = log.first_index(log.ctx);
     uint64_t recorded = 0;
-    if (rv == 0)
+    if (rv == 0) {
+        b->h = h;
         b->dbi = dbi;
+    }
     while (rv == 0 && !b->last) {
         size_t want = at <= upto && upto - at + 1 < REBUILD_CHUNK
                           ? (size_t)(upto - at + 1)
@@ -281,10 +287,28 @@ int host_applied_open(host *h, char *errbuf, size_t len)
 {
     /* A store that has applied nothing has nothing to rebuild: it is
      * complete from the start. */
-    struct open_ctx o = {.mark = refstore_applied_index(h->store) == 0};
+    struct open_ctx o = {.h = h, .mark = refstore_applied_index(h->store) == 0};
     int rv = refstore_write(h->store, open_db, &o);
-    if (rv == 0 && !o.built)
-        rv = rebuild(h, o.dbi);
+    refraft_log_api log;
+    refstore_log_api(h->store, &log);
+    refraft_index first = log.first_index(log.ctx);
+    if (rv == 0 && (!o.built || !o.index_built)) {
+        /* A log that never compacted holds every applied entry; one that
+         * did (or installed a snapshot) holds the rest of the state only
+         * in the reference state by index, which it has had since. */
+        if (first <= 1) {
+            rv = rebuild(h, o.dbi);
+        } else if (o.index_built) {
+            rv = host_index_rebuild_applied(h, o.dbi);
+        } else {
+            snprintf(errbuf, len,
+                     "the log starts at %llu and the reference state by "
+                     "index (\"applied_by_index\") is incomplete: the "
+                     "applied records cannot be rebuilt",
+                     (unsigned long long)first);
+            return REFRAFT_ECORRUPT;
+        }
+    }
     if (rv != 0) {
         snprintf(errbuf, len, "opening the applied records: %s (%s)",
                  refraft_strerror(rv), refstore_errmsg(h->store));
@@ -310,12 +334,12 @@ static int find(void *ctx, MDB_txn *txn)
     MDB_val k = {f->id_len, (void *)f->id}, v;
     int rc = mdb_get(txn, f->dbi, &k, &v);
     if (rc != 0)
-        return mdb_code(rc);
+        return host_mdb_code(rc);
     if (v.mv_size != APPLIED_VALUE_LEN)
         return REFRAFT_ECORRUPT;
     const uint8_t *p = v.mv_data;
-    f->out->index = get_u64(p);
-    f->out->size = get_u64(p + 8);
+    f->out->index = host_get_u64(p);
+    f->out->size = host_get_u64(p + 8);
     memcpy(f->out->digest, p + 16, REFRAFT_DIGEST_LEN);
     return 0;
 }

@@ -26,6 +26,8 @@ static const char node_usage[] =
     "                    [--tls-cert F --tls-key F --tls-ca F]\n"
     "                    [--log-level debug|info|warn|error]\n"
     "                    [--fault-hook] [--join]\n"
+    "                    [--compact-entries N] [--compact-keep K]\n"
+    "                    [--snapshot-chunk C]\n"
     "       refraft node --config FILE [flags]\n"
     "Runs one node of the record service.  --listen HOST:0 takes a free\n"
     "port; the node writes its URL to DIR/url once it listens.\n"
@@ -33,7 +35,15 @@ static const char node_usage[] =
     "from chosen peers: a test hook for drills, never for production.\n"
     "--join starts a server to be added to a running cluster (no --peer):\n"
     "it waits until a leader adds it (POST /v1/members, refraft member\n"
-    "add); see docs/operations.md.\n";
+    "add); see docs/operations.md.\n"
+    "Exit status 2: a bad command line, or the start guard refused a data\n"
+    "directory that is new while a peer knew this node from another store\n"
+    "(it lost its data: replace it, docs/operations.md).\n"
+    "--compact-entries N compacts the log once it holds more than N\n"
+    "applied entries (default 65536; 0: never), down to --compact-keep K\n"
+    "entries behind the applied index (default 8192, below N); a follower\n"
+    "that needs compacted entries gets a snapshot of references, C to a\n"
+    "message (--snapshot-chunk, default 8192, at most 65536).\n";
 
 /* The token: the file's first line, trailing white space removed. */
 static int read_token(const char *path, char *buf, size_t cap)
@@ -67,6 +77,20 @@ static int parse_listen(const char *s, char *name, size_t cap, uint16_t *port)
     name[colon - s] = '\0';
     *port = (uint16_t)p;
     return 0;
+}
+
+/* A decimal number of 0..UINT32_MAX and nothing else. */
+static bool parse_u32(const char *s, uint32_t *out)
+{
+    if (s[0] < '0' || s[0] > '9')
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
 }
 
 static int bad(const char *what)
@@ -145,6 +169,16 @@ static int run_node(int argc, char **argv)
             if (k == 4)
                 return bad("--log-level takes debug, info, warn or error");
             cfg.log_level = (host_log_level)k;
+        } else if (strcmp(a, "--compact-entries") == 0) {
+            if (!parse_u32(v, &cfg.compact_entries))
+                return bad("--compact-entries takes a number (0: never)");
+            cfg.no_compaction = cfg.compact_entries == 0;
+        } else if (strcmp(a, "--compact-keep") == 0) {
+            if (!parse_u32(v, &cfg.compact_keep) || cfg.compact_keep == 0)
+                return bad("--compact-keep takes a number, 1 or more");
+        } else if (strcmp(a, "--snapshot-chunk") == 0) {
+            if (!parse_u32(v, &cfg.snapshot_chunk) || cfg.snapshot_chunk == 0)
+                return bad("--snapshot-chunk takes a number, 1 or more");
         } else if (strcmp(a, "--peer") == 0) {
             const char *eq = strchr(v, '=');
             if (eq == NULL || eq == v || (size_t)(eq - v) > REFRAFT_ID_MAX)
@@ -191,7 +225,11 @@ static int run_node(int argc, char **argv)
     }
     rv = host_run(h, &stop_requested);
     host_destroy(h);
-    return rv == 0 ? 0 : 1;
+    /* REFRAFT_EWRONGSTORE from host_run: the start guard refused a data
+     * directory that is new while the cluster has a log (guard.c; the
+     * log says what to do).  Exit 2, so that scripts and drills tell it
+     * from a crash. */
+    return rv == 0 ? 0 : rv == REFRAFT_EWRONGSTORE ? 2 : 1;
 }
 
 #define CONFIG_ARGS_MAX 128

@@ -81,6 +81,12 @@ static void hull_event(void *ctx, const refraft_event *ev)
         host_log(h, HOST_LOG_INFO, "leader is %s",
                  ev->leader_id != NULL ? ev->leader_id : "unknown");
         break;
+    case REFRAFT_EVENT_COMMIT:
+        /* An installed snapshot moves the applied index without an
+         * apply: the consistent reads waiting for it are served now. */
+        if (h->node != NULL)
+            host_reads_applied(h, refraft_applied_index(h->node));
+        break;
     case REFRAFT_EVENT_CONFIG:
         if (h->node == NULL) /* inside refraft_node_create: synced after */
             break;
@@ -213,18 +219,22 @@ static void handle(void *ctx, http_request *req)
         host_respond_error(req, 503, "the node is stopping");
         return;
     }
-    if (!host_serve_peer(h, req) && !host_serve_client(h, req))
+    if (!host_guard_serve(h, req) && !host_serve_peer(h, req) &&
+        !host_serve_client(h, req))
         host_respond_error(req, 404, "no such endpoint: %s %s",
                            http_request_method(req), http_request_path(req));
 }
 
 static int open_store(host *h, const host_config *cfg, char *errbuf, size_t len)
 {
-    /* The apply hook keeps which records clients may read (applied.c). */
+    /* The apply hook keeps which records clients may read (applied.c)
+     * and the reference state snapshots carry; the install hook replaces
+     * that state with a snapshot's, with the log (snapshot.c). */
     refstore_options o = {.path = cfg->data_dir,
                           .cluster_id = h->cluster_id,
                           .node_id = h->id,
                           .apply = host_applied_hook,
+                          .on_install = host_snapshot_on_install,
                           .app_ctx = h};
     int rv = refstore_open(&o, &h->store, errbuf, len);
     if (rv == 0)
@@ -265,6 +275,16 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
         .applied_index = refstore_applied_index(h->store),
         .commit_policy = cfg->commit_policy,
         .data_index = refstore_data_index(h->store),
+        /* Compaction (docs/operations.md): the defaults keep the log
+         * within tens of megabytes and let a follower a few seconds
+         * behind catch up from the log rather than a snapshot. */
+        .compact_entries = cfg->no_compaction          ? 0
+                           : cfg->compact_entries != 0 ? cfg->compact_entries
+                                                       : HOST_COMPACT_ENTRIES,
+        .compact_keep =
+            cfg->compact_keep != 0 ? cfg->compact_keep : HOST_COMPACT_KEEP,
+        .snapshot_chunk = cfg->snapshot_chunk != 0 ? cfg->snapshot_chunk
+                                                   : HOST_SNAPSHOT_CHUNK,
     };
     refraft_hull hull = {.version = REFRAFT_HULL_VERSION,
                          .ctx = h,
@@ -276,7 +296,10 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
                          .have_records = hull_have,
                          .on_discard = hull_discard,
                          .flush = hull_flush,
-                         .on_read = host_on_read};
+                         .on_read = host_on_read,
+                         .snapshot_read = host_snapshot_read,
+                         .snapshot_write = host_snapshot_write,
+                         .snapshot_install = host_snapshot_install};
     refraft_log_api log;
     refstore_log_api(h->store, &log);
     h->log = log; /* GET /v1/log reads through it */
@@ -311,6 +334,10 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
         .fetch_delay_ms =
             cfg->election_timeout_ms != 0 ? cfg->election_timeout_ms / 4 : 250,
         .lost_upto = refstore_records_lost_upto(h->store),
+        /* Records named below the log's first index are found through
+         * the reference state (snapshot.c). */
+        .snapshot_ctx = h,
+        .snapshot_read = host_snapshot_sweep_read,
     };
     refstore_record_store(h->store, &sc.store);
     return refraft_sweeper_create(&sc, &h->sw, errbuf, len);
@@ -360,6 +387,10 @@ static int start_http(host *h, const host_config *cfg, char *errbuf, size_t len)
     return 0;
 }
 
+/* A full snapshot chunk must pass the peer's decoder. */
+_Static_assert(HOST_SNAPSHOT_CHUNK_MAX <= REFRAFT_WIRE_MAX_SNAPSHOT_REFS,
+               "a snapshot chunk the wire refuses");
+
 static int check_config(const host_config *cfg, char *errbuf, size_t len)
 {
     if (cfg == NULL || cfg->id == NULL || cfg->data_dir == NULL)
@@ -390,6 +421,19 @@ static int check_config(const host_config *cfg, char *errbuf, size_t len)
             return fail(errbuf, len, REFRAFT_EINVAL,
                         "the cluster token must be printable ASCII "
                         "without spaces");
+    uint32_t entries =
+        cfg->compact_entries != 0 ? cfg->compact_entries : HOST_COMPACT_ENTRIES;
+    uint32_t keep =
+        cfg->compact_keep != 0 ? cfg->compact_keep : HOST_COMPACT_KEEP;
+    if (!cfg->no_compaction && keep >= entries)
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "--compact-keep (%u) must be below --compact-entries "
+                    "(%u)",
+                    (unsigned)keep, (unsigned)entries);
+    if (cfg->snapshot_chunk > HOST_SNAPSHOT_CHUNK_MAX)
+        return fail(errbuf, len, REFRAFT_EINVAL,
+                    "--snapshot-chunk takes 1 to %d references",
+                    HOST_SNAPSHOT_CHUNK_MAX);
     if ((cfg->cert_file != NULL) != (cfg->key_file != NULL) ||
         (cfg->cert_file != NULL) != (cfg->ca_file != NULL))
         return fail(errbuf, len, REFRAFT_EINVAL,
@@ -436,6 +480,8 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
         rv = start_http(h, cfg, errbuf, errbuf_len);
     if (rv == 0)
         rv = create_node(h, cfg, errbuf, errbuf_len);
+    if (rv == 0)
+        rv = host_guard_open(h, cfg->join, errbuf, errbuf_len);
     if (rv != 0) {
         host_destroy(h);
         return rv;
@@ -478,6 +524,7 @@ void host_destroy(host *h)
     free(h->prop_refs);
     free(h->prop_bytes);
     free(h->waiters);
+    host_snapshot_free(h);
     free(h);
 }
 
@@ -535,8 +582,14 @@ static int turn(host *h)
     if (h->on_turn != NULL)
         h->on_turn(h->turn_ctx, h);
     host_flush_writes(h);
+    int grv = host_guard_run(h);
+    if (grv != 0)
+        return grv;
     now = host_now_ms();
-    if (now >= refraft_next_deadline(h->node)) {
+    /* A fresh store's node neither ticks nor takes Raft messages
+     * (host_guard_serve answers them 503) until the start guard lets it
+     * take part: it cannot campaign or vote before then (guard.c). */
+    if (!host_guard_holds(h) && now >= refraft_next_deadline(h->node)) {
         int rv = refraft_tick(h->node);
         if (rv == REFRAFT_EFAILED)
             return rv;
@@ -569,7 +622,7 @@ int host_run(host *h, volatile sig_atomic_t *stop)
     int rv = 0;
     while (!*stop && rv == 0)
         rv = turn(h);
-    if (rv != 0)
+    if (rv != 0 && !host_guard_refused(h)) /* the guard said why */
         host_log(h, HOST_LOG_ERROR, "stopping on an error: %s",
                  refraft_strerror(rv));
     host_log(h, HOST_LOG_INFO, "stopping");

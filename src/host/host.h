@@ -10,6 +10,13 @@
 #include "refraft/refraft.h"
 
 #define HOST_URL_MAX 1024
+/* Compaction's defaults (docs/operations.md, Compaction), and the most
+ * references a snapshot chunk may carry: 65536 refs of the longest ids
+ * make about 20 MB, well under the wire's 64 MiB body. */
+#define HOST_COMPACT_ENTRIES 65536
+#define HOST_COMPACT_KEEP 8192
+#define HOST_SNAPSHOT_CHUNK 8192
+#define HOST_SNAPSHOT_CHUNK_MAX 65536
 
 typedef enum host_log_level {
     HOST_LOG_DEBUG = 0,
@@ -73,6 +80,18 @@ typedef struct host_config {
      * configuration (no peers: REFRAFT_EINVAL with any) and wait for a
      * leader to add it (refraft_config.join; docs/operations.md). */
     bool join;
+    /* Log compaction (Raft §7): once more than compact_entries applied
+     * entries are in the log, it is compacted up to compact_keep entries
+     * behind the applied index (compact_keep below compact_entries), and
+     * a follower that needs what is gone gets a snapshot of the reference
+     * state, snapshot_chunk references per message (at most
+     * HOST_SNAPSHOT_CHUNK_MAX).  Defaults HOST_COMPACT_ENTRIES,
+     * HOST_COMPACT_KEEP and HOST_SNAPSHOT_CHUNK.  no_compaction: never
+     * compact (snapshots from a leader that does are still installed). */
+    uint32_t compact_entries;
+    uint32_t compact_keep;
+    uint32_t snapshot_chunk;
+    bool no_compaction;
 } host_config;
 
 /* Open the store, create node and sweeper, start listening.  errbuf says
@@ -82,7 +101,10 @@ int host_create(const host_config *cfg, host **out, char *errbuf,
 
 /* Run the event loop until *stop becomes non-zero (a signal handler sets
  * it): then stop accepting, answer what is open, commit pending applies.
- * Returns 0, or the error that stopped the loop. */
+ * Returns 0, or the error that stopped the loop: REFRAFT_EWRONGSTORE
+ * when the start guard refused this node (its data directory is new but
+ * the cluster knows it from another store, or a peer is of another
+ * cluster; guard.c, docs/operations.md). */
 int host_run(host *h, volatile sig_atomic_t *stop);
 
 /* Close the store and free everything.  NULL is allowed. */

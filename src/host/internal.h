@@ -11,6 +11,22 @@
 #include "refraft/wire.h"
 
 #define HOST_TOKEN_MAX 256
+
+/* 8-byte big-endian integers, as the host's own LMDB keys and values
+ * hold them (LMDB orders keys bytewise, so indexes sort in order). */
+static inline void host_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static inline uint64_t host_get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
 /* Longest a client's write waits for its entry to be applied. */
 #define HOST_WRITE_TIMEOUT_MS 30000
 /* GET /v1/log: entries per answer, by default and at most; the largest
@@ -147,6 +163,35 @@ struct host_read {
     size_t id_len;
 };
 
+/* A reader of the reference state (snapshot.c): the ids of the refs the
+ * last read handed out, cap refs' worth. */
+struct host_snap_reader {
+    uint8_t *ids;
+    size_t cap;
+};
+
+/* The start guard (guard.c): whether this node may take part yet, and
+ * the store's incarnation and uid.  answer[k] and asking[k] follow the
+ * peer table's slots, which stay put while the guard waits (no Raft
+ * message is taken then). */
+enum host_guard_state {
+    HOST_GUARD_OFF = 0, /* taking part (or never guarded) */
+    HOST_GUARD_WAITING, /* a fresh store: no tick, no Raft message */
+    HOST_GUARD_REFUSED  /* host_run stops with REFRAFT_EWRONGSTORE */
+};
+struct host_guard {
+    MDB_dbi dbi;
+    uint64_t incarnation;
+    uint8_t uid[8];
+    char uid_hex[17];
+    bool cleared;
+    uint8_t state; /* enum host_guard_state */
+    uint64_t next_ms, said_ms;
+    uint8_t answer[HOST_PEERS_MAX];
+    bool asking[HOST_PEERS_MAX];
+    char why[HOST_PEERS_MAX][96]; /* why a peer's last hello failed */
+};
+
 struct host {
     char id[REFRAFT_ID_MAX + 1];
     char cluster_id[REFRAFT_ID_MAX + 1];
@@ -181,6 +226,12 @@ struct host {
      * entry that applied it.  Only its records are served to clients. */
     MDB_dbi applied_dbi;
     bool applied_ready;
+    /* The reference state by index and the snapshot being received
+     * (snapshot.c); the node's and the sweeper's reads of the state. */
+    MDB_dbi index_dbi;
+    MDB_dbi staging_dbi;
+    struct host_snap_reader snap_node;
+    struct host_snap_reader snap_sweeper;
     refraft_log_api log; /* the store's log, as the node uses it: reads */
     refraft_node *node;
     refraft_sweeper *sw;
@@ -219,6 +270,7 @@ struct host {
     uint64_t fault_dropped; /* messages and requests the fault hook cut */
     uint64_t reads_ok;      /* consistent reads served (200 or 404) */
     uint64_t reads_failed;  /* consistent reads answered 503 or 504 */
+    struct host_guard guard;
 };
 
 /* log.c */
@@ -228,6 +280,9 @@ uint64_t host_now_ms(void);
 
 /* peers.c: the peer protocol, both ways. */
 struct host_peer *host_peer_find(host *h, const char *id);
+/* Whether req carries the cluster's bearer token (compared in constant
+ * time). */
+bool host_peer_authorized(const host *h, const http_request *req);
 /* Make the peer table follow the configuration in effect: members gain a
  * slot (with the address the configuration gives, when the slot has none
  * or held a non-member), others are marked non-members.  Memory only;
@@ -303,6 +358,42 @@ int host_applied_hook(void *app_ctx, MDB_txn *txn, refraft_index index,
  * or an error (REFRAFT_EINVAL for a bad id; the store's errors). */
 int host_applied_find(host *h, const uint8_t *id, size_t id_len,
                       struct host_applied *out);
+/* Inside a store transaction (snapshot.c): record that the entry at
+ * index applied ref (an id keeps its first index); mark the database
+ * complete; empty it (and mark it complete). */
+int host_applied_record(MDB_txn *txn, MDB_dbi dbi, refraft_index index,
+                        const refraft_ref *ref);
+int host_applied_mark_built(MDB_txn *txn, MDB_dbi dbi);
+int host_applied_clear(MDB_txn *txn, MDB_dbi dbi);
+/* An LMDB code as refstore's hooks must return it: MDB_MAP_FULL is
+ * REFRAFT_ENOSPC, so that refstore grows the map and runs them again. */
+int host_mdb_code(int rc);
+
+/* snapshot.c: the reference state by index ("applied_by_index", written
+ * with "applied"), and the snapshot hooks (Raft §7). */
+/* Open (create) the index table and the staging database in txn; *built
+ * says whether the table is complete (mark: make a new one complete). */
+int host_index_open(host *h, MDB_txn *txn, bool mark, bool *built);
+int host_index_put(host *h, MDB_txn *txn, refraft_index index,
+                   const refraft_ref *ref);
+int host_index_mark_built(host *h, MDB_txn *txn);
+/* Rebuild "applied" from the index table (a compacted log cannot). */
+int host_index_rebuild_applied(host *h, MDB_dbi applied_dbi);
+/* The hull's snapshot_read, snapshot_write and snapshot_install; the
+ * sweeper's snapshot_read (a buffer of its own); refstore's on_install.
+ * ctx is the host. */
+int host_snapshot_read(void *ctx, refraft_index last, refraft_index after,
+                       refraft_snapshot_ref *out, size_t max, size_t *n);
+int host_snapshot_sweep_read(void *ctx, refraft_index last, refraft_index after,
+                             refraft_snapshot_ref *out, size_t max, size_t *n);
+int host_snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
+                        refraft_index after, const refraft_snapshot_ref *refs,
+                        size_t n);
+int host_snapshot_install(void *ctx, const refraft_snapshot_meta *meta);
+int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
+                             const refraft_snapshot_meta *meta);
+/* Free the readers' buffers. */
+void host_snapshot_free(host *h);
 
 /* reads.c: linearizable reads (ReadIndex, Raft thesis §6.4). */
 /* GET /v1/records/{id}?consistent=1, id decoded: served once this node
@@ -327,6 +418,22 @@ bool host_serve_members(host *h, http_request *req);
 /* Once a turn: answer the changes that committed or were lost, and the
  * transfers that ended; with all (stopping), every one (503). */
 void host_members_run(host *h, bool all);
+
+/* guard.c: the start guard (a node whose whole data directory is new
+ * must not vote or count as if it still had its log) and GET
+ * /raft/v1/hello.  host_guard_open, after the node is created: open the
+ * database "node", raise the store's incarnation, and start waiting when
+ * the store is fresh, peers are configured and join is false; errbuf
+ * gets the cause of an error.  host_guard_run, once a turn: ask the
+ * peers again; REFRAFT_EWRONGSTORE once the guard refused this node (it
+ * logged why).  host_guard_holds: no tick and no Raft message yet.
+ * host_guard_serve: answer /raft/v1/hello, and while the guard holds,
+ * every other /raft/ path (503); true when it answered req. */
+int host_guard_open(host *h, bool join, char *errbuf, size_t len);
+int host_guard_run(host *h);
+bool host_guard_holds(const host *h);
+bool host_guard_refused(const host *h);
+bool host_guard_serve(host *h, http_request *req);
 
 /* status.c */
 void host_serve_status(host *h, http_request *req);

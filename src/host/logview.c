@@ -136,12 +136,15 @@ void host_serve_log(host *h, http_request *req)
     json_buf_init(&b, HOST_LOG_BODY_MAX);
     json_buf_printf(
         &b,
-        "{\"first\":%" PRIu64 ",\"last\":%" PRIu64 ",\"commit\":%" PRIu64
-        ",\"applied\":%" PRIu64 ",\"data\":%" PRIu64 ",\"entries\":[",
-        first, last, refraft_commit_index(h->node),
-        refraft_applied_index(h->node), refraft_data_index(h->node));
-    /* Entries below the first one are gone from the log (refstore never
-     * compacts, but another log may): the page starts at the first. */
+        "{\"first\":%" PRIu64 ",\"last\":%" PRIu64 ",\"snapshot\":%" PRIu64
+        ",\"commit\":%" PRIu64 ",\"applied\":%" PRIu64 ",\"data\":%" PRIu64
+        ",\"entries\":[",
+        first, last, refraft_snapshot_index(h->node),
+        refraft_commit_index(h->node), refraft_applied_index(h->node),
+        refraft_data_index(h->node));
+    /* Entries below the first one were compacted away (or came in a
+     * snapshot, "snapshot" its last index): the page starts at the
+     * first, and an empty log (first past last) lists none. */
     refraft_index bad = 0;
     int rv = write_entries(h, &b, from < first ? first : from, max, &bad);
     json_buf_printf(&b, "]}\n");

@@ -79,24 +79,28 @@ void host_serve_status(host *h, http_request *req)
         "{\"id\":%s,\"url\":%s,\"role\":\"%s\",\"term\":%" PRIu64
         ",\"leader\":%s,\"leader_url\":%s,\"commit_index\":%" PRIu64
         ",\"applied_index\":%" PRIu64 ",\"last_index\":%" PRIu64
-        ",\"data_index\":%" PRIu64 ",\"commit_policy\":\"%s\","
+        ",\"data_index\":%" PRIu64 ",\"first_index\":%" PRIu64
+        ",\"snapshot_index\":%" PRIu64 ",\"commit_policy\":\"%s\","
         "\"records\":%" PRIu64 ",\"sweeper\":{\"missing\":%" PRIu64
         ",\"in_flight\":%" PRIu64 ",\"fetched\":%" PRIu64
         ",\"bytes_fetched\":%" PRIu64 ",\"digest_failures\":%" PRIu64
         ",\"fetch_failures\":%" PRIu64 ",\"unrecoverable\":%" PRIu64
         ",\"voided\":%" PRIu64 ",\"orphans_collected\":%" PRIu64
         ",\"lost_upto\":%" PRIu64 "},\"config_index\":%" PRIu64
-        ",\"member\":%s,\"voter\":%s,\"peers\":[",
+        ",\"member\":%s,\"voter\":%s,\"incarnation\":%" PRIu64
+        ",\"store_uid\":\"%s\",\"start_guard\":\"%s\",\"peers\":[",
         id, url, refraft_role_name(refraft_role(n)), refraft_current_term(n),
         leader, lurl, refraft_commit_index(n), refraft_applied_index(n),
         refraft_last_index(n), refraft_data_index(n),
+        h->log.first_index(h->log.ctx), refraft_snapshot_index(n),
         refraft_commit_policy_of(n) == REFRAFT_COMMIT_DURABLE ? "durable"
                                                               : "reference",
         n_records(h), s.missing, s.in_flight, s.fetched, s.bytes_fetched,
         s.digest_failures, s.fetch_failures, s.unrecoverable, s.voided,
         s.orphans_collected, s.lost_upto, refraft_config_index(n),
         self_member(h) ? "true" : "false",
-        refraft_is_voter(n, h->id) ? "true" : "false");
+        refraft_is_voter(n, h->id) ? "true" : "false", h->guard.incarnation,
+        h->guard.uid_hex, host_guard_holds(h) ? "waiting" : "passed");
     /* The other members of the configuration in effect, with the
      * addresses this node reaches them at. */
     bool first = true;
@@ -168,6 +172,9 @@ void host_serve_metrics(host *h, http_request *req)
            "Last index of the log.", refraft_last_index(n));
     metric(buf, cap, &off, "refraft_data_index", "gauge",
            "Every entry up to it has its record here.", refraft_data_index(n));
+    metric(buf, cap, &off, "refraft_snapshot_index", "gauge",
+           "The log is compacted up to here (0: never).",
+           refraft_snapshot_index(n));
     metric(buf, cap, &off, "refraft_store_commits_total", "counter",
            "LMDB write transactions committed (each one a sync).", st.commits);
     metric(buf, cap, &off, "refraft_writes_total", "counter",

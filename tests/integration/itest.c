@@ -2091,9 +2091,10 @@ static int scenario_uncommitted_not_served(void)
     return 0;
 }
 
-/* Delete the database "applied" from the store in dir (its node
- * stopped), as a store written before it existed lacks it. */
-static int drop_applied_db(const char *dir)
+/* Delete the database name ("applied", "applied_by_index") from the
+ * store in dir (its node stopped), as a store written before it existed
+ * lacks it. */
+static int drop_db(const char *dir, const char *name)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -2106,7 +2107,7 @@ static int drop_applied_db(const char *dir)
     if (rc == 0)
         rc = mdb_txn_begin(env, NULL, 0, &txn);
     if (rc == 0)
-        rc = mdb_dbi_open(txn, "applied", 0, &dbi);
+        rc = mdb_dbi_open(txn, name, 0, &dbi);
     if (rc == 0)
         rc = mdb_drop(txn, dbi, 1);
     if (rc == 0) {
@@ -2118,7 +2119,7 @@ static int drop_applied_db(const char *dir)
     if (env != NULL)
         mdb_env_close(env);
     if (rc != 0)
-        fprintf(stderr, "dropping applied in %s: %s\n", dir, mdb_strerror(rc));
+        fprintf(stderr, "dropping %s in %s: %s\n", name, dir, mdb_strerror(rc));
     return rc == 0 ? 0 : -1;
 }
 
@@ -2141,7 +2142,7 @@ static int scenario_applied_rebuild(void)
     cli_cluster_signal(&cl, f, SIGTERM);
     EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
            cl.nodes[f].id);
-    EXPECT(drop_applied_db(cl.nodes[f].dir) == 0, "drop applied");
+    EXPECT(drop_db(cl.nodes[f].dir, "applied") == 0, "drop applied");
     note("stopped %s and deleted its applied database", cl.nodes[f].id);
     EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
     char path[CLI_PATH_MAX + 8];
@@ -2426,6 +2427,479 @@ static int scenario_member_input(void)
     return 0;
 }
 
+/* ---- the start guard: a lost data directory --------------------------- */
+
+/* GET /raft/v1/hello of node i, with the cluster token; x has the
+ * answer.  Returns the status. */
+static long hello_of(size_t i)
+{
+    char url[CLI_URL_MAX], token[128], auth[160];
+    if (read_token(token, sizeof(token)) != 0)
+        return 0;
+    snprintf(url, sizeof(url), "%s/raft/v1/hello", cl.nodes[i].url);
+    snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+    const char *hdrs[] = {auth, NULL};
+    cli_xfer_post(&x, url, "", 0, hdrs, 5000); /* for the headers */
+    cli_xfer_method(&x, "GET");
+    cli_xfer_perform(&x);
+    return x.status;
+}
+
+/* Node i's start guard ("waiting" or "passed") from GET /v1/status. */
+static bool guard_is(size_t i, const char *state)
+{
+    char url[CLI_URL_MAX], want[64];
+    snprintf(url, sizeof(url), "%s/v1/status", cl.nodes[i].url);
+    snprintf(want, sizeof(want), "\"start_guard\":\"%s\"", state);
+    return get(url) == 200 && strstr(x.body, want) != NULL;
+}
+
+/* `refraft ARGS...` with the CLI; its exit status, its output in out. */
+static int cli_run(char *out, size_t cap, const char *a1, const char *a2,
+                   const char *a3, const char *a4, const char *a5)
+{
+    char *argv[] = {(char *)refraft_exe, (char *)a1, (char *)a2, (char *)a3,
+                    (char *)a4,          (char *)a5, NULL};
+    return run(argv, out, cap);
+}
+
+/* Start node i with its old arguments: the start guard must refuse it,
+ * exit status 2, with the message that says what to do. */
+static int expect_refused(size_t i, const char *peer_hint)
+{
+    char log[CLI_PATH_MAX + 8];
+    snprintf(log, sizeof(log), "%s/log", cl.nodes[i].dir);
+    uint64_t at = cli_now_ms();
+    int ws = cli_cluster_run_node(&cl, i, 20000);
+    EXPECT(ws != -1 && WIFEXITED(ws) && WEXITSTATUS(ws) == 2,
+           "%s with a new data directory was not refused (wait status %d)",
+           cl.nodes[i].id, ws);
+    char want[128];
+    snprintf(want, sizeof(want), "remove it (refraft member remove %s)",
+             cl.nodes[i].id);
+    EXPECT(file_holds(log, want) && file_holds(log, "start it with --join") &&
+               file_holds(log, peer_hint),
+           "%s's log does not say what to do", cl.nodes[i].id);
+    note("%s refused after %llu ms (exit 2): its log names the peer and "
+         "says remove + --join",
+         cl.nodes[i].id, (unsigned long long)(cli_now_ms() - at));
+    return 0;
+}
+
+/* A follower whose whole data directory is lost must not vote or count
+ * as if it still had its log (Raft §5.2, §5.4: voters keep their vote
+ * and log): restarted with its old arguments it refuses to start (exit
+ * 2), twice; removed and replaced by a server started with --join under
+ * a new id, added as a learner and promoted, the cluster serves every
+ * record from it and elects with it. */
+static int scenario_wipe_node(void)
+{
+    size_t leader;
+    cli_status st, ls;
+    static record rs[40];
+    char out[4096];
+    EXPECT(start_cluster(3, &leader) == 0, "cluster did not start");
+    for (size_t i = 0; i < 40; i++)
+        make_record(&rs[i], 400);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 20) == 0, "first puts");
+    size_t f = follower(leader, cl.n);
+    EXPECT(hello_of(f) == 200, "hello: %ld %s", x.status, x.body);
+    uint64_t term, last, inc;
+    EXPECT(cli_json_u64(x.body, x.len, "term", &term) && term > 0 &&
+               cli_json_u64(x.body, x.len, "last_index", &last) && last > 0 &&
+               cli_json_u64(x.body, x.len, "incarnation", &inc) && inc == 1 &&
+               strstr(x.body, "\"fresh\":false") != NULL &&
+               strstr(x.body, "\"cluster_id\":\"refraft\"") != NULL,
+           "%s's hello: %s", cl.nodes[f].id, x.body);
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/raft/v1/hello", cl.nodes[f].url);
+    EXPECT(get(url) == 401, "hello without the token: %ld", x.status);
+    note("%s's hello: %s", cl.nodes[f].id, "term, log, incarnation 1");
+
+    kill9(f);
+    EXPECT(cli_cluster_wipe_dir(&cl, f) == 0, "wipe %s", cl.nodes[f].id);
+    note("wiped %s's whole data directory", cl.nodes[f].id);
+    EXPECT(expect_refused(f, "is at term") == 0, "first refusal");
+    /* The refused start left a store that never passed the guard: still
+     * fresh, still refused. */
+    EXPECT(expect_refused(f, "knew this node from another store") == 0,
+           "second refusal");
+    EXPECT(put_many(cl.nodes[leader].url, rs + 20, 10) == 0,
+           "puts while %s is out", cl.nodes[f].id);
+    for (size_t i = 0; i < cl.n; i++)
+        if (i != f)
+            EXPECT(expect_records(i, rs, 30, CATCH_UP_MS) == 0, "records on %s",
+                   cl.nodes[i].id);
+    note("the two others hold all 30 records");
+
+    EXPECT(cli_run(out, sizeof(out), "member", "remove", cl.nodes[f].id, "--to",
+                   cl.nodes[leader].url) == 0,
+           "refraft member remove: %s", out);
+    note("refraft member remove %s: %s", cl.nodes[f].id, out);
+    /* It comes back as a new server, under a new id: a late answer of
+     * the old one must not pass for the new one's (operations.md). */
+    size_t j;
+    EXPECT(cli_cluster_add_node(&cl, &j) == 0, "a new server");
+    EXPECT(cli_cluster_start_node(&cl, j, START_MS) == 0, "start %s --join",
+           cl.nodes[j].id);
+    EXPECT(guard_is(j, "passed"), "a joining node waits: %s", x.body);
+    char *add[] = {(char *)refraft_exe,
+                   "member",
+                   "add",
+                   cl.nodes[j].id,
+                   cl.nodes[j].url,
+                   "--to",
+                   cl.nodes[leader].url,
+                   NULL};
+    EXPECT(run(add, out, sizeof(out)) == 0, "refraft member add: %s", out);
+    EXPECT(cli_run(out, sizeof(out), "member", "promote", cl.nodes[j].id,
+                   "--to", cl.nodes[leader].url) == 0,
+           "refraft member promote: %s", out);
+    note("%s replaced %s: added as a learner, promoted", cl.nodes[j].id,
+         cl.nodes[f].id);
+    EXPECT(put_many(cl.nodes[leader].url, rs + 30, 10) == 0, "last puts");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(j, 40, ls.commit_index, &st) == 0, "catch-up");
+    EXPECT(expect_records(j, rs, 40, CATCH_UP_MS) == 0, "records on %s",
+           cl.nodes[j].id);
+    /* It votes: with the leader stopped, the two voters left elect one. */
+    cli_cluster_signal(&cl, leader, SIGTERM);
+    cli_cluster_reap(&cl, leader, 10000);
+    size_t nl;
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &nl) == 0,
+           "no leader without %s", cl.nodes[leader].id);
+    note("%s serves all 40 records; without %s, %s leads", cl.nodes[j].id,
+         cl.nodes[leader].id, cl.nodes[nl].id);
+    return 0;
+}
+
+/* A new cluster whose nodes start one after another, seconds apart: the
+ * first waits (it neither campaigns nor votes) until a majority of the
+ * voters answered empty; the last starts into a cluster that already has
+ * a log, which does not know it, and takes part. */
+static int scenario_staggered_start(void)
+{
+    if (cli_cluster_init(&cl, tmp, 3, NULL, refraft_exe, true) != 0)
+        return -1;
+    cl_ready = true;
+    cl.log_level = "debug";
+    for (size_t i = 0; i < cl.n; i++)
+        EXPECT(cli_cluster_new_port(&cl, i) == 0, "a port");
+    EXPECT(cli_cluster_start_node(&cl, 0, START_MS) == 0, "start n1");
+    cli_sleep_ms(1500);
+    EXPECT(guard_is(0, "waiting") && strstr(x.body, "\"term\":0") != NULL,
+           "n1 alone: %s", x.body);
+    note("n1 alone waits: %s", "start_guard waiting, term 0");
+    EXPECT(cli_cluster_start_node(&cl, 1, START_MS) == 0, "start n2");
+    size_t leader;
+    EXPECT(cli_cluster_wait_leader(&cl, LEADER_MS, &leader) == 0,
+           "no leader of n1 and n2");
+    record rs[6];
+    for (size_t i = 0; i < 6; i++)
+        make_record(&rs[i], 100);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 3) == 0, "puts");
+    note("n1 and n2 bootstrapped; %s leads", cl.nodes[leader].id);
+    cli_sleep_ms(1500);
+    EXPECT(cli_cluster_start_node(&cl, 2, START_MS) == 0, "start n3");
+    EXPECT(put_many(cl.nodes[leader].url, rs + 3, 3) == 0, "more puts");
+    EXPECT(expect_records(2, rs, 6, CATCH_UP_MS) == 0, "records on n3");
+    EXPECT(guard_is(2, "passed"), "n3: %s", x.body);
+    char log[CLI_PATH_MAX + 8];
+    snprintf(log, sizeof(log), "%s/log", cl.nodes[2].dir);
+    EXPECT(file_holds(log, "none knows this node from another store"),
+           "n3's log does not say why it took part");
+    /* refraft get --consistent through n3: the last write, at once. */
+    char path[CLI_PATH_MAX + 16], out[256];
+    snprintf(path, sizeof(path), "%s/got", tmp);
+    char *getc[] = {(char *)refraft_exe,
+                    "get",
+                    "--consistent",
+                    "--to",
+                    cl.nodes[2].url,
+                    "-o",
+                    path,
+                    rs[5].id,
+                    NULL};
+    EXPECT(run(getc, out, sizeof(out)) == 0, "refraft get --consistent");
+    uint8_t *got;
+    size_t got_len;
+    char err[256];
+    EXPECT(cli_read_file(path, 4096, &got, &got_len, err, sizeof(err)) == 0,
+           "%s", err);
+    bool same = got_len == rs[5].len && memcmp(got, rs[5].bytes, got_len) == 0;
+    free(got);
+    EXPECT(same, "refraft get --consistent wrote other bytes");
+    note("n3 started into the running cluster and holds every record; "
+         "refraft get --consistent reads the last one through it");
+    return 0;
+}
+
+/* ---- compaction and snapshots (Raft §7) ------------------------------- */
+
+/* Small compaction settings, so that a few hundred writes compact the
+ * log several times and a snapshot takes several chunks. */
+static const char *const compact_flags[] = {"--compact-entries",
+                                            "40",
+                                            "--compact-keep",
+                                            "10",
+                                            "--snapshot-chunk",
+                                            "16",
+                                            NULL};
+
+#define COMPACT_RECORDS 120
+
+static int start_compacting(size_t n, size_t *leader)
+{
+    if (cli_cluster_init(&cl, tmp, n, NULL, refraft_exe, true) != 0)
+        return -1;
+    cl_ready = true;
+    cl.log_level = "debug";
+    cl.node_flags = compact_flags;
+    if (cli_cluster_start(&cl, START_MS) != 0)
+        return -1;
+    if (cli_cluster_wait_leader(&cl, LEADER_MS, leader) != 0) {
+        fprintf(stderr, "no leader within %u ms\n", LEADER_MS);
+        return -1;
+    }
+    note("%zu nodes up with %s %s %s %s %s %s; %s leads", n, compact_flags[0],
+         compact_flags[1], compact_flags[2], compact_flags[3], compact_flags[4],
+         compact_flags[5], cl.nodes[*leader].id);
+    return 0;
+}
+
+/* Node i's first log index and snapshot index (GET /v1/status). */
+static int compaction_of(size_t i, uint64_t *first, uint64_t *snapshot)
+{
+    char url[CLI_URL_MAX];
+    snprintf(url, sizeof(url), "%s/v1/status", cl.nodes[i].url);
+    if (get(url) != 200 || !cli_json_u64(x.body, x.len, "first_index", first) ||
+        !cli_json_u64(x.body, x.len, "snapshot_index", snapshot))
+        return -1;
+    return 0;
+}
+
+/* Wait until node i's log was compacted past index at (its snapshot
+ * index above it, its first index right after the snapshot's). */
+static int wait_compacted(size_t i, uint64_t at, uint64_t *snapshot)
+{
+    uint64_t first = 0;
+    uint64_t deadline = cli_now_ms() + CATCH_UP_MS;
+    for (;;) {
+        bool have = compaction_of(i, &first, snapshot) == 0;
+        if (have && *snapshot > at && first == *snapshot + 1)
+            return 0;
+        if (cli_now_ms() >= deadline || cli_interrupted) {
+            fprintf(stderr,
+                    "%s: first index %llu, snapshot index %llu (want past "
+                    "%llu)\n",
+                    cl.nodes[i].id, (unsigned long long)first,
+                    (unsigned long long)*snapshot, (unsigned long long)at);
+            return -1;
+        }
+        cli_sleep_ms(50);
+    }
+}
+
+/* Node i's log tells of a snapshot it installed. */
+static bool installed_snapshot(size_t i)
+{
+    char path[CLI_PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/log", cl.nodes[i].dir);
+    return file_holds(path, "installed the snapshot at");
+}
+
+/* A store from before the reference state by index (its node stopped,
+ * "applied_by_index" dropped) gets it rebuilt from the log at start, and
+ * completely: once that node has compacted, a wipe of its records gets
+ * every one back, those named only by the rebuilt table included. */
+static int scenario_index_rebuild(void)
+{
+    size_t leader;
+    cli_status st, ls;
+    static record rs[COMPACT_RECORDS];
+    EXPECT(start_compacting(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    for (size_t i = 0; i < COMPACT_RECORDS; i++)
+        make_record(&rs[i], 300);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 20) == 0, "first puts");
+    EXPECT(expect_records(f, rs, 20, CATCH_UP_MS) == 0, "records on %s",
+           cl.nodes[f].id);
+    cli_cluster_signal(&cl, f, SIGTERM);
+    EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
+           cl.nodes[f].id);
+    EXPECT(drop_db(cl.nodes[f].dir, "applied_by_index") == 0, "drop");
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    char path[CLI_PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/log", cl.nodes[f].dir);
+    EXPECT(file_holds(path, "rebuilt the applied records from the log: 20 "
+                            "REF entries"),
+           "%s's log does not tell of the rebuild", cl.nodes[f].id);
+    note("%s rebuilt its reference state by index from its log",
+         cl.nodes[f].id);
+    EXPECT(put_many(cl.nodes[leader].url, rs + 20, COMPACT_RECORDS - 20) == 0,
+           "more puts");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(f, COMPACT_RECORDS, ls.commit_index, &st) == 0,
+           "replication");
+    uint64_t snap;
+    EXPECT(wait_compacted(f, 21, &snap) == 0, "%s compacted", cl.nodes[f].id);
+    kill9(f);
+    EXPECT(cli_cluster_wipe_records(&cl, f) == 0, "wipe-records");
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    EXPECT(wait_holds(f, COMPACT_RECORDS, ls.commit_index, &st) == 0,
+           "sweeper");
+    EXPECT(expect_records(f, rs, COMPACT_RECORDS, CATCH_UP_MS) == 0, "records");
+    note("%s compacted up to %llu, lost its records and got all %d back",
+         cl.nodes[f].id, (unsigned long long)snap, COMPACT_RECORDS);
+    return 0;
+}
+
+/* Raft §7, thesis §5: a server added once the leader compacted the
+ * entries it lacks gets them as a snapshot of references; its sweeper
+ * fetches every record the snapshot names, it serves them all, and it
+ * is promoted. */
+static int scenario_snapshot_join(void)
+{
+    size_t leader, j;
+    cli_status st, ls;
+    static record rs[COMPACT_RECORDS];
+    char body[512];
+    EXPECT(start_compacting(3, &leader) == 0, "cluster did not start");
+    char dir[CLI_PATH_MAX + 8], out[1024];
+    snprintf(dir, sizeof(dir), "%s/refused", tmp);
+    char *keep[] = {(char *)refraft_exe,
+                    "node",
+                    "--id",
+                    "n9",
+                    "--data",
+                    dir,
+                    "--token-file",
+                    cl.token_file,
+                    "--compact-entries",
+                    "10",
+                    "--compact-keep",
+                    "10",
+                    NULL};
+    EXPECT(run(keep, out, sizeof(out)) == 1,
+           "--compact-keep not below --compact-entries was not refused");
+    for (size_t i = 0; i < COMPACT_RECORDS; i++)
+        make_record(&rs[i], 300);
+    EXPECT(put_many(cl.nodes[leader].url, rs, COMPACT_RECORDS) == 0, "puts");
+    uint64_t snap;
+    EXPECT(wait_compacted(leader, 1, &snap) == 0, "the leader compacted");
+    note("%s compacted its log up to %llu", cl.nodes[leader].id,
+         (unsigned long long)snap);
+
+    EXPECT(cli_cluster_add_node(&cl, &j) == 0, "a fourth node");
+    EXPECT(cli_cluster_start_node(&cl, j, START_MS) == 0, "start %s --join",
+           cl.nodes[j].id);
+    snprintf(body, sizeof(body), "{\"id\":\"%s\",\"url\":\"%s\"}",
+             cl.nodes[j].id, cl.nodes[j].url);
+    long status = member_req(leader, "POST", "/v1/members", body);
+    EXPECT(status == 200, "add: %ld %s", status, x.body);
+    note("added %s as a learner", cl.nodes[j].id);
+    uint64_t jsnap;
+    EXPECT(wait_compacted(j, 0, &jsnap) == 0, "%s got no snapshot",
+           cl.nodes[j].id);
+    EXPECT(installed_snapshot(j), "%s's log tells of no install",
+           cl.nodes[j].id);
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(j, COMPACT_RECORDS, ls.commit_index, &st) == 0,
+           "learner catch-up");
+    EXPECT(st.sw_fetched > 0 && st.sw_digest_failures == 0,
+           "the sweeper fetched %llu records, %llu digest failures",
+           (unsigned long long)st.sw_fetched,
+           (unsigned long long)st.sw_digest_failures);
+    EXPECT(expect_records(j, rs, COMPACT_RECORDS, CATCH_UP_MS) == 0,
+           "learner records");
+    note("%s installed a snapshot (now at %llu), fetched %llu records and "
+         "serves all %d",
+         cl.nodes[j].id, (unsigned long long)jsnap,
+         (unsigned long long)st.sw_fetched, COMPACT_RECORDS);
+
+    status = promote_when_caught_up(leader, cl.nodes[j].id);
+    EXPECT(status == 200, "promote: %ld %s", status, x.body);
+    EXPECT(member_req(leader, "GET", "/v1/members", NULL) == 200 &&
+               occurrences("\"voter\":true") == 4,
+           "not 4 voters: %s", x.body);
+    note("promoted %s", cl.nodes[j].id);
+    return 0;
+}
+
+/* Raft §7: a follower down while the others compact far past its log
+ * catches up by a snapshot once it is back, records included. */
+static int scenario_snapshot_restart(void)
+{
+    size_t leader;
+    cli_status st, ls;
+    static record rs[COMPACT_RECORDS];
+    EXPECT(start_compacting(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    for (size_t i = 0; i < COMPACT_RECORDS; i++)
+        make_record(&rs[i], 300);
+    EXPECT(put_many(cl.nodes[leader].url, rs, 10) == 0, "first puts");
+    EXPECT(expect_records(f, rs, 10, CATCH_UP_MS) == 0, "records on %s",
+           cl.nodes[f].id);
+    EXPECT(cli_cluster_status(&cl, f, &st) == 0, "%s's status", cl.nodes[f].id);
+    uint64_t f_last = st.last_index;
+    kill9(f);
+    EXPECT(put_many(cl.nodes[leader].url, rs + 10, COMPACT_RECORDS - 10) == 0,
+           "puts while %s is down", cl.nodes[f].id);
+    uint64_t snap;
+    EXPECT(wait_compacted(leader, f_last, &snap) == 0,
+           "the leader compacted past %llu", (unsigned long long)f_last);
+    note("%s compacted up to %llu, past %s's last index %llu",
+         cl.nodes[leader].id, (unsigned long long)snap, cl.nodes[f].id,
+         (unsigned long long)f_last);
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(f, COMPACT_RECORDS, ls.commit_index, &st) == 0,
+           "catch up");
+    EXPECT(installed_snapshot(f), "%s's log tells of no install",
+           cl.nodes[f].id);
+    EXPECT(expect_records(f, rs, COMPACT_RECORDS, CATCH_UP_MS) == 0, "records");
+    note("%s restarted, installed a snapshot and holds all %d records",
+         cl.nodes[f].id, COMPACT_RECORDS);
+    return 0;
+}
+
+/* A follower of a compacted cluster whose records were wiped gets every
+ * record back, those named only below its log's first index included:
+ * its sweeper finds them through the reference state (lost mode). */
+static int scenario_snapshot_wiped(void)
+{
+    size_t leader;
+    cli_status st, ls;
+    static record rs[COMPACT_RECORDS];
+    EXPECT(start_compacting(3, &leader) == 0, "cluster did not start");
+    size_t f = follower(leader, cl.n);
+    for (size_t i = 0; i < COMPACT_RECORDS; i++)
+        make_record(&rs[i], 300);
+    EXPECT(put_many(cl.nodes[leader].url, rs, COMPACT_RECORDS) == 0, "puts");
+    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+    EXPECT(wait_holds(f, COMPACT_RECORDS, ls.commit_index, &st) == 0,
+           "replication");
+    uint64_t snap;
+    EXPECT(wait_compacted(f, 1, &snap) == 0, "%s compacted", cl.nodes[f].id);
+    kill9(f);
+    EXPECT(cli_cluster_wipe_records(&cl, f) == 0, "wipe-records");
+    note("%s compacted up to %llu; wiped its records", cl.nodes[f].id,
+         (unsigned long long)snap);
+    EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+    EXPECT(wait_holds(f, COMPACT_RECORDS, ls.commit_index, &st) == 0,
+           "sweeper");
+    /* Nothing was written since: every record the restarted process
+     * holds, its sweeper fetched. */
+    EXPECT(st.sw_fetched >= COMPACT_RECORDS,
+           "the sweeper fetched only %llu records",
+           (unsigned long long)st.sw_fetched);
+    EXPECT(expect_records(f, rs, COMPACT_RECORDS, CATCH_UP_MS) == 0, "records");
+    note("the sweeper fetched %llu records back, those of entries up to "
+         "%llu through the reference state",
+         (unsigned long long)st.sw_fetched, (unsigned long long)snap);
+    return 0;
+}
+
 typedef struct scenario {
     const char *name;
     int (*run)(void);
@@ -2454,6 +2928,12 @@ static const scenario scenarios[] = {
     {"membership", scenario_membership},
     {"transfer", scenario_transfer},
     {"member_input", scenario_member_input},
+    {"wipe_node", scenario_wipe_node},
+    {"staggered_start", scenario_staggered_start},
+    {"snapshot_join", scenario_snapshot_join},
+    {"snapshot_restart", scenario_snapshot_restart},
+    {"snapshot_wiped", scenario_snapshot_wiped},
+    {"index_rebuild", scenario_index_rebuild},
 };
 
 /* A sanitizer's report in a node's log: its first lines say what and

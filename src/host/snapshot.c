@@ -1,0 +1,465 @@
+/* snapshot.c - the node runtime's reference state by index, and the
+ * snapshot hooks that read, stage and install it (Raft §7, thesis §5). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/*
+ * Why.  A reference snapshot at S is the references of the REF entries up
+ * to S that were applied as REF, each with its entry's index, in index
+ * order (refraft.h).  The database "applied" is keyed by record id and
+ * keeps only the first index per id, so it cannot be read in index
+ * order: the apply hook also writes each applied REF entry into
+ * "applied_by_index", which the leader's hull.snapshot_read and the
+ * sweeper read a prefix of.  A snapshot stays readable while later
+ * entries apply, since entries are only ever added past it.
+ *
+ * A follower stages the chunks it receives in "snapshot_staging", aside
+ * from its state, and the log's install transaction (refstore's
+ * on_install hook) replaces "applied" and "applied_by_index" with them:
+ * the state, the emptied log, the applied and data index and the lost
+ * records mark all commit together, or none of them does.
+ *
+ * On disk.  applied_by_index: key the entry index (8-byte big-endian),
+ * value the record's size (8-byte big-endian), its SHA-256 digest (32
+ * bytes) and its id (1..REFRAFT_RECORD_ID_MAX bytes).  Key 0, which no
+ * entry has, says the table is complete (written on a new store, after a
+ * rebuild, and with every install).  snapshot_staging: the same rows for
+ * the snapshot being received, and under key 0 its last index and the
+ * index its chunks reach so far (two 8-byte big-endian integers).
+ */
+#define INDEX_DB "applied_by_index"
+#define STAGING_DB "snapshot_staging"
+#define ROW_FIXED (8 + REFRAFT_DIGEST_LEN)
+#define HEADER_LEN 16
+
+/* Write index -> ref into dbi (flags: 0 or MDB_APPEND). */
+static int put_row(MDB_txn *txn, MDB_dbi dbi, refraft_index index,
+                   const refraft_ref *ref, unsigned flags)
+{
+    uint8_t key[8], value[ROW_FIXED + REFRAFT_RECORD_ID_MAX];
+    host_put_u64(key, index);
+    host_put_u64(value, ref->size);
+    memcpy(value + 8, ref->digest, REFRAFT_DIGEST_LEN);
+    memcpy(value + ROW_FIXED, ref->id, ref->id_len);
+    MDB_val k = {sizeof key, key};
+    MDB_val v = {ROW_FIXED + (size_t)ref->id_len, value};
+    return host_mdb_code(mdb_put(txn, dbi, &k, &v, flags));
+}
+
+/* Decode a row; its id points into v (valid as LMDB says).  false for a
+ * row of another shape (a store that is not ours). */
+static bool get_row(const MDB_val *k, const MDB_val *v, refraft_snapshot_ref *r)
+{
+    if (k->mv_size != 8 || v->mv_size <= ROW_FIXED ||
+        v->mv_size > ROW_FIXED + REFRAFT_RECORD_ID_MAX)
+        return false;
+    const uint8_t *p = v->mv_data;
+    r->index = host_get_u64(k->mv_data);
+    r->ref.size = host_get_u64(p);
+    memcpy(r->ref.digest, p + 8, REFRAFT_DIGEST_LEN);
+    r->ref.id = p + ROW_FIXED;
+    r->ref.id_len = (uint16_t)(v->mv_size - ROW_FIXED);
+    return r->index != 0;
+}
+
+static int mark_built(MDB_txn *txn, MDB_dbi dbi)
+{
+    uint8_t key[8] = {0};
+    MDB_val k = {sizeof key, key}, v = {0, (void *)""};
+    return host_mdb_code(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+/* ---- opening, the apply hook, the rebuild ----------------------------- */
+
+int host_index_open(host *h, MDB_txn *txn, bool mark, bool *built)
+{
+    int rc = mdb_dbi_open(txn, INDEX_DB, MDB_CREATE, &h->index_dbi);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, STAGING_DB, MDB_CREATE, &h->staging_dbi);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    uint8_t key[8] = {0};
+    MDB_val k = {sizeof key, key}, v;
+    rc = mdb_get(txn, h->index_dbi, &k, &v);
+    *built = rc == 0;
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return host_mdb_code(rc);
+    if (*built || !mark)
+        return 0;
+    *built = true;
+    return mark_built(txn, h->index_dbi);
+}
+
+int host_index_put(host *h, MDB_txn *txn, refraft_index index,
+                   const refraft_ref *ref)
+{
+    return put_row(txn, h->index_dbi, index, ref, 0);
+}
+
+int host_index_mark_built(host *h, MDB_txn *txn)
+{
+    return mark_built(txn, h->index_dbi);
+}
+
+struct from_index {
+    host *h;
+    MDB_dbi applied_dbi;
+    uint64_t n;
+};
+
+/* Record every row of the index table in "applied", in index order (so
+ * each id keeps its first index), and mark "applied" complete. */
+static int applied_from_index(void *ctx, MDB_txn *txn)
+{
+    struct from_index *f = ctx;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, f->h->index_dbi, &cur);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    uint8_t first[8];
+    host_put_u64(first, 1);
+    MDB_val k = {sizeof first, first}, v;
+    int rv = 0;
+    f->n = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && rv == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        refraft_snapshot_ref r;
+        if (!get_row(&k, &v, &r)) {
+            rv = REFRAFT_ECORRUPT;
+            break;
+        }
+        rv = host_applied_record(txn, f->applied_dbi, r.index, &r.ref);
+        f->n++;
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0 && rc != MDB_NOTFOUND)
+        rv = host_mdb_code(rc);
+    return rv != 0 ? rv : host_applied_mark_built(txn, f->applied_dbi);
+}
+
+int host_index_rebuild_applied(host *h, MDB_dbi applied_dbi)
+{
+    struct from_index f = {h, applied_dbi, 0};
+    int rv = refstore_write(h->store, applied_from_index, &f);
+    if (rv == 0)
+        host_log(h, HOST_LOG_INFO,
+                 "rebuilt the applied records from the reference state: "
+                 "%llu REF entries",
+                 (unsigned long long)f.n);
+    return rv;
+}
+
+/* ---- snapshot_read: the leader's chunks and the sweeper's scan --------- */
+
+struct read_ctx {
+    host *h;
+    struct host_snap_reader *rd;
+    refraft_index last, after;
+    refraft_snapshot_ref *out;
+    size_t max, n;
+};
+
+static int read_refs(void *ctx, MDB_txn *txn)
+{
+    struct read_ctx *c = ctx;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, c->h->index_dbi, &cur);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    uint8_t from[8];
+    host_put_u64(from, c->after + 1);
+    MDB_val k = {sizeof from, from}, v;
+    int rv = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+         rc == 0 && c->n < c->max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        refraft_snapshot_ref r;
+        if (!get_row(&k, &v, &r)) {
+            rv = REFRAFT_ECORRUPT;
+            break;
+        }
+        if (r.index > c->last)
+            break;
+        /* The ids go into the reader's buffer: LMDB's memory is gone
+         * once the read transaction ends. */
+        uint8_t *id = c->rd->ids + c->n * REFRAFT_RECORD_ID_MAX;
+        memcpy(id, r.ref.id, r.ref.id_len);
+        r.ref.id = id;
+        c->out[c->n++] = r;
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0 && rc != 0 && rc != MDB_NOTFOUND)
+        rv = host_mdb_code(rc);
+    return rv;
+}
+
+/* Fill out[] with the refs of (after, last] in index order, up to max;
+ * their ids live in rd's buffer until the next read through rd. */
+static int read_state(host *h, struct host_snap_reader *rd, refraft_index last,
+                      refraft_index after, refraft_snapshot_ref *out,
+                      size_t max, size_t *n)
+{
+    *n = 0;
+    if (after >= last || max == 0)
+        return 0;
+    if (max > rd->cap) {
+        if (max > SIZE_MAX / REFRAFT_RECORD_ID_MAX)
+            return REFRAFT_ENOMEM;
+        uint8_t *p = realloc(rd->ids, max * REFRAFT_RECORD_ID_MAX);
+        if (p == NULL)
+            return REFRAFT_ENOMEM;
+        rd->ids = p;
+        rd->cap = max;
+    }
+    struct read_ctx c = {h, rd, last, after, out, max, 0};
+    int rv = refstore_read(h->store, read_refs, &c);
+    if (rv != 0) {
+        host_log(h, HOST_LOG_ERROR,
+                 "reading the reference state after %llu: %s",
+                 (unsigned long long)after, refraft_strerror(rv));
+        return rv;
+    }
+    *n = c.n;
+    return 0;
+}
+
+int host_snapshot_read(void *ctx, refraft_index last, refraft_index after,
+                       refraft_snapshot_ref *out, size_t max, size_t *n)
+{
+    host *h = ctx;
+    return read_state(h, &h->snap_node, last, after, out, max, n);
+}
+
+int host_snapshot_sweep_read(void *ctx, refraft_index last, refraft_index after,
+                             refraft_snapshot_ref *out, size_t max, size_t *n)
+{
+    host *h = ctx;
+    return read_state(h, &h->snap_sweeper, last, after, out, max, n);
+}
+
+void host_snapshot_free(host *h)
+{
+    free(h->snap_node.ids);
+    free(h->snap_sweeper.ids);
+    h->snap_node = (struct host_snap_reader){NULL, 0};
+    h->snap_sweeper = (struct host_snap_reader){NULL, 0};
+}
+
+/* ---- snapshot_write: staging a follower's chunks ---------------------- */
+
+/* The staged snapshot's last index and how far its chunks reach;
+ * REFRAFT_ENOTFOUND when nothing is staged. */
+static int
+staged(MDB_txn *txn, MDB_dbi dbi, refraft_index *last, refraft_index *upto)
+{
+    uint8_t key[8] = {0};
+    MDB_val k = {sizeof key, key}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    if (v.mv_size != HEADER_LEN)
+        return REFRAFT_ECORRUPT;
+    *last = host_get_u64(v.mv_data);
+    *upto = host_get_u64((const uint8_t *)v.mv_data + 8);
+    return 0;
+}
+
+struct write_ctx {
+    host *h;
+    const refraft_snapshot_meta *meta;
+    refraft_index after;
+    const refraft_snapshot_ref *refs;
+    size_t n;
+    char why[160];
+};
+
+static int write_chunk(void *ctx, MDB_txn *txn)
+{
+    struct write_ctx *c = ctx;
+    MDB_dbi dbi = c->h->staging_dbi;
+    refraft_index last = c->meta->last_index, at = c->after;
+    int rv;
+    if (c->after == 0) {
+        /* A new snapshot: whatever was staged before goes. */
+        rv = host_mdb_code(mdb_drop(txn, dbi, 0));
+    } else {
+        refraft_index s_last = 0, s_upto = 0;
+        rv = staged(txn, dbi, &s_last, &s_upto);
+        if (rv == REFRAFT_ENOTFOUND) {
+            snprintf(c->why, sizeof c->why,
+                     "a chunk after %llu, with no snapshot staged",
+                     (unsigned long long)c->after);
+            rv = REFRAFT_EINVAL;
+        } else if (rv == 0 && (last < s_upto || s_upto != c->after)) {
+            /* A chunk of a later snapshot may continue the staged one:
+             * the staged refs are a prefix of it (refraft.h). */
+            snprintf(c->why, sizeof c->why,
+                     "a chunk after %llu of the snapshot at %llu, while "
+                     "the one staged is at %llu and reaches %llu",
+                     (unsigned long long)c->after, (unsigned long long)last,
+                     (unsigned long long)s_last, (unsigned long long)s_upto);
+            rv = REFRAFT_EINVAL;
+        }
+    }
+    for (size_t i = 0; rv == 0 && i < c->n; i++) {
+        const refraft_snapshot_ref *r = &c->refs[i];
+        if (r->index <= at || r->index > last || r->ref.id == NULL ||
+            r->ref.id_len == 0 || r->ref.id_len > REFRAFT_RECORD_ID_MAX) {
+            snprintf(c->why, sizeof c->why,
+                     "reference %zu of the chunk is out of order, past "
+                     "%llu or without a valid id",
+                     i, (unsigned long long)last);
+            rv = REFRAFT_EINVAL;
+            break;
+        }
+        rv = put_row(txn, dbi, r->index, &r->ref, MDB_APPEND);
+        at = r->index;
+    }
+    if (rv != 0)
+        return rv;
+    uint8_t key[8] = {0}, header[HEADER_LEN];
+    host_put_u64(header, last);
+    host_put_u64(header + 8, at);
+    MDB_val k = {sizeof key, key}, v = {sizeof header, header};
+    return host_mdb_code(mdb_put(txn, dbi, &k, &v, 0));
+}
+
+int host_snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
+                        refraft_index after, const refraft_snapshot_ref *refs,
+                        size_t n)
+{
+    host *h = ctx;
+    struct write_ctx c = {h, meta, after, refs, n, ""};
+    int rv = refstore_write(h->store, write_chunk, &c);
+    if (rv != 0)
+        host_log(h, HOST_LOG_WARN,
+                 "cannot stage the snapshot chunk after %llu: %s",
+                 (unsigned long long)after,
+                 c.why[0] != '\0' ? c.why : refstore_errmsg(h->store));
+    else if (after == 0)
+        host_log(h, HOST_LOG_INFO,
+                 "receiving the snapshot at %llu (term %llu) from the "
+                 "leader",
+                 (unsigned long long)meta->last_index,
+                 (unsigned long long)meta->last_term);
+    return rv;
+}
+
+/* ---- snapshot_install and the log's install transaction -------------- */
+
+struct check_ctx {
+    host *h;
+    refraft_index last;
+};
+
+static int check_staged(void *ctx, MDB_txn *txn)
+{
+    struct check_ctx *c = ctx;
+    refraft_index last = 0, upto = 0;
+    int rv = staged(txn, c->h->staging_dbi, &last, &upto);
+    return rv == 0 && last != c->last ? REFRAFT_EINVAL : rv;
+}
+
+int host_snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
+{
+    host *h = ctx;
+    struct check_ctx c = {h, meta->last_index};
+    int rv = refstore_read(h->store, check_staged, &c);
+    if (rv != 0) {
+        host_log(h, HOST_LOG_ERROR,
+                 "no snapshot at %llu is staged to install: %s",
+                 (unsigned long long)meta->last_index, refraft_strerror(rv));
+        return rv == REFRAFT_ENOTFOUND ? REFRAFT_EINVAL : rv;
+    }
+    /* The state itself changes in the log's install transaction
+     * (host_snapshot_on_install), together with the log.  Its records
+     * may be missing here: the sweeper looks for them through the
+     * reference state, in lost mode up to the snapshot's last index. */
+    rv = refraft_sweeper_snapshot_installed(h->sw, meta->last_index);
+    if (rv != 0)
+        host_log(h, HOST_LOG_ERROR, "the sweeper refused the snapshot: %s",
+                 refraft_strerror(rv));
+    return rv;
+}
+
+struct install_ctx {
+    host *h;
+    MDB_txn *txn;
+    uint64_t n;
+};
+
+/* Move every staged row into the index table and "applied". */
+static int move_staged(struct install_ctx *c)
+{
+    host *h = c->h;
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(c->txn, h->staging_dbi, &cur);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    uint8_t first[8];
+    host_put_u64(first, 1);
+    MDB_val k = {sizeof first, first}, v;
+    int rv = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && rv == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        refraft_snapshot_ref r;
+        if (!get_row(&k, &v, &r)) {
+            rv = REFRAFT_ECORRUPT;
+            break;
+        }
+        /* In index order: the index table takes them as appends, and
+         * "applied" keeps each id's first index, as the apply hook does. */
+        rv = put_row(c->txn, h->index_dbi, r.index, &r.ref, MDB_APPEND);
+        if (rv == 0)
+            rv = host_applied_record(c->txn, h->applied_dbi, r.index, &r.ref);
+        c->n++;
+    }
+    mdb_cursor_close(cur);
+    if (rv == 0 && rc != MDB_NOTFOUND)
+        rv = host_mdb_code(rc);
+    return rv;
+}
+
+int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
+                             const refraft_snapshot_meta *meta)
+{
+    host *h = app_ctx;
+    if (!h->applied_ready)
+        return REFRAFT_EINVAL; /* host_applied_open comes first */
+    refraft_index last = 0, upto = 0;
+    int rv = staged(txn, h->staging_dbi, &last, &upto);
+    if (rv == 0 && last != meta->last_index)
+        rv = REFRAFT_EINVAL;
+    if (rv != 0) {
+        host_log(h, HOST_LOG_ERROR, "installing the snapshot at %llu: %s",
+                 (unsigned long long)meta->last_index,
+                 rv == REFRAFT_EINVAL || rv == REFRAFT_ENOTFOUND
+                     ? "another snapshot is staged, or none"
+                     : refraft_strerror(rv));
+        return rv == REFRAFT_ENOTFOUND ? REFRAFT_EINVAL : rv;
+    }
+    /* The snapshot replaces the state: as if every entry up to its last
+     * index had been applied, and nothing after (refraft.h). */
+    struct install_ctx c = {h, txn, 0};
+    rv = host_applied_clear(txn, h->applied_dbi);
+    if (rv == 0)
+        rv = host_mdb_code(mdb_drop(txn, h->index_dbi, 0));
+    if (rv == 0)
+        rv = mark_built(txn, h->index_dbi);
+    if (rv == 0)
+        rv = move_staged(&c);
+    if (rv == 0)
+        rv = host_mdb_code(mdb_drop(txn, h->staging_dbi, 0));
+    if (rv == 0)
+        host_log(h, HOST_LOG_INFO,
+                 "installed the snapshot at %llu (term %llu): %llu "
+                 "references; the sweeper fetches their records",
+                 (unsigned long long)meta->last_index,
+                 (unsigned long long)meta->last_term, (unsigned long long)c.n);
+    else if (rv != REFRAFT_ENOSPC)
+        host_log(h, HOST_LOG_ERROR, "installing the snapshot at %llu: %s",
+                 (unsigned long long)meta->last_index, refraft_strerror(rv));
+    return rv;
+}
