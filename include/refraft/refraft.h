@@ -224,6 +224,14 @@ typedef struct refraft_append_entries {
      * the sender still led after the reads of round r were asked for
      * (refraft_read_index; thesis §6.4). */
     uint64_t read_round;
+    /* The leader's epoch for the follower it goes to: a number it draws
+     * each time it starts tracking that follower (a new term, or the id
+     * joining the configuration).  Results echo the epoch of the last
+     * request the follower took from this leader, and the leader counts a
+     * result only with the epoch it holds for that follower (or 0, from
+     * a follower that echoes none): a late answer from a server that was
+     * removed is never counted for a new server added under its id. */
+    uint64_t epoch;
 } refraft_append_entries;
 
 typedef struct refraft_append_entries_result {
@@ -255,6 +263,9 @@ typedef struct refraft_append_entries_result {
     /* The read_round of the AppendEntries answered (0 in an unsolicited
      * result). */
     uint64_t read_round;
+    /* The epoch of the last request taken from this leader (see
+     * refraft_append_entries.epoch). */
+    uint64_t epoch;
 } refraft_append_entries_result;
 
 typedef struct refraft_request_vote {
@@ -301,6 +312,7 @@ typedef struct refraft_install_snapshot {
     const refraft_snapshot_ref *refs;
     size_t n_refs;
     bool done;
+    uint64_t epoch; /* as in refraft_append_entries */
 } refraft_install_snapshot;
 
 typedef struct refraft_install_snapshot_result {
@@ -315,6 +327,7 @@ typedef struct refraft_install_snapshot_result {
      * up to last_index. */
     refraft_index after;
     bool installed;
+    uint64_t epoch; /* as in refraft_append_entries_result */
 } refraft_install_snapshot_result;
 
 typedef struct refraft_msg {

@@ -101,6 +101,7 @@ static int become_leader(refraft_node *node)
         /* A snapshot sent in an earlier term is not this term's. */
         p->snap_index = 0;
         p->snap_after = 0;
+        p->epoch = ++node->last_epoch;
     }
     transfer_clear(node);
     set_role(node, REFRAFT_LEADER);

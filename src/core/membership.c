@@ -51,6 +51,9 @@ static void fresh_peer(refraft_node *node, struct peer *p, const char *id)
     memset(p, 0, sizeof *p);
     snprintf(p->id, sizeof p->id, "%s", id);
     p->next_index = node->last_index + 1;
+    /* A new epoch: answers to what went to a member of this id before
+     * (a server since removed) no longer count. */
+    p->epoch = ++node->last_epoch;
 }
 
 /*

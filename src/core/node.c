@@ -73,8 +73,10 @@ int node_save_hard_state(refraft_node *node, refraft_term term,
                            (unsigned long long)term, refraft_strerror(rv));
     bool term_changed = term != node->term;
     node->term = term;
-    if (term_changed)
+    if (term_changed) {
         node->acked_match = 0;
+        node->leader_epoch = 0;
+    }
     snprintf(node->voted_for, sizeof node->voted_for, "%s",
              voted_for != NULL ? voted_for : "");
     if (term_changed)

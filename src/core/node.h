@@ -33,6 +33,9 @@ struct peer {
     bool vote_granted;   /* in the (pre-)election under way */
     bool voter;          /* false: a learner */
     uint64_t read_round; /* the highest read round it echoed, this term */
+    /* Its epoch (refraft_append_entries.epoch): drawn when the leader
+     * starts tracking it; only results that echo it (or 0) count. */
+    uint64_t epoch;
     /* Snapshot sending (snapshot.c, Raft §7): the last index of the
      * snapshot it is being sent (0: none) and the index the chunk in
      * flight starts after.  While snap_index is set, AppendEntries with
@@ -123,6 +126,12 @@ struct refraft_node {
     size_t reads_cap;
     uint64_t read_round;
     uint64_t next_read_id;
+
+    /* Leader: the last epoch drawn for a peer.  Follower: the epoch of
+     * the last request taken from the leader of its term, which its
+     * results echo (0: none yet). */
+    uint64_t last_epoch;
+    uint64_t leader_epoch;
 
     uint32_t election_timeout_ms;
     uint32_t heartbeat_ms;

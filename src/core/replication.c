@@ -60,6 +60,7 @@ static long send_append(refraft_node *node, struct peer *p, refraft_index prev,
     ae->leader_id = node->id;
     ae->prev_log_index = prev;
     ae->read_round = node->read_round;
+    ae->epoch = p->epoch;
     int rv = term_at(node, prev, &ae->prev_log_term);
     if (rv == 0 && with_entries && prev < node->last_index) {
         refraft_index left = node->last_index - prev;
@@ -568,6 +569,7 @@ replication_result_init(refraft_node *node, refraft_msg *out)
     res->term = node->term;
     res->follower_id = node->id;
     res->last_log_index = node->last_index;
+    res->epoch = node->leader_epoch;
     return res;
 }
 
@@ -595,6 +597,7 @@ int replication_on_append_entries(refraft_node *node, const refraft_msg *msg,
     if (rv != 0)
         return rv;
     node->leader_contact_ms = node_now(node);
+    node->leader_epoch = ae->epoch;
 
     refraft_msg out;
     refraft_append_entries_result *res = replication_result_init(node, &out);
@@ -745,6 +748,9 @@ int replication_on_append_entries_result(
     int rv = check_result(node, res);
     if (rv != 0)
         return rv;
+    /* An answer to what went to an earlier member of this id. */
+    if (res->epoch != 0 && res->epoch != p->epoch)
+        return 0;
     p->recent_contact = true;
     /* Any answer of this term, even a refusal, shows p still followed
      * this leader when it answered. */

@@ -209,6 +209,7 @@ bool snapshot_send(refraft_node *node, struct peer *p)
     is->refs = node->snap_refs;
     is->n_refs = n;
     is->done = n < node->snapshot_chunk;
+    is->epoch = p->epoch;
     (void)node->hull.send(node->hull.ctx, p->id, &msg);
     return true;
 }
@@ -248,6 +249,9 @@ int snapshot_on_result(refraft_node *node,
     if (node->role != REFRAFT_LEADER)
         return 0;
     struct peer *p = node_find_peer(node, res->follower_id);
+    /* An answer to what went to an earlier member of this id. */
+    if (res->epoch != 0 && res->epoch != p->epoch)
+        return 0;
     p->recent_contact = true;
     if (p->snap_index == 0 || res->last_index > p->snap_index)
         return 0;
@@ -274,6 +278,7 @@ void snapshot_result_init(refraft_node *node, refraft_msg *out,
     out->u.install_snapshot_result.term = node->term;
     out->u.install_snapshot_result.follower_id = node->id;
     out->u.install_snapshot_result.last_index = last_index;
+    out->u.install_snapshot_result.epoch = node->leader_epoch;
 }
 
 /* Whether this node holds the snapshot's last entry already: committed
@@ -420,6 +425,7 @@ int snapshot_on_install(refraft_node *node, const refraft_msg *msg,
     if (rv != 0)
         return rv;
     node->leader_contact_ms = node_now(node);
+    node->leader_epoch = is->epoch;
     refraft_msg out;
     snapshot_result_init(node, &out, is->meta.last_index);
     refraft_install_snapshot_result *res = &out.u.install_snapshot_result;

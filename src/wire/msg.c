@@ -225,6 +225,7 @@ static int append_entries_to_pb(const refraft_append_entries *ae,
     pb->prev_log_term = ae->prev_log_term;
     pb->leader_commit = ae->leader_commit;
     pb->read_round = ae->read_round;
+    pb->epoch = ae->epoch;
     if (ae->n_entries > 0) {
         pb->entries = entries_to_pb(ae, scratch);
         if (pb->entries == NULL)
@@ -249,6 +250,7 @@ static void append_entries_result_to_pb(const refraft_append_entries_result *r,
     pb->last_log_index = r->last_log_index;
     pb->data_index = r->data_index;
     pb->read_round = r->read_round;
+    pb->epoch = r->epoch;
 }
 
 static void
@@ -414,6 +416,7 @@ static int decode_append_entries(const Refraft__AppendEntries *pb, msg_store *s,
     ae->prev_log_term = pb->prev_log_term;
     ae->leader_commit = pb->leader_commit;
     ae->read_round = pb->read_round;
+    ae->epoch = pb->epoch;
     ae->entries = s->entries;
     ae->n_entries = pb->n_entries;
     for (size_t i = 0; i < pb->n_entries; i++) {
@@ -503,6 +506,7 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
         r->last_log_index = p->last_log_index;
         r->data_index = p->data_index;
         r->read_round = p->read_round;
+        r->epoch = p->epoch;
     } else if (pb->body_case == REFRAFT__MESSAGE__BODY_TIMEOUT_NOW) {
         msg->u.timeout_now.term = pb->timeout_now->term;
         msg->u.timeout_now.leader_id = id;

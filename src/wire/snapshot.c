@@ -120,6 +120,7 @@ int wire_install_snapshot_to_pb(const refraft_install_snapshot *is,
     pb->config_index = is->meta.config_index;
     pb->after = is->after;
     pb->done = is->done;
+    pb->epoch = is->epoch;
     *scratch = NULL;
     size_t n = is->n_refs, nm = is->meta.n_members;
     if (n == 0 && nm == 0)
@@ -163,6 +164,7 @@ void wire_install_snapshot_result_to_pb(
     pb->last_index = r->last_index;
     pb->after = r->after;
     pb->installed = r->installed;
+    pb->epoch = r->epoch;
 }
 
 /* ---- decode ------------------------------------------------------------ */
@@ -180,6 +182,7 @@ int wire_install_snapshot_from_pb(const Refraft__InstallSnapshot *pb,
     out->meta.config_index = pb->config_index;
     out->after = pb->after;
     out->done = pb->done != 0;
+    out->epoch = pb->epoch;
     int rv = wire_members_from_pb(pb->members, pb->n_members, "InstallSnapshot",
                                   room->members, &room->strings, err);
     if (rv != 0)
@@ -212,4 +215,5 @@ void wire_install_snapshot_result_from_pb(
     out->last_index = pb->last_index;
     out->after = pb->after;
     out->installed = pb->installed != 0;
+    out->epoch = pb->epoch;
 }

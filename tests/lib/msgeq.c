@@ -47,7 +47,7 @@ static bool append_entries_equal(const refraft_append_entries *x,
         x->prev_log_index != y->prev_log_index ||
         x->prev_log_term != y->prev_log_term ||
         x->leader_commit != y->leader_commit || x->n_entries != y->n_entries ||
-        x->read_round != y->read_round)
+        x->read_round != y->read_round || x->epoch != y->epoch)
         return false;
     for (size_t i = 0; i < x->n_entries; i++)
         if (!msgeq_entry(&x->entries[i], &y->entries[i]))
@@ -64,7 +64,8 @@ static bool append_entries_result_equal(const refraft_append_entries_result *x,
            x->conflict_term == y->conflict_term &&
            x->conflict_index == y->conflict_index &&
            x->last_log_index == y->last_log_index &&
-           x->data_index == y->data_index && x->read_round == y->read_round;
+           x->data_index == y->data_index && x->read_round == y->read_round &&
+           x->epoch == y->epoch;
 }
 
 static bool
@@ -93,7 +94,8 @@ static bool install_snapshot_equal(const refraft_install_snapshot *x,
         mx->config_index != my->config_index ||
         mx->n_members != my->n_members ||
         !members_equal(mx->members, my->members, mx->n_members) ||
-        x->after != y->after || x->n_refs != y->n_refs || x->done != y->done)
+        x->after != y->after || x->n_refs != y->n_refs || x->done != y->done ||
+        x->epoch != y->epoch)
         return false;
     for (size_t i = 0; i < x->n_refs; i++)
         if (x->refs[i].index != y->refs[i].index ||
@@ -108,7 +110,7 @@ install_snapshot_result_equal(const refraft_install_snapshot_result *x,
 {
     return x->term == y->term && strcmp(x->follower_id, y->follower_id) == 0 &&
            x->last_index == y->last_index && x->after == y->after &&
-           x->installed == y->installed;
+           x->installed == y->installed && x->epoch == y->epoch;
 }
 
 bool msgeq_msg(const refraft_msg *a, const refraft_msg *b)

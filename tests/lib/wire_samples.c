@@ -47,6 +47,7 @@ wire_sample_install_snapshot(const refraft_snapshot_ref *refs, size_t n,
         .after = 0,
         .refs = refs,
         .n_refs = n,
-        .done = true};
+        .done = true,
+        .epoch = 7};
     return m;
 }

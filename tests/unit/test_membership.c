@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "msgcopy.h"
 
 #define T FX_ELECTION_TIMEOUT
 
@@ -673,6 +674,48 @@ static void test_removed_follower_gets_nothing_and_two_commit(void **state)
 }
 
 /*
+ * refraft_append_entries.epoch: "a late answer from a server that was
+ * removed is never counted for a new server added under its id."  n3
+ * acknowledges r1, its answer is held back, n3 is removed and a new
+ * server is added under the id n3.  The old answer then arrives: the new
+ * n3's match index stays 0 (counting it could commit entries the new
+ * server never had).
+ */
+static void test_late_answer_of_a_removed_server_is_not_counted(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, 0);
+    refraft_node *n1 = fx_raft(fx, 1);
+    refraft_index r1 = propose(fx, 1, "r1");
+    while (fx_count(fx, 1, 3, FX_ANY) > 0)
+        fx_deliver_first(fx, 1, 3, FX_ANY);
+    fx_msg *late = NULL;
+    for (size_t k = 0; k < fx_pending(fx) && late == NULL; k++) {
+        fx_msg *m = fx_peek(fx, k);
+        if (m->from == 3 && m->msg.type == REFRAFT_MSG_APPEND_ENTRIES_RESULT &&
+            m->msg.u.append_entries_result.match_index >= r1)
+            late = m;
+    }
+    assert_non_null(late);
+    void *buf = malloc(msgcopy_size(&late->msg));
+    assert_non_null(buf);
+    refraft_msg *old = msgcopy_pack(&late->msg, buf);
+    fx_drop_matching(fx, 3, 1, FX_ANY);
+    fx_isolate(fx, 3, true);
+
+    refraft_index index = 0;
+    assert_int_equal(refraft_remove(n1, "n3", &index), 0);
+    fx_deliver_all(fx);
+    assert_int_equal(refraft_commit_index(n1), index);
+    assert_int_equal(refraft_add_learner(n1, "n3", address_of("n3"), &index),
+                     0);
+    assert_int_equal(progress(fx, 1, "n3").match_index, 0);
+    assert_int_equal(fx_inject(fx, 1, old), 0);
+    assert_int_equal(progress(fx, 1, "n3").match_index, 0);
+    free(buf);
+}
+
+/*
  * Thesis §4.2.2: a leader removed from the configuration steps down once
  * the entry that removes it has committed; until then it leads a cluster
  * that does not include it, replicating entries without counting itself
@@ -1047,6 +1090,7 @@ int main(void)
         TEST(test_removing_the_last_voter_is_einval),
         TEST(test_configuration_holds_at_most_max_peers_members),
         TEST(test_log_api_version_3_cannot_change_membership),
+        TEST(test_late_answer_of_a_removed_server_is_not_counted),
         TEST(test_removed_follower_gets_nothing_and_two_commit),
         TEST(test_leader_removes_itself),
         TEST(test_removed_server_does_not_disrupt),

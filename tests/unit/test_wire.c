@@ -130,13 +130,15 @@ static const field ae_fields[] = {{1, "term", 7, NULL, 0},
                                   {3, "prev_log_index", 10, NULL, 0},
                                   {4, "prev_log_term", 6, NULL, 0},
                                   {5, "leader_commit", 9, NULL, 0},
-                                  {7, "read_round", 3, NULL, 0}};
+                                  {7, "read_round", 3, NULL, 0},
+                                  {8, "epoch", 4, NULL, 0}};
 static const field aer_fields[] = {
     {1, "term", 7, NULL, 0},           {2, "follower_id", BYTES("n2")},
     {3, "success", 1, NULL, 0},        {4, "match_index", 12, NULL, 0},
     {5, "rejected_index", 0, NULL, 0}, {6, "conflict_term", 0, NULL, 0},
     {7, "conflict_index", 0, NULL, 0}, {8, "last_log_index", 12, NULL, 0},
-    {9, "data_index", 11, NULL, 0},    {10, "read_round", 3, NULL, 0}};
+    {9, "data_index", 11, NULL, 0},    {10, "read_round", 3, NULL, 0},
+    {11, "epoch", 4, NULL, 0}};
 static const field rv_fields[] = {{1, "term", 8, NULL, 0},
                                   {2, "candidate_id", BYTES("n3")},
                                   {3, "last_log_index", 12, NULL, 0},
@@ -154,12 +156,11 @@ static const field is_fields[] = {
     {1, "term", 7, NULL, 0},         {2, "leader_id", BYTES("n1")},
     {3, "last_index", 40, NULL, 0},  {4, "last_term", 6, NULL, 0},
     {5, "config_index", 0, NULL, 0}, {7, "after", 5, NULL, 0},
-    {9, "done", 0, NULL, 0}};
-static const field isr_fields[] = {{1, "term", 7, NULL, 0},
-                                   {2, "follower_id", BYTES("n2")},
-                                   {3, "last_index", 40, NULL, 0},
-                                   {4, "after", 12, NULL, 0},
-                                   {5, "installed", 0, NULL, 0}};
+    {9, "done", 0, NULL, 0},         {10, "epoch", 4, NULL, 0}};
+static const field isr_fields[] = {
+    {1, "term", 7, NULL, 0},        {2, "follower_id", BYTES("n2")},
+    {3, "last_index", 40, NULL, 0}, {4, "after", 12, NULL, 0},
+    {5, "installed", 0, NULL, 0},   {6, "epoch", 4, NULL, 0}};
 
 typedef struct msg_fields {
     const char *name;
@@ -949,7 +950,8 @@ static void test_config_read_round_and_timeout_now_round_trip(void **state)
                                                   .leader_commit = 3,
                                                   .entries = entries,
                                                   .n_entries = 3,
-                                                  .read_round = UINT64_MAX};
+                                                  .read_round = UINT64_MAX,
+                                                  .epoch = UINT64_MAX - 1};
     assert_round_trip(&m);
 
     memset(&m, 0, sizeof m);
@@ -959,6 +961,7 @@ static void test_config_read_round_and_timeout_now_round_trip(void **state)
     m.u.append_entries_result.success = true;
     m.u.append_entries_result.match_index = 6;
     m.u.append_entries_result.read_round = 42;
+    m.u.append_entries_result.epoch = 43;
     assert_round_trip(&m);
 
     memset(&m, 0, sizeof m);
@@ -1225,6 +1228,7 @@ static void test_bad_install_snapshot_results_are_refused_by_name(void **s)
         pb_u64(&r, 3, bad[k].last_index);
         pb_u64(&r, 4, bad[k].after);
         pb_u64(&r, 5, bad[k].installed);
+        pb_u64(&r, 6, 1);
         pb body = pb_message(REFRAFT_MSG_INSTALL_SNAPSHOT_RESULT, &r);
         expect_msg_refused(&body, bad[k].want);
     }
