@@ -669,20 +669,42 @@ static int wiped_rejoin(drill *d, size_t i, const char *scenario)
     return 0;
 }
 
-/* Hand leadership to node x (thesis §3.10).  A transfer that did not
- * end in time (504: the target was still catching up, under a slow
- * build) is asked again, as an operator would, unless x leads by then. */
+/* Wait (at most CATCH_UP_WAIT_MS) until x's data index is within
+ * CATCH_UP_LAG entries of the leader's commit index, as an operator
+ * checks `refraft status` before a transfer: the core gives a transfer
+ * one election time-out, which a target a few hundred entries behind
+ * misses under a slow build. */
+#define CATCH_UP_WAIT_MS 5000
+#define CATCH_UP_LAG 16
+static void wait_caught_up(drill *d, size_t x)
+{
+    uint64_t until = cli_now_ms() + CATCH_UP_WAIT_MS;
+    while (cli_now_ms() < until) {
+        cli_status tx, tl;
+        if (cli_cluster_status(&d->cl, x, &tx) == 0 &&
+            cli_cluster_status(&d->cl, d->leader, &tl) == 0 &&
+            tx.data_index + CATCH_UP_LAG >= tl.commit_index)
+            return;
+        cli_sleep_ms(50);
+    }
+}
+
+/* Hand leadership to node x (thesis §3.10), once it has caught up.  A
+ * transfer that did not end in time (504: the target was still catching
+ * up, under a slow build) is asked again, as an operator would, unless
+ * x leads by then. */
 static int transfer_to(drill *d, size_t x, const char *scenario)
 {
     char body[64];
     snprintf(body, sizeof body, "{\"to\":\"%s\"}", d->cl.nodes[x].id);
     for (int attempt = 1;; attempt++) {
+        wait_caught_up(d, x);
         long st = member_call(d, "POST", "/v1/transfer", body, scenario);
         cli_status now;
         if (st == 504 && cli_cluster_status(&d->cl, x, &now) == 0 &&
             strcmp(now.role, "leader") == 0)
             return 0;
-        if (st != 504 || attempt == 3)
+        if (st != 504 || attempt == 5)
             return member_ok(d, st, "the transfer");
         say(d, "the transfer to %s did not end in time: again",
             d->cl.nodes[x].id);
