@@ -949,6 +949,38 @@ static int log_load_hard_state(void *ctx, refraft_term *term, char *voted_for)
     return 0;
 }
 
+/* The log database's pages (branch, leaf and overflow) times the page
+ * size: what its entries take on disk, read from LMDB's own counts (no
+ * walk over the entries).  Freed pages LMDB keeps for reuse are not
+ * counted, so the size shrinks with compaction. */
+static int size_op(refstore *store, MDB_txn *txn, void *arg)
+{
+    uint64_t *bytes = arg;
+    MDB_stat st;
+    int rc = mdb_stat(txn, store->db_log, &st);
+    if (rc != 0)
+        return store_mdb_error(store, rc, "measuring the log");
+    *bytes = ((uint64_t)st.ms_branch_pages + st.ms_leaf_pages +
+              st.ms_overflow_pages) *
+             st.ms_psize;
+    return 0;
+}
+
+static int log_size(void *ctx, uint64_t *bytes)
+{
+    refstore *store = ctx;
+    int rv = store_enter(store);
+    if (rv != 0)
+        return rv;
+    if (bytes == NULL)
+        return store_errorf(store, REFRAFT_EINVAL, "bytes is NULL");
+    uint64_t b = 0;
+    rv = txn_read(store, size_op, &b);
+    if (rv == 0)
+        *bytes = b;
+    return rv;
+}
+
 void refstore_log_api(refstore *store, refraft_log_api *api)
 {
     if (api == NULL)
@@ -969,4 +1001,5 @@ void refstore_log_api(refstore *store, refraft_log_api *api)
     api->compact = log_compact;
     api->install = log_install;
     api->base = log_base;
+    api->size = log_size;
 }

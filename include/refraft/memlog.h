@@ -27,13 +27,15 @@ REFRAFT_API void refraft_memlog_destroy(refraft_memlog *log);
 
 /*
  * Fill *api with the log API over log (version REFRAFT_LOG_API_VERSION,
- * without stage and sync, with compact, install and base).  The log must
- * outlive every node created with the API.
+ * without stage and sync, with compact, install, base and size).  The log
+ * must outlive every node created with the API.
  *
  * Compaction frees the memory of the entries it drops (in chunks of 2048
  * entries); its first index is the base's last index + 1, 1 until the
  * log is first compacted or installed.  The base keeps a copy of the
- * meta's members.
+ * meta's members.  size counts 56 bytes an entry, plus a REF's id and a
+ * CONFIG entry's members and their strings; it is kept as entries come
+ * and go, so it costs nothing to ask.
  *
  * It stores every type an entry of that version may have: NOOP, REF, VOID
  * and CONFIG.  append copies a CONFIG entry's members, ids and addresses

@@ -351,8 +351,8 @@ typedef struct refraft_msg {
  * membership changes, and a follower on one cannot append a CONFIG entry
  * (its log refuses it, so it stops following): every node of a cluster
  * needs a version 4 log before the first change.  Version 5 adds
- * compaction (compact, install, base): a node on an older log never
- * compacts and cannot install a snapshot. */
+ * compaction (compact, install, base, and optionally size): a node on an
+ * older log never compacts and cannot install a snapshot. */
 #define REFRAFT_LOG_API_VERSION 5
 /* The oldest version the node still takes (without stage and sync). */
 #define REFRAFT_LOG_API_VERSION_MIN 2
@@ -465,6 +465,16 @@ typedef struct refraft_log_api {
     int (*compact)(void *ctx, const refraft_snapshot_meta *meta);
     int (*install)(void *ctx, const refraft_snapshot_meta *meta);
     int (*base)(void *ctx, refraft_snapshot_meta *out);
+    /*
+     * Version 5, optional (NULL: none): *bytes gets the bytes the log's
+     * entries take in its storage, an estimate the log computes cheaply
+     * (memlog sums a fixed overhead and the ids and members of its
+     * entries; refstore counts the pages of its log database).  It grows
+     * with append and stage and shrinks with truncate, compact and
+     * install.  The node calls it after applying entries when
+     * refraft_config.compact_bytes is set (which needs it).
+     */
+    int (*size)(void *ctx, uint64_t *bytes);
 } refraft_log_api;
 
 /* ------------------------------------------------------------------------
@@ -717,14 +727,25 @@ typedef struct refraft_config {
      * compacts it up to compact_keep entries behind its applied index
      * (the entries kept let a follower that lags a little catch up
      * without a snapshot).  compact_entries 0: never (the default).
-     * compact_keep must be below compact_entries (REFRAFT_EINVAL);
-     * it defaults to max_entries_per_msg or compact_entries / 2,
-     * whichever is less. */
+     * When compact_entries is set, compact_keep must be below it
+     * (REFRAFT_EINVAL); it defaults to max_entries_per_msg or
+     * compact_entries / 2, whichever is less (max_entries_per_msg when
+     * only compact_bytes is set, 0 when neither is). */
     uint32_t compact_entries;
     uint32_t compact_keep;
     /* Most references per InstallSnapshot chunk.  Default
      * max_entries_per_msg. */
     uint32_t snapshot_chunk;
+    /* Compaction by size: once the log's entries take more than
+     * compact_bytes (log.size), the node compacts as compact_entries
+     * says, up to compact_keep entries behind its applied index.  Either
+     * bound triggers.  0: no bytes bound (the default).  Needs log.size
+     * besides the snapshot members (REFRAFT_EINVAL otherwise).  To avoid
+     * thrashing, a compaction the bytes bound triggers must remove at
+     * least as many entries as it keeps (more than 2 * compact_keep
+     * applied entries in the log): when the kept entries alone take more
+     * than compact_bytes, the log is not compacted after every apply. */
+    uint64_t compact_bytes;
 } refraft_config;
 
 /* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs).

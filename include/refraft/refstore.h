@@ -317,11 +317,14 @@ REFRAFT_API void refstore_close_discard(refstore *store);
  * store must outlive every node created with it.  The log API is of
  * version 5: it stores CONFIG entries (their members checked with
  * refraft_check_members; an address of NULL reads back as "") and
- * compacts (compact, install, base; see Snapshots below).  Besides the
- * contract in refraft.h: truncate refuses, with REFRAFT_EINVAL, to remove
- * an entry at or below the applied index (committed entries are never
- * truncated) or below first_index; it lowers the data index to from - 1
- * when the data index was at or past from, and runs the truncate hook.
+ * compacts (compact, install, base; see Snapshots below).  size is the
+ * log database's branch, leaf and overflow pages (mdb_stat, in a read
+ * that sees the pending applies and staged entries) times the page size.
+ * Besides the contract in refraft.h: truncate refuses, with
+ * REFRAFT_EINVAL, to remove an entry at or below the applied index
+ * (committed entries are never truncated) or below first_index; it
+ * lowers the data index to from - 1 when the data index was at or past
+ * from, and runs the truncate hook.
  * get below first_index is REFRAFT_ENOTFOUND, and so is term_at below the
  * base's last index.  The ids and members get and base return, and the
  * members' strings, are owned by the store and valid until the next call

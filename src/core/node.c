@@ -125,13 +125,17 @@ static void apply_defaults(refraft_node *node, const refraft_config *config)
     node->commit_policy = config->commit_policy;
     node->inject_bugs = config->inject_bugs;
     node->compact_entries = config->compact_entries;
-    /* The default keeps a message's worth, within the bound. */
+    node->compact_bytes = config->compact_bytes;
+    /* The default keeps a message's worth, within the entries bound when
+     * there is one. */
     node->compact_keep = config->compact_keep;
-    if (node->compact_keep == 0)
+    if (node->compact_keep == 0 && config->compact_entries != 0)
         node->compact_keep =
             node->max_entries_per_msg < config->compact_entries / 2
                 ? node->max_entries_per_msg
                 : config->compact_entries / 2;
+    else if (node->compact_keep == 0 && config->compact_bytes != 0)
+        node->compact_keep = node->max_entries_per_msg;
     node->snapshot_chunk = config->snapshot_chunk != 0
                                ? config->snapshot_chunk
                                : node->max_entries_per_msg;

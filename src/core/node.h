@@ -108,6 +108,7 @@ struct refraft_node {
     bool can_snapshot;
     uint32_t compact_entries;
     uint32_t compact_keep;
+    uint64_t compact_bytes;
     uint32_t snapshot_chunk;
     struct incoming_snapshot incoming;
     /* The leader's buffer for a chunk's refs (snapshot_chunk of them). */
@@ -240,7 +241,8 @@ bool election_leader_is_alive(refraft_node *node);
 int snapshot_load(refraft_node *node, refraft_index applied_index, char *errbuf,
                   size_t errbuf_len);
 void snapshot_free(refraft_node *node);
-/* After entries were applied: compact when compact_entries says so. */
+/* After entries were applied: compact when compact_entries or
+ * compact_bytes says so. */
 void snapshot_after_apply(refraft_node *node);
 /* refraft_compact(). */
 int snapshot_compact_now(refraft_node *node, refraft_index upto);

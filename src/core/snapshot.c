@@ -103,17 +103,39 @@ static int compact(refraft_node *node, refraft_index upto)
     return 0;
 }
 
-/* Once more than compact_entries applied entries are in the log, keep the
- * last compact_keep of them (a follower a little behind catches up from
- * the log rather than through a snapshot).  A failure is retried after
- * the next apply. */
+/* Whether the log's entries take more than compact_bytes.  The bound
+ * counts only when a compaction would remove at least as many entries as
+ * it keeps: when the kept entries alone take more than the bound, the log
+ * stays above it after each compaction, and compacting after every apply
+ * would cost a durable write per apply for a few entries each time. */
+static bool over_bytes(refraft_node *node)
+{
+    if (node->compact_bytes == 0 || node->applied_index - node->base_index <=
+                                        2 * (refraft_index)node->compact_keep)
+        return false;
+    uint64_t bytes = 0;
+    int rv = node->log.size(node->log.ctx, &bytes);
+    if (rv != 0) {
+        node_errorf(node, rv, "measuring the log failed: %s",
+                    refraft_strerror(rv));
+        return false;
+    }
+    return bytes > node->compact_bytes;
+}
+
+/* Once more than compact_entries applied entries are in the log, or its
+ * entries take more than compact_bytes, keep the last compact_keep of them
+ * (a follower a little behind catches up from the log rather than
+ * through a snapshot).  A failure is retried after the next apply. */
 void snapshot_after_apply(refraft_node *node)
 {
-    if (node->compact_entries == 0 || !node->can_snapshot ||
-        node->applied_index - node->base_index <= node->compact_entries ||
-        node->applied_index <= node->compact_keep)
+    if (!node->can_snapshot || node->applied_index <= node->compact_keep)
         return;
-    (void)compact(node, node->applied_index - node->compact_keep);
+    bool over_entries =
+        node->compact_entries != 0 &&
+        node->applied_index - node->base_index > node->compact_entries;
+    if (over_entries || over_bytes(node))
+        (void)compact(node, node->applied_index - node->compact_keep);
 }
 
 int snapshot_compact_now(refraft_node *node, refraft_index upto)

@@ -133,6 +133,15 @@ validate_compaction(const refraft_config *config, const refraft_hull *hull,
                              "compact_entries is set, but compaction needs "
                              "log API version 5 with compact, install and "
                              "base, and the hull's snapshot hooks");
+    if (config->compact_bytes != 0 && !can)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "compact_bytes is set, but compaction needs "
+                             "log API version 5 with compact, install and "
+                             "base, and the hull's snapshot hooks");
+    if (config->compact_bytes != 0 && log->size == NULL)
+        return validate_fail(errbuf, errbuf_len, REFRAFT_EINVAL,
+                             "compact_bytes is set, but the log API has no "
+                             "size function to measure the log with");
     /* Else every apply would compact again, the log being past the bound
      * right after a compaction. */
     if (config->compact_entries != 0 &&

@@ -27,7 +27,7 @@ static const char node_usage[] =
     "                    [--log-level debug|info|warn|error]\n"
     "                    [--fault-hook] [--join]\n"
     "                    [--compact-entries N] [--compact-keep K]\n"
-    "                    [--snapshot-chunk C]\n"
+    "                    [--compact-bytes B] [--snapshot-chunk C]\n"
     "       refraft node --config FILE [flags]\n"
     "Runs one node of the record service.  --listen HOST:0 takes a free\n"
     "port; the node writes its URL to DIR/url once it listens.\n"
@@ -40,10 +40,13 @@ static const char node_usage[] =
     "directory that is new while a peer knew this node from another store\n"
     "(it lost its data: replace it, docs/operations.md).\n"
     "--compact-entries N compacts the log once it holds more than N\n"
-    "applied entries (default 65536; 0: never), down to --compact-keep K\n"
-    "entries behind the applied index (default 8192, below N); a follower\n"
-    "that needs compacted entries gets a snapshot of references, C to a\n"
-    "message (--snapshot-chunk, default 8192, at most 65536).\n";
+    "applied entries (default 65536; 0: no entries bound), down to\n"
+    "--compact-keep K entries behind the applied index (default 8192,\n"
+    "below N); --compact-bytes B also once its entries take more than B\n"
+    "bytes on disk, if more than 2K applied entries are in it (default 0:\n"
+    "no bytes bound).  A follower that needs compacted entries gets a\n"
+    "snapshot of references, C to a message (--snapshot-chunk, default\n"
+    "8192, at most 65536).\n";
 
 /* The token: the file's first line, trailing white space removed. */
 static int read_token(const char *path, char *buf, size_t cap)
@@ -79,15 +82,25 @@ static int parse_listen(const char *s, char *name, size_t cap, uint16_t *port)
     return 0;
 }
 
-/* A decimal number of 0..UINT32_MAX and nothing else. */
-static bool parse_u32(const char *s, uint32_t *out)
+/* A decimal number of 0..UINT64_MAX and nothing else. */
+static bool parse_u64(const char *s, uint64_t *out)
 {
     if (s[0] < '0' || s[0] > '9')
         return false;
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > UINT32_MAX)
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* A decimal number of 0..UINT32_MAX and nothing else. */
+static bool parse_u32(const char *s, uint32_t *out)
+{
+    uint64_t v;
+    if (!parse_u64(s, &v) || v > UINT32_MAX)
         return false;
     *out = (uint32_t)v;
     return true;
@@ -176,6 +189,9 @@ static int run_node(int argc, char **argv)
         } else if (strcmp(a, "--compact-keep") == 0) {
             if (!parse_u32(v, &cfg.compact_keep) || cfg.compact_keep == 0)
                 return bad("--compact-keep takes a number, 1 or more");
+        } else if (strcmp(a, "--compact-bytes") == 0) {
+            if (!parse_u64(v, &cfg.compact_bytes))
+                return bad("--compact-bytes takes a number (0: no bound)");
         } else if (strcmp(a, "--snapshot-chunk") == 0) {
             if (!parse_u32(v, &cfg.snapshot_chunk) || cfg.snapshot_chunk == 0)
                 return bad("--snapshot-chunk takes a number, 1 or more");

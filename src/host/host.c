@@ -285,6 +285,7 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
             cfg->compact_keep != 0 ? cfg->compact_keep : HOST_COMPACT_KEEP,
         .snapshot_chunk = cfg->snapshot_chunk != 0 ? cfg->snapshot_chunk
                                                    : HOST_SNAPSHOT_CHUNK,
+        .compact_bytes = cfg->compact_bytes,
     };
     refraft_hull hull = {.version = REFRAFT_HULL_VERSION,
                          .ctx = h,

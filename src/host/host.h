@@ -86,12 +86,17 @@ typedef struct host_config {
      * a follower that needs what is gone gets a snapshot of the reference
      * state, snapshot_chunk references per message (at most
      * HOST_SNAPSHOT_CHUNK_MAX).  Defaults HOST_COMPACT_ENTRIES,
-     * HOST_COMPACT_KEEP and HOST_SNAPSHOT_CHUNK.  no_compaction: never
-     * compact (snapshots from a leader that does are still installed). */
+     * HOST_COMPACT_KEEP and HOST_SNAPSHOT_CHUNK.  no_compaction: no
+     * entries bound (snapshots from a leader that compacts are still
+     * installed).  compact_bytes: it is also compacted once its entries
+     * take more than this many bytes in the store (refraft_config's
+     * compact_bytes); 0 (the default): no bytes bound.  With
+     * no_compaction and no bytes bound it never compacts. */
     uint32_t compact_entries;
     uint32_t compact_keep;
     uint32_t snapshot_chunk;
     bool no_compaction;
+    uint64_t compact_bytes;
 } host_config;
 
 /* Open the store, create node and sweeper, start listening.  errbuf says

@@ -50,6 +50,7 @@
  * address is stored as ""). */
 struct memlog_config {
     refraft_index index; /* its entry's index (unused for the base) */
+    size_t bytes;        /* the block's size */
     size_t n;
     refraft_member members[];
 };
@@ -109,6 +110,9 @@ struct refraft_memlog {
     struct memlog_config **configs;
     size_t n_configs;
     size_t configs_cap;
+    /* What the readable entries take (refraft_log_api.size): see
+     * entry_bytes. */
+    uint64_t bytes;
     refraft_term term;
     char voted_for[REFRAFT_ID_MAX + 1]; /* "" for no vote */
     int fail_code;                      /* see refraft_memlog_fail_writes */
@@ -127,6 +131,26 @@ static const struct memlog_entry *
 entry_at(const refraft_memlog *log, size_t pos)
 {
     return &log->chunks[pos >> MEMLOG_CHUNK_SHIFT]->e[pos & MEMLOG_CHUNK_MASK];
+}
+
+/* What an entry counts for in the log's size: its fixed part, its id and
+ * its CONFIG block.  Not the chunks' unused slots and arena room: the
+ * size says what the entries take, so that it shrinks with them. */
+static uint64_t entry_bytes(const struct memlog_entry *e)
+{
+    uint64_t bytes = sizeof(*e) + e->id_len;
+    if (e->type == REFRAFT_ENTRY_CONFIG)
+        bytes += e->u.config->bytes;
+    return bytes;
+}
+
+/* What the entries at positions from..to-1 count for. */
+static uint64_t bytes_between(const refraft_memlog *log, size_t from, size_t to)
+{
+    uint64_t bytes = 0;
+    for (size_t pos = from; pos < to; pos++)
+        bytes += entry_bytes(entry_at(log, pos));
+    return bytes;
 }
 
 int refraft_memlog_create(refraft_memlog **out)
@@ -372,6 +396,7 @@ config_new(const refraft_member *members, size_t n, refraft_index index)
     if (cfg == NULL)
         return NULL;
     cfg->index = index;
+    cfg->bytes = head + strings;
     cfg->n = n;
     char *tail = (char *)cfg + head;
     for (size_t i = 0; i < n; i++) {
@@ -547,8 +572,10 @@ static int memlog_append(void *ctx, const refraft_entry *entries, size_t n)
         size_t run = MEMLOG_CHUNK_ENTRIES - slot;
         if (run > n - done)
             run = n - done;
-        for (size_t i = 0; i < run; i++)
+        for (size_t i = 0; i < run; i++) {
             write_entry(log, c, slot + i, &entries[done + i]);
+            log->bytes += entry_bytes(&c->e[slot + i]);
+        }
         done += run;
         pos += run;
     }
@@ -569,6 +596,8 @@ static int memlog_truncate(void *ctx, refraft_index from)
     size_t keep = (size_t)(from - 1 - log->origin);
     if (keep == log->n_entries)
         return 0;
+    /* Before their CONFIG blocks go. */
+    log->bytes -= bytes_between(log, keep, log->n_entries);
     while (log->n_configs > 0 &&
            log->configs[log->n_configs - 1]->index >= from)
         refraft_free(log->configs[--log->n_configs]);
@@ -672,6 +701,8 @@ static int memlog_compact(void *ctx, const refraft_snapshot_meta *meta)
     struct memlog_config *members;
     if (base_members_new(meta, &members) != 0)
         return REFRAFT_ENOMEM;
+    log->bytes -= bytes_between(log, (size_t)(log->base_index - log->origin),
+                                (size_t)(meta->last_index - log->origin));
     size_t gone = 0;
     while (gone < log->n_configs &&
            log->configs[gone]->index <= meta->last_index)
@@ -711,6 +742,7 @@ static int memlog_install(void *ctx, const refraft_snapshot_meta *meta)
     while (log->n_chunks > 0)
         chunk_free(log->chunks[--log->n_chunks]);
     log->n_entries = 0;
+    log->bytes = 0;
     log->origin = meta->last_index;
     set_base(log, meta, members);
     return 0;
@@ -732,6 +764,15 @@ static int memlog_base(void *ctx, refraft_snapshot_meta *out)
     return 0;
 }
 
+static int memlog_size(void *ctx, uint64_t *bytes)
+{
+    const refraft_memlog *log = ctx;
+    if (bytes == NULL)
+        return REFRAFT_EINVAL;
+    *bytes = log->bytes;
+    return 0;
+}
+
 void refraft_memlog_api(refraft_memlog *log, refraft_log_api *api)
 {
     memset(api, 0, sizeof(*api));
@@ -748,4 +789,5 @@ void refraft_memlog_api(refraft_memlog *log, refraft_log_api *api)
     api->compact = memlog_compact;
     api->install = memlog_install;
     api->base = memlog_base;
+    api->size = memlog_size;
 }

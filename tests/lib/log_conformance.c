@@ -1771,6 +1771,14 @@ static void staged_config_entries_read_back_and_sync(void **state)
  * Compaction: version 5 logs with compact, install and base
  * ------------------------------------------------------------------------ */
 
+/* What the log's size says its entries take. */
+static uint64_t size_of(const refraft_log_api *api)
+{
+    uint64_t bytes = UINT64_MAX;
+    assert_int_equal(api->size(api->ctx, &bytes), 0);
+    return bytes;
+}
+
 /* A meta ending at last (of term) with the configuration mb at
  * config_index (none: mb NULL, index 0). */
 static refraft_snapshot_meta meta_of(refraft_index last, refraft_term term,
@@ -2162,23 +2170,66 @@ static const struct CMUnitTest compact_suite[] = {
     T(config_entries_after_the_base_stay),
 };
 
+/* size: "It grows with append and stage and shrinks with truncate,
+ * compact and install."  Enough entries that a log counting pages
+ * (refstore) spans many of them. */
+static void size_grows_with_appends_and_shrinks_with_removals(void **state)
+{
+    refraft_log_api *api = api_of(state);
+    uint64_t empty = size_of(api);
+    log_batch a = append_batch(api, 1000, 140, 1);
+    uint64_t one = size_of(api);
+    assert_true(one > empty);
+    log_batch b = append_batch(api, 1000, 150, 2);
+    uint64_t two = size_of(api);
+    assert_true(two > one);
+    assert_int_equal(api->truncate(api->ctx, 1501), 0);
+    uint64_t truncated = size_of(api);
+    assert_true(truncated < two && truncated > one);
+    refraft_snapshot_meta meta = meta_of(900, 1, 0, NULL);
+    assert_int_equal(api->compact(api->ctx, &meta), 0);
+    uint64_t compacted = size_of(api);
+    assert_true(compacted < truncated);
+    /* Durable: the same after a restart. */
+    reopen(state);
+    api = api_of(state);
+    assert_int_equal(size_of(api), compacted);
+    meta = meta_of(3000, 3, 0, NULL);
+    assert_int_equal(api->install(api->ctx, &meta), 0);
+    uint64_t installed = size_of(api);
+    assert_true(installed < compacted && installed < one);
+    log_batch c = append_batch(api, 10, 160, 3);
+    assert_true(size_of(api) > installed);
+    assert_int_equal(api->size(api->ctx, NULL), REFRAFT_EINVAL);
+    log_batch_free(&a);
+    log_batch_free(&b);
+    log_batch_free(&c);
+}
+
+/* Only for a backend that compacts and has size. */
+static const struct CMUnitTest size_suite[] = {
+    T(size_grows_with_appends_and_shrinks_with_removals),
+};
+
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Whether backend's log API has stage (and so sync: both or neither), and
- * its version. */
+/* Whether backend's log API has stage (and so sync: both or neither),
+ * compaction and size, and its version. */
 static void probe_backend(const log_backend *backend, bool *stages,
-                          bool *compacts, int *version)
+                          bool *compacts, bool *sizes, int *version)
 {
     refraft_log_api api;
     void *handle = NULL;
     memset(&api, 0, sizeof(api));
     *stages = false;
     *compacts = false;
+    *sizes = false;
     *version = REFRAFT_LOG_API_VERSION;
     if (backend->open(backend->ctx, &api, &handle) != 0)
         return; /* every test's setup fails and says so */
     *stages = api.stage != NULL;
     *compacts = api.version >= 5 && api.compact != NULL;
+    *sizes = *compacts && api.size != NULL;
     *version = api.version;
     backend->close(handle);
 }
@@ -2190,11 +2241,11 @@ int log_conformance_run(const log_backend *backend)
     log_backend copy = *backend;
     struct CMUnitTest tests[N_OF(suite) + N_OF(stage_suite) +
                             N_OF(config_suite) + N_OF(config_stage_suite) +
-                            N_OF(compact_suite)];
+                            N_OF(compact_suite) + N_OF(size_suite)];
     size_t n = 0;
-    bool stages, compacts;
+    bool stages, compacts, sizes;
     int version;
-    probe_backend(backend, &stages, &compacts, &version);
+    probe_backend(backend, &stages, &compacts, &sizes, &version);
     for (size_t i = 0; i < N_OF(suite); i++)
         tests[n++] = suite[i];
     if (stages)
@@ -2209,6 +2260,9 @@ int log_conformance_run(const log_backend *backend)
     if (compacts)
         for (size_t i = 0; i < N_OF(compact_suite); i++)
             tests[n++] = compact_suite[i];
+    if (sizes)
+        for (size_t i = 0; i < N_OF(size_suite); i++)
+            tests[n++] = size_suite[i];
     for (size_t i = 0; i < n; i++)
         tests[i].initial_state = &copy;
     char name[128];

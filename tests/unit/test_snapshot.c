@@ -178,6 +178,185 @@ static void test_compaction_needs_the_snapshot_hooks(void **state)
     assert_int_equal(refraft_compact(fn->node, 0), REFRAFT_EINVAL);
 }
 
+/* ---- compaction by size ---------------------------------------------- */
+
+/* What node i's log says its entries take (log.size). */
+static uint64_t log_bytes(fixture *fx, int i)
+{
+    refraft_log_api *log = &fx_node_at(fx, i)->log;
+    uint64_t bytes = 0;
+    assert_int_equal(log->size(log->ctx, &bytes), 0);
+    return bytes;
+}
+
+/* Every node bounds its log by bytes alone: compact_entries 0. */
+static void bytes_bound_on(fixture *fx, uint64_t bytes, uint32_t keep)
+{
+    for (int i = 1; i <= fx->n; i++) {
+        refraft_config *c = &fx_node_at(fx, i)->config;
+        c->compact_bytes = bytes;
+        c->compact_keep = keep;
+    }
+}
+
+/* refraft_config.compact_bytes: "once the log's entries take more than
+ * compact_bytes (log.size), the node compacts ... up to compact_keep
+ * entries behind its applied index", with compact_entries 0. */
+static void test_compact_bytes_alone_bounds_the_log(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    /* Twenty of these small entries (56 bytes each in a memlog, and a
+     * few bytes of id) are past the bound. */
+    const uint64_t bound = 20 * 56;
+    bytes_bound_on(fx, bound, 4);
+    fx_start(fx);
+    fx_elect(fx, 1);
+    for (int k = 0; k < 60; k++) {
+        propose_range(fx, 1, "b", k, k + 1);
+        heartbeat_round(fx);
+        for (int i = 1; i <= 3; i++) {
+            refraft_node *node = fx_raft(fx, i);
+            refraft_index held =
+                refraft_applied_index(node) - refraft_snapshot_index(node);
+            /* Above the bound only while the anti-thrash rule holds it. */
+            assert_true(log_bytes(fx, i) <= bound || held <= 2 * 4);
+            assert_int_equal(fx_log_first(fx, i),
+                             refraft_snapshot_index(node) + 1);
+        }
+    }
+    for (int i = 1; i <= 3; i++) {
+        refraft_node *node = fx_raft(fx, i);
+        assert_true(refraft_snapshot_index(node) > 0);
+        assert_true(refraft_snapshot_index(node) <=
+                    refraft_applied_index(node) - 4);
+        assert_int_equal(fx_node_at(fx, i)->n_installs, 0);
+    }
+    fx_assert_state_machine_safety(fx);
+}
+
+/* "0: no bytes bound", and below the bound nothing is compacted. */
+static void test_no_compaction_below_compact_bytes(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    bytes_bound_on(fx, 1 << 20, 4);
+    fx_node_at(fx, 3)->config.compact_bytes = 0;
+    fx_start(fx);
+    fx_elect(fx, 1);
+    propose_range(fx, 1, "n", 0, 40);
+    heartbeat_round(fx);
+    for (int i = 1; i <= 3; i++) {
+        refraft_node *node = fx_raft(fx, i);
+        assert_int_equal(refraft_applied_index(node), 41);
+        assert_true(log_bytes(fx, i) > 40 * 56);
+        assert_int_equal(refraft_snapshot_index(node), 0);
+        assert_int_equal(fx_log_first(fx, i), 1);
+    }
+}
+
+/* "a compaction the bytes bound triggers must remove at least as many
+ * entries as it keeps": with every entry over the bound, the node
+ * compacts only once more than 2 * compact_keep applied entries are in
+ * its log, not after every apply. */
+static void test_compact_bytes_does_not_thrash(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    bytes_bound_on(fx, 1, 10);
+    fx_start(fx);
+    fx_elect(fx, 1);
+    refraft_index base[4] = {0, 0, 0, 0};
+    size_t compactions[4] = {0, 0, 0, 0};
+    for (int k = 0; k < 60; k++) {
+        propose_range(fx, 1, "t", k, k + 1);
+        heartbeat_round(fx);
+        for (int i = 1; i <= 3; i++) {
+            refraft_node *node = fx_raft(fx, i);
+            refraft_index now = refraft_snapshot_index(node);
+            assert_true(refraft_applied_index(node) - now <= 2 * 10);
+            if (now != base[i]) {
+                /* It removed more entries than it kept. */
+                assert_true(now - base[i] > 10);
+                assert_true(refraft_applied_index(node) - now >= 10);
+                compactions[i]++;
+            }
+            base[i] = now;
+        }
+    }
+    /* 61 applied entries, at least 11 removed each time. */
+    for (int i = 1; i <= 3; i++) {
+        assert_true(compactions[i] >= 3);
+        assert_true(compactions[i] <= 5);
+    }
+}
+
+/* "compact_keep ... defaults to ... max_entries_per_msg when only
+ * compact_bytes is set". */
+static void test_compact_bytes_keeps_a_message_by_default(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(1);
+    fx_node *fn = fx_node_at(fx, 1);
+    fn->config.compact_bytes = 1;
+    fn->config.max_entries_per_msg = 5;
+    fx_start(fx);
+    fx_elect(fx, 1);
+    propose_range(fx, 1, "k", 0, 30);
+    refraft_node *node = fx_raft(fx, 1);
+    assert_int_equal(refraft_applied_index(node), 31);
+    /* Compacted up to 5 behind the applied index once more than 10 were
+     * in the log: every 6 applies. */
+    refraft_index held =
+        refraft_applied_index(node) - refraft_snapshot_index(node);
+    assert_true(refraft_snapshot_index(node) > 0);
+    assert_true(held >= 5 && held <= 10);
+}
+
+/* compact_bytes "Needs log.size besides the snapshot members
+ * (REFRAFT_EINVAL otherwise)"; compact_keep need not be below anything
+ * when compact_entries is 0. */
+static void test_compact_bytes_validation(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(1);
+    fx_node *fn = fx_node_at(fx, 1);
+    refraft_hull hull;
+    fx_hull(fx, 1, &hull);
+    char err[REFRAFT_ERRMSG_LEN];
+    fn->config.compact_bytes = 4096;
+    fn->config.compact_keep = 100000;
+
+    refraft_hull no_hooks = hull;
+    no_hooks.snapshot_read = NULL;
+    no_hooks.snapshot_write = NULL;
+    no_hooks.snapshot_install = NULL;
+    assert_int_equal(refraft_node_create(&fn->config, &no_hooks, &fn->log,
+                                         &fn->node, err, sizeof err),
+                     REFRAFT_EINVAL);
+    assert_non_null(strstr(err, "compact_bytes"));
+    assert_null(fn->node);
+
+    refraft_log_api no_size = fn->log;
+    no_size.size = NULL;
+    assert_int_equal(refraft_node_create(&fn->config, &hull, &no_size,
+                                         &fn->node, err, sizeof err),
+                     REFRAFT_EINVAL);
+    assert_non_null(strstr(err, "size"));
+    assert_null(fn->node);
+    /* A version 4 log has no size (nor compaction). */
+    refraft_log_api v4 = fn->log;
+    v4.version = 4;
+    assert_int_equal(refraft_node_create(&fn->config, &hull, &v4, &fn->node,
+                                         err, sizeof err),
+                     REFRAFT_EINVAL);
+    assert_null(fn->node);
+
+    assert_int_equal(refraft_node_create(&fn->config, &hull, &fn->log,
+                                         &fn->node, err, sizeof err),
+                     0);
+}
+
 /* ---- sending a snapshot ----------------------------------------------- */
 
 /* Raft §7: "the leader must occasionally send snapshots to followers
@@ -684,6 +863,11 @@ int main(void)
         TEST(test_automatic_compaction_bounds_the_log),
         TEST(test_refraft_compact_compacts_up_to_the_applied_index),
         TEST(test_compaction_needs_the_snapshot_hooks),
+        TEST(test_compact_bytes_alone_bounds_the_log),
+        TEST(test_no_compaction_below_compact_bytes),
+        TEST(test_compact_bytes_does_not_thrash),
+        TEST(test_compact_bytes_keeps_a_message_by_default),
+        TEST(test_compact_bytes_validation),
         TEST(test_lagging_follower_gets_a_multi_chunk_snapshot),
         TEST(test_lost_duplicated_and_late_chunks),
         TEST(test_compaction_mid_send_continues_from_the_cursor),
