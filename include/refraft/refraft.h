@@ -266,6 +266,12 @@ typedef struct refraft_append_entries_result {
     /* The epoch of the last request taken from this leader (see
      * refraft_append_entries.epoch). */
     uint64_t epoch;
+    /* refraft_records_behind() on the follower: records named below its
+     * log's base may be missing (it installed a snapshot whose records
+     * its sweeper is still fetching).  Its data index covers its log
+     * only, so the leader neither promotes it nor hands it leadership
+     * meanwhile: a voter would count as holding records it lacks. */
+    bool records_behind;
 } refraft_append_entries_result;
 
 typedef struct refraft_request_vote {
@@ -983,6 +989,9 @@ typedef struct refraft_peer_progress {
     /* Leader: the last index of the snapshot being sent to it, 0 when
      * none. */
     refraft_index snapshot_index;
+    /* It said records below its log's base may be missing there
+     * (refraft_append_entries_result.records_behind). */
+    bool records_behind;
 } refraft_peer_progress;
 
 /* Fill *out for the peer named id.  REFRAFT_EUNKNOWNPEER for an id that
@@ -1006,6 +1015,13 @@ REFRAFT_API refraft_index refraft_applied_index(const refraft_node *node);
 REFRAFT_API refraft_index refraft_last_index(const refraft_node *node);
 /* Largest N such that every entry up to N is settled here. */
 REFRAFT_API refraft_index refraft_data_index(const refraft_node *node);
+/* Whether records named below the log's base may be missing here: after
+ * a snapshot was installed, or on a start whose config.data_index is
+ * below the base, the node looks for the records of the reference
+ * state (hull.snapshot_read, have_records) whenever
+ * refraft_records_stored() is called, until it has found them all.  The
+ * data index covers the log only; this covers what is below it. */
+REFRAFT_API bool refraft_records_behind(const refraft_node *node);
 /* One of refraft_commit_policy. */
 REFRAFT_API int refraft_commit_policy_of(const refraft_node *node);
 /* The other members of the configuration in effect, voters and learners

@@ -64,6 +64,12 @@ int data_init(refraft_node *node, refraft_index hint, char *errbuf,
     node->data_index = hint < node->applied_index ? hint : node->applied_index;
     if (node->data_index < node->base_index)
         node->data_index = node->base_index;
+    /* A saved data index at or past the base vouches for the records
+     * below it; otherwise (an install whose records were still coming, a
+     * record store lost since) they are looked for again. */
+    node->snap_pending = node->base_index > 0 && hint < node->base_index &&
+                         node->can_snapshot && node->hull.have_records != NULL;
+    node->snap_checked = 0;
     (void)data_advance(node);
     return 0;
 }
@@ -135,13 +141,59 @@ void data_on_compact(refraft_node *node, refraft_index upto)
         node->data_index = upto;
 }
 
-/* The snapshot settles every entry up to last, and the log holds no
- * entry, so no VOID. */
+/* The snapshot settles every entry up to last as far as the log goes
+ * (it holds no entry, so no VOID); the records its references name may
+ * still be missing here (snap_pending). */
 void data_on_install(refraft_node *node, refraft_index last)
 {
     node->n_voids = 0;
     node->data_index = last;
     node->data_retry = false;
+    node->snap_pending = node->hull.have_records != NULL;
+    node->snap_checked = 0;
+}
+
+/*
+ * Look for the records of the reference state below the base, from where
+ * the last look stopped: the first missing one stops it (the sweeper
+ * fetches it; refraft_records_stored() looks again).  True when
+ * snap_checked moved.  A read or a presence check that fails is retried
+ * on the tick.
+ */
+static bool check_below_base(refraft_node *node)
+{
+    if (!node->snap_pending)
+        return false;
+    refraft_index before = node->snap_checked;
+    size_t chunk =
+        node->snapshot_chunk < DATA_CHUNK ? node->snapshot_chunk : DATA_CHUNK;
+    for (;;) {
+        size_t n = 0;
+        if (node->hull.snapshot_read(node->hull.ctx, node->base_index,
+                                     node->snap_checked, node->snap_refs, chunk,
+                                     &n) != 0 ||
+            n > chunk) {
+            node->data_retry = true;
+            break;
+        }
+        for (size_t i = 0; i < n; i++)
+            node->data_refs[i] = node->snap_refs[i].ref;
+        if (n > 0 && node->hull.have_records(node->hull.ctx, node->data_refs, n,
+                                             node->data_present) != 0) {
+            node->data_retry = true;
+            break;
+        }
+        size_t k = 0;
+        while (k < n && node->data_present[k])
+            node->snap_checked = node->snap_refs[k++].index;
+        if (k < n)
+            break;
+        if (n < chunk) {
+            node->snap_pending = false;
+            return true;
+        }
+    }
+    return node->snap_checked != before;
 }
 
 refraft_index data_void_of(const refraft_node *node, refraft_index index)
@@ -275,7 +327,10 @@ static bool advance(refraft_node *node, refraft_index first,
 
 bool data_advance(refraft_node *node)
 {
-    return advance(node, 0, NULL, 0);
+    /* advance() clears data_retry: the look below the base comes after. */
+    bool moved = advance(node, 0, NULL, 0);
+    bool below = check_below_base(node);
+    return below || moved;
 }
 
 void data_after_append(refraft_node *node, refraft_index first,

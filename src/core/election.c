@@ -102,6 +102,7 @@ static int become_leader(refraft_node *node)
         p->snap_index = 0;
         p->snap_after = 0;
         p->epoch = ++node->last_epoch;
+        p->records_behind = false;
     }
     transfer_clear(node);
     set_role(node, REFRAFT_LEADER);

@@ -377,6 +377,13 @@ int membership_promote(refraft_node *node, const char *id, refraft_index *index)
             "most %u behind is allowed",
             id, (unsigned long long)p->match_index, (unsigned long long)data,
             (unsigned long long)node->last_index, node->promote_lag);
+    /* Its data index covers its log only: a voter still fetching the
+     * records of a snapshot would count as holding them. */
+    if (p->records_behind)
+        return node_errorf(node, REFRAFT_ELAGGING,
+                           "\"%s\" is still fetching the records of the "
+                           "snapshot it installed",
+                           id);
     struct configuration next = node->config;
     next.members[m - node->config.members].voter = true;
     return append_config(node, &next, index);

@@ -691,6 +691,7 @@ int refraft_peer_progress_get(const refraft_node *node, const char *id,
         out->recent_contact = leader && p->recent_contact;
         out->voter = p->voter;
         out->snapshot_index = leader ? p->snap_index : 0;
+        out->records_behind = leader && p->records_behind;
         return 0;
     }
     return REFRAFT_EUNKNOWNPEER;
@@ -714,6 +715,11 @@ int refraft_commit_policy_of(const refraft_node *node)
 refraft_index refraft_data_index(const refraft_node *node)
 {
     return node != NULL ? node->data_index : 0;
+}
+
+bool refraft_records_behind(const refraft_node *node)
+{
+    return node != NULL && node->snap_pending;
 }
 
 const char *refraft_id(const refraft_node *node)

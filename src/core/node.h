@@ -36,6 +36,9 @@ struct peer {
     /* Its epoch (refraft_append_entries.epoch): drawn when the leader
      * starts tracking it; only results that echo it (or 0) count. */
     uint64_t epoch;
+    /* It said records below its log's base may be missing there: not
+     * promoted, not a transfer's target meanwhile. */
+    bool records_behind;
     /* Snapshot sending (snapshot.c, Raft §7): the last index of the
      * snapshot it is being sent (0: none) and the index the chunk in
      * flight starts after.  While snap_index is set, AppendEntries with
@@ -111,8 +114,15 @@ struct refraft_node {
     uint64_t compact_bytes;
     uint32_t snapshot_chunk;
     struct incoming_snapshot incoming;
-    /* The leader's buffer for a chunk's refs (snapshot_chunk of them). */
+    /* The leader's buffer for a chunk's refs (snapshot_chunk of them),
+     * also the records check's below the base (data.c). */
     refraft_snapshot_ref *snap_refs;
+    /* Records below the log's base: after an install, or a start whose
+     * saved data index does not reach the base, the references of the
+     * reference state may name records missing here.  snap_pending until
+     * all are found; every one up to snap_checked is (data.c). */
+    bool snap_pending;
+    refraft_index snap_checked;
 
     /* Leader: a leadership transfer under way (transfer.c); target ""
      * when none. */

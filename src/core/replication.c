@@ -570,6 +570,7 @@ replication_result_init(refraft_node *node, refraft_msg *out)
     res->follower_id = node->id;
     res->last_log_index = node->last_index;
     res->epoch = node->leader_epoch;
+    res->records_behind = node->snap_pending;
     return res;
 }
 
@@ -752,6 +753,7 @@ int replication_on_append_entries_result(
     if (res->epoch != 0 && res->epoch != p->epoch)
         return 0;
     p->recent_contact = true;
+    p->records_behind = res->records_behind;
     /* Any answer of this term, even a refusal, shows p still followed
      * this leader when it answered. */
     if (res->read_round > p->read_round &&

@@ -44,7 +44,7 @@ int transfer_start(refraft_node *node, const char *target_id)
 static bool caught_up(const refraft_node *node, const struct peer *p)
 {
     return p->match_index >= node->last_index &&
-           p->data_index >= node->last_index;
+           p->data_index >= node->last_index && !p->records_behind;
 }
 
 void transfer_on_progress(refraft_node *node, const struct peer *p)

@@ -88,7 +88,8 @@ void host_serve_status(host *h, http_request *req)
         ",\"voided\":%" PRIu64 ",\"orphans_collected\":%" PRIu64
         ",\"lost_upto\":%" PRIu64 "},\"config_index\":%" PRIu64
         ",\"member\":%s,\"voter\":%s,\"incarnation\":%" PRIu64
-        ",\"store_uid\":\"%s\",\"start_guard\":\"%s\",\"peers\":[",
+        ",\"store_uid\":\"%s\",\"start_guard\":\"%s\","
+        "\"records_behind\":%s,\"peers\":[",
         id, url, refraft_role_name(refraft_role(n)), refraft_current_term(n),
         leader, lurl, refraft_commit_index(n), refraft_applied_index(n),
         refraft_last_index(n), refraft_data_index(n),
@@ -100,7 +101,8 @@ void host_serve_status(host *h, http_request *req)
         s.orphans_collected, s.lost_upto, refraft_config_index(n),
         self_member(h) ? "true" : "false",
         refraft_is_voter(n, h->id) ? "true" : "false", h->guard.incarnation,
-        h->guard.uid_hex, host_guard_holds(h) ? "waiting" : "passed");
+        h->guard.uid_hex, host_guard_holds(h) ? "waiting" : "passed",
+        refraft_records_behind(n) ? "true" : "false");
     /* The other members of the configuration in effect, with the
      * addresses this node reaches them at. */
     bool first = true;

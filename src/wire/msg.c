@@ -251,6 +251,7 @@ static void append_entries_result_to_pb(const refraft_append_entries_result *r,
     pb->data_index = r->data_index;
     pb->read_round = r->read_round;
     pb->epoch = r->epoch;
+    pb->records_behind = r->records_behind;
 }
 
 static void
@@ -507,6 +508,7 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
         r->data_index = p->data_index;
         r->read_round = p->read_round;
         r->epoch = p->epoch;
+        r->records_behind = p->records_behind != 0;
     } else if (pb->body_case == REFRAFT__MESSAGE__BODY_TIMEOUT_NOW) {
         msg->u.timeout_now.term = pb->timeout_now->term;
         msg->u.timeout_now.leader_id = id;

@@ -65,7 +65,7 @@ static bool append_entries_result_equal(const refraft_append_entries_result *x,
            x->conflict_index == y->conflict_index &&
            x->last_log_index == y->last_log_index &&
            x->data_index == y->data_index && x->read_round == y->read_round &&
-           x->epoch == y->epoch;
+           x->epoch == y->epoch && x->records_behind == y->records_behind;
 }
 
 static bool

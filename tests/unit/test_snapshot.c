@@ -526,6 +526,63 @@ static void test_compaction_mid_send_continues_from_the_cursor(void **state)
     assert_caught_up(fx, 1, 3);
 }
 
+/* refraft.h, records_behind: "the leader neither promotes it nor hands
+ * it leadership meanwhile."  n3 installs a snapshot without its records
+ * and gets every record but r0's, whose entry the snapshot covers: its
+ * log and data index are the leader's, yet it says records are behind,
+ * and its leader will not transfer to it until r0 is stored. */
+static void test_records_behind_hold_back_a_transfer(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    fx_records_on(fx);
+    compaction_on(fx, 6, 2, 4);
+    fx_start(fx);
+    for (int k = 0; k < 20; k++) {
+        char record[32];
+        snprintf(record, sizeof record, "r%d", k);
+        fx_record_put(fx, 1, record);
+        fx_record_put(fx, 2, record);
+    }
+    refraft_index s = compact_past_n3(fx, 20);
+    fx_node *n3 = fx_node_at(fx, 3);
+    for (int round = 0; round < 40 && n3->n_installs == 0; round++) {
+        fx_deliver_all(fx);
+        heartbeat_round(fx);
+    }
+    assert_int_equal(n3->n_installs, 1);
+    refraft_index installed = n3->installed.last_index;
+    assert_true(installed >= s);
+    for (int k = 1; k < 20; k++) {
+        char record[32];
+        snprintf(record, sizeof record, "r%d", k);
+        assert_int_equal(fx_records_stored(fx, 3, record), 0);
+    }
+    heartbeat_round(fx);
+    refraft_index last = refraft_last_index(fx_raft(fx, 1));
+    assert_int_equal(refraft_data_index(fx_raft(fx, 3)), last);
+    assert_true(refraft_records_behind(fx_raft(fx, 3)));
+    refraft_peer_progress pp;
+    assert_int_equal(refraft_peer_progress_get(fx_raft(fx, 1), "n3", &pp), 0);
+    assert_true(pp.records_behind);
+    assert_int_equal(pp.data_index, last);
+    /* A transfer waits: no TimeoutNow while n3 lacks r0. */
+    assert_int_equal(refraft_transfer(fx_raft(fx, 1), "n3"), 0);
+    heartbeat_round(fx);
+    assert_int_equal(refraft_role(fx_raft(fx, 1)), REFRAFT_LEADER);
+    assert_int_equal(fx_count(fx, 1, 3, REFRAFT_MSG_TIMEOUT_NOW), 0);
+    assert_int_equal(fx_records_stored(fx, 3, "r0"), 0);
+    assert_false(refraft_records_behind(fx_raft(fx, 3)));
+    /* The unsolicited report says so at once; then the transfer goes. */
+    fx_deliver_all(fx);
+    assert_int_equal(refraft_peer_progress_get(fx_raft(fx, 1), "n3", &pp), 0);
+    assert_false(pp.records_behind);
+    for (int round = 0;
+         round < 10 && refraft_role(fx_raft(fx, 3)) != REFRAFT_LEADER; round++)
+        heartbeat_round(fx);
+    assert_int_equal(refraft_role(fx_raft(fx, 3)), REFRAFT_LEADER);
+}
+
 /* refraft_config.compact_keep "must be below compact_entries": at or
  * above it, the log would be past the bound right after each
  * compaction. */
@@ -871,6 +928,7 @@ int main(void)
         TEST(test_lagging_follower_gets_a_multi_chunk_snapshot),
         TEST(test_lost_duplicated_and_late_chunks),
         TEST(test_compaction_mid_send_continues_from_the_cursor),
+        TEST(test_records_behind_hold_back_a_transfer),
         TEST(test_compact_keep_must_be_below_compact_entries),
         TEST(test_follower_holding_the_last_entry_keeps_its_tail),
         TEST(test_leader_change_mid_transfer),

@@ -138,7 +138,7 @@ static const field aer_fields[] = {
     {5, "rejected_index", 0, NULL, 0}, {6, "conflict_term", 0, NULL, 0},
     {7, "conflict_index", 0, NULL, 0}, {8, "last_log_index", 12, NULL, 0},
     {9, "data_index", 11, NULL, 0},    {10, "read_round", 3, NULL, 0},
-    {11, "epoch", 4, NULL, 0}};
+    {11, "epoch", 4, NULL, 0},         {12, "records_behind", 1, NULL, 0}};
 static const field rv_fields[] = {{1, "term", 8, NULL, 0},
                                   {2, "candidate_id", BYTES("n3")},
                                   {3, "last_log_index", 12, NULL, 0},
@@ -962,6 +962,7 @@ static void test_config_read_round_and_timeout_now_round_trip(void **state)
     m.u.append_entries_result.match_index = 6;
     m.u.append_entries_result.read_round = 42;
     m.u.append_entries_result.epoch = 43;
+    m.u.append_entries_result.records_behind = true;
     assert_round_trip(&m);
 
     memset(&m, 0, sizeof m);
