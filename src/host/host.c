@@ -250,6 +250,18 @@ static int open_store(host *h, const host_config *cfg, char *errbuf, size_t len)
     return 0;
 }
 
+/* The data index the node may start from.  Records up to the store's
+ * lost index may be missing (a record store lost, or a snapshot whose
+ * records are still being fetched): the saved data index vouches only
+ * for what lies before it, and the node looks for the rest again
+ * (refraft_records_behind). */
+static refraft_index saved_data_index(const refstore *store)
+{
+    refraft_index data = refstore_data_index(store);
+    refraft_index lost = refstore_records_lost_upto(store);
+    return lost > 0 && data >= lost ? lost - 1 : data;
+}
+
 static int
 create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
 {
@@ -274,7 +286,7 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
         .max_inflight = 64,
         .applied_index = refstore_applied_index(h->store),
         .commit_policy = cfg->commit_policy,
-        .data_index = refstore_data_index(h->store),
+        .data_index = saved_data_index(h->store),
         /* Compaction (docs/operations.md): the defaults keep the log
          * within tens of megabytes and let a follower a few seconds
          * behind catch up from the log rather than a snapshot. */
