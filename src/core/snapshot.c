@@ -258,12 +258,17 @@ snapshot_done(refraft_node *node, struct peer *p, refraft_index last)
  * An answer moves the send on when it is for the snapshot being sent or
  * an earlier one of this term (the base moved since; the follower's
  * chunks are a prefix of the new snapshot too): to the chunk after what
- * the follower stored, or from the start when it answers 0.  An answer
- * that repeats where the chunk in flight starts, or that lies before it
- * (late, duplicated), changes nothing: one chunk stays in flight, and the
- * heartbeat sends it again if it went unanswered.  An installed one ends
- * the send at the snapshot the follower installed; if the base has moved
- * past it, replication finds that and sends the next.
+ * the follower stored, or from the start when it answers 0.  The
+ * follower's cursor rules, also when it lies before the chunk in flight:
+ * the follower may have started over (it installed an earlier snapshot
+ * whose answer was lost, then took a late first chunk), and a leader
+ * that waited for it to catch up would wait for ever.  A late answer
+ * costs one chunk sent again, which the follower answers with where it
+ * stands.  An answer that repeats where the chunk in flight starts
+ * changes nothing: the heartbeat sends that chunk again if it went
+ * unanswered.  An installed one ends the send at the snapshot the
+ * follower installed; if the base has moved past it, replication finds
+ * that and sends the next.
  */
 int snapshot_on_result(refraft_node *node,
                        const refraft_install_snapshot_result *res)
@@ -282,8 +287,7 @@ int snapshot_on_result(refraft_node *node,
         snapshot_done(node, p, res->last_index);
         return 0;
     }
-    if (res->after == p->snap_after ||
-        (res->after != 0 && res->after < p->snap_after))
+    if (res->after == p->snap_after)
         return 0;
     p->snap_after = res->after;
     snapshot_send(node, p);

@@ -166,6 +166,10 @@ typedef struct checker {
     /* Durable Commit counts no follower by a report it sent before its
      * store was wiped (--durable-strict). */
     bool durable_strict;
+    /* Every index up to here committed once already: Durable Commit
+     * checks an entry when it first commits, not when a later leader,
+     * which may not know, commits it again. */
+    refraft_index durable_upto;
     /* The highest client proposal number among the committed entries
      * that are kept (liveness.c). */
     uint64_t max_committed_seq;

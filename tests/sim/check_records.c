@@ -18,7 +18,8 @@
  *   and an ABANDONED one only while its log holds VOID(k) at or below its
  *   commit index.
  * - Durable Commit: "A committed record then exists on a majority": when a
- *   leader's commit index moves, each REF entry it newly covers has its
+ *   leader's commit index moves, each REF entry it newly covers, and that
+ *   no leader committed before (durable_upto), has its
  *   record in the record stores of a majority of the voters of the
  *   leader's configuration then (a crashed node's store counts, a wiped
  *   one has nothing to count, nor does a voter whose server is gone), or
@@ -341,6 +342,13 @@ check_durable(checker *c, const check_view *view, const pending_check *p)
         if (e[i].type != REFRAFT_ENTRY_REF)
             continue;
         refraft_index k = p->from + 1 + i;
+        /* Committed before, by a leader whose count this check took: the
+         * record was on a majority then, and losing copies since is what
+         * durable commit lets a minority do.  A later leader commits it
+         * again counting what followers report of entries below their
+         * log's base, which they hold as committed. */
+        if (k <= c->durable_upto)
+            continue;
         if (voided_in(e + i + 1, n - i - 1, k))
             continue;
         char who[64], gone[64], id[RECORD_ID_MAX + 1];
@@ -361,6 +369,8 @@ check_durable(checker *c, const check_view *view, const pending_check *p)
                                      "record, sent before its store was wiped"
                                    : "");
     }
+    if (p->to > c->durable_upto)
+        c->durable_upto = p->to;
     free(e);
 }
 
