@@ -76,6 +76,20 @@ static void assert_caught_up(fixture *fx, int leader, int i)
 
 /* ---- compaction ------------------------------------------------------- */
 
+/* Every node of three compacted, keeping at least keep applied entries,
+ * and none needed a snapshot (compaction alone sends none). */
+static void assert_all_compacted(fixture *fx, refraft_index keep)
+{
+    for (int i = 1; i <= 3; i++) {
+        refraft_node *node = fx_raft(fx, i);
+        assert_true(refraft_snapshot_index(node) > 0);
+        assert_true(refraft_snapshot_index(node) <=
+                    refraft_applied_index(node) - keep);
+        assert_int_equal(fx_node_at(fx, i)->n_installs, 0);
+    }
+    fx_assert_state_machine_safety(fx);
+}
+
 /* refraft_config.compact_entries: "once more than compact_entries applied
  * entries are in the log, the node compacts it up to compact_keep entries
  * behind its applied index". */
@@ -97,15 +111,7 @@ static void test_automatic_compaction_bounds_the_log(void **state)
             assert_int_equal(fx_log_first(fx, i), base + 1);
         }
     }
-    for (int i = 1; i <= 3; i++) {
-        refraft_node *node = fx_raft(fx, i);
-        assert_true(refraft_snapshot_index(node) > 0);
-        assert_true(refraft_snapshot_index(node) <=
-                    refraft_applied_index(node) - 4);
-        /* Compaction alone sends no snapshot. */
-        assert_int_equal(fx_node_at(fx, i)->n_installs, 0);
-    }
-    fx_assert_state_machine_safety(fx);
+    assert_all_compacted(fx, 4);
 }
 
 /* refraft_compact: "Compact the log now, up to upto (at most the applied
@@ -225,14 +231,7 @@ static void test_compact_bytes_alone_bounds_the_log(void **state)
                              refraft_snapshot_index(node) + 1);
         }
     }
-    for (int i = 1; i <= 3; i++) {
-        refraft_node *node = fx_raft(fx, i);
-        assert_true(refraft_snapshot_index(node) > 0);
-        assert_true(refraft_snapshot_index(node) <=
-                    refraft_applied_index(node) - 4);
-        assert_int_equal(fx_node_at(fx, i)->n_installs, 0);
-    }
-    fx_assert_state_machine_safety(fx);
+    assert_all_compacted(fx, 4);
 }
 
 /* "0: no bytes bound", and below the bound nothing is compacted. */
