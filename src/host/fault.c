@@ -65,38 +65,6 @@ static void list_ids(const host *h, const bool *set, char *out, size_t cap)
         snprintf(out, cap, "none");
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* Percent-decode the len bytes at s (one item of the list) into id
- * (REFRAFT_ID_MAX + 1 bytes).  False for a bad escape, a NUL, an empty
- * or a too long id. */
-static bool decode_id(const char *s, size_t len, char *id)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
-            if (hi < 0 || lo < 0)
-                return false;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0 || n == REFRAFT_ID_MAX)
-            return false;
-        id[n++] = (char)c;
-    }
-    id[n] = '\0';
-    return n > 0;
-}
-
 /* Parse the list (comma-separated ids, each percent-decoded; "" for
  * none) into set.  Returns 0, or the HTTP status refusing it with a
  * message in why. */
@@ -109,7 +77,7 @@ parse_drop(host *h, const char *list, bool *set, char *why, size_t why_len)
     for (const char *item = list;;) {
         size_t len = strcspn(item, ",");
         char id[REFRAFT_ID_MAX + 1];
-        if (!decode_id(item, len, id)) {
+        if (!host_decode_id(item, len, id)) {
             snprintf(why, why_len,
                      "drop= takes peer ids separated by commas (drop= for "
                      "none), not \"%.100s\"",

@@ -297,6 +297,10 @@ void host_peers_save(host *h);
  * spaces (it travels in headers and logs). */
 bool host_url_ok(const char *url);
 bool host_id_ok(const char *id);
+/* Percent-decode the len bytes at s (a path segment, an item of a list)
+ * into id (REFRAFT_ID_MAX + 1 bytes): false for a bad escape, a NUL, or a
+ * result host_id_ok refuses. */
+bool host_decode_id(const char *s, size_t len, char *id);
 /* Answer a request to /raft/...; true when the path was one of them. */
 bool host_serve_peer(host *h, http_request *req);
 /* The hull's send(): msg to peer to_id over POST /raft/v1/msg. */

@@ -135,38 +135,6 @@ static bool parse_body(const char *body, size_t len, const char *const *names,
     }
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9'   ? c - '0'
-           : c >= 'a' && c <= 'f' ? c - 'a' + 10
-           : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                  : -1;
-}
-
-/* The id in a path segment of len bytes, percent-decoded, into id
- * (REFRAFT_ID_MAX + 1 bytes).  False when it is not a valid node id. */
-static bool path_id(const char *s, size_t len, char *id)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++) {
-        int c = (unsigned char)s[i];
-        if (c == '%') {
-            if (i + 2 >= len)
-                return false;
-            int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
-            if (hi < 0 || lo < 0)
-                return false;
-            c = hi * 16 + lo;
-            i += 2;
-        }
-        if (c == 0 || n == REFRAFT_ID_MAX)
-            return false;
-        id[n++] = (char)c;
-    }
-    id[n] = '\0';
-    return host_id_ok(id);
-}
-
 /* ---- answers ------------------------------------------------------------ */
 
 /* Not the leader: 307 to the leader's same path, or 503 when no leader
@@ -452,7 +420,7 @@ bool host_serve_members(host *h, http_request *req)
     size_t len = strcspn(seg, "/");
     bool is_promote = strcmp(seg + len, promote) == 0;
     char id[REFRAFT_ID_MAX + 1];
-    if ((seg[len] != '\0' && !is_promote) || !path_id(seg, len, id)) {
+    if ((seg[len] != '\0' && !is_promote) || !host_decode_id(seg, len, id)) {
         host_respond_error(req, seg[len] != '\0' && !is_promote ? 404 : 400,
                            "%s is neither /v1/members/{id} nor "
                            "/v1/members/{id}/promote with a node id",

@@ -244,6 +244,35 @@ bool host_id_ok(const char *id)
     return true;
 }
 
+static int hexval(char c)
+{
+    return c >= '0' && c <= '9'   ? c - '0'
+           : c >= 'a' && c <= 'f' ? c - 'a' + 10
+           : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                  : -1;
+}
+
+bool host_decode_id(const char *s, size_t len, char *id)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hexval(s[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+            if (hi < 0 || lo < 0)
+                return false;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (c == 0 || n == REFRAFT_ID_MAX)
+            return false;
+        id[n++] = (char)c;
+    }
+    id[n] = '\0';
+    return host_id_ok(id);
+}
+
 bool host_parse_u64(const char *s, uint64_t *out)
 {
     if (s == NULL || *s < '0' || *s > '9')

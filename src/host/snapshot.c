@@ -104,39 +104,59 @@ int host_index_mark_built(host *h, MDB_txn *txn)
     return mark_built(txn, h->index_dbi);
 }
 
+/* What walk_rows does with a row: 0 to go on, WALK_STOP to stop there,
+ * or an error that stops the walk and is returned. */
+#define WALK_STOP (-1)
+typedef int (*row_fn)(void *arg, MDB_txn *txn, const refraft_snapshot_ref *row);
+
+/* Call fn for each row of dbi (the index table or the staging) from
+ * index from on, in index order.  REFRAFT_ECORRUPT for a row that does
+ * not parse. */
+static int
+walk_rows(MDB_txn *txn, MDB_dbi dbi, refraft_index from, row_fn fn, void *arg)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    uint8_t key[8];
+    host_put_u64(key, from);
+    MDB_val k = {sizeof key, key}, v;
+    int rv = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && rv == 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        refraft_snapshot_ref r;
+        rv = get_row(&k, &v, &r) ? fn(arg, txn, &r) : REFRAFT_ECORRUPT;
+    }
+    mdb_cursor_close(cur);
+    if (rv == WALK_STOP)
+        return 0;
+    if (rv == 0 && rc != MDB_NOTFOUND)
+        rv = host_mdb_code(rc);
+    return rv;
+}
+
 struct from_index {
     host *h;
     MDB_dbi applied_dbi;
     uint64_t n;
 };
 
+static int
+record_applied(void *arg, MDB_txn *txn, const refraft_snapshot_ref *row)
+{
+    struct from_index *f = arg;
+    f->n++;
+    return host_applied_record(txn, f->applied_dbi, row->index, &row->ref);
+}
+
 /* Record every row of the index table in "applied", in index order (so
  * each id keeps its first index), and mark "applied" complete. */
 static int applied_from_index(void *ctx, MDB_txn *txn)
 {
     struct from_index *f = ctx;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, f->h->index_dbi, &cur);
-    if (rc != 0)
-        return host_mdb_code(rc);
-    uint8_t first[8];
-    host_put_u64(first, 1);
-    MDB_val k = {sizeof first, first}, v;
-    int rv = 0;
     f->n = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && rv == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        refraft_snapshot_ref r;
-        if (!get_row(&k, &v, &r)) {
-            rv = REFRAFT_ECORRUPT;
-            break;
-        }
-        rv = host_applied_record(txn, f->applied_dbi, r.index, &r.ref);
-        f->n++;
-    }
-    mdb_cursor_close(cur);
-    if (rv == 0 && rc != MDB_NOTFOUND)
-        rv = host_mdb_code(rc);
+    int rv = walk_rows(txn, f->h->index_dbi, 1, record_applied, f);
     return rv != 0 ? rv : host_applied_mark_built(txn, f->applied_dbi);
 }
 
@@ -162,37 +182,26 @@ struct read_ctx {
     size_t max, n;
 };
 
+static int copy_ref(void *arg, MDB_txn *txn, const refraft_snapshot_ref *row)
+{
+    struct read_ctx *c = arg;
+    (void)txn;
+    if (c->n == c->max || row->index > c->last)
+        return WALK_STOP;
+    /* The ids go into the reader's buffer: LMDB's memory is gone once the
+     * read transaction ends. */
+    refraft_snapshot_ref r = *row;
+    uint8_t *id = c->rd->ids + c->n * REFRAFT_RECORD_ID_MAX;
+    memcpy(id, r.ref.id, r.ref.id_len);
+    r.ref.id = id;
+    c->out[c->n++] = r;
+    return 0;
+}
+
 static int read_refs(void *ctx, MDB_txn *txn)
 {
     struct read_ctx *c = ctx;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(txn, c->h->index_dbi, &cur);
-    if (rc != 0)
-        return host_mdb_code(rc);
-    uint8_t from[8];
-    host_put_u64(from, c->after + 1);
-    MDB_val k = {sizeof from, from}, v;
-    int rv = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-         rc == 0 && c->n < c->max; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        refraft_snapshot_ref r;
-        if (!get_row(&k, &v, &r)) {
-            rv = REFRAFT_ECORRUPT;
-            break;
-        }
-        if (r.index > c->last)
-            break;
-        /* The ids go into the reader's buffer: LMDB's memory is gone
-         * once the read transaction ends. */
-        uint8_t *id = c->rd->ids + c->n * REFRAFT_RECORD_ID_MAX;
-        memcpy(id, r.ref.id, r.ref.id_len);
-        r.ref.id = id;
-        c->out[c->n++] = r;
-    }
-    mdb_cursor_close(cur);
-    if (rv == 0 && rc != 0 && rc != MDB_NOTFOUND)
-        rv = host_mdb_code(rc);
-    return rv;
+    return walk_rows(txn, c->h->index_dbi, c->after + 1, copy_ref, c);
 }
 
 /* Fill out[] with the refs of (after, last] in index order, up to max;
@@ -386,39 +395,19 @@ int host_snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
 
 struct install_ctx {
     host *h;
-    MDB_txn *txn;
     uint64_t n;
 };
 
-/* Move every staged row into the index table and "applied". */
-static int move_staged(struct install_ctx *c)
+/* A staged row goes into the index table and "applied".  Rows come in
+ * index order: the index table takes them as appends, and "applied"
+ * keeps each id's first index, as the apply hook does. */
+static int move_row(void *arg, MDB_txn *txn, const refraft_snapshot_ref *row)
 {
-    host *h = c->h;
-    MDB_cursor *cur;
-    int rc = mdb_cursor_open(c->txn, h->staging_dbi, &cur);
-    if (rc != 0)
-        return host_mdb_code(rc);
-    uint8_t first[8];
-    host_put_u64(first, 1);
-    MDB_val k = {sizeof first, first}, v;
-    int rv = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == 0 && rv == 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        refraft_snapshot_ref r;
-        if (!get_row(&k, &v, &r)) {
-            rv = REFRAFT_ECORRUPT;
-            break;
-        }
-        /* In index order: the index table takes them as appends, and
-         * "applied" keeps each id's first index, as the apply hook does. */
-        rv = put_row(c->txn, h->index_dbi, r.index, &r.ref, MDB_APPEND);
-        if (rv == 0)
-            rv = host_applied_record(c->txn, h->applied_dbi, r.index, &r.ref);
-        c->n++;
-    }
-    mdb_cursor_close(cur);
-    if (rv == 0 && rc != MDB_NOTFOUND)
-        rv = host_mdb_code(rc);
+    struct install_ctx *c = arg;
+    int rv = put_row(txn, c->h->index_dbi, row->index, &row->ref, MDB_APPEND);
+    if (rv == 0)
+        rv = host_applied_record(txn, c->h->applied_dbi, row->index, &row->ref);
+    c->n++;
     return rv;
 }
 
@@ -442,14 +431,14 @@ int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
     }
     /* The snapshot replaces the state: as if every entry up to its last
      * index had been applied, and nothing after (refraft.h). */
-    struct install_ctx c = {h, txn, 0};
+    struct install_ctx c = {h, 0};
     rv = host_applied_clear(txn, h->applied_dbi);
     if (rv == 0)
         rv = host_mdb_code(mdb_drop(txn, h->index_dbi, 0));
     if (rv == 0)
         rv = mark_built(txn, h->index_dbi);
     if (rv == 0)
-        rv = move_staged(&c);
+        rv = walk_rows(txn, h->staging_dbi, 1, move_row, &c);
     if (rv == 0)
         rv = host_mdb_code(mdb_drop(txn, h->staging_dbi, 0));
     if (rv == 0)

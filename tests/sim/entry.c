@@ -5,9 +5,7 @@
 #include "entry.h"
 #include "members.h"
 
-/* FNV-1a over the bytes, then a final avalanche (splitmix's mixer) so that
- * entries differing in one byte of the digest differ in every bit. */
-static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
+uint64_t sim_hash_bytes(uint64_t h, const void *data, size_t len)
 {
     const uint8_t *p = data;
     for (size_t i = 0; i < len; i++) {
@@ -17,7 +15,7 @@ static uint64_t hash_bytes(uint64_t h, const void *data, size_t len)
     return h;
 }
 
-static uint64_t mix(uint64_t z)
+uint64_t sim_hash_mix(uint64_t z)
 {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
@@ -64,21 +62,21 @@ static void make_label(char *label, const refraft_entry *e)
 
 void entry_sig_make(entry_sig *sig, const refraft_entry *e)
 {
-    uint64_t h = hash_bytes(0xcbf29ce484222325u, &e->type, sizeof(e->type));
+    uint64_t h = sim_hash_bytes(SIM_HASH_START, &e->type, sizeof(e->type));
     if (has_ref(e)) {
         if (e->ref.id != NULL)
-            h = hash_bytes(h, e->ref.id, e->ref.id_len);
-        h = hash_bytes(h, &e->ref.size, sizeof(e->ref.size));
-        h = hash_bytes(h, e->ref.digest, sizeof(e->ref.digest));
+            h = sim_hash_bytes(h, e->ref.id, e->ref.id_len);
+        h = sim_hash_bytes(h, &e->ref.size, sizeof(e->ref.size));
+        h = sim_hash_bytes(h, e->ref.digest, sizeof(e->ref.digest));
     } else if (e->type == REFRAFT_ENTRY_VOID) {
-        h = hash_bytes(h, &e->voided, sizeof(e->voided));
+        h = sim_hash_bytes(h, &e->voided, sizeof(e->voided));
     } else if (e->type == REFRAFT_ENTRY_CONFIG) {
         uint64_t m = members_hash(e->members, e->n_members);
-        h = hash_bytes(h, &m, sizeof(m));
+        h = sim_hash_bytes(h, &m, sizeof(m));
     }
     sig->term = e->term;
     sig->type = e->type;
-    sig->hash = mix(h);
+    sig->hash = sim_hash_mix(h);
     make_label(sig->label, e);
 }
 

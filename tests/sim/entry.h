@@ -10,6 +10,13 @@
 
 #define ENTRY_LABEL_LEN 24
 
+/* FNV-1a over len bytes at data, continuing from h (start with
+ * SIM_HASH_START), then sim_hash_mix, the final avalanche (splitmix's
+ * mixer), so that inputs differing in one byte differ in every bit. */
+#define SIM_HASH_START 0xcbf29ce484222325u
+uint64_t sim_hash_bytes(uint64_t h, const void *data, size_t len);
+uint64_t sim_hash_mix(uint64_t z);
+
 /*
  * What the checker remembers of an entry: its term, a 64-bit hash of its
  * content (type; ref id bytes, size and digest of a REF or ABANDONED

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "entry.h"
 #include "members.h"
 
 void sim_id_format(char *buf, size_t len, int slot, uint32_t gen)
@@ -47,38 +48,20 @@ void sim_address_format(char *buf, size_t len, const char *id)
     snprintf(buf, len, "sim://%s", id);
 }
 
-/* FNV-1a, then splitmix's mixer (as entry.c). */
-static uint64_t fnv(uint64_t h, const void *data, size_t len)
-{
-    const uint8_t *p = data;
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= 0x100000001b3u;
-    }
-    return h;
-}
-
-static uint64_t mix(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
 static uint64_t hash_members(const refraft_member *m, size_t n, bool addresses)
 {
-    uint64_t h = fnv(0xcbf29ce484222325u, &n, sizeof(n));
+    uint64_t h = sim_hash_bytes(SIM_HASH_START, &n, sizeof(n));
     for (size_t i = 0; i < n; i++) {
         const char *id = m[i].id != NULL ? m[i].id : "";
-        h = fnv(h, id, strlen(id) + 1);
+        h = sim_hash_bytes(h, id, strlen(id) + 1);
         if (addresses) {
             const char *a = m[i].address != NULL ? m[i].address : "";
-            h = fnv(h, a, strlen(a) + 1);
+            h = sim_hash_bytes(h, a, strlen(a) + 1);
         }
         uint8_t v = m[i].voter ? 1 : 0;
-        h = fnv(h, &v, 1);
+        h = sim_hash_bytes(h, &v, 1);
     }
-    return mix(h);
+    return sim_hash_mix(h);
 }
 
 uint64_t members_hash(const refraft_member *m, size_t n)

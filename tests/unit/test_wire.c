@@ -233,25 +233,46 @@ static pb ae_with_entry(pb *last)
 
 /* ---- decoding helpers -------------------------------------------------- */
 
-/* Decode b as a message (or, when records, as a record batch) and
- * expect a refusal mentioning word; the output stays untouched.  Frees
- * b. */
-static void expect_refused(pb *b, bool records, const char *word)
+/* The decoders a refusal test can aim at. */
+enum decoder {
+    DECODE_MSG,
+    DECODE_RECORDS,
+    DECODE_FETCH_REQUEST,
+    DECODE_FETCH_RESPONSE
+};
+
+/* Decode b with the decoder named and expect a refusal mentioning word;
+ * the output stays untouched.  Frees b. */
+static void expect_refused(pb *b, enum decoder d, const char *word)
 {
     union {
         refraft_wire_msg msg;
         refraft_wire_records records;
+        refraft_wire_fetch_request req;
+        refraft_wire_fetch_response res;
     } out, before;
     memset(&out, 0xa5, sizeof out);
     before = out;
     char err[REFRAFT_ERRMSG_LEN] = "";
     int rv;
-    if (records)
-        rv = refraft_wire_decode_records(b->data, b->len, &out.records, err,
-                                         sizeof err);
-    else
+    switch (d) {
+    case DECODE_MSG:
         rv =
             refraft_wire_decode_msg(b->data, b->len, &out.msg, err, sizeof err);
+        break;
+    case DECODE_RECORDS:
+        rv = refraft_wire_decode_records(b->data, b->len, &out.records, err,
+                                         sizeof err);
+        break;
+    case DECODE_FETCH_REQUEST:
+        rv = refraft_wire_decode_fetch_request(b->data, b->len, &out.req, err,
+                                               sizeof err);
+        break;
+    default:
+        rv = refraft_wire_decode_fetch_response(b->data, b->len, &out.res, err,
+                                                sizeof err);
+        break;
+    }
     if (rv != REFRAFT_EBADMSG)
         fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
                  refraft_strerror(rv), word);
@@ -263,12 +284,12 @@ static void expect_refused(pb *b, bool records, const char *word)
 
 static void expect_msg_refused(pb *b, const char *word)
 {
-    expect_refused(b, false, word);
+    expect_refused(b, DECODE_MSG, word);
 }
 
 static void expect_records_refused(pb *b, const char *word)
 {
-    expect_refused(b, true, word);
+    expect_refused(b, DECODE_RECORDS, word);
 }
 
 /* A Member with field omit left out. */
@@ -1737,40 +1758,14 @@ static void test_encode_refuses_bad_record_batches(void **state)
  * REFRAFT_WIRE_MAX_FETCH answers, each a status and, on OK only, bytes.
  */
 
-/* Decode b as a fetch request (or, when response, a fetch response) and
- * expect a refusal mentioning word; the output stays untouched.  Frees
- * b. */
-static void expect_fetch_refused(pb *b, bool response, const char *word)
-{
-    union {
-        refraft_wire_fetch_request req;
-        refraft_wire_fetch_response res;
-    } out, before;
-    memset(&out, 0xa5, sizeof out);
-    before = out;
-    char err[REFRAFT_ERRMSG_LEN] = "";
-    int rv = response
-                 ? refraft_wire_decode_fetch_response(b->data, b->len, &out.res,
-                                                      err, sizeof err)
-                 : refraft_wire_decode_fetch_request(b->data, b->len, &out.req,
-                                                     err, sizeof err);
-    if (rv != REFRAFT_EBADMSG)
-        fail_msg("decode returned %s, want EBADMSG mentioning \"%s\"",
-                 refraft_strerror(rv), word);
-    assert_memory_equal(&out, &before, sizeof out);
-    assert_mentions(err, word);
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
 static void expect_request_refused(pb *b, const char *word)
 {
-    expect_fetch_refused(b, false, word);
+    expect_refused(b, DECODE_FETCH_REQUEST, word);
 }
 
 static void expect_response_refused(pb *b, const char *word)
 {
-    expect_fetch_refused(b, true, word);
+    expect_refused(b, DECODE_FETCH_RESPONSE, word);
 }
 
 static refraft_wire_fetch_answer
