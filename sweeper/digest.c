@@ -2,8 +2,6 @@
  * SHA-256). */
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "sweeper_internal.h"
 
 int sw_digest_check(const refraft_ref *ref, const void *bytes, size_t len,
@@ -14,12 +12,10 @@ int sw_digest_check(const refraft_ref *ref, const void *bytes, size_t len,
      * or short answer costs no hashing. */
     if ((uint64_t)len != ref->size || (bytes == NULL && len > 0))
         return 0;
-    uint8_t digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_Digest(len > 0 ? bytes : "", len, digest, &digest_len, EVP_sha256(),
-                   NULL) != 1 ||
-        digest_len != REFRAFT_DIGEST_LEN)
-        return REFRAFT_ENOMEM;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    int rv = refraft_digest(bytes, len, digest);
+    if (rv != 0)
+        return rv;
     *ok = memcmp(digest, ref->digest, REFRAFT_DIGEST_LEN) == 0;
     return 0;
 }

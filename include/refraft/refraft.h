@@ -110,6 +110,15 @@ typedef struct refraft_ref {
     uint8_t digest[REFRAFT_DIGEST_LEN];
 } refraft_ref;
 
+/*
+ * digest gets the SHA-256 of len bytes: what a ref's digest must be.
+ * Thread-safe.  0; REFRAFT_EINVAL for a NULL digest, or bytes NULL with
+ * len > 0; REFRAFT_ENOMEM when OpenSSL cannot compute it.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refraft_digest(const void *bytes, size_t len,
+               uint8_t digest[REFRAFT_DIGEST_LEN]);
+
 typedef enum refraft_entry_type {
     /* Appended by each new leader at the start of its term (Raft §8): it
      * lets the leader commit entries of earlier terms.  Carries no ref. */

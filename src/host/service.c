@@ -9,21 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "internal.h"
 #include "json.h"
 
 /* Largest record a client may write. */
 #define HOST_RECORD_MAX REFRAFT_WIRE_MAX_RECORD
-
-static int sha256(const void *bytes, size_t len, uint8_t *digest)
-{
-    unsigned int n = 0;
-    return EVP_Digest(bytes, len, digest, &n, EVP_sha256(), NULL) == 1
-               ? 0
-               : REFRAFT_ENOMEM;
-}
 
 /* A client-chosen id: 1..255 printable ASCII bytes. */
 static bool id_ok(const char *id)
@@ -94,7 +84,7 @@ static unsigned batch_add(host *h, const struct host_client *c,
     }
     struct host_write *w = &h->batch[h->n_batch];
     memset(w, 0, sizeof *w);
-    if (sha256(bytes, len, w->ref.digest) != 0) {
+    if (refraft_digest(bytes, len, w->ref.digest) != 0) {
         snprintf(why, why_len, "cannot compute SHA-256");
         return 500;
     }
@@ -419,7 +409,7 @@ static void send_bytes(void *ctx, const void *bytes, size_t len)
 {
     struct read_out *o = ctx;
     uint8_t digest[REFRAFT_DIGEST_LEN];
-    if (sha256(bytes, len, digest) != 0) {
+    if (refraft_digest(bytes, len, digest) != 0) {
         host_respond_error(o->req, 500, "cannot compute SHA-256");
         return;
     }

@@ -685,6 +685,44 @@ static void test_strerror_covers_every_code(void **state)
 }
 
 /* Each role has its own name. */
+/* FIPS 180-2's examples, and the digest of nothing. */
+static void test_digest_matches_known_vectors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *hex;
+    } cases[] = {
+        {"",
+         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc",
+         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        uint8_t digest[REFRAFT_DIGEST_LEN];
+        assert_int_equal(
+            refraft_digest(cases[c].text, strlen(cases[c].text), digest), 0);
+        char hex[2 * REFRAFT_DIGEST_LEN + 1];
+        for (size_t i = 0; i < REFRAFT_DIGEST_LEN; i++)
+            snprintf(hex + 2 * i, 3, "%02x", digest[i]);
+        assert_string_equal(hex, cases[c].hex);
+    }
+}
+
+static void test_digest_rejects_null_buffers(void **state)
+{
+    (void)state;
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    memset(digest, 0x5a, sizeof digest);
+    assert_int_equal(refraft_digest(NULL, 1, digest), REFRAFT_EINVAL);
+    for (size_t i = 0; i < sizeof digest; i++)
+        assert_int_equal(digest[i], 0x5a); /* untouched */
+    assert_int_equal(refraft_digest("x", 1, NULL), REFRAFT_EINVAL);
+    assert_int_equal(refraft_digest(NULL, 0, digest), 0); /* nothing */
+}
+
 static void test_role_names_are_distinct(void **state)
 {
     (void)state;
@@ -885,6 +923,8 @@ int main(void)
         TEST(test_propose_log_failure_appends_nothing),
         TEST(test_strerror_covers_every_code),
         TEST(test_role_names_are_distinct),
+        TEST(test_digest_matches_known_vectors),
+        TEST(test_digest_rejects_null_buffers),
         TEST(test_events_report_each_change),
         cmocka_unit_test_teardown(test_every_allocation_failure_is_clean,
                                   restore_allocator),
