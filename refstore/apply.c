@@ -95,15 +95,6 @@ static int reserve_abandoned(refstore *store)
     return 0;
 }
 
-/* logged comes from the log, so its id is 1..255 bytes. */
-static bool same_ref(const refraft_ref *logged, const refraft_ref *ref)
-{
-    return ref->id != NULL && ref->id_len == logged->id_len &&
-           ref->size == logged->size &&
-           memcmp(ref->id, logged->id, logged->id_len) == 0 &&
-           memcmp(ref->digest, logged->digest, REFRAFT_DIGEST_LEN) == 0;
-}
-
 /* An abandoned entry must be the REF the log holds at index, ref and
  * all: the application is told that this very record was lost. */
 static int check_abandoned(refstore *store, refraft_index index,
@@ -114,7 +105,8 @@ static int check_abandoned(refstore *store, refraft_index index,
     int rv = log_read_entry(store, index, &logged, &buf);
     if (rv != 0)
         return rv;
-    if (logged.type != REFRAFT_ENTRY_REF || !same_ref(&logged.ref, &entry->ref))
+    if (logged.type != REFRAFT_ENTRY_REF ||
+        !store_same_ref(&logged.ref, &entry->ref))
         return store_errorf(store, REFRAFT_EINVAL,
                             "entry %llu is applied as abandoned, but the log "
                             "does not hold a REF entry with its reference "
@@ -315,9 +307,14 @@ static int with_records(refstore *store, refraft_node *node,
         *ran = true;
         store->records_put = put_records_op;
         store->records_arg = &a;
+        store->put_refs = refs;
+        store->n_put_refs = n;
+        store->put_cursor = 0;
         rv = fn(node, ctx);
         store->records_put = NULL;
         store->records_arg = NULL;
+        store->put_refs = NULL;
+        store->n_put_refs = 0;
         *committed = txn_propose_end(store);
         /* Start over only when the map grew: a map full at its maximum
          * would lose the propose the same way again, for ever. */

@@ -3,8 +3,6 @@
  * data index that counts them. */
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "core/alloc.h"
 #include "store.h"
 
@@ -37,11 +35,8 @@ int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
         return store_errorf(store, REFRAFT_EDIGEST,
                             "record is %zu bytes; its reference says %llu", len,
                             (unsigned long long)ref->size);
-    uint8_t digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    if (EVP_Digest(len > 0 ? bytes : "", len, digest, &digest_len, EVP_sha256(),
-                   NULL) != 1 ||
-        digest_len != REFRAFT_DIGEST_LEN)
+    uint8_t digest[REFRAFT_DIGEST_LEN];
+    if (refraft_digest(bytes, len, digest) != 0)
         return store_errorf(store, REFRAFT_ENOMEM,
                             "computing SHA-256 failed (OpenSSL)");
     if (memcmp(digest, ref->digest, REFRAFT_DIGEST_LEN) != 0)
@@ -246,11 +241,44 @@ typedef struct has_arg {
 /* Present: the record is there, of the ref's size, and the digest and
  * size kept beside it are the ref's.  Both lookups hand out pointers into
  * the map; no record is copied or hashed. */
+bool store_same_ref(const refraft_ref *a, const refraft_ref *b)
+{
+    return a->id != NULL && b->id != NULL && a->id_len == b->id_len &&
+           a->size == b->size && memcmp(a->id, b->id, a->id_len) == 0 &&
+           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
+}
+
+/*
+ * Whether ref's record is one that the running propose or receive has
+ * just put (store->put_refs), so present.  The node asks about the
+ * entries it has just appended, which name those records in the same
+ * order: ref is looked for where the last one was found, or at the
+ * start, which costs no LMDB lookup.  Any other ref is looked up.  Not
+ * once the propose transaction was lost (txn.c): its records went too.
+ */
+static bool just_put(refstore *store, const refraft_ref *ref)
+{
+    if (store->n_put_refs == 0 || store->propose_lost)
+        return false;
+    size_t j = store->put_cursor < store->n_put_refs ? store->put_cursor : 0;
+    if (!store_same_ref(&store->put_refs[j], ref)) {
+        if (j == 0 || !store_same_ref(&store->put_refs[0], ref))
+            return false;
+        j = 0;
+    }
+    store->put_cursor = j + 1;
+    return true;
+}
+
 static int has_op(refstore *store, MDB_txn *txn, void *arg)
 {
     const has_arg *a = arg;
     for (size_t i = 0; i < a->n; i++) {
         const refraft_ref *ref = &a->refs[i];
+        if (just_put(store, ref)) {
+            a->present[i] = true;
+            continue;
+        }
         MDB_val k = id_key(ref->id, ref->id_len), digest, record;
         int rc = mdb_get(txn, store->db_record_digests, &k, &digest);
         if (rc == 0)

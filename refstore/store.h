@@ -132,6 +132,12 @@ struct refstore {
      * records into propose, to write them again in that case. */
     txn_fn records_put;
     void *records_arg;
+    /* ... and the n_put_refs refs whose records it put, in its caller's
+     * order: refstore_record_has knows them present without a lookup
+     * (records.c).  put_cursor is where the next one is looked for. */
+    const refraft_ref *put_refs;
+    size_t n_put_refs;
+    size_t put_cursor;
     /* What get() hands out, valid until the next log API call: the
      * CONFIG entries' members (an array of refraft_member at the start),
      * then the record ids and the members' strings (log.c).  It holds
@@ -327,6 +333,8 @@ int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
  * record there (writing its digest if that is missing or stale). */
 int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
                   const void *bytes, size_t len);
+/* Whether a and b name the same record: id, size and digest. */
+bool store_same_ref(const refraft_ref *a, const refraft_ref *b);
 
 /* ---- lost.c --------------------------------------------------------- */
 

@@ -117,10 +117,31 @@ static int take_batch(refraft_sweeper *sw, size_t m)
 }
 
 /*
+ * Where a scan between full passes starts: past the entries the node's
+ * data index has passed with their records.  Those were present then,
+ * and the sweeper never collects a record the log names, so only the
+ * full pass looks at them again.  An entry a VOID abandons is still
+ * looked at (should that VOID go, its record is wanted after all), and
+ * so is every entry in lost mode, where the data index may name records
+ * the store lost.  Amortised, each entry is stepped over once.
+ */
+static refraft_index
+past_settled(const refraft_sweeper *sw, refraft_index cursor)
+{
+    if (sw->cfg.lost_upto != 0)
+        return cursor;
+    refraft_index data = refraft_data_index(sw->cfg.node);
+    while (cursor <= data && refraft_void_of(sw->cfg.node, cursor) == 0)
+        cursor++;
+    return cursor;
+}
+
+/*
  * Scan from the cursor towards the end of the log, until the end or until
  * the want table is full (the next scan resumes there).  A full pass
- * (restart) begins at data index + 1 and also re-checks the wants it
- * passes, so a record that arrived another way stops being fetched.
+ * (restart) begins at sw_floor() + 1 and also re-checks the wants it
+ * passes, so a record that arrived another way stops being fetched; the
+ * scans in between start past_settled().
  */
 int sw_scan(refraft_sweeper *sw, bool restart)
 {
@@ -136,6 +157,8 @@ int sw_scan(refraft_sweeper *sw, bool restart)
         sw->cursor = data + 1;
     if (sw->cursor < first)
         sw->cursor = first;
+    if (!sw->pass_full)
+        sw->cursor = past_settled(sw, sw->cursor);
     sw->scan_more = false;
     while (sw->cursor <= last) {
         if (sw->n_want >= sw->cfg.max_missing) {

@@ -295,9 +295,12 @@ static h_node *of_ctx(void *fx_node_ctx)
 static int
 hull_have(void *ctx, const refraft_ref *refs, size_t n, bool *present)
 {
+    /* What refstore's hull does: the very record, not just its id. */
     h_store *st = &of_ctx(ctx)->store;
-    for (size_t k = 0; k < n; k++)
-        present[k] = store_find(st, refs[k].id, refs[k].id_len) >= 0;
+    for (size_t k = 0; k < n; k++) {
+        long r = store_find(st, refs[k].id, refs[k].id_len);
+        present[k] = r >= 0 && store_matches(&st->recs[r], &refs[k]);
+    }
     return 0;
 }
 
