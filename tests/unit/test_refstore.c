@@ -1637,6 +1637,17 @@ static void cluster_map_bad_input_is_einval(void **state)
  * A single-node cluster on refstore: propose, apply, restart
  * ------------------------------------------------------------------------ */
 
+/* Refs that host_have_records asks the store about, on the node's first
+ * call while probe_armed, before it answers the node (so while
+ * refstore_propose or refstore_receive runs): see probe_make. */
+#define PROBES 7
+
+struct probe {
+    char ids[2][REFRAFT_RECORD_ID_MAX + 1];
+    refraft_ref refs[PROBES];
+    bool want[PROBES]; /* whether each must be present */
+};
+
 struct host {
     refstore *store;
     uint64_t now;
@@ -1656,6 +1667,12 @@ struct host {
     refraft_index last_at_flush;
     const refraft_ref *watch;
     bool watch_present_at_flush;
+    /* The probe asked about on the first have_records call after
+     * probe_armed was set (which clears it), and the store's answers. */
+    const struct probe *probe;
+    bool probe_armed;
+    int probes;
+    bool probe_present[PROBES];
 };
 
 static int host_send(void *ctx, const char *to, const refraft_msg *msg)
@@ -1694,7 +1711,15 @@ host_have_records(void *ctx, const refraft_ref *refs, size_t n, bool *present)
 {
     struct host *h = ctx;
     h->have_calls++;
-    int rv = refstore_record_has(h->store, refs, n, present);
+    int rv = 0;
+    if (h->probe_armed) {
+        h->probe_armed = false;
+        h->probes++;
+        rv = refstore_record_has(h->store, h->probe->refs, PROBES,
+                                 h->probe_present);
+    }
+    if (rv == 0)
+        rv = refstore_record_has(h->store, refs, n, present);
     if (rv != 0 && h->have_errors++ == 0)
         snprintf(h->have_err, sizeof(h->have_err), "%s: %s",
                  refraft_strerror(rv), refstore_errmsg(h->store));
@@ -2000,6 +2025,158 @@ static void node_does_not_count_another_record_under_the_same_id(void **state)
     refraft_node_destroy(node);
     record_free(&kept);
     record_free(&named);
+}
+
+/* What each ref of a probe is, for the failure messages. */
+static const char *const probe_what[PROBES] = {
+    "a (a copy)",          "b with another digest",
+    "b with another size", "a with another digest",
+    "a with another size", "a's id cut short",
+    "b (a copy)"};
+
+/* A probe about a and b, two refs whose records are put: copies of them
+ * (their ids elsewhere in memory), present, and refs that differ from one
+ * of them in one respect only, absent.  Asked in this order, the
+ * different refs meet a just-put ref under their own id both where the
+ * store looks first (after a hit) and at the start. */
+static void
+probe_make(struct probe *p, const refraft_ref *a, const refraft_ref *b)
+{
+    assert_true(a->id_len >= 2);
+    memset(p, 0, sizeof(*p));
+    memcpy(p->ids[0], a->id, a->id_len);
+    memcpy(p->ids[1], b->id, b->id_len);
+    for (size_t i = 0; i < PROBES; i++)
+        p->refs[i] = i == 1 || i == 2 || i == 6 ? *b : *a;
+    p->refs[0].id = (const uint8_t *)p->ids[0];
+    p->refs[6].id = (const uint8_t *)p->ids[1];
+    p->refs[1].digest[REFRAFT_DIGEST_LEN - 1] ^= 0xff;
+    p->refs[2].size++;
+    p->refs[3].digest[REFRAFT_DIGEST_LEN - 1] ^= 0xff;
+    p->refs[4].size++;
+    p->refs[5].id_len--;
+    p->want[0] = p->want[6] = true;
+}
+
+static void
+assert_probe(const struct probe *p, const bool *present, const char *when)
+{
+    for (size_t i = 0; i < PROBES; i++)
+        if (present[i] != p->want[i])
+            fail_msg("%s: probe %zu, %s, is %s", when, i, probe_what[i],
+                     present[i] ? "present" : "absent");
+}
+
+/* While refstore_propose runs, refstore_record_has counts the records it
+ * has just put as present without looking them up.  Only for their exact
+ * refs: asked from inside the node's have_records call, a ref under a
+ * just-put id with another digest, another size, or an id cut short is
+ * absent, as the store's own lookup says, and the refs proposed are
+ * present; the node's data index covers the entries. */
+static void propose_counts_only_the_exact_refs_it_put_as_present(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {.check_records = true};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    record r[2] = {record_make("just-put-0", 40, 1),
+                   record_make("just-put-1", 40, 2)};
+    refraft_ref refs[2] = {r[0].ref, r[1].ref};
+    const void *bytes[2] = {r[0].bytes, r[1].bytes};
+    struct probe probe;
+    probe_make(&probe, &refs[0], &refs[1]);
+    h.probe = &probe;
+    h.probe_armed = true;
+    refraft_index first = 0;
+
+    assert_int_equal(refstore_propose(f->store, node, refs, bytes, 2, &first),
+                     0);
+
+    if (h.have_errors > 0)
+        fail_msg("have_records failed %d times: %s", h.have_errors, h.have_err);
+    assert_int_equal(h.probes, 1);
+    assert_probe(&probe, h.probe_present, "during the propose");
+    refraft_index last = first + 1;
+    assert_int_equal(refraft_last_index(node), last);
+    assert_int_equal(refraft_data_index(node), last);
+    assert_int_equal(refraft_commit_index(node), last);
+    assert_int_equal(h.applied, last);
+    /* Looked up in the store once the propose is over: the same. */
+    bool present[PROBES];
+    assert_int_equal(refstore_record_has(f->store, probe.refs, PROBES, present),
+                     0);
+    assert_probe(&probe, present, "after the propose");
+    refraft_node_destroy(node);
+    for (size_t i = 0; i < 2; i++)
+        record_free(&r[i]);
+}
+
+/* Once refstore_propose has returned, refstore_record_has looks every
+ * ref up in the store: a record proposed and then deleted is absent,
+ * though its ref is one the propose put. */
+static void record_proposed_then_deleted_is_absent(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {.check_records = true};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    record r[2] = {record_make("put-gone-0", 16, 1),
+                   record_make("put-gone-1", 16, 2)};
+    refraft_ref refs[2] = {r[0].ref, r[1].ref};
+    const void *bytes[2] = {r[0].bytes, r[1].bytes};
+    assert_int_equal(refstore_propose(f->store, node, refs, bytes, 2, NULL), 0);
+    bool present[2] = {false, false};
+    assert_int_equal(refstore_record_has(f->store, refs, 2, present), 0);
+    assert_true(present[0] && present[1]);
+
+    assert_int_equal(
+        refstore_record_delete(f->store, r[0].ref.id, r[0].ref.id_len), 0);
+
+    assert_int_equal(refstore_record_has(f->store, refs, 2, present), 0);
+    assert_false(present[0]);
+    assert_true(present[1]);
+    assert_false(record_present(f->store, &refs[0]));
+    refraft_node_destroy(node);
+    for (size_t i = 0; i < 2; i++)
+        record_free(&r[i]);
+}
+
+/* A propose the node refuses (it follows n2) puts its records into the
+ * propose transaction, which goes: once refstore_propose has returned,
+ * they are absent, and stay so until stored. */
+static void records_of_a_refused_propose_are_absent_afterwards(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {.check_records = true};
+    static const char *const peers[] = {"n2"};
+    refraft_node *node = node_start(f, &h, peers, 1);
+    refraft_msg msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.type = REFRAFT_MSG_APPEND_ENTRIES;
+    msg.u.append_entries.term = 1;
+    msg.u.append_entries.leader_id = "n2";
+    assert_int_equal(refraft_on_message(node, &msg, NULL, NULL), 0);
+    record r[2] = {record_make("refused-0", 16, 1),
+                   record_make("refused-1", 16, 2)};
+    refraft_ref refs[2] = {r[0].ref, r[1].ref};
+    const void *bytes[2] = {r[0].bytes, r[1].bytes};
+
+    assert_int_equal(refstore_propose(f->store, node, refs, bytes, 2, NULL),
+                     REFRAFT_ENOTLEADER);
+
+    bool present[2] = {true, true};
+    assert_int_equal(refstore_record_has(f->store, refs, 2, present), 0);
+    assert_false(present[0]);
+    assert_false(present[1]);
+    assert_int_equal(
+        refstore_record_put(f->store, &refs[1], r[1].bytes, r[1].len), 0);
+    assert_int_equal(refstore_record_has(f->store, refs, 2, present), 0);
+    assert_false(present[0]);
+    assert_true(present[1]);
+    assert_int_equal(refraft_data_index(node), 0);
+    refraft_node_destroy(node);
+    for (size_t i = 0; i < 2; i++)
+        record_free(&r[i]);
 }
 
 /* A node restarted on the same store picks up term, vote and log, and
@@ -2881,6 +3058,45 @@ static void receive_applies_what_it_appends_and_commits(void **state)
     assert_int_equal(f->app.records_seen, 2);
     assert_int_equal(refstore_flush(f->store), 0);
     assert_int_equal(refstore_applied_index(f->store), 2);
+    refraft_node_destroy(node);
+    batch_free(&b);
+}
+
+/* The same as propose_counts_only_the_exact_refs_it_put_as_present,
+ * through refstore_receive: while it runs, the node's have_records call
+ * finds the records the message brought present for their exact refs
+ * only, and the data index the node reports covers its entries. */
+static void receive_counts_only_the_exact_refs_it_put_as_present(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = follower_start(f, &h, 1);
+    struct batch b;
+    batch_make(&b, 2, "recv-just-put", 40, 0, 1);
+    refraft_msg m = append_msg(1, 0, 0, 0, b.e, b.n);
+    struct replies rep = {0};
+    bool stored = false;
+    struct probe probe;
+    probe_make(&probe, &b.refs[0], &b.refs[1]);
+    h.probe = &probe;
+    h.probe_armed = true;
+
+    assert_int_equal(refstore_receive(f->store, node, b.refs, b.bytes, b.n, &m,
+                                      reply_fn, &rep, &stored),
+                     0);
+
+    assert_true(stored);
+    assert_no_have_errors(&h);
+    assert_int_equal(h.probes, 1);
+    assert_probe(&probe, h.probe_present, "during the receive");
+    assert_int_equal(rep.n, 1);
+    assert_true(rep.ae.success);
+    assert_int_equal(rep.ae.data_index, 2);
+    assert_int_equal(refraft_data_index(node), 2);
+    bool present[PROBES];
+    assert_int_equal(refstore_record_has(f->store, probe.refs, PROBES, present),
+                     0);
+    assert_probe(&probe, present, "after the receive");
     refraft_node_destroy(node);
     batch_free(&b);
 }
@@ -5155,6 +5371,9 @@ int main(void)
         T(propose_stores_each_record_with_its_digest),
         T(node_settles_commits_and_applies_what_propose_stores),
         T(node_does_not_count_another_record_under_the_same_id),
+        T(propose_counts_only_the_exact_refs_it_put_as_present),
+        T(record_proposed_then_deleted_is_absent),
+        T(records_of_a_refused_propose_are_absent_afterwards),
         T(restarted_node_loads_term_vote_and_log),
         T_CLOSED(propose_grows_a_full_map),
         T(staged_entries_commit_with_the_sync_in_one_commit),
@@ -5171,6 +5390,7 @@ int main(void)
         T_CLOSED(failed_sync_of_a_propose_stores_nothing),
         T(receive_commits_records_and_entries_in_one_commit),
         T(receive_applies_what_it_appends_and_commits),
+        T(receive_counts_only_the_exact_refs_it_put_as_present),
         T(receive_with_a_bad_record_delivers_the_message_alone),
         T(receive_of_entries_held_already_drops_the_records),
         T(receive_of_a_duplicate_that_commits_applies),
