@@ -283,7 +283,13 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
         .n_peers = cfg->join ? 0 : h->n_peers,
         .join = cfg->join,
         .election_timeout_ms = cfg->election_timeout_ms,
-        .max_inflight = 64,
+        /* One AppendEntries with entries in flight per follower: the
+         * transport carries one request at a time to each peer (see
+         * start_http), so more would only wait in line, each with the
+         * few entries proposed before it was made and each costing the
+         * follower a sync.  With one, what is proposed meanwhile leaves
+         * together in the next.  Measured: docs/performance.md. */
+        .max_inflight = 1,
         .applied_index = refstore_applied_index(h->store),
         .commit_policy = cfg->commit_policy,
         .data_index = saved_data_index(h->store),
@@ -375,11 +381,12 @@ static int start_http(host *h, const host_config *cfg, char *errbuf, size_t len)
     rv = http_client_create(&cc, &h->cli, errbuf, len);
     if (rv != 0)
         return rv;
-    /* Raft messages take one connection per peer, so they arrive in the
-     * order they were sent: several AppendEntries in flight reach the
-     * follower in order instead of overtaking one another (each one that
-     * overtook would be refused and sent again). */
+    /* Raft messages to a peer go one at a time, in the order sent, so
+     * several AppendEntries in flight reach the follower in order instead
+     * of overtaking one another (each one that overtook would be refused
+     * and sent again). */
     cc.max_host_connections = 1;
+    cc.in_order = true;
     cc.max_queued = HOST_MSG_QUEUE_MAX;
     rv = http_client_create(&cc, &h->msg_cli, errbuf, len);
     if (rv != 0)

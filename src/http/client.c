@@ -25,18 +25,28 @@
 
 /*
  * A request is ACTIVE while its easy handle is in the multi handle.
+ * Under in_order it is WAITING first, outside libcurl, while an earlier
+ * request to its origin is WAITING or ACTIVE (see start_next()).
  * When libcurl reports it finished, it is taken out and becomes DONE,
  * queued on the done list; http_client_run() then calls back the DONE
  * ones in order (DISPATCHING) and frees them.  Collecting first and
  * calling back afterwards keeps callbacks out of libcurl's own calls,
  * so a callback may start, cancel or destroy anything.
  */
-typedef enum creq_state { CREQ_ACTIVE, CREQ_DONE, CREQ_DISPATCHING } creq_state;
+typedef enum creq_state {
+    CREQ_WAITING,
+    CREQ_ACTIVE,
+    CREQ_DONE,
+    CREQ_DISPATCHING
+} creq_state;
 
 typedef struct creq {
     http_client *cli;
     struct creq *prev, *next; /* cli->reqs: every request not yet freed */
     struct creq *done_next;   /* cli->done list */
+    struct creq *wait_next;   /* cli->wait list (in_order) */
+    char *origin;             /* "scheme://authority" (in_order) */
+    uint64_t deadline_ms;     /* when its time-out ends (in_order) */
     uint64_t id;
     creq_state state;
     bool cancelled;
@@ -60,6 +70,7 @@ struct http_client {
     CURLM *multi;
     creq *reqs;
     creq *done_head, *done_tail;
+    creq *wait_head, *wait_tail; /* WAITING, in the order made */
     size_t pending;
     uint32_t max_queued;
     size_t max_body;
@@ -68,6 +79,7 @@ struct http_client {
     bool no_fds; /* curl_multi_fdset() showed none the last time */
     bool running;
     bool destroy_pending;
+    bool in_order;
 };
 
 static const uint8_t empty_body[1];
@@ -175,9 +187,29 @@ const char *http_response_header(const http_response *res, const char *name)
 /* ---- requests -------------------------------------------------------------
  */
 
+/* Take r off the wait list (nothing when it is not there). */
+static void wait_unlink(http_client *cli, creq *r)
+{
+    creq *prev = NULL;
+    for (creq *w = cli->wait_head; w != NULL; prev = w, w = w->wait_next) {
+        if (w != r)
+            continue;
+        if (prev != NULL)
+            prev->wait_next = w->wait_next;
+        else
+            cli->wait_head = w->wait_next;
+        if (cli->wait_tail == w)
+            cli->wait_tail = prev;
+        w->wait_next = NULL;
+        return;
+    }
+}
+
 static void creq_free(creq *r)
 {
     http_client *cli = r->cli;
+    if (r->state == CREQ_WAITING)
+        wait_unlink(cli, r);
     if (r->prev != NULL)
         r->prev->next = r->next;
     else
@@ -193,7 +225,110 @@ static void creq_free(creq *r)
     refraft_free(r->req_body);
     refraft_free(r->body);
     refraft_free(r->hbuf);
+    refraft_free(r->origin);
     refraft_free(r);
+}
+
+/* "scheme://authority" of a URL valid_url() accepted, or NULL (no
+ * memory). */
+static char *origin_of(const char *url)
+{
+    const char *host = strstr(url, "://") + 3;
+    size_t n = (size_t)(host - url) + strcspn(host, "/?#");
+    char *o = refraft_malloc(n + 1);
+    if (o != NULL) {
+        memcpy(o, url, n);
+        o[n] = '\0';
+    }
+    return o;
+}
+
+/* Whether a request to origin is ACTIVE, or also WAITING (in_order). */
+static bool
+origin_busy(const http_client *cli, const char *origin, bool or_waiting)
+{
+    for (const creq *r = cli->reqs; r != NULL; r = r->next)
+        if ((r->state == CREQ_ACTIVE ||
+             (or_waiting && r->state == CREQ_WAITING)) &&
+            strcmp(r->origin, origin) == 0)
+            return true;
+    return false;
+}
+
+/* Queue r, finished, for http_client_run() to report. */
+static void done_push(http_client *cli, creq *r)
+{
+    r->state = CREQ_DONE;
+    if (cli->done_tail != NULL)
+        cli->done_tail->done_next = r;
+    else
+        cli->done_head = r;
+    cli->done_tail = r;
+}
+
+/* A WAITING request that will not go out fails with result and why. */
+static void
+fail_waiting(http_client *cli, creq *r, CURLcode result, const char *why)
+{
+    wait_unlink(cli, r);
+    r->result = result;
+    snprintf(r->errbuf, sizeof(r->errbuf), "%s", why);
+    done_push(cli, r);
+}
+
+/*
+ * in_order: start the first WAITING request to origin, unless one to it
+ * is ACTIVE.  A connection carries one HTTP/1.1 request at a time, so
+ * holding the others here costs no round trip; left in libcurl's queue
+ * for a free connection, a request made later can take the connection
+ * an earlier one was waiting for, and reach the server first.  Requests
+ * whose time-out ended while they waited fail.  Returns whether one
+ * started.
+ */
+static bool start_next(http_client *cli, const char *origin)
+{
+    if (origin_busy(cli, origin, false))
+        return false;
+    uint64_t now = http_now_ms();
+    creq *w = cli->wait_head;
+    while (w != NULL) {
+        creq *next = w->wait_next;
+        if (strcmp(w->origin, origin) != 0) {
+            w = next;
+            continue;
+        }
+        if (now >= w->deadline_ms) {
+            fail_waiting(cli, w, CURLE_OPERATION_TIMEDOUT,
+                         "timed out behind an earlier request to the same "
+                         "server");
+        } else if (curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS,
+                                    (long)(w->deadline_ms - now)) != CURLE_OK ||
+                   curl_multi_add_handle(cli->multi, w->easy) != CURLM_OK) {
+            fail_waiting(cli, w, CURLE_OUT_OF_MEMORY,
+                         "libcurl could not start the request");
+        } else {
+            wait_unlink(cli, w);
+            w->state = CREQ_ACTIVE;
+            return true;
+        }
+        w = next;
+    }
+    return false;
+}
+
+/* in_order: fail the WAITING requests whose time-out has ended. */
+static void expire_waiting(http_client *cli)
+{
+    uint64_t now = http_now_ms();
+    creq *w = cli->wait_head;
+    while (w != NULL) {
+        creq *next = w->wait_next;
+        if (now >= w->deadline_ms)
+            fail_waiting(cli, w, CURLE_OPERATION_TIMEDOUT,
+                         "timed out behind an earlier request to the same "
+                         "server");
+        w = next;
+    }
 }
 
 static bool valid_url(const char *url)
@@ -356,12 +491,29 @@ int http_client_request(http_client *cli, const char *method, const char *url,
     rv = setup_easy(cli, r, url, post, len, timeout_ms);
     if (rv != 0)
         goto err_after_req;
-    /* Adding starts nothing: the transfer moves in http_client_run(). */
-    if (curl_multi_add_handle(cli->multi, r->easy) != CURLM_OK) {
+    if (cli->in_order) {
         rv = REFRAFT_ENOMEM;
-        goto err_after_req;
+        r->origin = origin_of(url);
+        if (r->origin == NULL)
+            goto err_after_req;
+        r->deadline_ms = http_now_ms() + timeout_ms;
     }
-    r->state = CREQ_ACTIVE;
+    if (cli->in_order && origin_busy(cli, r->origin, true)) {
+        r->state = CREQ_WAITING;
+        if (cli->wait_tail != NULL)
+            cli->wait_tail->wait_next = r;
+        else
+            cli->wait_head = r;
+        cli->wait_tail = r;
+    } else {
+        /* Adding starts nothing: the transfer moves in
+         * http_client_run(). */
+        if (curl_multi_add_handle(cli->multi, r->easy) != CURLM_OK) {
+            rv = REFRAFT_ENOMEM;
+            goto err_after_req;
+        }
+        r->state = CREQ_ACTIVE;
+    }
     r->id = ++cli->next_id;
     cli->pending++;
     if (id != NULL)
@@ -380,9 +532,17 @@ void http_client_cancel(http_client *cli, uint64_t id)
     for (creq *r = cli->reqs; r != NULL; r = r->next) {
         if (r->id != id || r->cancelled)
             continue;
-        if (r->state == CREQ_ACTIVE) {
+        if (r->state == CREQ_WAITING) {
             cli->pending--;
             creq_free(r);
+        } else if (r->state == CREQ_ACTIVE) {
+            cli->pending--;
+            char *origin = r->origin;
+            r->origin = NULL;
+            creq_free(r);
+            if (origin != NULL)
+                (void)start_next(cli, origin);
+            refraft_free(origin);
         } else if (r->state == CREQ_DONE) {
             /* On the done list: http_client_run() frees it unreported. */
             r->cancelled = true;
@@ -421,12 +581,21 @@ uint64_t http_client_timeout_ms(http_client *cli)
     uint64_t ms = t < 0 ? UINT64_MAX : (uint64_t)t;
     if (cli->pending > 0 && cli->no_fds && ms > NO_FD_POLL_MS)
         ms = NO_FD_POLL_MS;
+    uint64_t now = http_now_ms();
+    for (const creq *w = cli->wait_head; w != NULL; w = w->wait_next) {
+        uint64_t left = w->deadline_ms > now ? w->deadline_ms - now : 0;
+        if (left < ms)
+            ms = left;
+    }
     return ms;
 }
 
-/* Take finished transfers out of the multi handle onto the done list. */
-static void collect(http_client *cli)
+/* Take finished transfers out of the multi handle onto the done list,
+ * and (in_order) start the requests that waited for them.  Returns
+ * whether any started. */
+static bool collect(http_client *cli)
 {
+    creq *before = cli->done_tail;
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(cli->multi, &left)) != NULL) {
@@ -439,13 +608,26 @@ static void collect(http_client *cli)
         creq *r = (creq *)(void *)priv;
         curl_multi_remove_handle(cli->multi, e);
         r->result = result;
-        r->state = CREQ_DONE;
-        if (cli->done_tail != NULL)
-            cli->done_tail->done_next = r;
-        else
-            cli->done_head = r;
-        cli->done_tail = r;
+        done_push(cli, r);
     }
+    if (!cli->in_order)
+        return false;
+    bool started = false;
+    /* Those start_next() fails join the list, and are passed in turn. */
+    for (creq *r = before != NULL ? before->done_next : cli->done_head;
+         r != NULL; r = r->done_next)
+        started |= start_next(cli, r->origin);
+    return started;
+}
+
+/* Move transfers on, and on again for the requests that waited for the
+ * ones that finished (in_order). */
+static void progress(http_client *cli)
+{
+    int still;
+    do
+        (void)curl_multi_perform(cli->multi, &still);
+    while (collect(cli));
 }
 
 static void report(creq *r)
@@ -495,9 +677,7 @@ void http_client_push(http_client *cli)
 {
     if (cli->destroy_pending)
         return;
-    int still;
-    (void)curl_multi_perform(cli->multi, &still);
-    collect(cli);
+    progress(cli);
 }
 
 void http_client_run(http_client *cli)
@@ -505,9 +685,9 @@ void http_client_run(http_client *cli)
     if (cli->running)
         return; /* called from a callback: the outer run goes on */
     cli->running = true;
-    int still;
-    (void)curl_multi_perform(cli->multi, &still);
-    collect(cli);
+    if (cli->in_order)
+        expire_waiting(cli);
+    progress(cli);
     while (cli->done_head != NULL && !cli->destroy_pending) {
         creq *r = cli->done_head;
         cli->done_head = r->done_next;
@@ -584,6 +764,7 @@ int http_client_create(const http_client_config *cfg, http_client **out,
     }
     cli->max_queued =
         cfg->max_queued != 0 ? cfg->max_queued : DEFAULT_MAX_QUEUED;
+    cli->in_order = cfg->in_order;
     cli->max_body = cfg->max_body != 0 ? cfg->max_body : REFRAFT_WIRE_MAX_BODY;
     rv = copy_path(cfg->cert_file, &cli->cert_file, errbuf, errbuf_len);
     if (rv == 0)

@@ -164,6 +164,12 @@ typedef struct http_client_config {
     /* Largest response body accepted; a larger one ends the request with
      * status 0.  0: the default, REFRAFT_WIRE_MAX_BODY (64 MiB). */
     size_t max_body;
+    /* Requests to one origin (scheme, host and port) go out one at a
+     * time, in the order made: each waits in this client, not in
+     * libcurl, until the one before it has finished.  A server then sees
+     * them in that order (libcurl's own queue for a free connection does
+     * not keep it).  Their time-outs count from when they were made. */
+    bool in_order;
 } http_client_config;
 
 /* The answer to one request.  status is the HTTP status, or 0 when no

@@ -5,12 +5,20 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "http_util.h"
 #include "refraft/refraft.h"
 
 #define MAX_FILE (1u << 20)
+
+uint64_t http_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 void http_errf(char *errbuf, size_t errbuf_len, const char *fmt, ...)
 {

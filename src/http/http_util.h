@@ -3,6 +3,7 @@
 #define REFRAFT_HTTP_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Write a message into errbuf (when not NULL and errbuf_len > 0). */
 void http_errf(char *errbuf, size_t errbuf_len, const char *fmt, ...)
@@ -20,5 +21,8 @@ int http_strncaseeq(const char *a, const char *b, size_t n);
  * cannot be read, is empty or is larger than 1 MiB; REFRAFT_ENOMEM. */
 int http_read_file(const char *path, char **out, char *errbuf,
                    size_t errbuf_len);
+
+/* CLOCK_MONOTONIC in milliseconds. */
+uint64_t http_now_ms(void);
 
 #endif /* REFRAFT_HTTP_UTIL_H */

@@ -13,7 +13,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <gnutls/gnutls.h>
@@ -650,21 +649,14 @@ void http_server_run(http_server *srv, const fd_set *rd, const fd_set *wr,
 /* ---- stop ------------------------------------------------------------------
  */
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Run the daemon until the 503s are written or the deadline passes.
  * Resumed connections rejoin MHD's descriptor sets only once it has
  * run, so it runs first, and each wait is kept short. */
 static void drain(http_server *srv)
 {
-    uint64_t deadline = now_ms() + STOP_DRAIN_MS;
+    uint64_t deadline = http_now_ms() + STOP_DRAIN_MS;
     http_server_run(srv, NULL, NULL, NULL);
-    while (srv->draining > 0 && now_ms() < deadline) {
+    while (srv->draining > 0 && http_now_ms() < deadline) {
         fd_set rd, wr, ex;
         FD_ZERO(&rd);
         FD_ZERO(&wr);
