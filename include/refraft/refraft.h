@@ -761,6 +761,14 @@ typedef struct refraft_config {
      * applied entries in the log): when the kept entries alone take more
      * than compact_bytes, the log is not compacted after every apply. */
     uint64_t compact_bytes;
+    /* A node that is not the leader applies what a message commits in its
+     * next refraft_tick() (refraft_next_deadline() is then due at once),
+     * not inside refraft_on_message(): its answer to the AppendEntries
+     * does not wait for the application's applies, which the leader
+     * would otherwise wait for, a batch at a time, before each next
+     * batch.  The leader applies at once either way (its clients wait
+     * for it).  Default false. */
+    bool defer_follower_apply;
 } refraft_config;
 
 /* Deliberate bugs for the simulator's self-test (refraft_config.inject_bugs).

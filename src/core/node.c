@@ -122,6 +122,7 @@ static void apply_defaults(refraft_node *node, const refraft_config *config)
                                                  : node->max_entries_per_msg;
     node->pre_vote = !config->disable_pre_vote;
     node->check_quorum = !config->disable_check_quorum;
+    node->defer_follower_apply = config->defer_follower_apply;
     node->commit_policy = config->commit_policy;
     node->inject_bugs = config->inject_bugs;
     node->compact_entries = config->compact_entries;
@@ -439,7 +440,7 @@ int refraft_tick(refraft_node *node)
     }
     if (node->data_retry)
         records_stored(node);
-    else if (node->apply_stalled)
+    else if (node->apply_stalled || node->apply_due)
         replication_apply(node);
     return leave(node, rv);
 }
@@ -458,6 +459,8 @@ uint64_t refraft_next_deadline(const refraft_node *node)
     } else {
         next = node->election_deadline;
     }
+    if (node->apply_due)
+        return node->hull.now_ms(node->hull.ctx);
     /* A stalled apply or records check is retried at heartbeat pace, not
      * in a busy loop. */
     if (node->apply_stalled || node->data_retry) {

@@ -179,6 +179,8 @@ struct refraft_node {
     uint64_t quorum_deadline;    /* leader with check-quorum */
     uint64_t leader_contact_ms;  /* when the leader was last heard from */
     bool apply_stalled;          /* hull apply() failed; retry on tick */
+    bool defer_follower_apply;   /* config: see refraft.h */
+    bool apply_due;              /* deferred: commits wait for the tick */
     bool data_retry;             /* the records check failed; retry on tick */
     bool busy;                   /* inside a call that changes the node */
     bool failed; /* saw its committed log contradicted; refuses all calls */

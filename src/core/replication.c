@@ -298,7 +298,10 @@ static void set_commit(refraft_node *node, refraft_index index)
     node_emit(node, REFRAFT_EVENT_COMMIT);
     membership_after_commit(node, old);
     readindex_advance(node);
-    replication_apply(node);
+    if (node->defer_follower_apply && node->role != REFRAFT_LEADER)
+        node->apply_due = true; /* refraft_tick() applies */
+    else
+        replication_apply(node);
 }
 
 /* How far a node holds the leader's log: its match index, and under the
@@ -391,6 +394,7 @@ apply_form(refraft_node *node, refraft_index index, refraft_entry *e)
 void replication_apply(refraft_node *node)
 {
     node->apply_stalled = false;
+    node->apply_due = false;
     for (;;) {
         refraft_index limit = node->commit_index < node->data_index
                                   ? node->commit_index

@@ -290,6 +290,11 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
          * follower a sync.  With one, what is proposed meanwhile leaves
          * together in the next.  Measured: docs/performance.md. */
         .max_inflight = 1,
+        /* A follower answers an AppendEntries once its entries are
+         * synced, and applies afterwards, in its tick: the response goes
+         * out as the handler returns (libmicrohttpd writes it at once),
+         * so the leader need not wait for a batch of applies. */
+        .defer_follower_apply = true,
         .applied_index = refstore_applied_index(h->store),
         .commit_policy = cfg->commit_policy,
         .data_index = saved_data_index(h->store),
@@ -610,6 +615,10 @@ static int turn(host *h)
      * (host_guard_serve answers them 503) until the start guard lets it
      * take part: it cannot campaign or vote before then (guard.c). */
     if (!host_guard_holds(h) && now >= refraft_next_deadline(h->node)) {
+        /* The answers first: a follower's tick applies what the leader
+         * committed (defer_follower_apply), which the leader's next
+         * AppendEntries need not wait for. */
+        http_server_flush(h->srv);
         int rv = refraft_tick(h->node);
         if (rv == REFRAFT_EFAILED)
             return rv;

@@ -110,6 +110,11 @@ uint64_t http_server_timeout_ms(http_server *srv);
  * (NULL or empty sets: only timers and resumed requests). */
 void http_server_run(http_server *srv, const fd_set *rd, const fd_set *wr,
                      const fd_set *ex);
+/* Send the answers the handlers gave in the last run now, without
+ * waiting for the next select(2) to show their sockets writable: runs
+ * the server once more, with a select of its own that does not wait (so
+ * it may also take new requests and call the handler). */
+void http_server_flush(http_server *srv);
 
 /* The request's method ("GET", "POST", ...), path (without the query,
  * exactly as sent: not percent-decoded, so an encoded '/' or NUL in an

@@ -646,6 +646,11 @@ void http_server_run(http_server *srv, const fd_set *rd, const fd_set *wr,
                               wr != NULL ? wr : &none, ex != NULL ? ex : &none);
 }
 
+void http_server_flush(http_server *srv)
+{
+    (void)MHD_run(srv->daemon);
+}
+
 /* ---- stop ------------------------------------------------------------------
  */
 

@@ -30,6 +30,9 @@ typedef struct cluster_params {
     /* Answer requests through on_message's reply callback (RPC comms)
      * rather than through send() (one-way comms). */
     bool rpc_replies;
+    /* Followers apply in their tick, not while they answer
+     * (refraft_config.defer_follower_apply). */
+    bool defer_follower_apply;
     /* The state machine's applied index survives a crash with the disk;
      * otherwise the state machine restarts empty and re-applies.  Always
      * so on refstore, which keeps it. */

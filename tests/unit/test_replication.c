@@ -135,6 +135,43 @@ static void test_followers_learn_commit_from_heartbeats(void **state)
     }
 }
 
+/*
+ * refraft_config.defer_follower_apply: a follower answers the
+ * AppendEntries that tells it of a commit before it applies, and applies
+ * in its next tick, which is due at once.  The leader applies at once
+ * all the same: its clients wait for it.
+ */
+static void test_deferred_follower_apply_runs_in_the_tick(void **state)
+{
+    (void)state;
+    fixture *fx = fx_new(3);
+    for (int i = 1; i <= 3; i++)
+        fx_node_at(fx, i)->config.defer_follower_apply = true;
+    fx_start(fx);
+    fx_elect(fx, 1);
+    refraft_index idx;
+    assert_int_equal(fx_propose(fx, 1, "r1", &idx), 0);
+    fx_deliver_all(fx);
+    assert_int_equal(refraft_commit_index(fx_raft(fx, 1)), 2);
+    assert_int_equal(refraft_applied_index(fx_raft(fx, 1)), 2);
+    assert_string_equal(fx_node_at(fx, 1)->applied[1].record, "r1");
+
+    fx_advance(fx, T / 10);
+    assert_int_equal(fx_tick(fx, 1), 0); /* a heartbeat: commit 2 */
+    assert_int_equal(fx_deliver_first(fx, 1, 2, FX_ANY), 0);
+    refraft_node *n2 = fx_raft(fx, 2);
+    assert_int_equal(refraft_commit_index(n2), 2);
+    assert_non_null(fx_find(fx, 2, 1, REFRAFT_MSG_APPEND_ENTRIES_RESULT));
+    assert_true(refraft_applied_index(n2) < 2); /* answered, not applied */
+    assert_int_equal(refraft_next_deadline(n2), fx->now);
+
+    assert_int_equal(fx_tick(fx, 2), 0);
+    assert_int_equal(refraft_applied_index(n2), 2);
+    fx_node *fn = fx_node_at(fx, 2);
+    assert_string_equal(fn->applied[fn->n_applied - 1].record, "r1");
+    assert_true(refraft_next_deadline(n2) > fx->now);
+}
+
 /* Follower n2 of a 3-node cluster, started on a log holding terms[] and
  * with current term `term`. */
 static fixture *
@@ -566,6 +603,7 @@ int main(void)
         TEST(test_leader_appends_proposal_and_replicates),
         TEST(test_entry_committed_once_on_majority),
         TEST(test_followers_learn_commit_from_heartbeats),
+        TEST(test_deferred_follower_apply_runs_in_the_tick),
         TEST(test_consistency_check_refuses_entries),
         TEST(test_conflicting_entries_deleted_and_reported),
         TEST(test_committed_entries_never_truncated),
