@@ -21,8 +21,9 @@ static MDB_val id_key(const uint8_t *id, size_t id_len)
     return k;
 }
 
-int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
-                 size_t len)
+/* record_check() but for the digest, for bytes a caller has hashed. */
+static int check_shape(refstore *store, const refraft_ref *ref,
+                       const void *bytes, size_t len)
 {
     if (ref == NULL)
         return store_errorf(store, REFRAFT_EINVAL, "ref is NULL");
@@ -35,6 +36,15 @@ int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
         return store_errorf(store, REFRAFT_EDIGEST,
                             "record is %zu bytes; its reference says %llu", len,
                             (unsigned long long)ref->size);
+    return 0;
+}
+
+int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
+                 size_t len)
+{
+    int rv = check_shape(store, ref, bytes, len);
+    if (rv != 0)
+        return rv;
     uint8_t digest[REFRAFT_DIGEST_LEN];
     if (refraft_digest(bytes, len, digest) != 0)
         return store_errorf(store, REFRAFT_ENOMEM,
@@ -164,8 +174,12 @@ static int put_batch_op(refstore *store, MDB_txn *txn, void *arg)
     return 0;
 }
 
-int refstore_record_put_batch(refstore *store, const refraft_ref *refs,
-                              const void *const *bytes, size_t n, int *results)
+/* refstore_record_put_batch; hashed: the caller has checked each
+ * record's SHA-256 against its ref (the sweeper has), so it is not
+ * computed again. */
+static int put_batch(refstore *store, const refraft_ref *refs,
+                     const void *const *bytes, size_t n, int *results,
+                     bool hashed)
 {
     int rv = store_enter(store);
     if (rv == 0 && n > 0 && (refs == NULL || bytes == NULL || results == NULL))
@@ -178,8 +192,9 @@ int refstore_record_put_batch(refstore *store, const refraft_ref *refs,
         return store_errorf(store, REFRAFT_ENOMEM, "no memory for a batch");
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
-        results[i] =
-            record_check(store, &refs[i], bytes[i], (size_t)refs[i].size);
+        size_t len = (size_t)refs[i].size;
+        results[i] = hashed ? check_shape(store, &refs[i], bytes[i], len)
+                            : record_check(store, &refs[i], bytes[i], len);
         passed[i] = results[i] == 0;
         ok += passed[i];
     }
@@ -194,6 +209,12 @@ int refstore_record_put_batch(refstore *store, const refraft_ref *refs,
     }
     refraft_free(passed);
     return rv;
+}
+
+int refstore_record_put_batch(refstore *store, const refraft_ref *refs,
+                              const void *const *bytes, size_t n, int *results)
+{
+    return put_batch(store, refs, bytes, n, results, false);
 }
 
 typedef struct get_arg {
@@ -375,10 +396,11 @@ adapter_put(void *ctx, const refraft_ref *ref, const void *bytes, size_t len)
     return refstore_record_put(ctx, ref, bytes, len);
 }
 
+/* The sweeper hands over records it has verified (sweeper.h). */
 static int adapter_put_batch(void *ctx, const refraft_ref *refs,
                              const void *const *bytes, size_t n, int *results)
 {
-    return refstore_record_put_batch(ctx, refs, bytes, n, results);
+    return put_batch(ctx, refs, bytes, n, results, true);
 }
 
 static int adapter_remove(void *ctx, const uint8_t *id, size_t id_len)

@@ -107,7 +107,7 @@ static void sweeper_free(refraft_sweeper *sw)
 {
     refraft_free(sw->pool);
     refraft_free(sw->free_slots);
-    refraft_free(sw->order);
+    refraft_free(sw->order_buf);
     refraft_free(sw->fetches);
     refraft_free(sw->taken);
     refraft_free(sw->put_refs);

@@ -101,7 +101,11 @@ struct refraft_sweeper {
     uint32_t *free_slots;
     size_t free_cap;
     size_t n_free;
+    /* The wants' slots in index order: order[0..n_want), a window into
+     * order_buf (order_cap slots), so that dropping a want near either
+     * end moves only the few slots on that side (want.c). */
     uint32_t *order;
+    uint32_t *order_buf;
     size_t order_cap;
     size_t n_want;
 

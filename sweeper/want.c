@@ -47,14 +47,33 @@ static int take_slot(refraft_sweeper *sw, uint32_t *slot)
     return 0;
 }
 
+/* Room for one more slot at the end of order: the window moves back to
+ * the start of order_buf, or order_buf grows. */
+static int order_reserve(refraft_sweeper *sw)
+{
+    size_t head =
+        sw->order_buf != NULL ? (size_t)(sw->order - sw->order_buf) : 0;
+    if (sw->order_buf != NULL && head + sw->n_want < sw->order_cap)
+        return 0;
+    if (head > 0) {
+        memmove(sw->order_buf, sw->order, sw->n_want * sizeof(*sw->order));
+        sw->order = sw->order_buf;
+        return 0;
+    }
+    if (refraft_grow((void **)&sw->order_buf, &sw->order_cap, sw->n_want + 1,
+                     sizeof(*sw->order_buf)) != 0)
+        return REFRAFT_ENOMEM;
+    sw->order = sw->order_buf;
+    return 0;
+}
+
 int sw_want_add(refraft_sweeper *sw, refraft_index index,
                 const refraft_ref *ref)
 {
     size_t pos = lower_bound(sw, index);
     if (pos < sw->n_want && sw->pool[sw->order[pos]].index == index)
         return 0;
-    if (refraft_grow((void **)&sw->order, &sw->order_cap, sw->n_want + 1,
-                     sizeof(*sw->order)) != 0)
+    if (order_reserve(sw) != 0)
         return REFRAFT_ENOMEM;
     uint32_t slot;
     if (take_slot(sw, &slot) != 0)
@@ -123,8 +142,15 @@ void sw_want_drop(refraft_sweeper *sw, refraft_index index)
     if (w->unrecoverable)
         sw->stats.unrecoverable--;
     sw->free_slots[sw->n_free++] = slot;
-    memmove(&sw->order[pos], &sw->order[pos + 1],
-            (sw->n_want - pos - 1) * sizeof(*sw->order));
+    /* A batch of fetched records is dropped from the front, one by one:
+     * the side with fewer slots moves. */
+    if (pos < sw->n_want / 2) {
+        memmove(&sw->order[1], &sw->order[0], pos * sizeof(*sw->order));
+        sw->order++;
+    } else {
+        memmove(&sw->order[pos], &sw->order[pos + 1],
+                (sw->n_want - pos - 1) * sizeof(*sw->order));
+    }
     sw->n_want--;
     sw->stats.missing = sw->n_want;
 }

@@ -539,7 +539,9 @@ REFRAFT_API MDB_dbi refstore_record_dbi(const refstore *store);
 /*
  * Fill *out with the sweeper's record store over store
  * (refraft_sweeper_config.store): have is refstore_record_has(), put is
- * refstore_record_put() (which checks size and digest again), remove is
+ * refstore_record_put() (which checks size and digest again), put_batch
+ * is refstore_record_put_batch() without hashing the records again (the
+ * sweeper has checked them: sweeper.h), remove is
  * refstore_record_delete() and clear_lost is
  * refstore_clear_records_lost().  The store must outlive the sweeper.
  * Nothing happens when out is NULL.
