@@ -143,6 +143,7 @@ enum {
 
 #define MAX_HELD 256
 #define MAX_PEERS 256
+#define MAX_ORDER 256
 
 typedef struct env {
     http_server *srv;
@@ -158,6 +159,12 @@ typedef struct env {
     char seen_method[16];
     char seen_path[256];
     tls_dir tls; /* made by setup_tls, for the TLS tests */
+    /* order_handler: the numbers the POST bodies carried, in the order
+     * they reached the handler. */
+    int order[MAX_ORDER];
+    size_t n_order;
+    http_server *srv2; /* a second server, run by turn() too */
+    int handled2;      /* its handler calls */
 } env;
 
 /* One loop turn, the way a host does it: collect both sides'
@@ -170,9 +177,12 @@ static void turn(env *e, uint64_t max_wait_ms)
     FD_ZERO(&ex);
     int max_fd = -1;
     uint64_t wait = max_wait_ms;
-    if (e->srv != NULL) {
-        http_server_fdset(e->srv, &rd, &wr, &ex, &max_fd);
-        uint64_t t = http_server_timeout_ms(e->srv);
+    http_server *srvs[] = {e->srv, e->srv2};
+    for (size_t i = 0; i < COUNT(srvs); i++) {
+        if (srvs[i] == NULL)
+            continue;
+        http_server_fdset(srvs[i], &rd, &wr, &ex, &max_fd);
+        uint64_t t = http_server_timeout_ms(srvs[i]);
         if (t < wait)
             wait = t;
     }
@@ -189,8 +199,9 @@ static void turn(env *e, uint64_t max_wait_ms)
         assert_int_equal(errno, EINTR);
         return;
     }
-    if (e->srv != NULL)
-        http_server_run(e->srv, &rd, &wr, &ex);
+    for (size_t i = 0; i < COUNT(srvs); i++)
+        if (srvs[i] != NULL)
+            http_server_run(srvs[i], &rd, &wr, &ex);
     if (e->cli != NULL)
         http_client_run(e->cli);
 }
@@ -276,10 +287,10 @@ static void submit(env *e, const char *method, const char *path,
                      0);
 }
 
-/* Run the loop until every result has its answer (10 s at most). */
-static void run_until_done(env *e, result *r, size_t n)
+/* Run the loop until every result has its answer (ms at most). */
+static void run_until_done_in(env *e, result *r, size_t n, uint64_t ms)
 {
-    uint64_t deadline = now_ms() + 10000;
+    uint64_t deadline = now_ms() + ms;
     for (;;) {
         size_t done = 0;
         for (size_t i = 0; i < n; i++)
@@ -287,13 +298,20 @@ static void run_until_done(env *e, result *r, size_t n)
         if (done == n)
             break;
         if (now_ms() > deadline)
-            fail_msg("%zu of %zu requests unanswered after 10 s", n - done, n);
+            fail_msg("%zu of %zu requests unanswered after %llu ms", n - done,
+                     n, (unsigned long long)ms);
         /* Sleep as long as both sides allow: a side that under-reports
          * its time-out shows up as a slow test. */
         turn(e, 1000);
     }
     for (size_t i = 0; i < n; i++)
         assert_int_equal(r[i].calls, 1);
+}
+
+/* Run the loop until every result has its answer (10 s at most). */
+static void run_until_done(env *e, result *r, size_t n)
+{
+    run_until_done_in(e, r, n, 10000);
 }
 
 /* Submit a request for path and run the loop until r has its answer. */
@@ -439,6 +457,7 @@ static int teardown(void **state)
     env *e = *state;
     http_client_destroy(e->cli);
     http_server_stop(e->srv);
+    http_server_stop(e->srv2);
     free(e);
     return 0;
 }
@@ -889,6 +908,381 @@ static void test_destroy_from_callback(void **state)
     e->cli = NULL; /* freed when its run returned */
     run_for(e, 50);
     assert_int_equal(d.calls, 1);
+}
+
+/* ---- in_order ---------------------------------------------------------- */
+
+/* Record the number a POST body carries ("17"), then do what handler()
+ * does (answer at once, or hold). */
+static void order_handler(void *ctx, http_request *req)
+{
+    env *e = ctx;
+    size_t len;
+    const uint8_t *body = http_request_body(req, &len);
+    char text[32];
+    assert_true(len > 0 && len < sizeof(text));
+    memcpy(text, body, len);
+    text[len] = '\0';
+    assert_true(e->n_order < MAX_ORDER);
+    e->order[e->n_order++] = atoi(text);
+    handler(ctx, req);
+}
+
+/* The server restarted with order_handler, and a new client with
+ * in_order as given (max_host_connections: 0 for the default, 4). */
+static void order_env(env *e, bool in_order, uint32_t max_host_connections)
+{
+    http_server_config cfg = {0};
+    cfg.handler = order_handler;
+    restart(e, &cfg);
+    http_client_destroy(e->cli);
+    e->cli = NULL;
+    http_client_config ccfg = {0};
+    ccfg.in_order = in_order;
+    ccfg.max_host_connections = max_host_connections;
+    client_create(e, &ccfg);
+}
+
+/* POST the number seq to url, its answer into r. */
+static void post_seq(env *e, const char *url, int seq, uint32_t timeout_ms,
+                     result *r, uint64_t *id)
+{
+    char body[32];
+    int n = snprintf(body, sizeof(body), "%d", seq);
+    assert_int_equal(
+        submit_full(e, "POST", url, NULL, body, (size_t)n, timeout_ms, r, id),
+        0);
+}
+
+/* The numbers the server saw, in order, are want[0..n). */
+static void expect_order(const env *e, const int *want, size_t n)
+{
+    char got[512] = "";
+    size_t off = 0;
+    for (size_t i = 0; i < e->n_order && off < sizeof(got) - 16; i++)
+        off +=
+            (size_t)snprintf(got + off, sizeof(got) - off, " %d", e->order[i]);
+    if (e->n_order != n)
+        fail_msg("the server saw %zu requests, not %zu:%s", e->n_order, n, got);
+    for (size_t i = 0; i < n; i++)
+        if (e->order[i] != want[i])
+            fail_msg("the server saw%s", got);
+}
+
+/* Requests made from completion callbacks while others wait: total in
+ * all, first of them at once, then one more from each callback. */
+typedef struct chain chain;
+typedef struct chain_link {
+    chain *c;
+    int seq;
+} chain_link;
+
+struct chain {
+    env *e;
+    int made, finished, total;
+    int calls[MAX_ORDER];
+    unsigned status[MAX_ORDER];
+    chain_link links[MAX_ORDER];
+};
+
+static void chain_done(void *ctx, const http_response *res);
+
+static void chain_make(chain *c)
+{
+    assert_true(c->made < MAX_ORDER);
+    chain_link *l = &c->links[c->made];
+    l->c = c;
+    l->seq = c->made++;
+    char body[32];
+    int n = snprintf(body, sizeof(body), "%d", l->seq);
+    assert_int_equal(http_client_request(c->e->cli, "POST",
+                                         url_of(c->e, "/seq"), NULL, body,
+                                         (size_t)n, 10000, chain_done, l, NULL),
+                     0);
+}
+
+static void chain_done(void *ctx, const http_response *res)
+{
+    chain_link *l = ctx;
+    chain *c = l->c;
+    c->calls[l->seq]++;
+    c->status[l->seq] = res->status;
+    c->finished++;
+    if (c->made < c->total)
+        chain_make(c);
+}
+
+/* Run a chain of total requests, first of them at once, to the end (5 s
+ * at most); c->e->order then says in which order they arrived. */
+static void chain_run(chain *c, env *e, int first, int total)
+{
+    memset(c, 0, sizeof(*c));
+    c->e = e;
+    c->total = total;
+    for (int i = 0; i < first; i++)
+        chain_make(c);
+    assert_int_equal(http_client_pending(e->cli), (size_t)first);
+    uint64_t deadline = now_ms() + 5000;
+    while (c->finished < total && now_ms() < deadline)
+        turn(e, 1000);
+    assert_int_equal(c->made, total);
+    assert_int_equal(c->finished, total);
+    for (int i = 0; i < total; i++) {
+        assert_int_equal(c->calls[i], 1);
+        if (c->status[i] != 200)
+            fail_msg("request %d: status %u", i, c->status[i]);
+    }
+    assert_int_equal(http_client_pending(e->cli), 0);
+    assert_int_equal(e->n_order, (size_t)total);
+}
+
+/* in_order: 64 POSTs over one connection, 8 made at once and one more
+ * from each completion callback (made while 7 others wait), reach the
+ * handler in the order they were made. */
+static void test_in_order_keeps_order(void **state)
+{
+    env *e = *state;
+    order_env(e, true, 1);
+    chain *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    for (int round = 0; round < 3; round++) {
+        e->n_order = 0;
+        chain_run(c, e, 8, 64);
+        for (size_t i = 1; i < e->n_order; i++)
+            if (e->order[i] <= e->order[i - 1])
+                fail_msg("round %d: request %d reached the server after %d",
+                         round, e->order[i], e->order[i - 1]);
+    }
+    assert_int_equal(e->n_peers, 1); /* one connection all along */
+    free(c);
+}
+
+/* Without in_order, the same chain over one connection
+ * (max_host_connections 1) loses the order: libcurl's queue for a free
+ * connection lets a request made in a callback take the connection
+ * before those queued earlier.  This shows test_in_order_keeps_order
+ * can see a reordering.  With libcurl 7.88.1 it happens every time
+ * (the server sees 0 1 3 6 10 11 ... 63 5 9 7 4 8 2); should a later
+ * libcurl keep the order by itself, this test fails and can go. */
+static void test_without_in_order_order_is_lost(void **state)
+{
+    env *e = *state;
+    order_env(e, false, 1);
+    chain *c = calloc(1, sizeof(*c));
+    assert_non_null(c);
+    chain_run(c, e, 8, 64);
+    size_t inversions = 0;
+    for (size_t i = 1; i < e->n_order; i++)
+        inversions += e->order[i] <= e->order[i - 1];
+    assert_true(inversions > 0);
+    assert_int_equal(e->n_peers, 1); /* one connection all along */
+    free(c);
+}
+
+/* in_order: one request per origin on the wire at a time, though
+ * max_host_connections (4) would allow more; the others wait in the
+ * client (still pending) and go out one by one, in order, as each
+ * answer comes. */
+static void test_in_order_one_at_a_time(void **state)
+{
+    env *e = *state;
+    enum { N = 6 };
+    order_env(e, true, 0);
+    e->mode = HOLD;
+    result r[N] = {0};
+    for (int i = 0; i < N; i++)
+        post_seq(e, url_of(e, "/one"), i, 10000, &r[i], NULL);
+    int want[N];
+    for (int i = 0; i < N; i++) {
+        want[i] = i;
+        run_until_held(e, (size_t)i + 1);
+        run_for(e, 50); /* room for a second one to arrive, if it would */
+        assert_int_equal(e->n_held, (size_t)i + 1);
+        expect_order(e, want, (size_t)i + 1);
+        assert_int_equal(http_client_pending(e->cli), (size_t)(N - i));
+        for (int j = i; j < N; j++)
+            assert_int_equal(r[j].calls, 0);
+        assert_int_equal(http_respond(e->held[i], 200, NULL, "ok", 2, NULL), 0);
+    }
+    run_until_done(e, r, N);
+    for (int i = 0; i < N; i++)
+        assert_int_equal(r[i].status, 200);
+    assert_int_equal(http_client_pending(e->cli), 0);
+    results_free(r, N);
+}
+
+/* The second server's handler: counts, then answers at once. */
+static void handler2(void *ctx, http_request *req)
+{
+    env *e = ctx;
+    e->handled2++;
+    answer_echo(e, req);
+}
+
+/* in_order holds requests back per origin only: those to a second
+ * server go out and complete while the first server sits on one (and
+ * another waits behind it). */
+static void test_in_order_origins_independent(void **state)
+{
+    env *e = *state;
+    enum { NB = 5 };
+    order_env(e, true, 0);
+    http_server_config cfg = {0};
+    cfg.handler = handler2;
+    cfg.ctx = e;
+    char err[256] = "";
+    int rv = http_server_start(&cfg, &e->srv2, err, sizeof(err));
+    if (rv != 0)
+        fail_msg("http_server_start: %s (%s)", refraft_strerror(rv), err);
+    char url2[128];
+    snprintf(url2, sizeof(url2), "http://127.0.0.1:%u/b",
+             (unsigned)http_server_port(e->srv2));
+
+    e->mode = HOLD;
+    result a[2] = {0}, b[NB] = {0};
+    post_seq(e, url_of(e, "/a"), 0, 10000, &a[0], NULL);
+    for (int i = 0; i < NB; i++) {
+        post_seq(e, url2, 100 + i, 10000, &b[i], NULL);
+        if (i == 1)
+            post_seq(e, url_of(e, "/a"), 1, 10000, &a[1], NULL);
+    }
+    run_until_done_in(e, b, NB, 3000);
+    for (int i = 0; i < NB; i++) {
+        assert_int_equal(b[i].status, 200);
+        assert_int_equal(atoi((char *)b[i].body), 100 + i);
+    }
+    assert_int_equal(e->handled2, NB);
+    /* The first server still holds a[0]; a[1] waits behind it. */
+    assert_int_equal(e->n_held, 1);
+    assert_int_equal(a[0].calls, 0);
+    assert_int_equal(a[1].calls, 0);
+    assert_int_equal(http_client_pending(e->cli), 2);
+    e->mode = ECHO;
+    assert_int_equal(http_respond(e->held[0], 200, NULL, "0", 1, NULL), 0);
+    run_until_done(e, a, COUNT(a));
+    assert_int_equal(a[0].status, 200);
+    assert_int_equal(a[1].status, 200);
+    const int want[] = {0, 1};
+    expect_order(e, want, COUNT(want));
+    results_free(a, COUNT(a));
+    results_free(b, NB);
+}
+
+/* in_order: a request whose time-out ends while it waits behind a slow
+ * one fails then (status 0, a message), without going out; the one
+ * after it still goes out once the slow one is answered. */
+static void test_in_order_waiting_times_out(void **state)
+{
+    env *e = *state;
+    order_env(e, true, 0);
+    e->mode = HOLD;
+    result r[3] = {0};
+    uint64_t start = now_ms();
+    post_seq(e, url_of(e, "/w"), 0, 10000, &r[0], NULL);
+    post_seq(e, url_of(e, "/w"), 1, 300, &r[1], NULL);
+    post_seq(e, url_of(e, "/w"), 2, 10000, &r[2], NULL);
+    /* Sleeping as long as the client allows: its time-out covers the
+     * waiting request's (300 ms: not a time libcurl wakes at anyway,
+     * as it does 200 ms after a connect). */
+    while (r[1].calls == 0 && now_ms() - start < 3000)
+        turn(e, 1000);
+    uint64_t took = now_ms() - start;
+    assert_int_equal(r[1].calls, 1);
+    assert_int_equal(r[1].status, 0);
+    assert_non_null(strstr(r[1].errmsg, "timed out"));
+    if (took < 250 || took >= 800)
+        fail_msg("the 300 ms time-out ended after %llu ms",
+                 (unsigned long long)took);
+    assert_int_equal(r[0].calls, 0);
+    assert_int_equal(r[2].calls, 0);
+    assert_int_equal(e->n_held, 1);
+    assert_int_equal(http_client_pending(e->cli), 2);
+    e->mode = ECHO;
+    assert_int_equal(http_respond(e->held[0], 200, NULL, "0", 1, NULL), 0);
+    run_until_done(e, r, COUNT(r));
+    assert_int_equal(r[0].status, 200);
+    assert_int_equal(r[1].calls, 1);
+    assert_int_equal(r[2].status, 200);
+    assert_string_equal((char *)r[2].body, "2");
+    const int want[] = {0, 2};
+    expect_order(e, want, COUNT(want));
+    assert_int_equal(http_client_pending(e->cli), 0);
+    results_free(r, COUNT(r));
+}
+
+/* in_order: a request's time-out counts from when it was made, time
+ * spent waiting included, not from when it went out. */
+static void test_in_order_timeout_counts_from_request(void **state)
+{
+    env *e = *state;
+    order_env(e, true, 0);
+    e->mode = HOLD;
+    result r[2] = {0};
+    post_seq(e, url_of(e, "/t"), 0, 10000, &r[0], NULL);
+    uint64_t start = now_ms();
+    post_seq(e, url_of(e, "/t"), 1, 600, &r[1], NULL);
+    run_for(e, 400);
+    assert_int_equal(e->n_held, 1);
+    assert_int_equal(http_respond(e->held[0], 200, NULL, "0", 1, NULL), 0);
+    /* r[1] goes out with 200 ms left, and is held too: it fails 600 ms
+     * after it was made, not 1000. */
+    run_until_done_in(e, r, COUNT(r), 3000);
+    uint64_t took = now_ms() - start;
+    assert_int_equal(r[0].status, 200);
+    assert_int_equal(r[1].status, 0);
+    assert_non_null(strstr(r[1].errmsg, "timed out"));
+    if (took < 550 || took >= 900)
+        fail_msg("the 600 ms time-out ended after %llu ms",
+                 (unsigned long long)took);
+    assert_int_equal(e->n_held, 2); /* it did go out */
+    assert_int_equal(http_respond(e->held[1], 200, NULL, NULL, 0, NULL), 0);
+    run_for(e, 50);
+    results_free(r, COUNT(r));
+}
+
+/* in_order: cancelling a waiting request drops it (no callback, never
+ * sent) and the one after it still goes out; cancelling the one on the
+ * wire starts the next at once. */
+static void test_in_order_cancel(void **state)
+{
+    env *e = *state;
+    order_env(e, true, 0);
+    e->mode = HOLD;
+    result r[4] = {0};
+    uint64_t id[4];
+    for (int i = 0; i < 4; i++)
+        post_seq(e, url_of(e, "/c"), i, 10000, &r[i], &id[i]);
+    run_until_held(e, 1);
+    assert_int_equal(e->n_held, 1);
+    /* r[1] waits: cancelled, it is gone. */
+    http_client_cancel(e->cli, id[1]);
+    http_client_cancel(e->cli, id[1]); /* twice: ignored */
+    assert_int_equal(http_client_pending(e->cli), 3);
+    assert_int_equal(http_respond(e->held[0], 200, NULL, "0", 1, NULL), 0);
+    run_until_held(e, 2);
+    run_for(e, 50);
+    assert_int_equal(e->n_held, 2);
+    const int want1[] = {0, 2};
+    expect_order(e, want1, COUNT(want1));
+    assert_int_equal(r[0].calls, 1);
+    assert_int_equal(r[0].status, 200);
+    assert_int_equal(http_client_pending(e->cli), 2);
+    /* r[2] is on the wire, held: cancelled, r[3] goes out. */
+    http_client_cancel(e->cli, id[2]);
+    assert_int_equal(http_client_pending(e->cli), 1);
+    run_until_held(e, 3);
+    assert_int_equal(e->n_held, 3);
+    const int want2[] = {0, 2, 3};
+    expect_order(e, want2, COUNT(want2));
+    for (size_t i = 1; i < e->n_held; i++)
+        assert_int_equal(http_respond(e->held[i], 200, NULL, "x", 1, NULL), 0);
+    run_until_done(e, &r[3], 1);
+    run_for(e, 100);
+    assert_int_equal(r[1].calls, 0);
+    assert_int_equal(r[2].calls, 0);
+    assert_int_equal(r[3].status, 200);
+    assert_int_equal(http_client_pending(e->cli), 0);
+    results_free(r, COUNT(r));
 }
 
 /* ---- stopping and restarting ------------------------------------------- */
@@ -1437,6 +1831,13 @@ int main(void)
         T(test_cancel),
         T(test_destroy_with_requests_in_flight),
         T(test_destroy_from_callback),
+        T(test_in_order_keeps_order),
+        T(test_without_in_order_order_is_lost),
+        T(test_in_order_one_at_a_time),
+        T(test_in_order_origins_independent),
+        T(test_in_order_waiting_times_out),
+        T(test_in_order_timeout_counts_from_request),
+        T(test_in_order_cancel),
         T(test_stop_answers_open_requests_503),
         T(test_restart_on_same_port),
         T(test_port_in_use),
