@@ -593,8 +593,15 @@ static int take_answer(refraft_sweeper *sw, const refraft_fetch_result *r,
  * longer wanted is dropped; one whose entry could not be read is asked for
  * again (the error is returned).
  */
-static int
-still_wanted(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *wanted)
+/* The log's entries [first, first + n) in sw->entries, read at once for
+ * a batch of answers; n 0: none, each is read on its own. */
+struct log_window {
+    refraft_index first;
+    size_t n;
+};
+
+static int still_wanted(refraft_sweeper *sw, const struct log_window *lw,
+                        struct sw_want *w, uint64_t now, bool *wanted)
 {
     *wanted = false;
     refraft_index index = w->index;
@@ -609,7 +616,13 @@ still_wanted(refraft_sweeper *sw, struct sw_want *w, uint64_t now, bool *wanted)
     }
     refraft_entry e;
     size_t n = 0;
-    int rv = sw->cfg.log.get(sw->cfg.log.ctx, index, 1, &e, &n);
+    int rv = 0;
+    if (index >= lw->first && index - lw->first < lw->n) {
+        e = sw->entries[index - lw->first];
+        n = 1;
+    } else {
+        rv = sw->cfg.log.get(sw->cfg.log.ctx, index, 1, &e, &n);
+    }
     if (rv == REFRAFT_ENOTFOUND || (rv == 0 && n == 0)) {
         sw_want_drop(sw, index);
         return 0;
@@ -654,17 +667,46 @@ static void put_records(refraft_sweeper *sw, size_t m)
  * to the leader at once.  A record that could not be stored is asked for
  * again after a backoff.  Returns the first error.
  */
+/*
+ * Read at once the log entries the answers that verified name, when they
+ * fit sw->entries (a fetch request asks for records in index order, so
+ * a batch's usually do): one log read rather than one per answer.  The
+ * entries stay valid until the next log call, and store_taken() makes
+ * none before it has looked at them all.
+ */
+static struct log_window read_window(refraft_sweeper *sw, size_t n_taken)
+{
+    struct log_window lw = {0, 0};
+    refraft_index lo = UINT64_MAX, hi = 0, base = sw_log_base(sw);
+    for (size_t j = 0; j < n_taken; j++) {
+        refraft_index index = sw->taken[j].index;
+        if (sw->taken[j].bytes == NULL || index <= base)
+            continue;
+        lo = index < lo ? index : lo;
+        hi = index > hi ? index : hi;
+    }
+    if (hi == 0 || hi - lo >= sw->cfg.scan_batch)
+        return lw;
+    size_t got = 0;
+    if (sw->cfg.log.get(sw->cfg.log.ctx, lo, (size_t)(hi - lo + 1), sw->entries,
+                        &got) == 0 &&
+        got <= hi - lo + 1)
+        lw = (struct log_window){lo, got};
+    return lw;
+}
+
 static int store_taken(refraft_sweeper *sw, size_t n_taken, uint64_t now)
 {
     int first_rv = 0;
     size_t m = 0;
+    struct log_window lw = read_window(sw, n_taken);
     for (size_t j = 0; j < n_taken; j++) {
         struct sw_taken *t = &sw->taken[j];
         if (t->bytes == NULL)
             continue;
         struct sw_want *w = &sw->pool[t->want];
         bool wanted;
-        int rv = still_wanted(sw, w, now, &wanted);
+        int rv = still_wanted(sw, &lw, w, now, &wanted);
         if (first_rv == 0)
             first_rv = rv;
         if (!wanted)
