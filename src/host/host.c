@@ -534,6 +534,7 @@ void host_destroy(host *h)
     http_client_destroy(h->msg_cli);
     http_client_destroy(h->cli);
     host_fetcher_free(h);
+    host_bundle_free(h);
     if (h->store != NULL && h->node != NULL &&
         refstore_set_data_index(h->store, refraft_data_index(h->node)) != 0)
         host_log(h, HOST_LOG_WARN, "cannot save the data index: %s",

@@ -192,6 +192,16 @@ struct host_guard {
     char why[HOST_PEERS_MAX][96]; /* why a peer's last hello failed */
 };
 
+/* The encoded records of the last run of entries sent (bundle.c). */
+struct host_bundle {
+    bool valid;
+    refraft_index first; /* the run: first index, length, term */
+    size_t n_entries;
+    refraft_term term;
+    refraft_wire_buf recs; /* a record batch of n_recs (none: empty) */
+    size_t n_recs;
+};
+
 struct host {
     char id[REFRAFT_ID_MAX + 1];
     char cluster_id[REFRAFT_ID_MAX + 1];
@@ -263,7 +273,8 @@ struct host {
     uint64_t writes_failed;
     uint64_t msgs_sent;
     uint64_t msgs_failed;
-    uint64_t records_sent;     /* with AppendEntries, as leader */
+    uint64_t records_sent; /* with AppendEntries, as leader */
+    struct host_bundle bundle;
     uint64_t records_received; /* stored with the append they came with */
     uint64_t records_refused;  /* came with a message, not stored */
     uint64_t peer_requests_refused;
@@ -305,6 +316,17 @@ bool host_decode_id(const char *s, size_t len, char *id);
 bool host_serve_peer(host *h, http_request *req);
 /* The hull's send(): msg to peer to_id over POST /raft/v1/msg. */
 int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg);
+
+/* bundle.c: the body of msg to a peer, in *body (len bytes, from
+ * refraft_malloc: the caller's): msg's encoding (its first *msg_len
+ * bytes), then for an AppendEntries with entries the *n_recs records
+ * they name that this store holds (up to HOST_BUNDLE_MAX bytes; none
+ * under no_push).  0, or the encoder's error for msg (REFRAFT_EINVAL: a
+ * bug), REFRAFT_ENOMEM. */
+int host_bundle_encode(host *h, const refraft_msg *msg, uint8_t **body,
+                       size_t *len, size_t *msg_len, size_t *n_recs);
+/* Drop the records kept for the last run. */
+void host_bundle_free(host *h);
 /* The headers every peer request carries (the token, Refraft-Node and
  * Refraft-URL, written into node_hdr and url_hdr) and up to three more
  * (NULL: none), into hdrs (8 slots), NULL-terminated. */

@@ -718,112 +718,6 @@ static void msg_done(void *ctx, const http_response *res)
     refraft_wire_msg_free(&m);
 }
 
-/* The records an AppendEntries' entries name, read from this node's
- * store to travel with it: the follower stores them in the transaction
- * of the append (refstore_receive), so it has a record as soon as the
- * entry naming it.  Records this store lacks are left out (the sweeper
- * fetches them), and so is everything past HOST_BUNDLE_MAX bytes. */
-struct attached {
-    refraft_wire_record *recs;
-    size_t n;
-    uint8_t *bytes; /* the records' bytes, one after the other */
-    size_t len, cap;
-};
-
-static void attached_free(struct attached *a)
-{
-    free(a->recs);
-    free(a->bytes);
-    memset(a, 0, sizeof *a);
-}
-
-static void copy_record(void *ctx, const void *bytes, size_t len)
-{
-    struct attached *a = ctx;
-    if (a->len + len > a->cap)
-        return; /* sized beforehand: cannot happen */
-    memcpy(a->bytes + a->len, bytes, len);
-    a->len += len;
-}
-
-static int attach_records(host *h, const refraft_msg *msg, struct attached *a)
-{
-    memset(a, 0, sizeof *a);
-    if (h->no_push || msg->type != REFRAFT_MSG_APPEND_ENTRIES)
-        return 0;
-    const refraft_append_entries *ae = &msg->u.append_entries;
-    refraft_ref *refs = calloc(ae->n_entries + 1, sizeof *refs);
-    bool *present = calloc(ae->n_entries + 1, sizeof *present);
-    a->recs = calloc(ae->n_entries + 1, sizeof *a->recs);
-    size_t m = 0;
-    uint64_t total = 0;
-    int rv =
-        refs != NULL && present != NULL && a->recs != NULL ? 0 : REFRAFT_ENOMEM;
-    for (size_t i = 0; rv == 0 && i < ae->n_entries; i++) {
-        const refraft_entry *e = &ae->entries[i];
-        if (e->type != REFRAFT_ENTRY_REF ||
-            total + e->ref.size > HOST_BUNDLE_MAX)
-            continue;
-        total += e->ref.size;
-        refs[m++] = e->ref;
-    }
-    if (rv == 0 && m > 0)
-        rv = refstore_record_has(h->store, refs, m, present);
-    if (rv == 0 && m > 0) {
-        a->cap = (size_t)total;
-        a->bytes = malloc(a->cap + 1);
-        rv = a->bytes != NULL ? 0 : REFRAFT_ENOMEM;
-    }
-    for (size_t i = 0; rv == 0 && i < m; i++) {
-        if (!present[i])
-            continue;
-        size_t at = a->len;
-        if (refstore_record_get(h->store, refs[i].id, refs[i].id_len,
-                                copy_record, a) != 0 ||
-            a->len - at != refs[i].size) {
-            a->len = at;
-            continue;
-        }
-        a->recs[a->n].ref = refs[i];
-        a->recs[a->n].bytes = a->bytes + at;
-        a->n++;
-    }
-    free(refs);
-    free(present);
-    if (rv != 0)
-        attached_free(a);
-    return rv;
-}
-
-/* The body of a message with records after it: msg's bytes, then the
- * record batch; *msg_len says where the first ends. */
-static int encode_bundle(host *h, const refraft_msg *msg,
-                         const refraft_wire_record *recs, size_t n,
-                         refraft_wire_buf *out, size_t *msg_len)
-{
-    refraft_wire_buf m, r;
-    int rv = refraft_wire_encode_msg(msg, &m);
-    if (rv != 0)
-        return rv;
-    rv = refraft_wire_encode_records(h->id, refraft_current_term(h->node), recs,
-                                     n, &r);
-    if (rv != 0) {
-        refraft_wire_free(&m);
-        return rv;
-    }
-    uint8_t *both = malloc(m.len + r.len);
-    if (both != NULL) {
-        memcpy(both, m.data, m.len);
-        memcpy(both + m.len, r.data, r.len);
-    }
-    *msg_len = m.len;
-    out->len = m.len + r.len;
-    refraft_wire_free(&m);
-    refraft_wire_free(&r);
-    out->data = both;
-    return both != NULL ? 0 : REFRAFT_ENOMEM;
-}
-
 int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
 {
     host *h = ctx;
@@ -848,16 +742,9 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
         h->msgs_failed++;
         return REFRAFT_EIO;
     }
-    size_t msg_len = 0;
-    struct attached a;
-    if (attach_records(h, msg, &a) != 0)
-        host_log(h, HOST_LOG_WARN, "cannot read records to send: %s",
-                 refstore_errmsg(h->store));
-    size_t n_recs = a.n;
-    refraft_wire_buf buf;
-    int rv = n_recs > 0 ? encode_bundle(h, msg, a.recs, n_recs, &buf, &msg_len)
-                        : refraft_wire_encode_msg(msg, &buf);
-    attached_free(&a);
+    uint8_t *body;
+    size_t len, msg_len, n_recs;
+    int rv = host_bundle_encode(h, msg, &body, &len, &msg_len, &n_recs);
     if (rv != 0) {
         /* The core's message does not pass the codec: a bug to see. */
         host_log(h, HOST_LOG_ERROR,
@@ -874,13 +761,9 @@ int host_send_msg(void *ctx, const char *to_id, const refraft_msg *msg)
     host_peer_headers(h, node_hdr, sizeof node_hdr, url_hdr, sizeof url_hdr,
                       hdrs, "Content-Type: application/x-protobuf",
                       n_recs > 0 ? len_hdr : NULL, NULL);
-    rv = http_client_request(h->msg_cli, "POST", url, hdrs, buf.data, buf.len,
-                             HOST_MSG_TIMEOUT_MS, msg_done,
-                             &h->peer_ctx[p - h->peers], NULL);
-    if (n_recs > 0)
-        free(buf.data);
-    else
-        refraft_wire_free(&buf);
+    rv = http_client_request_take(h->msg_cli, url, hdrs, body, len,
+                                  HOST_MSG_TIMEOUT_MS, msg_done,
+                                  &h->peer_ctx[p - h->peers], NULL);
     if (rv == 0)
         h->records_sent += n_recs;
     if (rv == 0)

@@ -454,19 +454,21 @@ static int check_request(http_client *cli, const char *method, const char *url,
     return 0;
 }
 
-int http_client_request(http_client *cli, const char *method, const char *url,
-                        const char *const *headers, const void *body,
-                        size_t len, uint32_t timeout_ms, http_done_fn done,
-                        void *ctx, uint64_t *id)
+/* http_client_request(), with the body copied, or taken (owned). */
+static int request(http_client *cli, const char *method, const char *url,
+                   const char *const *headers, uint8_t *body, size_t len,
+                   bool owned, uint32_t timeout_ms, http_done_fn done,
+                   void *ctx, uint64_t *id)
 {
     bool post;
     int rv =
         check_request(cli, method, url, body, len, timeout_ms, done, &post);
-    if (rv != 0)
-        return rv;
-    creq *r = refraft_calloc(1, sizeof(*r));
-    if (r == NULL)
-        return REFRAFT_ENOMEM;
+    creq *r = rv == 0 ? refraft_calloc(1, sizeof(*r)) : NULL;
+    if (r == NULL) {
+        if (owned)
+            refraft_free(body);
+        return rv != 0 ? rv : REFRAFT_ENOMEM;
+    }
     r->cli = cli;
     r->done = done;
     r->ctx = ctx;
@@ -479,7 +481,10 @@ int http_client_request(http_client *cli, const char *method, const char *url,
     if (rv != 0)
         goto err_after_req;
     rv = REFRAFT_ENOMEM;
-    if (len > 0) {
+    if (owned) {
+        r->req_body = body;
+        body = NULL;
+    } else if (len > 0) {
         r->req_body = refraft_malloc(len);
         if (r->req_body == NULL)
             goto err_after_req;
@@ -521,8 +526,28 @@ int http_client_request(http_client *cli, const char *method, const char *url,
     return 0;
 
 err_after_req:
+    if (owned)
+        refraft_free(body); /* when not in r yet */
     creq_free(r);
     return rv;
+}
+
+int http_client_request(http_client *cli, const char *method, const char *url,
+                        const char *const *headers, const void *body,
+                        size_t len, uint32_t timeout_ms, http_done_fn done,
+                        void *ctx, uint64_t *id)
+{
+    return request(cli, method, url, headers, (uint8_t *)body, len, false,
+                   timeout_ms, done, ctx, id);
+}
+
+int http_client_request_take(http_client *cli, const char *url,
+                             const char *const *headers, void *body, size_t len,
+                             uint32_t timeout_ms, http_done_fn done, void *ctx,
+                             uint64_t *id)
+{
+    return request(cli, "POST", url, headers, body, len, true, timeout_ms, done,
+                   ctx, id);
 }
 
 void http_client_cancel(http_client *cli, uint64_t id)

@@ -232,6 +232,14 @@ http_client_request(http_client *cli, const char *method, const char *url,
                     const char *const *headers, const void *body, size_t len,
                     uint32_t timeout_ms, http_done_fn done, void *ctx,
                     uint64_t *id);
+/* A POST as http_client_request() makes, but body (from refraft_malloc)
+ * becomes the client's instead of being copied: it is freed when the
+ * request ends, and on error too. */
+REFRAFT_WARN_UNUSED int
+http_client_request_take(http_client *cli, const char *url,
+                         const char *const *headers, void *body, size_t len,
+                         uint32_t timeout_ms, http_done_fn done, void *ctx,
+                         uint64_t *id);
 /* Abandon a request: its callback will not be called.  An id that is
  * unknown, already completed or already cancelled is ignored (ids are
  * never reused). */
