@@ -275,7 +275,8 @@ bool store_same_ref(const refraft_ref *a, const refraft_ref *b)
  * entries it has just appended, which name those records in the same
  * order: ref is looked for where the last one was found, or at the
  * start, which costs no LMDB lookup.  Any other ref is looked up.  Not
- * once the propose transaction was lost (txn.c): its records went too.
+ * once the propose transaction was lost, a write failed or a record was
+ * deleted (txn.c, refstore_record_delete): the records may be gone.
  */
 static bool just_put(refstore *store, const refraft_ref *ref)
 {
@@ -353,6 +354,7 @@ int refstore_record_delete(refstore *store, const uint8_t *id, size_t id_len)
     if (rv != 0)
         return rv;
     MDB_val k = id_key(id, id_len);
+    store->n_put_refs = 0; /* it may be one a running propose put */
     return txn_durable(store, delete_op, &k);
 }
 

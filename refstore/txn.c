@@ -250,7 +250,17 @@ static int refuse_if_staged(refstore *store)
                         store->staged);
 }
 
-int txn_durable(refstore *store, txn_fn fn, void *arg)
+/* A write that failed may have taken the running propose's or receive's
+ * records with it: refstore_record_has looks them up from now on rather
+ * than count them put (records.c). */
+static int forget_put_on_failure(refstore *store, int rv)
+{
+    if (rv != 0)
+        store->n_put_refs = 0;
+    return rv;
+}
+
+static int durable(refstore *store, txn_fn fn, void *arg)
 {
     int staged = refuse_if_staged(store);
     if (staged != 0)
@@ -378,7 +388,12 @@ static int restage(refstore *store, MDB_txn *txn, void *arg)
     return rv != 0 ? rv : log_restage(store, txn);
 }
 
-int txn_sync(refstore *store)
+int txn_durable(refstore *store, txn_fn fn, void *arg)
+{
+    return forget_put_on_failure(store, durable(store, fn, arg));
+}
+
+static int sync_staged(refstore *store)
 {
     store->map_full = false;
     if (store->top == NULL)
@@ -408,6 +423,11 @@ int txn_sync(refstore *store)
             rv = commit_top(store);
     }
     return rv;
+}
+
+int txn_sync(refstore *store)
+{
+    return forget_put_on_failure(store, sync_staged(store));
 }
 
 int txn_propose_begin(refstore *store, txn_fn fn, void *arg)

@@ -593,12 +593,21 @@ static int take_answer(refraft_sweeper *sw, const refraft_fetch_result *r,
  * longer wanted is dropped; one whose entry could not be read is asked for
  * again (the error is returned).
  */
-/* The log's entries [first, first + n) in sw->entries, read at once for
- * a batch of answers; n 0: none, each is read on its own. */
+/* For a batch of answers: the log's base and the snapshot part's keep
+ * (sw_log_base, sw_snapshot_keep), and its entries [first, first + n) in
+ * sw->entries, read at once (n 0: none; each is read on its own). */
 struct log_window {
+    refraft_index base, keep;
     refraft_index first;
     size_t n;
 };
+
+/* Whether still_wanted() decides on w from lw alone, with no log call. */
+static bool in_window(const struct log_window *lw, refraft_index index)
+{
+    return index <= lw->base ||
+           (index >= lw->first && index - lw->first < lw->n);
+}
 
 static int still_wanted(refraft_sweeper *sw, const struct log_window *lw,
                         struct sw_want *w, uint64_t now, bool *wanted)
@@ -607,8 +616,8 @@ static int still_wanted(refraft_sweeper *sw, const struct log_window *lw,
     refraft_index index = w->index;
     /* Below the log: the snapshot part's want, named by the reference
      * state, which never drops a reference it holds. */
-    if (index <= sw_log_base(sw)) {
-        if (index <= sw_snapshot_keep(sw))
+    if (index <= lw->base) {
+        if (index <= lw->keep)
             *wanted = true;
         else
             sw_want_drop(sw, index);
@@ -671,13 +680,14 @@ static void put_records(refraft_sweeper *sw, size_t m)
  * Read at once the log entries the answers that verified name, when they
  * fit sw->entries (a fetch request asks for records in index order, so
  * a batch's usually do): one log read rather than one per answer.  The
- * entries stay valid until the next log call, and store_taken() makes
- * none before it has looked at them all.
+ * entries' ids stay valid until the next log call, so store_taken()
+ * looks at every answer in_window() before it reads any other.
  */
 static struct log_window read_window(refraft_sweeper *sw, size_t n_taken)
 {
-    struct log_window lw = {0, 0};
-    refraft_index lo = UINT64_MAX, hi = 0, base = sw_log_base(sw);
+    refraft_index base = sw_log_base(sw);
+    struct log_window lw = {base, sw_snapshot_keep(sw), 0, 0};
+    refraft_index lo = UINT64_MAX, hi = 0;
     for (size_t j = 0; j < n_taken; j++) {
         refraft_index index = sw->taken[j].index;
         if (sw->taken[j].bytes == NULL || index <= base)
@@ -691,7 +701,7 @@ static struct log_window read_window(refraft_sweeper *sw, size_t n_taken)
     if (sw->cfg.log.get(sw->cfg.log.ctx, lo, (size_t)(hi - lo + 1), sw->entries,
                         &got) == 0 &&
         got <= hi - lo + 1)
-        lw = (struct log_window){lo, got};
+        lw = (struct log_window){base, lw.keep, lo, got};
     return lw;
 }
 
@@ -700,9 +710,11 @@ static int store_taken(refraft_sweeper *sw, size_t n_taken, uint64_t now)
     int first_rv = 0;
     size_t m = 0;
     struct log_window lw = read_window(sw, n_taken);
-    for (size_t j = 0; j < n_taken; j++) {
+    /* Twice: the answers the window decides on, then the others. */
+    for (size_t k = 0; k < 2 * n_taken; k++) {
+        size_t j = k % n_taken;
         struct sw_taken *t = &sw->taken[j];
-        if (t->bytes == NULL)
+        if (t->bytes == NULL || in_window(&lw, t->index) != (k < n_taken))
             continue;
         struct sw_want *w = &sw->pool[t->want];
         bool wanted;

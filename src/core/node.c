@@ -459,7 +459,7 @@ uint64_t refraft_next_deadline(const refraft_node *node)
     } else {
         next = node->election_deadline;
     }
-    if (node->apply_due)
+    if (node->apply_due && !node->failed)
         return node->hull.now_ms(node->hull.ctx);
     /* A stalled apply or records check is retried at heartbeat pace, not
      * in a busy loop. */

@@ -173,14 +173,21 @@ append_local(refraft_node *node, const refraft_entry *entries, size_t n)
 /* The staged entries from first on are gone with a failed sync: forget
  * them as a truncation would, and stop leading.  Followers may have them
  * already, so no other entry may take their indexes in this term (Log
- * Matching, Raft §5.3); a follower cannot propose. */
+ * Matching, Raft §5.3); a follower cannot propose.  The data index goes
+ * back to data_before, where it stood before they were staged: the look
+ * that settled them may have settled earlier entries too, on records the
+ * failed write carried (a record proposed again for an entry whose
+ * record was missing), and those went with it. */
 static int sync_failed(refraft_node *node, refraft_index first,
-                       refraft_term prev_term, int rv)
+                       refraft_term prev_term, refraft_index data_before,
+                       int rv)
 {
     size_t n = (size_t)(node->last_index - first + 1);
     node->last_index = first - 1;
     node->last_term = prev_term;
     data_on_truncate(node, first);
+    if (node->data_index > data_before)
+        node->data_index = data_before;
     int config_rv = membership_on_truncate(node, first);
     if (node->hull.on_truncate != NULL)
         node->hull.on_truncate(node->hull.ctx, first);
@@ -214,6 +221,7 @@ int replication_append_leader(refraft_node *node, const refraft_entry *entries,
     }
     refraft_index first = node->last_index + 1;
     refraft_term prev_term = node->last_term;
+    refraft_index data_before = node->data_index;
     int rv = append_with(node, node->log.stage, entries, n);
     if (rv != 0)
         return rv;
@@ -224,7 +232,7 @@ int replication_append_leader(refraft_node *node, const refraft_entry *entries,
         node->hull.flush(node->hull.ctx);
     rv = node->log.sync(node->log.ctx);
     if (rv != 0)
-        return sync_failed(node, first, prev_term, rv);
+        return sync_failed(node, first, prev_term, data_before, rv);
     replication_advance_commit(node);
     return 0;
 }

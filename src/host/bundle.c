@@ -109,20 +109,21 @@ static void encoded_records(host *h, const refraft_msg *msg,
         b->n_entries != ae->n_entries || b->term != term) {
         host_bundle_free(h);
         struct attached a;
-        if (attach_records(h, msg, &a) != 0)
+        int rv = attach_records(h, msg, &a);
+        if (rv != 0)
             host_log(h, HOST_LOG_WARN, "cannot read records to send: %s",
                      refstore_errmsg(h->store));
-        int rv = a.n > 0 ? refraft_wire_encode_records(h->id, term, a.recs, a.n,
-                                                       &b->recs)
-                         : 0;
-        if (rv == 0)
+        else if (a.n > 0)
+            rv =
+                refraft_wire_encode_records(h->id, term, a.recs, a.n, &b->recs);
+        if (rv == 0) /* a failed read is not kept: the next may work */
             *b = (struct host_bundle){.valid = true,
                                       .first = ae->prev_log_index + 1,
                                       .n_entries = ae->n_entries,
                                       .term = term,
                                       .recs = b->recs,
                                       .n_recs = a.n};
-        else
+        else if (a.n > 0)
             host_log(h, HOST_LOG_ERROR, "cannot encode %zu records: %s", a.n,
                      refraft_strerror(rv));
         attached_free(&a);

@@ -620,6 +620,7 @@ static int turn(host *h)
          * committed (defer_follower_apply), which the leader's next
          * AppendEntries need not wait for. */
         http_server_flush(h->srv);
+        host_flush_writes(h); /* any the flush took in */
         int rv = refraft_tick(h->node);
         if (rv == REFRAFT_EFAILED)
             return rv;

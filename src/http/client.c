@@ -229,11 +229,14 @@ static void creq_free(creq *r)
     refraft_free(r);
 }
 
-/* "scheme://authority" of a URL valid_url() accepted, or NULL (no
- * memory). */
+/* "scheme:" and the authority of a URL valid_url() accepted (libcurl
+ * takes one to three slashes between them), as written, or NULL (no
+ * memory).  Requests compare origins byte for byte: a URL written
+ * another way for the same server counts as another origin. */
 static char *origin_of(const char *url)
 {
-    const char *host = strstr(url, "://") + 3;
+    const char *host = strchr(url, ':') + 1;
+    host += strspn(host, "/");
     size_t n = (size_t)(host - url) + strcspn(host, "/?#");
     char *o = refraft_malloc(n + 1);
     if (o != NULL) {

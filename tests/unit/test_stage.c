@@ -609,6 +609,32 @@ static void test_failed_sync_takes_the_entries_back_and_steps_down(void **state)
     fx_assert_state_machine_safety(fx);
 }
 
+/* A failed sync takes back the data index its staged entries moved, not
+ * just the part over them: the look that settled them settled entry 2 as
+ * well, on a record the failed write carried (proposed again while entry
+ * 2's was missing here), which went with it. */
+static void test_failed_sync_takes_back_the_data_index(void **state)
+{
+    (void)state;
+    fixture *fx = cluster(3, true, true);
+    fx_elect(fx, 1);
+    fx_deliver_all(fx);
+    refraft_node *n1 = fx_raft(fx, 1);
+    assert_int_equal(fx_propose(fx, 1, "r", NULL), 0); /* n1 lacks r */
+    assert_int_equal(refraft_data_index(n1), 1);
+    /* The next write carries r again, with s: both are there while it
+     * runs, and both are lost with its sync. */
+    fx_record_put(fx, 1, "r");
+    fx_record_put(fx, 1, "s");
+    tr.logs[0].fail_sync = true;
+    assert_int_equal(fx_propose(fx, 1, "s", NULL), REFRAFT_EIO);
+    fx_record_drop(fx, 1, "r");
+    fx_record_drop(fx, 1, "s");
+    assert_int_equal(refraft_last_index(n1), 2);
+    assert_int_equal(refraft_data_index(n1), 1);
+    tr.logs[0].fail_sync = false;
+}
+
 /* "another leader may still commit them (they were sent)": the followers
  * got the entry whose sync failed; the next leader commits it, and the
  * old leader, now a follower, takes it back from there with append. */
@@ -881,6 +907,7 @@ int main(void)
         T(test_single_leader_commits_only_after_sync),
         T(test_follower_ack_commits_nothing_during_the_sync),
         T(test_failed_sync_takes_the_entries_back_and_steps_down),
+        T(test_failed_sync_takes_back_the_data_index),
         T(test_entries_of_a_failed_sync_may_commit_under_the_next_leader),
         T(test_failed_sync_of_the_noop_steps_down),
         T(test_failed_sync_of_a_lone_nodes_noop_is_retried),
