@@ -106,7 +106,7 @@ static int check_abandoned(refstore *store, refraft_index index,
     if (rv != 0)
         return rv;
     if (logged.type != REFRAFT_ENTRY_REF ||
-        !store_same_ref(&logged.ref, &entry->ref))
+        !refraft_ref_equal(&logged.ref, &entry->ref))
         return store_errorf(store, REFRAFT_EINVAL,
                             "entry %llu is applied as abandoned, but the log "
                             "does not hold a REF entry with its reference "

@@ -262,13 +262,6 @@ typedef struct has_arg {
 /* Present: the record is there, of the ref's size, and the digest and
  * size kept beside it are the ref's.  Both lookups hand out pointers into
  * the map; no record is copied or hashed. */
-bool store_same_ref(const refraft_ref *a, const refraft_ref *b)
-{
-    return a->id != NULL && b->id != NULL && a->id_len == b->id_len &&
-           a->size == b->size && memcmp(a->id, b->id, a->id_len) == 0 &&
-           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
-}
-
 /*
  * Whether ref's record is one that the running propose or receive has
  * just put (store->put_refs), so present.  The node asks about the
@@ -283,8 +276,8 @@ static bool just_put(refstore *store, const refraft_ref *ref)
     if (store->n_put_refs == 0 || store->propose_lost)
         return false;
     size_t j = store->put_cursor < store->n_put_refs ? store->put_cursor : 0;
-    if (!store_same_ref(&store->put_refs[j], ref)) {
-        if (j == 0 || !store_same_ref(&store->put_refs[0], ref))
+    if (!refraft_ref_equal(&store->put_refs[j], ref)) {
+        if (j == 0 || !refraft_ref_equal(&store->put_refs[0], ref))
             return false;
         j = 0;
     }

@@ -333,8 +333,6 @@ int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
  * record there (writing its digest if that is missing or stale). */
 int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
                   const void *bytes, size_t len);
-/* Whether a and b name the same record: id, size and digest. */
-bool store_same_ref(const refraft_ref *a, const refraft_ref *b);
 
 /* ---- lost.c --------------------------------------------------------- */
 

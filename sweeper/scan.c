@@ -96,7 +96,7 @@ static int take_batch(refraft_sweeper *sw, size_t m)
         struct sw_want *w = sw_want_find(sw, index);
         if (w != NULL) {
             refraft_ref have = sw_want_ref(w);
-            if (sw->present[t] || !sw_ref_equal(&have, &sw->refs[t])) {
+            if (sw->present[t] || !refraft_ref_equal(&have, &sw->refs[t])) {
                 sw_want_drop(sw, index);
                 w = NULL;
             }
@@ -306,7 +306,7 @@ static int take_state(refraft_sweeper *sw, size_t n)
         struct sw_want *w = sw_want_find(sw, index);
         if (w != NULL) {
             refraft_ref have = sw_want_ref(w);
-            if (!sw->present[t] && sw_ref_equal(&have, &sw->refs[t]))
+            if (!sw->present[t] && refraft_ref_equal(&have, &sw->refs[t]))
                 continue;
             sw_want_drop(sw, index);
         }

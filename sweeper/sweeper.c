@@ -198,13 +198,6 @@ refraft_ref sw_want_ref(const struct sw_want *w)
     return ref;
 }
 
-bool sw_ref_equal(const refraft_ref *a, const refraft_ref *b)
-{
-    return a->id_len == b->id_len && a->size == b->size &&
-           memcmp(a->id, b->id, a->id_len) == 0 &&
-           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
-}
-
 refraft_index sw_floor(const refraft_sweeper *sw)
 {
     refraft_index data = refraft_data_index(sw->cfg.node);

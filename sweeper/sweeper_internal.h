@@ -182,7 +182,6 @@ struct refraft_sweeper {
 uint64_t sw_now(const refraft_sweeper *sw);
 /* The ref of a want; its id points into w, valid while w is. */
 refraft_ref sw_want_ref(const struct sw_want *w);
-bool sw_ref_equal(const refraft_ref *a, const refraft_ref *b);
 /* Entries at or below this index need nothing from the sweeper: applied,
  * or settled with their records.  It is min(data index, applied index):
  * past the applied index an entry can count as settled through a VOID

@@ -641,7 +641,7 @@ static int still_wanted(refraft_sweeper *sw, const struct log_window *lw,
         return rv;
     }
     refraft_ref ref = sw_want_ref(w);
-    if (e.type != REFRAFT_ENTRY_REF || !sw_ref_equal(&e.ref, &ref) ||
+    if (e.type != REFRAFT_ENTRY_REF || !refraft_ref_equal(&e.ref, &ref) ||
         sw_abandoned(sw, index) || index <= sw_floor(sw)) {
         sw_want_drop(sw, index);
         return 0;

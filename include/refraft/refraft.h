@@ -119,6 +119,11 @@ REFRAFT_API REFRAFT_WARN_UNUSED int
 refraft_digest(const void *bytes, size_t len,
                uint8_t digest[REFRAFT_DIGEST_LEN]);
 
+/* Whether a and b name the same record: the same id (length and bytes),
+ * size and digest.  false when either is NULL, or an id is NULL with a
+ * length. */
+REFRAFT_API bool refraft_ref_equal(const refraft_ref *a, const refraft_ref *b);
+
 typedef enum refraft_entry_type {
     /* Appended by each new leader at the start of its term (Raft §8): it
      * lets the leader commit entries of earlier terms.  Carries no ref. */

@@ -390,15 +390,6 @@ static bool message_length(const http_request *req, size_t len, size_t *out)
     return true;
 }
 
-/* Deliver m; records that came with it are stored in the transaction of
- * the append it causes (refstore_receive). */
-static bool same_ref(const refraft_ref *a, const refraft_ref *b)
-{
-    return a->id_len == b->id_len && a->size == b->size &&
-           memcmp(a->id, b->id, a->id_len) == 0 &&
-           memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) == 0;
-}
-
 /* The records of recs that this AppendEntries' entries name, in their
  * order (the leader sends them so): refs[], bytes[]; how many.  Others
  * are not stored, so that a record travels only with an entry naming it,
@@ -415,7 +406,7 @@ static size_t named_records(const refraft_append_entries *ae,
         size_t k = e;
         while (k < ae->n_entries &&
                !(ae->entries[k].type == REFRAFT_ENTRY_REF &&
-                 same_ref(&ae->entries[k].ref, ref)))
+                 refraft_ref_equal(&ae->entries[k].ref, ref)))
             k++;
         if (k == ae->n_entries)
             continue;
@@ -426,6 +417,8 @@ static size_t named_records(const refraft_append_entries *ae,
     return m;
 }
 
+/* Deliver m; records that came with it are stored in the transaction of
+ * the append it causes (refstore_receive). */
 static int deliver(host *h, const refraft_wire_msg *m,
                    const refraft_wire_records *recs, struct reply_buf *r)
 {

@@ -229,20 +229,27 @@ static void creq_free(creq *r)
     refraft_free(r);
 }
 
-/* "scheme:" and the authority of a URL valid_url() accepted (libcurl
- * takes one to three slashes between them), as written, or NULL (no
- * memory).  Requests compare origins byte for byte: a URL written
- * another way for the same server counts as another origin. */
+/* "scheme://host:port" of a URL valid_url() accepted, as libcurl parses
+ * it (the port filled in when the URL leaves it out), or NULL (no
+ * memory). */
 static char *origin_of(const char *url)
 {
-    const char *host = strchr(url, ':') + 1;
-    host += strspn(host, "/");
-    size_t n = (size_t)(host - url) + strcspn(host, "/?#");
-    char *o = refraft_malloc(n + 1);
-    if (o != NULL) {
-        memcpy(o, url, n);
-        o[n] = '\0';
+    CURLU *u = curl_url();
+    char *scheme = NULL, *host = NULL, *port = NULL, *o = NULL;
+    if (u != NULL && curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_HOST, &host, 0) == CURLUE_OK &&
+        curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) ==
+            CURLUE_OK) {
+        size_t n = strlen(scheme) + strlen(host) + strlen(port) + 5;
+        o = refraft_malloc(n);
+        if (o != NULL)
+            snprintf(o, n, "%s://%s:%s", scheme, host, port);
     }
+    curl_free(scheme);
+    curl_free(host);
+    curl_free(port);
+    curl_url_cleanup(u);
     return o;
 }
 

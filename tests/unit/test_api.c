@@ -723,6 +723,37 @@ static void test_digest_rejects_null_buffers(void **state)
     assert_int_equal(refraft_digest(NULL, 0, digest), 0); /* nothing */
 }
 
+/* refraft_ref_equal: every field counts, the id by its bytes (not its
+ * address), and NULLs are never equal. */
+static void test_ref_equal_compares_every_field(void **state)
+{
+    (void)state;
+    const uint8_t id1[] = "rec-1", id2[] = "rec-1";
+    refraft_ref a = {.id = id1, .id_len = 5, .size = 10};
+    memset(a.digest, 7, REFRAFT_DIGEST_LEN);
+    refraft_ref b = a;
+    b.id = id2;
+    assert_true(refraft_ref_equal(&a, &b));
+    refraft_ref c = b;
+    c.id_len = 4;
+    assert_false(refraft_ref_equal(&a, &c));
+    c = b;
+    c.id = (const uint8_t *)"rec-2";
+    assert_false(refraft_ref_equal(&a, &c));
+    c = b;
+    c.size = 11;
+    assert_false(refraft_ref_equal(&a, &c));
+    c = b;
+    c.digest[REFRAFT_DIGEST_LEN - 1] ^= 1;
+    assert_false(refraft_ref_equal(&a, &c));
+    c = b;
+    c.id = NULL;
+    assert_false(refraft_ref_equal(&a, &c));
+    assert_false(refraft_ref_equal(&c, &a));
+    assert_false(refraft_ref_equal(NULL, &a));
+    assert_false(refraft_ref_equal(&a, NULL));
+}
+
 static void test_role_names_are_distinct(void **state)
 {
     (void)state;
@@ -925,6 +956,7 @@ int main(void)
         TEST(test_role_names_are_distinct),
         TEST(test_digest_matches_known_vectors),
         TEST(test_digest_rejects_null_buffers),
+        TEST(test_ref_equal_compares_every_field),
         TEST(test_events_report_each_change),
         cmocka_unit_test_teardown(test_every_allocation_failure_is_clean,
                                   restore_allocator),

@@ -1,4 +1,5 @@
-/* digest.c - refraft_digest(): the SHA-256 digest a ref carries. */
+/* ref.c - references: the SHA-256 digest a ref carries, and whether two
+ * refs name the same record. */
 #include <pthread.h>
 #include <string.h>
 
@@ -31,4 +32,14 @@ int refraft_digest(const void *bytes, size_t len,
         return REFRAFT_ENOMEM;
     memcpy(digest, out, REFRAFT_DIGEST_LEN);
     return 0;
+}
+
+bool refraft_ref_equal(const refraft_ref *a, const refraft_ref *b)
+{
+    if (a == NULL || b == NULL || a->id_len != b->id_len ||
+        a->size != b->size ||
+        memcmp(a->digest, b->digest, REFRAFT_DIGEST_LEN) != 0)
+        return false;
+    return a->id_len == 0 || (a->id != NULL && b->id != NULL &&
+                              memcmp(a->id, b->id, a->id_len) == 0);
 }
