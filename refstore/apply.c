@@ -20,15 +20,15 @@ static int call_apply_hook(void *arg, MDB_txn *txn)
 }
 
 /*
- * The hook's writes and the applied index share one child transaction:
- * both reach the disk, or neither does (exactly-once apply).  The hook
- * runs in that child itself, not in one more level of nesting as
+ * The hook's writes and the applied index share one transaction, the
+ * apply run (txn.c): both reach the disk, or neither does (exactly-once
+ * apply).  The hook runs in the run itself, not in a child of it as
  * txn_call_app() would give it: LMDB allocates a 2 MiB dirty list for
- * every nested transaction, and two per applied entry made the heap of a
- * busy node grow to hundreds of MiB.  The child still keeps a failure
- * away from the pending applies: should the hook ignore an LMDB error and
- * return 0, LMDB refuses the applied index's put in the failed
- * transaction, and txn_pending() aborts the child rather than commit it.
+ * every nested transaction and copies into it each page it touches, which
+ * per applied entry cost more than the apply.  The run still keeps a
+ * failure away from the committed applies: should the hook ignore an LMDB
+ * error and return 0, LMDB refuses the applied index's put in the failed
+ * transaction, and txn_apply() aborts the run rather than commit it.
  */
 static int apply_op(refstore *store, MDB_txn *txn, void *arg)
 {
@@ -154,11 +154,13 @@ int refstore_apply(refstore *store, refraft_index index,
 {
     int rv = store_enter(store);
     if (rv == 0)
+        rv = txn_replay(store);
+    if (rv == 0)
         rv = check_apply(store, index, entry);
     if (rv != 0)
         return rv;
     apply_arg a = {store, index, entry};
-    rv = txn_pending(store, apply_op, &a);
+    rv = txn_apply(store, apply_op, &a);
     if (rv != 0)
         return rv;
     store->applied_pending = index;

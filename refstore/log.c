@@ -843,6 +843,9 @@ static int log_truncate(void *ctx, refraft_index from)
 {
     refstore *store = ctx;
     int rv = store_enter(store);
+    /* Applies still to make again count as applied (txn.c, replay). */
+    if (rv == 0)
+        rv = txn_replay(store);
     if (rv != 0)
         return rv;
     if (from <= store->base.last_index || from > store->last_index + 1)

@@ -27,17 +27,26 @@
  * afresh, all in the transaction that opens the store.
  */
 
-/* The key under which the records database and record_digests keep their
- * identity: the prefix padded with zeros to IDENTITY_KEY_LEN bytes, longer
- * than any record id, so that refstore_record_get, has, put and delete,
- * which accept ids of 1..REFRAFT_RECORD_ID_MAX bytes only, never reach
- * it. */
-static MDB_val identity_key(uint8_t buf[IDENTITY_KEY_LEN])
+/*
+ * The key under which the records database and record_digests keep their
+ * identity: a zero byte, then the prefix, padded with zeros to
+ * IDENTITY_KEY_LEN bytes, longer than any record id, so that
+ * refstore_record_get, has, put and delete, which accept ids of
+ * 1..REFRAFT_RECORD_ID_MAX bytes only, never reach it.  The zero byte
+ * sorts it before every id that does not start with one, out of the way
+ * of ids that grow: LMDB fills a page that keys are appended to, but
+ * splits one in half for an insert before its last key, which is where
+ * every new id went while the key sorted last (stores before format 4,
+ * which keep it there: the prefix without the zero byte).
+ */
+static MDB_val
+identity_key(const refstore *store, uint8_t buf[IDENTITY_KEY_LEN])
 {
-    _Static_assert(sizeof(IDENTITY_KEY_PREFIX) <= IDENTITY_KEY_LEN,
+    _Static_assert(sizeof(IDENTITY_KEY_PREFIX) < IDENTITY_KEY_LEN,
                    "identity key prefix too long");
+    size_t at = store->format >= STORE_FORMAT_IDENTITY_FIRST ? 1 : 0;
     memset(buf, 0, IDENTITY_KEY_LEN);
-    memcpy(buf, IDENTITY_KEY_PREFIX, sizeof(IDENTITY_KEY_PREFIX) - 1);
+    memcpy(buf + at, IDENTITY_KEY_PREFIX, sizeof(IDENTITY_KEY_PREFIX) - 1);
     MDB_val k = {IDENTITY_KEY_LEN, buf};
     return k;
 }
@@ -83,7 +92,7 @@ static int write_identity(refstore *store, MDB_txn *txn)
                             "records identity",
                             store->path);
     uint8_t buf[IDENTITY_KEY_LEN];
-    MDB_val mk = meta_identity_key(), rk = identity_key(buf);
+    MDB_val mk = meta_identity_key(), rk = identity_key(store, buf);
     MDB_val v = {sizeof(id), id};
     int rc = mdb_put(txn, store->db_meta, &mk, &v, 0);
     if (rc == 0)
@@ -119,7 +128,7 @@ int lost_check(refstore *store, MDB_txn *txn)
         in_digests[RECORDS_IDENTITY_LEN];
     uint8_t buf[IDENTITY_KEY_LEN];
     bool meta_found, records_found, digests_found;
-    MDB_val mk = meta_identity_key(), rk = identity_key(buf);
+    MDB_val mk = meta_identity_key(), rk = identity_key(store, buf);
     int rv = read_identity(store, txn, store->db_meta, &mk, "meta", in_meta,
                            &meta_found);
     if (rv == 0)

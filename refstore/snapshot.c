@@ -263,6 +263,9 @@ int log_compact(void *ctx, const refraft_snapshot_meta *meta)
 {
     refstore *store = ctx;
     int rv = store_enter(store);
+    /* The entries of applies still to make again must stay (txn.c). */
+    if (rv == 0)
+        rv = txn_replay(store);
     if (rv == 0)
         rv = check_meta(store, meta, "compacting");
     if (rv == 0)

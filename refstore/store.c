@@ -386,13 +386,14 @@ check_identity(refstore *store, MDB_txn *txn, const refstore_options *o)
         return store_errorf(store, REFRAFT_ECORRUPT,
                             "store %s has no format version", store->path);
     /* Format 2 adds CONFIG entries to format 1 (STORE_FORMAT_CONFIG),
-     * format 3 a base to format 2 (STORE_FORMAT_BASE). */
-    if (version < REFSTORE_FORMAT_VERSION || version > STORE_FORMAT_BASE)
+     * format 3 a base to format 2 (STORE_FORMAT_BASE), format 4 moves the
+     * records identity (STORE_FORMAT_IDENTITY_FIRST). */
+    if (version < STORE_FORMAT_FIRST || version > REFSTORE_FORMAT_VERSION)
         return store_errorf(store, REFRAFT_EWRONGSTORE,
                             "store %s has format version %llu; this library "
                             "reads versions %d to %d",
                             store->path, (unsigned long long)version,
-                            REFSTORE_FORMAT_VERSION, STORE_FORMAT_BASE);
+                            STORE_FORMAT_FIRST, REFSTORE_FORMAT_VERSION);
     store->format = version;
     rv = check_string(store, txn, META_CLUSTER, o->cluster_id, "cluster");
     if (rv == 0)

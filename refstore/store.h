@@ -38,12 +38,14 @@
  * the same id in records, then its size (8 bytes, big-endian). */
 #define DIGEST_VALUE_LEN (REFRAFT_DIGEST_LEN + 8)
 
-/* Formats this library reads (REFSTORE_FORMAT_VERSION is the first, what
- * a new store records).  Format 2 is format 1 with CONFIG entries in the
+/* Formats this library reads: STORE_FORMAT_FIRST to
+ * REFSTORE_FORMAT_VERSION, what a new store records.  Format 1 is the
+ * first.  Format 2 is format 1 with CONFIG entries in the
  * log: the transaction that stores a store's first CONFIG entry moves it
  * to 2 (log.c), so that a library that reads only format 1 refuses the
  * store at open rather than running on a log whose configuration it
  * cannot read. */
+#define STORE_FORMAT_FIRST 1
 #define STORE_FORMAT_CONFIG 2
 /* Format 3 is format 2 with a base in meta (META_BASE): the log starts
  * after it, not at index 1.  The transaction that writes a store's first
@@ -51,6 +53,12 @@
  * library that reads formats 1 and 2 refuses the store at open rather
  * than finding its log corrupt, or running without the entries it lost. */
 #define STORE_FORMAT_BASE 3
+/* Format 4 is format 3 with the records identity under a key that sorts
+ * first (lost.c).  New stores are created at format 4; older ones keep
+ * their format and their key. */
+#define STORE_FORMAT_IDENTITY_FIRST 4
+_Static_assert(REFSTORE_FORMAT_VERSION == STORE_FORMAT_IDENTITY_FIRST,
+               "a new store has the newest format");
 
 /* A log value (log.c): term (8), type (1), then what the type carries.
  * NOOP, REF and VOID: size (8), digest (32), then the record id. */
@@ -97,9 +105,13 @@ struct refstore {
      * keeps open between calls, holding applies not yet committed;
      * propose, a child of top, holds refstore_propose's records until the
      * log append commits them.  reader is reused for reads when no write
-     * transaction is open, reset between calls. */
+     * transaction is open, reset between calls.  run, a child of top,
+     * holds the applies made since the last other operation (the apply
+     * run); run_from is the applied index in top when it began. */
     MDB_txn *top;
     MDB_txn *propose;
+    MDB_txn *run;
+    refraft_index run_from;
     MDB_txn *reader;
     bool propose_lost; /* growing the map aborted propose */
     bool replaying;    /* applies lost with a commit are running again */
@@ -144,15 +156,17 @@ struct refstore {
      * the last get's alone, and grows to the largest. */
     uint8_t *arena;
     size_t arena_cap;
-    /* The store's format, committed: REFSTORE_FORMAT_VERSION, then
+    /* The store's format, committed: REFSTORE_FORMAT_VERSION for a new
+     * store; for an older one, the format it was written with, then
      * STORE_FORMAT_CONFIG once a CONFIG entry was stored and
      * STORE_FORMAT_BASE once a base was; never lower. */
     uint64_t format;
 
-    refraft_index applied;         /* applied index, committed */
-    refraft_index applied_pending; /* applied index in top (>= applied) */
-    /* Applies up to here were lost when committing top ran out of map;
-     * they run again once it has grown (txn.c). */
+    refraft_index applied; /* applied index, committed */
+    /* applied index in top and run (>= applied) */
+    refraft_index applied_pending;
+    /* Applies up to here were lost (a commit of top ran out of map, an
+     * apply failed in their run); they run again (txn.c). */
     refraft_index replay_to;
     refraft_index data_index; /* committed */
     /* Records of entries up to here may have been lost (0: none),
@@ -224,10 +238,19 @@ int store_meta_get_u64(refstore *store, MDB_txn *txn, const char *key,
  * everything (pending applies, propose's records) commits, synced as the
  * sync setting says.  A full map grows and fn runs again. */
 int txn_durable(refstore *store, txn_fn fn, void *arg);
-/* An apply: fn runs in a child of the open write transaction and stays
- * there, uncommitted, until the next durable write or flush. */
-int txn_pending(refstore *store, txn_fn fn, void *arg);
-/* The same, once: a full map is left to the caller (store->map_full). */
+/* An apply: fn runs in the apply run, a child of the open write
+ * transaction, and stays there, uncommitted, until the next durable write
+ * or flush.  fn must record store->applied_pending's next value, and the
+ * caller moves applied_pending when it returns 0.  When fn fails, the
+ * earlier applies of its run were lost with it and have run again
+ * (apply_again) before this returns fn's error. */
+int txn_apply(refstore *store, txn_fn fn, void *arg);
+/* Make the applies a failed apply run left to make again (txn.c,
+ * replay): before any later apply.  Returns 0, or the apply hook's error
+ * (then some are still to make, and the store goes on). */
+int txn_replay(refstore *store);
+/* Run fn in a child of its own of the open write transaction, once: a
+ * full map is left to the caller (store->map_full).  For replays. */
 int txn_child(refstore *store, txn_fn fn, void *arg);
 /* A read: fn runs in the open write transaction (so it sees pending
  * applies), or in the reusable read-only one. */

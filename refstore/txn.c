@@ -8,12 +8,23 @@
  * How writes reach the disk.
  *
  * The store keeps at most one top-level write transaction, top, open
- * between calls.  An apply runs in a child of top and commits into it,
- * not to disk, so a batch of applies costs no sync.  A durable write (log
- * append and truncate, hard state, records, map, refstore_write) runs in
- * a child as well and then commits top, pending applies included: one
- * commit and one sync however many entries or applies it carries.  An
- * operation that fails aborts its child alone; the pending applies stay.
+ * between calls.  Applies go into run, a child of top, and commit into
+ * top, not to disk, so a batch of applies costs no sync.  A durable write
+ * (log append and truncate, hard state, records, map, refstore_write)
+ * runs in a child of its own and then commits top, pending applies
+ * included: one commit and one sync however many entries or applies it
+ * carries.  Any other operation that fails aborts its child alone; the
+ * pending applies stay.
+ *
+ * The apply run.  Consecutive applies share one child, run, which every
+ * other operation first commits into top (end_run).  A child of its own
+ * for each apply cost more than the apply: LMDB copies into a child each
+ * page it touches that is dirty in the parent (the meta database's, for
+ * the applied index, every time), and merges the child's dirty pages into
+ * the parent at its commit.  An apply that fails leaves its partial writes
+ * in run, so the whole run is aborted: the applies before it in the run
+ * are lost with it, and the store runs the apply hook again for each of
+ * them (replay, below) before it returns the failure.
  *
  * refstore_propose adds a level: its records go into propose, a child of
  * top, and the log append that refraft_propose() makes runs in a child of
@@ -62,6 +73,66 @@ static int ensure_top(refstore *store)
     return 0;
 }
 
+static int replay(refstore *store, bool soft);
+static int
+fail_store(refstore *store, refraft_index lost_to, const char *cause);
+
+/* The applies of the run are gone (LMDB aborted it): replay() runs them
+ * again. */
+static void run_lost(refstore *store)
+{
+    store->run = NULL;
+    if (store->applied_pending == store->run_from)
+        return;
+    if (store->replay_to < store->applied_pending)
+        store->replay_to = store->applied_pending;
+    store->applied_pending = store->run_from;
+}
+
+/* Commit the apply run into top, which no other operation may use while
+ * it is open (LMDB gives a transaction one child at a time).  When memory
+ * runs out here, the run's applies run again; when top itself is marked
+ * failed (MDB_BAD_TXN), nothing more can commit and the store fails. */
+static int end_run(refstore *store)
+{
+    if (store->run == NULL)
+        return 0;
+    int rc = mdb_txn_commit(store->run);
+    if (rc == 0) {
+        store->run = NULL;
+        return 0;
+    }
+    run_lost(store);
+    store_mdb_error(store, rc, "committing the applies of a run");
+    if (rc == MDB_BAD_TXN)
+        return fail_store(store, store->replay_to, store->errmsg);
+    store->errmsg[0] = '\0';
+    return replay(store, true);
+}
+
+/* top, opened if need be, with no run open. */
+static int open_top(refstore *store)
+{
+    int rv = end_run(store);
+    return rv != 0 ? rv : ensure_top(store);
+}
+
+static int begin_run(refstore *store)
+{
+    if (store->run != NULL)
+        return 0;
+    int rv = ensure_top(store);
+    if (rv != 0)
+        return rv;
+    MDB_txn *run;
+    int rc = mdb_txn_begin(store->env, store->top, 0, &run);
+    if (rc != 0)
+        return store_mdb_error(store, rc, "beginning a nested transaction");
+    store->run = run;
+    store->run_from = store->applied_pending;
+    return 0;
+}
+
 /* Refuse every later call; the applies after the committed applied index
  * up to lost_to are gone.  cause may be store->errmsg. */
 static int fail_store(refstore *store, refraft_index lost_to, const char *cause)
@@ -87,6 +158,9 @@ static int fail_store(refstore *store, refraft_index lost_to, const char *cause)
 
 static int commit_top(refstore *store)
 {
+    int rv = end_run(store);
+    if (rv != 0)
+        return rv;
     MDB_txn *top = store->top;
     store->top = NULL;
     int rc = mdb_txn_commit(top);
@@ -122,10 +196,18 @@ static int end_top(refstore *store)
 
 static int grow(refstore *store);
 
-/* Run the apply hook again for the applies a failed commit lost, in index
- * order, each in a child of a new top.  Growth on the way may lose some
- * of them again; the loop starts over from the applied index then. */
-static int replay(refstore *store)
+/*
+ * Run the apply hook again for lost applies (a failed commit's, or a
+ * failed run's), in index order, each in a child of top.  Growth on the
+ * way may lose some of them again; the loop starts over from the applied
+ * index then.  When the hook fails, a soft replay (of a run's applies)
+ * leaves the rest to the next txn_replay() and returns the error, with
+ * the store still usable: the node counts them applied, so the store
+ * makes them before any later apply, and until then commits the applied
+ * index below them (as after a crash).  Otherwise, or when the map is
+ * full at its maximum, the store fails.
+ */
+static int replay(refstore *store, bool soft)
 {
     if (store->replaying)
         return 0;
@@ -133,14 +215,21 @@ static int replay(refstore *store)
     int rv = 0;
     while (rv == 0 && must_replay(store)) {
         store->map_full = false;
+        refraft_index index = store->applied_pending + 1;
         rv = ensure_top(store);
         if (rv == 0)
-            rv = apply_again(store, store->applied_pending + 1);
-        if (rv != 0 && store->map_full && !store->failed)
+            rv = apply_again(store, index);
+        if (rv != 0 && store->map_full && !store->failed) {
             rv = grow(store);
+        } else if (rv != 0 && !store->failed) {
+            char cause[REFRAFT_ERRMSG_LEN];
+            snprintf(cause, sizeof(cause), "%s", store->errmsg);
+            store_errorf(store, rv, "applying index %llu again: %s",
+                         (unsigned long long)index, cause);
+        }
     }
     store->replaying = false;
-    if (rv != 0 && !store->failed)
+    if (rv != 0 && !store->failed && !soft)
         return fail_store(store, store->replay_to, store->errmsg);
     return rv;
 }
@@ -180,7 +269,7 @@ static int grow(refstore *store)
     store->map_size = next;
     store->map_grows++;
     store->errmsg[0] = '\0';
-    return replay(store);
+    return replay(store, false);
 }
 
 static int run_child(refstore *store, MDB_txn *parent, txn_fn fn, void *arg)
@@ -202,7 +291,7 @@ static int run_child(refstore *store, MDB_txn *parent, txn_fn fn, void *arg)
 
 int txn_child(refstore *store, txn_fn fn, void *arg)
 {
-    int rv = ensure_top(store);
+    int rv = open_top(store);
     return rv != 0 ? rv : run_child(store, store->top, fn, arg);
 }
 
@@ -221,7 +310,7 @@ static int merge_propose(refstore *store)
  * propose is open, else top (opened if need be). */
 static int run_in_current(refstore *store, txn_fn fn, void *arg)
 {
-    int rv = ensure_top(store);
+    int rv = open_top(store);
     if (rv != 0)
         return rv;
     return run_child(
@@ -289,11 +378,31 @@ static int durable(refstore *store, txn_fn fn, void *arg)
     }
 }
 
+/* The run's applies before the failed one, which went with the run, run
+ * again; fn's error and its message are what the caller gets, unless
+ * the replay failed (then its own). */
+static int replay_after_failure(refstore *store, int rv)
+{
+    char why[REFRAFT_ERRMSG_LEN];
+    snprintf(why, sizeof(why), "%s", store->errmsg);
+    store->errmsg[0] = '\0';
+    int replayed = replay(store, true);
+    if (replayed != 0)
+        return replayed;
+    store_errorf(store, rv, "%s", why);
+    return rv;
+}
+
+int txn_replay(refstore *store)
+{
+    return must_replay(store) ? replay(store, true) : 0;
+}
+
 /* While the propose transaction is open, top has a child already and
  * LMDB refuses another (MDB_BAD_TXN): an apply cannot slip into a propose
  * that may still be rolled back.  refraft_propose() applies only after
  * its append, which commits the propose transaction. */
-int txn_pending(refstore *store, txn_fn fn, void *arg)
+int txn_apply(refstore *store, txn_fn fn, void *arg)
 {
     /* Growing the map for it would commit staged entries early. */
     int staged = refuse_if_staged(store);
@@ -301,18 +410,38 @@ int txn_pending(refstore *store, txn_fn fn, void *arg)
         return staged;
     for (;;) {
         store->map_full = false;
-        int rv = txn_child(store, fn, arg);
-        if (rv == 0 || !store->map_full || store->failed)
+        int rv = begin_run(store);
+        if (rv == 0) {
+            rv = fn(store, store->run, arg);
+            if (rv == 0)
+                return 0;
+            mdb_txn_abort(store->run);
+            run_lost(store);
+        }
+        if (store->failed)
             return rv;
-        rv = grow(store);
-        if (rv != 0)
+        bool full = store->map_full;
+        uint64_t grows = store->map_grows;
+        rv = replay_after_failure(store, rv);
+        if (!full || store->failed || must_replay(store))
             return rv;
+        /* With the lost applies back in top: growing at map_size_max then
+         * changes nothing, and the apply fails with REFRAFT_ENOSPC.  The
+         * replay may have grown the map already. */
+        if (store->map_grows == grows) {
+            rv = grow(store);
+            if (rv != 0)
+                return rv;
+        }
     }
 }
 
 int txn_read(refstore *store, txn_fn fn, void *arg)
 {
-    MDB_txn *txn = store->propose != NULL ? store->propose : store->top;
+    /* propose and run are never open together: both are children of top. */
+    MDB_txn *txn = store->propose != NULL ? store->propose
+                   : store->run != NULL   ? store->run
+                                          : store->top;
     if (txn != NULL)
         return fn(store, txn, arg);
     int rc;
@@ -434,7 +563,7 @@ int txn_propose_begin(refstore *store, txn_fn fn, void *arg)
 {
     for (;;) {
         store->map_full = false;
-        int rv = ensure_top(store);
+        int rv = open_top(store);
         MDB_txn *propose = NULL;
         if (rv == 0) {
             int rc = mdb_txn_begin(store->env, store->top, 0, &propose);
@@ -450,7 +579,7 @@ int txn_propose_begin(refstore *store, txn_fn fn, void *arg)
             }
             mdb_txn_abort(propose);
         }
-        if (!store->map_full)
+        if (!store->map_full || store->failed)
             return rv;
         rv = grow(store);
         if (rv != 0)
@@ -504,11 +633,13 @@ int txn_call_app(refstore *store, MDB_txn *parent,
 
 void txn_release(refstore *store, bool commit)
 {
-    if (commit && !store->failed) {
+    if (commit && !store->failed)
         (void)flush(store);
-    } else if (store->top != NULL) {
-        mdb_txn_abort(store->top);
+    /* Open still when there was no commit, or it failed. */
+    if (store->top != NULL) {
+        mdb_txn_abort(store->top); /* and run, its child */
         store->top = NULL;
+        store->run = NULL;
     }
     if (store->reader != NULL) {
         mdb_txn_abort(store->reader);

@@ -42,7 +42,9 @@ extern "C" {
  * commit).  A crash loses only applies that were not yet committed,
  * together with their applied index: they are applied again on restart.
  * Each operation runs in a nested transaction of its own, so one that
- * fails takes back its own writes and nothing else.
+ * fails takes back its own writes and nothing else; consecutive applies
+ * share one, and a failed apply's earlier ones are made again (see the
+ * apply hook).
  *
  * The application must not begin its own write transaction on the
  * environment (LMDB allows one writer, and the store may hold it): it
@@ -97,7 +99,8 @@ extern "C" {
  *            CONFIG that is cut short, of another layout, or whose
  *            members break refraft_entry's rules is REFRAFT_ECORRUPT
  *            when read, with a message naming the entry's index.
- *   meta     "format_version" (1, 2 once a CONFIG entry was stored, 3
+ *   meta     "format_version" (4 for a store created by this library;
+ *            an older store's 1, 2 once a CONFIG entry was stored, 3
  *            once a base was: see REFSTORE_FORMAT_VERSION),
  *            "applied_index", "data_index",
  *            "records_lost_upto" (0 or absent: nothing lost): integers;
@@ -118,9 +121,11 @@ extern "C" {
  *            "records_identity": 16 random bytes naming the records
  *            database (see Lost records)
  *   records  key: record id.  value: the record's bytes.  Besides the
- *            records, one key of 256 bytes ("refraft:records-identity"
- *            padded with zero bytes), longer than any record id, holds
- *            the same 16 bytes as meta's "records_identity"
+ *            records, one key of 256 bytes (a zero byte, then
+ *            "refraft:records-identity", padded with zero bytes; before
+ *            format 4, "refraft:records-identity" padded with zero bytes),
+ *            longer than any record id, holds the same 16 bytes as meta's
+ *            "records_identity"
  *   record_digests
  *            key: record id.  value: the SHA-256 digest (32 bytes) and
  *            the size of the record stored under that id in records,
@@ -169,10 +174,20 @@ typedef struct refstore refstore;
  * transaction that writes a store's first base (its first compaction or
  * install) moves it to format 3, from 1 or 2, and it stays there, so that
  * a library that reads formats 1 and 2 refuses it rather than taking a
- * log that starts after its base for a corrupt one.  This library reads
- * formats 1 to 3; a store of another version is refused with
- * REFRAFT_EWRONGSTORE. */
-#define REFSTORE_FORMAT_VERSION 1
+ * log that starts after its base for a corrupt one.  Format 4 is format 3
+ * with the records identity under a key that starts with a zero byte (see
+ * records, above), so that it sorts before the record ids: a store is
+ * created at format 4, and one of format 1 to 3 keeps its format and its
+ * key (moving on to 2 and 3 as above), so that a library that reads
+ * formats 1 to 3 refuses a store of format 4 rather than finding its
+ * identity missing and counting every record lost.  (Under the old key,
+ * last in the database, the identity sat after the newest ids of an
+ * application that numbers its records in order; LMDB splits a page in
+ * half for an insert before its last key, so every page of records and
+ * digests was left half empty and each commit wrote twice the pages.)
+ * This library reads formats 1 to 4; a store of another version is
+ * refused with REFRAFT_EWRONGSTORE. */
+#define REFSTORE_FORMAT_VERSION 4
 
 typedef enum refstore_sync {
     /* Default.  A durable write is on stable storage when the call
@@ -211,9 +226,14 @@ typedef enum refstore_sync {
  * later.  When an LMDB call fails with MDB_MAP_FULL, return REFRAFT_ENOSPC
  * (or MDB_MAP_FULL itself): the store grows the map and calls the hook
  * again in a fresh transaction.  So the hook may run more than once for an
- * index, also after it returned 0 (when a commit that ran out of map lost
- * its writes: see Failure above); only its writes in the transaction that
- * commits count, so it should have no other lasting effects.
+ * index, also after it returned 0: when a commit that ran out of map lost
+ * its writes (see Failure above), and when a later apply failed, because
+ * consecutive applies share one transaction and a failure takes back all
+ * of it (the store then runs the hook again for the earlier ones, in
+ * order, before refstore_apply() returns the failure; should the hook
+ * fail for one of them, that is the error returned, and the store makes
+ * them again before its next apply).  Only its writes in the transaction
+ * that commits count, so it should have no other lasting effects.
  *
  * txn must not be committed, aborted or kept; cursors opened on it must be
  * closed before returning.  The hook must not call refstore functions
@@ -402,9 +422,13 @@ REFRAFT_API void refstore_log_api(refstore *store, refraft_log_api *api);
  * REF entry with its reference, or index is not the applied index + 1 or
  * past the log's last index (entries come in index order);
  * REFRAFT_ENOMEM (no room to remember an ABANDONED apply); the hook's
- * error (nothing recorded); REFRAFT_ENOSPC when the map is full at
- * map_size_max; REFRAFT_EIO when the pending applies could not be
- * committed to make room (the store has failed); REFRAFT_EFAILED.
+ * error (nothing recorded), also when it ran again for an earlier entry
+ * of the failed apply's run (the message names that index; the store
+ * goes on, and makes the rest again before the next apply, compaction or
+ * truncation, which fail with the same error while it cannot);
+ * REFRAFT_ENOSPC when the map is full at map_size_max; REFRAFT_EIO when
+ * the pending applies could not be committed to make room (the store has
+ * failed); REFRAFT_EFAILED.
  */
 REFRAFT_API REFRAFT_WARN_UNUSED int refstore_apply(refstore *store,
                                                    refraft_index index,
@@ -447,7 +471,8 @@ refstore_write(refstore *store, int (*fn)(void *ctx, MDB_txn *txn), void *ctx);
 /*
  * Run fn(ctx, txn) to read the application's databases (or the store's)
  * as the store sees them, pending applies included: txn is the store's
- * write transaction when one is open, else a read-only one.  fn must only
+ * write transaction when one is open (or the applies' transaction nested
+ * in it), else a read-only one.  fn must only
  * read; txn and whatever LMDB hands out through it are valid during the
  * call only.  Returns what fn returned; REFRAFT_EINVAL when fn is NULL.
  * fn follows the rules of the hooks for calls into the store.

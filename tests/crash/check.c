@@ -463,10 +463,12 @@ static void check_staged(checker *k, MDB_txn *txn, MDB_dbi dbi)
 }
 
 /* The store's format: 1, 2 (format 1 with CONFIG entries), which it must
- * be at least once it holds a CONFIG entry, or 3 (format 2 with a base),
- * which it must be once compacted: the format moves in the transaction
- * that writes the first CONFIG entry, or base.  (The CONFIG entries a
- * compaction dropped are not seen here: format 3 covers them.) */
+ * be at least once it holds a CONFIG entry, 3 (format 2 with a base),
+ * which it must be at least once compacted, or 4 (format 3 with the
+ * records identity first), which a new store is from the start: the
+ * format moves in the transaction that writes the first CONFIG entry, or
+ * base.  (The CONFIG entries a compaction dropped are not seen here:
+ * format 3 covers them.) */
 static void check_format(checker *k, MDB_txn *txn)
 {
     MDB_dbi meta;
@@ -480,14 +482,14 @@ static void check_format(checker *k, MDB_txn *txn)
         return;
     }
     refraft_index format = app_key_index(&v);
-    if (format < 1 || format > 3)
+    if (format < 1 || format > 4)
         failf(k, "the store has format %llu", (ull)format);
     else if (k->has_config && format < 2)
         failf(k,
               "the log holds a CONFIG entry, but the store is of format "
-              "%llu, not 2 or 3",
+              "%llu, not 2 to 4",
               (ull)format);
-    else if (k->first > 1 && format != 3)
+    else if (k->first > 1 && format < 3)
         failf(k, "the log is compacted, but the store is of format %llu",
               (ull)format);
 }

@@ -177,6 +177,9 @@ struct app {
     refraft_index fail_apply_at; /* the apply hook fails there (0: never) */
     bool fail_truncate;          /* the truncate hook fails */
     size_t apply_value_len;      /* bytes the apply hook writes per entry */
+    refraft_index big_apply_at;  /* and 2 MiB there (0: nowhere) */
+    bool fail_all;               /* the apply hook fails at once, always */
+    int reapply_fail_code;       /* returned for an index finished before */
     bool raw_mdb;                /* hooks return LMDB's codes as they are */
     int applies;                 /* apply hook calls */
     refraft_index last_ok;       /* highest index the apply hook finished */
@@ -246,9 +249,13 @@ static int apply_hook(void *ctx, MDB_txn *txn, refraft_index index,
                       const refraft_entry *entry)
 {
     struct app *a = ctx;
+    if (a->fail_all)
+        return REFRAFT_EIO;
     a->applies++;
     if (index <= a->last_ok)
         a->reapplies++;
+    if (index <= a->last_ok && a->reapply_fail_code != 0)
+        return a->reapply_fail_code;
     if (index < APP_TYPES) {
         if (a->types[index] != 0 && a->types[index] != entry->type)
             a->type_changes++;
@@ -266,7 +273,8 @@ static int apply_hook(void *ctx, MDB_txn *txn, refraft_index index,
     find_record(a, txn, entry);
     uint8_t buf[8];
     MDB_val k = index_key(buf, index);
-    int rv = app_put(a, txn, &k, a->apply_value_len);
+    size_t len = index == a->big_apply_at ? 2u << 20 : a->apply_value_len;
+    int rv = app_put(a, txn, &k, len);
     if (rv == 0 && index == a->fail_apply_at)
         return REFRAFT_EIO;
     if (rv == 0 && index > a->last_ok)
@@ -676,14 +684,14 @@ static void store_of_another_cluster_or_node_is_ewrongstore(void **state)
 }
 
 /* A store written by another format version is refused, not read.  (This
- * library reads formats 1 to 3: 2 is 1 with CONFIG entries, 3 is 2 with a
- * base.) */
+ * library reads formats 1 to 4: 2 is 1 with CONFIG entries, 3 is 2 with a
+ * base, 4 is 3 with the records identity first.) */
 static void store_of_another_format_version_is_ewrongstore(void **state)
 {
     struct fx *f = *state;
     refstore_close(f->store);
     f->store = NULL;
-    /* Rewrite "format_version" (8 bytes big-endian) as format 4 would. */
+    /* Rewrite "format_version" (8 bytes big-endian) as format 5 would. */
     MDB_env *env;
     MDB_txn *txn;
     MDB_dbi meta;
@@ -692,12 +700,12 @@ static void store_of_another_format_version_is_ewrongstore(void **state)
     assert_int_equal(mdb_env_open(env, f->dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
     assert_int_equal(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-    uint8_t four[8] = {0, 0, 0, 0, 0, 0, 0, 4};
-    MDB_val k = {14, "format_version"}, v = {8, four};
+    uint8_t five[8] = {0, 0, 0, 0, 0, 0, 0, 5};
+    MDB_val k = {14, "format_version"}, v = {8, five};
     assert_int_equal(mdb_put(txn, meta, &k, &v, 0), 0);
     assert_int_equal(mdb_txn_commit(txn), 0);
     mdb_env_close(env);
-    assert_wrong_store(f, CLUSTER, NODE, "format version 4", "versions 1 to 3");
+    assert_wrong_store(f, CLUSTER, NODE, "format version 5", "versions 1 to 4");
 }
 
 /* The relaxed sync settings lose nothing to a process restart, and map
@@ -983,6 +991,105 @@ static void failing_apply_hook_leaves_no_trace(void **state)
     log_batch_free(&b);
 }
 
+/* Consecutive applies share one transaction, the apply run (txn.c), and
+ * a failed apply takes the whole run back.  "So the hook may run more than
+ * once for an index, also after it returned 0": the run's earlier entries
+ * apply again before refstore_apply() returns the failure, and the store
+ * ends as if only the failed apply had not been made. */
+static void failed_apply_runs_the_earlier_applies_of_its_run_again(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 5, 1, 1);
+    for (refraft_index i = 1; i <= 3; i++)
+        apply_ok(f, i);
+    f->app.fail_apply_at = 4;
+    assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_EIO);
+    assert_non_null(strstr(refstore_errmsg(f->store), "apply hook"));
+    assert_int_equal(f->app.reapplies, 3);
+    for (refraft_index i = 1; i <= 3; i++)
+        assert_true(app_has_row(&f->app, i));
+    assert_false(app_has_row(&f->app, 4));
+    f->app.fail_apply_at = 0;
+    apply_ok(f, 4);
+    apply_ok(f, 5);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 5);
+    fx_reopen(f);
+    for (refraft_index i = 1; i <= 5; i++)
+        assert_true(app_has_row(&f->app, i));
+    log_batch_free(&b);
+}
+
+/* A hook that fails when its earlier applies are made again (the error
+ * is not the entry's but, say, a backend gone) fails the call, not the
+ * store: the next apply makes them first. */
+static void
+hook_failing_again_in_the_replay_leaves_the_store_usable(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 5, 1, 1);
+    for (refraft_index i = 1; i <= 3; i++)
+        apply_ok(f, i);
+    f->app.fail_all = true;
+    assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_EIO);
+    assert_int_equal(refstore_flush(f->store), 0);
+    f->app.fail_all = false;
+    apply_ok(f, 4);
+    apply_ok(f, 5);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 5);
+    fx_reopen(f);
+    for (refraft_index i = 1; i <= 5; i++)
+        assert_true(app_has_row(&f->app, i));
+    log_batch_free(&b);
+}
+
+/* The replay's own failure is what the call returns and says: which
+ * index, and the hook's code. */
+static void failed_replay_names_its_index_and_cause(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 4, 1, 1);
+    for (refraft_index i = 1; i <= 3; i++)
+        apply_ok(f, i);
+    f->app.fail_apply_at = 4;
+    f->app.reapply_fail_code = REFRAFT_ENOMEM;
+    assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_ENOMEM);
+    const char *msg = refstore_errmsg(f->store);
+    if (strstr(msg, "applying index 1 again") == NULL ||
+        strstr(msg, refraft_strerror(REFRAFT_ENOMEM)) == NULL)
+        fail_msg("\"%s\" should name index 1 and the hook's error", msg);
+    /* Nor can the log be compacted or truncated under those applies
+     * meanwhile: each makes them first, and fails as they do. */
+    refraft_snapshot_meta m = {.last_index = 2, .last_term = 1};
+    assert_int_equal(f->api.compact(f->api.ctx, &m), REFRAFT_ENOMEM);
+    assert_int_equal(f->api.truncate(f->api.ctx, 2), REFRAFT_ENOMEM);
+    f->app.fail_apply_at = 0;
+    f->app.reapply_fail_code = 0;
+    apply_ok(f, 4);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 4);
+    assert_int_equal(f->api.last_index(f->api.ctx), 4);
+    log_batch_free(&b);
+}
+
+/* Reads (the application's, the log's) go inside the run, which they
+ * leave open: a failure after them makes both earlier applies again. */
+static void reads_see_the_run_and_leave_it_open(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 3, 1, 1);
+    refraft_term t;
+    apply_ok(f, 1);
+    assert_true(app_has_row(&f->app, 1));
+    assert_int_equal(f->api.term_at(f->api.ctx, 1, &t), 0);
+    apply_ok(f, 2);
+    f->app.fail_apply_at = 3;
+    assert_int_equal(refstore_apply(f->store, 3, &b.e[2]), REFRAFT_EIO);
+    assert_int_equal(f->app.reapplies, 2);
+    log_batch_free(&b);
+}
+
 /* "Entries must come in index order (each index is the applied index +
  * 1)"; the log must hold the entry. */
 static void apply_out_of_order_or_past_the_log_is_einval(void **state)
@@ -1052,6 +1159,32 @@ static void failed_write_keeps_pending_applies(void **state)
     assert_true(app_has_row(&f->app, 1));
     assert_int_equal(refstore_flush(f->store), 0);
     assert_int_equal(refstore_applied_index(f->store), 1);
+    log_batch_free(&b);
+}
+
+/* Any other write ends the run, even one that fails and commits nothing:
+ * a failed apply after it runs only the applies made since then again,
+ * and the ones before stay pending. */
+static void an_apply_run_ends_at_the_next_write(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 4, 1, 1);
+    apply_ok(f, 1);
+    apply_ok(f, 2);
+    uint64_t before = commits(f->store);
+    assert_int_equal(refstore_write(f->store, failing_write_fn, &f->app),
+                     REFRAFT_ENOTFOUND);
+    assert_int_equal(commits(f->store), before);
+    apply_ok(f, 3);
+    f->app.fail_apply_at = 4;
+    assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_EIO);
+    assert_int_equal(f->app.reapplies, 1);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 3);
+    for (refraft_index i = 1; i <= 3; i++)
+        assert_true(app_has_row(&f->app, i));
+    assert_false(app_has_row(&f->app, 4));
+    assert_false(app_has_row(&f->app, 99));
     log_batch_free(&b);
 }
 
@@ -1368,6 +1501,65 @@ static void apply_hook_that_fills_the_map_runs_again(void **state)
     assert_int_equal(refstore_flush(f->store), 0);
     assert_int_equal(refstore_applied_index(f->store), 1);
     assert_true(app_has_row(&f->app, 1));
+    log_batch_free(&b);
+}
+
+/* The same in the middle of a run: the run's earlier applies run again
+ * (and fill the map themselves, as they now write as much), the map
+ * grows, and every apply ends up made once. */
+static void
+apply_hook_that_fills_the_map_mid_run_runs_the_run_again(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 8192 * KIB);
+    log_batch b = append(f, 3, 1, 1);
+    apply_ok(f, 1);
+    apply_ok(f, 2);
+    f->app.apply_value_len = 600 * KIB;
+    apply_ok(f, 3);
+    assert_true(stats(f->store).map_grows >= 1);
+    assert_true(f->app.reapplies >= 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 3);
+    fx_reopen(f);
+    for (refraft_index i = 1; i <= 3; i++)
+        assert_true(app_has_row(&f->app, i));
+    log_batch_free(&b);
+}
+
+/* The replay of a run whose last apply filled the map may grow it enough
+ * for that apply too: then it is made, not refused. */
+static void apply_that_fits_after_the_replays_growth_is_made(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 256 * KIB, 1024 * KIB);
+    log_batch b = append(f, 3, 1, 1);
+    apply_ok(f, 1);
+    apply_ok(f, 2);
+    f->app.apply_value_len = 250 * KIB;
+    apply_ok(f, 3);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 3);
+    log_batch_free(&b);
+}
+
+/* At map_size_max the apply that fills the map fails with REFRAFT_ENOSPC
+ * and the store goes on: the run's earlier applies are back, pending. */
+static void apply_filling_a_map_at_its_maximum_mid_run_is_enospc(void **state)
+{
+    struct fx *f = *state;
+    tiny_map(f, 1024 * KIB, 1024 * KIB);
+    log_batch b = append(f, 3, 1, 1);
+    apply_ok(f, 1);
+    apply_ok(f, 2);
+    f->app.big_apply_at = 3;
+    assert_int_equal(refstore_apply(f->store, 3, &b.e[2]), REFRAFT_ENOSPC);
+    assert_non_null(strstr(refstore_errmsg(f->store), "map_size_max"));
+    assert_int_equal(f->app.reapplies, 2);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 2);
+    assert_true(app_has_row(&f->app, 2));
+    assert_false(app_has_row(&f->app, 3));
     log_batch_free(&b);
 }
 
@@ -3524,15 +3716,141 @@ raw_put_log(struct fx *f, refraft_index index, const uint8_t *v, size_t len)
     raw_end(&r);
 }
 
-/* The records identity's key: "refraft:records-identity" padded with
- * zero bytes to 256. */
-static MDB_val identity_key(uint8_t buf[256])
+/* The records identity's key: a zero byte, "refraft:records-identity",
+ * then zero bytes up to 256; before format 4, the same without the first
+ * zero byte (legacy). */
+static MDB_val identity_key_at(uint8_t buf[256], size_t at)
 {
     static const char prefix[] = "refraft:records-identity";
     memset(buf, 0, 256);
-    memcpy(buf, prefix, sizeof(prefix) - 1);
+    memcpy(buf + at, prefix, sizeof(prefix) - 1);
     MDB_val k = {256, buf};
     return k;
+}
+
+static MDB_val identity_key(uint8_t buf[256])
+{
+    return identity_key_at(buf, 1);
+}
+
+static uint64_t raw_format(struct raw *r)
+{
+    MDB_val k = {14, "format_version"}, v;
+    assert_int_equal(mdb_get(r->txn, raw_dbi(r, "meta"), &k, &v), 0);
+    assert_int_equal(v.mv_size, 8);
+    uint64_t version = 0;
+    for (size_t i = 0; i < 8; i++)
+        version = version << 8 | ((const uint8_t *)v.mv_data)[i];
+    return version;
+}
+
+/* Turn f's new store into one that an older library wrote at format
+ * (1..3): that format, and the identity under the legacy key in records
+ * and record_digests.  Then open it. */
+static void fx_make_legacy(struct fx *f, uint64_t format)
+{
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), REFSTORE_FORMAT_VERSION);
+    uint8_t fb[8];
+    MDB_val fk = {14, "format_version"}, fv = index_key(fb, format);
+    assert_int_equal(mdb_put(r.txn, raw_dbi(&r, "meta"), &fk, &fv, 0), 0);
+    static const char *const dbs[] = {"records", "record_digests"};
+    for (size_t i = 0; i < 2; i++) {
+        MDB_dbi dbi = raw_dbi(&r, dbs[i]);
+        uint8_t nb[256], ob[256], id[16];
+        MDB_val nk = identity_key(nb), ok = identity_key_at(ob, 0), v;
+        assert_int_equal(mdb_get(r.txn, dbi, &nk, &v), 0);
+        assert_int_equal(v.mv_size, sizeof(id));
+        memcpy(id, v.mv_data, sizeof(id));
+        v.mv_data = id;
+        assert_int_equal(mdb_del(r.txn, dbi, &nk, NULL), 0);
+        assert_int_equal(mdb_put(r.txn, dbi, &ok, &v, 0), 0);
+    }
+    raw_end(&r);
+    fx_open(f);
+}
+
+/* A new store is of format 4 and keeps the identity first in records and
+ * record_digests; a store of an older format keeps its own key and
+ * format, and opens with nothing lost. */
+static void
+new_stores_keep_the_identity_first_older_ones_their_key(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("a", 10, 'a');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    log_batch b = append(f, 3, 1, 1);
+    assert_int_equal(refstore_set_data_index(f->store, 3), 0);
+    struct raw r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 4);
+    static const char *const dbs[] = {"records", "record_digests"};
+    for (size_t i = 0; i < 2; i++) {
+        MDB_cursor *cur;
+        MDB_val k, v;
+        uint8_t kb[256];
+        MDB_val want = identity_key(kb);
+        assert_int_equal(mdb_cursor_open(r.txn, raw_dbi(&r, dbs[i]), &cur), 0);
+        assert_int_equal(mdb_cursor_get(cur, &k, &v, MDB_FIRST), 0);
+        assert_int_equal(k.mv_size, want.mv_size);
+        assert_memory_equal(k.mv_data, want.mv_data, want.mv_size);
+        mdb_cursor_close(cur);
+    }
+    raw_end(&r);
+    fx_open(f);
+    fx_make_legacy(f, 1);
+    fx_reopen(f);
+    assert_int_equal(refstore_records_lost_upto(f->store), 0);
+    assert_int_equal(refstore_data_index(f->store), 3);
+    assert_true(record_present(f->store, &a.ref));
+    r = raw_begin(f);
+    assert_int_equal(raw_format(&r), 1);
+    uint8_t kb[256];
+    MDB_val nk = identity_key(kb), v;
+    assert_int_equal(mdb_get(r.txn, raw_dbi(&r, "records"), &nk, &v),
+                     MDB_NOTFOUND);
+    raw_end(&r);
+    fx_open(f);
+    record_free(&a);
+    log_batch_free(&b);
+}
+
+/* Why the identity sorts first: records whose ids come in order fill
+ * their pages.  With the identity last, LMDB split a page in half for
+ * each of them (512 bytes a record of 256 here, against 315). */
+static void records_with_ids_in_order_fill_their_pages(void **state)
+{
+    struct fx *f = *state;
+    f->opts.sync = REFSTORE_SYNC_NONE;
+    fx_reopen(f);
+    enum { BATCHES = 16, PER_BATCH = 128, SIZE = 256 };
+    for (int i = 0; i < BATCHES; i++) {
+        record rs[PER_BATCH];
+        const void *bytes[PER_BATCH];
+        refraft_ref refs[PER_BATCH];
+        for (int j = 0; j < PER_BATCH; j++) {
+            char id[32];
+            snprintf(id, sizeof(id), "r%016x", i * PER_BATCH + j);
+            rs[j] = record_make(id, SIZE, (uint8_t)j);
+            refs[j] = rs[j].ref;
+            bytes[j] = rs[j].bytes;
+        }
+        int results[PER_BATCH];
+        assert_int_equal(refstore_record_put_batch(f->store, refs, bytes,
+                                                   PER_BATCH, results),
+                         0);
+        for (int j = 0; j < PER_BATCH; j++)
+            record_free(&rs[j]);
+    }
+    struct raw r = raw_begin(f);
+    MDB_stat st;
+    assert_int_equal(mdb_stat(r.txn, raw_dbi(&r, "records"), &st), 0);
+    assert_int_equal(st.ms_entries, BATCHES * PER_BATCH + 1);
+    double per_record =
+        4096.0 * (double)st.ms_leaf_pages / (double)st.ms_entries;
+    if (per_record > 350)
+        fail_msg("%.0f bytes of leaf pages per record of %d", per_record, SIZE);
+    raw_end(&r);
+    fx_open(f);
 }
 
 static refraft_entry void_entry(refraft_term term, refraft_index voided)
@@ -3643,6 +3961,25 @@ static void apply_accepts_void_and_abandoned_entries(void **state)
     assert_int_equal(f->app.types[3], REFRAFT_ENTRY_VOID);
     assert_true(app_has_row(&f->app, 1));
     assert_true(app_has_row(&f->app, 3));
+    log_batch_free(&b);
+}
+
+/* An ABANDONED apply lost with its run is made again as ABANDONED. */
+static void abandoned_apply_in_a_failed_run_runs_again_abandoned(void **state)
+{
+    struct fx *f = *state;
+    log_batch b = append(f, 3, 1, 1);
+    assert_int_equal(apply_as(f, 1, &b.e[0], REFRAFT_ENTRY_ABANDONED), 0);
+    assert_int_equal(apply_as(f, 2, &b.e[1], REFRAFT_ENTRY_REF), 0);
+    f->app.fail_apply_at = 3;
+    assert_int_equal(apply_as(f, 3, &b.e[2], REFRAFT_ENTRY_REF), REFRAFT_EIO);
+    assert_int_equal(f->app.reapplies, 2);
+    assert_int_equal(f->app.abandoned_reapplies, 1);
+    assert_int_equal(f->app.type_changes, 0);
+    f->app.fail_apply_at = 0;
+    assert_int_equal(apply_as(f, 3, &b.e[2], REFRAFT_ENTRY_REF), 0);
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), 3);
     log_batch_free(&b);
 }
 
@@ -4228,17 +4565,6 @@ static void config_entries_survive_reopen_with_identical_members(void **state)
     log_batch_free(&b);
 }
 
-static uint64_t raw_format(struct raw *r)
-{
-    MDB_val k = {14, "format_version"}, v;
-    assert_int_equal(mdb_get(r->txn, raw_dbi(r, "meta"), &k, &v), 0);
-    assert_int_equal(v.mv_size, 8);
-    uint64_t version = 0;
-    for (size_t i = 0; i < 8; i++)
-        version = version << 8 | ((const uint8_t *)v.mv_data)[i];
-    return version;
-}
-
 /* The layout log.c and docs/storage.md give: term, type 5, layout 1, the
  * member count, then per member flags (1: voter), id length, address
  * length, id, address.  The store is format 1 until its first CONFIG
@@ -4247,6 +4573,7 @@ static void
 config_is_stored_compactly_and_moves_the_store_to_format_2(void **state)
 {
     struct fx *f = *state;
+    fx_make_legacy(f, 1);
     log_batch a = append(f, 1, 1, 1);
     struct raw r = raw_begin(f);
     assert_int_equal(raw_format(&r), 1);
@@ -4285,6 +4612,7 @@ config_is_stored_compactly_and_moves_the_store_to_format_2(void **state)
 static void staged_config_moves_the_store_to_format_2_at_its_sync(void **state)
 {
     struct fx *f = *state;
+    fx_make_legacy(f, 1);
     static const refraft_member m[] = {{"n1", "a", true}};
     refraft_entry e = config_entry(1, m, 1);
     assert_int_equal(f->api.stage(f->api.ctx, &e, 1), 0);
@@ -4311,6 +4639,7 @@ static void staged_config_moves_the_store_to_format_2_at_its_sync(void **state)
 static void config_with_bad_members_is_einval_and_writes_nothing(void **state)
 {
     struct fx *f = *state;
+    fx_make_legacy(f, 1);
     log_batch a = append(f, 2, 1, 1);
     static char long_id[REFRAFT_ID_MAX + 2],
         long_address[REFRAFT_ADDRESS_MAX + 2];
@@ -4905,6 +5234,7 @@ static void initial_configuration_keeps_the_members_given(void **state)
 static void first_base_moves_the_store_to_format_3(void **state)
 {
     struct fx *f = *state;
+    fx_make_legacy(f, 1);
     log_batch a = append(f, 3, 1, 1);
     struct raw r = raw_begin(f);
     assert_int_equal(raw_format(&r), 1);
@@ -4929,6 +5259,7 @@ static void first_base_moves_the_store_to_format_3(void **state)
 static void install_moves_a_format_2_store_to_format_3(void **state)
 {
     struct fx *f = *state;
+    fx_make_legacy(f, 1);
     refraft_entry c = config_entry(1, snap_members, SNAP_N_MEMBERS);
     assert_int_equal(f->api.append(f->api.ctx, &c, 1), 0);
     struct raw r = raw_begin(f);
@@ -5111,6 +5442,7 @@ static void install_runs_the_hook_and_moves_the_indexes(void **state)
 static void failing_install_hook_leaves_everything_as_it_was(void **state)
 {
     struct fx *f = *state;
+    fx_make_legacy(f, 1);
     log_batch a = append(f, 4, 1, 1);
     apply_upto(f, 1, 2);
     assert_int_equal(refstore_flush(f->store), 0);
@@ -5338,6 +5670,11 @@ int main(void)
         T(has_is_false_for_another_record_under_the_same_id),
         T(apply_writes_and_applied_index_commit_together),
         T(failing_apply_hook_leaves_no_trace),
+        T(failed_apply_runs_the_earlier_applies_of_its_run_again),
+        T(an_apply_run_ends_at_the_next_write),
+        T(hook_failing_again_in_the_replay_leaves_the_store_usable),
+        T(failed_replay_names_its_index_and_cause),
+        T(reads_see_the_run_and_leave_it_open),
         T(apply_out_of_order_or_past_the_log_is_einval),
         T(durable_write_commits_pending_applies),
         T(flush_with_nothing_pending_commits_nothing),
@@ -5357,6 +5694,9 @@ int main(void)
         T_CLOSED(apply_hook_ignoring_an_lmdb_error_keeps_pending_applies),
         T_CLOSED(map_growth_commits_pending_applies),
         T_CLOSED(apply_hook_that_fills_the_map_runs_again),
+        T_CLOSED(apply_hook_that_fills_the_map_mid_run_runs_the_run_again),
+        T_CLOSED(apply_filling_a_map_at_its_maximum_mid_run_is_enospc),
+        T_CLOSED(apply_that_fits_after_the_replays_growth_is_made),
         T_CLOSED(applies_lost_by_a_commit_out_of_map_run_again),
         T_CLOSED(failed_commit_of_pending_applies_fails_the_store),
         cmocka_unit_test_setup_teardown(open_under_enomem_is_clean, setup,
@@ -5403,12 +5743,15 @@ int main(void)
         T(void_is_stored_as_type_3_with_voided_in_the_size_slot),
         T(stored_void_with_an_id_or_bad_voided_index_is_ecorrupt),
         T(apply_accepts_void_and_abandoned_entries),
+        T(abandoned_apply_in_a_failed_run_runs_again_abandoned),
         T(abandoned_apply_must_name_the_ref_the_log_holds),
         cmocka_unit_test_setup_teardown(abandoned_apply_under_enomem_is_clean,
                                         setup_open, restore_allocator),
         T_CLOSED(abandoned_applies_lost_by_a_commit_run_again_abandoned),
         T(fresh_store_has_no_records_lost),
         T(records_identity_is_in_meta_and_in_the_records),
+        T(new_stores_keep_the_identity_first_older_ones_their_key),
+        T(records_with_ids_in_order_fill_their_pages),
         T(wiped_records_are_lost_up_to_the_last_index),
         T(records_dropped_or_replaced_are_found_lost_at_open),
         T(clearing_records_lost_persists_across_reopen),
