@@ -19,16 +19,25 @@
  * On disk.  key: the record id (1..REFRAFT_RECORD_ID_MAX bytes).  value:
  * the index of the first REF entry applied for it, its size (8-byte
  * big-endian integers) and its SHA-256 digest (32 bytes).  One more key
- * of 256 bytes, longer than any record id ("refraft:applied-built" padded
- * with zero bytes), says the database is complete: written when it is
- * created on a new store, or once the rebuild from the log (below)
- * finished.  Truncations never touch it: only committed entries apply,
- * and committed entries are never truncated.
+ * of 256 bytes, longer than any record id (a zero byte, then
+ * "refraft:applied-built", padded with zero bytes), says the database is
+ * complete: written when it is created on a new store, or once the
+ * rebuild from the log (below) finished.  Truncations never touch it: only
+ * committed entries apply, and committed entries are never truncated.
+ *
+ * The zero byte puts the key before every record id that does not start
+ * with one.  At the end of the database it sat after the newest ids of an
+ * application that numbers its records in order, and LMDB fills a page
+ * only when keys go after its last one: for an insert before the last key
+ * it splits the page in half, so every page was left half empty and each
+ * commit wrote twice the pages.  Stores written before have the key
+ * without the zero byte (legacy_built_key); opening one moves it.
  */
 #define APPLIED_DB "applied"
 #define APPLIED_VALUE_LEN (8 + 8 + REFRAFT_DIGEST_LEN)
 #define BUILT_KEY_LEN 256
-static const uint8_t built_key[BUILT_KEY_LEN] = "refraft:applied-built";
+static const uint8_t built_key[BUILT_KEY_LEN] = "\0refraft:applied-built";
+static const uint8_t legacy_built_key[BUILT_KEY_LEN] = "refraft:applied-built";
 
 /* Entries read from the log per call (their ids are valid only until the
  * next call) and REF entries recorded per transaction in the rebuild. */
@@ -114,6 +123,20 @@ int host_applied_clear(MDB_txn *txn, MDB_dbi dbi)
     return rv != 0 ? rv : host_applied_mark_built(txn, dbi);
 }
 
+/* A store written before the built key moved: move it.  Returns LMDB's
+ * code: MDB_NOTFOUND when the database has no built key at all. */
+static int move_legacy_built_key(MDB_txn *txn, MDB_dbi dbi)
+{
+    MDB_val old = {BUILT_KEY_LEN, (void *)legacy_built_key};
+    MDB_val k = {BUILT_KEY_LEN, (void *)built_key}, v;
+    int rc = mdb_get(txn, dbi, &old, &v);
+    if (rc == 0)
+        rc = mdb_del(txn, dbi, &old, NULL);
+    if (rc == 0)
+        rc = mdb_put(txn, dbi, &k, &(MDB_val){0, (void *)""}, 0);
+    return rc;
+}
+
 /* Open (create) the databases and see whether they are complete. */
 static int open_db(void *ctx, MDB_txn *txn)
 {
@@ -126,6 +149,8 @@ static int open_db(void *ctx, MDB_txn *txn)
         return rv;
     MDB_val k = {BUILT_KEY_LEN, (void *)built_key}, v;
     rc = mdb_get(txn, o->dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        rc = move_legacy_built_key(txn, o->dbi);
     if (rc == 0) {
         o->built = true;
         return 0;

@@ -7,11 +7,13 @@
 #include "core/alloc.h"
 #include "internal.h"
 
-/* The records an AppendEntries' entries name, read from this node's
- * store to travel with it: the follower stores them in the transaction
- * of the append (refstore_receive), so it has a record as soon as the
- * entry naming it.  Records this store lacks are left out (the sweeper
- * fetches them), and so is everything past HOST_BUNDLE_MAX bytes. */
+/* The records an AppendEntries' entries name, to travel with it: the
+ * follower stores them in the transaction of the append
+ * (refstore_receive), so it has a record as soon as the entry naming it.
+ * A leader still holds the bytes of the records its clients wait on,
+ * which are most of what it sends, and reads the others from its store.
+ * Records this store lacks are left out (the sweeper fetches them), and
+ * so is everything past HOST_BUNDLE_MAX bytes. */
 struct attached {
     refraft_wire_record *recs;
     size_t n;
@@ -35,50 +37,73 @@ static void copy_record(void *ctx, const void *bytes, size_t len)
     a->len += len;
 }
 
+/* Read the m records of a->recs[at[0..m)] (their refs set, bytes NULL)
+ * from the store into a->bytes, which has room for stored bytes.  Those
+ * the store lacks keep NULL. */
+static int read_stored(host *h, struct attached *a, const size_t *at, size_t m,
+                       size_t stored)
+{
+    refraft_ref *refs = calloc(m, sizeof *refs);
+    bool *present = calloc(m, sizeof *present);
+    a->cap = stored;
+    a->bytes = malloc(stored + 1);
+    int rv = refs != NULL && present != NULL && a->bytes != NULL
+                 ? 0
+                 : REFRAFT_ENOMEM;
+    for (size_t i = 0; rv == 0 && i < m; i++)
+        refs[i] = a->recs[at[i]].ref;
+    if (rv == 0)
+        rv = refstore_record_has(h->store, refs, m, present);
+    for (size_t i = 0; rv == 0 && i < m; i++) {
+        size_t from = a->len;
+        if (!present[i] ||
+            refstore_record_get(h->store, refs[i].id, refs[i].id_len,
+                                copy_record, a) != 0 ||
+            a->len - from != refs[i].size) {
+            a->len = from;
+            continue;
+        }
+        a->recs[at[i]].bytes = a->bytes + from;
+    }
+    free(refs);
+    free(present);
+    return rv;
+}
+
 static int attach_records(host *h, const refraft_msg *msg, struct attached *a)
 {
     memset(a, 0, sizeof *a);
     if (h->no_push || msg->type != REFRAFT_MSG_APPEND_ENTRIES)
         return 0;
     const refraft_append_entries *ae = &msg->u.append_entries;
-    refraft_ref *refs = calloc(ae->n_entries + 1, sizeof *refs);
-    bool *present = calloc(ae->n_entries + 1, sizeof *present);
+    size_t *at = calloc(ae->n_entries + 1, sizeof *at);
     a->recs = calloc(ae->n_entries + 1, sizeof *a->recs);
+    int rv = at != NULL && a->recs != NULL ? 0 : REFRAFT_ENOMEM;
     size_t m = 0;
-    uint64_t total = 0;
-    int rv =
-        refs != NULL && present != NULL && a->recs != NULL ? 0 : REFRAFT_ENOMEM;
+    uint64_t total = 0, stored = 0;
     for (size_t i = 0; rv == 0 && i < ae->n_entries; i++) {
         const refraft_entry *e = &ae->entries[i];
         if (e->type != REFRAFT_ENTRY_REF ||
             total + e->ref.size > HOST_BUNDLE_MAX)
             continue;
         total += e->ref.size;
-        refs[m++] = e->ref;
+        const uint8_t *held =
+            host_waiting_bytes(h, ae->prev_log_index + 1 + i, &e->ref);
+        if (held == NULL) {
+            stored += e->ref.size;
+            at[m++] = a->n;
+        }
+        a->recs[a->n++] = (refraft_wire_record){e->ref, held};
     }
     if (rv == 0 && m > 0)
-        rv = refstore_record_has(h->store, refs, m, present);
-    if (rv == 0 && m > 0) {
-        a->cap = (size_t)total;
-        a->bytes = malloc(a->cap + 1);
-        rv = a->bytes != NULL ? 0 : REFRAFT_ENOMEM;
-    }
-    for (size_t i = 0; rv == 0 && i < m; i++) {
-        if (!present[i])
-            continue;
-        size_t at = a->len;
-        if (refstore_record_get(h->store, refs[i].id, refs[i].id_len,
-                                copy_record, a) != 0 ||
-            a->len - at != refs[i].size) {
-            a->len = at;
-            continue;
-        }
-        a->recs[a->n].ref = refs[i];
-        a->recs[a->n].bytes = a->bytes + at;
-        a->n++;
-    }
-    free(refs);
-    free(present);
+        rv = read_stored(h, a, at, m, (size_t)stored);
+    /* In entry order, without the records the store lacks. */
+    size_t kept = 0;
+    for (size_t i = 0; rv == 0 && i < a->n; i++)
+        if (a->recs[i].bytes != NULL)
+            a->recs[kept++] = a->recs[i];
+    a->n = kept;
+    free(at);
     if (rv != 0)
         attached_free(a);
     return rv;

@@ -290,6 +290,12 @@ create_node(host *h, const host_config *cfg, char *errbuf, size_t len)
          * follower a sync.  With one, what is proposed meanwhile leaves
          * together in the next.  Measured: docs/performance.md. */
         .max_inflight = 1,
+        /* With one message in flight, a follower gains on the log only
+         * when a message carries more than the leader appends in one of
+         * its rounds.  At the default (1,024), as many as a busy leader
+         * appends, a follower whose rounds ran a little slower than the
+         * other's fell behind for good, until it needed a snapshot. */
+        .max_entries_per_msg = HOST_MAX_ENTRIES_PER_MSG,
         /* A follower answers an AppendEntries once its entries are
          * synced, and applies afterwards, in its tick: the response goes
          * out as the handler returns (libmicrohttpd writes it at once),
@@ -634,10 +640,16 @@ static int turn(host *h)
     host_members_run(h, false);
     host_peers_save(h);
     /* Applies ride along with the next durable write (an append, a
-     * record); on their own they are committed every HOST_FLUSH_MS, so
-     * that a busy node does not pay one more sync per turn for them.  A
-     * crash loses at most that much applying, which runs again at the
-     * restart (refstore's applied index is committed with it). */
+     * record); on their own they are committed once no write has for
+     * HOST_FLUSH_MS, so that a busy node pays no sync for them.  A crash
+     * loses at most that much applying, which runs again at the restart
+     * (refstore's applied index is committed with it). */
+    refstore_stats st;
+    refstore_get_stats(h->store, &st);
+    if (st.commits != h->flushed_commits) {
+        h->flushed_commits = st.commits;
+        h->flushed_ms = now;
+    }
     if (now < h->flushed_ms + HOST_FLUSH_MS)
         return 0;
     h->flushed_ms = now;

@@ -56,7 +56,10 @@ static inline uint64_t host_get_u64(const uint8_t *p)
 #define HOST_FETCH_ANSWER_MAX (REFRAFT_WIRE_MAX_BODY - (1u << 20))
 /* Raft messages waiting for their peer's connection, at most. */
 #define HOST_MSG_QUEUE_MAX 4096
-/* Longest applies wait in refstore's open transaction for a commit. */
+/* The most entries an AppendEntries carries (host.c, create_node). */
+#define HOST_MAX_ENTRIES_PER_MSG 4096
+/* Longest applies wait in refstore's open transaction for a durable
+ * write to commit them, before the loop commits them itself. */
 #define HOST_FLUSH_MS 50
 /* Consistent reads (reads.c): how many may wait at once (more get 503),
  * and how long one waits for its read index and for this node to apply
@@ -122,6 +125,7 @@ struct host_waiter {
     uint64_t deadline;
     refraft_ref ref;
     uint8_t id[REFRAFT_RECORD_ID_MAX];
+    const uint8_t *bytes; /* the client's, valid while it waits */
 };
 
 /* The sweeper's fetcher (fetcher.c): the fetches start() queued until
@@ -268,7 +272,10 @@ struct host {
     struct host_read *reads_asking; /* inside refraft_read_index */
 
     uint64_t started_ms;
-    uint64_t flushed_ms; /* when the loop last committed pending applies */
+    /* When the loop last saw pending applies committed (by its own
+     * flush, or with a durable write), and the store's commit count then. */
+    uint64_t flushed_ms;
+    uint64_t flushed_commits;
     uint64_t writes_ok;
     uint64_t writes_failed;
     uint64_t msgs_sent;
@@ -357,6 +364,12 @@ void host_flush_writes(host *h);
 void host_write_applied(host *h, refraft_index index,
                         const refraft_entry *entry);
 void host_write_discarded(host *h, refraft_index index);
+/* The bytes of the record that a client waits on at index, if its
+ * reference is ref (else NULL): valid until the loop's next call into
+ * the node or the service.  They spare a leader reading back from its
+ * store the records of the entries it sends. */
+const uint8_t *
+host_waiting_bytes(host *h, refraft_index index, const refraft_ref *ref);
 /* Answer writes that waited too long; on stop, every one (503).  Reads
  * too (host_reads_expire). */
 void host_expire_writes(host *h, bool all);

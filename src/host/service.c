@@ -179,6 +179,7 @@ static void waiter_add(host *h, refraft_index index, const struct host_write *w)
     wt->ref = w->ref;
     memcpy(wt->id, w->id, w->ref.id_len);
     wt->ref.id = NULL; /* wt moves with the array: use wt->id */
+    wt->bytes = w->bytes;
 }
 
 /* The proposal of ws failed with rv.  A leader whose sync failed after
@@ -298,6 +299,18 @@ waiter_find(host *h, refraft_index index, size_t *pos)
     return lo < h->n_waiters && waiter_at(h, lo)->index == index
                ? waiter_at(h, lo)
                : NULL;
+}
+
+const uint8_t *
+host_waiting_bytes(host *h, refraft_index index, const refraft_ref *ref)
+{
+    size_t pos;
+    const struct host_waiter *w = waiter_find(h, index, &pos);
+    if (w == NULL || w->ref.size != ref->size || w->ref.id_len != ref->id_len ||
+        memcmp(w->id, ref->id, ref->id_len) != 0 ||
+        memcmp(w->ref.digest, ref->digest, REFRAFT_DIGEST_LEN) != 0)
+        return NULL;
+    return w->bytes;
 }
 
 static void waiter_remove(host *h, size_t pos)

@@ -2123,9 +2123,57 @@ static int drop_db(const char *dir, const char *name)
     return rc == 0 ? 0 : -1;
 }
 
+/* In the "applied" database of the store in dir (its node stopped): the
+ * key that says it is complete, under the name an older runtime wrote it
+ * (without the first zero byte) when legacy, else the current one.  With
+ * move, put it under that name and delete the other; without, say which
+ * one it is under: 1 for legacy, 0 for the current one, -1 otherwise. */
+static int built_key(const char *dir, bool move, bool legacy)
+{
+    uint8_t cur[256] = "\0refraft:applied-built";
+    uint8_t old[256] = "refraft:applied-built";
+    MDB_val ck = {256, cur}, ok = {256, old}, v = {0, ""};
+    MDB_env *env = NULL;
+    MDB_txn *txn = NULL;
+    MDB_dbi dbi;
+    int rc = mdb_env_create(&env);
+    if (rc == 0)
+        rc = mdb_env_set_maxdbs(env, 64);
+    if (rc == 0)
+        rc = mdb_env_open(env, dir, 0, 0600);
+    if (rc == 0)
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+    if (rc == 0)
+        rc = mdb_dbi_open(txn, "applied", 0, &dbi);
+    int found = -1;
+    if (rc == 0 && move) {
+        rc = mdb_del(txn, dbi, legacy ? &ck : &ok, NULL);
+        if (rc == 0)
+            rc = mdb_put(txn, dbi, legacy ? &ok : &ck, &v, 0);
+        found = legacy;
+    } else if (rc == 0) {
+        bool has_cur = mdb_get(txn, dbi, &ck, &v) == 0;
+        bool has_old = mdb_get(txn, dbi, &ok, &v) == 0;
+        found = has_cur && !has_old ? 0 : has_old && !has_cur ? 1 : -1;
+    }
+    if (rc == 0) {
+        rc = mdb_txn_commit(txn);
+        txn = NULL;
+    }
+    if (txn != NULL)
+        mdb_txn_abort(txn);
+    if (env != NULL)
+        mdb_env_close(env);
+    if (rc != 0)
+        fprintf(stderr, "the built key in %s: %s\n", dir, mdb_strerror(rc));
+    return rc == 0 ? found : -1;
+}
+
 /* A store whose "applied" database is missing (one written before the
  * database existed) gets it rebuilt from the log at start: the records
- * of every REF entry up to the applied index are served again. */
+ * of every REF entry up to the applied index are served again.  One whose
+ * key saying it is complete is where an older runtime put it has the key
+ * moved, and nothing rebuilt. */
 static int scenario_applied_rebuild(void)
 {
     size_t leader;
@@ -2155,6 +2203,25 @@ static int scenario_applied_rebuild(void)
     EXPECT(plain_get(f, &absent) == 404, "an absent record: %ld", x.status);
     note("%s rebuilt applied from its log: its 20 records are served, an "
          "absent one is 404",
+         cl.nodes[f].id);
+    for (int round = 0; round < 2; round++) {
+        cli_cluster_signal(&cl, f, SIGTERM);
+        EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
+               cl.nodes[f].id);
+        EXPECT(built_key(cl.nodes[f].dir, false, false) == 0,
+               "the built key is not where it belongs (round %d)", round);
+        if (round == 1)
+            break;
+        EXPECT(built_key(cl.nodes[f].dir, true, true) == 1, "legacy key");
+        EXPECT(remove(path) == 0, "removing %s's log", cl.nodes[f].id);
+        EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+        EXPECT(expect_records(f, rs, 20, 2000) == 0, "records on %s",
+               cl.nodes[f].id);
+        EXPECT(!file_holds(path, "rebuilt the applied records"),
+               "%s rebuilt applied under the legacy key", cl.nodes[f].id);
+    }
+    note("%s, with the built key where an older runtime put it, moved the "
+         "key and rebuilt nothing",
          cl.nodes[f].id);
     return 0;
 }
