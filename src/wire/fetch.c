@@ -107,7 +107,7 @@ static int convert_request(ProtobufCMessage *unpacked, void *out, wire_err *err)
         return REFRAFT_ENOMEM;
     for (size_t i = 0; i < n && rv == 0; i++) {
         char where[32];
-        snprintf(where, sizeof where, "record %zu", i);
+        wire_label(where, sizeof where, "record", i);
         rv = wire_ref_from_pb(pb->refs[i], &s->refs[i], where, err);
     }
     if (rv != 0) {

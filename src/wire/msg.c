@@ -42,7 +42,7 @@ static bool entry_type_known(int64_t type)
 static int check_entry(const refraft_entry *e, size_t i, wire_err *err)
 {
     char where[32];
-    snprintf(where, sizeof where, "entry %zu", i);
+    wire_label(where, sizeof where, "entry", i);
     if (!entry_type_known(e->type))
         return wire_bad(err, "%s: unknown type %u", where, (unsigned)e->type);
     if (e->term == 0 || e->term > REFRAFT_TERM_MAX)
@@ -377,7 +377,7 @@ static int entry_from_pb(const Refraft__Entry *pb, size_t i, msg_store *s,
                          refraft_entry *out, wire_err *err)
 {
     char where[32];
-    snprintf(where, sizeof where, "entry %zu", i);
+    wire_label(where, sizeof where, "entry", i);
     if (!pb->has_term || !pb->has_type)
         return wire_bad(err, "%s: missing %s", where,
                         pb->has_term ? "type" : "term");

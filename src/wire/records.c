@@ -11,7 +11,7 @@
 static int check_record(const refraft_wire_record *r, size_t i)
 {
     char where[32];
-    snprintf(where, sizeof where, "record %zu", i);
+    wire_label(where, sizeof where, "record", i);
     if (wire_check_ref(&r->ref, where, NULL) != 0 ||
         r->ref.size > REFRAFT_WIRE_MAX_RECORD ||
         (r->ref.size > 0 && r->bytes == NULL))
@@ -90,7 +90,7 @@ static int record_from_pb(const Refraft__Record *pb, size_t i,
                           refraft_wire_record *out, wire_err *err)
 {
     char where[32];
-    snprintf(where, sizeof where, "record %zu", i);
+    wire_label(where, sizeof where, "record", i);
     if (pb->ref == NULL)
         return wire_bad(err, "%s: missing ref", where);
     if (!pb->has_bytes)

@@ -53,7 +53,7 @@ static int check_refs(const refraft_install_snapshot *is, wire_err *err)
     for (size_t i = 0; i < is->n_refs; i++) {
         const refraft_snapshot_ref *r = &is->refs[i];
         char where[48];
-        snprintf(where, sizeof where, "InstallSnapshot ref %zu", i);
+        wire_label(where, sizeof where, "InstallSnapshot ref", i);
         if (r->index <= prev || r->index > is->meta.last_index)
             return wire_bad(err,
                             "%s: index %llu is not in (%llu, %llu] (refs "
@@ -192,7 +192,7 @@ int wire_install_snapshot_from_pb(const Refraft__InstallSnapshot *pb,
     for (size_t i = 0; i < pb->n_refs; i++) {
         const Refraft__SnapshotRef *s = pb->refs[i];
         char where[48];
-        snprintf(where, sizeof where, "InstallSnapshot ref %zu", i);
+        wire_label(where, sizeof where, "InstallSnapshot ref", i);
         if (!s->has_index || s->ref == NULL)
             return wire_bad(err, "%s: missing %s", where,
                             s->has_index ? "ref" : "index");

@@ -7,6 +7,25 @@
 #include "core/alloc.h"
 #include "wire/internal.h"
 
+const char *wire_label(char *buf, size_t len, const char *name, size_t index)
+{
+    char digits[24];
+    size_t n = 0;
+    for (size_t v = index; n == 0 || v > 0; v /= 10)
+        digits[n++] = (char)('0' + v % 10);
+    size_t at = strlen(name);
+    if (at + 1 + n >= len) {
+        snprintf(buf, len, "%s %zu", name, index);
+        return buf;
+    }
+    memcpy(buf, name, at);
+    buf[at++] = ' ';
+    while (n > 0)
+        buf[at++] = digits[--n];
+    buf[at] = '\0';
+    return buf;
+}
+
 int wire_bad(wire_err *err, const char *fmt, ...)
 {
     if (err != NULL && err->buf != NULL && err->len > 0) {
@@ -294,11 +313,13 @@ int wire_check_ref(const refraft_ref *ref, const char *where, wire_err *err)
 int wire_ref_from_pb(const Refraft__Ref *pb, refraft_ref *out,
                      const char *where, wire_err *err)
 {
-    char what[64];
-    snprintf(what, sizeof what, "%s ref", where);
-    int rv = wire_check_present(&pb->base, what, err);
-    if (rv == 0)
-        rv = check_record_id_len(pb->id.len, where, err);
+    int rv = wire_check_present(&pb->base, "", NULL);
+    if (rv != 0) { /* say where only when it is needed */
+        char what[64];
+        snprintf(what, sizeof what, "%s ref", where);
+        return wire_check_present(&pb->base, what, err);
+    }
+    rv = check_record_id_len(pb->id.len, where, err);
     if (rv != 0)
         return rv;
     if (pb->digest.len != REFRAFT_DIGEST_LEN)

@@ -1332,6 +1332,24 @@ static void test_encode_refuses_bad_install_snapshots(void **state)
     expect_encode_refused(&m);
 }
 
+/* The position in a refusal is the entry's index in the message, in
+ * decimal, however many digits it has. */
+static void test_refusals_name_positions_of_several_digits(void **state)
+{
+    (void)state;
+    pb ae = {0};
+    pb_fields(&ae, ae_fields, COUNT(ae_fields), 0);
+    for (int i = 0; i < 120; i++) {
+        pb e = pb_noop(6);
+        pb_sub(&ae, 6, &e);
+    }
+    pb bad = {0};
+    pb_u64(&bad, 2, REFRAFT_ENTRY_NOOP);
+    pb_sub(&ae, 6, &bad);
+    pb body = pb_message(REFRAFT_MSG_APPEND_ENTRIES, &ae);
+    expect_msg_refused(&body, "entry 120: missing term");
+}
+
 static void test_bad_entries_are_refused_by_position_and_field(void **state)
 {
     (void)state;
@@ -2758,6 +2776,7 @@ int main(void)
         cmocka_unit_test(test_append_entries_round_trips_with_edge_values),
         cmocka_unit_test(test_encode_leaves_out_fields_the_type_does_not_use),
         cmocka_unit_test(test_entry_count_is_capped_at_the_limit),
+        cmocka_unit_test(test_refusals_name_positions_of_several_digits),
         cmocka_unit_test(test_many_ref_entries_round_trip),
         cmocka_unit_test(test_append_entries_result_round_trips),
         cmocka_unit_test(
