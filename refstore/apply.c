@@ -257,8 +257,9 @@ static int put_records_op(refstore *store, MDB_txn *txn, void *arg)
     return 0;
 }
 
+/* hashed: the caller computed each ref's digest from these bytes. */
 static int check_batch(refstore *store, const refraft_ref *refs,
-                       const void *const *bytes, size_t n)
+                       const void *const *bytes, size_t n, bool hashed)
 {
     if (refs == NULL || bytes == NULL || n == 0)
         return store_errorf(store, REFRAFT_EINVAL,
@@ -269,7 +270,9 @@ static int check_batch(refstore *store, const refraft_ref *refs,
             return store_errorf(store, REFRAFT_EINVAL,
                                 "record %zu is too large for memory", i);
 #endif
-        int rv = record_check(store, &refs[i], bytes[i], (size_t)refs[i].size);
+        size_t len = (size_t)refs[i].size;
+        int rv = hashed ? record_check_shape(store, &refs[i], bytes[i], len)
+                        : record_check(store, &refs[i], bytes[i], len);
         if (rv != 0) {
             char cause[REFRAFT_ERRMSG_LEN];
             snprintf(cause, sizeof(cause), "%s", store->errmsg);
@@ -341,15 +344,15 @@ static int call_propose(refraft_node *node, void *ctx)
     return refraft_propose(node, c->refs, c->n, c->first_index);
 }
 
-int refstore_propose(refstore *store, refraft_node *node,
-                     const refraft_ref *refs, const void *const *bytes,
-                     size_t n, refraft_index *first_index)
+static int propose(refstore *store, refraft_node *node, const refraft_ref *refs,
+                   const void *const *bytes, size_t n,
+                   refraft_index *first_index, bool hashed)
 {
     int rv = store_enter(store);
     if (rv == 0 && node == NULL)
         rv = store_errorf(store, REFRAFT_EINVAL, "node is NULL");
     if (rv == 0)
-        rv = check_batch(store, refs, bytes, n);
+        rv = check_batch(store, refs, bytes, n, hashed);
     if (rv != 0)
         return rv;
     propose_call c = {refs, n, first_index};
@@ -362,6 +365,20 @@ int refstore_propose(refstore *store, refraft_node *node,
                             "references went elsewhere, the records were "
                             "not stored");
     return rv;
+}
+
+int refstore_propose(refstore *store, refraft_node *node,
+                     const refraft_ref *refs, const void *const *bytes,
+                     size_t n, refraft_index *first_index)
+{
+    return propose(store, node, refs, bytes, n, first_index, false);
+}
+
+int refstore_propose_hashed(refstore *store, refraft_node *node,
+                            const refraft_ref *refs, const void *const *bytes,
+                            size_t n, refraft_index *first_index)
+{
+    return propose(store, node, refs, bytes, n, first_index, true);
 }
 
 typedef struct receive_call {
@@ -401,7 +418,7 @@ int refstore_receive(refstore *store, refraft_node *node,
         ae->prev_log_index + ae->n_entries > refraft_last_index(node);
     receive_call c = {msg, reply, reply_ctx};
     bool ran = false, committed = false;
-    if (n > 0 && appends && check_batch(store, refs, bytes, n) == 0)
+    if (n > 0 && appends && check_batch(store, refs, bytes, n, false) == 0)
         rv = with_records(store, node, refs, bytes, n, call_on_message, &c,
                           "refraft_on_message", &ran, &committed);
     /* Records that could not go in (a different record already under one

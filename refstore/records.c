@@ -21,8 +21,7 @@ static MDB_val id_key(const uint8_t *id, size_t id_len)
     return k;
 }
 
-/* record_check() but for the digest, for bytes a caller has hashed. */
-static int check_shape(refstore *store, const refraft_ref *ref,
+int record_check_shape(refstore *store, const refraft_ref *ref,
                        const void *bytes, size_t len)
 {
     if (ref == NULL)
@@ -42,7 +41,7 @@ static int check_shape(refstore *store, const refraft_ref *ref,
 int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
                  size_t len)
 {
-    int rv = check_shape(store, ref, bytes, len);
+    int rv = record_check_shape(store, ref, bytes, len);
     if (rv != 0)
         return rv;
     uint8_t digest[REFRAFT_DIGEST_LEN];
@@ -193,7 +192,7 @@ static int put_batch(refstore *store, const refraft_ref *refs,
     size_t ok = 0;
     for (size_t i = 0; i < n; i++) {
         size_t len = (size_t)refs[i].size;
-        results[i] = hashed ? check_shape(store, &refs[i], bytes[i], len)
+        results[i] = hashed ? record_check_shape(store, &refs[i], bytes[i], len)
                             : record_check(store, &refs[i], bytes[i], len);
         passed[i] = results[i] == 0;
         ok += passed[i];

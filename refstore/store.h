@@ -352,6 +352,9 @@ void apply_forget_committed(refstore *store);
 /* Check a record against its reference (id, size, SHA-256). */
 int record_check(refstore *store, const refraft_ref *ref, const void *bytes,
                  size_t len);
+/* record_check() but for the digest, for bytes a caller has hashed. */
+int record_check_shape(refstore *store, const refraft_ref *ref,
+                       const void *bytes, size_t len);
 /* Store a checked record and its digest in txn, or accept the identical
  * record there (writing its digest if that is missing or stale). */
 int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,

@@ -626,6 +626,21 @@ refstore_propose(refstore *store, refraft_node *node, const refraft_ref *refs,
                  refraft_index *first_index);
 
 /*
+ * refstore_propose() for a caller that has just computed each refs[i]'s
+ * digest from bytes[i] itself (a service that names its clients' records
+ * by their SHA-256, say): ids and bytes are checked as there, the digests
+ * are not computed again (on a leader at 1,024 writes in flight, the
+ * second SHA-256 was 6% of its time).  A digest that does not match its
+ * bytes is then stored and sent as it is, and followers refuse the record
+ * (they check every record they receive), so use it only for digests
+ * computed from the very bytes passed.
+ */
+REFRAFT_API REFRAFT_WARN_UNUSED int
+refstore_propose_hashed(refstore *store, refraft_node *node,
+                        const refraft_ref *refs, const void *const *bytes,
+                        size_t n, refraft_index *first_index);
+
+/*
  * Follower: deliver msg to node (refraft_on_message, with reply and
  * reply_ctx) with the n records its entries name, which came with it, in
  * one LMDB transaction: the append the message causes commits the

@@ -240,7 +240,8 @@ static int propose(host *h, struct host_write *ws, size_t n)
      * them first), so a follower stores records and entries in one
      * transaction. */
     refraft_index first = 0;
-    rv = refstore_propose(h->store, h->node, refs, bytes, n, &first);
+    /* batch_add computed each digest from these bytes. */
+    rv = refstore_propose_hashed(h->store, h->node, refs, bytes, n, &first);
     if (rv != 0) {
         h->n_waiters -= n; /* nothing was appended: none was answered */
         return rv;

@@ -2071,6 +2071,48 @@ static void propose_of_a_bad_record_stores_nothing(void **state)
     record_free(&r[1]);
 }
 
+/* refstore_propose_hashed: "ids and bytes are checked as there, the
+ * digests are not computed again". */
+static void propose_hashed_checks_ids_not_digests(void **state)
+{
+    struct fx *f = *state;
+    struct host h = {0};
+    refraft_node *node = node_start(f, &h, NULL, 0);
+    elect(node, &h);
+    record r[2] = {record_make("h-0", 100, 1), record_make("h-1", 50, 2)};
+    refraft_ref refs[2] = {r[0].ref, r[1].ref};
+    const void *bytes[2] = {r[0].bytes, r[1].bytes};
+    refraft_index last = f->api.last_index(f->api.ctx);
+    uint64_t before = commits(f->store);
+    refs[1].id_len = 0;
+    assert_int_equal(
+        refstore_propose_hashed(f->store, node, refs, bytes, 2, NULL),
+        REFRAFT_EINVAL);
+    assert_non_null(strstr(refstore_errmsg(f->store), "record 1"));
+    refs[1] = r[1].ref;
+    bytes[1] = NULL;
+    assert_int_equal(
+        refstore_propose_hashed(f->store, node, refs, bytes, 2, NULL),
+        REFRAFT_EINVAL);
+    bytes[1] = r[1].bytes;
+    assert_int_equal(commits(f->store), before);
+    assert_int_equal(f->api.last_index(f->api.ctx), last);
+    assert_false(record_present(f->store, &r[0].ref));
+    /* The digest is the caller's word: a changed byte is not seen. */
+    refs[1] = r[1].ref;
+    r[1].bytes[0] ^= 0xff;
+    refraft_index first = 0;
+    assert_int_equal(
+        refstore_propose_hashed(f->store, node, refs, bytes, 2, &first), 0);
+    assert_int_equal(first, last + 1);
+    assert_int_equal(commits(f->store), before + 1);
+    assert_true(record_present(f->store, &r[0].ref));
+    assert_true(record_present(f->store, &r[1].ref));
+    refraft_node_destroy(node);
+    record_free(&r[0]);
+    record_free(&r[1]);
+}
+
 /* "If it fails (REFRAFT_ENOTLEADER, ...) the records are not stored and
  * its error is returned" */
 static void propose_on_a_follower_stores_no_record(void **state)
@@ -5707,6 +5749,7 @@ int main(void)
         T(cluster_map_bad_input_is_einval),
         T(propose_commits_records_and_references_together),
         T(propose_of_a_bad_record_stores_nothing),
+        T(propose_hashed_checks_ids_not_digests),
         T(propose_on_a_follower_stores_no_record),
         T(propose_stores_each_record_with_its_digest),
         T(node_settles_commits_and_applies_what_propose_stores),
