@@ -2091,10 +2091,11 @@ static int scenario_uncommitted_not_served(void)
     return 0;
 }
 
-/* Delete the database name ("applied", "applied_by_index") from the
- * store in dir (its node stopped), as a store written before it existed
- * lacks it. */
-static int drop_db(const char *dir, const char *name)
+/* Run fn on the database name of the store in dir (its node stopped), in
+ * a write transaction committed when fn returns 0.  Returns LMDB's code,
+ * after saying what failed on stderr. */
+static int with_db(const char *dir, const char *name,
+                   int (*fn)(MDB_txn *txn, MDB_dbi dbi, void *ctx), void *ctx)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -2109,7 +2110,7 @@ static int drop_db(const char *dir, const char *name)
     if (rc == 0)
         rc = mdb_dbi_open(txn, name, 0, &dbi);
     if (rc == 0)
-        rc = mdb_drop(txn, dbi, 1);
+        rc = fn(txn, dbi, ctx);
     if (rc == 0) {
         rc = mdb_txn_commit(txn);
         txn = NULL;
@@ -2119,54 +2120,56 @@ static int drop_db(const char *dir, const char *name)
     if (env != NULL)
         mdb_env_close(env);
     if (rc != 0)
-        fprintf(stderr, "dropping %s in %s: %s\n", name, dir, mdb_strerror(rc));
-    return rc == 0 ? 0 : -1;
+        fprintf(stderr, "database %s in %s: %s\n", name, dir, mdb_strerror(rc));
+    return rc;
 }
 
-/* In the "applied" database of the store in dir (its node stopped): the
- * key that says it is complete, under the name an older runtime wrote it
- * (without the first zero byte) when legacy, else the current one.  With
- * move, put it under that name and delete the other; without, say which
- * one it is under: 1 for legacy, 0 for the current one, -1 otherwise. */
-static int built_key(const char *dir, bool move, bool legacy)
+static int drop(MDB_txn *txn, MDB_dbi dbi, void *ctx)
 {
+    (void)ctx;
+    return mdb_drop(txn, dbi, 1);
+}
+
+/* Delete the database name ("applied", "applied_by_index") from the
+ * store in dir (its node stopped), as a store written before it existed
+ * lacks it. */
+static int drop_db(const char *dir, const char *name)
+{
+    return with_db(dir, name, drop, NULL) == 0 ? 0 : -1;
+}
+
+/* The key in "applied" that says it is complete: under the name an older
+ * runtime gave it (without the first zero byte), or the current one. */
+struct built_key {
+    bool move, legacy; /* in: put it under the legacy name (or not) */
+    int found;         /* out: 1 legacy, 0 current, -1 neither or both */
+};
+
+static int built_key_op(MDB_txn *txn, MDB_dbi dbi, void *ctx)
+{
+    struct built_key *b = ctx;
     uint8_t cur[256] = "\0refraft:applied-built";
     uint8_t old[256] = "refraft:applied-built";
     MDB_val ck = {256, cur}, ok = {256, old}, v = {0, ""};
-    MDB_env *env = NULL;
-    MDB_txn *txn = NULL;
-    MDB_dbi dbi;
-    int rc = mdb_env_create(&env);
-    if (rc == 0)
-        rc = mdb_env_set_maxdbs(env, 64);
-    if (rc == 0)
-        rc = mdb_env_open(env, dir, 0, 0600);
-    if (rc == 0)
-        rc = mdb_txn_begin(env, NULL, 0, &txn);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, "applied", 0, &dbi);
-    int found = -1;
-    if (rc == 0 && move) {
-        rc = mdb_del(txn, dbi, legacy ? &ck : &ok, NULL);
-        if (rc == 0)
-            rc = mdb_put(txn, dbi, legacy ? &ok : &ck, &v, 0);
-        found = legacy;
-    } else if (rc == 0) {
-        bool has_cur = mdb_get(txn, dbi, &ck, &v) == 0;
-        bool has_old = mdb_get(txn, dbi, &ok, &v) == 0;
-        found = has_cur && !has_old ? 0 : has_old && !has_cur ? 1 : -1;
+    if (b->move) {
+        int rc = mdb_del(txn, dbi, b->legacy ? &ck : &ok, NULL);
+        b->found = b->legacy;
+        return rc == 0 ? mdb_put(txn, dbi, b->legacy ? &ok : &ck, &v, 0) : rc;
     }
-    if (rc == 0) {
-        rc = mdb_txn_commit(txn);
-        txn = NULL;
-    }
-    if (txn != NULL)
-        mdb_txn_abort(txn);
-    if (env != NULL)
-        mdb_env_close(env);
-    if (rc != 0)
-        fprintf(stderr, "the built key in %s: %s\n", dir, mdb_strerror(rc));
-    return rc == 0 ? found : -1;
+    bool has_cur = mdb_get(txn, dbi, &ck, &v) == 0;
+    bool has_old = mdb_get(txn, dbi, &ok, &v) == 0;
+    b->found = has_cur && !has_old ? 0 : has_old && !has_cur ? 1 : -1;
+    return 0;
+}
+
+/* With move, put the built key of the store in dir under the legacy
+ * name (legacy) or the current one, deleting the other; without, say
+ * which one it is under: 1 for legacy, 0 for the current one, -1
+ * otherwise. */
+static int built_key(const char *dir, bool move, bool legacy)
+{
+    struct built_key b = {move, legacy, -1};
+    return with_db(dir, "applied", built_key_op, &b) == 0 ? b.found : -1;
 }
 
 /* A store whose "applied" database is missing (one written before the

@@ -539,6 +539,24 @@ static void apply_ok(struct fx *f, refraft_index index)
                  refraft_strerror(rv), refstore_errmsg(f->store));
 }
 
+static void apply_upto(struct fx *f, refraft_index from, refraft_index to)
+{
+    for (refraft_index i = from; i <= to; i++)
+        apply_ok(f, i);
+}
+
+/* The applies up to n commit with a flush and stay across a reopen: the
+ * applied index, and each one's row. */
+static void assert_applies_kept(struct fx *f, refraft_index n)
+{
+    assert_int_equal(refstore_flush(f->store), 0);
+    assert_int_equal(refstore_applied_index(f->store), n);
+    fx_reopen(f);
+    assert_int_equal(refstore_applied_index(f->store), n);
+    for (refraft_index i = 1; i <= n; i++)
+        assert_true(app_has_row(&f->app, i));
+}
+
 static bool file_equal(const char *path, const uint8_t *want, size_t len)
 {
     FILE *fp = fopen(path, "rb");
@@ -1000,8 +1018,7 @@ static void failed_apply_runs_the_earlier_applies_of_its_run_again(void **state)
 {
     struct fx *f = *state;
     log_batch b = append(f, 5, 1, 1);
-    for (refraft_index i = 1; i <= 3; i++)
-        apply_ok(f, i);
+    apply_upto(f, 1, 3);
     f->app.fail_apply_at = 4;
     assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_EIO);
     assert_non_null(strstr(refstore_errmsg(f->store), "apply hook"));
@@ -1012,11 +1029,7 @@ static void failed_apply_runs_the_earlier_applies_of_its_run_again(void **state)
     f->app.fail_apply_at = 0;
     apply_ok(f, 4);
     apply_ok(f, 5);
-    assert_int_equal(refstore_flush(f->store), 0);
-    assert_int_equal(refstore_applied_index(f->store), 5);
-    fx_reopen(f);
-    for (refraft_index i = 1; i <= 5; i++)
-        assert_true(app_has_row(&f->app, i));
+    assert_applies_kept(f, 5);
     log_batch_free(&b);
 }
 
@@ -1028,19 +1041,14 @@ hook_failing_again_in_the_replay_leaves_the_store_usable(void **state)
 {
     struct fx *f = *state;
     log_batch b = append(f, 5, 1, 1);
-    for (refraft_index i = 1; i <= 3; i++)
-        apply_ok(f, i);
+    apply_upto(f, 1, 3);
     f->app.fail_all = true;
     assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_EIO);
     assert_int_equal(refstore_flush(f->store), 0);
     f->app.fail_all = false;
     apply_ok(f, 4);
     apply_ok(f, 5);
-    assert_int_equal(refstore_flush(f->store), 0);
-    assert_int_equal(refstore_applied_index(f->store), 5);
-    fx_reopen(f);
-    for (refraft_index i = 1; i <= 5; i++)
-        assert_true(app_has_row(&f->app, i));
+    assert_applies_kept(f, 5);
     log_batch_free(&b);
 }
 
@@ -1050,8 +1058,7 @@ static void failed_replay_names_its_index_and_cause(void **state)
 {
     struct fx *f = *state;
     log_batch b = append(f, 4, 1, 1);
-    for (refraft_index i = 1; i <= 3; i++)
-        apply_ok(f, i);
+    apply_upto(f, 1, 3);
     f->app.fail_apply_at = 4;
     f->app.reapply_fail_code = REFRAFT_ENOMEM;
     assert_int_equal(refstore_apply(f->store, 4, &b.e[3]), REFRAFT_ENOMEM);
@@ -1504,43 +1511,36 @@ static void apply_hook_that_fills_the_map_runs_again(void **state)
     log_batch_free(&b);
 }
 
-/* The same in the middle of a run: the run's earlier applies run again
- * (and fill the map themselves, as they now write as much), the map
- * grows, and every apply ends up made once. */
-static void
-apply_hook_that_fills_the_map_mid_run_runs_the_run_again(void **state)
+/* Apply 1 and 2, then 3 with rows of value_len bytes, in a map of 256
+ * KiB that may grow to max: the run's earlier applies run again (writing
+ * as much), the map grows, and every apply ends up made once. */
+static void fill_the_map_mid_run(struct fx *f, size_t max, size_t value_len)
 {
-    struct fx *f = *state;
-    tiny_map(f, 256 * KIB, 8192 * KIB);
+    tiny_map(f, 256 * KIB, max);
     log_batch b = append(f, 3, 1, 1);
     apply_ok(f, 1);
     apply_ok(f, 2);
-    f->app.apply_value_len = 600 * KIB;
+    f->app.apply_value_len = value_len;
     apply_ok(f, 3);
     assert_true(stats(f->store).map_grows >= 1);
     assert_true(f->app.reapplies >= 2);
-    assert_int_equal(refstore_flush(f->store), 0);
-    assert_int_equal(refstore_applied_index(f->store), 3);
-    fx_reopen(f);
-    for (refraft_index i = 1; i <= 3; i++)
-        assert_true(app_has_row(&f->app, i));
+    assert_applies_kept(f, 3);
     log_batch_free(&b);
 }
 
+/* The same in the middle of a run. */
+static void
+apply_hook_that_fills_the_map_mid_run_runs_the_run_again(void **state)
+{
+    fill_the_map_mid_run(*state, 8192 * KIB, 600 * KIB);
+}
+
 /* The replay of a run whose last apply filled the map may grow it enough
- * for that apply too: then it is made, not refused. */
+ * for that apply too (here to its maximum): then it is made, not
+ * refused. */
 static void apply_that_fits_after_the_replays_growth_is_made(void **state)
 {
-    struct fx *f = *state;
-    tiny_map(f, 256 * KIB, 1024 * KIB);
-    log_batch b = append(f, 3, 1, 1);
-    apply_ok(f, 1);
-    apply_ok(f, 2);
-    f->app.apply_value_len = 250 * KIB;
-    apply_ok(f, 3);
-    assert_int_equal(refstore_flush(f->store), 0);
-    assert_int_equal(refstore_applied_index(f->store), 3);
-    log_batch_free(&b);
+    fill_the_map_mid_run(*state, 1024 * KIB, 250 * KIB);
 }
 
 /* At map_size_max the apply that fills the map fails with REFRAFT_ENOSPC
@@ -5104,12 +5104,6 @@ static int install(struct fx *f, refraft_index last, refraft_term term,
 {
     refraft_snapshot_meta m = snap_meta(last, term, config_index);
     return f->api.install(f->api.ctx, &m);
-}
-
-static void apply_upto(struct fx *f, refraft_index from, refraft_index to)
-{
-    for (refraft_index i = from; i <= to; i++)
-        apply_ok(f, i);
 }
 
 static void assert_get_enotfound(struct fx *f, refraft_index from)
