@@ -85,6 +85,20 @@ static bool digest_matches(const MDB_val *v, const refraft_ref *ref)
 /* Save ref's digest and size beside its record, unless they are there
  * already.  An entry left by a record deleted behind the store's back (a
  * hook deleting through refstore_record_dbi) is replaced. */
+/* Write ref's digest, over whatever digest the id had. */
+static int digest_write(refstore *store, MDB_txn *txn, const refraft_ref *ref)
+{
+    MDB_val k = id_key(ref->id, ref->id_len);
+    uint8_t buf[DIGEST_VALUE_LEN];
+    digest_value(buf, ref);
+    MDB_val v = {sizeof(buf), buf};
+    int rc = mdb_put(txn, store->db_record_digests, &k, &v, 0);
+    return rc == 0 ? 0
+                   : store_mdb_error(store, rc, "storing a record's digest");
+}
+
+/* The same, unless the digest is there already (then nothing is written:
+ * no page of record_digests is dirtied for it). */
 static int digest_put(refstore *store, MDB_txn *txn, const refraft_ref *ref)
 {
     MDB_val k = id_key(ref->id, ref->id_len), v;
@@ -93,13 +107,7 @@ static int digest_put(refstore *store, MDB_txn *txn, const refraft_ref *ref)
         return 0;
     if (rc != 0 && rc != MDB_NOTFOUND)
         return store_mdb_error(store, rc, "reading a record's digest");
-    uint8_t buf[DIGEST_VALUE_LEN];
-    digest_value(buf, ref);
-    v.mv_size = sizeof(buf);
-    v.mv_data = buf;
-    rc = mdb_put(txn, store->db_record_digests, &k, &v, 0);
-    return rc == 0 ? 0
-                   : store_mdb_error(store, rc, "storing a record's digest");
+    return digest_write(store, txn, ref);
 }
 
 /* ---- Put, get, has, delete ---------------------------------------------- */
@@ -116,9 +124,12 @@ int record_put_in(refstore *store, MDB_txn *txn, const refraft_ref *ref,
     int rc = mdb_put(txn, store->db_records, &k, &v, MDB_NOOVERWRITE);
     if (rc != 0 && rc != MDB_KEYEXIST)
         return store_mdb_error(store, rc, "storing a record");
+    /* A new record: any digest under its id is stale (one whose record a
+     * hook deleted), so no need to look. */
+    if (rc == 0)
+        return digest_write(store, txn, ref);
     /* On MDB_KEYEXIST v holds the record already there. */
-    if (rc == MDB_KEYEXIST &&
-        (v.mv_size != len || (len > 0 && memcmp(v.mv_data, bytes, len) != 0)))
+    if (v.mv_size != len || (len > 0 && memcmp(v.mv_data, bytes, len) != 0))
         return store_errorf(store, REFRAFT_EDIGEST,
                             "a different record is stored under this id");
     return digest_put(store, txn, ref);

@@ -2145,6 +2145,36 @@ static void propose_on_a_follower_stores_no_record(void **state)
     record_free(&r);
 }
 
+/* Deletes the record under "s" through refstore_record_dbi, as a hook
+ * may, leaving its digest behind. */
+static int delete_record_s(void *ctx, MDB_txn *txn)
+{
+    refstore *store = ctx;
+    MDB_val k = {1, "s"};
+    return mdb_del(txn, refstore_record_dbi(store), &k, NULL) == 0
+               ? 0
+               : REFRAFT_EIO;
+}
+
+/* "a hook that deletes a record through this handle leaves its digest
+ * behind, which counts for nothing without the record and is replaced
+ * when a record is put under the id again" */
+static void digest_left_behind_is_replaced_by_the_next_record(void **state)
+{
+    struct fx *f = *state;
+    record a = record_make("s", 40, 'a'), b = record_make("s", 60, 'b');
+    assert_int_equal(refstore_record_put(f->store, &a.ref, a.bytes, a.len), 0);
+    assert_int_equal(refstore_write(f->store, delete_record_s, f->store), 0);
+    assert_false(record_present(f->store, &a.ref));
+    assert_int_equal(refstore_record_put(f->store, &b.ref, b.bytes, b.len), 0);
+    assert_true(record_present(f->store, &b.ref));
+    assert_false(record_present(f->store, &a.ref));
+    fx_reopen(f);
+    assert_true(record_present(f->store, &b.ref));
+    record_free(&a);
+    record_free(&b);
+}
+
 /* "The digest and size are stored beside the record": refstore_propose
  * stores them too, so the proposed records are present for exactly the
  * refs proposed. */
@@ -5744,6 +5774,7 @@ int main(void)
         T(propose_commits_records_and_references_together),
         T(propose_of_a_bad_record_stores_nothing),
         T(propose_hashed_checks_ids_not_digests),
+        T(digest_left_behind_is_replaced_by_the_next_record),
         T(propose_on_a_follower_stores_no_record),
         T(propose_stores_each_record_with_its_digest),
         T(node_settles_commits_and_applies_what_propose_stores),
