@@ -25,7 +25,7 @@ static int call_apply_hook(void *arg, MDB_txn *txn)
  * apply).  The hook runs in the run itself, not in a child of it as
  * txn_call_app() would give it: LMDB allocates a 2 MiB dirty list for
  * every nested transaction and copies into it each page it touches, which
- * per applied entry cost more than the apply.  The run still keeps a
+ * per applied entry was most of its cost.  The run still keeps a
  * failure away from the committed applies: should the hook ignore an LMDB
  * error and return 0, LMDB refuses the applied index's put in the failed
  * transaction, and txn_apply() aborts the run rather than commit it.

@@ -82,10 +82,9 @@ static bool digest_matches(const MDB_val *v, const refraft_ref *ref)
            memcmp(v->mv_data, want, DIGEST_VALUE_LEN) == 0;
 }
 
-/* Save ref's digest and size beside its record, unless they are there
- * already.  An entry left by a record deleted behind the store's back (a
- * hook deleting through refstore_record_dbi) is replaced. */
-/* Write ref's digest, over whatever digest the id had. */
+/* Save ref's digest and size beside its record, over whatever the id
+ * had: an entry left by a record deleted behind the store's back (a hook
+ * deleting through refstore_record_dbi) is replaced. */
 static int digest_write(refstore *store, MDB_txn *txn, const refraft_ref *ref)
 {
     MDB_val k = id_key(ref->id, ref->id_len);
@@ -269,9 +268,6 @@ typedef struct has_arg {
     bool *present;
 } has_arg;
 
-/* Present: the record is there, of the ref's size, and the digest and
- * size kept beside it are the ref's.  Both lookups hand out pointers into
- * the map; no record is copied or hashed. */
 /*
  * Whether ref's record is one that the running propose or receive has
  * just put (store->put_refs), so present.  The node asks about the
@@ -295,6 +291,9 @@ static bool just_put(refstore *store, const refraft_ref *ref)
     return true;
 }
 
+/* Present: the record is there, of the ref's size, and the digest and
+ * size kept beside it are the ref's.  Both lookups hand out pointers into
+ * the map; no record is copied or hashed. */
 static int has_op(refstore *store, MDB_txn *txn, void *arg)
 {
     const has_arg *a = arg;

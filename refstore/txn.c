@@ -18,7 +18,7 @@
  *
  * The apply run.  Consecutive applies share one child, run, which every
  * other operation first commits into top (end_run).  A child of its own
- * for each apply cost more than the apply: LMDB copies into a child each
+ * for each apply was most of its cost: LMDB copies into a child each
  * page it touches that is dirty in the parent (the meta database's, for
  * the applied index, every time), and merges the child's dirty pages into
  * the parent at its commit.  An apply that fails leaves its partial writes

@@ -1,6 +1,7 @@
-/* bundle.c - the records that travel with an AppendEntries: read from
- * this node's store, encoded once for a run of entries and reused for
- * every follower sent the same run. */
+/* bundle.c - the records that travel with an AppendEntries: taken from
+ * the writes that wait for them or read from this node's store, encoded
+ * once for a run of entries and reused for every follower sent the same
+ * run. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -271,6 +271,8 @@ struct host {
     size_t n_reads;                 /* slots not FREE */
     struct host_read *reads_asking; /* inside refraft_read_index */
 
+    struct host_bundle bundle; /* the records of the last run sent */
+
     uint64_t started_ms;
     /* When the loop last saw pending applies committed (by its own
      * flush, or with a durable write), and the store's commit count then. */
@@ -280,8 +282,7 @@ struct host {
     uint64_t writes_failed;
     uint64_t msgs_sent;
     uint64_t msgs_failed;
-    uint64_t records_sent; /* with AppendEntries, as leader */
-    struct host_bundle bundle;
+    uint64_t records_sent;     /* with AppendEntries, as leader */
     uint64_t records_received; /* stored with the append they came with */
     uint64_t records_refused;  /* came with a message, not stored */
     uint64_t peer_requests_refused;

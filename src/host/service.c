@@ -236,9 +236,9 @@ static int propose(host *h, struct host_write *ws, size_t n)
     for (size_t i = 0; i < n; i++)
         waiter_add(h, expect + i, &ws[i]);
     /* The records travel with the AppendEntries that name them (the
-     * host's send reads them from the store, where this proposal puts
-     * them first), so a follower stores records and entries in one
-     * transaction. */
+     * host's send takes them from the waiters, or else from the store,
+     * where this proposal puts them), so a follower stores records and
+     * entries in one transaction. */
     refraft_index first = 0;
     /* batch_add computed each digest from these bytes. */
     rv = refstore_propose_hashed(h->store, h->node, refs, bytes, n, &first);
@@ -307,11 +307,11 @@ host_waiting_bytes(host *h, refraft_index index, const refraft_ref *ref)
 {
     size_t pos;
     const struct host_waiter *w = waiter_find(h, index, &pos);
-    if (w == NULL || w->ref.size != ref->size || w->ref.id_len != ref->id_len ||
-        memcmp(w->id, ref->id, ref->id_len) != 0 ||
-        memcmp(w->ref.digest, ref->digest, REFRAFT_DIGEST_LEN) != 0)
+    if (w == NULL)
         return NULL;
-    return w->bytes;
+    refraft_ref mine = w->ref;
+    mine.id = w->id;
+    return refraft_ref_equal(&mine, ref) ? w->bytes : NULL;
 }
 
 static void waiter_remove(host *h, size_t pos)

@@ -19,13 +19,13 @@ typedef struct wire_err {
     size_t len;
 } wire_err;
 
-/* Write the reason into err (when it has a buffer); returns
- * REFRAFT_EBADMSG. */
 /* "<name> <index>" in buf (len bytes), the place a check names in its
  * message ("entry 3"); returns buf.  What snprintf would write, without
  * its cost: the decoder labels every entry and record it checks, and
  * snprintf's took a twentieth of a follower's time. */
 const char *wire_label(char *buf, size_t len, const char *name, size_t index);
+/* Write the reason into err (when it has a buffer); returns
+ * REFRAFT_EBADMSG. */
 int wire_bad(wire_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
