@@ -35,6 +35,7 @@ int refraft_set_allocator(const refraft_allocator *alloc)
     if (alloc != NULL && (alloc->malloc == NULL || alloc->realloc == NULL ||
                           alloc->free == NULL))
         return REFRAFT_EINVAL;
+    wire_drop_spares();
     current = alloc != NULL ? *alloc : default_allocator;
     return 0;
 }

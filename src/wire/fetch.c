@@ -95,7 +95,8 @@ static int check_request_pb(const Refraft__FetchRequest *pb, wire_err *err)
 
 /* wire_convert_fn: the unpacked request as a refraft_wire_fetch_request
  * whose storage is one allocation (its priv). */
-static int convert_request(ProtobufCMessage *unpacked, void *out, wire_err *err)
+static int convert_request(ProtobufCMessage *unpacked, wire_arena *arena,
+                           void *out, wire_err *err)
 {
     Refraft__FetchRequest *pb = (Refraft__FetchRequest *)unpacked;
     int rv = check_request_pb(pb, err);
@@ -114,7 +115,7 @@ static int convert_request(ProtobufCMessage *unpacked, void *out, wire_err *err)
         refraft_free(s);
         return rv;
     }
-    s->head.pb = unpacked;
+    wire_store_keep(&s->head, arena);
     wire_copy_node_id(s->head.sender_id, &pb->sender_id);
     refraft_wire_fetch_request *r = out;
     r->sender_id = s->head.sender_id;
@@ -246,8 +247,8 @@ static int check_response_pb(const Refraft__FetchResponse *pb, wire_err *err)
 
 /* wire_convert_fn: the unpacked response as a
  * refraft_wire_fetch_response whose storage is one allocation. */
-static int
-convert_response(ProtobufCMessage *unpacked, void *out, wire_err *err)
+static int convert_response(ProtobufCMessage *unpacked, wire_arena *arena,
+                            void *out, wire_err *err)
 {
     Refraft__FetchResponse *pb = (Refraft__FetchResponse *)unpacked;
     int rv = check_response_pb(pb, err);
@@ -264,7 +265,7 @@ convert_response(ProtobufCMessage *unpacked, void *out, wire_err *err)
         refraft_free(s);
         return rv;
     }
-    s->head.pb = unpacked;
+    wire_store_keep(&s->head, arena);
     wire_copy_node_id(s->head.sender_id, &pb->sender_id);
     refraft_wire_fetch_response *r = out;
     r->sender_id = s->head.sender_id;

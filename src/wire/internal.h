@@ -1,5 +1,5 @@
-/* internal.h - what the wire codec's files share: the bridge to the
- * library's allocator, strict unpacking and the field checks. */
+/* internal.h - what the wire codec's files share: the arena unpacked
+ * bodies live in, strict unpacking and the field checks. */
 #ifndef REFRAFT_WIRE_INTERNAL_H
 #define REFRAFT_WIRE_INTERNAL_H
 
@@ -30,38 +30,69 @@ int wire_bad(wire_err *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /*
+ * What an unpacked message lives in.  protobuf-c allocates every Entry,
+ * Ref and Record of a body, and a copy of every bytes field, on its own;
+ * one malloc and one free each made a tenth of a follower's time.  The
+ * arena hands those out of a few large chunks (from the library's
+ * allocator) and frees them together.  It also keeps the budget: at
+ * most WIRE_DECODE_FACTOR bytes per body byte (plus a little), so a
+ * small body cannot make the decoder allocate a lot.
+ */
+#define WIRE_DECODE_FACTOR 32u
+typedef struct wire_chunk wire_chunk;
+typedef struct wire_arena {
+    wire_chunk *chunks; /* newest first; NULL when empty */
+    size_t left;        /* of the budget */
+    size_t next_size;   /* the next chunk's size, at least */
+    bool oom;           /* an allocation failed: out of memory */
+    bool over;          /* an allocation failed: over the budget */
+} wire_arena;
+
+/* Set a up empty, with budget bytes to hand out, the first chunk of
+ * first_chunk bytes (later ones double); returns the allocator that
+ * hands them to protobuf-c (its free does nothing). */
+ProtobufCAllocator
+wire_arena_start(wire_arena *a, size_t budget, size_t first_chunk);
+/* Free every chunk of a, keeping a few for later decodes (arena.c), and
+ * leave a empty (an empty arena is fine). */
+void wire_arena_free(wire_arena *a);
+
+/*
  * Unpack len bytes as a desc message, strictly: the body must be at most
  * REFRAFT_WIRE_MAX_BODY, valid protobuf, free of fields the schema does
  * not define, and exactly as long as its fields (no field given twice,
- * no padded number).  Memory comes from the library's allocator, at most
- * WIRE_DECODE_FACTOR bytes per body byte (plus a little): a body that
- * would need more is refused, so a small body cannot make the decoder
- * allocate a lot.  On success *out gets the message (free it with
- * wire_unpacked_free).  REFRAFT_EBADMSG or REFRAFT_ENOMEM.
+ * no padded number).  The message lives in *arena (set up here; the
+ * caller's arena is not read): on success *out gets the message, which
+ * lasts until wire_arena_free(arena).  On failure the arena is left
+ * empty.  REFRAFT_EBADMSG or REFRAFT_ENOMEM.
  */
-#define WIRE_DECODE_FACTOR 32u
 int wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-                size_t len, ProtobufCMessage **out, wire_err *err);
-void wire_unpacked_free(ProtobufCMessage *m);
+                size_t len, wire_arena *arena, ProtobufCMessage **out,
+                wire_err *err);
 
-/* The head of what a decoded body's priv holds: the unpacked protobuf
- * (record ids and bytes point into it) and the sender's node id as a C
- * string.  The body's entries or records follow it in the same
- * allocation. */
+/* The head of what a decoded body's priv holds: the arena of the
+ * unpacked protobuf (record ids and bytes point into it) and the
+ * sender's node id as a C string.  The body's entries or records follow
+ * it in the same allocation. */
 typedef struct wire_store {
-    ProtobufCMessage *pb;
+    wire_arena arena;
     char sender_id[REFRAFT_ID_MAX + 1];
 } wire_store;
 
-/* Free the protobuf s holds, and s. */
+/* Free the arena s holds, and s. */
 void wire_store_free(wire_store *s);
 
+/* Give s the arena (moving it: *arena is left empty). */
+void wire_store_keep(wire_store *s, wire_arena *arena);
+
 /* Turns a strictly unpacked body into the caller's out (a
- * refraft_wire_msg or refraft_wire_records).  On success out keeps pb
- * (the caller's free function frees it); on failure out is untouched and
- * pb still belongs to wire_decode().  0, REFRAFT_EBADMSG or
- * REFRAFT_ENOMEM. */
-typedef int (*wire_convert_fn)(ProtobufCMessage *pb, void *out, wire_err *err);
+ * refraft_wire_msg, refraft_wire_records or a fetch request or
+ * response).  On success the store in out has taken the arena
+ * (wire_store_keep; the caller's free function frees it); on failure out
+ * is untouched and the arena still belongs to wire_decode().  0,
+ * REFRAFT_EBADMSG or REFRAFT_ENOMEM. */
+typedef int (*wire_convert_fn)(ProtobufCMessage *pb, wire_arena *arena,
+                               void *out, wire_err *err);
 
 /*
  * What every refraft_wire_decode_*() does: refuse a missing out, or data

@@ -537,7 +537,8 @@ decode_other(const Refraft__Message *pb, const char *id, refraft_msg *msg)
 
 /* wire_convert_fn: turn the unpacked body into a refraft_wire_msg whose
  * storage is one allocation (its priv). */
-static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
+static int
+convert(ProtobufCMessage *unpacked, wire_arena *arena, void *out, wire_err *err)
 {
     Refraft__Message *pb = (Refraft__Message *)unpacked;
     const ProtobufCMessage *body = NULL;
@@ -569,7 +570,6 @@ static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
     s->refs = (refraft_snapshot_ref *)(void *)(s->entries + n);
     s->members = (refraft_member *)(void *)(s->refs + n_refs);
     s->strings = (char *)(s->members + n_members);
-    s->head.pb = unpacked;
     wire_copy_node_id(s->head.sender_id, id);
     refraft_msg msg;
     memset(&msg, 0, sizeof msg);
@@ -590,6 +590,7 @@ static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
         refraft_free(s);
         return rv;
     }
+    wire_store_keep(&s->head, arena);
     refraft_wire_msg *m = out;
     m->msg = msg;
     m->priv = s;

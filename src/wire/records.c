@@ -126,7 +126,8 @@ static int check_batch_pb(const Refraft__RecordBatch *pb, wire_err *err)
 
 /* wire_convert_fn: turn the unpacked body into a refraft_wire_records
  * whose storage is one allocation (its priv). */
-static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
+static int
+convert(ProtobufCMessage *unpacked, wire_arena *arena, void *out, wire_err *err)
 {
     Refraft__RecordBatch *pb = (Refraft__RecordBatch *)unpacked;
     int rv = check_batch_pb(pb, err);
@@ -143,7 +144,7 @@ static int convert(ProtobufCMessage *unpacked, void *out, wire_err *err)
         refraft_free(s);
         return rv;
     }
-    s->head.pb = unpacked;
+    wire_store_keep(&s->head, arena);
     wire_copy_node_id(s->head.sender_id, &pb->sender_id);
     refraft_wire_records *r = out;
     r->sender_id = s->head.sender_id;

@@ -1,5 +1,5 @@
-/* wire.c - the codec's common ground: protobuf-c on the library's
- * allocator, strict unpacking, and the checks every body shares. */
+/* wire.c - the codec's common ground: strict unpacking (into an arena,
+ * arena.c), decoded bodies' storage, and the checks every body shares. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,58 +37,17 @@ int wire_bad(wire_err *err, const char *fmt, ...)
     return REFRAFT_EBADMSG;
 }
 
-/* ---- protobuf-c on the library's allocator ----------------------------- */
+/* ---- decoded bodies ---------------------------------------------------- */
 
-/* What one unpack may still allocate, and why an allocation failed:
- * protobuf-c returns NULL for a malformed body and for a failed
- * allocation alike, so the allocator remembers which it was. */
-typedef struct wire_budget {
-    size_t left;
-    bool oom;
-    bool over;
-} wire_budget;
-
-static void *budget_alloc(void *data, size_t size)
+void wire_store_keep(wire_store *s, wire_arena *arena)
 {
-    wire_budget *b = data;
-    if (size > b->left) {
-        b->over = true;
-        return NULL;
-    }
-    b->left -= size;
-    /* refraft_malloc refuses 0 bytes; protobuf-c never asks for 0, but a
-     * NULL here would read as a failure. */
-    void *p = refraft_malloc(size > 0 ? size : 1);
-    if (p == NULL)
-        b->oom = true;
-    return p;
-}
-
-static void *plain_alloc(void *data, size_t size)
-{
-    (void)data;
-    return refraft_malloc(size > 0 ? size : 1);
-}
-
-static void plain_free(void *data, void *ptr)
-{
-    (void)data;
-    refraft_free(ptr);
-}
-
-/* Frees what an unpack allocated (the budget only matters while it
- * allocates). */
-static ProtobufCAllocator free_allocator = {plain_alloc, plain_free, NULL};
-
-void wire_unpacked_free(ProtobufCMessage *m)
-{
-    if (m != NULL)
-        protobuf_c_message_free_unpacked(m, &free_allocator);
+    s->arena = *arena;
+    arena->chunks = NULL;
 }
 
 void wire_store_free(wire_store *s)
 {
-    wire_unpacked_free(s->pb);
+    wire_arena_free(&s->arena);
     refraft_free(s);
 }
 
@@ -154,21 +113,30 @@ static int check_known_fields(const ProtobufCMessage *m, wire_err *err)
 }
 
 int wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
-                size_t len, ProtobufCMessage **out, wire_err *err)
+                size_t len, wire_arena *arena, ProtobufCMessage **out,
+                wire_err *err)
 {
+    /* An AppendEntries unpacks to a few times its body (the structs,
+     * and a copy of every id and digest); a RecordBatch to a little more
+     * (most of it the records' bytes).  The arena starts at twice and
+     * doubles. */
+    ProtobufCAllocator alloc = wire_arena_start(
+        arena, WIRE_DECODE_FACTOR * len + 65536, 2 * len + 4096);
     if (len > REFRAFT_WIRE_MAX_BODY)
         return wire_bad(err, "body of %zu bytes is over the %u-byte cap", len,
                         REFRAFT_WIRE_MAX_BODY);
     static const uint8_t empty[1];
     if (data == NULL)
         data = empty; /* len is 0 here: an empty body */
-    wire_budget budget = {WIRE_DECODE_FACTOR * len + 65536, false, false};
-    ProtobufCAllocator alloc = {budget_alloc, plain_free, &budget};
     ProtobufCMessage *m = protobuf_c_message_unpack(desc, &alloc, len, data);
     if (m == NULL) {
-        if (budget.oom)
+        /* protobuf-c returns NULL for a malformed body and for a failed
+         * allocation alike; the arena knows which it was. */
+        bool oom = arena->oom, over = arena->over;
+        wire_arena_free(arena);
+        if (oom)
             return REFRAFT_ENOMEM;
-        if (budget.over)
+        if (over)
             return wire_bad(err,
                             "body of %zu bytes would take more than %zu bytes "
                             "to decode (mostly empty fields)",
@@ -190,7 +158,7 @@ int wire_unpack(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
                       "given twice, two messages, or a padded number",
                       len, packed);
     if (rv != 0) {
-        wire_unpacked_free(m);
+        wire_arena_free(arena);
         return rv;
     }
     *out = m;
@@ -205,11 +173,12 @@ int wire_decode(const ProtobufCMessageDescriptor *desc, const uint8_t *data,
         return REFRAFT_EINVAL;
     }
     ProtobufCMessage *pb;
-    int rv = wire_unpack(desc, data, len, &pb, err);
+    wire_arena arena;
+    int rv = wire_unpack(desc, data, len, &arena, &pb, err);
     if (rv == 0) {
-        rv = convert(pb, out, err);
+        rv = convert(pb, &arena, out, err);
         if (rv != 0)
-            wire_unpacked_free(pb);
+            wire_arena_free(&arena);
     }
     if (rv == REFRAFT_ENOMEM)
         wire_bad(err, "out of memory");

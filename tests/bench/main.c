@@ -18,8 +18,11 @@ int main(int argc, char **argv)
         return bench_http_cluster(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "recover") == 0)
         return bench_recover(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "decode") == 0)
+        return bench_decode(argc, argv);
     fprintf(stderr, "usage: refraft-bench "
-                    "core|store|sweep|limit|cluster|recover [options]\n"
+                    "core|store|sweep|limit|cluster|recover|decode "
+                    "[options]\n"
                     "  core   commits per second of a 3-node cluster\n"
                     "  store  refstore appends per second against plain "
                     "LMDB puts\n"
@@ -33,6 +36,8 @@ int main(int argc, char **argv)
                     "from concurrent clients)\n"
                     "  recover  MB/s a follower with wiped records gets "
                     "them back at, against\n"
-                    "           a plain download of the same bytes\n");
+                    "           a plain download of the same bytes\n"
+                    "  decode   what decoding an AppendEntries and its "
+                    "records costs\n");
     return 2;
 }
