@@ -232,6 +232,7 @@ static int run_node(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    host_tune_malloc();
     host *h = NULL;
     char err[512];
     int rv = host_create(&cfg, &h, err, sizeof err);

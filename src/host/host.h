@@ -115,6 +115,13 @@ int host_run(host *h, volatile sig_atomic_t *stop);
 /* Close the store and free everything.  NULL is allowed. */
 void host_destroy(host *h);
 
+/* Set malloc's thresholds for a process that runs a node, so that
+ * LMDB's per-transaction buffers stay mapped between writes (tune.c says
+ * why).  `refraft node` calls it first; a program that runs a node in
+ * its own process may too (the benchmarks' leader does).  Process-wide;
+ * glibc's mallopt() takes its own lock. */
+void host_tune_malloc(void);
+
 /*
  * The answer to an in-process write, as POST /v1/records would give it:
  * status 201 with the entry's index once it is applied; 307 (another node

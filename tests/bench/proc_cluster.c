@@ -106,6 +106,9 @@ int proc_cluster_run_leader(proc_cluster *p,
                             bool append_before_send,
                             volatile sig_atomic_t *stop)
 {
+    /* This process is the leader's: tuned as `refraft node` tunes its
+     * own. */
+    host_tune_malloc();
     const cli_node *n = p->c.nodes;
     if (mkdir(n[0].dir, 0700) != 0 && errno != EEXIST) {
         fprintf(stderr, "refraft-bench %s: %s: %s\n", p->what, n[0].dir,
