@@ -33,6 +33,19 @@ int bench_limit_measure(const char *path, unsigned puts, double seconds,
 int bench_limit_repeat(const char *dir, unsigned puts, double seconds,
                        unsigned repeat, disk_limit *out);
 
+/* A numeric option of a subcommand: "--name value", the value a number
+ * in [min, max]. */
+typedef struct bench_opt {
+    const char *name; /* with its dashes: "--seconds" */
+    double min, max;
+    double *value; /* set when the option is given, else left alone */
+} bench_opt;
+
+/* Parse argv[2..] (what follows the subcommand) as "--name value" pairs
+ * of the n opts.  0, or -1 for an odd count, an unknown name, or a value
+ * that is not a number in its range. */
+int bench_parse_opts(int argc, char **argv, const bench_opt *opts, size_t n);
+
 /* Sort the n (> 0) values of v ascending, in place, and return their
  * median; v[0] and v[n - 1] are then the minimum and the maximum. */
 double bench_median(double *v, size_t n);

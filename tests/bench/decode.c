@@ -34,27 +34,16 @@ static void usage(void)
 
 static int parse_args(int argc, char **argv, decode_args *a)
 {
-    *a = (decode_args){
-        .seconds = 1.0, .repeat = 5, .entries = 1024, .size = 256};
-    if (argc % 2 != 0)
+    double seconds = 1.0, repeat = 5, entries = 1024, size = 256;
+    const bench_opt opts[] = {{"--seconds", 1e-3, 3600, &seconds},
+                              {"--repeat", 1, RUNS_MAX, &repeat},
+                              {"--entries", 1, 65536, &entries},
+                              {"--size", 1, 65536, &size}};
+    if (bench_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
         return -1;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        char *end = NULL;
-        double v = strtod(argv[i + 1], &end);
-        if (*end != '\0' || v <= 0)
-            return -1;
-        if (strcmp(argv[i], "--seconds") == 0)
-            a->seconds = v;
-        else if (strcmp(argv[i], "--repeat") == 0 && v <= RUNS_MAX)
-            a->repeat = (uint32_t)v;
-        else if (strcmp(argv[i], "--entries") == 0 && v <= 65536)
-            a->entries = (uint32_t)v;
-        else if (strcmp(argv[i], "--size") == 0 && v <= 65536)
-            a->size = (uint32_t)v;
-        else
-            return -1;
-    }
-    return a->repeat >= 1 && a->entries >= 1 ? 0 : -1;
+    *a = (decode_args){seconds, (uint32_t)repeat, (uint32_t)entries,
+                       (uint32_t)size};
+    return 0;
 }
 
 /* The two bodies a leader sends a follower for n entries. */

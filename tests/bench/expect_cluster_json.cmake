@@ -1,12 +1,20 @@
 # expect_cluster_json.cmake - bench.cluster_smoke, bench.client_http_smoke,
-# bench.limit_smoke and bench.recover_smoke: refraft-bench cluster (with
-# and without --client-http), limit and recover run briefly, exit 0 and
-# print their JSON lines with every key; no timing is asserted.
+# bench.limit_smoke, bench.recover_smoke and bench.decode_smoke:
+# refraft-bench cluster (with and without --client-http), limit, recover
+# and decode run briefly, exit 0 and print their JSON lines with every
+# key; no timing is asserted.
 # Usage: cmake -DBENCH=<path to refraft-bench>
-#        -DWHAT=cluster|client-http|limit|recover [-DRECORDS=N (recover)]
-#        -P expect_cluster_json.cmake
+#        -DWHAT=cluster|client-http|limit|recover|decode
+#        [-DRECORDS=N (recover)] -P expect_cluster_json.cmake
 set(num "[0-9][0-9.]*")
-if(WHAT STREQUAL "limit")
+if(WHAT STREQUAL "decode")
+  set(args decode --entries 64 --seconds 0.05 --repeat 3)
+  set(line "{\"bench\":\"decode\",\"entries\":64,\"record_bytes\":256,"
+           "\"body_bytes\":${num},\"runs\":3,\"pairs_per_s\":${num},"
+           "\"min\":${num},\"max\":${num},\"ns_per_entry\":${num},"
+           "\"allocations_per_pair\":${num}}\n")
+  set(lines 1)
+elseif(WHAT STREQUAL "limit")
   set(args limit --seconds 0.3 --repeat 1)
   set(line "{\"bench\":\"limit\",\"puts_per_txn\":(1|1024),\"runs\":1,"
            "\"txns_per_s\":${num},\"puts_per_s\":${num},\"p50_us\":${num},"

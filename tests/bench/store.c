@@ -39,24 +39,14 @@ static void usage(void)
 
 static int parse_args(int argc, char **argv, store_args *a)
 {
-    *a = (store_args){.seconds = 1.0, .repeat = 5, .batch = 0};
-    if (argc % 2 != 0)
+    double seconds = 1.0, repeat = 5, batch = 0;
+    const bench_opt opts[] = {{"--seconds", 1e-3, 3600, &seconds},
+                              {"--repeat", 1, RUNS_MAX, &repeat},
+                              {"--batch", 1, BATCH_MAX, &batch}};
+    if (bench_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
         return -1;
-    for (int i = 2; i + 1 < argc; i += 2) {
-        char *end = NULL;
-        double v = strtod(argv[i + 1], &end);
-        if (*end != '\0' || v <= 0)
-            return -1;
-        if (strcmp(argv[i], "--seconds") == 0)
-            a->seconds = v;
-        else if (strcmp(argv[i], "--repeat") == 0 && v <= RUNS_MAX)
-            a->repeat = (uint32_t)v;
-        else if (strcmp(argv[i], "--batch") == 0 && v >= 1 && v <= BATCH_MAX)
-            a->batch = (uint32_t)v;
-        else
-            return -1;
-    }
-    return a->repeat >= 1 ? 0 : -1;
+    *a = (store_args){seconds, (uint32_t)repeat, (uint32_t)batch};
+    return 0;
 }
 
 typedef int (*run_fn)(const char *dir, uint32_t batch, double seconds,
