@@ -32,16 +32,19 @@ int wire_bad(wire_err *err, const char *fmt, ...)
 /*
  * What an unpacked message lives in.  protobuf-c allocates every Entry,
  * Ref and Record of a body, and a copy of every bytes field, on its own;
- * one malloc and one free each made a tenth of a follower's time.  The
- * arena hands those out of a few large chunks (from the library's
- * allocator) and frees them together.  It also keeps the budget: at
- * most WIRE_DECODE_FACTOR bytes per body byte (plus a little), so a
- * small body cannot make the decoder allocate a lot.
+ * one malloc and one free each cost a follower about a tenth of its CPU.
+ * The arena hands those out of a few large chunks (from the library's
+ * allocator) and frees them together; an allocation of 64 KiB or more
+ * gets a block of its own, which protobuf-c may free early.  It also
+ * keeps the budget: the chunks and blocks one decode takes come to at
+ * most WIRE_DECODE_FACTOR bytes per body byte (plus 64 KiB), so a small
+ * body cannot make the decoder allocate a lot.
  */
 #define WIRE_DECODE_FACTOR 32u
 typedef struct wire_chunk wire_chunk;
 typedef struct wire_arena {
     wire_chunk *chunks; /* newest first; NULL when empty */
+    wire_chunk *big;    /* allocations with a block of their own */
     size_t left;        /* of the budget */
     size_t next_size;   /* the next chunk's size, at least */
     bool oom;           /* an allocation failed: out of memory */

@@ -43,6 +43,7 @@ void wire_store_keep(wire_store *s, wire_arena *arena)
 {
     s->arena = *arena;
     arena->chunks = NULL;
+    arena->big = NULL;
 }
 
 void wire_store_free(wire_store *s)
