@@ -18,7 +18,8 @@ int refraft_grow(void **buf, size_t *cap, size_t need, size_t elem_size);
 
 /* Free the chunks the wire decoder keeps between decodes
  * (src/wire/arena.c): refraft_set_allocator() calls it before it
- * switches, so the new allocator never frees what the old one gave. */
+ * switches, so that no kept chunk is freed by another allocator than
+ * the one that gave it. */
 void wire_drop_spares(void);
 
 #endif /* REFRAFT_CORE_ALLOC_H */

@@ -36,9 +36,10 @@ int wire_bad(wire_err *err, const char *fmt, ...)
  * The arena hands those out of a few large chunks (from the library's
  * allocator) and frees them together; an allocation of 64 KiB or more
  * gets a block of its own, which protobuf-c may free early.  It also
- * keeps the budget: the chunks and blocks one decode takes come to at
- * most WIRE_DECODE_FACTOR bytes per body byte (plus 64 KiB), so a small
- * body cannot make the decoder allocate a lot.
+ * keeps the budget: what protobuf-c asks for in one decode, freed or
+ * not, comes to at most WIRE_DECODE_FACTOR bytes per body byte (plus
+ * 64 KiB; the chunks holding it to at most twice that), so a small body
+ * cannot make the decoder allocate a lot.
  */
 #define WIRE_DECODE_FACTOR 32u
 typedef struct wire_chunk wire_chunk;
@@ -52,8 +53,9 @@ typedef struct wire_arena {
 } wire_arena;
 
 /* Set a up empty, with budget bytes to hand out, the first chunk of
- * first_chunk bytes (later ones double); returns the allocator that
- * hands them to protobuf-c (its free does nothing). */
+ * first_chunk bytes (at most 4 MiB; later ones double); returns the
+ * allocator that hands them to protobuf-c (its free gives back only a
+ * block of its own; the rest goes with the arena). */
 ProtobufCAllocator
 wire_arena_start(wire_arena *a, size_t budget, size_t first_chunk);
 /* Free every chunk of a, keeping a few for later decodes (arena.c), and
