@@ -77,7 +77,7 @@ help:
 	@echo "  make test     build and run all tests, then the asan preset (ASan + UBSan)"
 	@echo "  make build    install missing Debian packages, configure and build (build/bin/)"
 	@echo "  make soak     long runs: 20000 simulator seeds on 3 and 5 nodes, 5000 store crash kills, 6-minute drills"
-	@echo "  make bench    benchmarks (refraft-bench core, store, sweep, limit, cluster, recover, decode)"
+	@echo "  make bench    benchmarks (refraft-bench core, store, sweep, limit, cluster, recover, decode, install)"
 	@echo "  make install  install headers, libraries, refraft.pc, CMake package (PREFIX=$(PREFIX))"
 	@echo "  make deps     install the missing Debian packages only"
 	@echo "  make format   clang-format every tracked (or new, unignored) .c and .h file"
@@ -130,6 +130,7 @@ bench: build
 	$(BIN)/refraft-bench cluster --client-http
 	$(BIN)/refraft-bench recover
 	$(BIN)/refraft-bench decode
+	$(BIN)/refraft-bench install
 
 # Installing into a prefix we cannot write (the default /usr/local for a
 # normal user) goes through sudo; the build itself never runs as root.

@@ -352,6 +352,11 @@ int log_install(void *ctx, const refraft_snapshot_meta *meta)
     store->records_lost_upto = a.lost;
     keep_base(store, meta);
     log_raise_format(store, STORE_FORMAT_BASE);
+    if (store->on_installed != NULL) {
+        store->in_callback = true;
+        store->on_installed(store->app_ctx, meta);
+        store->in_callback = false;
+    }
     return 0;
 }
 

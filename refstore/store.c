@@ -216,6 +216,7 @@ static refstore *store_new(const refstore_options *o)
     store->apply = o->apply;
     store->on_truncate = o->on_truncate;
     store->on_install = o->on_install;
+    store->on_installed = o->on_installed;
     store->app_ctx = o->app_ctx;
     return store;
 }

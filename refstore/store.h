@@ -188,6 +188,7 @@ struct refstore {
     refstore_apply_fn apply;
     refstore_truncate_fn on_truncate;
     refstore_install_fn on_install;
+    refstore_installed_fn on_installed;
     void *app_ctx;
 
     char *path;

@@ -283,6 +283,17 @@ typedef int (*refstore_truncate_fn)(void *app_ctx, MDB_txn *txn,
 typedef int (*refstore_install_fn)(void *app_ctx, MDB_txn *txn,
                                    const refraft_snapshot_meta *meta);
 
+/*
+ * Installed hook: the install transaction (above) committed.  Called once
+ * per install, after the commit and before the log's install returns,
+ * outside any transaction, so never for an install that failed or was
+ * tried again: the place for what the application keeps outside the store
+ * (database handles, caches) to follow the state its install hook wrote.
+ * Must not call into the store.  Optional.
+ */
+typedef void (*refstore_installed_fn)(void *app_ctx,
+                                      const refraft_snapshot_meta *meta);
+
 typedef struct refstore_options {
     const char *path;       /* directory, created if missing: required */
     const char *cluster_id; /* 1..REFRAFT_ID_MAX bytes: required */
@@ -298,10 +309,11 @@ typedef struct refstore_options {
     /* Named databases the application may open besides refstore's five;
      * default 8, at most 1024. */
     unsigned int app_dbs;
-    refstore_apply_fn apply;          /* optional */
-    refstore_truncate_fn on_truncate; /* optional */
-    refstore_install_fn on_install;   /* optional */
-    void *app_ctx;                    /* passed to the hooks */
+    refstore_apply_fn apply;            /* optional */
+    refstore_truncate_fn on_truncate;   /* optional */
+    refstore_install_fn on_install;     /* optional */
+    void *app_ctx;                      /* passed to the hooks */
+    refstore_installed_fn on_installed; /* optional */
 } refstore_options;
 
 /*

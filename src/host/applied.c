@@ -1,6 +1,7 @@
 /* applied.c - which records a client may read: the ids of the REF entries
  * this node has applied, kept in the application's own LMDB database
- * "applied" in the store's environment, written by the apply hook. */
+ * "applied" (or "applied.b": snapshot.c keeps the state in two copies) in
+ * the store's environment, written by the apply hook. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,6 @@
  * commit wrote twice the pages.  Stores written before have the key
  * without the zero byte (legacy_built_key); opening one moves it.
  */
-#define APPLIED_DB "applied"
 #define APPLIED_VALUE_LEN (8 + 8 + REFRAFT_DIGEST_LEN)
 #define BUILT_KEY_LEN 256
 static const uint8_t built_key[BUILT_KEY_LEN] = "\0refraft:applied-built";
@@ -117,12 +117,6 @@ int host_applied_mark_built(MDB_txn *txn, MDB_dbi dbi)
     return host_mdb_code(mdb_put(txn, dbi, &k, &v, 0));
 }
 
-int host_applied_clear(MDB_txn *txn, MDB_dbi dbi)
-{
-    int rv = host_mdb_code(mdb_drop(txn, dbi, 0));
-    return rv != 0 ? rv : host_applied_mark_built(txn, dbi);
-}
-
 /* A store written before the built key moved: move it.  Returns LMDB's
  * code: MDB_NOTFOUND when the database has no built key at all. */
 static int move_legacy_built_key(MDB_txn *txn, MDB_dbi dbi)
@@ -141,14 +135,12 @@ static int move_legacy_built_key(MDB_txn *txn, MDB_dbi dbi)
 static int open_db(void *ctx, MDB_txn *txn)
 {
     struct open_ctx *o = ctx;
-    int rc = mdb_dbi_open(txn, APPLIED_DB, MDB_CREATE, &o->dbi);
-    if (rc != 0)
-        return host_mdb_code(rc);
     int rv = host_index_open(o->h, txn, o->mark, &o->index_built);
     if (rv != 0)
         return rv;
+    o->dbi = o->h->applied_dbi;
     MDB_val k = {BUILT_KEY_LEN, (void *)built_key}, v;
-    rc = mdb_get(txn, o->dbi, &k, &v);
+    int rc = mdb_get(txn, o->dbi, &k, &v);
     if (rc == MDB_NOTFOUND)
         rc = move_legacy_built_key(txn, o->dbi);
     if (rc == 0) {
@@ -328,8 +320,9 @@ int host_applied_open(host *h, char *errbuf, size_t len)
         } else {
             snprintf(errbuf, len,
                      "the log starts at %llu and the reference state by "
-                     "index (\"applied_by_index\") is incomplete: the "
-                     "applied records cannot be rebuilt",
+                     "index (\"applied_by_index\", or \"applied_by_index.b\" "
+                     "after an install) is incomplete: the applied records "
+                     "cannot be rebuilt",
                      (unsigned long long)first);
             return REFRAFT_ECORRUPT;
         }

@@ -235,6 +235,7 @@ static int open_store(host *h, const host_config *cfg, char *errbuf, size_t len)
                           .node_id = h->id,
                           .apply = host_applied_hook,
                           .on_install = host_snapshot_on_install,
+                          .on_installed = host_snapshot_installed,
                           .app_ctx = h};
     int rv = refstore_open(&o, &h->store, errbuf, len);
     if (rv == 0)

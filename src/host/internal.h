@@ -240,9 +240,14 @@ struct host {
      * entry that applied it.  Only its records are served to clients. */
     MDB_dbi applied_dbi;
     bool applied_ready;
-    /* The reference state by index and the snapshot being received
-     * (snapshot.c); the node's and the sweeper's reads of the state. */
+    /* The reference state by index (snapshot.c); the node's and the
+     * sweeper's reads of the state.  applied_dbi and index_dbi are the live
+     * pair of the two copies of the state (live_copy: 0 or 1), the spare
+     * pair receives a snapshot's chunks, and staging_dbi says how far. */
     MDB_dbi index_dbi;
+    MDB_dbi spare_applied_dbi;
+    MDB_dbi spare_index_dbi;
+    int live_copy;
     MDB_dbi staging_dbi;
     struct host_snap_reader snap_node;
     struct host_snap_reader snap_sweeper;
@@ -398,21 +403,21 @@ int host_applied_hook(void *app_ctx, MDB_txn *txn, refraft_index index,
  * or an error (REFRAFT_EINVAL for a bad id; the store's errors). */
 int host_applied_find(host *h, const uint8_t *id, size_t id_len,
                       struct host_applied *out);
-/* Inside a store transaction (snapshot.c): record that the entry at
- * index applied ref (an id keeps its first index); mark the database
- * complete; empty it (and mark it complete). */
+/* Inside a store transaction (snapshot.c): record in dbi (an "applied")
+ * that the entry at index applied ref (an id keeps its first index); mark
+ * the database complete. */
 int host_applied_record(MDB_txn *txn, MDB_dbi dbi, refraft_index index,
                         const refraft_ref *ref);
 int host_applied_mark_built(MDB_txn *txn, MDB_dbi dbi);
-int host_applied_clear(MDB_txn *txn, MDB_dbi dbi);
 /* An LMDB code as refstore's hooks must return it: MDB_MAP_FULL is
  * REFRAFT_ENOSPC, so that refstore grows the map and runs them again. */
 int host_mdb_code(int rc);
 
 /* snapshot.c: the reference state by index ("applied_by_index", written
  * with "applied"), and the snapshot hooks (Raft §7). */
-/* Open (create) the index table and the staging database in txn; *built
- * says whether the table is complete (mark: make a new one complete). */
+/* Open (create) both copies of the state and the staging database in txn,
+ * and take the live copy's handles into h; *built says whether its index
+ * table is complete (mark: make a new one complete). */
 int host_index_open(host *h, MDB_txn *txn, bool mark, bool *built);
 int host_index_put(host *h, MDB_txn *txn, refraft_index index,
                    const refraft_ref *ref);
@@ -420,8 +425,9 @@ int host_index_mark_built(host *h, MDB_txn *txn);
 /* Rebuild "applied" from the index table (a compacted log cannot). */
 int host_index_rebuild_applied(host *h, MDB_dbi applied_dbi);
 /* The hull's snapshot_read, snapshot_write and snapshot_install; the
- * sweeper's snapshot_read (a buffer of its own); refstore's on_install.
- * ctx is the host. */
+ * sweeper's snapshot_read (a buffer of its own); refstore's on_install and
+ * on_installed (which swaps h's handles of the two copies). ctx is the
+ * host. */
 int host_snapshot_read(void *ctx, refraft_index last, refraft_index after,
                        refraft_snapshot_ref *out, size_t max, size_t *n);
 int host_snapshot_sweep_read(void *ctx, refraft_index last, refraft_index after,
@@ -432,6 +438,7 @@ int host_snapshot_write(void *ctx, const refraft_snapshot_meta *meta,
 int host_snapshot_install(void *ctx, const refraft_snapshot_meta *meta);
 int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
                              const refraft_snapshot_meta *meta);
+void host_snapshot_installed(void *app_ctx, const refraft_snapshot_meta *meta);
 /* Free the readers' buffers. */
 void host_snapshot_free(host *h);
 

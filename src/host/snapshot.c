@@ -16,24 +16,49 @@
  * sweeper read a prefix of.  A snapshot stays readable while later
  * entries apply, since entries are only ever added past it.
  *
- * A follower stages the chunks it receives in "snapshot_staging", aside
- * from its state, and the log's install transaction (refstore's
- * on_install hook) replaces "applied" and "applied_by_index" with them:
- * the state, the emptied log, the applied and data index and the lost
- * records mark all commit together, or none of them does.
+ * Two copies.  The state is kept in one of two pairs of databases,
+ * "applied" and "applied_by_index" or "applied.b" and
+ * "applied_by_index.b"; the other pair is the spare.  A follower writes
+ * the chunks it receives straight into the spare pair, one transaction
+ * per chunk, and the log's install transaction (refstore's on_install
+ * hook) only marks the spare complete, empties the live pair and names
+ * the spare live: the state, the emptied log, the applied and data index
+ * and the lost records mark all commit together, or none of them does.
+ * Staging aside and moving every row in the install's one transaction
+ * made LMDB copy each page the state filled into its dirty list, and keep
+ * those buffers for the life of the environment: the heap of a follower
+ * that installed a state of a few hundred thousand references grew by
+ * tens of MiB, in proportion to the state.  Now the install's transaction
+ * writes a few pages whatever the state's size.
  *
- * On disk.  applied_by_index: key the entry index (8-byte big-endian),
- * value the record's size (8-byte big-endian), its SHA-256 digest (32
- * bytes) and its id (1..REFRAFT_RECORD_ID_MAX bytes).  Key 0, which no
- * entry has, says the table is complete (written on a new store, after a
- * rebuild, and with every install).  snapshot_staging: the same rows for
- * the snapshot being received, and under key 0 its last index and the
- * index its chunks reach so far (two 8-byte big-endian integers).
+ * On disk.  applied_by_index (and applied_by_index.b): key the entry index
+ * (8-byte big-endian), value the record's size (8-byte big-endian), its
+ * SHA-256 digest (32 bytes) and its id (1..REFRAFT_RECORD_ID_MAX bytes).
+ * Key 0, which no entry has, says the table is complete (written on a new
+ * store, after a rebuild, and with every install).  snapshot_staging:
+ * under key 0 (8 zero bytes) the last index of the snapshot being
+ * received and the index its chunks reach so far (two 8-byte big-endian
+ * integers) and the copy its rows are in (one byte, 0 or 1), and under key
+ * "live" the name of the live "applied" ("applied" when the key is
+ * missing, as in every store written before the second pair).  Stores
+ * written before kept the staged rows themselves in snapshot_staging,
+ * under their indexes, after a header of 16 bytes: opening one drops
+ * them, and the node receives that snapshot again from its start.  A runtime
+ * from before the second pair refuses a store whose live pair is the second: it
+ * finds "applied" and "applied_by_index" incomplete, and a compacted log to
+ * rebuild them from.
  */
-#define INDEX_DB "applied_by_index"
 #define STAGING_DB "snapshot_staging"
 #define ROW_FIXED (8 + REFRAFT_DIGEST_LEN)
-#define HEADER_LEN 16
+#define HEADER_LEN 17
+#define LEGACY_HEADER_LEN 16
+
+/* The two pairs: [copy][0] by id, [copy][1] by index. */
+static const char *const copy_names[2][2] = {
+    {"applied", "applied_by_index"},
+    {"applied.b", "applied_by_index.b"},
+};
+static const char live_key[] = "live";
 
 /* Write index -> ref into dbi (flags: 0 or MDB_APPEND). */
 static int put_row(MDB_txn *txn, MDB_dbi dbi, refraft_index index,
@@ -74,13 +99,88 @@ static int mark_built(MDB_txn *txn, MDB_dbi dbi)
 
 /* ---- opening, the apply hook, the rebuild ----------------------------- */
 
-int host_index_open(host *h, MDB_txn *txn, bool mark, bool *built)
+/* Which pair is live: 0 or 1 into copy_names, from the "live" key
+ * (*named: the key is there). */
+static int live_copy(MDB_txn *txn, MDB_dbi staging, int *copy, bool *named)
 {
-    int rc = mdb_dbi_open(txn, INDEX_DB, MDB_CREATE, &h->index_dbi);
-    if (rc == 0)
-        rc = mdb_dbi_open(txn, STAGING_DB, MDB_CREATE, &h->staging_dbi);
+    MDB_val k = {sizeof live_key - 1, (void *)live_key}, v;
+    int rc = mdb_get(txn, staging, &k, &v);
+    *copy = 0;
+    *named = rc == 0;
+    if (rc == MDB_NOTFOUND)
+        return 0;
     if (rc != 0)
         return host_mdb_code(rc);
+    for (int c = 0; c < 2; c++)
+        if (v.mv_size == strlen(copy_names[c][0]) &&
+            memcmp(v.mv_data, copy_names[c][0], v.mv_size) == 0) {
+            *copy = c;
+            return 0;
+        }
+    return REFRAFT_ECORRUPT;
+}
+
+/* Name copy live in the staging database. */
+static int put_live(MDB_txn *txn, MDB_dbi staging, int copy)
+{
+    const char *name = copy_names[copy][0];
+    MDB_val k = {sizeof live_key - 1, (void *)live_key};
+    MDB_val v = {strlen(name), (void *)name};
+    return host_mdb_code(mdb_put(txn, staging, &k, &v, 0));
+}
+
+/* A store written before the second pair may hold a snapshot it was
+ * receiving in snapshot_staging: a header of 16 bytes and the rows
+ * themselves, under their indexes.  Drop them, but not the "live" key
+ * (named: there was one, naming live); nothing else would.  A restarted
+ * node never goes on with a snapshot it was receiving (the core keeps
+ * how far it got in memory): the leader sends it again from its start. */
+static int
+drop_legacy_staging(MDB_txn *txn, MDB_dbi staging, int live, bool named)
+{
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, staging, &cur);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    uint8_t key[8] = {0};
+    MDB_val k = {sizeof key, key}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    bool legacy = false;
+    for (; rc == 0 && k.mv_size == sizeof key && !legacy;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        legacy = host_get_u64(k.mv_data) != 0 || v.mv_size == LEGACY_HEADER_LEN;
+    mdb_cursor_close(cur);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return host_mdb_code(rc);
+    if (!legacy)
+        return 0;
+    int rv = host_mdb_code(mdb_drop(txn, staging, 0));
+    return rv == 0 && named ? put_live(txn, staging, live) : rv;
+}
+
+int host_index_open(host *h, MDB_txn *txn, bool mark, bool *built)
+{
+    int rc = mdb_dbi_open(txn, STAGING_DB, MDB_CREATE, &h->staging_dbi);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    int live = 0;
+    bool named = false;
+    int rv = live_copy(txn, h->staging_dbi, &live, &named);
+    if (rv == 0)
+        rv = drop_legacy_staging(txn, h->staging_dbi, live, named);
+    if (rv != 0)
+        return rv;
+    MDB_dbi dbi[2][2];
+    for (int c = 0; c < 2 && rc == 0; c++)
+        for (int t = 0; t < 2 && rc == 0; t++)
+            rc = mdb_dbi_open(txn, copy_names[c][t], MDB_CREATE, &dbi[c][t]);
+    if (rc != 0)
+        return host_mdb_code(rc);
+    h->applied_dbi = dbi[live][0];
+    h->index_dbi = dbi[live][1];
+    h->spare_applied_dbi = dbi[!live][0];
+    h->spare_index_dbi = dbi[!live][1];
+    h->live_copy = live;
     uint8_t key[8] = {0};
     MDB_val k = {sizeof key, key}, v;
     rc = mdb_get(txn, h->index_dbi, &k, &v);
@@ -109,7 +209,7 @@ int host_index_mark_built(host *h, MDB_txn *txn)
 #define WALK_STOP (-1)
 typedef int (*row_fn)(void *arg, MDB_txn *txn, const refraft_snapshot_ref *row);
 
-/* Call fn for each row of dbi (the index table or the staging) from
+/* Call fn for each row of dbi (an index table) from
  * index from on, in index order.  REFRAFT_ECORRUPT for a row that does
  * not parse. */
 static int
@@ -259,19 +359,21 @@ void host_snapshot_free(host *h)
 /* ---- snapshot_write: staging a follower's chunks ---------------------- */
 
 /* The staged snapshot's last index and how far its chunks reach;
- * REFRAFT_ENOTFOUND when nothing is staged. */
+ * REFRAFT_ENOTFOUND when nothing is staged, REFRAFT_ECORRUPT when its
+ * rows are not in h's spare copy. */
 static int
-staged(MDB_txn *txn, MDB_dbi dbi, refraft_index *last, refraft_index *upto)
+staged(MDB_txn *txn, const host *h, refraft_index *last, refraft_index *upto)
 {
     uint8_t key[8] = {0};
     MDB_val k = {sizeof key, key}, v;
-    int rc = mdb_get(txn, dbi, &k, &v);
+    int rc = mdb_get(txn, h->staging_dbi, &k, &v);
     if (rc != 0)
         return host_mdb_code(rc);
-    if (v.mv_size != HEADER_LEN)
+    const uint8_t *p = v.mv_data;
+    if (v.mv_size != HEADER_LEN || p[16] != !h->live_copy)
         return REFRAFT_ECORRUPT;
-    *last = host_get_u64(v.mv_data);
-    *upto = host_get_u64((const uint8_t *)v.mv_data + 8);
+    *last = host_get_u64(p);
+    *upto = host_get_u64(p + 8);
     return 0;
 }
 
@@ -287,15 +389,18 @@ struct write_ctx {
 static int write_chunk(void *ctx, MDB_txn *txn)
 {
     struct write_ctx *c = ctx;
-    MDB_dbi dbi = c->h->staging_dbi;
+    host *h = c->h;
+    MDB_dbi dbi = h->staging_dbi;
     refraft_index last = c->meta->last_index, at = c->after;
     int rv;
     if (c->after == 0) {
         /* A new snapshot: whatever was staged before goes. */
-        rv = host_mdb_code(mdb_drop(txn, dbi, 0));
+        rv = host_mdb_code(mdb_drop(txn, h->spare_applied_dbi, 0));
+        if (rv == 0)
+            rv = host_mdb_code(mdb_drop(txn, h->spare_index_dbi, 0));
     } else {
         refraft_index s_last = 0, s_upto = 0;
-        rv = staged(txn, dbi, &s_last, &s_upto);
+        rv = staged(txn, h, &s_last, &s_upto);
         if (rv == REFRAFT_ENOTFOUND) {
             snprintf(c->why, sizeof c->why,
                      "a chunk after %llu, with no snapshot staged",
@@ -323,7 +428,13 @@ static int write_chunk(void *ctx, MDB_txn *txn)
             rv = REFRAFT_EINVAL;
             break;
         }
-        rv = put_row(txn, dbi, r->index, &r->ref, MDB_APPEND);
+        /* Into the spare pair, as the apply hook writes the live one:
+         * rows come in index order, so "applied" keeps each id's first
+         * index. */
+        rv = put_row(txn, h->spare_index_dbi, r->index, &r->ref, MDB_APPEND);
+        if (rv == 0)
+            rv = host_applied_record(txn, h->spare_applied_dbi, r->index,
+                                     &r->ref);
         at = r->index;
     }
     if (rv != 0)
@@ -331,6 +442,7 @@ static int write_chunk(void *ctx, MDB_txn *txn)
     uint8_t key[8] = {0}, header[HEADER_LEN];
     host_put_u64(header, last);
     host_put_u64(header + 8, at);
+    header[16] = (uint8_t)!h->live_copy;
     MDB_val k = {sizeof key, key}, v = {sizeof header, header};
     return host_mdb_code(mdb_put(txn, dbi, &k, &v, 0));
 }
@@ -367,7 +479,7 @@ static int check_staged(void *ctx, MDB_txn *txn)
 {
     struct check_ctx *c = ctx;
     refraft_index last = 0, upto = 0;
-    int rv = staged(txn, c->h->staging_dbi, &last, &upto);
+    int rv = staged(txn, c->h, &last, &upto);
     return rv == 0 && last != c->last ? REFRAFT_EINVAL : rv;
 }
 
@@ -393,24 +505,6 @@ int host_snapshot_install(void *ctx, const refraft_snapshot_meta *meta)
     return rv;
 }
 
-struct install_ctx {
-    host *h;
-    uint64_t n;
-};
-
-/* A staged row goes into the index table and "applied".  Rows come in
- * index order: the index table takes them as appends, and "applied"
- * keeps each id's first index, as the apply hook does. */
-static int move_row(void *arg, MDB_txn *txn, const refraft_snapshot_ref *row)
-{
-    struct install_ctx *c = arg;
-    int rv = put_row(txn, c->h->index_dbi, row->index, &row->ref, MDB_APPEND);
-    if (rv == 0)
-        rv = host_applied_record(txn, c->h->applied_dbi, row->index, &row->ref);
-    c->n++;
-    return rv;
-}
-
 int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
                              const refraft_snapshot_meta *meta)
 {
@@ -418,7 +512,7 @@ int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
     if (!h->applied_ready)
         return REFRAFT_EINVAL; /* host_applied_open comes first */
     refraft_index last = 0, upto = 0;
-    int rv = staged(txn, h->staging_dbi, &last, &upto);
+    int rv = staged(txn, h, &last, &upto);
     if (rv == 0 && last != meta->last_index)
         rv = REFRAFT_EINVAL;
     if (rv != 0) {
@@ -430,25 +524,48 @@ int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
         return rv == REFRAFT_ENOTFOUND ? REFRAFT_EINVAL : rv;
     }
     /* The snapshot replaces the state: as if every entry up to its last
-     * index had been applied, and nothing after (refraft.h). */
-    struct install_ctx c = {h, 0};
-    rv = host_applied_clear(txn, h->applied_dbi);
+     * index had been applied, and nothing after (refraft.h).  The spare
+     * pair holds it: it becomes the live one, complete, and the live one
+     * the spare, empty.  The handles follow once this transaction has
+     * committed (host_snapshot_installed). */
+    MDB_stat st;
+    rv = host_mdb_code(mdb_stat(txn, h->spare_index_dbi, &st));
+    if (rv == 0)
+        rv = mark_built(txn, h->spare_index_dbi);
+    if (rv == 0)
+        rv = host_applied_mark_built(txn, h->spare_applied_dbi);
+    if (rv == 0)
+        rv = host_mdb_code(mdb_drop(txn, h->applied_dbi, 0));
     if (rv == 0)
         rv = host_mdb_code(mdb_drop(txn, h->index_dbi, 0));
     if (rv == 0)
-        rv = mark_built(txn, h->index_dbi);
-    if (rv == 0)
-        rv = walk_rows(txn, h->staging_dbi, 1, move_row, &c);
-    if (rv == 0)
-        rv = host_mdb_code(mdb_drop(txn, h->staging_dbi, 0));
+        rv = put_live(txn, h->staging_dbi, !h->live_copy);
+    if (rv == 0) {
+        uint8_t key[8] = {0};
+        MDB_val k = {sizeof key, key};
+        rv = host_mdb_code(mdb_del(txn, h->staging_dbi, &k, NULL));
+    }
     if (rv == 0)
         host_log(h, HOST_LOG_INFO,
                  "installed the snapshot at %llu (term %llu): %llu "
                  "references; the sweeper fetches their records",
                  (unsigned long long)meta->last_index,
-                 (unsigned long long)meta->last_term, (unsigned long long)c.n);
+                 (unsigned long long)meta->last_term,
+                 (unsigned long long)st.ms_entries);
     else if (rv != REFRAFT_ENOSPC)
         host_log(h, HOST_LOG_ERROR, "installing the snapshot at %llu: %s",
                  (unsigned long long)meta->last_index, refraft_strerror(rv));
     return rv;
+}
+
+void host_snapshot_installed(void *app_ctx, const refraft_snapshot_meta *meta)
+{
+    host *h = app_ctx;
+    (void)meta;
+    MDB_dbi applied = h->applied_dbi, index = h->index_dbi;
+    h->applied_dbi = h->spare_applied_dbi;
+    h->index_dbi = h->spare_index_dbi;
+    h->spare_applied_dbi = applied;
+    h->spare_index_dbi = index;
+    h->live_copy = !h->live_copy;
 }

@@ -15,6 +15,7 @@ int bench_limit(int argc, char **argv);
 int bench_http_cluster(int argc, char **argv);
 int bench_recover(int argc, char **argv);
 int bench_decode(int argc, char **argv);
+int bench_install(int argc, char **argv);
 
 /* What the disk behind a directory syncs: LMDB write transactions of a
  * given number of small puts, each committed with its sync. */

@@ -1,10 +1,10 @@
 # expect_cluster_json.cmake - bench.cluster_smoke, bench.client_http_smoke,
-# bench.limit_smoke, bench.recover_smoke and bench.decode_smoke:
-# refraft-bench cluster (with and without --client-http), limit, recover
-# and decode run briefly, exit 0 and print their JSON lines with every
-# key; no timing is asserted.
+# bench.limit_smoke, bench.recover_smoke, bench.decode_smoke and
+# bench.install_smoke: refraft-bench cluster (with and without
+# --client-http), limit, recover, decode and install run briefly, exit 0
+# and print their JSON lines with every key; no timing is asserted.
 # Usage: cmake -DBENCH=<path to refraft-bench>
-#        -DWHAT=cluster|client-http|limit|recover|decode
+#        -DWHAT=cluster|client-http|limit|recover|decode|install
 #        [-DRECORDS=N (recover)] -P expect_cluster_json.cmake
 set(num "[0-9][0-9.]*")
 if(WHAT STREQUAL "decode")
@@ -14,6 +14,15 @@ if(WHAT STREQUAL "decode")
            "\"min\":${num},\"max\":${num},\"ns_per_entry\":${num},"
            "\"allocations_per_pair\":${num}}\n")
   set(lines 1)
+elseif(WHAT STREQUAL "install")
+  # Two runs, then their medians (the line with "runs").
+  set(args install --refs 20000 --chunk 4096 --repeat 2)
+  set(line "{\"bench\":\"install\",\"refs\":20000,\"chunk\":4096,"
+           "(\"runs\":2,)?\"stage_s\":${num},\"install_s\":${num},"
+           "\"heap_before_kib\":${num},\"heap_after_stage_kib\":${num},"
+           "\"heap_after_install_kib\":${num},"
+           "\"rss_anon_after_kib\":${num},\"rss_peak_kib\":${num}}\n")
+  set(lines 3)
 elseif(WHAT STREQUAL "limit")
   set(args limit --seconds 0.3 --repeat 1)
   set(line "{\"bench\":\"limit\",\"puts_per_txn\":(1|1024),\"runs\":1,"

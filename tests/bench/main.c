@@ -20,8 +20,10 @@ int main(int argc, char **argv)
         return bench_recover(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "decode") == 0)
         return bench_decode(argc, argv);
+    if (argc >= 2 && strcmp(argv[1], "install") == 0)
+        return bench_install(argc, argv);
     fprintf(stderr, "usage: refraft-bench "
-                    "core|store|sweep|limit|cluster|recover|decode "
+                    "core|store|sweep|limit|cluster|recover|decode|install "
                     "[options]\n"
                     "  core   commits per second of a 3-node cluster\n"
                     "  store  refstore appends per second against plain "
@@ -38,6 +40,9 @@ int main(int argc, char **argv)
                     "them back at, against\n"
                     "           a plain download of the same bytes\n"
                     "  decode   what decoding an AppendEntries and its "
-                    "records costs\n");
+                    "records costs\n"
+                    "  install  what staging and installing a snapshot "
+                    "costs a follower's node\n"
+                    "           in time and memory\n");
     return 2;
 }

@@ -2896,40 +2896,156 @@ static int scenario_snapshot_join(void)
     return 0;
 }
 
+/* The "live" key of the store in dir (its node stopped): the name of the
+ * runtime's live copy of the state, "" when the key is missing. */
+struct live_key {
+    char name[32];
+};
+
+static int live_key_op(MDB_txn *txn, MDB_dbi dbi, void *ctx)
+{
+    struct live_key *l = ctx;
+    MDB_val k = {4, "live"}, v;
+    int rc = mdb_get(txn, dbi, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0;
+    if (rc == 0 && v.mv_size < sizeof(l->name))
+        memcpy(l->name, v.mv_data, v.mv_size);
+    return rc;
+}
+
+static const char *live_copy(const char *dir, struct live_key *l)
+{
+    memset(l, 0, sizeof(*l));
+    return with_db(dir, "snapshot_staging", live_key_op, l) == 0 ? l->name
+                                                                 : "?";
+}
+
+/* A snapshot half received by a runtime from before the second copy: its
+ * header under key 0 and a row under its index, in snapshot_staging
+ * itself (op put); or (op count) how many keys of 8 bytes it holds. */
+struct legacy_staging {
+    bool put;
+    int keys;
+};
+
+static int legacy_staging_op(MDB_txn *txn, MDB_dbi dbi, void *ctx)
+{
+    struct legacy_staging *l = ctx;
+    uint8_t zero[8] = {0}, five[8] = {0, 0, 0, 0, 0, 0, 0, 5};
+    uint8_t header[16] = {0}, row[8 + 32 + 2] = {0};
+    header[7] = 9;  /* snapshot at 9 */
+    header[15] = 5; /* reaching 5 */
+    row[7] = 42;
+    row[40] = 'z';
+    row[41] = 'z';
+    if (l->put) {
+        MDB_val k0 = {8, zero}, v0 = {sizeof(header), header};
+        MDB_val k5 = {8, five}, v5 = {sizeof(row), row};
+        int rc = mdb_put(txn, dbi, &k0, &v0, 0);
+        return rc == 0 ? mdb_put(txn, dbi, &k5, &v5, 0) : rc;
+    }
+    MDB_cursor *cur;
+    int rc = mdb_cursor_open(txn, dbi, &cur);
+    MDB_val k, v;
+    l->keys = 0;
+    while (rc == 0 && (rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) == 0)
+        l->keys += k.mv_size == 8;
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+#define RESTART_ROUNDS 2
+#define RESTART_FIRST 10
+#define RESTART_RECORDS (RESTART_FIRST + RESTART_ROUNDS * COMPACT_RECORDS)
+
 /* Raft §7: a follower down while the others compact far past its log
- * catches up by a snapshot once it is back, records included. */
+ * catches up by a snapshot once it is back, records included.  Twice:
+ * the runtime stages a snapshot in the spare copy of its state and the
+ * install makes that copy the live one (src/host/snapshot.c), so the
+ * first install moves the state to the second copy and the second back
+ * to the first; a plain restart after each serves every record from the
+ * copy the store names. */
 static int scenario_snapshot_restart(void)
 {
     size_t leader;
     cli_status st, ls;
-    static record rs[COMPACT_RECORDS];
+    static record rs[RESTART_RECORDS];
     EXPECT(start_compacting(3, &leader) == 0, "cluster did not start");
     size_t f = follower(leader, cl.n);
-    for (size_t i = 0; i < COMPACT_RECORDS; i++)
+    for (size_t i = 0; i < RESTART_RECORDS; i++)
         make_record(&rs[i], 300);
-    EXPECT(put_many(cl.nodes[leader].url, rs, 10) == 0, "first puts");
-    EXPECT(expect_records(f, rs, 10, CATCH_UP_MS) == 0, "records on %s",
+    EXPECT(put_many(cl.nodes[leader].url, rs, RESTART_FIRST) == 0,
+           "first puts");
+    EXPECT(expect_records(f, rs, RESTART_FIRST, CATCH_UP_MS) == 0,
+           "records on %s", cl.nodes[f].id);
+    char path[CLI_PATH_MAX + 8];
+    snprintf(path, sizeof(path), "%s/log", cl.nodes[f].dir);
+    static const char *const want_live[RESTART_ROUNDS] = {"applied.b",
+                                                          "applied"};
+    for (size_t round = 0; round < RESTART_ROUNDS; round++) {
+        size_t have = RESTART_FIRST + round * COMPACT_RECORDS;
+        EXPECT(cli_cluster_status(&cl, f, &st) == 0, "%s's status",
+               cl.nodes[f].id);
+        uint64_t f_last = st.last_index;
+        kill9(f);
+        EXPECT(put_many(cl.nodes[leader].url, rs + have, COMPACT_RECORDS) == 0,
+               "puts while %s is down", cl.nodes[f].id);
+        have += COMPACT_RECORDS;
+        uint64_t snap;
+        EXPECT(wait_compacted(leader, f_last, &snap) == 0,
+               "the leader compacted past %llu", (unsigned long long)f_last);
+        note("%s compacted up to %llu, past %s's last index %llu",
+             cl.nodes[leader].id, (unsigned long long)snap, cl.nodes[f].id,
+             (unsigned long long)f_last);
+        /* A fresh log file, so that it tells of this round's install. */
+        EXPECT(remove(path) == 0, "removing %s's log", cl.nodes[f].id);
+        EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+        EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
+        EXPECT(wait_holds(f, have, ls.commit_index, &st) == 0, "catch up");
+        EXPECT(installed_snapshot(f), "%s's log tells of no install",
+               cl.nodes[f].id);
+        EXPECT(expect_records(f, rs, have, CATCH_UP_MS) == 0, "records");
+        cli_cluster_signal(&cl, f, SIGTERM);
+        EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
+               cl.nodes[f].id);
+        struct live_key l;
+        const char *live = live_copy(cl.nodes[f].dir, &l);
+        EXPECT(strcmp(live, want_live[round]) == 0,
+               "install %zu left \"%s\" live, not \"%s\"", round + 1, live,
+               want_live[round]);
+        EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
+        EXPECT(expect_records(f, rs, have, CATCH_UP_MS) == 0,
+               "records after a restart");
+        note("%s installed snapshot %zu, its state now in \"%s\", and "
+             "after a restart serves all %zu records",
+             cl.nodes[f].id, round + 1, live, have);
+    }
+    /* Rows an older runtime staged in snapshot_staging are dropped at
+     * open, its header with them; the state is untouched. */
+    cli_cluster_signal(&cl, f, SIGTERM);
+    EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
            cl.nodes[f].id);
-    EXPECT(cli_cluster_status(&cl, f, &st) == 0, "%s's status", cl.nodes[f].id);
-    uint64_t f_last = st.last_index;
-    kill9(f);
-    EXPECT(put_many(cl.nodes[leader].url, rs + 10, COMPACT_RECORDS - 10) == 0,
-           "puts while %s is down", cl.nodes[f].id);
-    uint64_t snap;
-    EXPECT(wait_compacted(leader, f_last, &snap) == 0,
-           "the leader compacted past %llu", (unsigned long long)f_last);
-    note("%s compacted up to %llu, past %s's last index %llu",
-         cl.nodes[leader].id, (unsigned long long)snap, cl.nodes[f].id,
-         (unsigned long long)f_last);
+    struct legacy_staging ls_put = {true, 0}, ls_count = {false, 0};
+    EXPECT(with_db(cl.nodes[f].dir, "snapshot_staging", legacy_staging_op,
+                   &ls_put) == 0,
+           "writing legacy staged rows");
     EXPECT(cli_cluster_start_node(&cl, f, START_MS) == 0, "restart");
-    EXPECT(cli_cluster_status(&cl, leader, &ls) == 0, "leader status");
-    EXPECT(wait_holds(f, COMPACT_RECORDS, ls.commit_index, &st) == 0,
-           "catch up");
-    EXPECT(installed_snapshot(f), "%s's log tells of no install",
+    EXPECT(expect_records(f, rs, RESTART_RECORDS, CATCH_UP_MS) == 0,
+           "records after the legacy rows");
+    cli_cluster_signal(&cl, f, SIGTERM);
+    EXPECT(cli_cluster_reap(&cl, f, 10000) == 0, "%s did not stop cleanly",
            cl.nodes[f].id);
-    EXPECT(expect_records(f, rs, COMPACT_RECORDS, CATCH_UP_MS) == 0, "records");
-    note("%s restarted, installed a snapshot and holds all %d records",
-         cl.nodes[f].id, COMPACT_RECORDS);
+    EXPECT(with_db(cl.nodes[f].dir, "snapshot_staging", legacy_staging_op,
+                   &ls_count) == 0,
+           "counting staged keys");
+    EXPECT(ls_count.keys == 0, "%d keys of 8 bytes left in snapshot_staging",
+           ls_count.keys);
+    struct live_key l;
+    EXPECT(strcmp(live_copy(cl.nodes[f].dir, &l), "applied") == 0,
+           "the live key changed: \"%s\"", l.name);
+    note("%s dropped the rows an older runtime staged, and kept its state",
+         cl.nodes[f].id);
     return 0;
 }
 

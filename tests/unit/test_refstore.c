@@ -206,6 +206,11 @@ struct app {
     refraft_snapshot_meta installed;
     size_t installed_members_ok; /* members that matched want_members */
     const refraft_member *want_members;
+    /* The installed hook: its calls, the last index it was told of, and
+     * what a call into the store from it returned. */
+    int installed_calls;
+    refraft_index installed_at;
+    int installed_nested_rv;
 };
 
 static MDB_val index_key(uint8_t buf[8], refraft_index index)
@@ -320,6 +325,16 @@ install_hook(void *ctx, MDB_txn *txn, const refraft_snapshot_meta *meta)
     return rv == 0 && a->fail_install ? REFRAFT_EIO : rv;
 }
 
+/* The installed hook: counts, and tries a call into the store, which
+ * must be refused. */
+static void installed_hook(void *ctx, const refraft_snapshot_meta *meta)
+{
+    struct app *a = ctx;
+    a->installed_calls++;
+    a->installed_at = meta->last_index;
+    a->installed_nested_rv = refstore_flush(a->store);
+}
+
 static int open_app_db(void *ctx, MDB_txn *txn)
 {
     struct app *a = ctx;
@@ -412,6 +427,7 @@ static int setup(void **state)
     f->opts.apply = apply_hook;
     f->opts.on_truncate = truncate_hook;
     f->opts.on_install = install_hook;
+    f->opts.on_installed = installed_hook;
     f->opts.app_ctx = &f->app;
     f->opts.map_size = TEST_MAP_SIZE;
     f->app.apply_value_len = 8;
@@ -5474,6 +5490,12 @@ static void install_runs_the_hook_and_moves_the_indexes(void **state)
     assert_int_equal(f->app.installed.config_index, 7);
     assert_int_equal(f->app.installed.n_members, SNAP_N_MEMBERS);
     assert_int_equal(f->app.installed_members_ok, SNAP_N_MEMBERS);
+    /* The installed hook ran once, after the commit, and could not call
+     * into the store. */
+    assert_int_equal(f->app.installed_calls, 1);
+    assert_int_equal(f->app.installed_at, 10);
+    assert_int_equal(f->app.installed_nested_rv, REFRAFT_EINVAL);
+    assert_int_equal(refstore_flush(f->store), 0);
     refraft_snapshot_meta want = snap_meta(10, 3, 7);
     for (int round = 0; round < 2; round++) {
         assert_base(f, &want);
@@ -5518,6 +5540,7 @@ static void failing_install_hook_leaves_everything_as_it_was(void **state)
     f->app.fail_install = true;
     assert_int_equal(install(f, 10, 3, 0), REFRAFT_EIO);
     assert_int_equal(f->app.installs, 1);
+    assert_int_equal(f->app.installed_calls, 0);
     assert_int_equal(commits(f->store), before);
     log_assert_snapshot(&f->api, snap);
     refraft_snapshot_meta none = base_of(f);
@@ -5599,6 +5622,7 @@ static void install_hook_that_fills_the_map_runs_again(void **state)
     assert_int_equal(install(f, 6, 2, 0), 0);
     assert_true(stats(f->store).map_grows >= 1);
     assert_true(f->app.installs >= 2);
+    assert_int_equal(f->app.installed_calls, 1);
     assert_int_equal(refstore_applied_index(f->store), 6);
     fx_reopen(f);
     assert_int_equal(refstore_applied_index(f->store), 6);

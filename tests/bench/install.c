@@ -1,0 +1,352 @@
+/* install.c - refraft-bench install: what a follower's snapshot install
+ * costs the node runtime in time and memory, from the first chunk staged
+ * to the log's install transaction. */
+#define _GNU_SOURCE /* mallinfo2 */
+
+#include <errno.h>
+#include <stdbool.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+#include "internal.h" /* the snapshot hooks and the log the host holds */
+#include "tmpdir.h"
+
+#define RUNS_MAX 100
+#define REFS_MAX 100000000.0
+#define SIZE_MAX_REF 1e15 /* a ref's size field; no bytes are written */
+#define ID_LEN 17         /* "r" and 16 hex digits, as the cluster's ids */
+#define NODE_ID "n1"
+#define TOKEN "refraft-bench-install-token"
+#define DIR_LEN (TMPDIR_PATH_MAX + 16)
+
+typedef struct install_args {
+    uint64_t refs;
+    uint32_t chunk;
+    uint64_t size;
+    uint32_t repeat;
+} install_args;
+
+/* A run's figures, in the order its JSON line gives them: seconds, then
+ * KiB. */
+enum {
+    STAGE_S = 0,
+    INSTALL_S,
+    HEAP_BEFORE,
+    HEAP_STAGED,
+    HEAP_INSTALLED,
+    RSS_ANON,
+    RSS_PEAK,
+    N_FIGURES
+};
+static const char *const figure_keys[N_FIGURES] = {"stage_s",
+                                                   "install_s",
+                                                   "heap_before_kib",
+                                                   "heap_after_stage_kib",
+                                                   "heap_after_install_kib",
+                                                   "rss_anon_after_kib",
+                                                   "rss_peak_kib"};
+#define N_SECONDS 2 /* the figures in seconds come first */
+
+typedef struct install_run {
+    double v[N_FIGURES];
+} install_run;
+
+/* The chunk being staged: refs and the ids they point at. */
+typedef struct chunk_buf {
+    refraft_snapshot_ref *refs;
+    char *ids; /* chunk * (ID_LEN + 1) bytes */
+} chunk_buf;
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: refraft-bench install [--refs N] [--chunk C] [--size S] "
+            "[--repeat R]\n"
+            "A single node (no peers, not running its loop) stages a "
+            "reference snapshot\n"
+            "of N refs (default 300000, at most %.0f), one per index, "
+            "C refs a chunk\n"
+            "(default %d, at most %d), each naming a record of S bytes "
+            "(default 256;\n"
+            "no record bytes are written), then installs it as a "
+            "follower does.  R runs\n"
+            "(default 1, at most %d), each in a fresh directory under "
+            "$TMPDIR (or /tmp):\n"
+            "one JSON line each with the seconds to stage and to install, "
+            "the heap in use\n"
+            "(mallinfo2) before, after staging and after installing, "
+            "RssAnon after and\n"
+            "VmHWM; with R > 1, a last line with the medians.\n",
+            REFS_MAX, HOST_SNAPSHOT_CHUNK, HOST_SNAPSHOT_CHUNK_MAX, RUNS_MAX);
+}
+
+static int parse_args(int argc, char **argv, install_args *a)
+{
+    double refs = 300000, chunk = HOST_SNAPSHOT_CHUNK, size = 256, repeat = 1;
+    const bench_opt opts[] = {{"--refs", 1, REFS_MAX, &refs},
+                              {"--chunk", 1, HOST_SNAPSHOT_CHUNK_MAX, &chunk},
+                              {"--size", 1, SIZE_MAX_REF, &size},
+                              {"--repeat", 1, RUNS_MAX, &repeat}};
+    if (bench_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
+        return -1;
+    *a = (install_args){(uint64_t)refs, (uint32_t)chunk, (uint64_t)size,
+                        (uint32_t)repeat};
+    /* Counts: "--refs 1.5" is a mistake, not 1. */
+    bool whole = (double)a->refs == refs && (double)a->chunk == chunk &&
+                 (double)a->size == size && (double)a->repeat == repeat;
+    return whole ? 0 : -1;
+}
+
+/* The malloc'ed bytes in use, mapped blocks included, in KiB. */
+static double heap_kib(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return (double)(mi.uordblks + mi.hblkhd) / 1024.0;
+}
+
+/* A "Name:  123 kB" line of /proc/self/status, in KiB; 0 if missing. */
+static double status_kib(const char *name)
+{
+    char line[256];
+    size_t len = strlen(name);
+    double kib = 0;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, name, len) == 0 && line[len] == ':')
+            kib = strtod(line + len + 1, NULL);
+    fclose(f);
+    return kib;
+}
+
+/* Start VmHWM over from the current RSS, so that each run's peak is its
+ * own (Linux >= 4.0; where it is refused, the peak is the process's). */
+static void reset_peak_rss(void)
+{
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f == NULL)
+        return;
+    (void)fputs("5", f);
+    (void)fclose(f);
+}
+
+static int chunk_alloc(chunk_buf *c, uint32_t chunk)
+{
+    c->refs = calloc(chunk, sizeof *c->refs);
+    c->ids = malloc((size_t)chunk * (ID_LEN + 1));
+    return c->refs != NULL && c->ids != NULL ? 0 : -1;
+}
+
+static void chunk_free(chunk_buf *c)
+{
+    free(c->refs);
+    free(c->ids);
+}
+
+/* Fill c with the n refs of indexes first.., as a leader's chunk. */
+static void
+chunk_fill(chunk_buf *c, refraft_index first, size_t n, uint64_t size)
+{
+    for (size_t i = 0; i < n; i++) {
+        refraft_index index = first + i;
+        char *id = c->ids + i * (ID_LEN + 1);
+        snprintf(id, ID_LEN + 1, "r%016llx", (unsigned long long)index);
+        refraft_snapshot_ref *r = &c->refs[i];
+        r->index = index;
+        r->ref.id = (const uint8_t *)id;
+        r->ref.id_len = ID_LEN;
+        r->ref.size = size;
+        /* Any 32 bytes do: nothing fetches the records. */
+        memset(r->ref.digest, 0xa5, REFRAFT_DIGEST_LEN);
+        host_put_u64(r->ref.digest, index);
+    }
+}
+
+static int open_host(const char *dir, host **h)
+{
+    char err[256];
+    host_config cfg = {.id = NODE_ID,
+                       .listen_host = "127.0.0.1",
+                       .listen_port = 0, /* an ephemeral port */
+                       .data_dir = dir,
+                       .token = TOKEN,
+                       .log_level = HOST_LOG_WARN};
+    int rv = host_create(&cfg, h, err, sizeof err);
+    if (rv != 0) {
+        fprintf(stderr, "refraft-bench install: cannot start the node: %s\n",
+                err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stage the snapshot chunk by chunk, as host_snapshot_write gets it from
+ * the core (after: the last index of the chunk before, 0 first). */
+static int stage(host *h, const install_args *a,
+                 const refraft_snapshot_meta *meta, chunk_buf *c)
+{
+    refraft_index after = 0;
+    while (after < a->refs) {
+        uint64_t left = a->refs - after;
+        size_t n = left < a->chunk ? (size_t)left : a->chunk;
+        chunk_fill(c, after + 1, n, a->size);
+        int rv = host_snapshot_write(h, meta, after, c->refs, n);
+        if (rv != 0) {
+            fprintf(stderr,
+                    "refraft-bench install: staging the chunk after "
+                    "%llu: %s\n",
+                    (unsigned long long)after, refraft_strerror(rv));
+            return -1;
+        }
+        after += n;
+    }
+    return 0;
+}
+
+/* Install as the core does (src/core/snapshot.c, install()): the hull's
+ * check, then the log's transaction, which runs the host's on_install. */
+static int install(host *h, const refraft_snapshot_meta *meta)
+{
+    int rv = host_snapshot_install(h, meta);
+    if (rv != 0) {
+        fprintf(stderr,
+                "refraft-bench install: host_snapshot_install: "
+                "%s\n",
+                refraft_strerror(rv));
+        return -1;
+    }
+    rv = h->log.install(h->log.ctx, meta);
+    if (rv != 0) {
+        fprintf(stderr, "refraft-bench install: the log's install: %s (%s)\n",
+                refraft_strerror(rv), refstore_errmsg(h->store));
+        return -1;
+    }
+    return 0;
+}
+
+/* Stage and install in h, filling r. */
+static int measure(host *h, const install_args *a, install_run *r)
+{
+    chunk_buf c = {NULL, NULL};
+    if (chunk_alloc(&c, a->chunk) != 0) {
+        fprintf(stderr, "refraft-bench install: out of memory\n");
+        chunk_free(&c);
+        return -1;
+    }
+    /* This node as the only voter, as of the configuration at index 1. */
+    refraft_member self = {.id = NODE_ID, .address = "", .voter = true};
+    refraft_snapshot_meta meta = {.last_index = a->refs,
+                                  .last_term = 1,
+                                  .config_index = 1,
+                                  .members = &self,
+                                  .n_members = 1};
+    /* The chunk buffer above is the bench's own: allocated before the
+     * first figure, it is not in the differences. */
+    int rv = -1;
+    reset_peak_rss();
+    r->v[HEAP_BEFORE] = heap_kib();
+    uint64_t start = bench_now_us();
+    if (stage(h, a, &meta, &c) != 0)
+        goto out;
+    uint64_t staged = bench_now_us();
+    r->v[HEAP_STAGED] = heap_kib();
+    if (install(h, &meta) != 0)
+        goto out;
+    uint64_t installed = bench_now_us();
+    r->v[HEAP_INSTALLED] = heap_kib();
+    r->v[RSS_ANON] = status_kib("RssAnon");
+    r->v[RSS_PEAK] = status_kib("VmHWM");
+    r->v[STAGE_S] = (double)(staged - start) / 1e6;
+    r->v[INSTALL_S] = (double)(installed - staged) / 1e6;
+    rv = 0;
+out:
+    chunk_free(&c);
+    return rv;
+}
+
+/* One run in a fresh directory, removed afterwards whatever happened. */
+static int run_once(const install_args *a, install_run *r)
+{
+    char base[TMPDIR_PATH_MAX], dir[DIR_LEN];
+    if (tmpdir_create("refraft-bench-install", base, sizeof base) != 0) {
+        fprintf(stderr, "refraft-bench install: no temporary directory: %s\n",
+                strerror(errno));
+        return -1;
+    }
+    snprintf(dir, sizeof dir, "%s/%s", base, NODE_ID);
+    host *h = NULL;
+    int rv = open_host(dir, &h);
+    if (rv == 0)
+        rv = measure(h, a, r);
+    host_destroy(h);
+    if (tmpdir_remove(base) != 0) {
+        fprintf(stderr, "refraft-bench install: removing %s: %s\n", base,
+                strerror(errno));
+        rv = -1;
+    }
+    return rv;
+}
+
+/* A run's JSON line; with runs > 0, the line of the medians of runs. */
+static void
+print_line(const install_args *a, const install_run *r, uint32_t runs)
+{
+    printf("{\"bench\":\"install\",\"refs\":%llu,\"chunk\":%u",
+           (unsigned long long)a->refs, a->chunk);
+    if (runs > 0)
+        printf(",\"runs\":%u", runs);
+    for (size_t f = 0; f < N_FIGURES; f++)
+        printf(f < N_SECONDS ? ",\"%s\":%.6f" : ",\"%s\":%.0f", figure_keys[f],
+               r->v[f]);
+    printf("}\n");
+    fflush(stdout);
+}
+
+/* The median of each figure over the n runs. */
+static install_run medians(const install_run *runs, uint32_t n)
+{
+    install_run m;
+    double v[RUNS_MAX];
+    for (size_t f = 0; f < N_FIGURES; f++) {
+        for (uint32_t i = 0; i < n; i++)
+            v[i] = runs[i].v[f];
+        m.v[f] = bench_median(v, n);
+    }
+    return m;
+}
+
+int bench_install(int argc, char **argv)
+{
+    install_args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        fprintf(stderr, "refraft-bench install: bad arguments: each option "
+                        "takes a whole number in its range\n");
+        usage();
+        return 2;
+    }
+    /* As `refraft node` does first: LMDB's per-transaction buffers stay
+     * mapped between writes (src/host/tune.c). */
+    host_tune_malloc();
+    install_run runs[RUNS_MAX];
+    int rv = 0;
+    for (uint32_t i = 0; i < a.repeat && rv == 0; i++) {
+        rv = run_once(&a, &runs[i]);
+        if (rv == 0)
+            print_line(&a, &runs[i], 0);
+        if (tmpdir_interrupted()) {
+            fprintf(stderr, "refraft-bench install: interrupted\n");
+            return 130;
+        }
+    }
+    if (rv != 0)
+        return 1;
+    if (a.repeat > 1) {
+        install_run m = medians(runs, a.repeat);
+        print_line(&a, &m, a.repeat);
+    }
+    return 0;
+}
