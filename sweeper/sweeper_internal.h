@@ -50,7 +50,9 @@ struct sw_want {
     bool round_bad;      /* a peer sent a bad copy this round */
     bool in_flight;      /* a fetch for it is out (token) */
     bool unrecoverable;  /* counted in stats.unrecoverable */
-    uint64_t token;
+    bool delayed;        /* its first round waited fetch_delay_ms */
+    uint32_t fetch_pos;  /* while in_flight: its fetch in sw->fetches */
+    uint64_t token;      /* fetch number << 32 | its slot in sw->pool */
     /* Per peer: the last answer other than FAILED, and the term of the
      * request it answered (ABSENT counts for hole filling only when that
      * term is the current one). */
@@ -109,7 +111,9 @@ struct refraft_sweeper {
     size_t order_cap;
     size_t n_want;
 
-    /* Fetches in flight, packed in [0, n_fetch). */
+    /* Fetches in flight, packed in [0, n_fetch); each want in flight
+     * knows its position (fetch_pos), and a token names its want's slot,
+     * so an answer finds its fetch at once. */
     struct sw_fetch *fetches;
     size_t n_fetch;
     uint64_t next_token;

@@ -1888,6 +1888,51 @@ static void test_answers_in_one_call_are_stored_in_one_write(void **state)
 }
 
 /*
+ * An answer finds its fetch by its token, whatever the order: n2's eight
+ * fetches are answered one call each, from the last started to the
+ * first, and then each token once more (answered already: ignored).
+ * Every record is stored once and nothing is left in flight.
+ */
+static void test_answers_in_any_order_find_their_fetch(void **state)
+{
+    (void)state;
+    static const char *const ids[] = {"o0", "o1", "o2", "o3",
+                                      "o4", "o5", "o6", "o7"};
+    h_new(3);
+    h_cluster();
+    refraft_index first = h_propose_all(ids, 8);
+    h_tick_sweeper(2);
+    assert_int_equal(n_requests(2), 8);
+    long k_of[8];
+    uint8_t good[8][64];
+    size_t len[8];
+    for (size_t k = 0; k < 8; k++) {
+        k_of[k] = h_req_for(2, first + k);
+        assert_true(k_of[k] >= 0);
+        len[k] = payload(ids[k], good[k], sizeof(good[k]));
+    }
+    for (size_t n = 8; n-- > 0;) {
+        assert_int_equal(
+            h_reply(2, k_of[n], REFRAFT_FETCH_OK, good[n], len[n], 0), 0);
+        assert_int_equal(stats_of(2).in_flight, n);
+        assert_true(has_record(2, ids[n]));
+    }
+    for (size_t n = 0; n < 8; n++) {
+        refraft_fetch_result again = {.token = h_req_at(2, k_of[n])->token,
+                                      .status = REFRAFT_FETCH_OK,
+                                      .bytes = good[n],
+                                      .len = len[n]};
+        assert_int_equal(refraft_sweeper_on_fetch(sw_of(2), &again), 0);
+    }
+    refraft_sweeper_stats s = stats_of(2);
+    assert_int_equal(s.fetched, 8);
+    assert_int_equal(s.missing, 0);
+    assert_int_equal(s.in_flight, 0);
+    assert_int_equal(n_requests(2), 8);
+    assert_int_equal(hn(2)->store.n, 8);
+}
+
+/*
  * put_batch: "results[i] is 0 or the error for record i alone
  * (REFRAFT_EDIGEST: a different record holds its id)".  As with put, a
  * discarded entry's record that holds the id is collected at once rather
@@ -2332,6 +2377,7 @@ int main(void)
         TEST(test_record_arriving_within_the_fetch_delay_is_not_fetched),
         TEST(test_record_arriving_before_its_commit_is_not_fetched),
         TEST(test_answers_in_one_call_are_stored_in_one_write),
+        TEST(test_answers_in_any_order_find_their_fetch),
         TEST(test_record_refused_in_a_batch_hastens_its_orphan),
         TEST(test_failed_batch_write_retries_every_record),
         TEST(test_answers_in_one_call_without_put_batch),
