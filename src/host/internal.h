@@ -248,6 +248,7 @@ struct host {
     MDB_dbi spare_applied_dbi;
     MDB_dbi spare_index_dbi;
     int live_copy;
+    uint64_t install_refs; /* the references of the install under way */
     MDB_dbi staging_dbi;
     struct host_snap_reader snap_node;
     struct host_snap_reader snap_sweeper;

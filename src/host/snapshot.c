@@ -545,13 +545,10 @@ int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
         MDB_val k = {sizeof key, key};
         rv = host_mdb_code(mdb_del(txn, h->staging_dbi, &k, NULL));
     }
+    /* Said once the install committed (host_snapshot_installed): this
+     * transaction may still fail, or run again. */
     if (rv == 0)
-        host_log(h, HOST_LOG_INFO,
-                 "installed the snapshot at %llu (term %llu): %llu "
-                 "references; the sweeper fetches their records",
-                 (unsigned long long)meta->last_index,
-                 (unsigned long long)meta->last_term,
-                 (unsigned long long)st.ms_entries);
+        h->install_refs = st.ms_entries;
     else if (rv != REFRAFT_ENOSPC)
         host_log(h, HOST_LOG_ERROR, "installing the snapshot at %llu: %s",
                  (unsigned long long)meta->last_index, refraft_strerror(rv));
@@ -561,7 +558,12 @@ int host_snapshot_on_install(void *app_ctx, MDB_txn *txn,
 void host_snapshot_installed(void *app_ctx, const refraft_snapshot_meta *meta)
 {
     host *h = app_ctx;
-    (void)meta;
+    host_log(h, HOST_LOG_INFO,
+             "installed the snapshot at %llu (term %llu): %llu references; "
+             "the sweeper fetches their records",
+             (unsigned long long)meta->last_index,
+             (unsigned long long)meta->last_term,
+             (unsigned long long)h->install_refs);
     MDB_dbi applied = h->applied_dbi, index = h->index_dbi;
     h->applied_dbi = h->spare_applied_dbi;
     h->index_dbi = h->spare_index_dbi;

@@ -16,11 +16,13 @@ if(WHAT STREQUAL "decode")
   set(lines 1)
 elseif(WHAT STREQUAL "install")
   # Two runs, then their medians (the line with "runs").
-  set(args install --refs 20000 --chunk 4096 --repeat 2)
+  set(args install --refs 20000 --chunk 4096 --repeat 2 --random-ids)
   set(line "{\"bench\":\"install\",\"refs\":20000,\"chunk\":4096,"
-           "(\"runs\":2,)?\"stage_s\":${num},\"install_s\":${num},"
-           "\"heap_before_kib\":${num},\"heap_after_stage_kib\":${num},"
-           "\"heap_after_install_kib\":${num},"
+           "\"ids\":\"random\",(\"runs\":2,)?\"stage_s\":${num},"
+           "\"install_s\":${num},\"second_stage_s\":${num},"
+           "\"second_install_s\":${num},\"heap_before_kib\":${num},"
+           "\"heap_after_stage_kib\":${num},\"heap_after_install_kib\":${num},"
+           "\"heap_after_second_install_kib\":${num},"
            "\"rss_anon_after_kib\":${num},\"rss_peak_kib\":${num}}\n")
   set(lines 3)
 elseif(WHAT STREQUAL "limit")

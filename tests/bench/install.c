@@ -1,6 +1,7 @@
 /* install.c - refraft-bench install: what a follower's snapshot install
  * costs the node runtime in time and memory, from the first chunk staged
- * to the log's install transaction. */
+ * to the log's install transaction: once into a new node, then once more
+ * over the state the first one left. */
 #define _GNU_SOURCE /* mallinfo2 */
 
 #include <errno.h>
@@ -27,6 +28,7 @@ typedef struct install_args {
     uint32_t chunk;
     uint64_t size;
     uint32_t repeat;
+    bool random_ids; /* ids in no order, as content addresses are */
 } install_args;
 
 /* A run's figures, in the order its JSON line gives them: seconds, then
@@ -34,21 +36,28 @@ typedef struct install_args {
 enum {
     STAGE_S = 0,
     INSTALL_S,
+    STAGE2_S,
+    INSTALL2_S,
     HEAP_BEFORE,
     HEAP_STAGED,
     HEAP_INSTALLED,
+    HEAP_INSTALLED2,
     RSS_ANON,
     RSS_PEAK,
     N_FIGURES
 };
-static const char *const figure_keys[N_FIGURES] = {"stage_s",
-                                                   "install_s",
-                                                   "heap_before_kib",
-                                                   "heap_after_stage_kib",
-                                                   "heap_after_install_kib",
-                                                   "rss_anon_after_kib",
-                                                   "rss_peak_kib"};
-#define N_SECONDS 2 /* the figures in seconds come first */
+static const char *const figure_keys[N_FIGURES] = {
+    "stage_s",
+    "install_s",
+    "second_stage_s",
+    "second_install_s",
+    "heap_before_kib",
+    "heap_after_stage_kib",
+    "heap_after_install_kib",
+    "heap_after_second_install_kib",
+    "rss_anon_after_kib",
+    "rss_peak_kib"};
+#define N_SECONDS 4 /* the figures in seconds come first */
 
 typedef struct install_run {
     double v[N_FIGURES];
@@ -65,6 +74,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: refraft-bench install [--refs N] [--chunk C] [--size S] "
             "[--repeat R]\n"
+            "                             [--random-ids]\n"
             "A single node (no peers, not running its loop) stages a "
             "reference snapshot\n"
             "of N refs (default 300000, at most %.0f), one per index, "
@@ -72,16 +82,23 @@ static void usage(void)
             "(default %d, at most %d), each naming a record of S bytes "
             "(default 256;\n"
             "no record bytes are written), then installs it as a "
-            "follower does.  R runs\n"
-            "(default 1, at most %d), each in a fresh directory under "
-            "$TMPDIR (or /tmp):\n"
-            "one JSON line each with the seconds to stage and to install, "
-            "the heap in use\n"
-            "(mallinfo2) before, after staging and after installing, "
+            "follower does; then a\n"
+            "second snapshot of N refs over the state the first left.  "
+            "Ids are in index\n"
+            "order, or with --random-ids in none.  R runs (default 1, at "
+            "most %d), each\n"
+            "in a fresh directory under $TMPDIR (or /tmp): one JSON line "
+            "each with the\n"
+            "seconds to stage and to install (both snapshots), the heap "
+            "in use (mallinfo2)\n"
+            "before, after the first staging and after each install, "
             "RssAnon after and\n"
-            "VmHWM; with R > 1, a last line with the medians.\n",
+            "VmHWM (LMDB's file pages included); with R > 1, a last line "
+            "with the medians.\n",
             REFS_MAX, HOST_SNAPSHOT_CHUNK, HOST_SNAPSHOT_CHUNK_MAX, RUNS_MAX);
 }
+
+#define ARGS_MAX 16
 
 static int parse_args(int argc, char **argv, install_args *a)
 {
@@ -90,10 +107,22 @@ static int parse_args(int argc, char **argv, install_args *a)
                               {"--chunk", 1, HOST_SNAPSHOT_CHUNK_MAX, &chunk},
                               {"--size", 1, SIZE_MAX_REF, &size},
                               {"--repeat", 1, RUNS_MAX, &repeat}};
-    if (bench_parse_opts(argc, argv, opts, sizeof opts / sizeof opts[0]) != 0)
+    /* --random-ids takes no value: the numeric options get the rest. */
+    char *rest[ARGS_MAX];
+    int n_rest = 0;
+    bool random_ids = false;
+    for (int i = 0; i < argc; i++) {
+        if (i >= 2 && strcmp(argv[i], "--random-ids") == 0)
+            random_ids = true;
+        else if (n_rest < ARGS_MAX)
+            rest[n_rest++] = argv[i];
+        else
+            return -1;
+    }
+    if (bench_parse_opts(n_rest, rest, opts, sizeof opts / sizeof opts[0]) != 0)
         return -1;
     *a = (install_args){(uint64_t)refs, (uint32_t)chunk, (uint64_t)size,
-                        (uint32_t)repeat};
+                        (uint32_t)repeat, random_ids};
     /* Counts: "--refs 1.5" is a mistake, not 1. */
     bool whole = (double)a->refs == refs && (double)a->chunk == chunk &&
                  (double)a->size == size && (double)a->repeat == repeat;
@@ -147,19 +176,29 @@ static void chunk_free(chunk_buf *c)
     free(c->ids);
 }
 
+/* A bijection of 64-bit values (splitmix64's finalizer): ids from it
+ * follow no order, as content addresses do. */
+static uint64_t scramble(uint64_t x)
+{
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
 /* Fill c with the n refs of indexes first.., as a leader's chunk. */
 static void
-chunk_fill(chunk_buf *c, refraft_index first, size_t n, uint64_t size)
+chunk_fill(chunk_buf *c, const install_args *a, refraft_index first, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         refraft_index index = first + i;
         char *id = c->ids + i * (ID_LEN + 1);
-        snprintf(id, ID_LEN + 1, "r%016llx", (unsigned long long)index);
+        uint64_t name = a->random_ids ? scramble(index) : index;
+        snprintf(id, ID_LEN + 1, "r%016llx", (unsigned long long)name);
         refraft_snapshot_ref *r = &c->refs[i];
         r->index = index;
         r->ref.id = (const uint8_t *)id;
         r->ref.id_len = ID_LEN;
-        r->ref.size = size;
+        r->ref.size = a->size;
         /* Any 32 bytes do: nothing fetches the records. */
         memset(r->ref.digest, 0xa5, REFRAFT_DIGEST_LEN);
         host_put_u64(r->ref.digest, index);
@@ -184,16 +223,18 @@ static int open_host(const char *dir, host **h)
     return 0;
 }
 
-/* Stage the snapshot chunk by chunk, as host_snapshot_write gets it from
- * the core (after: the last index of the chunk before, 0 first). */
+/* Stage the snapshot meta describes chunk by chunk, as
+ * host_snapshot_write gets it from the core (after: the last index of
+ * the chunk before, 0 first): a->refs refs at the indexes up to its last
+ * one. */
 static int stage(host *h, const install_args *a,
                  const refraft_snapshot_meta *meta, chunk_buf *c)
 {
-    refraft_index after = 0;
-    while (after < a->refs) {
-        uint64_t left = a->refs - after;
+    refraft_index first = meta->last_index - a->refs + 1, after = 0;
+    for (uint64_t done = 0; done < a->refs;) {
+        uint64_t left = a->refs - done;
         size_t n = left < a->chunk ? (size_t)left : a->chunk;
-        chunk_fill(c, after + 1, n, a->size);
+        chunk_fill(c, a, first + done, n);
         int rv = host_snapshot_write(h, meta, after, c->refs, n);
         if (rv != 0) {
             fprintf(stderr,
@@ -202,7 +243,8 @@ static int stage(host *h, const install_args *a,
                     (unsigned long long)after, refraft_strerror(rv));
             return -1;
         }
-        after += n;
+        done += n;
+        after = first + done - 1;
     }
     return 0;
 }
@@ -228,7 +270,29 @@ static int install(host *h, const refraft_snapshot_meta *meta)
     return 0;
 }
 
-/* Stage and install in h, filling r. */
+/* Stage and install meta's snapshot in h: its seconds into r. */
+static int round_trip(host *h, const install_args *a,
+                      const refraft_snapshot_meta *meta, chunk_buf *c,
+                      install_run *r, int stage_s, int install_s, int heap)
+{
+    uint64_t start = bench_now_us();
+    if (stage(h, a, meta, c) != 0)
+        return -1;
+    uint64_t staged = bench_now_us();
+    if (heap == HEAP_INSTALLED)
+        r->v[HEAP_STAGED] = heap_kib();
+    if (install(h, meta) != 0)
+        return -1;
+    uint64_t installed = bench_now_us();
+    r->v[heap] = heap_kib();
+    r->v[stage_s] = (double)(staged - start) / 1e6;
+    r->v[install_s] = (double)(installed - staged) / 1e6;
+    return 0;
+}
+
+/* Two snapshots into h, filling r: N refs at indexes 1..N into the new
+ * node, then N at N + 1..2N over the state the first one left, which the
+ * second install empties. */
 static int measure(host *h, const install_args *a, install_run *r)
 {
     chunk_buf c = {NULL, NULL};
@@ -246,24 +310,17 @@ static int measure(host *h, const install_args *a, install_run *r)
                                   .n_members = 1};
     /* The chunk buffer above is the bench's own: allocated before the
      * first figure, it is not in the differences. */
-    int rv = -1;
     reset_peak_rss();
     r->v[HEAP_BEFORE] = heap_kib();
-    uint64_t start = bench_now_us();
-    if (stage(h, a, &meta, &c) != 0)
-        goto out;
-    uint64_t staged = bench_now_us();
-    r->v[HEAP_STAGED] = heap_kib();
-    if (install(h, &meta) != 0)
-        goto out;
-    uint64_t installed = bench_now_us();
-    r->v[HEAP_INSTALLED] = heap_kib();
-    r->v[RSS_ANON] = status_kib("RssAnon");
-    r->v[RSS_PEAK] = status_kib("VmHWM");
-    r->v[STAGE_S] = (double)(staged - start) / 1e6;
-    r->v[INSTALL_S] = (double)(installed - staged) / 1e6;
-    rv = 0;
-out:
+    int rv = round_trip(h, a, &meta, &c, r, STAGE_S, INSTALL_S, HEAP_INSTALLED);
+    meta.last_index = 2 * a->refs;
+    if (rv == 0)
+        rv = round_trip(h, a, &meta, &c, r, STAGE2_S, INSTALL2_S,
+                        HEAP_INSTALLED2);
+    if (rv == 0) {
+        r->v[RSS_ANON] = status_kib("RssAnon");
+        r->v[RSS_PEAK] = status_kib("VmHWM");
+    }
     chunk_free(&c);
     return rv;
 }
@@ -295,8 +352,9 @@ static int run_once(const install_args *a, install_run *r)
 static void
 print_line(const install_args *a, const install_run *r, uint32_t runs)
 {
-    printf("{\"bench\":\"install\",\"refs\":%llu,\"chunk\":%u",
-           (unsigned long long)a->refs, a->chunk);
+    printf("{\"bench\":\"install\",\"refs\":%llu,\"chunk\":%u,\"ids\":\"%s\"",
+           (unsigned long long)a->refs, a->chunk,
+           a->random_ids ? "random" : "sequence");
     if (runs > 0)
         printf(",\"runs\":%u", runs);
     for (size_t f = 0; f < N_FIGURES; f++)
