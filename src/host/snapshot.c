@@ -29,7 +29,8 @@
  * those buffers for the life of the environment: the heap of a follower
  * that installed a state of a few hundred thousand references grew by
  * tens of MiB, in proportion to the state.  Now the install's transaction
- * writes a few pages whatever the state's size.
+ * writes a few pages and the list of the old copy's pages it frees, and
+ * what a chunk's transaction dirties is bounded by the chunk.
  *
  * On disk.  applied_by_index (and applied_by_index.b): key the entry index
  * (8-byte big-endian), value the record's size (8-byte big-endian), its
