@@ -46,8 +46,8 @@
  * under their indexes, after a header of 16 bytes: opening one drops
  * them, and the node receives that snapshot again from its start.  A runtime
  * from before the second pair refuses a store whose live pair is the second: it
- * finds "applied" and "applied_by_index" incomplete, and a compacted log to
- * rebuild them from.
+ * finds "applied" and "applied_by_index" incomplete, and a compacted log it
+ * cannot rebuild them from.
  */
 #define STAGING_DB "snapshot_staging"
 #define ROW_FIXED (8 + REFRAFT_DIGEST_LEN)
