@@ -13,12 +13,12 @@
 
 #include "bench.h"
 #include "internal.h" /* the snapshot hooks and the log the host holds */
+#include "proc_cluster.h"
 #include "tmpdir.h"
 
 #define RUNS_MAX 100
 #define REFS_MAX 100000000.0
 #define SIZE_MAX_REF 1e15 /* a ref's size field; no bytes are written */
-#define ID_LEN 17         /* "r" and 16 hex digits, as the cluster's ids */
 #define NODE_ID "n1"
 #define TOKEN "refraft-bench-install-token"
 #define DIR_LEN (TMPDIR_PATH_MAX + 16)
@@ -66,7 +66,7 @@ typedef struct install_run {
 /* The chunk being staged: refs and the ids they point at. */
 typedef struct chunk_buf {
     refraft_snapshot_ref *refs;
-    char *ids; /* chunk * (ID_LEN + 1) bytes */
+    char *ids; /* chunk * PROC_ID_CAP bytes */
 } chunk_buf;
 
 static void usage(void)
@@ -136,22 +136,6 @@ static double heap_kib(void)
     return (double)(mi.uordblks + mi.hblkhd) / 1024.0;
 }
 
-/* A "Name:  123 kB" line of /proc/self/status, in KiB; 0 if missing. */
-static double status_kib(const char *name)
-{
-    char line[256];
-    size_t len = strlen(name);
-    double kib = 0;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (f == NULL)
-        return 0;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, name, len) == 0 && line[len] == ':')
-            kib = strtod(line + len + 1, NULL);
-    fclose(f);
-    return kib;
-}
-
 /* Start VmHWM over from the current RSS, so that each run's peak is its
  * own (Linux >= 4.0; where it is refused, the peak is the process's). */
 static void reset_peak_rss(void)
@@ -166,7 +150,7 @@ static void reset_peak_rss(void)
 static int chunk_alloc(chunk_buf *c, uint32_t chunk)
 {
     c->refs = calloc(chunk, sizeof *c->refs);
-    c->ids = malloc((size_t)chunk * (ID_LEN + 1));
+    c->ids = malloc((size_t)chunk * PROC_ID_CAP);
     return c->refs != NULL && c->ids != NULL ? 0 : -1;
 }
 
@@ -191,13 +175,13 @@ chunk_fill(chunk_buf *c, const install_args *a, refraft_index first, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         refraft_index index = first + i;
-        char *id = c->ids + i * (ID_LEN + 1);
-        uint64_t name = a->random_ids ? scramble(index) : index;
-        snprintf(id, ID_LEN + 1, "r%016llx", (unsigned long long)name);
+        char *id = c->ids + i * PROC_ID_CAP;
+        size_t len =
+            proc_record_id(a->random_ids ? scramble(index) : index, id);
         refraft_snapshot_ref *r = &c->refs[i];
         r->index = index;
         r->ref.id = (const uint8_t *)id;
-        r->ref.id_len = ID_LEN;
+        r->ref.id_len = (uint16_t)len;
         r->ref.size = a->size;
         /* Any 32 bytes do: nothing fetches the records. */
         memset(r->ref.digest, 0xa5, REFRAFT_DIGEST_LEN);
@@ -318,8 +302,8 @@ static int measure(host *h, const install_args *a, install_run *r)
         rv = round_trip(h, a, &meta, &c, r, STAGE2_S, INSTALL2_S,
                         HEAP_INSTALLED2);
     if (rv == 0) {
-        r->v[RSS_ANON] = status_kib("RssAnon");
-        r->v[RSS_PEAK] = status_kib("VmHWM");
+        r->v[RSS_ANON] = (double)proc_status_kib(0, "RssAnon");
+        r->v[RSS_PEAK] = (double)proc_status_kib(0, "VmHWM");
     }
     chunk_free(&c);
     return rv;

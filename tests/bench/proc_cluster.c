@@ -162,7 +162,7 @@ int proc_leader_ready(const proc_cluster *p, host *h, uint64_t *deadline_us)
     return -1;
 }
 
-uint64_t proc_rss_anon_kib(pid_t pid)
+uint64_t proc_status_kib(pid_t pid, const char *field)
 {
     char path[64], line[256];
     if (pid == 0)
@@ -171,13 +171,19 @@ uint64_t proc_rss_anon_kib(pid_t pid)
         snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
     FILE *f = fopen(path, "r");
     uint64_t kib = 0;
+    size_t len = strlen(field);
     if (f == NULL)
         return 0;
     while (fgets(line, sizeof line, f) != NULL)
-        if (strncmp(line, "RssAnon:", 8) == 0)
-            kib = strtoull(line + 8, NULL, 10);
+        if (strncmp(line, field, len) == 0 && line[len] == ':')
+            kib = strtoull(line + len + 1, NULL, 10);
     fclose(f);
     return kib;
+}
+
+uint64_t proc_rss_anon_kib(pid_t pid)
+{
+    return proc_status_kib(pid, "RssAnon");
 }
 
 size_t proc_record_id(uint64_t seq, char out[PROC_ID_CAP])

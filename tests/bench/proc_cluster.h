@@ -68,6 +68,9 @@ int proc_cluster_run_leader(proc_cluster *p,
  * after the first call (*deadline_us, 0 before it). */
 int proc_leader_ready(const proc_cluster *p, host *h, uint64_t *deadline_us);
 
+/* The field of /proc/PID/status (pid 0: this process) given in kB, as
+ * "RssAnon" or "VmHWM", in KiB; 0 when unknown. */
+uint64_t proc_status_kib(pid_t pid, const char *field);
 /* Resident anonymous memory of process pid (0: this one), in KiB: the
  * heap and stacks, not LMDB's file-backed map.  0 when unknown. */
 uint64_t proc_rss_anon_kib(pid_t pid);
